@@ -1,0 +1,19 @@
+//! Okno's domain: the service catalog, agencies and territories, requests with their lifecycle
+//! and event timeline, citizens' contacts, and the roles that govern access.
+//!
+//! Everything here is pure: no I/O, no clocks read implicitly, no database. Inputs are parsed
+//! into these types once at the edge (HTTP, CLI, imports); the rest of Okno trusts them.
+
+pub mod access;
+pub mod catalog;
+pub mod lifecycle;
+pub mod request;
+pub mod text;
+
+pub use access::{Principal, Role};
+pub use catalog::{Agency, Attribute, AttributeDatatype, AttributeValue, Service, Territory};
+pub use lifecycle::{Action, Open311Status, Status, TransitionError};
+pub use request::{
+    AttributeInput, BBox, Channel, Contact, Coordinates, Event, EventKind, FieldError, FieldErrors,
+    NewEvent, NewRequest, Priority, Request, RequestDraft, RequestFilter, ValidationError,
+};

@@ -1,0 +1,666 @@
+//! Requests, their event timeline and the citizen's contact, with the validation applied once
+//! when a request enters Okno through any channel.
+
+use crate::catalog::{AttributeDatatype, Service};
+use crate::lifecycle::Status;
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::fmt;
+use std::str::FromStr;
+use utoipa::ToSchema;
+
+/// Longest request text accepted, in characters.
+pub const MAX_TEXT_CHARS: usize = 10_000;
+/// Longest address accepted, in characters.
+pub const MAX_ADDRESS_CHARS: usize = 500;
+/// Longest short field (names, codes, source ids), in characters.
+pub const MAX_SHORT_CHARS: usize = 200;
+/// Longest URL accepted, in characters.
+pub const MAX_URL_CHARS: usize = 2_000;
+
+macro_rules! string_enum {
+    ($(#[$meta:meta])* $name:ident { $($(#[$vmeta:meta])* $variant:ident = $text:literal),+ $(,)? }) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
+        #[serde(rename_all = "snake_case")]
+        pub enum $name { $($(#[$vmeta])* $variant),+ }
+
+        impl $name {
+            /// Every value, in declaration order.
+            pub const ALL: &'static [$name] = &[$($name::$variant),+];
+            /// The stable name used in the API and the database.
+            pub fn as_str(self) -> &'static str {
+                match self { $($name::$variant => $text),+ }
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result { f.write_str(self.as_str()) }
+        }
+
+        impl FromStr for $name {
+            type Err = String;
+            fn from_str(s: &str) -> Result<Self, String> {
+                Self::ALL.iter().copied().find(|v| v.as_str() == s).ok_or_else(|| {
+                    let names: Vec<&str> = Self::ALL.iter().map(|v| v.as_str()).collect();
+                    format!("unknown value {s:?}; expected one of {}", names.join(", "))
+                })
+            }
+        }
+    };
+}
+
+string_enum! {
+    /// How a request reached Okno.
+    Channel {
+        /// The citizens' web form.
+        Web = "web",
+        /// Okno's JSON API.
+        Api = "api",
+        /// Open311 GeoReport v2.
+        Open311 = "open311",
+        /// A bulk import from another system.
+        Import = "import",
+        /// Social-media monitoring.
+        Social = "social",
+        /// A call taken by an operator.
+        Phone = "phone",
+        /// An e-mail.
+        Email = "email",
+    }
+}
+
+string_enum! {
+    /// How urgently a request must be handled.
+    Priority {
+        /// Routine.
+        Normal = "normal",
+        /// Faster than routine.
+        High = "high",
+        /// A threat to life, health or property.
+        Urgent = "urgent",
+    }
+}
+
+string_enum! {
+    /// What happened to a request at one point of its timeline.
+    EventKind {
+        /// The request was received and registered.
+        Registered = "registered",
+        /// It was given (or re-given) to an agency.
+        Routed = "routed",
+        /// The agency took it into work.
+        Started = "started",
+        /// Its status changed (used for imported histories).
+        StatusChanged = "status_changed",
+        /// An interim answer.
+        IntermediateAnswer = "intermediate_answer",
+        /// The answer on the merits.
+        Answered = "answered",
+        /// The deadline was moved.
+        DeadlineExtended = "deadline_extended",
+        /// The deadline clock was stopped.
+        DeadlinePaused = "deadline_paused",
+        /// The deadline clock runs again.
+        DeadlineResumed = "deadline_resumed",
+        /// The topic/service was changed.
+        Reclassified = "reclassified",
+        /// A note.
+        Comment = "comment",
+        /// A further message from the citizen.
+        CitizenMessage = "citizen_message",
+        /// The request was finished.
+        Closed = "closed",
+        /// The request came back into work.
+        Reopened = "reopened",
+        /// The request was refused.
+        Rejected = "rejected",
+        /// The request was closed as a duplicate.
+        MarkedDuplicate = "marked_duplicate",
+        /// The citizen rated the answer.
+        Rated = "rated",
+    }
+}
+
+/// A point on the Earth (WGS 84), validated.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct Coordinates {
+    /// Latitude in degrees, −90…90.
+    pub lat: f64,
+    /// Longitude in degrees, −180…180.
+    pub lon: f64,
+}
+
+impl Coordinates {
+    /// Coordinates if both are finite and in range.
+    pub fn new(lat: f64, lon: f64) -> Option<Self> {
+        (lat.is_finite() && lon.is_finite() && (-90.0..=90.0).contains(&lat) && (-180.0..=180.0).contains(&lon))
+            .then_some(Coordinates { lat, lon })
+    }
+}
+
+/// A latitude/longitude rectangle.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct BBox {
+    /// Western longitude.
+    pub min_lon: f64,
+    /// Southern latitude.
+    pub min_lat: f64,
+    /// Eastern longitude.
+    pub max_lon: f64,
+    /// Northern latitude.
+    pub max_lat: f64,
+}
+
+impl FromStr for BBox {
+    type Err = String;
+    /// Parses `min_lon,min_lat,max_lon,max_lat`.
+    fn from_str(s: &str) -> Result<Self, String> {
+        let parts: Vec<f64> = s
+            .split(',')
+            .map(|p| p.trim().parse::<f64>())
+            .collect::<Result<_, _>>()
+            .map_err(|_| "bbox must be four numbers: min_lon,min_lat,max_lon,max_lat".to_string())?;
+        let [min_lon, min_lat, max_lon, max_lat] = parts[..] else {
+            return Err("bbox must be four numbers: min_lon,min_lat,max_lon,max_lat".into());
+        };
+        if Coordinates::new(min_lat, min_lon).is_none() || Coordinates::new(max_lat, max_lon).is_none() {
+            return Err("bbox corners must be valid coordinates".into());
+        }
+        if min_lon > max_lon || min_lat > max_lat {
+            return Err("bbox minimum must not exceed its maximum".into());
+        }
+        Ok(BBox { min_lon, min_lat, max_lon, max_lat })
+    }
+}
+
+/// A citizen's personal data, kept apart from the request and never shown publicly.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct Contact {
+    /// Name as given.
+    pub name: Option<String>,
+    /// Telephone number as given.
+    pub phone: Option<String>,
+    /// E-mail address.
+    pub email: Option<String>,
+}
+
+impl Contact {
+    /// Whether nothing was given.
+    pub fn is_empty(&self) -> bool {
+        self.name.is_none() && self.phone.is_none() && self.email.is_none()
+    }
+}
+
+/// One field's problem in an input.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct FieldError {
+    /// The field's name as the client sent it (`text`, `contact.email`, `attributes.depth`).
+    pub field: String,
+    /// What is wrong, for a person.
+    pub message: String,
+}
+
+/// An input refused field by field.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("invalid input: {}", .0.iter().map(|e| format!("{}: {}", e.field, e.message)).collect::<Vec<_>>().join("; "))]
+pub struct ValidationError(pub Vec<FieldError>);
+
+/// Collects field errors while an input is checked.
+#[derive(Debug, Default)]
+pub struct FieldErrors(Vec<FieldError>);
+
+impl FieldErrors {
+    /// Records a problem with `field`.
+    pub fn add(&mut self, field: impl Into<String>, message: impl Into<String>) {
+        self.0.push(FieldError { field: field.into(), message: message.into() });
+    }
+
+    /// Checks an optional text field's length; empty strings become `None`.
+    pub fn bounded(&mut self, field: &str, value: Option<String>, max_chars: usize) -> Option<String> {
+        let value = value.map(|v| v.trim().to_owned()).filter(|v| !v.is_empty())?;
+        if value.chars().count() > max_chars {
+            self.add(field, format!("must be at most {max_chars} characters"));
+        }
+        Some(value)
+    }
+
+    /// `Ok(value)` if nothing was recorded.
+    pub fn finish<T>(self, value: T) -> Result<T, ValidationError> {
+        if self.0.is_empty() { Ok(value) } else { Err(ValidationError(self.0)) }
+    }
+}
+
+/// A request as it enters Okno, before it is stored. Build it with [`NewRequest::validate`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewRequest {
+    /// Service (request type) code; the service must exist and be active.
+    pub service_code: String,
+    /// How it arrived.
+    pub channel: Channel,
+    /// The external system it came from, with `source_id` its key there.
+    pub source_system: Option<String>,
+    /// The key in the external system; the pair is unique.
+    pub source_id: Option<String>,
+    /// What the citizen wrote.
+    pub text: String,
+    /// Where, if known.
+    pub coordinates: Option<Coordinates>,
+    /// Address as given.
+    pub address: Option<String>,
+    /// Territory code, if known.
+    pub territory: Option<String>,
+    /// Agency code to route to at once, if known.
+    pub agency: Option<String>,
+    /// Urgency.
+    pub priority: Priority,
+    /// When the citizen submitted it (imports keep the source's time).
+    pub created_at: DateTime<Utc>,
+    /// Values of the service's extra fields.
+    pub attributes: BTreeMap<String, Vec<String>>,
+    /// Link to a photo or document.
+    pub media_url: Option<String>,
+    /// The citizen's contact, stored apart.
+    pub contact: Contact,
+    /// Source topic label (first level), kept for classification.
+    pub category: Option<String>,
+    /// Source topic label (second level), kept for classification.
+    pub reason: Option<String>,
+}
+
+/// Raw intake fields as any channel delivers them, before validation.
+#[derive(Debug, Clone, Default, Deserialize, ToSchema)]
+pub struct RequestDraft {
+    /// Service code.
+    pub service_code: Option<String>,
+    /// Description.
+    pub text: Option<String>,
+    /// Latitude.
+    pub lat: Option<f64>,
+    /// Longitude.
+    pub lon: Option<f64>,
+    /// Address.
+    pub address: Option<String>,
+    /// Territory code.
+    pub territory: Option<String>,
+    /// Priority (`normal`, `high`, `urgent`).
+    pub priority: Option<String>,
+    /// Extra field values: a string or a list of strings per attribute code.
+    #[serde(default)]
+    pub attributes: BTreeMap<String, AttributeInput>,
+    /// Photo or document link.
+    pub media_url: Option<String>,
+    /// Citizen's contact.
+    #[serde(default)]
+    pub contact: Contact,
+    /// Key in the client's own system (makes retries idempotent).
+    pub source_id: Option<String>,
+}
+
+/// An attribute value as sent: one string or several.
+#[derive(Debug, Clone, PartialEq, Deserialize, ToSchema)]
+#[serde(untagged)]
+pub enum AttributeInput {
+    /// A single value.
+    One(String),
+    /// Several values (multi-value lists).
+    Many(Vec<String>),
+}
+
+impl AttributeInput {
+    fn into_vec(self) -> Vec<String> {
+        match self {
+            AttributeInput::One(v) => vec![v],
+            AttributeInput::Many(vs) => vs,
+        }
+    }
+}
+
+impl NewRequest {
+    /// Checks a draft against the service it names and returns the request to store, or every
+    /// problem found, field by field. `service` is the catalog entry for `draft.service_code`
+    /// (`None` when there is no such service).
+    pub fn validate(
+        draft: RequestDraft,
+        service: Option<&Service>,
+        channel: Channel,
+        source_system: Option<String>,
+        now: DateTime<Utc>,
+    ) -> Result<NewRequest, ValidationError> {
+        let mut errors = FieldErrors::default();
+        let service_code = draft.service_code.map(|s| s.trim().to_owned()).unwrap_or_default();
+        match service {
+            _ if service_code.is_empty() => errors.add("service_code", "is required"),
+            None => errors.add("service_code", format!("no service with code {service_code:?}")),
+            Some(s) if !s.active => errors.add("service_code", "this service no longer accepts requests"),
+            Some(_) => {}
+        }
+        let text = draft.text.map(|t| t.trim().to_owned()).unwrap_or_default();
+        if text.is_empty() {
+            errors.add("text", "is required");
+        } else if text.chars().count() > MAX_TEXT_CHARS {
+            errors.add("text", format!("must be at most {MAX_TEXT_CHARS} characters"));
+        }
+        let coordinates = match (draft.lat, draft.lon) {
+            (None, None) => None,
+            (Some(lat), Some(lon)) => {
+                let c = Coordinates::new(lat, lon);
+                if c.is_none() {
+                    errors.add("lat", "latitude must be within -90..90 and longitude within -180..180");
+                }
+                c
+            }
+            _ => {
+                errors.add("lat", "lat and lon must be given together");
+                None
+            }
+        };
+        let address = errors.bounded("address", draft.address, MAX_ADDRESS_CHARS);
+        let territory = errors.bounded("territory", draft.territory, MAX_SHORT_CHARS);
+        let priority = match draft.priority.as_deref().map(str::trim).filter(|p| !p.is_empty()) {
+            None => Priority::Normal,
+            Some(p) => p.parse().unwrap_or_else(|e: String| {
+                errors.add("priority", e);
+                Priority::Normal
+            }),
+        };
+        let media_url = errors.bounded("media_url", draft.media_url, MAX_URL_CHARS);
+        if let Some(url) = &media_url
+            && !(url.starts_with("https://") || url.starts_with("http://"))
+        {
+            errors.add("media_url", "must be an http or https link");
+        }
+        let source_id = errors.bounded("source_id", draft.source_id, MAX_SHORT_CHARS);
+        let contact = Contact {
+            name: errors.bounded("contact.name", draft.contact.name, MAX_SHORT_CHARS),
+            phone: errors.bounded("contact.phone", draft.contact.phone, 40),
+            email: errors.bounded("contact.email", draft.contact.email, 254),
+        };
+        if let Some(email) = &contact.email
+            && !is_plausible_email(email)
+        {
+            errors.add("contact.email", "is not an e-mail address");
+        }
+        if let Some(phone) = &contact.phone
+            && !phone.chars().all(|c| c.is_ascii_digit() || " +-()".contains(c))
+        {
+            errors.add("contact.phone", "may contain only digits, spaces and + - ( )");
+        }
+        let attributes: BTreeMap<String, Vec<String>> =
+            draft.attributes.into_iter().map(|(k, v)| (k, v.into_vec())).collect();
+        if let Some(service) = service {
+            check_attributes(service, &attributes, &mut errors);
+        }
+        errors.finish(NewRequest {
+            service_code,
+            channel,
+            source_system,
+            source_id,
+            text,
+            coordinates,
+            address,
+            territory,
+            agency: None,
+            priority,
+            created_at: now,
+            attributes,
+            media_url,
+            contact,
+            category: None,
+            reason: None,
+        })
+    }
+}
+
+fn is_plausible_email(email: &str) -> bool {
+    let Some((local, domain)) = email.split_once('@') else { return false };
+    !local.is_empty() && domain.contains('.') && !domain.starts_with('.') && !domain.ends_with('.')
+        && !email.chars().any(char::is_whitespace)
+}
+
+/// Checks attribute values against a service's definition: unknown codes, missing required
+/// values, values outside the list, numbers and dates that do not parse.
+pub fn check_attributes(service: &Service, values: &BTreeMap<String, Vec<String>>, errors: &mut FieldErrors) {
+    for code in values.keys() {
+        if !service.attributes.iter().any(|a| &a.code == code) {
+            errors.add(format!("attributes.{code}"), "this service has no such field");
+        }
+    }
+    for attr in &service.attributes {
+        let field = format!("attributes.{}", attr.code);
+        let given: Vec<&str> = values
+            .get(&attr.code)
+            .map(|vs| vs.iter().map(|v| v.trim()).filter(|v| !v.is_empty()).collect())
+            .unwrap_or_default();
+        if given.is_empty() {
+            if attr.required && attr.variable {
+                errors.add(field, "is required");
+            }
+            continue;
+        }
+        if given.iter().any(|v| v.chars().count() > MAX_ADDRESS_CHARS) {
+            errors.add(&field, format!("values must be at most {MAX_ADDRESS_CHARS} characters"));
+            continue;
+        }
+        let in_list = |v: &&str| attr.values.iter().any(|allowed| allowed.key == *v);
+        match attr.datatype {
+            AttributeDatatype::Singlevaluelist | AttributeDatatype::Multivaluelist
+                if !given.iter().all(|v| in_list(v)) =>
+            {
+                let keys: Vec<&str> = attr.values.iter().map(|v| v.key.as_str()).collect();
+                errors.add(field, format!("must be one of: {}", keys.join(", ")));
+            }
+            AttributeDatatype::Singlevaluelist if given.len() > 1 => errors.add(field, "takes one value"),
+            AttributeDatatype::Number if !given.iter().all(|v| v.parse::<f64>().is_ok_and(f64::is_finite)) => {
+                errors.add(field, "must be a number")
+            }
+            AttributeDatatype::Datetime if !given.iter().all(|v| DateTime::parse_from_rfc3339(v).is_ok()) => {
+                errors.add(field, "must be an ISO 8601 date and time with a time zone")
+            }
+            AttributeDatatype::String | AttributeDatatype::Text | AttributeDatatype::Number
+            | AttributeDatatype::Datetime if given.len() > 1 => errors.add(field, "takes one value"),
+            _ => {}
+        }
+    }
+}
+
+/// A stored request.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct Request {
+    /// Okno's id (Open311 `service_request_id`).
+    pub id: i64,
+    /// Public tracking token given to the citizen.
+    pub token: String,
+    /// Service code.
+    pub service_code: String,
+    /// How it arrived.
+    pub channel: Channel,
+    /// External system it came from.
+    pub source_system: Option<String>,
+    /// Key in that system.
+    pub source_id: Option<String>,
+    /// What the citizen wrote.
+    pub text: String,
+    /// Where.
+    pub coordinates: Option<Coordinates>,
+    /// Address as given.
+    pub address: Option<String>,
+    /// Territory code.
+    pub territory: Option<String>,
+    /// Responsible agency code.
+    pub agency: Option<String>,
+    /// Fine-grained status.
+    pub status: Status,
+    /// Urgency.
+    pub priority: Priority,
+    /// Submitted.
+    pub created_at: DateTime<Utc>,
+    /// Last changed.
+    pub updated_at: DateTime<Utc>,
+    /// Finished, if it is.
+    pub closed_at: Option<DateTime<Utc>>,
+    /// Answer due.
+    pub due_at: Option<DateTime<Utc>>,
+    /// Extra field values.
+    pub attributes: BTreeMap<String, Vec<String>>,
+    /// Photo or document link.
+    pub media_url: Option<String>,
+    /// First-level topic label.
+    pub category: Option<String>,
+    /// Second-level topic label.
+    pub reason: Option<String>,
+    /// The citizen's rating of the answer, 1–5.
+    pub rating: Option<i16>,
+    /// The latest answer's text (interim or final).
+    pub last_answer: Option<String>,
+}
+
+/// One entry in a request's timeline.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct Event {
+    /// Event id, increasing in the order events were recorded.
+    pub id: i64,
+    /// Request it belongs to.
+    pub request_id: i64,
+    /// When it happened.
+    pub at: DateTime<Utc>,
+    /// What happened.
+    pub kind: EventKind,
+    /// Who did it: a user's login, `citizen`, `system`, or the source system's name.
+    pub actor: String,
+    /// Status after the event.
+    pub status: Option<Status>,
+    /// Agency involved (routing target, answering body).
+    pub agency: Option<String>,
+    /// Answer text, comment, or reason.
+    pub text: Option<String>,
+    /// Deadline before the event (deadline changes).
+    pub old_due_at: Option<DateTime<Utc>>,
+    /// Deadline after the event.
+    pub new_due_at: Option<DateTime<Utc>>,
+    /// Rating given (rated events).
+    pub rating: Option<i16>,
+}
+
+/// An event to append to a request's timeline.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewEvent {
+    /// When it happened.
+    pub at: DateTime<Utc>,
+    /// What happened.
+    pub kind: EventKind,
+    /// Who did it.
+    pub actor: String,
+    /// Status after the event.
+    pub status: Option<Status>,
+    /// Agency involved.
+    pub agency: Option<String>,
+    /// Answer text, comment, or reason.
+    pub text: Option<String>,
+    /// Deadline before.
+    pub old_due_at: Option<DateTime<Utc>>,
+    /// Deadline after.
+    pub new_due_at: Option<DateTime<Utc>>,
+    /// Rating given.
+    pub rating: Option<i16>,
+}
+
+impl NewEvent {
+    /// An event with only its time, kind and actor set.
+    pub fn new(at: DateTime<Utc>, kind: EventKind, actor: impl Into<String>) -> Self {
+        NewEvent { at, kind, actor: actor.into(), status: None, agency: None, text: None, old_due_at: None, new_due_at: None, rating: None }
+    }
+}
+
+/// Which requests to list. Every field narrows the list; `None` means no constraint.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct RequestFilter {
+    /// Only these services.
+    pub services: Vec<String>,
+    /// Only these statuses.
+    pub statuses: Vec<Status>,
+    /// Only this agency's requests.
+    pub agency: Option<String>,
+    /// Only this territory.
+    pub territory: Option<String>,
+    /// Only this channel.
+    pub channel: Option<Channel>,
+    /// Created at or after.
+    pub created_from: Option<DateTime<Utc>>,
+    /// Created before.
+    pub created_to: Option<DateTime<Utc>>,
+    /// Inside this rectangle.
+    pub bbox: Option<BBox>,
+    /// Containing these words (case- and ё-insensitive), in text or address.
+    pub text: Option<String>,
+    /// Only requests with a smaller id than this (the cursor of the previous page).
+    pub before_id: Option<i64>,
+    /// At most this many.
+    pub limit: u32,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::catalog::{Attribute, AttributeValue};
+
+    fn service() -> Service {
+        Service {
+            code: "pothole".into(), name_ru: "Яма".into(), name_en: "Pothole".into(),
+            description_ru: String::new(), description_en: String::new(), group: "roads".into(),
+            keywords: vec![], default_agency: None, deadline_regime: "fz59".into(), electronic: true, active: true,
+            attributes: vec![Attribute {
+                code: "size".into(), description_ru: "Размер".into(), description_en: "Size".into(),
+                datatype: AttributeDatatype::Singlevaluelist, required: true, order: 1, variable: true,
+                values: vec![AttributeValue { key: "small".into(), name_ru: "маленькая".into(), name_en: "small".into() }],
+            }],
+        }
+    }
+
+    fn draft() -> RequestDraft {
+        RequestDraft {
+            service_code: Some("pothole".into()), text: Some("Яма на дороге".into()),
+            lat: Some(59.9), lon: Some(30.3),
+            attributes: [("size".to_string(), AttributeInput::One("small".into()))].into(),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn a_good_draft_passes() {
+        let r = NewRequest::validate(draft(), Some(&service()), Channel::Web, None, Utc::now()).unwrap();
+        assert_eq!(r.coordinates, Coordinates::new(59.9, 30.3));
+        assert_eq!(r.priority, Priority::Normal);
+    }
+
+    #[test]
+    fn every_problem_is_reported_by_field() {
+        let mut d = draft();
+        d.text = Some("x".repeat(MAX_TEXT_CHARS + 1));
+        d.lat = Some(91.0);
+        d.attributes = [("colour".to_string(), AttributeInput::One("red".into()))].into();
+        d.contact.email = Some("not-an-email".into());
+        let err = NewRequest::validate(d, Some(&service()), Channel::Web, None, Utc::now()).unwrap_err();
+        let fields: Vec<&str> = err.0.iter().map(|e| e.field.as_str()).collect();
+        assert_eq!(fields, ["text", "lat", "contact.email", "attributes.colour", "attributes.size"]);
+    }
+
+    #[test]
+    fn unknown_service_and_bad_list_value() {
+        let err = NewRequest::validate(draft(), None, Channel::Web, None, Utc::now()).unwrap_err();
+        assert_eq!(err.0[0].field, "service_code");
+        let mut d = draft();
+        d.attributes.insert("size".into(), AttributeInput::One("huge".into()));
+        let err = NewRequest::validate(d, Some(&service()), Channel::Web, None, Utc::now()).unwrap_err();
+        assert_eq!(err.0[0].message, "must be one of: small");
+    }
+
+    #[test]
+    fn bbox_parses_and_checks() {
+        assert!("30,59,31,60".parse::<BBox>().is_ok());
+        assert!("31,59,30,60".parse::<BBox>().is_err());
+        assert!("a,b,c,d".parse::<BBox>().is_err());
+        assert!("1,2,3".parse::<BBox>().is_err());
+    }
+}
