@@ -9,6 +9,7 @@ pub mod catalog;
 pub mod lifecycle;
 pub mod request;
 pub mod text;
+pub mod workflow;
 
 pub use access::{Principal, Role};
 pub use catalog::{Agency, Attribute, AttributeDatatype, AttributeValue, Service, Territory};

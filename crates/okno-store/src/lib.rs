@@ -1,1 +1,253 @@
-//! placeholder
+//! Okno's persistence behind one [`Store`] trait, with an embedded SQLite backend (the default)
+//! and a PostgreSQL backend for production, chosen at run time by the database URL's scheme.
+//!
+//! Both backends share their SQL and their code (see `backend.rs`); they differ only in how a
+//! time is stored, how a row is locked for update, and how bulk imports are streamed in.
+//! Every acknowledged write has been committed durably before the call returns.
+
+mod backend;
+mod postgres;
+mod query;
+mod sqlite;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use okno_core::workflow::{ActionError, RequestUpdate};
+use okno_core::{Agency, Contact, Event, NewEvent, NewRequest, Principal, Request, RequestFilter, Role, Service, Status, Territory};
+use std::sync::Arc;
+
+pub use postgres::PostgresStore;
+pub use sqlite::SqliteStore;
+
+/// The database URL used when none is configured: a file under `./data`.
+pub const DEFAULT_DATABASE_URL: &str = "sqlite://data/okno.db";
+
+/// What can go wrong in the store.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The URL names no supported database.
+    #[error("unsupported database URL {0:?}: use sqlite://PATH or postgres://…")]
+    UnsupportedUrl(String),
+    /// A referenced row does not exist, or a unique key is taken.
+    #[error("{0}")]
+    Conflict(String),
+    /// The action was refused by the domain rules.
+    #[error(transparent)]
+    Refused(#[from] ActionError),
+    /// The database failed.
+    #[error("database error: {0}")]
+    Database(#[from] sqlx::Error),
+    /// The schema could not be brought up to date.
+    #[error("migration failed: {0}")]
+    Migration(#[from] sqlx::migrate::MigrateError),
+    /// A stored value could not be read back (a bug or a foreign write).
+    #[error("corrupt stored value: {0}")]
+    Corrupt(String),
+    /// File system trouble (creating the database's folder).
+    #[error("i/o error: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+/// Result of store calls.
+pub type Result<T, E = StoreError> = std::result::Result<T, E>;
+
+/// Which backend a store runs on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    /// Embedded SQLite.
+    Sqlite,
+    /// PostgreSQL server.
+    Postgres,
+}
+
+/// The outcome of creating a request.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Created {
+    /// The request as stored.
+    pub request: Request,
+    /// `false` when the source system and id were already known and the existing request is returned.
+    pub created: bool,
+}
+
+/// A request from another system, with its history, for bulk import.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ImportedRequest {
+    /// The request as it entered the source system (`source_system` and `source_id` set).
+    pub request: NewRequest,
+    /// Its public tracking token.
+    pub token: String,
+    /// Its current status there.
+    pub status: Status,
+    /// Last change there.
+    pub updated_at: DateTime<Utc>,
+    /// When it was finished there.
+    pub closed_at: Option<DateTime<Utc>>,
+    /// Its deadline there.
+    pub due_at: Option<DateTime<Utc>>,
+    /// Latest answer text.
+    pub last_answer: Option<String>,
+    /// Rating given.
+    pub rating: Option<i16>,
+    /// Its timeline, oldest first.
+    pub events: Vec<NewEvent>,
+}
+
+/// Counts from one bulk-import batch.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ImportCounts {
+    /// Requests newly stored.
+    pub inserted: u64,
+    /// Requests skipped because their source id was already stored.
+    pub existing: u64,
+    /// Events stored.
+    pub events: u64,
+}
+
+impl std::ops::AddAssign for ImportCounts {
+    fn add_assign(&mut self, o: Self) {
+        self.inserted += o.inserted;
+        self.existing += o.existing;
+        self.events += o.events;
+    }
+}
+
+/// A user as stored, with the password hash for verification.
+#[derive(Debug, Clone, PartialEq)]
+pub struct UserRecord {
+    /// Who it is, for access decisions.
+    pub principal: Principal,
+    /// argon2id PHC string.
+    pub password_hash: String,
+    /// Disabled users cannot sign in.
+    pub active: bool,
+}
+
+/// A user to create.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewUser {
+    /// Unique login.
+    pub login: String,
+    /// argon2id PHC string (never the password itself).
+    pub password_hash: String,
+    /// Role.
+    pub role: Role,
+    /// Agency of agency staff.
+    pub agency: Option<String>,
+}
+
+/// One entry of the audit log.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct AuditEntry {
+    /// Entry id.
+    pub id: i64,
+    /// When.
+    pub at: DateTime<Utc>,
+    /// Who.
+    pub user_login: String,
+    /// What (`contact.read`, `user.create`…).
+    pub action: String,
+    /// Which request, if any.
+    pub request_id: Option<i64>,
+    /// More detail.
+    pub detail: Option<String>,
+}
+
+/// A column requests can be counted by (for import verification and summaries).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CountBy {
+    /// First-level topic label.
+    Category,
+    /// Responsible agency code.
+    Agency,
+    /// Fine-grained status.
+    Status,
+    /// Service code.
+    Service,
+    /// Channel.
+    Channel,
+}
+
+/// Decides an action's effect on a request, given the request as currently stored.
+pub type Planner<'a> = dyn Fn(&Request) -> Result<RequestUpdate, ActionError> + Send + Sync + 'a;
+
+/// Everything Okno keeps. One implementation per database; both pass the same conformance tests.
+#[async_trait]
+pub trait Store: Send + Sync {
+    /// Which database this is.
+    fn backend(&self) -> Backend;
+
+    /// Creates or updates an agency by code.
+    async fn upsert_agency(&self, agency: &Agency) -> Result<()>;
+    /// All agencies, by code.
+    async fn agencies(&self) -> Result<Vec<Agency>>;
+    /// Creates or updates a territory by code.
+    async fn upsert_territory(&self, territory: &Territory) -> Result<()>;
+    /// All territories, by code.
+    async fn territories(&self) -> Result<Vec<Territory>>;
+    /// Creates or updates a service by code.
+    async fn upsert_service(&self, service: &Service) -> Result<()>;
+    /// The whole catalog, by group then code.
+    async fn services(&self) -> Result<Vec<Service>>;
+    /// One service.
+    async fn service(&self, code: &str) -> Result<Option<Service>>;
+
+    /// Stores a new request with its contact and `registered` event (and `routed`, when it
+    /// names an agency) in one transaction. A request whose source system and id are already
+    /// stored is not stored again: the existing one is returned with `created: false`.
+    async fn create_request(&self, request: &NewRequest, token: &str, due_at: Option<DateTime<Utc>>) -> Result<Created>;
+    /// One request by id.
+    async fn request(&self, id: i64) -> Result<Option<Request>>;
+    /// One request by its public token.
+    async fn request_by_token(&self, token: &str) -> Result<Option<Request>>;
+    /// Requests matching a filter, newest first (by id), at most `filter.limit`.
+    async fn list_requests(&self, filter: &RequestFilter) -> Result<Vec<Request>>;
+    /// A request's timeline, oldest first.
+    async fn events(&self, request_id: i64) -> Result<Vec<Event>>;
+    /// Applies an action atomically: reads the request under a write lock, asks `plan` what to
+    /// do, stores the new state and its event. `Ok(None)` if there is no such request.
+    async fn apply(&self, request_id: i64, plan: &Planner<'_>) -> Result<Option<Request>>;
+    /// Counts requests grouped by a column, largest first.
+    async fn count_requests_by(&self, by: CountBy) -> Result<Vec<(Option<String>, i64)>>;
+    /// Number of stored requests and events.
+    async fn totals(&self) -> Result<(i64, i64)>;
+
+    /// The citizen's contact of a request, read by staff member `reader`. The read is written
+    /// to the audit log in the same transaction, whether or not a contact exists.
+    async fn read_contact(&self, request_id: i64, reader: &Principal, now: DateTime<Utc>) -> Result<Option<Contact>>;
+    /// Appends an audit entry.
+    async fn audit(&self, user_login: &str, action: &str, request_id: Option<i64>, detail: Option<&str>, now: DateTime<Utc>) -> Result<()>;
+    /// The newest audit entries first.
+    async fn audit_log(&self, limit: u32) -> Result<Vec<AuditEntry>>;
+
+    /// Creates a user; fails with `Conflict` if the login is taken.
+    async fn create_user(&self, user: &NewUser, now: DateTime<Utc>) -> Result<i64>;
+    /// A user by login.
+    async fn user_by_login(&self, login: &str) -> Result<Option<UserRecord>>;
+    /// Stores a browser session by the hash of its secret.
+    async fn create_session(&self, token_hash: &str, user_id: i64, expires_at: DateTime<Utc>) -> Result<()>;
+    /// The active user behind a session that has not expired at `now`.
+    async fn session_principal(&self, token_hash: &str, now: DateTime<Utc>) -> Result<Option<Principal>>;
+    /// Ends a session.
+    async fn delete_session(&self, token_hash: &str) -> Result<()>;
+    /// Stores a bearer token by the hash of its secret.
+    async fn create_api_token(&self, user_id: i64, name: &str, token_hash: &str, now: DateTime<Utc>) -> Result<i64>;
+    /// The active user behind a bearer token that has not been revoked.
+    async fn token_principal(&self, token_hash: &str) -> Result<Option<Principal>>;
+
+    /// Stores a batch of imported requests with their histories in one transaction, skipping
+    /// those whose source id is already stored (and repeats within the batch).
+    async fn import_batch(&self, batch: &[ImportedRequest]) -> Result<ImportCounts>;
+}
+
+/// Opens (creating if needed) the database at `url` and brings its schema up to date.
+/// `sqlite://PATH` (relative to the working directory; `sqlite::memory:` for a throwaway one)
+/// or `postgres://…`/`postgresql://…`.
+pub async fn open(url: &str) -> Result<Arc<dyn Store>> {
+    if url.starts_with("sqlite:") {
+        Ok(Arc::new(SqliteStore::open(url).await?))
+    } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        Ok(Arc::new(PostgresStore::open(url).await?))
+    } else {
+        Err(StoreError::UnsupportedUrl(url.to_owned()))
+    }
+}

@@ -1,0 +1,500 @@
+//! The store's code, written once and instantiated for each backend by [`impl_store!`].
+//!
+//! A backend module provides, before invoking the macro: a struct with `writer` and `reader`
+//! pools, a `DbTime` type with `to_db`/`from_db` conversions (how a time is stored), and
+//! `bulk_import` (how a batch is streamed in). The macro supplies everything else.
+
+/// Maps a database error onto the store's errors: broken references and taken keys become
+/// [`crate::StoreError::Conflict`] with the database's message.
+pub fn classify(err: sqlx::Error) -> crate::StoreError {
+    use sqlx::error::ErrorKind;
+    if let Some(db) = err.as_database_error()
+        && matches!(db.kind(), ErrorKind::ForeignKeyViolation | ErrorKind::UniqueViolation | ErrorKind::CheckViolation)
+    {
+        return crate::StoreError::Conflict(db.message().to_owned());
+    }
+    crate::StoreError::Database(err)
+}
+
+/// Parses a stored enum name, reporting corruption instead of panicking.
+pub fn parse_stored<T: std::str::FromStr>(column: &str, value: &str) -> crate::Result<T> {
+    value.parse().map_err(|_| crate::StoreError::Corrupt(format!("{column} = {value:?}")))
+}
+
+/// Parses a stored JSON column.
+pub fn parse_json<T: serde::de::DeserializeOwned>(column: &str, value: &str) -> crate::Result<T> {
+    serde_json::from_str(value).map_err(|e| crate::StoreError::Corrupt(format!("{column}: {e}")))
+}
+
+/// Implements [`crate::Store`] for a backend struct; see the module documentation.
+/// `lock` is appended to the `SELECT` that reads a request before changing it.
+macro_rules! impl_store {
+    (store = $Store:ty, db = $DB:ty, backend = $backend:expr, lock = $lock:literal) => {
+        use crate::backend::{classify, parse_json, parse_stored};
+        use crate::query::{self, Bind, EVENT_COLUMNS, INSERT_EVENT, INSERT_REQUEST, REQUEST_COLUMNS};
+        use crate::{AuditEntry, Backend, CountBy, Created, ImportCounts, ImportedRequest, NewUser, Planner, Result, Store, StoreError, UserRecord};
+        use chrono::{DateTime, Utc};
+        use okno_core::{Agency, Contact, Coordinates, Event, NewEvent, NewRequest, Principal, Request, RequestFilter, Service, Status, Territory};
+        use sqlx::{AssertSqlSafe, Row};
+
+        type DbRow = <$DB as sqlx::Database>::Row;
+        type Tx<'c> = sqlx::Transaction<'c, $DB>;
+
+        fn opt_time(t: Option<DateTime<Utc>>) -> Option<DbTime> {
+            t.map(to_db)
+        }
+
+        fn get_time(row: &DbRow, col: &str) -> Result<DateTime<Utc>> {
+            from_db(row.try_get::<DbTime, _>(col)?)
+        }
+
+        fn get_opt_time(row: &DbRow, col: &str) -> Result<Option<DateTime<Utc>>> {
+            row.try_get::<Option<DbTime>, _>(col)?.map(from_db).transpose()
+        }
+
+        fn request_from_row(row: &DbRow) -> Result<Request> {
+            let lat: Option<f64> = row.try_get("lat")?;
+            let lon: Option<f64> = row.try_get("lon")?;
+            Ok(Request {
+                id: row.try_get("id")?,
+                token: row.try_get("token")?,
+                service_code: row.try_get("service_code")?,
+                channel: parse_stored("channel", row.try_get("channel")?)?,
+                source_system: row.try_get("source_system")?,
+                source_id: row.try_get("source_id")?,
+                text: row.try_get("text")?,
+                coordinates: lat.zip(lon).and_then(|(lat, lon)| Coordinates::new(lat, lon)),
+                address: row.try_get("address")?,
+                territory: row.try_get("territory_code")?,
+                agency: row.try_get("agency_code")?,
+                status: parse_stored("status", row.try_get("status")?)?,
+                priority: parse_stored("priority", row.try_get("priority")?)?,
+                created_at: get_time(row, "created_at")?,
+                updated_at: get_time(row, "updated_at")?,
+                closed_at: get_opt_time(row, "closed_at")?,
+                due_at: get_opt_time(row, "due_at")?,
+                attributes: parse_json("attributes", row.try_get("attributes")?)?,
+                media_url: row.try_get("media_url")?,
+                category: row.try_get("category")?,
+                reason: row.try_get("reason")?,
+                rating: row.try_get("rating")?,
+                last_answer: row.try_get("last_answer")?,
+            })
+        }
+
+        fn event_from_row(row: &DbRow) -> Result<Event> {
+            let status: Option<String> = row.try_get("status")?;
+            Ok(Event {
+                id: row.try_get("id")?,
+                request_id: row.try_get("request_id")?,
+                at: get_time(row, "at")?,
+                kind: parse_stored("kind", row.try_get("kind")?)?,
+                actor: row.try_get("actor")?,
+                status: status.as_deref().map(|s| parse_stored("status", s)).transpose()?,
+                agency: row.try_get("agency_code")?,
+                text: row.try_get("text")?,
+                old_due_at: get_opt_time(row, "old_due_at")?,
+                new_due_at: get_opt_time(row, "new_due_at")?,
+                rating: row.try_get("rating")?,
+            })
+        }
+
+        fn principal_from_row(row: &DbRow) -> Result<Principal> {
+            Ok(Principal {
+                user_id: row.try_get("id")?,
+                login: row.try_get("login")?,
+                role: parse_stored("role", row.try_get("role")?)?,
+                agency: row.try_get("agency_code")?,
+            })
+        }
+
+        fn service_from_row(row: &DbRow) -> Result<Service> {
+            Ok(Service {
+                code: row.try_get("code")?,
+                name_ru: row.try_get("name_ru")?,
+                name_en: row.try_get("name_en")?,
+                description_ru: row.try_get("description_ru")?,
+                description_en: row.try_get("description_en")?,
+                group: row.try_get("group_name")?,
+                keywords: parse_json("keywords", row.try_get("keywords")?)?,
+                attributes: parse_json("attributes", row.try_get("attributes")?)?,
+                default_agency: row.try_get("default_agency")?,
+                deadline_regime: row.try_get("deadline_regime")?,
+                electronic: row.try_get("electronic")?,
+                active: row.try_get("active")?,
+            })
+        }
+
+        /// Inserts a request row; `None` when its source id is already stored.
+        #[allow(clippy::too_many_arguments)]
+        async fn insert_request(
+            tx: &mut Tx<'_>, r: &NewRequest, token: &str, status: Status, updated_at: DateTime<Utc>,
+            closed_at: Option<DateTime<Utc>>, due_at: Option<DateTime<Utc>>, rating: Option<i16>, last_answer: Option<&str>,
+        ) -> Result<Option<i64>> {
+            let attributes = serde_json::to_string(&r.attributes).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+            sqlx::query_scalar::<_, i64>(INSERT_REQUEST)
+                .bind(token)
+                .bind(&r.service_code)
+                .bind(r.channel.as_str())
+                .bind(&r.source_system)
+                .bind(&r.source_id)
+                .bind(&r.text)
+                .bind(query::search_text(&r.text, r.address.as_deref()))
+                .bind(r.coordinates.map(|c| c.lat))
+                .bind(r.coordinates.map(|c| c.lon))
+                .bind(&r.address)
+                .bind(&r.territory)
+                .bind(&r.agency)
+                .bind(status.as_str())
+                .bind(r.priority.as_str())
+                .bind(to_db(r.created_at))
+                .bind(to_db(updated_at))
+                .bind(opt_time(closed_at))
+                .bind(opt_time(due_at))
+                .bind(attributes)
+                .bind(&r.media_url)
+                .bind(&r.category)
+                .bind(&r.reason)
+                .bind(rating)
+                .bind(last_answer)
+                .fetch_optional(&mut **tx)
+                .await
+                .map_err(classify)
+        }
+
+        async fn insert_event(tx: &mut Tx<'_>, request_id: i64, e: &NewEvent) -> Result<()> {
+            sqlx::query(INSERT_EVENT)
+                .bind(request_id)
+                .bind(to_db(e.at))
+                .bind(e.kind.as_str())
+                .bind(&e.actor)
+                .bind(e.status.map(|s| s.as_str()))
+                .bind(&e.agency)
+                .bind(&e.text)
+                .bind(opt_time(e.old_due_at))
+                .bind(opt_time(e.new_due_at))
+                .bind(e.rating)
+                .execute(&mut **tx)
+                .await
+                .map_err(classify)?;
+            Ok(())
+        }
+
+        async fn insert_contact(tx: &mut Tx<'_>, request_id: i64, c: &Contact) -> Result<()> {
+            if c.is_empty() {
+                return Ok(());
+            }
+            sqlx::query("INSERT INTO contacts (request_id, name, phone, email) VALUES ($1, $2, $3, $4)")
+                .bind(request_id).bind(&c.name).bind(&c.phone).bind(&c.email)
+                .execute(&mut **tx).await?;
+            Ok(())
+        }
+
+        async fn request_in<'e, E>(executor: E, id: i64) -> Result<Option<Request>>
+        where
+            E: sqlx::Executor<'e, Database = $DB>,
+        {
+            let sql = format!("SELECT {REQUEST_COLUMNS} FROM requests WHERE id = $1");
+            let row = sqlx::query(AssertSqlSafe(sql)).bind(id).fetch_optional(executor).await?;
+            row.as_ref().map(request_from_row).transpose()
+        }
+
+        /// The timeline a new request starts with: registered, then routed if it names an agency.
+        fn intake_events(r: &NewRequest) -> Vec<NewEvent> {
+            let mut registered = NewEvent::new(r.created_at, okno_core::EventKind::Registered, r.channel.as_str());
+            registered.status = Some(Status::Registered);
+            let mut events = vec![registered];
+            if let Some(agency) = &r.agency {
+                let mut routed = NewEvent::new(r.created_at, okno_core::EventKind::Routed, "system");
+                routed.status = Some(Status::Routed);
+                routed.agency = Some(agency.clone());
+                routed.text = Some("default agency of the service".to_owned());
+                events.push(routed);
+            }
+            events
+        }
+
+        #[async_trait::async_trait]
+        impl Store for $Store {
+            fn backend(&self) -> Backend {
+                $backend
+            }
+
+            async fn upsert_agency(&self, a: &Agency) -> Result<()> {
+                sqlx::query(
+                    "INSERT INTO agencies (code, name_ru, name_en, parent_code) VALUES ($1, $2, $3, $4) \
+                     ON CONFLICT (code) DO UPDATE SET name_ru = excluded.name_ru, name_en = excluded.name_en, \
+                     parent_code = excluded.parent_code",
+                )
+                .bind(&a.code).bind(&a.name_ru).bind(&a.name_en).bind(&a.parent)
+                .execute(&self.writer).await.map_err(classify)?;
+                Ok(())
+            }
+
+            async fn agencies(&self) -> Result<Vec<Agency>> {
+                let rows = sqlx::query("SELECT code, name_ru, name_en, parent_code FROM agencies ORDER BY code")
+                    .fetch_all(&self.reader).await?;
+                rows.iter()
+                    .map(|r| Ok(Agency { code: r.try_get(0)?, name_ru: r.try_get(1)?, name_en: r.try_get(2)?, parent: r.try_get(3)? }))
+                    .collect()
+            }
+
+            async fn upsert_territory(&self, t: &Territory) -> Result<()> {
+                sqlx::query(
+                    "INSERT INTO territories (code, name_ru, name_en, kind, parent_code, population) \
+                     VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (code) DO UPDATE SET name_ru = excluded.name_ru, \
+                     name_en = excluded.name_en, kind = excluded.kind, parent_code = excluded.parent_code, \
+                     population = excluded.population",
+                )
+                .bind(&t.code).bind(&t.name_ru).bind(&t.name_en).bind(&t.kind).bind(&t.parent).bind(t.population)
+                .execute(&self.writer).await.map_err(classify)?;
+                Ok(())
+            }
+
+            async fn territories(&self) -> Result<Vec<Territory>> {
+                let rows = sqlx::query("SELECT code, name_ru, name_en, kind, parent_code, population FROM territories ORDER BY code")
+                    .fetch_all(&self.reader).await?;
+                rows.iter()
+                    .map(|r| {
+                        Ok(Territory {
+                            code: r.try_get(0)?, name_ru: r.try_get(1)?, name_en: r.try_get(2)?,
+                            kind: r.try_get(3)?, parent: r.try_get(4)?, population: r.try_get(5)?,
+                        })
+                    })
+                    .collect()
+            }
+
+            async fn upsert_service(&self, s: &Service) -> Result<()> {
+                let keywords = serde_json::to_string(&s.keywords).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+                let attributes = serde_json::to_string(&s.attributes).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+                sqlx::query(
+                    "INSERT INTO services (code, name_ru, name_en, description_ru, description_en, group_name, keywords, \
+                     attributes, default_agency, deadline_regime, electronic, active) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) ON CONFLICT (code) DO UPDATE SET \
+                     name_ru = excluded.name_ru, name_en = excluded.name_en, description_ru = excluded.description_ru, \
+                     description_en = excluded.description_en, group_name = excluded.group_name, keywords = excluded.keywords, \
+                     attributes = excluded.attributes, default_agency = excluded.default_agency, \
+                     deadline_regime = excluded.deadline_regime, electronic = excluded.electronic, active = excluded.active",
+                )
+                .bind(&s.code).bind(&s.name_ru).bind(&s.name_en).bind(&s.description_ru).bind(&s.description_en)
+                .bind(&s.group).bind(keywords).bind(attributes).bind(&s.default_agency).bind(&s.deadline_regime)
+                .bind(s.electronic).bind(s.active)
+                .execute(&self.writer).await.map_err(classify)?;
+                Ok(())
+            }
+
+            async fn services(&self) -> Result<Vec<Service>> {
+                let rows = sqlx::query("SELECT * FROM services ORDER BY group_name, code").fetch_all(&self.reader).await?;
+                rows.iter().map(service_from_row).collect()
+            }
+
+            async fn service(&self, code: &str) -> Result<Option<Service>> {
+                let row = sqlx::query("SELECT * FROM services WHERE code = $1").bind(code).fetch_optional(&self.reader).await?;
+                row.as_ref().map(service_from_row).transpose()
+            }
+
+            async fn create_request(&self, r: &NewRequest, token: &str, due_at: Option<DateTime<Utc>>) -> Result<Created> {
+                let mut tx = self.writer.begin().await?;
+                let status = if r.agency.is_some() { Status::Routed } else { Status::Registered };
+                let inserted = insert_request(&mut tx, r, token, status, r.created_at, None, due_at, None, None).await?;
+                let Some(id) = inserted else {
+                    let sql = format!("SELECT {REQUEST_COLUMNS} FROM requests WHERE source_system = $1 AND source_id = $2");
+                    let row = sqlx::query(AssertSqlSafe(sql)).bind(&r.source_system).bind(&r.source_id)
+                        .fetch_one(&mut *tx).await?;
+                    return Ok(Created { request: request_from_row(&row)?, created: false });
+                };
+                insert_contact(&mut tx, id, &r.contact).await?;
+                for event in intake_events(r) {
+                    insert_event(&mut tx, id, &event).await?;
+                }
+                let request = request_in(&mut *tx, id).await?.ok_or_else(|| StoreError::Corrupt("inserted request vanished".into()))?;
+                tx.commit().await?;
+                Ok(Created { request, created: true })
+            }
+
+            async fn request(&self, id: i64) -> Result<Option<Request>> {
+                request_in(&self.reader, id).await
+            }
+
+            async fn request_by_token(&self, token: &str) -> Result<Option<Request>> {
+                let sql = format!("SELECT {REQUEST_COLUMNS} FROM requests WHERE token = $1");
+                let row = sqlx::query(AssertSqlSafe(sql)).bind(token).fetch_optional(&self.reader).await?;
+                row.as_ref().map(request_from_row).transpose()
+            }
+
+            async fn list_requests(&self, filter: &RequestFilter) -> Result<Vec<Request>> {
+                let (sql, binds) = query::list_requests(filter);
+                let mut q = sqlx::query(AssertSqlSafe(sql));
+                for b in binds {
+                    q = match b {
+                        Bind::Text(s) => q.bind(s),
+                        Bind::Int(i) => q.bind(i),
+                        Bind::Float(f) => q.bind(f),
+                        Bind::Time(t) => q.bind(to_db(t)),
+                    };
+                }
+                let rows = q.fetch_all(&self.reader).await?;
+                rows.iter().map(request_from_row).collect()
+            }
+
+            async fn events(&self, request_id: i64) -> Result<Vec<Event>> {
+                let sql = format!("SELECT {EVENT_COLUMNS} FROM events WHERE request_id = $1 ORDER BY at, id");
+                let rows = sqlx::query(AssertSqlSafe(sql)).bind(request_id).fetch_all(&self.reader).await?;
+                rows.iter().map(event_from_row).collect()
+            }
+
+            async fn apply(&self, request_id: i64, plan: &Planner<'_>) -> Result<Option<Request>> {
+                let mut tx = self.writer.begin().await?;
+                let sql = format!("SELECT {REQUEST_COLUMNS} FROM requests WHERE id = $1{}", $lock);
+                let Some(row) = sqlx::query(AssertSqlSafe(sql)).bind(request_id).fetch_optional(&mut *tx).await? else {
+                    return Ok(None);
+                };
+                let update = plan(&request_from_row(&row)?)?;
+                sqlx::query(
+                    "UPDATE requests SET status = $1, agency_code = $2, due_at = $3, closed_at = $4, rating = $5, \
+                     last_answer = $6, updated_at = $7 WHERE id = $8",
+                )
+                .bind(update.status.as_str()).bind(&update.agency).bind(opt_time(update.due_at))
+                .bind(opt_time(update.closed_at)).bind(update.rating).bind(&update.last_answer)
+                .bind(to_db(update.event.at)).bind(request_id)
+                .execute(&mut *tx).await.map_err(classify)?;
+                insert_event(&mut tx, request_id, &update.event).await?;
+                let request = request_in(&mut *tx, request_id).await?;
+                tx.commit().await?;
+                Ok(request)
+            }
+
+            async fn count_requests_by(&self, by: CountBy) -> Result<Vec<(Option<String>, i64)>> {
+                let column = match by {
+                    CountBy::Category => "category",
+                    CountBy::Agency => "agency_code",
+                    CountBy::Status => "status",
+                    CountBy::Service => "service_code",
+                    CountBy::Channel => "channel",
+                };
+                let sql = format!("SELECT {column}, COUNT(*) FROM requests GROUP BY {column} ORDER BY COUNT(*) DESC, {column}");
+                let rows = sqlx::query(AssertSqlSafe(sql)).fetch_all(&self.reader).await?;
+                rows.iter().map(|r| Ok((r.try_get(0)?, r.try_get(1)?))).collect()
+            }
+
+            async fn totals(&self) -> Result<(i64, i64)> {
+                let row = sqlx::query("SELECT (SELECT COUNT(*) FROM requests), (SELECT COUNT(*) FROM events)")
+                    .fetch_one(&self.reader).await?;
+                Ok((row.try_get(0)?, row.try_get(1)?))
+            }
+
+            async fn read_contact(&self, request_id: i64, reader: &Principal, now: DateTime<Utc>) -> Result<Option<Contact>> {
+                let mut tx = self.writer.begin().await?;
+                let row = sqlx::query("SELECT name, phone, email FROM contacts WHERE request_id = $1")
+                    .bind(request_id).fetch_optional(&mut *tx).await?;
+                sqlx::query("INSERT INTO audit_log (at, user_login, action, request_id, detail) VALUES ($1, $2, 'contact.read', $3, $4)")
+                    .bind(to_db(now)).bind(&reader.login).bind(request_id).bind(reader.role.as_str())
+                    .execute(&mut *tx).await?;
+                tx.commit().await?;
+                row.map(|r| Ok(Contact { name: r.try_get(0)?, phone: r.try_get(1)?, email: r.try_get(2)? })).transpose()
+            }
+
+            async fn audit(&self, user_login: &str, action: &str, request_id: Option<i64>, detail: Option<&str>, now: DateTime<Utc>) -> Result<()> {
+                sqlx::query("INSERT INTO audit_log (at, user_login, action, request_id, detail) VALUES ($1, $2, $3, $4, $5)")
+                    .bind(to_db(now)).bind(user_login).bind(action).bind(request_id).bind(detail)
+                    .execute(&self.writer).await?;
+                Ok(())
+            }
+
+            async fn audit_log(&self, limit: u32) -> Result<Vec<AuditEntry>> {
+                let rows = sqlx::query("SELECT id, at, user_login, action, request_id, detail FROM audit_log ORDER BY id DESC LIMIT $1")
+                    .bind(i64::from(limit)).fetch_all(&self.reader).await?;
+                rows.iter()
+                    .map(|r| {
+                        Ok(AuditEntry {
+                            id: r.try_get("id")?, at: get_time(r, "at")?, user_login: r.try_get("user_login")?,
+                            action: r.try_get("action")?, request_id: r.try_get("request_id")?, detail: r.try_get("detail")?,
+                        })
+                    })
+                    .collect()
+            }
+
+            async fn create_user(&self, u: &NewUser, now: DateTime<Utc>) -> Result<i64> {
+                let id = sqlx::query_scalar(
+                    "INSERT INTO users (login, password_hash, role, agency_code, active, created_at) \
+                     VALUES ($1, $2, $3, $4, TRUE, $5) RETURNING id",
+                )
+                .bind(&u.login).bind(&u.password_hash).bind(u.role.as_str()).bind(&u.agency).bind(to_db(now))
+                .fetch_one(&self.writer).await.map_err(classify)?;
+                Ok(id)
+            }
+
+            async fn user_by_login(&self, login: &str) -> Result<Option<UserRecord>> {
+                let row = sqlx::query("SELECT id, login, role, agency_code, password_hash, active FROM users WHERE login = $1")
+                    .bind(login).fetch_optional(&self.reader).await?;
+                row.map(|r| Ok(UserRecord { principal: principal_from_row(&r)?, password_hash: r.try_get("password_hash")?, active: r.try_get("active")? }))
+                    .transpose()
+            }
+
+            async fn create_session(&self, token_hash: &str, user_id: i64, expires_at: DateTime<Utc>) -> Result<()> {
+                sqlx::query("INSERT INTO sessions (token_hash, user_id, expires_at) VALUES ($1, $2, $3)")
+                    .bind(token_hash).bind(user_id).bind(to_db(expires_at))
+                    .execute(&self.writer).await.map_err(classify)?;
+                Ok(())
+            }
+
+            async fn session_principal(&self, token_hash: &str, now: DateTime<Utc>) -> Result<Option<Principal>> {
+                let row = sqlx::query(
+                    "SELECT u.id, u.login, u.role, u.agency_code FROM sessions s JOIN users u ON u.id = s.user_id \
+                     WHERE s.token_hash = $1 AND s.expires_at > $2 AND u.active",
+                )
+                .bind(token_hash).bind(to_db(now)).fetch_optional(&self.reader).await?;
+                row.as_ref().map(principal_from_row).transpose()
+            }
+
+            async fn delete_session(&self, token_hash: &str) -> Result<()> {
+                sqlx::query("DELETE FROM sessions WHERE token_hash = $1").bind(token_hash).execute(&self.writer).await?;
+                Ok(())
+            }
+
+            async fn create_api_token(&self, user_id: i64, name: &str, token_hash: &str, now: DateTime<Utc>) -> Result<i64> {
+                let id = sqlx::query_scalar(
+                    "INSERT INTO api_tokens (token_hash, user_id, name, created_at) VALUES ($1, $2, $3, $4) RETURNING id",
+                )
+                .bind(token_hash).bind(user_id).bind(name).bind(to_db(now))
+                .fetch_one(&self.writer).await.map_err(classify)?;
+                Ok(id)
+            }
+
+            async fn token_principal(&self, token_hash: &str) -> Result<Option<Principal>> {
+                let row = sqlx::query(
+                    "SELECT u.id, u.login, u.role, u.agency_code FROM api_tokens t JOIN users u ON u.id = t.user_id \
+                     WHERE t.token_hash = $1 AND t.revoked_at IS NULL AND u.active",
+                )
+                .bind(token_hash).fetch_optional(&self.reader).await?;
+                row.as_ref().map(principal_from_row).transpose()
+            }
+
+            async fn import_batch(&self, batch: &[ImportedRequest]) -> Result<ImportCounts> {
+                let mut tx = self.writer.begin().await?;
+                let mut counts = ImportCounts::default();
+                for item in batch {
+                    let r = &item.request;
+                    let inserted = insert_request(
+                        &mut tx, r, &item.token, item.status, item.updated_at, item.closed_at,
+                        item.due_at, item.rating, item.last_answer.as_deref(),
+                    ).await?;
+                    let Some(id) = inserted else {
+                        counts.existing += 1;
+                        continue;
+                    };
+                    counts.inserted += 1;
+                    insert_contact(&mut tx, id, &r.contact).await?;
+                    for e in &item.events {
+                        insert_event(&mut tx, id, e).await?;
+                    }
+                    counts.events += item.events.len() as u64;
+                }
+                tx.commit().await?;
+                Ok(counts)
+            }
+        }
+    };
+}
+
+pub(crate) use impl_store;

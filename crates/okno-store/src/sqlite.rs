@@ -1,0 +1,67 @@
+//! The embedded SQLite backend: one file, write-ahead log, `synchronous = FULL` so that a
+//! committed transaction survives a crash or power loss. Writes go through a single connection
+//! (SQLite allows one writer at a time; queuing them here avoids lock errors), reads through a pool.
+
+use crate::backend::impl_store;
+use sqlx::migrate::{Migration, MigrationType, Migrator};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::SqlSafeStr;
+use std::str::FromStr;
+use std::time::Duration;
+
+/// Times are stored as Unix microseconds.
+type DbTime = i64;
+
+fn to_db(t: chrono::DateTime<chrono::Utc>) -> DbTime {
+    t.timestamp_micros()
+}
+
+fn from_db(micros: DbTime) -> crate::Result<chrono::DateTime<chrono::Utc>> {
+    chrono::DateTime::from_timestamp_micros(micros).ok_or_else(|| crate::StoreError::Corrupt(format!("time {micros}")))
+}
+
+/// Okno's store in an SQLite file.
+#[derive(Debug, Clone)]
+pub struct SqliteStore {
+    writer: SqlitePool,
+    reader: SqlitePool,
+}
+
+impl SqliteStore {
+    /// Opens `sqlite://PATH` (creating the file and its folder) or `sqlite::memory:`, and migrates it.
+    pub async fn open(url: &str) -> crate::Result<Self> {
+        let in_memory = url.contains(":memory:");
+        let options = SqliteConnectOptions::from_str(url)?
+            .create_if_missing(true)
+            .journal_mode(if in_memory { SqliteJournalMode::Memory } else { SqliteJournalMode::Wal })
+            .synchronous(SqliteSynchronous::Full)
+            .foreign_keys(true)
+            .busy_timeout(Duration::from_secs(30));
+        if let Some(dir) = options.get_filename().parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir)?;
+        }
+        // An in-memory database exists per connection: share the single writer connection for reads.
+        let writer = SqlitePoolOptions::new().max_connections(1).min_connections(1).idle_timeout(None).max_lifetime(None)
+            .connect_with(options.clone()).await?;
+        migrator(include_str!("../migrations/sqlite/0001_foundation.sql")).run(&writer).await?;
+        let reader = if in_memory {
+            writer.clone()
+        } else {
+            SqlitePoolOptions::new().max_connections(4).connect_with(options.read_only(true)).await?
+        };
+        Ok(SqliteStore { writer, reader })
+    }
+}
+
+/// The schema's migrations for one backend.
+pub(crate) fn migrator(foundation: &'static str) -> Migrator {
+    Migrator::with_migrations(vec![Migration::new(
+        1,
+        "foundation".into(),
+        MigrationType::Simple,
+        sqlx::AssertSqlSafe(foundation).into_sql_str(),
+        false,
+    )])
+}
+
+impl_store!(store = SqliteStore, db = sqlx::Sqlite, backend = Backend::Sqlite, lock = "");

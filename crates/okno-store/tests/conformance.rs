@@ -1,0 +1,306 @@
+//! One conformance suite for every backend: each test runs on SQLite, and on PostgreSQL when
+//! `OKNO_TEST_POSTGRES_URL` names a server (CI starts one; each test gets a fresh database).
+
+use chrono::{DateTime, Duration, TimeZone, Utc};
+use okno_core::workflow::{plan, ActionError, ActionInput, Actor};
+use okno_core::{
+    Action, Agency, Attribute, AttributeDatatype, Channel, Contact, Coordinates, EventKind, NewEvent, NewRequest,
+    Principal, Priority, RequestFilter, Role, Service, Status, Territory,
+};
+use okno_store::{CountBy, ImportedRequest, NewUser, Store, StoreError};
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+/// Fresh stores to run a test against: SQLite always, PostgreSQL when configured.
+async fn stores() -> Vec<Arc<dyn Store>> {
+    let dir = std::env::temp_dir().join(format!("okno-conf-{}-{}", std::process::id(), rand_suffix()));
+    let sqlite = okno_store::open(&format!("sqlite://{}/okno.db", dir.display())).await.expect("open sqlite");
+    let mut all = vec![sqlite];
+    match std::env::var("OKNO_TEST_POSTGRES_URL") {
+        Ok(admin_url) => {
+            let db = format!("okno_conf_{}", rand_suffix());
+            use sqlx::Connection;
+            let mut admin = sqlx::PgConnection::connect(&admin_url).await.expect("connect to test postgres");
+            sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {db}"))).execute(&mut admin).await.unwrap();
+            let url = match admin_url.rsplit_once('/') {
+                Some((base, _)) => format!("{base}/{db}"),
+                None => unreachable!("postgres URL without a path"),
+            };
+            all.push(okno_store::open(&url).await.expect("open postgres"));
+        }
+        Err(_) => eprintln!("SKIPPED: PostgreSQL conformance (set OKNO_TEST_POSTGRES_URL to run it)"),
+    }
+    all
+}
+
+fn rand_suffix() -> String {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static N: AtomicU64 = AtomicU64::new(0);
+    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().subsec_nanos();
+    format!("{}_{}_{}", std::process::id(), nanos, N.fetch_add(1, Ordering::Relaxed))
+}
+
+fn t(day: u32, hour: u32) -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2025, 3, day, hour, 0, 0).unwrap() + Duration::microseconds(123_456)
+}
+
+async fn seed(store: &dyn Store) {
+    for (code, ru, en) in [("roads", "Комитет по дорогам", "Roads committee"), ("water", "Водоканал", "Water utility")] {
+        store.upsert_agency(&Agency { code: code.into(), name_ru: ru.into(), name_en: en.into(), parent: None }).await.unwrap();
+    }
+    store.upsert_territory(&Territory {
+        code: "north".into(), name_ru: "Северный район".into(), name_en: "North district".into(),
+        kind: "district".into(), parent: None, population: Some(120_000),
+    }).await.unwrap();
+    for (code, agency) in [("pothole", "roads"), ("leak", "water")] {
+        store.upsert_service(&Service {
+            code: code.into(), name_ru: format!("Услуга {code}"), name_en: format!("Service {code}"),
+            description_ru: String::new(), description_en: String::new(), group: "city".into(),
+            keywords: vec!["яма".into()], default_agency: Some(agency.into()), deadline_regime: "fz59".into(),
+            electronic: true, active: true,
+            attributes: vec![Attribute {
+                code: "depth".into(), description_ru: "Глубина".into(), description_en: "Depth".into(),
+                datatype: AttributeDatatype::Number, required: false, order: 1, variable: true, values: vec![],
+            }],
+        }).await.unwrap();
+    }
+}
+
+fn new_request(service: &str, text: &str, at: DateTime<Utc>) -> NewRequest {
+    NewRequest {
+        service_code: service.into(), channel: Channel::Web, source_system: None, source_id: None,
+        text: text.into(), coordinates: Coordinates::new(59.95, 30.3), address: Some("Невский проспект, 1".into()),
+        territory: Some("north".into()), agency: None, priority: Priority::Normal, created_at: at,
+        attributes: BTreeMap::from([("depth".to_string(), vec!["10".to_string()])]), media_url: None,
+        contact: Contact { name: Some("Иванов И.".into()), phone: Some("+7 900 000-00-00".into()), email: None },
+        category: None, reason: None,
+    }
+}
+
+fn operator() -> Principal {
+    Principal { user_id: 0, login: "op".into(), role: Role::Operator, agency: None }
+}
+
+async fn act(store: &dyn Store, id: i64, action: Action, input: ActionInput, at: DateTime<Utc>) -> Result<okno_core::Request, StoreError> {
+    let op = operator();
+    let agencies = ["roads", "water"];
+    let planner = move |r: &okno_core::Request| plan(r, action, &input, &Actor::User(&op), at, &|c| agencies.contains(&c));
+    Ok(store.apply(id, &planner).await?.expect("request exists"))
+}
+
+#[tokio::test]
+async fn catalog_round_trips() {
+    for store in stores().await {
+        seed(&*store).await;
+        let services = store.services().await.unwrap();
+        assert_eq!(services.len(), 2);
+        let leak = store.service("leak").await.unwrap().unwrap();
+        assert_eq!(leak.attributes[0].datatype, AttributeDatatype::Number);
+        assert_eq!(leak.keywords, ["яма"]);
+        assert_eq!(store.agencies().await.unwrap()[0].name_ru, "Комитет по дорогам");
+        assert_eq!(store.territories().await.unwrap()[0].population, Some(120_000));
+        assert!(store.service("nope").await.unwrap().is_none());
+    }
+}
+
+#[tokio::test]
+async fn requests_are_stored_with_contact_and_history() {
+    for store in stores().await {
+        seed(&*store).await;
+        let mut r = new_request("pothole", "Яма на дороге", t(1, 9));
+        r.agency = Some("roads".into());
+        let created = store.create_request(&r, "tok-1", Some(t(31, 9))).await.unwrap();
+        assert!(created.created);
+        let req = created.request;
+        assert_eq!(req.status, Status::Routed);
+        assert_eq!(req.created_at, t(1, 9), "times keep microseconds on {:?}", store.backend());
+        assert_eq!(req.due_at, Some(t(31, 9)));
+        assert_eq!(req.attributes["depth"], ["10"]);
+        assert_eq!(store.request_by_token("tok-1").await.unwrap().unwrap().id, req.id);
+        let events = store.events(req.id).await.unwrap();
+        let kinds: Vec<EventKind> = events.iter().map(|e| e.kind).collect();
+        assert_eq!(kinds, [EventKind::Registered, EventKind::Routed]);
+        assert!(store.request(req.id + 1000).await.unwrap().is_none());
+    }
+}
+
+#[tokio::test]
+async fn a_repeated_source_id_returns_the_same_request() {
+    for store in stores().await {
+        seed(&*store).await;
+        let mut r = new_request("pothole", "Яма", t(1, 9));
+        r.source_system = Some("portal".into());
+        r.source_id = Some("A-1".into());
+        let first = store.create_request(&r, "tok-a", None).await.unwrap();
+        let again = store.create_request(&r, "tok-b", None).await.unwrap();
+        assert!(first.created && !again.created);
+        assert_eq!(first.request.id, again.request.id);
+        assert_eq!(store.totals().await.unwrap().0, 1);
+    }
+}
+
+#[tokio::test]
+async fn unknown_references_are_conflicts() {
+    for store in stores().await {
+        seed(&*store).await;
+        let err = store.create_request(&new_request("no-such-service", "x", t(1, 9)), "tok", None).await.unwrap_err();
+        assert!(matches!(err, StoreError::Conflict(_)), "{err:?}");
+        assert_eq!(store.totals().await.unwrap(), (0, 0), "nothing half-written");
+    }
+}
+
+#[tokio::test]
+async fn lists_filter_search_and_paginate() {
+    for store in stores().await {
+        seed(&*store).await;
+        for i in 0..25u32 {
+            let (service, text) = if i % 5 == 0 { ("leak", "Течёт ВОДА из трубы") } else { ("pothole", "Яма") };
+            let mut r = new_request(service, text, t(1 + i, 8));
+            if i == 7 {
+                r.coordinates = Coordinates::new(55.75, 37.6);
+            }
+            store.create_request(&r, &format!("tok-{i}"), None).await.unwrap();
+        }
+        let list = |f: RequestFilter| { let s = store.clone(); async move { s.list_requests(&RequestFilter { limit: 100, ..f }).await.unwrap() } };
+        assert_eq!(list(RequestFilter::default()).await.len(), 25);
+        assert_eq!(list(RequestFilter { services: vec!["leak".into()], ..Default::default() }).await.len(), 5);
+        let found = list(RequestFilter { text: Some("течет вода".into()), ..Default::default() }).await;
+        assert_eq!(found.len(), 5, "search folds case and ё");
+        assert_eq!(list(RequestFilter { text: Some("невский".into()), ..Default::default() }).await.len(), 25, "address is searched");
+        assert_eq!(list(RequestFilter { text: Some("%".into()), ..Default::default() }).await.len(), 0, "wildcards are literal");
+        let moscow = "37,55,38,56".parse().unwrap();
+        assert_eq!(list(RequestFilter { bbox: Some(moscow), ..Default::default() }).await.len(), 1);
+        let window = list(RequestFilter { created_from: Some(t(3, 0)), created_to: Some(t(6, 0)), ..Default::default() }).await;
+        assert_eq!(window.len(), 3);
+        assert_eq!(list(RequestFilter { statuses: vec![Status::Registered], territory: Some("north".into()), channel: Some(Channel::Web), ..Default::default() }).await.len(), 25);
+        assert_eq!(list(RequestFilter { agency: Some("roads".into()), ..Default::default() }).await.len(), 0);
+
+        let mut seen = Vec::new();
+        let mut cursor = None;
+        loop {
+            let page = store.list_requests(&RequestFilter { limit: 10, before_id: cursor, ..Default::default() }).await.unwrap();
+            if page.is_empty() { break; }
+            cursor = page.last().map(|r| r.id);
+            seen.extend(page.into_iter().map(|r| r.id));
+        }
+        assert_eq!(seen.len(), 25);
+        assert!(seen.windows(2).all(|w| w[0] > w[1]), "newest first, no repeats");
+    }
+}
+
+#[tokio::test]
+async fn actions_change_status_and_record_events() {
+    for store in stores().await {
+        seed(&*store).await;
+        let id = store.create_request(&new_request("pothole", "Яма", t(1, 9)), "tok", Some(t(20, 9))).await.unwrap().request.id;
+        let route = ActionInput { agency: Some("roads".into()), text: Some("по компетенции".into()), ..Default::default() };
+        assert_eq!(act(&*store, id, Action::Route, route, t(1, 10)).await.unwrap().agency.as_deref(), Some("roads"));
+        act(&*store, id, Action::Start, ActionInput::default(), t(2, 10)).await.unwrap();
+        let extend = ActionInput { due_at: Some(t(30, 9)), text: Some("нужна экспертиза".into()), ..Default::default() };
+        assert_eq!(act(&*store, id, Action::ExtendDeadline, extend, t(3, 10)).await.unwrap().due_at, Some(t(30, 9)));
+        let answer = ActionInput { text: Some("Яма заделана".into()), ..Default::default() };
+        let answered = act(&*store, id, Action::Answer, answer, t(4, 10)).await.unwrap();
+        assert_eq!((answered.status, answered.last_answer.as_deref()), (Status::Answered, Some("Яма заделана")));
+
+        let refused = act(&*store, id, Action::Start, ActionInput::default(), t(5, 10)).await.unwrap_err();
+        assert!(matches!(refused, StoreError::Refused(ActionError::Transition(_))));
+        let bad_rating = act(&*store, id, Action::Rate, ActionInput { rating: Some(9), ..Default::default() }, t(5, 10)).await.unwrap_err();
+        assert!(matches!(bad_rating, StoreError::Refused(ActionError::Invalid(_))));
+        act(&*store, id, Action::Rate, ActionInput { rating: Some(5), ..Default::default() }, t(5, 11)).await.unwrap();
+        let closed = act(&*store, id, Action::Close, ActionInput::default(), t(6, 10)).await.unwrap();
+        assert_eq!((closed.status, closed.closed_at, closed.rating), (Status::Closed, Some(t(6, 10)), Some(5)));
+        let reopened = act(&*store, id, Action::Reopen, ActionInput { text: Some("яма снова".into()), ..Default::default() }, t(7, 10)).await.unwrap();
+        assert_eq!((reopened.status, reopened.closed_at), (Status::Reopened, None));
+
+        let events = store.events(id).await.unwrap();
+        let kinds: Vec<EventKind> = events.iter().map(|e| e.kind).collect();
+        assert_eq!(kinds, [EventKind::Registered, EventKind::Routed, EventKind::Started, EventKind::DeadlineExtended,
+            EventKind::Answered, EventKind::Rated, EventKind::Closed, EventKind::Reopened]);
+        assert_eq!((events[3].old_due_at, events[3].new_due_at), (Some(t(20, 9)), Some(t(30, 9))));
+        assert_eq!(events[1].actor, "op");
+        assert_eq!(store.request(id).await.unwrap().unwrap().updated_at, t(7, 10));
+    }
+}
+
+#[tokio::test]
+async fn concurrent_actions_are_serialized() {
+    for store in stores().await {
+        seed(&*store).await;
+        let id = store.create_request(&new_request("pothole", "Яма", t(1, 9)), "tok", None).await.unwrap().request.id;
+        let mut tasks = Vec::new();
+        for i in 0..20 {
+            let store = store.clone();
+            tasks.push(tokio::spawn(async move {
+                let input = ActionInput { text: Some(format!("comment {i}")), ..Default::default() };
+                act(&*store, id, Action::Comment, input, t(2, 9)).await.unwrap();
+            }));
+        }
+        for task in tasks { task.await.unwrap(); }
+        assert_eq!(store.events(id).await.unwrap().len(), 21);
+    }
+}
+
+#[tokio::test]
+async fn contact_reads_are_audited() {
+    for store in stores().await {
+        seed(&*store).await;
+        let id = store.create_request(&new_request("pothole", "Яма", t(1, 9)), "tok", None).await.unwrap().request.id;
+        let contact = store.read_contact(id, &operator(), t(2, 9)).await.unwrap().unwrap();
+        assert_eq!(contact.name.as_deref(), Some("Иванов И."));
+        let log = store.audit_log(10).await.unwrap();
+        assert_eq!((log[0].action.as_str(), log[0].user_login.as_str(), log[0].request_id), ("contact.read", "op", Some(id)));
+        assert_eq!(log[0].at, t(2, 9));
+    }
+}
+
+#[tokio::test]
+async fn users_sessions_and_tokens() {
+    for store in stores().await {
+        seed(&*store).await;
+        let user = NewUser { login: "anna".into(), password_hash: "$argon2id$x".into(), role: Role::AgencyStaff, agency: Some("roads".into()) };
+        let uid = store.create_user(&user, t(1, 9)).await.unwrap();
+        assert!(matches!(store.create_user(&user, t(1, 9)).await, Err(StoreError::Conflict(_))));
+        let record = store.user_by_login("anna").await.unwrap().unwrap();
+        assert_eq!((record.principal.role, record.principal.agency.as_deref(), record.active), (Role::AgencyStaff, Some("roads"), true));
+        store.create_session("h1", uid, t(2, 9)).await.unwrap();
+        assert_eq!(store.session_principal("h1", t(1, 10)).await.unwrap().unwrap().login, "anna");
+        assert!(store.session_principal("h1", t(3, 9)).await.unwrap().is_none(), "expired");
+        store.delete_session("h1").await.unwrap();
+        assert!(store.session_principal("h1", t(1, 10)).await.unwrap().is_none());
+        store.create_api_token(uid, "ci", "th", t(1, 9)).await.unwrap();
+        assert_eq!(store.token_principal("th").await.unwrap().unwrap().user_id, uid);
+        assert!(store.token_principal("other").await.unwrap().is_none());
+    }
+}
+
+#[tokio::test]
+async fn imports_are_idempotent_and_keep_history() {
+    for store in stores().await {
+        seed(&*store).await;
+        let batch: Vec<ImportedRequest> = (0..50)
+            .map(|i| {
+                let mut r = new_request(if i % 2 == 0 { "pothole" } else { "leak" }, "imported", t(1, 9));
+                r.channel = Channel::Import;
+                r.source_system = Some("spb".into());
+                r.source_id = Some(format!("{}", i % 40)); // ten repeats within the batch
+                r.agency = Some("roads".into());
+                r.category = Some(if i % 2 == 0 { "Дороги" } else { "Вода" }.into());
+                let mut done = NewEvent::new(t(3, 9), EventKind::StatusChanged, "spb");
+                done.status = Some(Status::Closed);
+                ImportedRequest {
+                    request: r, token: format!("imp-{i}"), status: Status::Closed, updated_at: t(3, 9),
+                    closed_at: Some(t(3, 9)), due_at: None, last_answer: Some("ok".into()), rating: None,
+                    events: vec![NewEvent::new(t(1, 9), EventKind::Registered, "spb"), done],
+                }
+            })
+            .collect();
+        let first = store.import_batch(&batch).await.unwrap();
+        assert_eq!((first.inserted, first.existing, first.events), (40, 10, 80));
+        let again = store.import_batch(&batch).await.unwrap();
+        assert_eq!((again.inserted, again.existing), (0, 50));
+        assert_eq!(store.totals().await.unwrap(), (40, 80));
+        let by_category = store.count_requests_by(CountBy::Category).await.unwrap();
+        assert_eq!(by_category, [(Some("Вода".to_string()), 20), (Some("Дороги".to_string()), 20)]);
+        assert_eq!(store.count_requests_by(CountBy::Status).await.unwrap(), [(Some("closed".to_string()), 40)]);
+    }
+}
