@@ -171,3 +171,13 @@ fn event_kind(action: Action) -> EventKind {
         Action::Comment => EventKind::Comment,
     }
 }
+
+/// The answer deadline a new request starts with under its service's deadline regime, if the
+/// regime sets one. `fz59`: 30 days from registration (Federal Law 59-FZ, art. 12 part 1).
+/// Working-day regimes are computed by the deadline engine on the production calendar.
+pub fn initial_due(regime: &str, registered_at: DateTime<Utc>) -> Option<DateTime<Utc>> {
+    match regime {
+        "fz59" => Some(registered_at + chrono::Duration::days(30)),
+        _ => None,
+    }
+}

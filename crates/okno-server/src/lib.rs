@@ -1,1 +1,165 @@
-//! placeholder
+//! Okno's HTTP edge: the JSON API under `/api/v1` with its OpenAPI document, authentication
+//! and access control. Handlers are thin: they parse input into domain types, call the store
+//! or the intake path, and render results or problem details.
+
+pub mod admin;
+pub mod api;
+pub mod auth;
+pub mod error;
+pub mod intake;
+
+use auth::RateLimiter;
+use axum::extract::{DefaultBodyLimit, FromRequest, FromRequestParts};
+use axum::http::{header, HeaderValue};
+use axum::response::IntoResponse;
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use error::ApiError;
+use okno_store::Store;
+use std::sync::Arc;
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::set_header::SetResponseHeaderLayer;
+use utoipa::OpenApi;
+
+/// Settings of the HTTP server.
+#[derive(Debug, Clone)]
+pub struct ServerConfig {
+    /// Mark the session cookie `Secure` (set when served over HTTPS).
+    pub secure_cookies: bool,
+    /// Largest request body accepted, in bytes.
+    pub max_body_bytes: usize,
+    /// Anonymous submissions (and citizens' actions) per minute per client address; 0 = unlimited.
+    pub submit_per_minute: u32,
+    /// Sign-in attempts per minute per client address; 0 = unlimited.
+    pub login_per_minute: u32,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        ServerConfig { secure_cookies: false, max_body_bytes: 64 * 1024, submit_per_minute: 20, login_per_minute: 10 }
+    }
+}
+
+/// Everything a handler needs.
+#[derive(Clone)]
+pub struct AppState {
+    /// The database.
+    pub store: Arc<dyn Store>,
+    /// Settings.
+    pub config: Arc<ServerConfig>,
+    /// Limits anonymous submissions per client.
+    pub submit_limiter: Arc<RateLimiter>,
+    /// Limits sign-in attempts per client.
+    pub login_limiter: Arc<RateLimiter>,
+    /// A password hash to verify against when a login is unknown (constant-time sign-in).
+    pub dummy_hash: Arc<String>,
+}
+
+impl AppState {
+    /// State over `store` with `config`.
+    pub fn new(store: Arc<dyn Store>, config: ServerConfig) -> Result<Self, ApiError> {
+        Ok(AppState {
+            store,
+            submit_limiter: Arc::new(RateLimiter::new(config.submit_per_minute, config.submit_per_minute.max(1))),
+            login_limiter: Arc::new(RateLimiter::new(config.login_per_minute, config.login_per_minute.max(1))),
+            dummy_hash: Arc::new(auth::hash_password(&auth::new_secret())?),
+            config: Arc::new(config),
+        })
+    }
+}
+
+/// A JSON body whose rejections become problem details.
+#[derive(Debug, FromRequest)]
+#[from_request(via(axum::Json), rejection(ApiError))]
+pub struct ApiJson<T>(pub T);
+
+/// Query parameters whose rejections become problem details.
+#[derive(Debug, FromRequestParts)]
+#[from_request(via(axum::extract::Query), rejection(ApiError))]
+pub struct ApiQuery<T>(pub T);
+
+/// Path parameters whose rejections become problem details.
+#[derive(Debug, FromRequestParts)]
+#[from_request(via(axum::extract::Path), rejection(ApiError))]
+pub struct ApiPath<T>(pub T);
+
+/// The OpenAPI description of the JSON API.
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "Okno API", description = "Regional management center: requests from citizens and businesses, routing, deadlines."),
+    paths(
+        api::list_services, api::get_service, api::list_agencies, api::list_territories,
+        api::create_request, api::list_requests, api::get_request, api::request_events, api::request_contact, api::act,
+        api::track, api::citizen_act,
+        auth::login, auth::logout, auth::me, auth::issue_token,
+        admin::add_user, admin::audit_log,
+    ),
+    components(schemas(okno_core::Channel, okno_core::Priority, okno_core::EventKind, okno_core::Role))
+)]
+pub struct ApiDoc;
+
+async fn openapi() -> impl IntoResponse {
+    Json(ApiDoc::openapi())
+}
+
+async fn not_found() -> ApiError {
+    ApiError::NotFound("no such endpoint".into())
+}
+
+/// The whole HTTP application.
+pub fn app(state: AppState) -> Router {
+    let max_body = state.config.max_body_bytes;
+    let api = Router::new()
+        .route("/services", get(api::list_services))
+        .route("/services/{code}", get(api::get_service))
+        .route("/agencies", get(api::list_agencies))
+        .route("/territories", get(api::list_territories))
+        .route("/requests", get(api::list_requests).post(api::create_request))
+        .route("/requests/{id}", get(api::get_request))
+        .route("/requests/{id}/events", get(api::request_events))
+        .route("/requests/{id}/contact", get(api::request_contact))
+        .route("/requests/{id}/{action}", post(api::act))
+        .route("/track/{token}", get(api::track))
+        .route("/track/{token}/{action}", post(api::citizen_act))
+        .route("/auth/login", post(auth::login))
+        .route("/auth/logout", post(auth::logout))
+        .route("/auth/me", get(auth::me))
+        .route("/auth/tokens", post(auth::issue_token))
+        .route("/users", post(admin::add_user))
+        .route("/audit", get(admin::audit_log))
+        .route("/openapi.json", get(openapi))
+        .fallback(not_found);
+    Router::new()
+        .nest("/api/v1", api)
+        .route("/healthz", get(|| async { "ok" }))
+        .fallback(not_found)
+        .layer(DefaultBodyLimit::max(max_body))
+        .layer(SetResponseHeaderLayer::overriding(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff")))
+        .layer(SetResponseHeaderLayer::overriding(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer")))
+        .layer(CatchPanicLayer::custom(|_| ApiError::Internal("handler panicked".into()).into_response()))
+        .with_state(state)
+}
+
+/// Serves `app` on `listener` until the process is told to stop (Ctrl-C or SIGTERM).
+pub async fn serve(listener: tokio::net::TcpListener, state: AppState) -> std::io::Result<()> {
+    let service = app(state).into_make_service_with_connect_info::<std::net::SocketAddr>();
+    axum::serve(listener, service).with_graceful_shutdown(shutdown_signal()).await
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! { _ = ctrl_c => {}, _ = terminate => {} }
+}

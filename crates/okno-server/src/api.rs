@@ -1,0 +1,395 @@
+//! The JSON API under `/api/v1`: catalog, agencies, territories, requests and their lifecycle.
+
+use crate::auth::Caller;
+use crate::error::{ApiError, Problem};
+use crate::{intake, ApiJson, ApiPath, ApiQuery, AppState};
+use axum::extract::State;
+use axum::http::{header, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use base64::Engine;
+use chrono::{DateTime, Utc};
+use okno_core::lifecycle::ALL_ACTIONS;
+use okno_core::workflow::{plan, ActionInput, Actor};
+use okno_core::{
+    Action, Agency, BBox, Channel, Contact, Coordinates, Event, EventKind, FieldErrors, Open311Status, Principal,
+    Request, RequestDraft, RequestFilter, Service, Status, Territory,
+};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+/// Most requests returned by one list call.
+pub const MAX_PAGE: u32 = 500;
+
+/// The service catalog.
+#[utoipa::path(get, path = "/api/v1/services", tag = "catalog", responses((status = 200, body = [Service])))]
+pub async fn list_services(State(state): State<AppState>) -> Result<Json<Vec<Service>>, ApiError> {
+    Ok(Json(state.store.services().await?))
+}
+
+/// One service with its form fields.
+#[utoipa::path(get, path = "/api/v1/services/{code}", tag = "catalog",
+    responses((status = 200, body = Service), (status = 404, body = Problem)))]
+pub async fn get_service(State(state): State<AppState>, ApiPath(code): ApiPath<String>) -> Result<Json<Service>, ApiError> {
+    state.store.service(&code).await?.map(Json).ok_or_else(|| ApiError::NotFound(format!("no service {code:?}")))
+}
+
+/// All agencies.
+#[utoipa::path(get, path = "/api/v1/agencies", tag = "catalog", responses((status = 200, body = [Agency])))]
+pub async fn list_agencies(State(state): State<AppState>) -> Result<Json<Vec<Agency>>, ApiError> {
+    Ok(Json(state.store.agencies().await?))
+}
+
+/// All territories.
+#[utoipa::path(get, path = "/api/v1/territories", tag = "catalog", responses((status = 200, body = [Territory])))]
+pub async fn list_territories(State(state): State<AppState>) -> Result<Json<Vec<Territory>>, ApiError> {
+    Ok(Json(state.store.territories().await?))
+}
+
+/// A new request: the draft's fields plus, for staff entering a call or letter, the channel.
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct CreateRequest {
+    /// The request's fields.
+    #[serde(flatten)]
+    pub draft: RequestDraft,
+    /// `web` or `api` for anyone (default `api`); staff may also give `phone`, `email`, `social`.
+    pub channel: Option<Channel>,
+}
+
+/// What the public (and the citizen holding the token) may see of a request: never contacts.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PublicRequest {
+    /// Request id.
+    pub id: i64,
+    /// Tracking token.
+    pub token: String,
+    /// Service code.
+    pub service_code: String,
+    /// Fine-grained status.
+    pub status: Status,
+    /// Open311 status.
+    #[schema(value_type = String)]
+    pub open311_status: Open311Status,
+    /// What was written.
+    pub text: String,
+    /// Address.
+    pub address: Option<String>,
+    /// Place.
+    pub coordinates: Option<Coordinates>,
+    /// Territory code.
+    pub territory: Option<String>,
+    /// Responsible agency code.
+    pub agency: Option<String>,
+    /// Submitted.
+    pub created_at: DateTime<Utc>,
+    /// Last changed.
+    pub updated_at: DateTime<Utc>,
+    /// Answer due.
+    pub due_at: Option<DateTime<Utc>>,
+    /// Finished.
+    pub closed_at: Option<DateTime<Utc>>,
+    /// Latest answer.
+    pub last_answer: Option<String>,
+    /// Rating given.
+    pub rating: Option<i16>,
+    /// Photo link.
+    pub media_url: Option<String>,
+    /// Public timeline (staff comments and staff names left out).
+    pub timeline: Vec<PublicEvent>,
+}
+
+/// One step of the public timeline.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PublicEvent {
+    /// When.
+    pub at: DateTime<Utc>,
+    /// What happened.
+    pub kind: EventKind,
+    /// Status after it.
+    pub status: Option<Status>,
+    /// Agency involved.
+    pub agency: Option<String>,
+    /// Answer or reason.
+    pub text: Option<String>,
+    /// New deadline.
+    pub new_due_at: Option<DateTime<Utc>>,
+}
+
+impl PublicRequest {
+    fn new(r: Request, events: Vec<Event>) -> Self {
+        let timeline = events
+            .into_iter()
+            .filter(|e| e.kind != EventKind::Comment || e.actor == "citizen")
+            .map(|e| PublicEvent { at: e.at, kind: e.kind, status: e.status, agency: e.agency, text: e.text, new_due_at: e.new_due_at })
+            .collect();
+        PublicRequest {
+            id: r.id, token: r.token, service_code: r.service_code, status: r.status, open311_status: r.status.open311(),
+            text: r.text, address: r.address, coordinates: r.coordinates, territory: r.territory, agency: r.agency,
+            created_at: r.created_at, updated_at: r.updated_at, due_at: r.due_at, closed_at: r.closed_at,
+            last_answer: r.last_answer, rating: r.rating, media_url: r.media_url, timeline,
+        }
+    }
+}
+
+/// Files a request. Anyone may; anonymous callers are rate-limited per address. A repeated
+/// `source_id` from the same client returns the first request (200) instead of a new one (201).
+#[utoipa::path(post, path = "/api/v1/requests", tag = "requests", request_body = CreateRequest,
+    responses((status = 201, body = PublicRequest), (status = 200, body = PublicRequest),
+        (status = 422, body = Problem), (status = 429, body = Problem)))]
+pub async fn create_request(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiJson(body): ApiJson<CreateRequest>,
+) -> Result<Response, ApiError> {
+    let channel = body.channel.unwrap_or(Channel::Api);
+    let source_system = match &caller.principal {
+        Some(user) => {
+            if !user.can_register() && !matches!(channel, Channel::Web | Channel::Api) {
+                return Err(ApiError::Forbidden("only the management center enters phone, e-mail and social requests".into()));
+            }
+            Some(format!("user:{}", user.login))
+        }
+        None => {
+            state.submit_limiter.check(caller.ip)?;
+            if !matches!(channel, Channel::Web | Channel::Api) {
+                return Err(ApiError::field("channel", "must be web or api"));
+            }
+            if body.draft.source_id.is_some() {
+                return Err(ApiError::field("source_id", "only authenticated clients may send their own ids"));
+            }
+            None
+        }
+    };
+    let created = intake::submit(&*state.store, body.draft, channel, source_system, Utc::now()).await?;
+    let status = if created.created { StatusCode::CREATED } else { StatusCode::OK };
+    let location = format!("/api/v1/track/{}", created.request.token);
+    let events = state.store.events(created.request.id).await?;
+    let mut response = (status, Json(PublicRequest::new(created.request, events))).into_response();
+    if let Ok(value) = location.parse() {
+        response.headers_mut().insert(header::LOCATION, value);
+    }
+    Ok(response)
+}
+
+/// Filters for listing requests. Lists are comma-separated; times are RFC 3339.
+#[derive(Debug, Default, Deserialize, IntoParams)]
+pub struct ListQuery {
+    /// Service codes.
+    pub service: Option<String>,
+    /// Statuses.
+    pub status: Option<String>,
+    /// Agency code.
+    pub agency: Option<String>,
+    /// Territory code.
+    pub territory: Option<String>,
+    /// Channel.
+    pub channel: Option<String>,
+    /// Created at or after.
+    pub created_from: Option<String>,
+    /// Created before.
+    pub created_to: Option<String>,
+    /// `min_lon,min_lat,max_lon,max_lat`.
+    pub bbox: Option<String>,
+    /// Words in the text or address.
+    pub q: Option<String>,
+    /// `next_cursor` of the previous page.
+    pub cursor: Option<String>,
+    /// Page size, 1–500 (default 50).
+    pub limit: Option<u32>,
+}
+
+/// A page of requests.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct RequestPage {
+    /// The requests, newest first.
+    pub items: Vec<Request>,
+    /// Pass as `cursor` for the next page; absent on the last page.
+    pub next_cursor: Option<String>,
+}
+
+fn present(v: &Option<String>) -> Option<&str> {
+    v.as_deref().map(str::trim).filter(|v| !v.is_empty())
+}
+
+fn parse_time(errors: &mut FieldErrors, field: &str, value: &Option<String>) -> Option<DateTime<Utc>> {
+    let v = present(value)?;
+    DateTime::parse_from_rfc3339(v)
+        .map(|t| t.with_timezone(&Utc))
+        .map_err(|_| errors.add(field, "must be an RFC 3339 time, e.g. 2025-03-01T00:00:00Z"))
+        .ok()
+}
+
+impl ListQuery {
+    fn into_filter(self, user: &Principal) -> Result<RequestFilter, ApiError> {
+        let mut errors = FieldErrors::default();
+        let list = |v: &Option<String>| -> Vec<String> {
+            present(v).map(|v| v.split(',').map(|s| s.trim().to_owned()).filter(|s| !s.is_empty()).collect()).unwrap_or_default()
+        };
+        let statuses = list(&self.status)
+            .iter()
+            .filter_map(|s| s.parse::<Status>().map_err(|e| errors.add("status", e.to_string())).ok())
+            .collect();
+        let channel = present(&self.channel).and_then(|c| c.parse().map_err(|e: String| errors.add("channel", e)).ok());
+        let bbox = present(&self.bbox).and_then(|b| b.parse::<BBox>().map_err(|e| errors.add("bbox", e)).ok());
+        let before_id = present(&self.cursor).and_then(|c| {
+            base64::engine::general_purpose::URL_SAFE_NO_PAD
+                .decode(c)
+                .ok()
+                .and_then(|b| String::from_utf8(b).ok())
+                .and_then(|s| s.parse::<i64>().ok())
+                .or_else(|| {
+                    errors.add("cursor", "is not a cursor returned by this API");
+                    None
+                })
+        });
+        let limit = self.limit.unwrap_or(50);
+        if !(1..=MAX_PAGE).contains(&limit) {
+            errors.add("limit", format!("must be 1 to {MAX_PAGE}"));
+        }
+        let mut agency = present(&self.agency).map(String::from);
+        if user.role == okno_core::Role::AgencyStaff {
+            if agency.is_some() && agency != user.agency {
+                return Err(ApiError::Forbidden("agency staff see their own agency's requests only".into()));
+            }
+            agency = user.agency.clone();
+        }
+        let filter = RequestFilter {
+            services: list(&self.service),
+            statuses,
+            agency,
+            territory: present(&self.territory).map(String::from),
+            channel,
+            created_from: parse_time(&mut errors, "created_from", &self.created_from),
+            created_to: parse_time(&mut errors, "created_to", &self.created_to),
+            bbox,
+            text: present(&self.q).map(String::from),
+            before_id,
+            limit,
+        };
+        Ok(errors.finish(filter)?)
+    }
+}
+
+/// Lists requests with filters, newest first, a page at a time. Agency staff see their agency's only.
+#[utoipa::path(get, path = "/api/v1/requests", tag = "requests", params(ListQuery),
+    responses((status = 200, body = RequestPage), (status = 401, body = Problem), (status = 422, body = Problem)))]
+pub async fn list_requests(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiQuery(query): ApiQuery<ListQuery>,
+) -> Result<Json<RequestPage>, ApiError> {
+    let user = caller.staff()?;
+    let filter = query.into_filter(&user)?;
+    let items = state.store.list_requests(&filter).await?;
+    let next_cursor = (items.len() == filter.limit as usize)
+        .then(|| items.last().map(|r| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(r.id.to_string())))
+        .flatten();
+    Ok(Json(RequestPage { items, next_cursor }))
+}
+
+async fn readable_request(state: &AppState, user: &Principal, id: i64) -> Result<Request, ApiError> {
+    let request = state.store.request(id).await?.ok_or_else(|| ApiError::NotFound(format!("no request {id}")))?;
+    if !user.can_read_request(request.agency.as_deref()) {
+        return Err(ApiError::Forbidden("this request belongs to another agency".into()));
+    }
+    Ok(request)
+}
+
+/// One request (staff).
+#[utoipa::path(get, path = "/api/v1/requests/{id}", tag = "requests",
+    responses((status = 200, body = Request), (status = 403, body = Problem), (status = 404, body = Problem)))]
+pub async fn get_request(State(state): State<AppState>, caller: Caller, ApiPath(id): ApiPath<i64>) -> Result<Json<Request>, ApiError> {
+    Ok(Json(readable_request(&state, &caller.staff()?, id).await?))
+}
+
+/// A request's whole timeline (staff).
+#[utoipa::path(get, path = "/api/v1/requests/{id}/events", tag = "requests",
+    responses((status = 200, body = [Event]), (status = 403, body = Problem), (status = 404, body = Problem)))]
+pub async fn request_events(State(state): State<AppState>, caller: Caller, ApiPath(id): ApiPath<i64>) -> Result<Json<Vec<Event>>, ApiError> {
+    readable_request(&state, &caller.staff()?, id).await?;
+    Ok(Json(state.store.events(id).await?))
+}
+
+/// The citizen's contact. Every read is written to the audit log; analysts may not read it.
+#[utoipa::path(get, path = "/api/v1/requests/{id}/contact", tag = "requests",
+    responses((status = 200, body = Contact), (status = 403, body = Problem), (status = 404, body = Problem)))]
+pub async fn request_contact(State(state): State<AppState>, caller: Caller, ApiPath(id): ApiPath<i64>) -> Result<Json<Contact>, ApiError> {
+    let user = caller.staff()?;
+    let request = readable_request(&state, &user, id).await?;
+    if !user.can_read_contact(request.agency.as_deref()) {
+        return Err(ApiError::Forbidden("your role may not see citizens' personal data".into()));
+    }
+    Ok(Json(state.store.read_contact(id, &user, Utc::now()).await?.unwrap_or_default()))
+}
+
+fn parse_action(name: &str) -> Result<Action, ApiError> {
+    let wanted = name.replace('-', "_");
+    ALL_ACTIONS
+        .into_iter()
+        .find(|a| a.as_str() == wanted)
+        .ok_or_else(|| ApiError::NotFound(format!("no action {name:?}")))
+}
+
+async fn perform(state: &AppState, id: i64, action: Action, input: ActionInput, actor: Actor<'_>) -> Result<Request, ApiError> {
+    let agencies: Vec<String> = if action == Action::Route {
+        state.store.agencies().await?.into_iter().map(|a| a.code).collect()
+    } else {
+        Vec::new()
+    };
+    let now = Utc::now();
+    let planner = |r: &Request| plan(r, action, &input, &actor, now, &|code| agencies.iter().any(|a| a == code));
+    state.store.apply(id, &planner).await?.ok_or_else(|| ApiError::NotFound(format!("no request {id}")))
+}
+
+/// Performs a lifecycle action: `route`, `start`, `intermediate-answer`, `answer`,
+/// `extend-deadline`, `close`, `reopen`, `reject`, `mark-duplicate`, `rate`, `comment`.
+#[utoipa::path(post, path = "/api/v1/requests/{id}/{action}", tag = "requests", request_body = ActionInput,
+    params(("id" = i64, Path), ("action" = String, Path)),
+    responses((status = 200, body = Request), (status = 403, body = Problem), (status = 404, body = Problem),
+        (status = 409, body = Problem), (status = 422, body = Problem)))]
+pub async fn act(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiPath((id, action)): ApiPath<(i64, String)>,
+    ApiJson(input): ApiJson<ActionInput>,
+) -> Result<Json<Request>, ApiError> {
+    let user = caller.staff()?;
+    let action = parse_action(&action)?;
+    let request = readable_request(&state, &user, id).await?;
+    if !user.can_act(action, request.agency.as_deref()) {
+        return Err(ApiError::Forbidden(format!("your role may not {} this request", action.as_str())));
+    }
+    Ok(Json(perform(&state, id, action, input, Actor::User(&user)).await?))
+}
+
+async fn tracked(state: &AppState, token: &str) -> Result<Request, ApiError> {
+    state.store.request_by_token(token).await?.ok_or_else(|| ApiError::NotFound("no request with this token".into()))
+}
+
+/// Tracks a request by its token (public; never shows contacts).
+#[utoipa::path(get, path = "/api/v1/track/{token}", tag = "citizens",
+    responses((status = 200, body = PublicRequest), (status = 404, body = Problem)))]
+pub async fn track(State(state): State<AppState>, ApiPath(token): ApiPath<String>) -> Result<Json<PublicRequest>, ApiError> {
+    let request = tracked(&state, &token).await?;
+    let events = state.store.events(request.id).await?;
+    Ok(Json(PublicRequest::new(request, events)))
+}
+
+/// The citizen rates the answer (`rate`), sends the request back (`reopen`) or adds a message (`comment`).
+#[utoipa::path(post, path = "/api/v1/track/{token}/{action}", tag = "citizens", request_body = ActionInput,
+    params(("token" = String, Path), ("action" = String, Path)),
+    responses((status = 200, body = PublicRequest), (status = 404, body = Problem), (status = 409, body = Problem),
+        (status = 422, body = Problem), (status = 429, body = Problem)))]
+pub async fn citizen_act(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiPath((token, action)): ApiPath<(String, String)>,
+    ApiJson(input): ApiJson<ActionInput>,
+) -> Result<Json<PublicRequest>, ApiError> {
+    state.submit_limiter.check(caller.ip)?;
+    let action = parse_action(&action)?;
+    let request = tracked(&state, &token).await?;
+    let updated = perform(&state, request.id, action, input, Actor::Citizen).await?;
+    let events = state.store.events(updated.id).await?;
+    Ok(Json(PublicRequest::new(updated, events)))
+}

@@ -1,0 +1,135 @@
+//! Errors at the HTTP edge, rendered as RFC 9457 problem details (`application/problem+json`)
+//! with field-level messages for invalid input. Internal failures are logged and answered with
+//! a generic message: no database text reaches a client.
+
+use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use okno_core::workflow::ActionError;
+use okno_core::{FieldError, ValidationError};
+use okno_store::StoreError;
+use serde::Serialize;
+use utoipa::ToSchema;
+
+/// Why a call failed.
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    /// The input is well-formed but wrong, field by field (422).
+    #[error("invalid input")]
+    Invalid(Vec<FieldError>),
+    /// The input could not be read (400) — or a rejection with its own status (e.g. 413).
+    #[error("{1}")]
+    BadRequest(StatusCode, String),
+    /// No valid credentials (401).
+    #[error("sign in first")]
+    Unauthenticated,
+    /// Signed in, but not allowed (403).
+    #[error("{0}")]
+    Forbidden(String),
+    /// No such thing (404).
+    #[error("{0}")]
+    NotFound(String),
+    /// The action conflicts with the current state (409).
+    #[error("{0}")]
+    Conflict(String),
+    /// Too many attempts from this client (429).
+    #[error("too many requests; retry in {0} s")]
+    TooManyRequests(u64),
+    /// Something broke on our side (500).
+    #[error("internal error")]
+    Internal(String),
+}
+
+/// The problem-details body.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Problem {
+    /// A URI reference naming the kind of problem.
+    #[serde(rename = "type")]
+    pub kind: &'static str,
+    /// Short summary of the kind of problem.
+    pub title: &'static str,
+    /// The HTTP status.
+    pub status: u16,
+    /// What went wrong this time.
+    pub detail: String,
+    /// For invalid input: each field's problem.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub errors: Vec<FieldError>,
+}
+
+impl ApiError {
+    fn parts(&self) -> (StatusCode, &'static str, &'static str) {
+        match self {
+            ApiError::Invalid(_) => (StatusCode::UNPROCESSABLE_ENTITY, "/problems/invalid-input", "Invalid input"),
+            ApiError::BadRequest(status, _) => (*status, "/problems/bad-request", "Request could not be read"),
+            ApiError::Unauthenticated => (StatusCode::UNAUTHORIZED, "/problems/unauthenticated", "Authentication required"),
+            ApiError::Forbidden(_) => (StatusCode::FORBIDDEN, "/problems/forbidden", "Forbidden"),
+            ApiError::NotFound(_) => (StatusCode::NOT_FOUND, "/problems/not-found", "Not found"),
+            ApiError::Conflict(_) => (StatusCode::CONFLICT, "/problems/conflict", "Conflict with the current state"),
+            ApiError::TooManyRequests(_) => (StatusCode::TOO_MANY_REQUESTS, "/problems/rate-limited", "Too many requests"),
+            ApiError::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "/problems/internal", "Internal error"),
+        }
+    }
+
+    /// A single-field validation error.
+    pub fn field(field: &str, message: impl Into<String>) -> Self {
+        ApiError::Invalid(vec![FieldError { field: field.into(), message: message.into() }])
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let (status, kind, title) = self.parts();
+        if let ApiError::Internal(cause) = &self {
+            tracing::error!(%cause, "internal error");
+        }
+        let detail = self.to_string();
+        let retry_after = match &self { ApiError::TooManyRequests(s) => Some(*s), _ => None };
+        let errors = match self { ApiError::Invalid(errors) => errors, _ => Vec::new() };
+        let body = Problem { kind, title, status: status.as_u16(), detail, errors };
+        let mut response = (status, axum::Json(body)).into_response();
+        let headers = response.headers_mut();
+        headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/problem+json"));
+        if let Some(seconds) = retry_after {
+            headers.insert(header::RETRY_AFTER, HeaderValue::from(seconds));
+        }
+        response
+    }
+}
+
+impl From<ValidationError> for ApiError {
+    fn from(e: ValidationError) -> Self {
+        ApiError::Invalid(e.0)
+    }
+}
+
+impl From<ActionError> for ApiError {
+    fn from(e: ActionError) -> Self {
+        match e {
+            ActionError::Forbidden(_) => ApiError::Forbidden(e.to_string()),
+            ActionError::Transition(t) => ApiError::Conflict(t.to_string()),
+            ActionError::Invalid(v) => v.into(),
+        }
+    }
+}
+
+impl From<StoreError> for ApiError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::Refused(action) => action.into(),
+            StoreError::Conflict(message) => ApiError::Conflict(message),
+            other => ApiError::Internal(other.to_string()),
+        }
+    }
+}
+
+macro_rules! rejection_into_bad_request {
+    ($($rejection:ty),+) => {$(
+        impl From<$rejection> for ApiError {
+            fn from(r: $rejection) -> Self {
+                ApiError::BadRequest(r.status(), r.body_text())
+            }
+        }
+    )+};
+}
+rejection_into_bad_request!(JsonRejection, QueryRejection, PathRejection);
