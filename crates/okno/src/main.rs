@@ -1,1 +1,5 @@
-fn main(){}
+//! The `okno` command: see `okno --help`.
+
+fn main() -> std::process::ExitCode {
+    okno::cli::main()
+}

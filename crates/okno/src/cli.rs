@@ -1,0 +1,249 @@
+//! Command-line interface. Every command takes `--db URL` (or `OKNO_DB`).
+
+use anyhow::{bail, Context, Result};
+use clap::{Parser, Subcommand, ValueEnum};
+use okno_core::Role;
+use okno_server::admin::{create_user, CreateUser};
+use okno_server::{AppState, ServerConfig};
+use okno_store::{Store, DEFAULT_DATABASE_URL};
+use std::io::{BufRead, IsTerminal};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+/// Okno: a regional management center.
+#[derive(Debug, Parser)]
+#[command(name = "okno", version, about)]
+pub struct Cli {
+    /// Database URL: sqlite://PATH (embedded, default) or postgres://USER@HOST:PORT/DB.
+    #[arg(long, global = true, env = "OKNO_DB", default_value = DEFAULT_DATABASE_URL)]
+    pub db: String,
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Where to listen and how to treat clients.
+#[derive(Debug, Clone, clap::Args)]
+pub struct ServeArgs {
+    /// Address to listen on.
+    #[arg(long, env = "OKNO_LISTEN", default_value = "127.0.0.1:8080")]
+    pub listen: String,
+    /// Mark session cookies Secure (behind HTTPS).
+    #[arg(long, env = "OKNO_SECURE_COOKIES")]
+    pub secure_cookies: bool,
+    /// Anonymous submissions per minute per client address (0 = unlimited).
+    #[arg(long, env = "OKNO_SUBMIT_PER_MINUTE", default_value_t = 20)]
+    pub submit_per_minute: u32,
+    /// Sign-in attempts per minute per client address (0 = unlimited).
+    #[arg(long, env = "OKNO_LOGIN_PER_MINUTE", default_value_t = 10)]
+    pub login_per_minute: u32,
+}
+
+/// Okno's commands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Serve the web API.
+    Serve(ServeArgs),
+    /// Create a deterministic demo region on the database (if it is empty) and serve it.
+    Demo {
+        /// Serving options.
+        #[command(flatten)]
+        serve: ServeArgs,
+        /// Only create the data, do not serve.
+        #[arg(long)]
+        no_serve: bool,
+    },
+    /// Manage users.
+    User {
+        /// What to do with users.
+        #[command(subcommand)]
+        command: UserCommand,
+    },
+    /// Import requests from other systems (idempotent: re-importing never duplicates).
+    Import {
+        /// What to import.
+        #[command(subcommand)]
+        source: ImportSource,
+    },
+    /// Export data without personal data.
+    Export {
+        /// What to export.
+        #[command(subcommand)]
+        what: ExportWhat,
+    },
+}
+
+/// User management.
+#[derive(Debug, Subcommand)]
+pub enum UserCommand {
+    /// Create a user. The password is read from OKNO_PASSWORD or standard input.
+    Add {
+        /// Login name.
+        #[arg(long)]
+        login: String,
+        /// Role: admin, operator, agency_staff, analyst.
+        #[arg(long, default_value = "admin")]
+        role: String,
+        /// Agency code (agency staff only).
+        #[arg(long)]
+        agency: Option<String>,
+    },
+}
+
+/// Import sources.
+#[derive(Debug, Subcommand)]
+pub enum ImportSource {
+    /// St. Petersburg portal appeals (appeals.csv[.gz]) with their timelines (events.csv[.gz]).
+    SpbAppeals {
+        /// appeals.csv or appeals.csv.gz.
+        appeals: PathBuf,
+        /// events.csv or events.csv.gz.
+        #[arg(long)]
+        events: Option<PathBuf>,
+    },
+    /// A 311 export (CSV) from Los Angeles or New York.
+    #[command(name = "311")]
+    Us311 {
+        /// The CSV file.
+        file: PathBuf,
+        /// Whose export it is.
+        #[arg(long, value_enum)]
+        profile: crate::import::us311::Profile,
+    },
+}
+
+/// Exports.
+#[derive(Debug, Subcommand)]
+pub enum ExportWhat {
+    /// All requests, without contacts.
+    Requests {
+        /// Output format.
+        #[arg(long, value_enum, default_value = "csv")]
+        format: ExportFormat,
+        /// Output file (default: standard output).
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+}
+
+/// Export formats.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum ExportFormat {
+    /// Comma-separated values with a header row.
+    Csv,
+    /// One JSON object per line.
+    Jsonl,
+}
+
+/// Runs the command line and returns the process's exit code.
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::try_from_env("OKNO_LOG").unwrap_or_else(|_| "info,sqlx=warn".into()))
+        .with_writer(std::io::stderr)
+        .init();
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(cli)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn open(db: &str) -> Result<Arc<dyn Store>> {
+    okno_store::open(db).await.with_context(|| format!("opening database {db}"))
+}
+
+/// Runs one parsed command.
+pub async fn run(cli: Cli) -> Result<()> {
+    match cli.command {
+        Command::Serve(args) => serve(open(&cli.db).await?, args).await,
+        Command::Demo { serve: args, no_serve } => {
+            let store = open(&cli.db).await?;
+            crate::demo::ensure_demo(&*store).await?;
+            if no_serve { Ok(()) } else { serve(store, args).await }
+        }
+        Command::User { command: UserCommand::Add { login, role, agency } } => {
+            let store = open(&cli.db).await?;
+            let role: Role = role.parse().map_err(anyhow::Error::msg)?;
+            let password = read_password()?;
+            let created = create_user(&*store, CreateUser { login, password, role, agency }, "cli")
+                .await
+                .map_err(|e| anyhow::anyhow!(problem_text(e)))?;
+            println!("created user {} (id {})", created.login, created.id);
+            Ok(())
+        }
+        Command::Import { source: ImportSource::SpbAppeals { appeals, events } } => {
+            let store = open(&cli.db).await?;
+            let report = crate::import::spb::import(&*store, &appeals, events.as_deref()).await?;
+            println!("{report}");
+            Ok(())
+        }
+        Command::Import { source: ImportSource::Us311 { file, profile } } => {
+            let store = open(&cli.db).await?;
+            let report = crate::import::us311::import(&*store, &file, profile).await?;
+            println!("{report}");
+            Ok(())
+        }
+        Command::Export { what: ExportWhat::Requests { format, out } } => {
+            let store = open(&cli.db).await?;
+            let sink: Box<dyn std::io::Write> = match out {
+                Some(path) => Box::new(std::fs::File::create(&path).with_context(|| format!("creating {}", path.display()))?),
+                None => Box::new(std::io::stdout().lock()),
+            };
+            let n = crate::export::requests(&*store, format, std::io::BufWriter::new(sink)).await?;
+            eprintln!("exported {n} requests");
+            Ok(())
+        }
+    }
+}
+
+fn problem_text(e: okno_server::error::ApiError) -> String {
+    match e {
+        okno_server::error::ApiError::Invalid(fields) => {
+            fields.iter().map(|f| format!("{}: {}", f.field, f.message)).collect::<Vec<_>>().join("; ")
+        }
+        other => other.to_string(),
+    }
+}
+
+fn read_password() -> Result<String> {
+    if let Ok(p) = std::env::var("OKNO_PASSWORD") {
+        return Ok(p);
+    }
+    if std::io::stdin().is_terminal() {
+        eprint!("password: ");
+    }
+    let mut line = String::new();
+    std::io::stdin().lock().read_line(&mut line)?;
+    let password = line.trim_end_matches(['\r', '\n']).to_owned();
+    if password.is_empty() {
+        bail!("no password given (set OKNO_PASSWORD or pipe it on standard input)");
+    }
+    Ok(password)
+}
+
+/// Serves the API until interrupted.
+pub async fn serve(store: Arc<dyn Store>, args: ServeArgs) -> Result<()> {
+    let config = ServerConfig {
+        secure_cookies: args.secure_cookies,
+        submit_per_minute: args.submit_per_minute,
+        login_per_minute: args.login_per_minute,
+        ..ServerConfig::default()
+    };
+    let state = AppState::new(store, config).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let listener = tokio::net::TcpListener::bind(&args.listen).await.with_context(|| format!("listening on {}", args.listen))?;
+    let addr = listener.local_addr()?;
+    tracing::info!("Okno is serving on http://{addr}/");
+    okno_server::serve(listener, state).await?;
+    Ok(())
+}

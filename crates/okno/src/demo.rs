@@ -1,0 +1,394 @@
+//! A deterministic demo region: territories, agencies, a bilingual catalog, a year and a half
+//! of requests with realistic Russian texts and lifecycles, and one user per role. The same
+//! seed always gives the same data; the region and its people are fictional.
+
+use anyhow::Result;
+use chrono::{DateTime, Duration, TimeZone, Utc};
+use okno_core::lifecycle::{transition, Action};
+use okno_core::workflow::initial_due;
+use okno_core::{
+    Agency, Attribute, AttributeDatatype, AttributeValue, Channel, Contact, Coordinates, EventKind, NewEvent, NewRequest,
+    Priority, Role, Service, Status, Territory,
+};
+use okno_server::admin::{create_user, CreateUser};
+use okno_store::{ImportedRequest, Store};
+use rand::rngs::StdRng;
+use rand::seq::SliceRandom;
+use rand::{Rng, SeedableRng};
+use std::collections::BTreeMap;
+
+/// Requests in the demo.
+pub const DEMO_REQUESTS: usize = 6_000;
+/// The seed of the demo's random choices.
+pub const SEED: u64 = 20_261_121;
+/// Source system name of demo requests.
+pub const SOURCE: &str = "demo";
+
+/// Demo users and their passwords (printed when the demo is created; for demonstration only).
+pub const DEMO_USERS: [(&str, &str, Role, Option<&str>); 4] = [
+    ("admin", "demo-admin-password", Role::Admin, None),
+    ("operator", "demo-operator-password", Role::Operator, None),
+    ("analyst", "demo-analyst-password", Role::Analyst, None),
+    ("roads", "demo-roads-password", Role::AgencyStaff, Some("roads")),
+];
+
+/// (code, Russian name, English name, population, centre latitude, centre longitude)
+const DISTRICTS: [(&str, &str, &str, i64, f64, f64); 6] = [
+    ("central", "Центральный район", "Central district", 214_000, 59.935, 30.32),
+    ("north", "Северный район", "Northern district", 168_000, 60.05, 30.35),
+    ("lakeside", "Озёрный район", "Lakeside district", 96_000, 60.10, 30.75),
+    ("forest", "Лесной район", "Forest district", 71_000, 59.72, 30.60),
+    ("seaside", "Приморский район", "Seaside district", 133_000, 60.00, 29.80),
+    ("south", "Южный район", "Southern district", 152_000, 59.80, 30.30),
+];
+
+const AGENCIES: [(&str, &str, &str); 10] = [
+    ("roads", "Комитет по дорожному хозяйству", "Roads Committee"),
+    ("housing", "Комитет по жилищно-коммунальному хозяйству", "Housing and Utilities Committee"),
+    ("water", "Водоканал", "Water Utility"),
+    ("heating", "Теплосеть", "District Heating Company"),
+    ("transport", "Комитет по транспорту", "Transport Committee"),
+    ("landscape", "Комитет по благоустройству", "Public Spaces Committee"),
+    ("digital", "Комитет цифрового развития", "Digital Development Committee"),
+    ("export", "Центр поддержки экспорта", "Export Support Center"),
+    ("sme", "Центр «Мой бизнес»", "My Business Center"),
+    ("invest", "Агентство инвестиций", "Investment Agency"),
+];
+
+struct DemoService {
+    code: &'static str,
+    ru: &'static str,
+    en: &'static str,
+    group: &'static str,
+    agency: &'static str,
+    regime: &'static str,
+    keywords: &'static [&'static str],
+    /// Relative frequency and the winter factor (snow, heating are seasonal).
+    weight: u32,
+    winter: u32,
+    texts: &'static [&'static str],
+}
+
+const SERVICES: &[DemoService] = &[
+    DemoService { code: "pothole", ru: "Яма на дороге", en: "Pothole", group: "roads", agency: "roads", regime: "fz59",
+        keywords: &["яма", "выбоина", "асфальт", "дорога"], weight: 14, winter: 1,
+        texts: &["Огромная яма на проезжей части у дома {h} по {s}, машины объезжают по встречке.",
+                 "На {s} напротив дома {h} провал асфальта, уже повредил колесо.",
+                 "Выбоины по всей {s}, особенно у пешеходного перехода у дома {h}. Просьба отремонтировать."] },
+    DemoService { code: "snow-road", ru: "Неубранный снег на дороге", en: "Snow not cleared from road", group: "roads", agency: "roads", regime: "fz59",
+        keywords: &["снег", "гололед", "наледь", "уборка"], weight: 4, winter: 6,
+        texts: &["Снег на дороге по {s} не убирается третий день, проехать невозможно.",
+                 "Сплошной гололёд на тротуаре у дома {h} по {s}, люди падают.",
+                 "Колейность и снежная каша на {s}, прошу направить технику."] },
+    DemoService { code: "street-light", ru: "Не горит уличное освещение", en: "Street light out", group: "roads", agency: "roads", regime: "fz59",
+        keywords: &["фонарь", "освещение", "темно"], weight: 6, winter: 2,
+        texts: &["Не горят фонари вдоль {s} от дома {h} до остановки, очень темно.",
+                 "Уже неделю не работает освещение во дворе дома {h} по {s}."] },
+    DemoService { code: "yard", ru: "Благоустройство двора", en: "Courtyard upkeep", group: "housing", agency: "landscape", regime: "fz59",
+        keywords: &["двор", "детская площадка", "скамейка", "газон"], weight: 9, winter: 1,
+        texts: &["Во дворе дома {h} по {s} сломаны качели на детской площадке.",
+                 "Просим установить скамейки и урны во дворе дома {h}, {s}.",
+                 "Газон у дома {h} по {s} разъезжен машинами, нужна ограда."] },
+    DemoService { code: "garbage", ru: "Мусор и контейнерные площадки", en: "Litter and bin areas", group: "housing", agency: "housing", regime: "fz59",
+        keywords: &["мусор", "контейнер", "свалка", "вывоз"], weight: 10, winter: 1,
+        texts: &["Контейнеры у дома {h} по {s} переполнены, мусор не вывозят неделю.",
+                 "Несанкционированная свалка строительного мусора за домом {h}, {s}.",
+                 "Крупногабаритный мусор лежит у площадки дома {h} по {s} уже месяц."] },
+    DemoService { code: "stairwell", ru: "Содержание подъезда", en: "Stairwell upkeep", group: "housing", agency: "housing", regime: "fz59",
+        keywords: &["подъезд", "парадная", "лифт", "уборка"], weight: 7, winter: 1,
+        texts: &["В парадной дома {h} по {s} не убирают, грязь и запах.",
+                 "Не работает лифт в доме {h} по {s}, пожилые жильцы не могут выйти.",
+                 "Разбито окно на лестнице в доме {h}, {s}, дует."] },
+    DemoService { code: "roof", ru: "Протечка кровли", en: "Roof leak", group: "housing", agency: "housing", regime: "fz59",
+        keywords: &["крыша", "кровля", "протечка", "сосульки"], weight: 4, winter: 3,
+        texts: &["Протекает крыша над последним этажом дома {h} по {s}, вода в квартире.",
+                 "Сосульки и снег на крыше дома {h} по {s}, опасно ходить по тротуару."] },
+    DemoService { code: "heating", ru: "Нет отопления", en: "No heating", group: "utilities", agency: "heating", regime: "fz59",
+        keywords: &["отопление", "батареи", "холодно"], weight: 3, winter: 7,
+        texts: &["В доме {h} по {s} холодные батареи, в квартирах +16.",
+                 "Отопление так и не дали в дом {h}, {s}, дети болеют."] },
+    DemoService { code: "water", ru: "Нет воды или плохое качество", en: "No water or poor quality", group: "utilities", agency: "water", regime: "fz59",
+        keywords: &["вода", "водоснабжение", "ржавая", "напор"], weight: 5, winter: 1,
+        texts: &["Третий день нет горячей воды в доме {h} по {s}.",
+                 "Из крана идёт ржавая вода, дом {h}, {s}.",
+                 "Слабый напор холодной воды на верхних этажах дома {h} по {s}."] },
+    DemoService { code: "bus", ru: "Работа общественного транспорта", en: "Public transport service", group: "transport", agency: "transport", regime: "fz59",
+        keywords: &["автобус", "маршрут", "остановка", "интервал"], weight: 6, winter: 1,
+        texts: &["Автобус по {s} ходит раз в 40 минут вместо 15, люди не уезжают на работу.",
+                 "Разбит павильон на остановке у дома {h} по {s}.",
+                 "Просим вернуть маршрут, который отменили на {s}."] },
+    DemoService { code: "internet", ru: "Подключение к интернету", en: "Internet connection", group: "digital", agency: "digital", regime: "fz59",
+        keywords: &["интернет", "связь", "подключение", "оптика"], weight: 3, winter: 1,
+        texts: &["В посёлке нет проводного интернета, школа у дома {h} по {s} без связи.",
+                 "Плохая мобильная связь на {s}, просим установить вышку."] },
+    DemoService { code: "export-support", ru: "Заявка на поддержку экспорта", en: "Export support request", group: "business", agency: "export", regime: "business_10wd",
+        keywords: &["экспорт", "контракт", "выставка"], weight: 1, winter: 1,
+        texts: &["Просим помочь с участием в международной выставке и поиском покупателей за рубежом.",
+                 "Нужна консультация по сертификации продукции для экспорта."] },
+    DemoService { code: "sme-consultation", ru: "Консультация для малого бизнеса", en: "SME consultation", group: "business", agency: "sme", regime: "business_5wd",
+        keywords: &["бизнес", "консультация", "ип"], weight: 1, winter: 1,
+        texts: &["Прошу проконсультировать по мерам поддержки для начинающего предпринимателя.",
+                 "Нужна консультация по налоговому режиму для малого предприятия."] },
+    DemoService { code: "sme-microloan", ru: "Микрозаём для малого бизнеса", en: "SME microloan", group: "business", agency: "sme", regime: "business_10wd",
+        keywords: &["микрозаём", "кредит", "заём"], weight: 1, winter: 1,
+        texts: &["Прошу рассмотреть заявку на микрозаём на закупку оборудования."] },
+    DemoService { code: "green-corridor", ru: "Инвестпроект: «зелёный коридор»", en: "Investor green corridor", group: "business", agency: "invest", regime: "business_10wd",
+        keywords: &["инвестиции", "проект", "участок"], weight: 1, winter: 1,
+        texts: &["Просим сопровождения инвестиционного проекта по строительству склада, подбор участка."] },
+];
+
+const STREETS: [&str; 14] = [
+    "улице Ленина", "Садовой улице", "проспекту Мира", "Заводской улице", "улице Гагарина", "Набережной улице",
+    "Лесной улице", "Школьной улице", "улице Победы", "Октябрьскому проспекту", "Молодёжной улице",
+    "Советской улице", "Парковой улице", "Вокзальной улице",
+];
+
+const SURNAMES: [&str; 8] = ["Смирнова", "Кузнецов", "Попова", "Васильев", "Новикова", "Морозов", "Волкова", "Соколов"];
+
+const ANSWERS: [&str; 4] = [
+    "Работы выполнены, проблема устранена.",
+    "Заявка включена в план работ текущего месяца; выполнение проконтролировано.",
+    "Проведено обследование, нарушение устранено подрядной организацией.",
+    "Меры приняты, ответственные лица привлечены к работе.",
+];
+
+fn catalog() -> Vec<Service> {
+    SERVICES
+        .iter()
+        .map(|s| Service {
+            code: s.code.into(),
+            name_ru: s.ru.into(),
+            name_en: s.en.into(),
+            description_ru: String::new(),
+            description_en: String::new(),
+            group: s.group.into(),
+            keywords: s.keywords.iter().map(|k| (*k).to_owned()).collect(),
+            attributes: if s.code == "pothole" {
+                vec![Attribute {
+                    code: "size".into(), description_ru: "Размер ямы".into(), description_en: "Size of the pothole".into(),
+                    datatype: AttributeDatatype::Singlevaluelist, required: false, order: 1, variable: true,
+                    values: [("small", "меньше 30 см", "under 30 cm"), ("medium", "30–100 см", "30–100 cm"), ("large", "больше метра", "over a metre")]
+                        .iter()
+                        .map(|(k, ru, en)| AttributeValue { key: (*k).into(), name_ru: (*ru).into(), name_en: (*en).into() })
+                        .collect(),
+                }]
+            } else {
+                Vec::new()
+            },
+            default_agency: Some(s.agency.into()),
+            deadline_regime: s.regime.into(),
+            electronic: true,
+            active: true,
+        })
+        .collect()
+}
+
+/// The demo's "today": requests span the 540 days before it.
+pub fn demo_today() -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 11, 1, 9, 0, 0).single().expect("valid date")
+}
+
+fn is_winter(t: DateTime<Utc>) -> bool {
+    use chrono::Datelike;
+    matches!(t.month(), 11 | 12 | 1 | 2 | 3)
+}
+
+/// Walks a request through its lifecycle with the real state machine, returning its events and
+/// final state.
+struct Life {
+    status: Status,
+    agency: Option<String>,
+    events: Vec<NewEvent>,
+    last_answer: Option<String>,
+    rating: Option<i16>,
+    closed_at: Option<DateTime<Utc>>,
+    updated_at: DateTime<Utc>,
+}
+
+impl Life {
+    fn step(&mut self, action: Action, at: DateTime<Utc>, kind: EventKind, actor: &str, text: Option<&str>) -> bool {
+        let Ok(next) = transition(self.status, action) else { return false };
+        let mut e = NewEvent::new(at, kind, actor);
+        e.status = Some(next);
+        e.text = text.map(String::from);
+        if action == Action::Route {
+            e.agency = self.agency.clone();
+        }
+        self.status = next;
+        self.updated_at = at;
+        self.closed_at = if next.is_final() { Some(at) } else { None };
+        self.events.push(e);
+        true
+    }
+}
+
+fn simulate(rng: &mut StdRng, created: DateTime<Utc>, agency: &str, today: DateTime<Utc>) -> Life {
+    let mut registered = NewEvent::new(created, EventKind::Registered, "web");
+    registered.status = Some(Status::Registered);
+    let mut life = Life {
+        status: Status::Registered, agency: Some(agency.to_owned()), events: vec![registered],
+        last_answer: None, rating: None, closed_at: None, updated_at: created,
+    };
+    let mut at = created + Duration::minutes(rng.gen_range(20..600));
+    let next = |rng: &mut StdRng, at: &mut DateTime<Utc>, max_hours: i64| -> bool {
+        *at += Duration::hours(rng.gen_range(2..max_hours.max(3)));
+        *at < today
+    };
+    if at >= today || !life.step(Action::Route, at, EventKind::Routed, "operator", Some("по компетенции")) {
+        return life;
+    }
+    if rng.gen_bool(0.04) {
+        next(rng, &mut at, 48);
+        life.step(Action::Reject, at, EventKind::Rejected, "operator", Some("Обращение не содержит сути вопроса"));
+        return life;
+    }
+    if !next(rng, &mut at, 72) { return life; }
+    life.step(Action::Start, at, EventKind::Started, agency, None);
+    if rng.gen_bool(0.25) {
+        if !next(rng, &mut at, 240) { return life; }
+        let text = "Работы запланированы, срок выполнения уточняется.";
+        life.step(Action::IntermediateAnswer, at, EventKind::IntermediateAnswer, agency, Some(text));
+        life.last_answer = Some(text.into());
+    }
+    let slow = rng.gen_bool(0.15);
+    if !next(rng, &mut at, if slow { 900 } else { 300 }) { return life; }
+    let answer = *ANSWERS.choose(rng).expect("answers");
+    life.step(Action::Answer, at, EventKind::Answered, agency, Some(answer));
+    life.last_answer = Some(answer.into());
+    if rng.gen_bool(0.5) {
+        if !next(rng, &mut at, 96) { return life; }
+        let rating: i16 = *[5, 5, 4, 4, 3, 2, 1].choose(rng).expect("ratings");
+        let mut e = NewEvent::new(at, EventKind::Rated, "citizen");
+        e.rating = Some(rating);
+        e.status = Some(life.status);
+        life.events.push(e);
+        life.rating = Some(rating);
+        if rating <= 2 && rng.gen_bool(0.6) {
+            if !next(rng, &mut at, 24) { return life; }
+            life.step(Action::Reopen, at, EventKind::Reopened, "citizen", Some("Проблема не решена"));
+            if !next(rng, &mut at, 300) { return life; }
+            life.step(Action::Answer, at, EventKind::Answered, agency, Some(ANSWERS[0]));
+            life.last_answer = Some(ANSWERS[0].into());
+        }
+    }
+    if next(rng, &mut at, 240) {
+        life.step(Action::Close, at, EventKind::Closed, "system", Some("ответ принят"));
+    }
+    life
+}
+
+/// Builds the demo's requests (deterministic).
+pub fn requests(today: DateTime<Utc>) -> Vec<ImportedRequest> {
+    let mut rng = StdRng::seed_from_u64(SEED);
+    let start = today - Duration::days(540);
+    let channels = [(Channel::Web, 55), (Channel::Api, 5), (Channel::Phone, 20), (Channel::Email, 8), (Channel::Social, 12)];
+    let mut out = Vec::with_capacity(DEMO_REQUESTS);
+    for i in 0..DEMO_REQUESTS {
+        // Requests grow a little over time; pick a uniform second in the window, biased later.
+        let frac: f64 = rng.gen_range(0.0..1.0f64).powf(0.85);
+        let created = start + Duration::seconds((frac * 540.0 * 86_400.0) as i64);
+        let weights: Vec<u32> = SERVICES.iter().map(|s| s.weight * if is_winter(created) { s.winter } else { 1 }).collect();
+        let total: u32 = weights.iter().sum();
+        let mut pick = rng.gen_range(0..total);
+        let service = SERVICES.iter().zip(&weights).find(|(_, w)| if pick < **w { true } else { pick -= **w; false }).map(|(s, _)| s).expect("a service");
+        let district = &DISTRICTS[rng.gen_range(0..DISTRICTS.len())];
+        let street = STREETS[rng.gen_range(0..STREETS.len())];
+        let house = rng.gen_range(1..120);
+        let template = service.texts[rng.gen_range(0..service.texts.len())];
+        let text = template.replace("{s}", street).replace("{h}", &house.to_string());
+        let coordinates = Coordinates::new(district.4 + rng.gen_range(-0.04..0.04), district.5 + rng.gen_range(-0.07..0.07));
+        let mut pick = rng.gen_range(0..100);
+        let channel = channels.iter().find(|(_, w)| if pick < *w { true } else { pick -= *w; false }).map_or(Channel::Web, |c| c.0);
+        let contact = if rng.gen_bool(0.7) {
+            Contact {
+                name: Some(format!("{} {}.", SURNAMES[rng.gen_range(0..SURNAMES.len())], ["А", "Е", "И", "О", "С"][rng.gen_range(0..5)])),
+                phone: Some(format!("+7 9{:02} {:03}-{:02}-{:02}", rng.gen_range(0..100), rng.gen_range(0..1000), rng.gen_range(0..100), rng.gen_range(0..100))),
+                email: None,
+            }
+        } else {
+            Contact::default()
+        };
+        let mut attributes = BTreeMap::new();
+        if service.code == "pothole" {
+            attributes.insert("size".to_owned(), vec![["small", "medium", "large"][rng.gen_range(0..3)].to_owned()]);
+        }
+        let mut life = simulate(&mut rng, created, service.agency, today);
+        life.events[0].actor = channel.as_str().to_owned();
+        let agency = if life.status == Status::Registered { None } else { life.agency.clone() };
+        let token: String = (0..16).map(|_| b"abcdefghjkmnpqrstuvwxyz23456789"[rng.gen_range(0..31)] as char).collect();
+        out.push(ImportedRequest {
+            request: NewRequest {
+                service_code: service.code.into(), channel, source_system: Some(SOURCE.into()), source_id: Some(format!("demo-{i}")),
+                text, coordinates, address: Some(format!("{}, {}", street.replace("улице", "ул.").replace("проспекту", "пр."), house)),
+                territory: Some(district.0.into()), agency, priority: if service.code == "heating" { Priority::High } else { Priority::Normal },
+                created_at: created, attributes, media_url: None, contact, category: Some(service.group.into()), reason: None,
+            },
+            token,
+            status: life.status,
+            updated_at: life.updated_at,
+            closed_at: life.closed_at,
+            due_at: initial_due(service.regime, created),
+            last_answer: life.last_answer,
+            rating: life.rating,
+            events: life.events,
+        });
+    }
+    out.sort_by_key(|r| r.request.created_at);
+    out
+}
+
+/// Creates the demo region unless the database already holds requests or services.
+pub async fn ensure_demo(store: &dyn Store) -> Result<()> {
+    if store.totals().await?.0 > 0 || !store.services().await?.is_empty() {
+        eprintln!("the database already has data: not adding the demo region");
+        return Ok(());
+    }
+    eprintln!("creating the demo region…");
+    store.upsert_territory(&Territory {
+        code: "demo".into(), name_ru: "Демонстрационная область".into(), name_en: "Demo Oblast".into(),
+        kind: "region".into(), parent: None, population: Some(DISTRICTS.iter().map(|d| d.3).sum()),
+    }).await?;
+    for d in DISTRICTS {
+        store.upsert_territory(&Territory {
+            code: d.0.into(), name_ru: d.1.into(), name_en: d.2.into(), kind: "district".into(), parent: Some("demo".into()), population: Some(d.3),
+        }).await?;
+    }
+    for (code, ru, en) in AGENCIES {
+        store.upsert_agency(&Agency { code: code.into(), name_ru: ru.into(), name_en: en.into(), parent: None }).await?;
+    }
+    for service in catalog() {
+        store.upsert_service(&service).await?;
+    }
+    let requests = requests(demo_today());
+    for chunk in requests.chunks(crate::import::BATCH_SIZE) {
+        store.import_batch(chunk).await?;
+    }
+    for (login, password, role, agency) in DEMO_USERS {
+        let form = CreateUser { login: login.into(), password: password.into(), role, agency: agency.map(String::from) };
+        create_user(store, form, "demo").await.map_err(|e| anyhow::anyhow!("creating demo user {login}: {e}"))?;
+    }
+    eprintln!("demo region created: {} requests; sign in as (demo passwords):", requests.len());
+    for (login, password, role, _) in DEMO_USERS {
+        eprintln!("  {login:<9} {password:<24} {}", role.as_str());
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_demo_is_deterministic_and_plausible() {
+        let a = requests(demo_today());
+        let b = requests(demo_today());
+        assert_eq!(a, b);
+        assert_eq!(a.len(), DEMO_REQUESTS);
+        let closed = a.iter().filter(|r| r.status == Status::Closed).count();
+        assert!(closed > DEMO_REQUESTS / 2, "most old requests are finished: {closed}");
+        assert!(a.iter().any(|r| r.status == Status::Registered || r.status == Status::InProgress));
+        assert!(a.iter().all(|r| r.events.windows(2).all(|w| w[0].at <= w[1].at)), "timelines are ordered");
+        let first = a.first().unwrap().request.created_at;
+        assert!(demo_today() - first > Duration::days(365), "more than a year of requests");
+    }
+}

@@ -1,0 +1,115 @@
+//! Exports without personal data: no contacts, no tracking tokens, no attachments.
+
+use crate::cli::ExportFormat;
+use anyhow::Result;
+use okno_core::{Request, RequestFilter};
+use okno_store::Store;
+use serde::Serialize;
+use std::io::Write;
+
+/// Requests read per page while exporting.
+const PAGE: u32 = 5_000;
+
+/// One exported request.
+#[derive(Debug, Serialize)]
+struct ExportedRequest<'a> {
+    id: i64,
+    service_code: &'a str,
+    channel: &'a str,
+    source_system: Option<&'a str>,
+    source_id: Option<&'a str>,
+    status: &'a str,
+    open311_status: &'static str,
+    created_at: String,
+    updated_at: String,
+    closed_at: Option<String>,
+    due_at: Option<String>,
+    lat: Option<f64>,
+    lon: Option<f64>,
+    address: Option<&'a str>,
+    territory: Option<&'a str>,
+    agency: Option<&'a str>,
+    category: Option<&'a str>,
+    reason: Option<&'a str>,
+    rating: Option<i16>,
+    text: &'a str,
+}
+
+impl<'a> From<&'a Request> for ExportedRequest<'a> {
+    fn from(r: &'a Request) -> Self {
+        ExportedRequest {
+            id: r.id,
+            service_code: &r.service_code,
+            channel: r.channel.as_str(),
+            source_system: r.source_system.as_deref(),
+            source_id: r.source_id.as_deref(),
+            status: r.status.as_str(),
+            open311_status: match r.status.open311() {
+                okno_core::Open311Status::Open => "open",
+                okno_core::Open311Status::Closed => "closed",
+            },
+            created_at: r.created_at.to_rfc3339(),
+            updated_at: r.updated_at.to_rfc3339(),
+            closed_at: r.closed_at.map(|t| t.to_rfc3339()),
+            due_at: r.due_at.map(|t| t.to_rfc3339()),
+            lat: r.coordinates.map(|c| c.lat),
+            lon: r.coordinates.map(|c| c.lon),
+            address: r.address.as_deref(),
+            territory: r.territory.as_deref(),
+            agency: r.agency.as_deref(),
+            category: r.category.as_deref(),
+            reason: r.reason.as_deref(),
+            rating: r.rating,
+            text: &r.text,
+        }
+    }
+}
+
+enum Sink<W: Write> {
+    Csv(csv::Writer<W>),
+    Jsonl(W),
+}
+
+impl<W: Write> Sink<W> {
+    fn write(&mut self, row: &ExportedRequest<'_>) -> Result<()> {
+        match self {
+            Sink::Csv(w) => w.serialize(row)?,
+            Sink::Jsonl(w) => {
+                serde_json::to_writer(&mut *w, row)?;
+                w.write_all(b"\n")?;
+            }
+        }
+        Ok(())
+    }
+
+    fn flush(&mut self) -> Result<()> {
+        match self {
+            Sink::Csv(w) => w.flush()?,
+            Sink::Jsonl(w) => w.flush()?,
+        }
+        Ok(())
+    }
+}
+
+/// Writes every request, newest first, and returns how many were written.
+pub async fn requests(store: &dyn Store, format: ExportFormat, out: impl Write) -> Result<u64> {
+    let mut sink = match format {
+        ExportFormat::Csv => Sink::Csv(csv::Writer::from_writer(out)),
+        ExportFormat::Jsonl => Sink::Jsonl(out),
+    };
+    let mut written = 0u64;
+    let mut filter = RequestFilter { limit: PAGE, ..Default::default() };
+    loop {
+        let page = store.list_requests(&filter).await?;
+        for r in &page {
+            sink.write(&ExportedRequest::from(r))?;
+        }
+        written += page.len() as u64;
+        match page.last() {
+            Some(last) if page.len() == PAGE as usize => filter.before_id = Some(last.id),
+            _ => break,
+        }
+    }
+    sink.flush()?;
+    Ok(written)
+}

@@ -1,0 +1,183 @@
+//! Bulk imports from other systems. Each import streams its file, turns every good row into a
+//! request with its history, and stores them in batches; a bad row is reported with its line
+//! number and reason and skipped while the good rows go in. Re-importing the same file stores
+//! nothing twice (requests are keyed by source system and source id).
+
+pub mod spb;
+pub mod us311;
+
+use anyhow::{Context, Result};
+use okno_core::{Agency, Service, Territory};
+use okno_store::{ImportCounts, ImportedRequest, Store};
+use std::collections::HashSet;
+use std::fmt;
+use std::io::Read;
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+/// Requests stored per transaction.
+pub const BATCH_SIZE: usize = 2_000;
+/// Bad rows listed in full in a report (all are counted).
+pub const BAD_ROWS_SHOWN: usize = 20;
+
+/// A row that was not imported.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BadRow {
+    /// Line in the file where the row starts (1 = header).
+    pub line: u64,
+    /// Why it was refused.
+    pub reason: String,
+}
+
+/// What an import did.
+#[derive(Debug, Clone, Default)]
+pub struct ImportReport {
+    /// What was imported.
+    pub source: String,
+    /// Data rows read.
+    pub rows: u64,
+    /// Requests and events stored, requests already present.
+    pub counts: ImportCounts,
+    /// Rows refused.
+    pub bad_rows: Vec<BadRow>,
+    /// Wall time.
+    pub elapsed: Duration,
+}
+
+impl ImportReport {
+    /// Rows processed per second.
+    pub fn rows_per_second(&self) -> f64 {
+        self.rows as f64 / self.elapsed.as_secs_f64().max(1e-9)
+    }
+}
+
+impl fmt::Display for ImportReport {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(f, "imported {}: {} rows read in {:.1} s ({:.0} rows/s)", self.source, self.rows, self.elapsed.as_secs_f64(), self.rows_per_second())?;
+        writeln!(f, "  new requests:      {}", self.counts.inserted)?;
+        writeln!(f, "  already present:   {}", self.counts.existing)?;
+        writeln!(f, "  events stored:     {}", self.counts.events)?;
+        write!(f, "  bad rows skipped:  {}", self.bad_rows.len())?;
+        for bad in self.bad_rows.iter().take(BAD_ROWS_SHOWN) {
+            write!(f, "\n    line {}: {}", bad.line, bad.reason)?;
+        }
+        if self.bad_rows.len() > BAD_ROWS_SHOWN {
+            write!(f, "\n    … and {} more", self.bad_rows.len() - BAD_ROWS_SHOWN)?;
+        }
+        Ok(())
+    }
+}
+
+/// Opens a CSV file, gzip-compressed or not (judged by its first bytes).
+pub fn open_csv(path: &Path) -> Result<csv::Reader<Box<dyn Read>>> {
+    let mut file = std::fs::File::open(path).with_context(|| format!("opening {}", path.display()))?;
+    let mut magic = [0u8; 2];
+    let n = file.read(&mut magic)?;
+    let head = std::io::Cursor::new(magic[..n].to_vec());
+    let plain = head.chain(file);
+    let reader: Box<dyn Read> = if magic[..n] == [0x1f, 0x8b] {
+        Box::new(flate2::read::MultiGzDecoder::new(plain))
+    } else {
+        Box::new(plain)
+    };
+    Ok(csv::ReaderBuilder::new().flexible(false).from_reader(reader))
+}
+
+/// Reference data met during an import, stored the first time each code is seen.
+#[derive(Default)]
+pub struct SeenCatalog {
+    agencies: HashSet<String>,
+    services: HashSet<String>,
+    territories: HashSet<String>,
+}
+
+impl SeenCatalog {
+    /// Stores the agency unless this import has already stored it.
+    pub async fn agency(&mut self, store: &dyn Store, agency: Agency) -> Result<()> {
+        if self.agencies.insert(agency.code.clone()) {
+            store.upsert_agency(&agency).await?;
+        }
+        Ok(())
+    }
+
+    /// Stores the service unless this import has already stored it.
+    pub async fn service(&mut self, store: &dyn Store, service: Service) -> Result<()> {
+        if self.services.insert(service.code.clone()) {
+            store.upsert_service(&service).await?;
+        }
+        Ok(())
+    }
+
+    /// Stores the territory unless this import has already stored it.
+    pub async fn territory(&mut self, store: &dyn Store, territory: Territory) -> Result<()> {
+        if self.territories.insert(territory.code.clone()) {
+            store.upsert_territory(&territory).await?;
+        }
+        Ok(())
+    }
+}
+
+/// Collects imported requests and stores them a batch at a time, showing progress.
+pub struct Batcher<'a> {
+    store: &'a dyn Store,
+    batch: Vec<ImportedRequest>,
+    report: ImportReport,
+    started: Instant,
+    next_progress: u64,
+}
+
+impl<'a> Batcher<'a> {
+    /// A batcher for the import named `source`.
+    pub fn new(store: &'a dyn Store, source: impl Into<String>) -> Self {
+        Batcher {
+            store,
+            batch: Vec::with_capacity(BATCH_SIZE),
+            report: ImportReport { source: source.into(), ..Default::default() },
+            started: Instant::now(),
+            next_progress: 10_000,
+        }
+    }
+
+    /// Counts a row read.
+    pub fn row(&mut self) {
+        self.report.rows += 1;
+        if self.report.rows >= self.next_progress {
+            self.next_progress += 10_000;
+            eprintln!("  … {} rows ({:.0} rows/s)", self.report.rows, self.report.rows as f64 / self.started.elapsed().as_secs_f64());
+        }
+    }
+
+    /// Records a refused row.
+    pub fn bad(&mut self, line: u64, reason: impl Into<String>) {
+        self.report.bad_rows.push(BadRow { line, reason: reason.into() });
+    }
+
+    /// Adds a request, storing the batch when it is full.
+    pub async fn push(&mut self, item: ImportedRequest) -> Result<()> {
+        self.batch.push(item);
+        if self.batch.len() >= BATCH_SIZE {
+            self.flush().await?;
+        }
+        Ok(())
+    }
+
+    async fn flush(&mut self) -> Result<()> {
+        if !self.batch.is_empty() {
+            self.report.counts += self.store.import_batch(&self.batch).await?;
+            self.batch.clear();
+        }
+        Ok(())
+    }
+
+    /// Stores what is left and returns the report.
+    pub async fn finish(mut self) -> Result<ImportReport> {
+        self.flush().await?;
+        self.report.elapsed = self.started.elapsed();
+        Ok(self.report)
+    }
+}
+
+/// The 1-based line where a CSV record starts.
+pub fn line_of(record: &csv::StringRecord) -> u64 {
+    record.position().map_or(0, |p| p.line())
+}
