@@ -9,6 +9,7 @@ mod backend;
 mod postgres;
 mod query;
 mod sqlite;
+pub mod testing;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};

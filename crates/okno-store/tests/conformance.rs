@@ -13,31 +13,11 @@ use std::sync::Arc;
 
 /// Fresh stores to run a test against: SQLite always, PostgreSQL when configured.
 async fn stores() -> Vec<Arc<dyn Store>> {
-    let dir = std::env::temp_dir().join(format!("okno-conf-{}-{}", std::process::id(), rand_suffix()));
-    let sqlite = okno_store::open(&format!("sqlite://{}/okno.db", dir.display())).await.expect("open sqlite");
-    let mut all = vec![sqlite];
-    match std::env::var("OKNO_TEST_POSTGRES_URL") {
-        Ok(admin_url) => {
-            let db = format!("okno_conf_{}", rand_suffix());
-            use sqlx::Connection;
-            let mut admin = sqlx::PgConnection::connect(&admin_url).await.expect("connect to test postgres");
-            sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {db}"))).execute(&mut admin).await.unwrap();
-            let url = match admin_url.rsplit_once('/') {
-                Some((base, _)) => format!("{base}/{db}"),
-                None => unreachable!("postgres URL without a path"),
-            };
-            all.push(okno_store::open(&url).await.expect("open postgres"));
-        }
-        Err(_) => eprintln!("SKIPPED: PostgreSQL conformance (set OKNO_TEST_POSTGRES_URL to run it)"),
+    let mut stores = Vec::new();
+    for url in okno_store::testing::fresh_database_urls().await {
+        stores.push(okno_store::open(&url).await.expect("open store"));
     }
-    all
-}
-
-fn rand_suffix() -> String {
-    use std::sync::atomic::{AtomicU64, Ordering};
-    static N: AtomicU64 = AtomicU64::new(0);
-    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().subsec_nanos();
-    format!("{}_{}_{}", std::process::id(), nanos, N.fetch_add(1, Ordering::Relaxed))
+    stores
 }
 
 fn t(day: u32, hour: u32) -> DateTime<Utc> {

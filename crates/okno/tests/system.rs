@@ -1,0 +1,317 @@
+//! System tests: the real `okno` binary, on SQLite and (when configured) PostgreSQL, driven
+//! over HTTP and the command line.
+
+use reqwest::{Client, StatusCode};
+use serde_json::{json, Value};
+use std::io::{BufRead, BufReader};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+
+const OKNO: &str = env!("CARGO_BIN_EXE_okno");
+
+/// A running `okno serve`.
+struct Server {
+    child: Child,
+    base: String,
+}
+
+impl Server {
+    fn start(db: &str, extra: &[&str]) -> Server {
+        let mut child = Command::new(OKNO)
+            .args(["--db", db, "serve", "--listen", "127.0.0.1:0"])
+            .args(extra)
+            .env("OKNO_LOG", "info")
+            .stderr(Stdio::piped())
+            .stdout(Stdio::null())
+            .spawn()
+            .expect("starting okno serve");
+        let stderr = child.stderr.take().expect("stderr");
+        let mut lines = BufReader::new(stderr).lines();
+        let base = loop {
+            let line = lines.next().expect("okno serve exited before listening").expect("reading stderr");
+            if let Some(rest) = line.split("serving on ").nth(1) {
+                break rest.trim().trim_end_matches('/').to_owned();
+            }
+        };
+        std::thread::spawn(move || lines.for_each(drop));
+        Server { child, base }
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    fn kill_dash_nine(mut self) {
+        self.child.kill().expect("SIGKILL");
+        self.child.wait().expect("reap");
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn okno(db: &str, args: &[&str]) -> String {
+    let out = Command::new(OKNO).args(["--db", db]).args(args).output().expect("running okno");
+    assert!(out.status.success(), "okno {args:?} failed: {}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr)
+}
+
+fn shared_data(relative: &str) -> Option<PathBuf> {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data").join(relative);
+    if path.exists() {
+        Some(path)
+    } else {
+        eprintln!("SKIPPED: {} is absent", path.display());
+        None
+    }
+}
+
+async fn login(base: &Server, user: &str, password: &str) -> (Client, String) {
+    let client = Client::builder().cookie_store(true).build().unwrap();
+    let response = client.post(base.url("/api/v1/auth/login")).json(&json!({"login": user, "password": password})).send().await.unwrap();
+    assert_eq!(response.status(), StatusCode::OK, "login as {user}");
+    let cookie = response.headers().get("set-cookie").unwrap().to_str().unwrap().to_owned();
+    assert!(cookie.contains("HttpOnly") && cookie.contains("SameSite=Strict"), "{cookie}");
+    let me: Value = response.json().await.unwrap();
+    (client, me["csrf_token"].as_str().unwrap().to_owned())
+}
+
+fn citizen_request(service: &str) -> Value {
+    json!({
+        "service_code": service,
+        "text": "Яма на дороге у дома 5, <script>alert(1)</script>",
+        "lat": 59.94, "lon": 30.31,
+        "address": "Садовая ул., 5",
+        "channel": "web",
+        "contact": {"name": "Петрова Анна", "phone": "+7 900 123-45-67", "email": "anna@example.org"}
+    })
+}
+
+#[tokio::test]
+async fn the_api_serves_citizens_operators_agencies_and_analysts() {
+    for db in okno_store::testing::fresh_database_urls().await {
+        okno(&db, &["demo", "--no-serve"]);
+        let server = Server::start(&db, &[]);
+        let anon = Client::new();
+
+        let services: Value = anon.get(server.url("/api/v1/services")).send().await.unwrap().json().await.unwrap();
+        assert_eq!(services.as_array().unwrap().len(), 15);
+        let openapi: Value = anon.get(server.url("/api/v1/openapi.json")).send().await.unwrap().json().await.unwrap();
+        assert!(openapi["paths"]["/api/v1/requests"]["post"].is_object());
+
+        // A citizen files a request; the public answer never carries the contact.
+        let response = anon.post(server.url("/api/v1/requests")).json(&citizen_request("pothole")).send().await.unwrap();
+        assert_eq!(response.status(), StatusCode::CREATED);
+        let filed: Value = response.json().await.unwrap();
+        let (id, token) = (filed["id"].as_i64().unwrap(), filed["token"].as_str().unwrap().to_owned());
+        assert_eq!(filed["status"], "routed");
+        assert_eq!(filed["agency"], "roads");
+        assert!(filed["due_at"].is_string());
+        assert!(!filed.to_string().contains("Петрова"), "no contact in public views");
+
+        // Bad input: field errors, unreadable JSON, oversize body.
+        let bad = anon.post(server.url("/api/v1/requests"))
+            .json(&json!({"service_code": "pothole", "text": "", "lat": 100, "lon": 30, "attributes": {"size": "huge"}}))
+            .send().await.unwrap();
+        assert_eq!(bad.status(), StatusCode::UNPROCESSABLE_ENTITY);
+        assert_eq!(bad.headers()["content-type"], "application/problem+json");
+        let problem: Value = bad.json().await.unwrap();
+        let fields: Vec<&str> = problem["errors"].as_array().unwrap().iter().map(|e| e["field"].as_str().unwrap()).collect();
+        assert_eq!(fields, ["text", "lat", "attributes.size"]);
+        let garbled = anon.post(server.url("/api/v1/requests")).header("content-type", "application/json").body("{\"text\": ").send().await.unwrap();
+        assert_eq!(garbled.status(), StatusCode::BAD_REQUEST);
+        // (a fresh client: the server stops reading an oversize body and closes that connection)
+        let huge = Client::new().post(server.url("/api/v1/requests")).json(&json!({"service_code": "pothole", "text": "x".repeat(200_000)})).send().await.unwrap();
+        assert_eq!(huge.status(), StatusCode::PAYLOAD_TOO_LARGE);
+        assert_eq!(anon.get(server.url("/api/v1/requests/abc")).send().await.unwrap().status(), StatusCode::BAD_REQUEST);
+        assert_eq!(anon.get(server.url(&format!("/api/v1/requests/{id}"))).send().await.unwrap().status(), StatusCode::UNAUTHORIZED);
+
+        // The operator works with a session cookie and must send the CSRF token.
+        let (operator, csrf) = login(&server, "operator", "demo-operator-password").await;
+        let start_url = server.url(&format!("/api/v1/requests/{id}/start"));
+        let no_csrf = operator.post(&start_url).json(&json!({})).send().await.unwrap();
+        assert_eq!(no_csrf.status(), StatusCode::FORBIDDEN);
+        let started: Value = operator.post(&start_url).header("x-csrf-token", &csrf).json(&json!({})).send().await.unwrap().json().await.unwrap();
+        assert_eq!(started["status"], "in_progress");
+        let again = operator.post(&start_url).header("x-csrf-token", &csrf).json(&json!({})).send().await.unwrap();
+        assert_eq!(again.status(), StatusCode::CONFLICT, "illegal transition");
+        let page: Value = operator.get(server.url("/api/v1/requests?q=%D0%AF%D0%9C%D0%90&status=in_progress&limit=5")).send().await.unwrap().json().await.unwrap();
+        assert!(page["items"].as_array().unwrap().iter().any(|r| r["id"] == id), "search finds the new request");
+        let contact: Value = operator.get(server.url(&format!("/api/v1/requests/{id}/contact"))).send().await.unwrap().json().await.unwrap();
+        assert_eq!(contact["name"], "Петрова Анна");
+
+        // Agency staff see their agency only.
+        let (roads, roads_csrf) = login(&server, "roads", "demo-roads-password").await;
+        assert_eq!(roads.get(server.url(&format!("/api/v1/requests/{id}"))).send().await.unwrap().status(), StatusCode::OK);
+        let mine: Value = roads.get(server.url("/api/v1/requests?limit=500")).send().await.unwrap().json().await.unwrap();
+        assert!(mine["items"].as_array().unwrap().iter().all(|r| r["agency"] == "roads"));
+        let water: Value = operator.get(server.url("/api/v1/requests?agency=water&limit=1")).send().await.unwrap().json().await.unwrap();
+        let water_id = water["items"][0]["id"].as_i64().unwrap();
+        assert_eq!(roads.get(server.url(&format!("/api/v1/requests/{water_id}"))).send().await.unwrap().status(), StatusCode::FORBIDDEN);
+        assert_eq!(roads.get(server.url("/api/v1/requests?agency=water")).send().await.unwrap().status(), StatusCode::FORBIDDEN);
+        let answered = roads.post(server.url(&format!("/api/v1/requests/{id}/answer"))).header("x-csrf-token", &roads_csrf)
+            .json(&json!({"text": "Яма заделана"})).send().await.unwrap();
+        assert_eq!(answered.status(), StatusCode::OK);
+
+        // Analysts read requests but never contacts.
+        let (analyst, _) = login(&server, "analyst", "demo-analyst-password").await;
+        let seen: Value = analyst.get(server.url(&format!("/api/v1/requests/{id}"))).send().await.unwrap().json().await.unwrap();
+        assert!(!seen.to_string().contains("Петрова"));
+        assert_eq!(analyst.get(server.url(&format!("/api/v1/requests/{id}/contact"))).send().await.unwrap().status(), StatusCode::FORBIDDEN);
+
+        // The citizen tracks, rates and reopens by token.
+        let tracked: Value = anon.get(server.url(&format!("/api/v1/track/{token}"))).send().await.unwrap().json().await.unwrap();
+        assert_eq!((tracked["status"].as_str(), tracked["open311_status"].as_str()), (Some("answered"), Some("closed")));
+        assert_eq!(tracked["last_answer"], "Яма заделана");
+        let rated = anon.post(server.url(&format!("/api/v1/track/{token}/rate"))).json(&json!({"rating": 2})).send().await.unwrap();
+        assert_eq!(rated.status(), StatusCode::OK);
+        let reopened: Value = anon.post(server.url(&format!("/api/v1/track/{token}/reopen"))).json(&json!({"text": "не сделано"}))
+            .send().await.unwrap().json().await.unwrap();
+        assert_eq!(reopened["status"], "reopened");
+        let forbidden = anon.post(server.url(&format!("/api/v1/track/{token}/close"))).json(&json!({})).send().await.unwrap();
+        assert_eq!(forbidden.status(), StatusCode::FORBIDDEN);
+
+        // Every contact read is in the audit log, which only admins read.
+        let (admin, _) = login(&server, "admin", "demo-admin-password").await;
+        let audit: Value = admin.get(server.url("/api/v1/audit")).send().await.unwrap().json().await.unwrap();
+        assert!(audit.as_array().unwrap().iter().any(|e| e["action"] == "contact.read" && e["user_login"] == "operator" && e["request_id"] == id));
+        assert_eq!(operator.get(server.url("/api/v1/audit")).send().await.unwrap().status(), StatusCode::FORBIDDEN);
+
+        // Bearer tokens work without CSRF; a wrong one is refused.
+        let issued: Value = operator.post(server.url("/api/v1/auth/tokens")).header("x-csrf-token", &csrf)
+            .json(&json!({"name": "script"})).send().await.unwrap().json().await.unwrap();
+        let bearer = issued["token"].as_str().unwrap();
+        let via_token = anon.get(server.url(&format!("/api/v1/requests/{id}/events"))).bearer_auth(bearer).send().await.unwrap();
+        assert_eq!(via_token.status(), StatusCode::OK);
+        let events: Value = via_token.json().await.unwrap();
+        let kinds: Vec<&str> = events.as_array().unwrap().iter().map(|e| e["kind"].as_str().unwrap()).collect();
+        assert_eq!(kinds, ["registered", "routed", "started", "answered", "rated", "reopened"]);
+        assert_eq!(anon.get(server.url("/api/v1/requests")).bearer_auth("nope").send().await.unwrap().status(), StatusCode::UNAUTHORIZED);
+
+        // Anonymous submissions are rate-limited per client.
+        let mut statuses = Vec::new();
+        for _ in 0..25 {
+            statuses.push(anon.post(server.url("/api/v1/requests")).json(&citizen_request("yard")).send().await.unwrap().status());
+        }
+        assert!(statuses.contains(&StatusCode::TOO_MANY_REQUESTS), "{statuses:?}");
+    }
+}
+
+#[tokio::test]
+async fn acknowledged_requests_survive_kill_dash_nine() {
+    for db in okno_store::testing::fresh_database_urls().await {
+        okno(&db, &["demo", "--no-serve"]);
+        let server = Server::start(&db, &["--submit-per-minute", "0"]);
+        let client = Client::new();
+        let mut tasks = Vec::new();
+        for i in 0..40 {
+            let (client, url) = (client.clone(), server.url("/api/v1/requests"));
+            tasks.push(tokio::spawn(async move {
+                let mut body = citizen_request("garbage");
+                body["text"] = json!(format!("Мусор не вывозят, обращение {i}"));
+                let response = client.post(url).json(&body).send().await.unwrap();
+                assert_eq!(response.status(), StatusCode::CREATED);
+                response.json::<Value>().await.unwrap()["token"].as_str().unwrap().to_owned()
+            }));
+        }
+        let mut tokens = Vec::new();
+        for t in tasks {
+            tokens.push(t.await.unwrap());
+        }
+        server.kill_dash_nine();
+        let restarted = Server::start(&db, &[]);
+        for token in tokens {
+            let response = client.get(restarted.url(&format!("/api/v1/track/{token}"))).send().await.unwrap();
+            assert_eq!(response.status(), StatusCode::OK, "request {token} was acknowledged, then lost");
+        }
+    }
+}
+
+/// Counts of one CSV column, computed straight from the source file.
+fn source_counts(path: &std::path::Path, column: &str) -> std::collections::BTreeMap<String, i64> {
+    let file = std::fs::File::open(path).unwrap();
+    let mut reader = csv::Reader::from_reader(flate2::read::GzDecoder::new(file));
+    let index = reader.headers().unwrap().iter().position(|h| h == column).unwrap();
+    let mut counts = std::collections::BTreeMap::new();
+    for record in reader.records() {
+        *counts.entry(record.unwrap()[index].to_owned()).or_insert(0) += 1;
+    }
+    counts
+}
+
+#[tokio::test]
+async fn the_st_petersburg_import_matches_its_source() {
+    let (Some(appeals), Some(events)) = (shared_data("ru_spb_appeals/appeals.csv.gz"), shared_data("ru_spb_appeals/events.csv.gz")) else {
+        return;
+    };
+    let (appeals, events) = (appeals.to_str().unwrap(), events.to_str().unwrap());
+    for db in okno_store::testing::fresh_database_urls().await {
+        let report = okno(&db, &["import", "spb-appeals", appeals, "--events", events]);
+        assert!(report.contains("new requests:      59889"), "{report}");
+        assert!(report.contains("events stored:     358626"), "{report}");
+        let again = okno(&db, &["import", "spb-appeals", appeals]);
+        assert!(again.contains("new requests:      0") && again.contains("already present:   59889"), "{again}");
+
+        let store = okno_store::open(&db).await.unwrap();
+        let stored = |by| { let s = store.clone(); async move {
+            s.count_requests_by(by).await.unwrap().into_iter().map(|(k, n)| (k.unwrap_or_default(), n)).collect::<std::collections::BTreeMap<_, _>>()
+        }};
+        assert_eq!(stored(okno_store::CountBy::Category).await, source_counts(std::path::Path::new(appeals), "category"));
+        let agencies: std::collections::BTreeMap<String, i64> = source_counts(std::path::Path::new(appeals), "responsible_org")
+            .into_iter().map(|(name, n)| (okno::import::spb::agency_code(&name), n)).collect();
+        assert_eq!(stored(okno_store::CountBy::Agency).await, agencies);
+        let mut expected_status = std::collections::BTreeMap::new();
+        for (portal, n) in source_counts(std::path::Path::new(appeals), "final_status") {
+            let okno_status = match portal.as_str() {
+                "Модерация" => "registered",
+                "Рассмотрение" => "in_progress",
+                "Промежуточный ответ" => "intermediate_answer",
+                "Получен ответ" => "answered",
+                s if s.starts_with("Завершено") => "closed",
+                other => panic!("unexpected portal status {other}"),
+            };
+            *expected_status.entry(okno_status.to_owned()).or_insert(0) += n;
+        }
+        assert_eq!(stored(okno_store::CountBy::Status).await, expected_status);
+    }
+}
+
+#[tokio::test]
+async fn us_311_imports_report_bad_rows_and_never_duplicate() {
+    let Some(la) = shared_data("la311/la311_4windows.csv") else { return };
+    let la = la.to_str().unwrap();
+    let db = okno_store::testing::fresh_database_urls().await.remove(0);
+    let report = okno(&db, &["import", "311", la, "--profile", "la"]);
+    assert!(report.contains("39999 rows read"), "{report}");
+    assert!(report.contains("bad rows skipped:  48"), "the 48 rows closed before they were created: {report}");
+    assert!(report.contains("line "), "bad rows name their line: {report}");
+    assert!(report.contains("new requests:      39951"), "{report}");
+    let again = okno(&db, &["import", "311", la, "--profile", "la"]);
+    assert!(again.contains("new requests:      0"), "{again}");
+    let nyc_dir = shared_data("nyc311_samples").unwrap();
+    let mut nyc_files: Vec<_> = std::fs::read_dir(nyc_dir).unwrap().map(|e| e.unwrap().path()).filter(|p| p.extension().is_some_and(|e| e == "csv")).collect();
+    nyc_files.sort();
+    for file in nyc_files {
+        let report = okno(&db, &["import", "311", file.to_str().unwrap(), "--profile", "nyc"]);
+        assert!(report.contains("bad rows skipped:  0"), "{report}");
+    }
+}
+
+#[tokio::test]
+async fn exports_carry_no_personal_data() {
+    let db = okno_store::testing::fresh_database_urls().await.remove(0);
+    okno(&db, &["demo", "--no-serve"]);
+    for format in ["csv", "jsonl"] {
+        let out = Command::new(OKNO).args(["--db", &db, "export", "requests", "--format", format]).output().unwrap();
+        assert!(out.status.success());
+        let text = String::from_utf8(out.stdout).unwrap();
+        assert_eq!(text.lines().count(), if format == "csv" { 6_001 } else { 6_000 });
+        for personal in ["+7 9", "Смирнова", "Кузнецов", "token"] {
+            assert!(!text.contains(personal), "{format} export contains {personal:?}");
+        }
+    }
+}
