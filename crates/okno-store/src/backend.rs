@@ -1,8 +1,9 @@
 //! The store's code, written once and instantiated for each backend by [`impl_store!`].
 //!
 //! A backend module provides, before invoking the macro: a struct with `writer` and `reader`
-//! pools, a `DbTime` type with `to_db`/`from_db` conversions (how a time is stored), and
-//! `bulk_import` (how a batch is streamed in). The macro supplies everything else.
+//! pools, a `DbTime` type with `to_db`/`from_db` conversions (how a time is stored),
+//! `reserve_request_ids` and `write_rows` (how a bulk import is streamed in). The macro
+//! supplies everything else.
 
 /// Maps a database error onto the store's errors: broken references and taken keys become
 /// [`crate::StoreError::Conflict`] with the database's message.
@@ -31,7 +32,7 @@ pub fn parse_json<T: serde::de::DeserializeOwned>(column: &str, value: &str) -> 
 macro_rules! impl_store {
     (store = $Store:ty, db = $DB:ty, backend = $backend:expr, lock = $lock:literal) => {
         use crate::backend::{classify, parse_json, parse_stored};
-        use crate::query::{self, Bind, EVENT_COLUMNS, INSERT_EVENT, INSERT_REQUEST, REQUEST_COLUMNS};
+        use crate::query::{self, Bind, EVENT_COLUMNS, EVENT_INSERT_COLUMNS, INSERT_REQUEST, REQUEST_COLUMNS};
         use crate::{AuditEntry, Backend, CountBy, Created, ImportCounts, ImportedRequest, NewUser, Planner, Result, Store, StoreError, UserRecord};
         use chrono::{DateTime, Utc};
         use okno_core::{Agency, Contact, Coordinates, Event, NewEvent, NewRequest, Principal, Request, RequestFilter, Service, Status, Territory};
@@ -125,58 +126,31 @@ macro_rules! impl_store {
             })
         }
 
+        type Query<'q> = sqlx::query::Query<'q, $DB, <$DB as sqlx::Database>::Arguments>;
+
+        fn bind_all<'q>(mut q: Query<'q>, binds: impl IntoIterator<Item = Bind>) -> Query<'q> {
+            for b in binds {
+                q = match b {
+                    Bind::Text(s) => q.bind(s),
+                    Bind::Int(i) => q.bind(i),
+                    Bind::Float(f) => q.bind(f),
+                    Bind::Time(t) => q.bind(t.map(to_db)),
+                };
+            }
+            q
+        }
+
         /// Inserts a request row; `None` when its source id is already stored.
-        #[allow(clippy::too_many_arguments)]
-        async fn insert_request(
-            tx: &mut Tx<'_>, r: &NewRequest, token: &str, status: Status, updated_at: DateTime<Utc>,
-            closed_at: Option<DateTime<Utc>>, due_at: Option<DateTime<Utc>>, rating: Option<i16>, last_answer: Option<&str>,
-        ) -> Result<Option<i64>> {
-            let attributes = serde_json::to_string(&r.attributes).map_err(|e| StoreError::Corrupt(e.to_string()))?;
-            sqlx::query_scalar::<_, i64>(INSERT_REQUEST)
-                .bind(token)
-                .bind(&r.service_code)
-                .bind(r.channel.as_str())
-                .bind(&r.source_system)
-                .bind(&r.source_id)
-                .bind(&r.text)
-                .bind(query::search_text(&r.text, r.address.as_deref()))
-                .bind(r.coordinates.map(|c| c.lat))
-                .bind(r.coordinates.map(|c| c.lon))
-                .bind(&r.address)
-                .bind(&r.territory)
-                .bind(&r.agency)
-                .bind(status.as_str())
-                .bind(r.priority.as_str())
-                .bind(to_db(r.created_at))
-                .bind(to_db(updated_at))
-                .bind(opt_time(closed_at))
-                .bind(opt_time(due_at))
-                .bind(attributes)
-                .bind(&r.media_url)
-                .bind(&r.category)
-                .bind(&r.reason)
-                .bind(rating)
-                .bind(last_answer)
-                .fetch_optional(&mut **tx)
-                .await
-                .map_err(classify)
+        async fn insert_request(tx: &mut Tx<'_>, item: &ImportedRequest) -> Result<Option<i64>> {
+            let q = bind_all(sqlx::query(AssertSqlSafe(INSERT_REQUEST.as_str())), query::request_row(item));
+            let row = q.fetch_optional(&mut **tx).await.map_err(classify)?;
+            row.map(|r| r.try_get::<i64, _>(0)).transpose().map_err(StoreError::from)
         }
 
         async fn insert_event(tx: &mut Tx<'_>, request_id: i64, e: &NewEvent) -> Result<()> {
-            sqlx::query(INSERT_EVENT)
-                .bind(request_id)
-                .bind(to_db(e.at))
-                .bind(e.kind.as_str())
-                .bind(&e.actor)
-                .bind(e.status.map(|s| s.as_str()))
-                .bind(&e.agency)
-                .bind(&e.text)
-                .bind(opt_time(e.old_due_at))
-                .bind(opt_time(e.new_due_at))
-                .bind(e.rating)
-                .execute(&mut **tx)
-                .await
-                .map_err(classify)?;
+            let sql = query::multi_row_insert("events", &EVENT_INSERT_COLUMNS, 1);
+            bind_all(sqlx::query(AssertSqlSafe(sql)), query::event_row(request_id, e))
+                .execute(&mut **tx).await.map_err(classify)?;
             Ok(())
         }
 
@@ -212,6 +186,32 @@ macro_rules! impl_store {
                 events.push(routed);
             }
             events
+        }
+
+        /// The items of an import batch whose source ids are not stored yet (first of any repeats).
+        async fn new_items<'b>(tx: &mut Tx<'_>, batch: &'b [ImportedRequest]) -> Result<Vec<&'b ImportedRequest>> {
+            let mut stored = std::collections::HashSet::new();
+            for chunk in batch.chunks(1_000) {
+                let mut sql = String::from("SELECT source_system, source_id FROM requests WHERE source_id IN (");
+                for i in 1..=chunk.len() {
+                    sql += &format!("{}${i}", if i == 1 { "" } else { ", " });
+                }
+                sql += ")";
+                let mut q = sqlx::query(AssertSqlSafe(sql));
+                for item in chunk {
+                    q = q.bind(item.request.source_id.clone());
+                }
+                for row in q.fetch_all(&mut **tx).await? {
+                    stored.insert((row.try_get::<Option<String>, _>(0)?, row.try_get::<Option<String>, _>(1)?));
+                }
+            }
+            Ok(batch
+                .iter()
+                .filter(|item| {
+                    let key = (item.request.source_system.clone(), item.request.source_id.clone());
+                    key.1.is_none() || stored.insert(key)
+                })
+                .collect())
         }
 
         #[async_trait::async_trait]
@@ -294,18 +294,21 @@ macro_rules! impl_store {
             }
 
             async fn create_request(&self, r: &NewRequest, token: &str, due_at: Option<DateTime<Utc>>) -> Result<Created> {
+                let item = ImportedRequest {
+                    request: r.clone(), token: token.to_owned(),
+                    status: if r.agency.is_some() { Status::Routed } else { Status::Registered },
+                    updated_at: r.created_at, closed_at: None, due_at, last_answer: None, rating: None, events: intake_events(r),
+                };
                 let mut tx = self.writer.begin().await?;
-                let status = if r.agency.is_some() { Status::Routed } else { Status::Registered };
-                let inserted = insert_request(&mut tx, r, token, status, r.created_at, None, due_at, None, None).await?;
-                let Some(id) = inserted else {
+                let Some(id) = insert_request(&mut tx, &item).await? else {
                     let sql = format!("SELECT {REQUEST_COLUMNS} FROM requests WHERE source_system = $1 AND source_id = $2");
                     let row = sqlx::query(AssertSqlSafe(sql)).bind(&r.source_system).bind(&r.source_id)
                         .fetch_one(&mut *tx).await?;
                     return Ok(Created { request: request_from_row(&row)?, created: false });
                 };
                 insert_contact(&mut tx, id, &r.contact).await?;
-                for event in intake_events(r) {
-                    insert_event(&mut tx, id, &event).await?;
+                for event in &item.events {
+                    insert_event(&mut tx, id, event).await?;
                 }
                 let request = request_in(&mut *tx, id).await?.ok_or_else(|| StoreError::Corrupt("inserted request vanished".into()))?;
                 tx.commit().await?;
@@ -324,16 +327,7 @@ macro_rules! impl_store {
 
             async fn list_requests(&self, filter: &RequestFilter) -> Result<Vec<Request>> {
                 let (sql, binds) = query::list_requests(filter);
-                let mut q = sqlx::query(AssertSqlSafe(sql));
-                for b in binds {
-                    q = match b {
-                        Bind::Text(s) => q.bind(s),
-                        Bind::Int(i) => q.bind(i),
-                        Bind::Float(f) => q.bind(f),
-                        Bind::Time(t) => q.bind(to_db(t)),
-                    };
-                }
-                let rows = q.fetch_all(&self.reader).await?;
+                let rows = bind_all(sqlx::query(AssertSqlSafe(sql)), binds).fetch_all(&self.reader).await?;
                 rows.iter().map(request_from_row).collect()
             }
 
@@ -472,26 +466,28 @@ macro_rules! impl_store {
 
             async fn import_batch(&self, batch: &[ImportedRequest]) -> Result<ImportCounts> {
                 let mut tx = self.writer.begin().await?;
-                let mut counts = ImportCounts::default();
-                for item in batch {
-                    let r = &item.request;
-                    let inserted = insert_request(
-                        &mut tx, r, &item.token, item.status, item.updated_at, item.closed_at,
-                        item.due_at, item.rating, item.last_answer.as_deref(),
-                    ).await?;
-                    let Some(id) = inserted else {
-                        counts.existing += 1;
-                        continue;
-                    };
-                    counts.inserted += 1;
-                    insert_contact(&mut tx, id, &r.contact).await?;
-                    for e in &item.events {
-                        insert_event(&mut tx, id, e).await?;
-                    }
-                    counts.events += item.events.len() as u64;
+                let fresh = new_items(&mut tx, batch).await?;
+                let ids = reserve_request_ids(&mut tx, fresh.len()).await?;
+                let mut requests = Vec::with_capacity(fresh.len());
+                let mut events = Vec::new();
+                for (item, &id) in fresh.iter().zip(&ids) {
+                    let mut row = vec![Bind::Int(Some(id))];
+                    row.extend(query::request_row(item));
+                    requests.push(row);
+                    events.extend(item.events.iter().map(|e| query::event_row(id, e)));
+                }
+                let request_columns = [&["id"][..], &query::REQUEST_INSERT_COLUMNS[..]].concat();
+                write_rows(&mut tx, "requests", &request_columns, requests).await?;
+                write_rows(&mut tx, "events", &EVENT_INSERT_COLUMNS, events).await?;
+                for (item, &id) in fresh.iter().zip(&ids) {
+                    insert_contact(&mut tx, id, &item.request.contact).await?;
                 }
                 tx.commit().await?;
-                Ok(counts)
+                Ok(ImportCounts {
+                    inserted: fresh.len() as u64,
+                    existing: (batch.len() - fresh.len()) as u64,
+                    events: fresh.iter().map(|i| i.events.len() as u64).sum(),
+                })
             }
         }
     };

@@ -31,4 +31,74 @@ impl PostgresStore {
     }
 }
 
+/// Ids for `n` new requests, drawn from the identity sequence.
+async fn reserve_request_ids(tx: &mut sqlx::Transaction<'_, sqlx::Postgres>, n: usize) -> crate::Result<Vec<i64>> {
+    Ok(sqlx::query_scalar("SELECT nextval(pg_get_serial_sequence('requests', 'id')) FROM generate_series(1, $1::bigint)")
+        .bind(n as i64)
+        .fetch_all(&mut **tx)
+        .await?)
+}
+
+/// Appends a value in `COPY`'s text format.
+fn copy_value(out: &mut String, value: &crate::query::Bind) {
+    use crate::query::Bind;
+    use std::fmt::Write;
+    match value {
+        Bind::Text(None) | Bind::Int(None) | Bind::Float(None) | Bind::Time(None) => out.push_str("\\N"),
+        Bind::Int(Some(i)) => {
+            let _ = write!(out, "{i}");
+        }
+        Bind::Float(Some(f)) => {
+            let _ = write!(out, "{f}");
+        }
+        Bind::Time(Some(t)) => {
+            let _ = write!(out, "{}", t.format("%Y-%m-%d %H:%M:%S%.6f+00"));
+        }
+        Bind::Text(Some(s)) => {
+            for c in s.chars() {
+                match c {
+                    '\\' => out.push_str("\\\\"),
+                    '\t' => out.push_str("\\t"),
+                    '\n' => out.push_str("\\n"),
+                    '\r' => out.push_str("\\r"),
+                    c => out.push(c),
+                }
+            }
+        }
+    }
+}
+
+/// Bytes of `COPY` data sent per message.
+const COPY_CHUNK: usize = 1 << 20;
+
+/// Writes rows with `COPY … FROM STDIN`.
+async fn write_rows(
+    tx: &mut sqlx::Transaction<'_, sqlx::Postgres>,
+    table: &str,
+    columns: &[&str],
+    rows: Vec<Vec<crate::query::Bind>>,
+) -> crate::Result<()> {
+    let sql = format!("COPY {table} ({}) FROM STDIN", columns.join(", "));
+    let mut copy = (&mut **tx).copy_in_raw(&sql).await?;
+    let mut buffer = String::with_capacity(COPY_CHUNK + 4096);
+    for row in rows {
+        for (i, value) in row.iter().enumerate() {
+            if i > 0 {
+                buffer.push('\t');
+            }
+            copy_value(&mut buffer, value);
+        }
+        buffer.push('\n');
+        if buffer.len() >= COPY_CHUNK {
+            copy.send(std::mem::take(&mut buffer).into_bytes()).await?;
+            buffer.reserve(COPY_CHUNK + 4096);
+        }
+    }
+    if !buffer.is_empty() {
+        copy.send(buffer.into_bytes()).await?;
+    }
+    copy.finish().await.map_err(classify)?;
+    Ok(())
+}
+
 impl_store!(store = PostgresStore, db = sqlx::Postgres, backend = Backend::Postgres, lock = " FOR UPDATE");

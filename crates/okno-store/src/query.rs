@@ -2,7 +2,9 @@
 
 use chrono::{DateTime, Utc};
 use okno_core::text::search_key;
-use okno_core::RequestFilter;
+use crate::ImportedRequest;
+use okno_core::{NewEvent, RequestFilter};
+use std::sync::LazyLock;
 
 /// The columns of `requests` read into a [`okno_core::Request`], in the order the decoder expects.
 pub const REQUEST_COLUMNS: &str = "id, token, service_code, channel, source_system, source_id, text, lat, lon, \
@@ -13,28 +15,101 @@ pub const REQUEST_COLUMNS: &str = "id, token, service_code, channel, source_syst
 pub const EVENT_COLUMNS: &str =
     "id, request_id, at, kind, actor, status, agency_code, text, old_due_at, new_due_at, rating";
 
-/// Inserts one request; parameters in the order of the column list.
-pub const INSERT_REQUEST: &str = "INSERT INTO requests (token, service_code, channel, source_system, source_id, \
-    text, search_text, lat, lon, address, territory_code, agency_code, status, priority, created_at, updated_at, \
-    closed_at, due_at, attributes, media_url, category, reason, rating, last_answer) \
-    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24) \
-    ON CONFLICT (source_system, source_id) DO NOTHING RETURNING id";
+/// Columns written for a new request, in the order of [`request_row`].
+pub const REQUEST_INSERT_COLUMNS: [&str; 24] = [
+    "token", "service_code", "channel", "source_system", "source_id", "text", "search_text", "lat", "lon", "address",
+    "territory_code", "agency_code", "status", "priority", "created_at", "updated_at", "closed_at", "due_at",
+    "attributes", "media_url", "category", "reason", "rating", "last_answer",
+];
 
-/// Inserts one event.
-pub const INSERT_EVENT: &str = "INSERT INTO events (request_id, at, kind, actor, status, agency_code, text, \
-    old_due_at, new_due_at, rating) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)";
+/// Columns written for a new event, in the order of [`event_row`].
+pub const EVENT_INSERT_COLUMNS: [&str; 10] =
+    ["request_id", "at", "kind", "actor", "status", "agency_code", "text", "old_due_at", "new_due_at", "rating"];
 
-/// A value to bind to a dynamically built query.
+/// Inserts one request unless its source id is taken, returning its id.
+pub static INSERT_REQUEST: LazyLock<String> = LazyLock::new(|| {
+    let placeholders: Vec<String> = (1..=REQUEST_INSERT_COLUMNS.len()).map(|i| format!("${i}")).collect();
+    format!(
+        "INSERT INTO requests ({}) VALUES ({}) ON CONFLICT (source_system, source_id) DO NOTHING RETURNING id",
+        REQUEST_INSERT_COLUMNS.join(", "),
+        placeholders.join(", ")
+    )
+});
+
+/// `INSERT INTO table (columns) VALUES (…), (…)` for `rows` rows of `$N` placeholders.
+pub fn multi_row_insert(table: &str, columns: &[&str], rows: usize) -> String {
+    let mut sql = format!("INSERT INTO {table} ({}) VALUES ", columns.join(", "));
+    let mut n = 0;
+    for row in 0..rows {
+        sql += if row == 0 { "(" } else { ", (" };
+        for col in 0..columns.len() {
+            n += 1;
+            sql += &format!("{}${n}", if col == 0 { "" } else { ", " });
+        }
+        sql += ")";
+    }
+    sql
+}
+
+/// The values of a request row, in the order of [`REQUEST_INSERT_COLUMNS`].
+pub fn request_row(item: &ImportedRequest) -> Vec<Bind> {
+    let r = &item.request;
+    let text = |v: &str| Bind::Text(Some(v.to_owned()));
+    vec![
+        text(&item.token),
+        text(&r.service_code),
+        text(r.channel.as_str()),
+        Bind::Text(r.source_system.clone()),
+        Bind::Text(r.source_id.clone()),
+        text(&r.text),
+        Bind::Text(Some(search_text(&r.text, r.address.as_deref()))),
+        Bind::Float(r.coordinates.map(|c| c.lat)),
+        Bind::Float(r.coordinates.map(|c| c.lon)),
+        Bind::Text(r.address.clone()),
+        Bind::Text(r.territory.clone()),
+        Bind::Text(r.agency.clone()),
+        text(item.status.as_str()),
+        text(r.priority.as_str()),
+        Bind::Time(Some(r.created_at)),
+        Bind::Time(Some(item.updated_at)),
+        Bind::Time(item.closed_at),
+        Bind::Time(item.due_at),
+        Bind::Text(Some(serde_json::to_string(&r.attributes).unwrap_or_else(|_| "{}".to_owned()))),
+        Bind::Text(r.media_url.clone()),
+        Bind::Text(r.category.clone()),
+        Bind::Text(r.reason.clone()),
+        Bind::Int(item.rating.map(i64::from)),
+        Bind::Text(item.last_answer.clone()),
+    ]
+}
+
+/// The values of an event row, in the order of [`EVENT_INSERT_COLUMNS`].
+pub fn event_row(request_id: i64, e: &NewEvent) -> Vec<Bind> {
+    vec![
+        Bind::Int(Some(request_id)),
+        Bind::Time(Some(e.at)),
+        Bind::Text(Some(e.kind.as_str().to_owned())),
+        Bind::Text(Some(e.actor.clone())),
+        Bind::Text(e.status.map(|s| s.as_str().to_owned())),
+        Bind::Text(e.agency.clone()),
+        Bind::Text(e.text.clone()),
+        Bind::Time(e.old_due_at),
+        Bind::Time(e.new_due_at),
+        Bind::Int(e.rating.map(i64::from)),
+    ]
+}
+
+/// A value to bind to a dynamically built query; `None` is a NULL of that type.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Bind {
     /// Text.
-    Text(String),
+    Text(Option<String>),
     /// Whole number.
-    Int(i64),
+    Int(Option<i64>),
     /// Real number.
-    Float(f64),
+    Float(Option<f64>),
     /// Point in time.
-    Time(DateTime<Utc>),
+    Time(Option<DateTime<Utc>>),
 }
 
 /// The search text stored for a request: its text and address in the form search compares.
@@ -69,45 +144,45 @@ pub fn list_requests(filter: &RequestFilter) -> (String, Vec<Bind>) {
     if !filter.services.is_empty() {
         sql += " AND service_code IN (";
         for (i, s) in filter.services.iter().enumerate() {
-            push(&mut sql, if i == 0 { "?" } else { ", ?" }, Bind::Text(s.clone()));
+            push(&mut sql, if i == 0 { "?" } else { ", ?" }, Bind::Text(Some(s.clone())));
         }
         sql += ")";
     }
     if !filter.statuses.is_empty() {
         sql += " AND status IN (";
         for (i, s) in filter.statuses.iter().enumerate() {
-            push(&mut sql, if i == 0 { "?" } else { ", ?" }, Bind::Text(s.as_str().to_owned()));
+            push(&mut sql, if i == 0 { "?" } else { ", ?" }, Bind::Text(Some(s.as_str().to_owned())));
         }
         sql += ")";
     }
     if let Some(a) = &filter.agency {
-        push(&mut sql, " AND agency_code = ?", Bind::Text(a.clone()));
+        push(&mut sql, " AND agency_code = ?", Bind::Text(Some(a.clone())));
     }
     if let Some(t) = &filter.territory {
-        push(&mut sql, " AND territory_code = ?", Bind::Text(t.clone()));
+        push(&mut sql, " AND territory_code = ?", Bind::Text(Some(t.clone())));
     }
     if let Some(c) = filter.channel {
-        push(&mut sql, " AND channel = ?", Bind::Text(c.as_str().to_owned()));
+        push(&mut sql, " AND channel = ?", Bind::Text(Some(c.as_str().to_owned())));
     }
     if let Some(t) = filter.created_from {
-        push(&mut sql, " AND created_at >= ?", Bind::Time(t));
+        push(&mut sql, " AND created_at >= ?", Bind::Time(Some(t)));
     }
     if let Some(t) = filter.created_to {
-        push(&mut sql, " AND created_at < ?", Bind::Time(t));
+        push(&mut sql, " AND created_at < ?", Bind::Time(Some(t)));
     }
     if let Some(b) = filter.bbox {
-        push(&mut sql, " AND lon >= ?", Bind::Float(b.min_lon));
-        push(&mut sql, " AND lon <= ?", Bind::Float(b.max_lon));
-        push(&mut sql, " AND lat >= ?", Bind::Float(b.min_lat));
-        push(&mut sql, " AND lat <= ?", Bind::Float(b.max_lat));
+        push(&mut sql, " AND lon >= ?", Bind::Float(Some(b.min_lon)));
+        push(&mut sql, " AND lon <= ?", Bind::Float(Some(b.max_lon)));
+        push(&mut sql, " AND lat >= ?", Bind::Float(Some(b.min_lat)));
+        push(&mut sql, " AND lat <= ?", Bind::Float(Some(b.max_lat)));
     }
     if let Some(words) = filter.text.as_deref().filter(|w| !w.trim().is_empty()) {
-        push(&mut sql, " AND search_text LIKE ? ESCAPE '\\'", Bind::Text(like_pattern(words)));
+        push(&mut sql, " AND search_text LIKE ? ESCAPE '\\'", Bind::Text(Some(like_pattern(words))));
     }
     if let Some(id) = filter.before_id {
-        push(&mut sql, " AND id < ?", Bind::Int(id));
+        push(&mut sql, " AND id < ?", Bind::Int(Some(id)));
     }
-    push(&mut sql, " ORDER BY id DESC LIMIT ?", Bind::Int(i64::from(filter.limit)));
+    push(&mut sql, " ORDER BY id DESC LIMIT ?", Bind::Int(Some(i64::from(filter.limit))));
     (sql, binds)
 }
 
@@ -128,7 +203,7 @@ mod tests {
         let (sql, binds) = list_requests(&f);
         assert!(sql.contains("status IN ($1, $2) AND agency_code = $3 AND search_text LIKE $4"));
         assert!(sql.ends_with("LIMIT $5"));
-        assert_eq!(binds[3], Bind::Text("%50\\%\\_off%".into()));
+        assert_eq!(binds[3], Bind::Text(Some("%50\\%\\_off%".into())));
         assert_eq!(binds.len(), 5);
     }
 }

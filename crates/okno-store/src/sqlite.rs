@@ -64,4 +64,32 @@ pub(crate) fn migrator(foundation: &'static str) -> Migrator {
     )])
 }
 
+/// Ids for `n` new requests: SQLite has one writer, so the next ids after the largest are free
+/// for the rest of this transaction.
+async fn reserve_request_ids(tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>, n: usize) -> crate::Result<Vec<i64>> {
+    let next: i64 = sqlx::query_scalar("SELECT COALESCE(MAX(id), 0) + 1 FROM requests").fetch_one(&mut **tx).await?;
+    Ok((next..next + n as i64).collect())
+}
+
+/// Most rows in one multi-row `INSERT` (SQLite binds at most 32,766 parameters per statement).
+const ROWS_PER_INSERT: usize = 500;
+
+/// Writes rows with multi-row `INSERT`s.
+async fn write_rows(
+    tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>,
+    table: &str,
+    columns: &[&str],
+    rows: Vec<Vec<crate::query::Bind>>,
+) -> crate::Result<()> {
+    let per_statement = ROWS_PER_INSERT.min(32_000 / columns.len());
+    let full_sql = crate::query::multi_row_insert(table, columns, per_statement);
+    let mut rows = rows.into_iter().peekable();
+    while rows.peek().is_some() {
+        let chunk: Vec<Vec<crate::query::Bind>> = rows.by_ref().take(per_statement).collect();
+        let sql = if chunk.len() == per_statement { full_sql.clone() } else { crate::query::multi_row_insert(table, columns, chunk.len()) };
+        bind_all(sqlx::query(sqlx::AssertSqlSafe(sql)), chunk.into_iter().flatten()).execute(&mut **tx).await.map_err(classify)?;
+    }
+    Ok(())
+}
+
 impl_store!(store = SqliteStore, db = sqlx::Sqlite, backend = Backend::Sqlite, lock = "");
