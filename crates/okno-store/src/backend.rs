@@ -148,7 +148,7 @@ macro_rules! impl_store {
         }
 
         async fn insert_event(tx: &mut Tx<'_>, request_id: i64, e: &NewEvent) -> Result<()> {
-            let sql = query::multi_row_insert("events", &EVENT_INSERT_COLUMNS, 1);
+            let sql = query::multi_row_insert("events", &EVENT_INSERT_COLUMNS, 1, true);
             bind_all(sqlx::query(AssertSqlSafe(sql)), query::event_row(request_id, e))
                 .execute(&mut **tx).await.map_err(classify)?;
             Ok(())
@@ -190,26 +190,34 @@ macro_rules! impl_store {
 
         /// The items of an import batch whose source ids are not stored yet (first of any repeats).
         async fn new_items<'b>(tx: &mut Tx<'_>, batch: &'b [ImportedRequest]) -> Result<Vec<&'b ImportedRequest>> {
+            let mut by_system: std::collections::BTreeMap<&str, Vec<&str>> = std::collections::BTreeMap::new();
+            for r in batch.iter().map(|i| &i.request) {
+                if let (Some(system), Some(id)) = (&r.source_system, &r.source_id) {
+                    by_system.entry(system.as_str()).or_default().push(id.as_str());
+                }
+            }
             let mut stored = std::collections::HashSet::new();
-            for chunk in batch.chunks(1_000) {
-                let mut sql = String::from("SELECT source_system, source_id FROM requests WHERE source_id IN (");
-                for i in 1..=chunk.len() {
-                    sql += &format!("{}${i}", if i == 1 { "" } else { ", " });
-                }
-                sql += ")";
-                let mut q = sqlx::query(AssertSqlSafe(sql));
-                for item in chunk {
-                    q = q.bind(item.request.source_id.clone());
-                }
-                for row in q.fetch_all(&mut **tx).await? {
-                    stored.insert((row.try_get::<Option<String>, _>(0)?, row.try_get::<Option<String>, _>(1)?));
+            for (system, ids) in by_system {
+                for chunk in ids.chunks(1_000) {
+                    let mut sql = String::from("SELECT source_id FROM requests WHERE source_system = $1 AND source_id IN (");
+                    for i in 0..chunk.len() {
+                        sql += &format!("{}${}", if i == 0 { "" } else { ", " }, i + 2);
+                    }
+                    sql += ")";
+                    let mut q = sqlx::query(AssertSqlSafe(sql)).bind(system);
+                    for id in chunk {
+                        q = q.bind(*id);
+                    }
+                    for row in q.fetch_all(&mut **tx).await? {
+                        stored.insert((Some(system.to_owned()), Some(row.try_get::<String, _>(0)?)));
+                    }
                 }
             }
             Ok(batch
                 .iter()
                 .filter(|item| {
                     let key = (item.request.source_system.clone(), item.request.source_id.clone());
-                    key.1.is_none() || stored.insert(key)
+                    key.0.is_none() || key.1.is_none() || stored.insert(key)
                 })
                 .collect())
         }

@@ -36,15 +36,18 @@ pub static INSERT_REQUEST: LazyLock<String> = LazyLock::new(|| {
     )
 });
 
-/// `INSERT INTO table (columns) VALUES (…), (…)` for `rows` rows of `$N` placeholders.
-pub fn multi_row_insert(table: &str, columns: &[&str], rows: usize) -> String {
+/// `INSERT INTO table (columns) VALUES (…), (…)` for `rows` rows of placeholders: `$N` when
+/// `numbered` (PostgreSQL), else anonymous `?` — SQLite's lookup of a named or numbered
+/// parameter walks a list, which makes binding thousands of them quadratic.
+pub fn multi_row_insert(table: &str, columns: &[&str], rows: usize, numbered: bool) -> String {
     let mut sql = format!("INSERT INTO {table} ({}) VALUES ", columns.join(", "));
     let mut n = 0;
     for row in 0..rows {
         sql += if row == 0 { "(" } else { ", (" };
         for col in 0..columns.len() {
             n += 1;
-            sql += &format!("{}${n}", if col == 0 { "" } else { ", " });
+            sql += if col == 0 { "" } else { ", " };
+            sql += &if numbered { format!("${n}") } else { "?".to_owned() };
         }
         sql += ")";
     }

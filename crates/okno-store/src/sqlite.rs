@@ -82,11 +82,11 @@ async fn write_rows(
     rows: Vec<Vec<crate::query::Bind>>,
 ) -> crate::Result<()> {
     let per_statement = ROWS_PER_INSERT.min(32_000 / columns.len());
-    let full_sql = crate::query::multi_row_insert(table, columns, per_statement);
+    let full_sql = crate::query::multi_row_insert(table, columns, per_statement, false);
     let mut rows = rows.into_iter().peekable();
     while rows.peek().is_some() {
         let chunk: Vec<Vec<crate::query::Bind>> = rows.by_ref().take(per_statement).collect();
-        let sql = if chunk.len() == per_statement { full_sql.clone() } else { crate::query::multi_row_insert(table, columns, chunk.len()) };
+        let sql = if chunk.len() == per_statement { full_sql.clone() } else { crate::query::multi_row_insert(table, columns, chunk.len(), false) };
         bind_all(sqlx::query(sqlx::AssertSqlSafe(sql)), chunk.into_iter().flatten()).execute(&mut **tx).await.map_err(classify)?;
     }
     Ok(())

@@ -66,6 +66,12 @@ pub enum Command {
         #[command(subcommand)]
         source: ImportSource,
     },
+    /// Measure Okno's figures against their baselines and write them as JSON.
+    Bench {
+        /// Which figures.
+        #[command(subcommand)]
+        suite: BenchSuite,
+    },
     /// Export data without personal data.
     Export {
         /// What to export.
@@ -111,6 +117,13 @@ pub enum ImportSource {
         #[arg(long, value_enum)]
         profile: crate::import::us311::Profile,
     },
+}
+
+/// Benchmark suites.
+#[derive(Debug, Subcommand)]
+pub enum BenchSuite {
+    /// Import speed, durable POST throughput and latency, server memory.
+    Foundation(crate::bench::FoundationArgs),
 }
 
 /// Exports.
@@ -192,6 +205,11 @@ pub async fn run(cli: Cli) -> Result<()> {
             let store = open(&cli.db).await?;
             let report = crate::import::us311::import(&*store, &file, profile).await?;
             println!("{report}");
+            Ok(())
+        }
+        Command::Bench { suite: BenchSuite::Foundation(args) } => {
+            let results = crate::bench::foundation(args).await?;
+            println!("{}", serde_json::to_string_pretty(&results)?);
             Ok(())
         }
         Command::Export { what: ExportWhat::Requests { format, out } } => {

@@ -1,7 +1,9 @@
 //! The `okno` binary's library: command-line interface, demo region, imports and exports.
 //! Kept as a library so integration tests drive the same code the binary runs.
 
+pub mod bench;
 pub mod cli;
 pub mod demo;
 pub mod export;
 pub mod import;
+pub mod process;

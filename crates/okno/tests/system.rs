@@ -3,54 +3,26 @@
 
 use reqwest::{Client, StatusCode};
 use serde_json::{json, Value};
-use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
+use okno::process::ServerProcess;
+use std::process::Command;
 
 const OKNO: &str = env!("CARGO_BIN_EXE_okno");
 
-/// A running `okno serve`.
-struct Server {
-    child: Child,
-    base: String,
-}
+/// A running `okno serve` of the binary under test.
+struct Server(ServerProcess);
 
 impl Server {
     fn start(db: &str, extra: &[&str]) -> Server {
-        let mut child = Command::new(OKNO)
-            .args(["--db", db, "serve", "--listen", "127.0.0.1:0"])
-            .args(extra)
-            .env("OKNO_LOG", "info")
-            .stderr(Stdio::piped())
-            .stdout(Stdio::null())
-            .spawn()
-            .expect("starting okno serve");
-        let stderr = child.stderr.take().expect("stderr");
-        let mut lines = BufReader::new(stderr).lines();
-        let base = loop {
-            let line = lines.next().expect("okno serve exited before listening").expect("reading stderr");
-            if let Some(rest) = line.split("serving on ").nth(1) {
-                break rest.trim().trim_end_matches('/').to_owned();
-            }
-        };
-        std::thread::spawn(move || lines.for_each(drop));
-        Server { child, base }
+        Server(ServerProcess::start(std::path::Path::new(OKNO), db, extra).expect("starting okno serve"))
     }
 
     fn url(&self, path: &str) -> String {
-        format!("{}{path}", self.base)
+        self.0.url(path)
     }
 
-    fn kill_dash_nine(mut self) {
-        self.child.kill().expect("SIGKILL");
-        self.child.wait().expect("reap");
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+    fn kill_dash_nine(self) {
+        self.0.kill_dash_nine().expect("SIGKILL");
     }
 }
 

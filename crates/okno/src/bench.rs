@@ -1,0 +1,229 @@
+//! `okno bench foundation`: the foundation's figures measured end to end, side by side with
+//! their baselines in one run, written as JSON. No thresholds: these are measurements.
+//!
+//! - import of the St. Petersburg data (appeals + events) into SQLite and PostgreSQL, against
+//!   PostgreSQL `COPY` of the same raw CSV rows and Python's sqlite3 `executemany`;
+//! - durable `POST /api/v1/requests` throughput and latency with concurrent clients;
+//! - peak memory of `okno serve` holding the imported data.
+
+use crate::process::ServerProcess;
+use anyhow::{Context, Result};
+use serde_json::{json, Value};
+use std::io::Read;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// What `okno bench foundation` is told.
+#[derive(Debug, Clone, clap::Args)]
+pub struct FoundationArgs {
+    /// The portal's appeals.csv.gz.
+    #[arg(long, default_value = "../shared/data/ru_spb_appeals/appeals.csv.gz")]
+    pub appeals: PathBuf,
+    /// The portal's events.csv.gz.
+    #[arg(long, default_value = "../shared/data/ru_spb_appeals/events.csv.gz")]
+    pub events: PathBuf,
+    /// A PostgreSQL server to create throwaway databases on (its admin URL); PostgreSQL figures are skipped without it.
+    #[arg(long, env = "OKNO_BENCH_POSTGRES_URL")]
+    pub postgres: Option<String>,
+    /// The Python baseline script (sqlite3 executemany); skipped if absent.
+    #[arg(long, default_value = "scripts/bench/sqlite_executemany.py")]
+    pub python_baseline: PathBuf,
+    /// POST requests sent per backend.
+    #[arg(long, default_value_t = 20_000)]
+    pub posts: usize,
+    /// Concurrent HTTP clients.
+    #[arg(long, default_value_t = 64)]
+    pub concurrency: usize,
+    /// Where to write the JSON results.
+    #[arg(long, default_value = "bench-results/foundation.json")]
+    pub out: PathBuf,
+}
+
+fn scratch_sqlite(name: &str) -> String {
+    let dir = std::env::temp_dir().join(format!("okno-bench-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    format!("sqlite://{}/okno.db", dir.display())
+}
+
+async fn fresh_postgres(admin_url: &str, name: &str) -> Result<String> {
+    use sqlx::Connection;
+    let db = format!("okno_bench_{name}_{}", std::process::id());
+    let mut admin = sqlx::PgConnection::connect(admin_url).await.context("connecting to PostgreSQL")?;
+    sqlx::query(sqlx::AssertSqlSafe(format!("DROP DATABASE IF EXISTS {db}"))).execute(&mut admin).await?;
+    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {db}"))).execute(&mut admin).await?;
+    let base = admin_url.rsplit_once('/').map_or(admin_url, |(b, _)| b);
+    Ok(format!("{base}/{db}"))
+}
+
+async fn import_figures(db: &str, args: &FoundationArgs) -> Result<Value> {
+    let store = okno_store::open(db).await?;
+    let started = Instant::now();
+    let report = crate::import::spb::import(&*store, &args.appeals, Some(&args.events)).await?;
+    let seconds = started.elapsed().as_secs_f64();
+    let rows = report.counts.inserted + report.counts.events;
+    Ok(json!({"requests": report.counts.inserted, "events": report.counts.events, "rows": rows,
+        "seconds": seconds, "rows_per_s": rows as f64 / seconds}))
+}
+
+/// PostgreSQL `COPY … FROM STDIN (FORMAT csv)` of the raw appeal and event rows into plain tables.
+async fn postgres_copy_baseline(admin_url: &str, args: &FoundationArgs) -> Result<Value> {
+    use sqlx::Connection;
+    let url = fresh_postgres(admin_url, "copy").await?;
+    let mut conn = sqlx::PgConnection::connect(&url).await?;
+    let started = Instant::now();
+    let mut rows = 0u64;
+    for (table, path) in [("appeals", &args.appeals), ("events", &args.events)] {
+        let mut reader = crate::import::open_csv(path)?;
+        let columns: Vec<String> = reader.headers()?.iter().map(|h| format!("\"{h}\" text")).collect();
+        sqlx::query(sqlx::AssertSqlSafe(format!("CREATE TABLE {table} ({})", columns.join(", ")))).execute(&mut conn).await?;
+        let mut raw = Vec::new();
+        flate2::read::MultiGzDecoder::new(std::fs::File::open(path)?).read_to_end(&mut raw)?;
+        rows += reader.records().count() as u64;
+        let mut copy = conn.copy_in_raw(&format!("COPY {table} FROM STDIN WITH (FORMAT csv, HEADER true)")).await?;
+        for chunk in raw.chunks(1 << 20) {
+            copy.send(chunk.to_vec()).await?;
+        }
+        copy.finish().await?;
+    }
+    let seconds = started.elapsed().as_secs_f64();
+    Ok(json!({"rows": rows, "seconds": seconds, "rows_per_s": rows as f64 / seconds}))
+}
+
+fn python_baseline(args: &FoundationArgs) -> Result<Value> {
+    let out = std::process::Command::new("python3")
+        .arg(&args.python_baseline)
+        .arg(&args.appeals)
+        .arg(&args.events)
+        .output()
+        .context("running the Python baseline")?;
+    anyhow::ensure!(out.status.success(), "Python baseline failed: {}", String::from_utf8_lossy(&out.stderr));
+    Ok(serde_json::from_slice(&out.stdout)?)
+}
+
+fn percentile(sorted: &[Duration], p: f64) -> f64 {
+    let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
+    sorted.get(i).map_or(0.0, |d| d.as_secs_f64() * 1000.0)
+}
+
+/// Sends `total` POSTs from `concurrency` clients and measures throughput and latency.
+pub async fn post_load(server: &ServerProcess, total: usize, concurrency: usize) -> Result<Value> {
+    let client = reqwest::Client::builder().pool_max_idle_per_host(concurrency).build()?;
+    let url = Arc::new(server.url("/api/v1/requests"));
+    let next = Arc::new(AtomicUsize::new(0));
+    let started = Instant::now();
+    let mut tasks = Vec::new();
+    for _ in 0..concurrency {
+        let (client, url, next) = (client.clone(), url.clone(), next.clone());
+        tasks.push(tokio::spawn(async move {
+            let mut latencies = Vec::new();
+            let mut failures = 0u64;
+            loop {
+                let i = next.fetch_add(1, Ordering::Relaxed);
+                if i >= total {
+                    break;
+                }
+                let body = json!({"service_code": "pothole", "channel": "web", "text": format!("Яма на дороге у дома {}, нагрузочный тест", i % 120),
+                    "lat": 59.9 + (i % 100) as f64 * 0.001, "lon": 30.3, "address": "Садовая ул., 5",
+                    "contact": {"name": "Тестовый Житель", "phone": "+7 900 000-00-00"}});
+                let sent = Instant::now();
+                match client.post(url.as_str()).json(&body).send().await {
+                    Ok(r) if r.status() == reqwest::StatusCode::CREATED => latencies.push(sent.elapsed()),
+                    _ => failures += 1,
+                }
+            }
+            (latencies, failures)
+        }));
+    }
+    let mut latencies = Vec::with_capacity(total);
+    let mut failures = 0;
+    for t in tasks {
+        let (l, f) = t.await?;
+        latencies.extend(l);
+        failures += f;
+    }
+    let seconds = started.elapsed().as_secs_f64();
+    latencies.sort();
+    Ok(json!({"requests": total, "failures": failures, "concurrency": concurrency, "seconds": seconds,
+        "requests_per_s": latencies.len() as f64 / seconds,
+        "p50_ms": percentile(&latencies, 0.5), "p90_ms": percentile(&latencies, 0.9), "p99_ms": percentile(&latencies, 0.99)}))
+}
+
+async fn post_figures(db: &str, args: &FoundationArgs) -> Result<Value> {
+    crate::demo::ensure_demo(&*okno_store::open(db).await?).await?;
+    let server = ServerProcess::start(&std::env::current_exe()?, db, &["--submit-per-minute", "0"])?;
+    post_load(&server, args.posts, args.concurrency).await
+}
+
+/// Peak memory of a server holding the imported data after a mix of list and read calls.
+async fn serve_memory(db: &str) -> Result<Value> {
+    let server = ServerProcess::start(&std::env::current_exe()?, db, &[])?;
+    let client = reqwest::Client::new();
+    let admin = "bench-admin";
+    let store = okno_store::open(db).await?;
+    let _ = okno_server::admin::create_user(&*store, okno_server::admin::CreateUser {
+        login: admin.into(), password: "bench-password-1".into(), role: okno_core::Role::Analyst, agency: None }, "bench").await;
+    let token = {
+        let login = client.post(server.url("/api/v1/auth/login")).json(&json!({"login": admin, "password": "bench-password-1"})).send().await?;
+        let cookie = login.headers().get("set-cookie").and_then(|v| v.to_str().ok()).unwrap_or_default().split(';').next().unwrap_or_default().to_owned();
+        cookie
+    };
+    let started = Instant::now();
+    for query in ["limit=500", "limit=500&q=%D1%81%D0%BD%D0%B5%D0%B3", "limit=500&status=closed", "limit=500&bbox=30.2,59.9,30.4,60.0"] {
+        for _ in 0..25 {
+            client.get(server.url(&format!("/api/v1/requests?{query}"))).header("cookie", &token).send().await?.bytes().await?;
+        }
+    }
+    for id in (1..60_000).step_by(30) {
+        client.get(server.url(&format!("/api/v1/requests/{id}/events"))).header("cookie", &token).send().await?.bytes().await?;
+    }
+    Ok(json!({"peak_rss_kib": server.peak_rss_kib(), "calls": 100 + 2_000, "seconds": started.elapsed().as_secs_f64()}))
+}
+
+fn ratio(a: &Value, b: &Value, key: &str) -> Value {
+    match (a[key].as_f64(), b[key].as_f64()) {
+        (Some(x), Some(y)) if y > 0.0 => json!(x / y),
+        _ => Value::Null,
+    }
+}
+
+/// Runs every foundation figure and writes them to `args.out`.
+pub async fn foundation(args: FoundationArgs) -> Result<Value> {
+    anyhow::ensure!(args.appeals.exists() && args.events.exists(), "the St. Petersburg data is not at {}", args.appeals.display());
+    let mut results = json!({"machine": {"cores": std::thread::available_parallelism().map_or(0, |n| n.get())},
+        "data": {"appeals": args.appeals, "events": args.events}});
+    eprintln!("== import into SQLite");
+    let sqlite_db = scratch_sqlite("import");
+    results["import"]["sqlite"] = import_figures(&sqlite_db, &args).await?;
+    if args.python_baseline.exists() {
+        eprintln!("== baseline: Python sqlite3 executemany");
+        results["baseline"]["python_sqlite_executemany"] = python_baseline(&args)?;
+    }
+    if let Some(pg) = &args.postgres {
+        eprintln!("== import into PostgreSQL");
+        results["import"]["postgres"] = import_figures(&fresh_postgres(pg, "import").await?, &args).await?;
+        eprintln!("== baseline: PostgreSQL COPY of the raw rows");
+        results["baseline"]["postgres_copy"] = postgres_copy_baseline(pg, &args).await?;
+    }
+    eprintln!("== peak memory of okno serve holding the data");
+    results["serve_memory"] = serve_memory(&sqlite_db).await?;
+    eprintln!("== POST /api/v1/requests, SQLite");
+    results["post"]["sqlite"] = post_figures(&scratch_sqlite("post"), &args).await?;
+    if let Some(pg) = &args.postgres {
+        eprintln!("== POST /api/v1/requests, PostgreSQL");
+        results["post"]["postgres"] = post_figures(&fresh_postgres(pg, "post").await?, &args).await?;
+    }
+    let r = results.clone();
+    results["ratios"] = json!({
+        "sqlite_import_vs_postgres_copy": ratio(&r["import"]["sqlite"], &r["baseline"]["postgres_copy"], "rows_per_s"),
+        "sqlite_import_vs_python_executemany": ratio(&r["import"]["sqlite"], &r["baseline"]["python_sqlite_executemany"], "rows_per_s"),
+        "postgres_import_vs_postgres_copy": ratio(&r["import"]["postgres"], &r["baseline"]["postgres_copy"], "rows_per_s"),
+    });
+    if let Some(dir) = args.out.parent() {
+        std::fs::create_dir_all(dir)?;
+    }
+    std::fs::write(&args.out, serde_json::to_string_pretty(&results)?)?;
+    eprintln!("results written to {}", args.out.display());
+    Ok(results)
+}

@@ -1,0 +1,69 @@
+//! Running `okno serve` as a child process: used by the bench command and the system tests,
+//! which measure and test the real server, not an in-process imitation.
+
+use anyhow::{bail, Context, Result};
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+
+/// A running `okno serve` child process, killed when dropped.
+pub struct ServerProcess {
+    child: Child,
+    /// Base URL, e.g. `http://127.0.0.1:41234`.
+    pub base: String,
+}
+
+impl ServerProcess {
+    /// Starts `binary --db DB serve --listen 127.0.0.1:0 EXTRA…` and waits until it listens.
+    pub fn start(binary: &Path, db: &str, extra: &[&str]) -> Result<ServerProcess> {
+        let mut child = Command::new(binary)
+            .args(["--db", db, "serve", "--listen", "127.0.0.1:0"])
+            .args(extra)
+            .env("OKNO_LOG", "info")
+            .stderr(Stdio::piped())
+            .stdout(Stdio::null())
+            .spawn()
+            .with_context(|| format!("starting {}", binary.display()))?;
+        let stderr = child.stderr.take().context("no stderr")?;
+        let mut lines = BufReader::new(stderr).lines();
+        let base = loop {
+            let Some(line) = lines.next() else { bail!("okno serve exited before listening") };
+            if let Some(rest) = line?.split("serving on ").nth(1) {
+                break rest.trim().trim_end_matches('/').to_owned();
+            }
+        };
+        std::thread::spawn(move || lines.for_each(drop));
+        Ok(ServerProcess { child, base })
+    }
+
+    /// The full URL of `path` on this server.
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    /// The process id.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// Peak resident memory so far, in KiB (Linux `VmHWM`).
+    pub fn peak_rss_kib(&self) -> Option<u64> {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.pid())).ok()?;
+        let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+        line.split_whitespace().nth(1)?.parse().ok()
+    }
+
+    /// Kills the server with SIGKILL, as a crash would.
+    pub fn kill_dash_nine(mut self) -> Result<()> {
+        self.child.kill()?;
+        self.child.wait()?;
+        Ok(())
+    }
+}
+
+impl Drop for ServerProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
