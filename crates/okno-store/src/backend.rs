@@ -2,7 +2,7 @@
 //!
 //! A backend module provides, before invoking the macro: a struct with `writer` and `reader`
 //! pools, a `DbTime` type with `to_db`/`from_db` conversions (how a time is stored),
-//! `reserve_request_ids` and `write_rows` (how a bulk import is streamed in). The macro
+//! `known_source_ids`, `reserve_request_ids` and `write_rows` (how a bulk import is streamed in). The macro
 //! supplies everything else.
 
 /// Maps a database error onto the store's errors: broken references and taken keys become
@@ -198,19 +198,8 @@ macro_rules! impl_store {
             }
             let mut stored = std::collections::HashSet::new();
             for (system, ids) in by_system {
-                for chunk in ids.chunks(1_000) {
-                    let mut sql = String::from("SELECT source_id FROM requests WHERE source_system = $1 AND source_id IN (");
-                    for i in 0..chunk.len() {
-                        sql += &format!("{}${}", if i == 0 { "" } else { ", " }, i + 2);
-                    }
-                    sql += ")";
-                    let mut q = sqlx::query(AssertSqlSafe(sql)).bind(system);
-                    for id in chunk {
-                        q = q.bind(*id);
-                    }
-                    for row in q.fetch_all(&mut **tx).await? {
-                        stored.insert((Some(system.to_owned()), Some(row.try_get::<String, _>(0)?)));
-                    }
+                for id in known_source_ids(tx, system, &ids).await? {
+                    stored.insert((Some(system.to_owned()), Some(id)));
                 }
             }
             Ok(batch

@@ -31,6 +31,17 @@ impl PostgresStore {
     }
 }
 
+/// Which of `ids` from source `system` are stored already.
+async fn known_source_ids(tx: &mut sqlx::Transaction<'_, sqlx::Postgres>, system: &str, ids: &[&str]) -> crate::Result<Vec<String>> {
+    Ok(sqlx::query_scalar(
+        "SELECT r.source_id FROM unnest($2::text[]) AS k(id) JOIN requests r ON r.source_system = $1 AND r.source_id = k.id",
+    )
+    .bind(system)
+    .bind(ids)
+    .fetch_all(&mut **tx)
+    .await?)
+}
+
 /// Ids for `n` new requests, drawn from the identity sequence.
 async fn reserve_request_ids(tx: &mut sqlx::Transaction<'_, sqlx::Postgres>, n: usize) -> crate::Result<Vec<i64>> {
     Ok(sqlx::query_scalar("SELECT nextval(pg_get_serial_sequence('requests', 'id')) FROM generate_series(1, $1::bigint)")

@@ -64,6 +64,21 @@ pub(crate) fn migrator(foundation: &'static str) -> Migrator {
     )])
 }
 
+/// Which of `ids` from source `system` are stored already.
+async fn known_source_ids(tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>, system: &str, ids: &[&str]) -> crate::Result<Vec<String>> {
+    let mut known = Vec::new();
+    for chunk in ids.chunks(1_000) {
+        let placeholders = vec!["?"; chunk.len()].join(", ");
+        let sql = format!("SELECT source_id FROM requests WHERE source_system = ? AND source_id IN ({placeholders})");
+        let mut q = sqlx::query_scalar(sqlx::AssertSqlSafe(sql)).bind(system);
+        for id in chunk {
+            q = q.bind(*id);
+        }
+        known.extend(q.fetch_all(&mut **tx).await?);
+    }
+    Ok(known)
+}
+
 /// Ids for `n` new requests: SQLite has one writer, so the next ids after the largest are free
 /// for the rest of this transaction.
 async fn reserve_request_ids(tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>, n: usize) -> crate::Result<Vec<i64>> {
