@@ -21,4 +21,14 @@ OKNO_TEST_POSTGRES_URL=$(scripts/pg-cluster.sh start "$pg_dir" "$pg_port")
 export OKNO_TEST_POSTGRES_URL
 echo "PostgreSQL 15 test cluster at $OKNO_TEST_POSTGRES_URL"
 
-cargo test --workspace --locked
+log=$(mktemp /tmp/okno-test-XXXXXX.log)
+status=0
+cargo test --workspace --all-targets --locked 2>&1 | tee "$log" || status=$?
+passed=$(awk '/^test result:/ { for (i = 1; i < NF; i++) if ($(i+1) ~ /^passed/) n += $i } END { print n + 0 }' "$log")
+failed=$(awk '/^test result:/ { for (i = 1; i < NF; i++) if ($(i+1) ~ /^failed/) n += $i } END { print n + 0 }' "$log")
+skipped=$(grep -c '^SKIPPED' "$log" || true)
+rm -f "$log"
+echo
+echo "tests: ${passed:-0} passed, ${failed:-0} failed"
+[ "$skipped" = 0 ] || echo "($skipped SKIPPED notices above: data or servers that were absent)"
+exit "$status"

@@ -37,7 +37,7 @@ fn shared_data(relative: &str) -> Option<PathBuf> {
     if path.exists() {
         Some(path)
     } else {
-        eprintln!("SKIPPED: {} is absent", path.display());
+        okno_store::testing::skipped(&format!("{} is absent", path.display()));
         None
     }
 }
@@ -256,7 +256,7 @@ async fn the_st_petersburg_import_matches_its_source() {
 async fn us_311_imports_report_bad_rows_and_never_duplicate() {
     let Some(la) = shared_data("la311/la311_4windows.csv") else { return };
     let la = la.to_str().unwrap();
-    let db = okno_store::testing::fresh_database_urls().await.remove(0);
+    let db = okno_store::testing::fresh_sqlite_url();
     let report = okno(&db, &["import", "311", la, "--profile", "la"]);
     assert!(report.contains("39999 rows read"), "{report}");
     assert!(report.contains("bad rows skipped:  48"), "the 48 rows closed before they were created: {report}");
@@ -275,7 +275,7 @@ async fn us_311_imports_report_bad_rows_and_never_duplicate() {
 
 #[tokio::test]
 async fn exports_carry_no_personal_data() {
-    let db = okno_store::testing::fresh_database_urls().await.remove(0);
+    let db = okno_store::testing::fresh_sqlite_url();
     okno(&db, &["demo", "--no-serve"]);
     for format in ["csv", "jsonl"] {
         let out = Command::new(OKNO).args(["--db", &db, "export", "requests", "--format", format]).output().unwrap();
@@ -286,4 +286,27 @@ async fn exports_carry_no_personal_data() {
             assert!(!text.contains(personal), "{format} export contains {personal:?}");
         }
     }
+}
+
+#[tokio::test]
+async fn a_bad_row_is_reported_by_line_while_good_rows_go_in() {
+    let header = "id,created_at,city_object,category_id,category,reason_id,reason,initial_reason_path,district,municipality,latitude,longitude,address,building_id,responsible_org,controller_org,final_status,final_status_at,first_answer_at,n_answers,n_petitions,n_routes,n_reclassifications,expected_answer_dt,watchers_count,text";
+    let good = |id: u32| format!("{id},2020-10-18T14:50:40.817676,Дом,10,Содержание МКД,189,Неудовлетворительное состояние парадной,,Приморский,муниципальный округ №65,59.99,30.19,\"Мебельная ул., 47\",1,Администрация Приморского района,,Рассмотрение,,,0,1,0,0,2020-11-13T01:30:54,0,\"Провод висит\nв парадной\"");
+    let csv = [
+        header.to_owned(),
+        good(1),                                                    // lines 2-3 (the text spans two lines)
+        good(2).replace("2020-10-18T14:50:40.817676", "18.10.2020"), // lines 4-5: bad time
+        good(3).replace("59.99,30.19", "99.9,30.19"),               // lines 6-7: latitude out of range
+        good(4),                                                    // lines 8-9
+    ]
+    .join("\n");
+    let dir = std::env::temp_dir().join(format!("okno-bad-rows-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("appeals.csv");
+    std::fs::write(&file, csv).unwrap();
+    let db = okno_store::testing::fresh_sqlite_url();
+    let report = okno(&db, &["import", "spb-appeals", file.to_str().unwrap()]);
+    assert!(report.contains("new requests:      2"), "{report}");
+    assert!(report.contains("line 4: appeal 2: created_at \"18.10.2020\" is not a time"), "{report}");
+    assert!(report.contains("line 6: appeal 3: coordinates 99.9,30.19 out of range"), "{report}");
 }

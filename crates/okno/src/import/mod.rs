@@ -138,8 +138,14 @@ impl<'a> Batcher<'a> {
         }
     }
 
+    /// Counts a row read and returns it, or records it as bad if the CSV could not be read.
+    pub fn record(&mut self, record: csv::Result<csv::StringRecord>) -> Option<csv::StringRecord> {
+        self.row();
+        record.map_err(|e| self.bad(e.position().map_or(0, |p| p.line()), format!("unreadable CSV row: {e}"))).ok()
+    }
+
     /// Counts a row read.
-    pub fn row(&mut self) {
+    fn row(&mut self) {
         self.report.rows += 1;
         if self.report.rows >= self.next_progress {
             self.next_progress += 10_000;

@@ -197,15 +197,7 @@ pub async fn import(store: &dyn Store, appeals: &Path, events: Option<&Path>) ->
     let mut batcher = Batcher::new(store, format!("St. Petersburg appeals from {}", appeals.display()));
     eprintln!("reading appeals from {}", appeals.display());
     for record in reader.records() {
-        batcher.row();
-        let record = match record {
-            Ok(r) => r,
-            Err(e) => {
-                let line = e.position().map_or(0, |p| p.line());
-                batcher.bad(line, format!("unreadable CSV row: {e}"));
-                continue;
-            }
-        };
+        let Some(record) = batcher.record(record) else { continue };
         let line = line_of(&record);
         let field = |name: &str| record.get(index[name]).unwrap_or("").trim();
         let id = field("id");

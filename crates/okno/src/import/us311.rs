@@ -96,14 +96,7 @@ pub async fn import(store: &dyn Store, path: &Path, profile: Profile) -> Result<
     let mut batcher = Batcher::new(store, format!("{} from {}", cols.source, path.display()));
     let prefix = cols.source.trim_end_matches("311");
     for record in reader.records() {
-        batcher.row();
-        let record = match record {
-            Ok(r) => r,
-            Err(e) => {
-                batcher.bad(e.position().map_or(0, |p| p.line()), format!("unreadable CSV row: {e}"));
-                continue;
-            }
-        };
+        let Some(record) = batcher.record(record) else { continue };
         let line = line_of(&record);
         let field = |name: &str| index.get(name).and_then(|&i| record.get(i)).unwrap_or("").trim();
         let id = field(cols.id);
