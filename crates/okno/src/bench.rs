@@ -60,7 +60,7 @@ async fn fresh_postgres(admin_url: &str, name: &str) -> Result<String> {
 async fn import_figures(db: &str, args: &FoundationArgs) -> Result<Value> {
     let store = okno_store::open(db).await?;
     let started = Instant::now();
-    let report = crate::import::spb::import(&*store, &args.appeals, Some(&args.events)).await?;
+    let report = crate::import::spb::import(store, &args.appeals, Some(&args.events)).await?;
     let seconds = started.elapsed().as_secs_f64();
     let rows = report.counts.inserted + report.counts.events;
     Ok(json!({"requests": report.counts.inserted, "events": report.counts.events, "rows": rows,

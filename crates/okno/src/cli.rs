@@ -197,13 +197,13 @@ pub async fn run(cli: Cli) -> Result<()> {
         }
         Command::Import { source: ImportSource::SpbAppeals { appeals, events } } => {
             let store = open(&cli.db).await?;
-            let report = crate::import::spb::import(&*store, &appeals, events.as_deref()).await?;
+            let report = crate::import::spb::import(store, &appeals, events.as_deref()).await?;
             println!("{report}");
             Ok(())
         }
         Command::Import { source: ImportSource::Us311 { file, profile } } => {
             let store = open(&cli.db).await?;
-            let report = crate::import::us311::import(&*store, &file, profile).await?;
+            let report = crate::import::us311::import(store, &file, profile).await?;
             println!("{report}");
             Ok(())
         }

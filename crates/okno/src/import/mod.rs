@@ -13,6 +13,8 @@ use std::collections::HashSet;
 use std::fmt;
 use std::io::Read;
 use std::path::Path;
+use std::sync::Arc;
+use tokio::task::JoinHandle;
 use std::time::{Duration, Instant};
 
 /// Requests stored per transaction.
@@ -117,21 +119,24 @@ impl SeenCatalog {
     }
 }
 
-/// Collects imported requests and stores them a batch at a time, showing progress.
-pub struct Batcher<'a> {
-    store: &'a dyn Store,
+/// Collects imported requests and stores them a batch at a time, showing progress. One batch
+/// is written while the next is being read, so parsing and the database work side by side.
+pub struct Batcher {
+    store: Arc<dyn Store>,
     batch: Vec<ImportedRequest>,
+    in_flight: Option<JoinHandle<okno_store::Result<ImportCounts>>>,
     report: ImportReport,
     started: Instant,
     next_progress: u64,
 }
 
-impl<'a> Batcher<'a> {
+impl Batcher {
     /// A batcher for the import named `source`.
-    pub fn new(store: &'a dyn Store, source: impl Into<String>) -> Self {
+    pub fn new(store: Arc<dyn Store>, source: impl Into<String>) -> Self {
         Batcher {
             store,
             batch: Vec::with_capacity(BATCH_SIZE),
+            in_flight: None,
             report: ImportReport { source: source.into(), ..Default::default() },
             started: Instant::now(),
             next_progress: 10_000,
@@ -167,10 +172,21 @@ impl<'a> Batcher<'a> {
         Ok(())
     }
 
+    /// Waits for the batch being written, if any.
+    async fn settle(&mut self) -> Result<()> {
+        if let Some(writing) = self.in_flight.take() {
+            self.report.counts += writing.await.context("import batch task")??;
+        }
+        Ok(())
+    }
+
+    /// Starts writing the collected batch once the previous one is stored.
     async fn flush(&mut self) -> Result<()> {
+        self.settle().await?;
         if !self.batch.is_empty() {
-            self.report.counts += self.store.import_batch(&self.batch).await?;
-            self.batch.clear();
+            let batch = std::mem::replace(&mut self.batch, Vec::with_capacity(BATCH_SIZE));
+            let store = self.store.clone();
+            self.in_flight = Some(tokio::spawn(async move { store.import_batch(&batch).await }));
         }
         Ok(())
     }
@@ -178,6 +194,7 @@ impl<'a> Batcher<'a> {
     /// Stores what is left and returns the report.
     pub async fn finish(mut self) -> Result<ImportReport> {
         self.flush().await?;
+        self.settle().await?;
         self.report.elapsed = self.started.elapsed();
         Ok(self.report)
     }

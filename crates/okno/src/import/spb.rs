@@ -11,6 +11,7 @@ use okno_core::{Agency, Channel, Contact, Coordinates, EventKind, NewEvent, NewR
 use okno_store::{ImportedRequest, Store};
 use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
+use std::sync::Arc;
 
 /// The source system name under which the portal's ids are kept.
 pub const SOURCE: &str = "spb_portal";
@@ -23,7 +24,7 @@ fn moscow() -> FixedOffset {
 
 /// Parses a portal time (`2020-10-18T14:50:40.817676`, Moscow) into UTC.
 pub fn parse_time(s: &str) -> Option<DateTime<Utc>> {
-    let naive = NaiveDateTime::parse_from_str(s.trim(), "%Y-%m-%dT%H:%M:%S%.f").ok()?;
+    let naive: NaiveDateTime = s.trim().parse().ok()?;
     moscow().from_local_datetime(&naive).single().map(|t| t.with_timezone(&Utc))
 }
 
@@ -172,7 +173,8 @@ fn timeline(raw: &[RawEvent], created_at: DateTime<Utc>) -> (Vec<NewEvent>, Vec<
 }
 
 /// Imports the portal's appeals (and, if given, their events) into `store`.
-pub async fn import(store: &dyn Store, appeals: &Path, events: Option<&Path>) -> Result<ImportReport> {
+pub async fn import(shared: Arc<dyn Store>, appeals: &Path, events: Option<&Path>) -> Result<ImportReport> {
+    let store = &*shared;
     let mut raw_events = match events {
         Some(path) => {
             eprintln!("reading events from {}", path.display());
@@ -194,7 +196,7 @@ pub async fn import(store: &dyn Store, appeals: &Path, events: Option<&Path>) ->
         code: CITY.into(), name_ru: "Санкт-Петербург".into(), name_en: "Saint Petersburg".into(),
         kind: "region".into(), parent: None, population: None,
     }).await?;
-    let mut batcher = Batcher::new(store, format!("St. Petersburg appeals from {}", appeals.display()));
+    let mut batcher = Batcher::new(shared.clone(), format!("St. Petersburg appeals from {}", appeals.display()));
     eprintln!("reading appeals from {}", appeals.display());
     for record in reader.records() {
         let Some(record) = batcher.record(record) else { continue };

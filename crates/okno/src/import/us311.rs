@@ -12,6 +12,7 @@ use okno_core::{Agency, Channel, Contact, Coordinates, EventKind, NewEvent, NewR
 use okno_store::{ImportedRequest, Store};
 use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
+use std::sync::Arc;
 
 /// Whose export a file is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -82,7 +83,8 @@ fn status_of(s: &str) -> Status {
 }
 
 /// Imports a 311 CSV export into `store`.
-pub async fn import(store: &dyn Store, path: &Path, profile: Profile) -> Result<ImportReport> {
+pub async fn import(shared: Arc<dyn Store>, path: &Path, profile: Profile) -> Result<ImportReport> {
+    let store = &*shared;
     let cols = profile.columns();
     let mut reader = open_csv(path)?;
     let headers: Vec<String> = reader.headers()?.iter().map(normalize_header).collect();
@@ -93,7 +95,7 @@ pub async fn import(store: &dyn Store, path: &Path, profile: Profile) -> Result<
         }
     }
     let mut catalog = SeenCatalog::default();
-    let mut batcher = Batcher::new(store, format!("{} from {}", cols.source, path.display()));
+    let mut batcher = Batcher::new(shared.clone(), format!("{} from {}", cols.source, path.display()));
     let prefix = cols.source.trim_end_matches("311");
     for record in reader.records() {
         let Some(record) = batcher.record(record) else { continue };
