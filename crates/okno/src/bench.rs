@@ -33,6 +33,9 @@ pub struct FoundationArgs {
     /// POST requests sent per backend.
     #[arg(long, default_value_t = 20_000)]
     pub posts: usize,
+    /// Runs of each import and baseline; the median is reported.
+    #[arg(long, default_value_t = 3)]
+    pub repeat: usize,
     /// Concurrent HTTP clients.
     #[arg(long, default_value_t = 64)]
     pub concurrency: usize,
@@ -100,6 +103,23 @@ fn python_baseline(args: &FoundationArgs) -> Result<Value> {
         .context("running the Python baseline")?;
     anyhow::ensure!(out.status.success(), "Python baseline failed: {}", String::from_utf8_lossy(&out.stderr));
     Ok(serde_json::from_slice(&out.stdout)?)
+}
+
+/// Runs `measure` `runs` times and reports the run with the median `seconds`, with every run's seconds.
+async fn median_of<F, Fut>(runs: usize, mut measure: F) -> Result<Value>
+where
+    F: FnMut(usize) -> Fut,
+    Fut: std::future::Future<Output = Result<Value>>,
+{
+    let mut results = Vec::new();
+    for run in 0..runs.max(1) {
+        results.push(measure(run).await?);
+    }
+    results.sort_by(|a, b| a["seconds"].as_f64().partial_cmp(&b["seconds"].as_f64()).unwrap_or(std::cmp::Ordering::Equal));
+    let seconds: Vec<f64> = results.iter().filter_map(|r| r["seconds"].as_f64()).collect();
+    let mut median = results.swap_remove(results.len() / 2);
+    median["runs_seconds"] = json!(seconds);
+    Ok(median)
 }
 
 fn percentile(sorted: &[Duration], p: f64) -> f64 {
@@ -170,15 +190,18 @@ async fn serve_memory(db: &str) -> Result<Value> {
         cookie
     };
     let started = Instant::now();
-    for query in ["limit=500", "limit=500&q=%D1%81%D0%BD%D0%B5%D0%B3", "limit=500&status=closed", "limit=500&bbox=30.2,59.9,30.4,60.0"] {
-        for _ in 0..25 {
-            client.get(server.url(&format!("/api/v1/requests?{query}"))).header("cookie", &token).send().await?.bytes().await?;
-        }
+    let mut paths: Vec<String> = ["limit=500", "limit=500&q=%D1%81%D0%BD%D0%B5%D0%B3", "limit=500&status=closed", "limit=500&bbox=30.2,59.9,30.4,60.0"]
+        .iter()
+        .flat_map(|q| std::iter::repeat_n(format!("/api/v1/requests?{q}"), 25))
+        .collect();
+    let (requests, _) = store.totals().await?;
+    paths.extend((1..=requests).step_by(30).map(|id| format!("/api/v1/requests/{id}/events")));
+    for path in &paths {
+        let response = client.get(server.url(path)).header("cookie", &token).send().await?;
+        anyhow::ensure!(response.status().is_success(), "GET {path}: {}", response.status());
+        response.bytes().await?;
     }
-    for id in (1..60_000).step_by(30) {
-        client.get(server.url(&format!("/api/v1/requests/{id}/events"))).header("cookie", &token).send().await?.bytes().await?;
-    }
-    Ok(json!({"peak_rss_kib": server.peak_rss_kib(), "calls": 100 + 2_000, "seconds": started.elapsed().as_secs_f64()}))
+    Ok(json!({"peak_rss_kib": server.peak_rss_kib(), "calls": paths.len(), "seconds": started.elapsed().as_secs_f64()}))
 }
 
 fn ratio(a: &Value, b: &Value, key: &str) -> Value {
@@ -194,20 +217,22 @@ pub async fn foundation(args: FoundationArgs) -> Result<Value> {
     let mut results = json!({"machine": {"cores": std::thread::available_parallelism().map_or(0, |n| n.get())},
         "data": {"appeals": args.appeals, "events": args.events}});
     eprintln!("== import into SQLite");
-    let sqlite_db = scratch_sqlite("import");
-    results["import"]["sqlite"] = import_figures(&sqlite_db, &args).await?;
+    let sqlite_dbs: Vec<String> = (0..args.repeat.max(1)).map(|run| scratch_sqlite(&format!("import{run}"))).collect();
+    results["import"]["sqlite"] = median_of(args.repeat, |run| { let (a, db) = (&args, &sqlite_dbs[run]); async move { import_figures(db, a).await } }).await?;
     if args.python_baseline.exists() {
         eprintln!("== baseline: Python sqlite3 executemany");
-        results["baseline"]["python_sqlite_executemany"] = python_baseline(&args)?;
+        results["baseline"]["python_sqlite_executemany"] = median_of(args.repeat, |_| async { python_baseline(&args) }).await?;
     }
     if let Some(pg) = &args.postgres {
         eprintln!("== import into PostgreSQL");
-        results["import"]["postgres"] = import_figures(&fresh_postgres(pg, "import").await?, &args).await?;
+        results["import"]["postgres"] = median_of(args.repeat, |run| { let a = &args; async move {
+            import_figures(&fresh_postgres(pg, &format!("import{run}")).await?, a).await
+        } }).await?;
         eprintln!("== baseline: PostgreSQL COPY of the raw rows");
-        results["baseline"]["postgres_copy"] = postgres_copy_baseline(pg, &args).await?;
+        results["baseline"]["postgres_copy"] = median_of(args.repeat, |_| postgres_copy_baseline(pg, &args)).await?;
     }
     eprintln!("== peak memory of okno serve holding the data");
-    results["serve_memory"] = serve_memory(&sqlite_db).await?;
+    results["serve_memory"] = serve_memory(&sqlite_dbs[0]).await?;
     eprintln!("== POST /api/v1/requests, SQLite");
     results["post"]["sqlite"] = post_figures(&scratch_sqlite("post"), &args).await?;
     if let Some(pg) = &args.postgres {
