@@ -1,7 +1,7 @@
 //! Command-line interface. Every command takes `--db URL` (or `OKNO_DB`).
 
 use anyhow::{bail, Context, Result};
-use clap::{Parser, Subcommand, ValueEnum};
+use clap::{CommandFactory, FromArgMatches, Parser, Subcommand, ValueEnum};
 use okno_core::Role;
 use okno_server::admin::{create_user, CreateUser};
 use okno_server::{AppState, ServerConfig};
@@ -15,6 +15,9 @@ use std::sync::Arc;
 #[derive(Debug, Parser)]
 #[command(name = "okno", version, about)]
 pub struct Cli {
+    /// Configuration file (default: ./okno.toml if present).
+    #[arg(long, global = true, env = "OKNO_CONFIG")]
+    pub config: Option<PathBuf>,
     /// Database URL: sqlite://PATH (embedded, default) or postgres://USER@HOST:PORT/DB.
     #[arg(long, global = true, env = "OKNO_DB", default_value = DEFAULT_DATABASE_URL)]
     pub db: String,
@@ -151,7 +154,16 @@ pub enum ExportFormat {
 
 /// Runs the command line and returns the process's exit code.
 pub fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = match parse_layered() {
+        Ok(cli) => cli,
+        Err(e) => match e.downcast::<clap::Error>() {
+            Ok(clap_error) => clap_error.exit(),
+            Err(e) => {
+                eprintln!("error: {e:#}");
+                return ExitCode::FAILURE;
+            }
+        },
+    };
     tracing_subscriber::fmt()
         .with_env_filter(tracing_subscriber::EnvFilter::try_from_env("OKNO_LOG").unwrap_or_else(|_| "info,sqlx=warn".into()))
         .with_writer(std::io::stderr)
@@ -170,6 +182,16 @@ pub fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// Parses the command line over the configuration file's values.
+fn parse_layered() -> Result<Cli> {
+    let args: Vec<String> = std::env::args().collect();
+    let mut command = Cli::command();
+    if let Some(path) = crate::config::config_path(&args) {
+        command = crate::config::apply(command, &crate::config::read(&path)?, &path)?;
+    }
+    Ok(Cli::from_arg_matches(&command.try_get_matches_from(args)?)?)
 }
 
 async fn open(db: &str) -> Result<Arc<dyn Store>> {
