@@ -576,6 +576,8 @@ impl NewEvent {
 /// Which requests to list. Every field narrows the list; `None` means no constraint.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct RequestFilter {
+    /// Only these request ids.
+    pub ids: Vec<i64>,
     /// Only these services.
     pub services: Vec<String>,
     /// Only these statuses.
@@ -598,6 +600,8 @@ pub struct RequestFilter {
     pub before_id: Option<i64>,
     /// At most this many.
     pub limit: u32,
+    /// Skip this many first (page-number pagination, as Open311 clients use).
+    pub offset: u32,
 }
 
 #[cfg(test)]

@@ -33,7 +33,7 @@ macro_rules! impl_store {
     (store = $Store:ty, db = $DB:ty, backend = $backend:expr, lock = $lock:literal) => {
         use crate::backend::{classify, parse_json, parse_stored};
         use crate::query::{self, Bind, EVENT_COLUMNS, EVENT_INSERT_COLUMNS, INSERT_REQUEST, REQUEST_COLUMNS};
-        use crate::{AuditEntry, Backend, CountBy, Created, ImportCounts, ImportedRequest, NewUser, Planner, Result, Store, StoreError, UserRecord};
+        use crate::{ApiKeyInfo, AuditEntry, Backend, Media, CountBy, Created, ImportCounts, ImportedRequest, NewUser, Planner, Result, Store, StoreError, UserRecord};
         use chrono::{DateTime, Utc};
         use okno_core::{Agency, Contact, Coordinates, Event, NewEvent, NewRequest, Principal, Request, RequestFilter, Service, Status, Territory};
         use sqlx::{AssertSqlSafe, Row};
@@ -459,6 +459,48 @@ macro_rules! impl_store {
                 )
                 .bind(token_hash).fetch_optional(&self.reader).await?;
                 row.as_ref().map(principal_from_row).transpose()
+            }
+
+            async fn create_api_key(&self, client: &str, key_hash: &str, now: DateTime<Utc>) -> Result<i64> {
+                let id = sqlx::query_scalar("INSERT INTO api_keys (client, key_hash, created_at) VALUES ($1, $2, $3) RETURNING id")
+                    .bind(client).bind(key_hash).bind(to_db(now))
+                    .fetch_one(&self.writer).await.map_err(classify)?;
+                Ok(id)
+            }
+
+            async fn api_key_client(&self, key_hash: &str) -> Result<Option<String>> {
+                Ok(sqlx::query_scalar("SELECT client FROM api_keys WHERE key_hash = $1 AND revoked_at IS NULL")
+                    .bind(key_hash).fetch_optional(&self.reader).await?)
+            }
+
+            async fn api_keys(&self) -> Result<Vec<ApiKeyInfo>> {
+                let rows = sqlx::query("SELECT id, client, created_at, revoked_at FROM api_keys ORDER BY id DESC")
+                    .fetch_all(&self.reader).await?;
+                rows.iter()
+                    .map(|r| Ok(ApiKeyInfo {
+                        id: r.try_get("id")?, client: r.try_get("client")?,
+                        created_at: get_time(r, "created_at")?, revoked_at: get_opt_time(r, "revoked_at")?,
+                    }))
+                    .collect()
+            }
+
+            async fn revoke_api_key(&self, id: i64, now: DateTime<Utc>) -> Result<bool> {
+                let done = sqlx::query("UPDATE api_keys SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL")
+                    .bind(to_db(now)).bind(id).execute(&self.writer).await?;
+                Ok(done.rows_affected() == 1)
+            }
+
+            async fn store_media(&self, token: &str, media: &Media, now: DateTime<Utc>) -> Result<()> {
+                sqlx::query("INSERT INTO media (token, content_type, bytes, created_at) VALUES ($1, $2, $3, $4)")
+                    .bind(token).bind(&media.content_type).bind(&media.bytes).bind(to_db(now))
+                    .execute(&self.writer).await.map_err(classify)?;
+                Ok(())
+            }
+
+            async fn media(&self, token: &str) -> Result<Option<Media>> {
+                let row = sqlx::query("SELECT content_type, bytes FROM media WHERE token = $1").bind(token)
+                    .fetch_optional(&self.reader).await?;
+                row.map(|r| Ok(Media { content_type: r.try_get(0)?, bytes: r.try_get(1)? })).transpose()
             }
 
             async fn import_batch(&self, batch: &[ImportedRequest]) -> Result<ImportCounts> {

@@ -153,6 +153,28 @@ pub struct AuditEntry {
     pub detail: Option<String>,
 }
 
+/// An Open311 API key as listed to administrators (never the key itself).
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct ApiKeyInfo {
+    /// Key id.
+    pub id: i64,
+    /// The client it was issued to; requests it files carry `open311:<client>` as their source.
+    pub client: String,
+    /// Issued.
+    pub created_at: DateTime<Utc>,
+    /// Revoked, if it was.
+    pub revoked_at: Option<DateTime<Utc>>,
+}
+
+/// A stored media file.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Media {
+    /// MIME type as uploaded.
+    pub content_type: String,
+    /// The file.
+    pub bytes: Vec<u8>,
+}
+
 /// A column requests can be counted by (for import verification and summaries).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum CountBy {
@@ -234,6 +256,20 @@ pub trait Store: Send + Sync {
     async fn create_api_token(&self, user_id: i64, name: &str, token_hash: &str, now: DateTime<Utc>) -> Result<i64>;
     /// The active user behind a bearer token that has not been revoked.
     async fn token_principal(&self, token_hash: &str) -> Result<Option<Principal>>;
+
+    /// Issues an Open311 API key to `client`, stored by the hash of its secret.
+    async fn create_api_key(&self, client: &str, key_hash: &str, now: DateTime<Utc>) -> Result<i64>;
+    /// The client holding a key that has not been revoked.
+    async fn api_key_client(&self, key_hash: &str) -> Result<Option<String>>;
+    /// Every key issued, newest first.
+    async fn api_keys(&self) -> Result<Vec<ApiKeyInfo>>;
+    /// Revokes a key by id; `false` if there is no such unrevoked key.
+    async fn revoke_api_key(&self, id: i64, now: DateTime<Utc>) -> Result<bool>;
+
+    /// Stores an uploaded media file under an unguessable token.
+    async fn store_media(&self, token: &str, media: &Media, now: DateTime<Utc>) -> Result<()>;
+    /// A stored media file.
+    async fn media(&self, token: &str) -> Result<Option<Media>>;
 
     /// Stores a batch of imported requests with their histories in one transaction, skipping
     /// those whose source id is already stored (and repeats within the batch).

@@ -26,7 +26,10 @@ impl PostgresStore {
     /// Connects to `postgres://…` and migrates the database.
     pub async fn open(url: &str) -> crate::Result<Self> {
         let pool = PgPoolOptions::new().max_connections(16).connect(url).await?;
-        migrator(include_str!("../migrations/postgres/0001_foundation.sql")).run(&pool).await?;
+        migrator(&[
+            ("foundation", include_str!("../migrations/postgres/0001_foundation.sql")),
+            ("open311", include_str!("../migrations/postgres/0002_open311.sql")),
+        ]).run(&pool).await?;
         Ok(PostgresStore { writer: pool.clone(), reader: pool })
     }
 }

@@ -144,6 +144,13 @@ pub fn list_requests(filter: &RequestFilter) -> (String, Vec<Bind>) {
         binds.push(value);
         *sql += &clause.replace('?', &format!("${}", binds.len()));
     };
+    if !filter.ids.is_empty() {
+        sql += " AND id IN (";
+        for (i, id) in filter.ids.iter().enumerate() {
+            push(&mut sql, if i == 0 { "?" } else { ", ?" }, Bind::Int(Some(*id)));
+        }
+        sql += ")";
+    }
     if !filter.services.is_empty() {
         sql += " AND service_code IN (";
         for (i, s) in filter.services.iter().enumerate() {
@@ -186,6 +193,7 @@ pub fn list_requests(filter: &RequestFilter) -> (String, Vec<Bind>) {
         push(&mut sql, " AND id < ?", Bind::Int(Some(id)));
     }
     push(&mut sql, " ORDER BY id DESC LIMIT ?", Bind::Int(Some(i64::from(filter.limit))));
+    push(&mut sql, " OFFSET ?", Bind::Int(Some(i64::from(filter.offset))));
     (sql, binds)
 }
 
@@ -205,8 +213,8 @@ mod tests {
         };
         let (sql, binds) = list_requests(&f);
         assert!(sql.contains("status IN ($1, $2) AND agency_code = $3 AND search_text LIKE $4"));
-        assert!(sql.ends_with("LIMIT $5"));
+        assert!(sql.ends_with("LIMIT $5 OFFSET $6"));
         assert_eq!(binds[3], Bind::Text(Some("%50\\%\\_off%".into())));
-        assert_eq!(binds.len(), 5);
+        assert_eq!(binds.len(), 6);
     }
 }

@@ -43,7 +43,10 @@ impl SqliteStore {
         // An in-memory database exists per connection: share the single writer connection for reads.
         let writer = SqlitePoolOptions::new().max_connections(1).min_connections(1).idle_timeout(None).max_lifetime(None)
             .connect_with(options.clone()).await?;
-        migrator(include_str!("../migrations/sqlite/0001_foundation.sql")).run(&writer).await?;
+        migrator(&[
+            ("foundation", include_str!("../migrations/sqlite/0001_foundation.sql")),
+            ("open311", include_str!("../migrations/sqlite/0002_open311.sql")),
+        ]).run(&writer).await?;
         let reader = if in_memory {
             writer.clone()
         } else {
@@ -53,15 +56,17 @@ impl SqliteStore {
     }
 }
 
-/// The schema's migrations for one backend.
-pub(crate) fn migrator(foundation: &'static str) -> Migrator {
-    Migrator::with_migrations(vec![Migration::new(
-        1,
-        "foundation".into(),
-        MigrationType::Simple,
-        sqlx::AssertSqlSafe(foundation).into_sql_str(),
-        false,
-    )])
+/// The schema's migrations for one backend, oldest first: (description, SQL).
+pub(crate) fn migrator(steps: &[(&'static str, &'static str)]) -> Migrator {
+    Migrator::with_migrations(
+        steps
+            .iter()
+            .zip(1..)
+            .map(|((description, sql), version)| {
+                Migration::new(version, (*description).into(), MigrationType::Simple, sqlx::AssertSqlSafe(*sql).into_sql_str(), false)
+            })
+            .collect(),
+    )
 }
 
 /// Which of `ids` from source `system` are stored already.

@@ -284,3 +284,35 @@ async fn imports_are_idempotent_and_keep_history() {
         assert_eq!(store.count_requests_by(CountBy::Status).await.unwrap(), [(Some("closed".to_string()), 40)]);
     }
 }
+
+#[tokio::test]
+async fn api_keys_and_media() {
+    for store in stores().await {
+        let id = store.create_api_key("city-app", "hash-1", t(1, 9)).await.unwrap();
+        assert_eq!(store.api_key_client("hash-1").await.unwrap().as_deref(), Some("city-app"));
+        assert!(store.api_key_client("hash-2").await.unwrap().is_none());
+        assert!(store.revoke_api_key(id, t(2, 9)).await.unwrap());
+        assert!(!store.revoke_api_key(id, t(2, 9)).await.unwrap(), "already revoked");
+        assert!(store.api_key_client("hash-1").await.unwrap().is_none());
+        assert_eq!(store.api_keys().await.unwrap()[0].revoked_at, Some(t(2, 9)));
+        let photo = okno_store::Media { content_type: "image/jpeg".into(), bytes: vec![0xff, 0xd8, 0, 1, 2] };
+        store.store_media("m1", &photo, t(1, 9)).await.unwrap();
+        assert_eq!(store.media("m1").await.unwrap(), Some(photo));
+        assert!(store.media("m2").await.unwrap().is_none());
+    }
+}
+
+#[tokio::test]
+async fn lists_by_id_and_by_page() {
+    for store in stores().await {
+        seed(&*store).await;
+        let mut ids = Vec::new();
+        for i in 0..7 {
+            ids.push(store.create_request(&new_request("pothole", "Яма", t(1 + i, 8)), &format!("tok-{i}"), None).await.unwrap().request.id);
+        }
+        let by_id = store.list_requests(&RequestFilter { ids: vec![ids[1], ids[4], 9_999], limit: 10, ..Default::default() }).await.unwrap();
+        assert_eq!(by_id.iter().map(|r| r.id).collect::<Vec<_>>(), [ids[4], ids[1]]);
+        let page2 = store.list_requests(&RequestFilter { limit: 3, offset: 3, ..Default::default() }).await.unwrap();
+        assert_eq!(page2.iter().map(|r| r.id).collect::<Vec<_>>(), [ids[3], ids[2], ids[1]]);
+    }
+}
