@@ -265,6 +265,7 @@ impl ListQuery {
             text: present(&self.q).map(String::from),
             before_id,
             limit,
+            ..RequestFilter::default()
         };
         Ok(errors.finish(filter)?)
     }
