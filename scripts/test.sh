@@ -24,8 +24,13 @@ echo "PostgreSQL 15 test cluster at $OKNO_TEST_POSTGRES_URL"
 log=$(mktemp /tmp/okno-test-XXXXXX.log)
 status=0
 cargo test --workspace --all-targets --locked 2>&1 | tee "$log" || status=$?
-passed=$(awk '/^test result:/ { for (i = 1; i < NF; i++) if ($(i+1) ~ /^passed/) n += $i } END { print n + 0 }' "$log")
-failed=$(awk '/^test result:/ { for (i = 1; i < NF; i++) if ($(i+1) ~ /^failed/) n += $i } END { print n + 0 }' "$log")
+echo
+echo "== Open311 clients against a live server"
+OKNO_BIN=target/debug/okno scripts/open311-clients.sh 2>&1 | tee -a "$log" || status=$?
+
+tally() { awk -v word="$1" '/^(test result|open311-clients):/ { for (i = 1; i < NF; i++) if ($(i+1) ~ "^" word) n += $i } END { print n + 0 }' "$log"; }
+passed=$(tally passed)
+failed=$(tally failed)
 skipped=$(grep -c '^SKIPPED' "$log" || true)
 rm -f "$log"
 echo

@@ -7,6 +7,8 @@ pub mod api;
 pub mod auth;
 pub mod error;
 pub mod intake;
+pub mod open311;
+pub mod xml;
 
 use auth::RateLimiter;
 use axum::extract::{DefaultBodyLimit, FromRequest, FromRequestParts};
@@ -32,11 +34,19 @@ pub struct ServerConfig {
     pub submit_per_minute: u32,
     /// Sign-in attempts per minute per client address; 0 = unlimited.
     pub login_per_minute: u32,
+    /// The Open311 endpoint.
+    pub open311: open311::Open311Config,
 }
 
 impl Default for ServerConfig {
     fn default() -> Self {
-        ServerConfig { secure_cookies: false, max_body_bytes: 64 * 1024, submit_per_minute: 20, login_per_minute: 10 }
+        ServerConfig {
+            secure_cookies: false,
+            max_body_bytes: 64 * 1024,
+            submit_per_minute: 20,
+            login_per_minute: 10,
+            open311: open311::Open311Config::default(),
+        }
     }
 }
 
@@ -129,8 +139,11 @@ pub fn app(state: AppState) -> Router {
         .route("/audit", get(admin::audit_log))
         .route("/openapi.json", get(openapi))
         .fallback(not_found);
+    let open311 = open311::router(state.config.open311.max_media_bytes + max_body);
     Router::new()
         .nest("/api/v1", api)
+        .nest(&state.config.open311.base_path.clone(), open311)
+        .route("/media/{token}", get(open311::media))
         .route("/healthz", get(|| async { "ok" }))
         .fallback(not_found)
         .layer(DefaultBodyLimit::max(max_body))

@@ -41,6 +41,15 @@ pub struct ServeArgs {
     /// Sign-in attempts per minute per client address (0 = unlimited).
     #[arg(long, env = "OKNO_LOGIN_PER_MINUTE", default_value_t = 10)]
     pub login_per_minute: u32,
+    /// Path of the Open311 GeoReport v2 endpoint.
+    #[arg(long, env = "OKNO_OPEN311_BASE", default_value = "/open311/v2")]
+    pub open311_base: String,
+    /// Open311 jurisdiction id; when set, a jurisdiction_id that is given must match it.
+    #[arg(long, env = "OKNO_JURISDICTION_ID")]
+    pub jurisdiction_id: Option<String>,
+    /// Time zone of Open311 dates (IANA name).
+    #[arg(long, env = "OKNO_TIMEZONE", default_value = "Europe/Moscow")]
+    pub timezone: String,
 }
 
 /// Okno's commands.
@@ -62,6 +71,12 @@ pub enum Command {
         /// What to do with users.
         #[command(subcommand)]
         command: UserCommand,
+    },
+    /// Manage Open311 API keys (one per client application).
+    Apikey {
+        /// What to do with keys.
+        #[command(subcommand)]
+        command: ApikeyCommand,
     },
     /// Import requests from other systems (idempotent: re-importing never duplicates).
     Import {
@@ -97,6 +112,24 @@ pub enum UserCommand {
         /// Agency code (agency staff only).
         #[arg(long)]
         agency: Option<String>,
+    },
+}
+
+/// API key management.
+#[derive(Debug, Subcommand)]
+pub enum ApikeyCommand {
+    /// Issue a key to a client; the key is printed once and stored only as a hash.
+    Add {
+        /// The client's name (recorded as the source of the requests it files).
+        #[arg(long)]
+        client: String,
+    },
+    /// List issued keys (without the keys themselves).
+    List,
+    /// Revoke a key by its id.
+    Revoke {
+        /// Key id, as `list` shows it.
+        id: i64,
     },
 }
 
@@ -217,6 +250,10 @@ pub async fn run(cli: Cli) -> Result<()> {
             println!("created user {} (id {})", created.login, created.id);
             Ok(())
         }
+        Command::Apikey { command } => {
+            let store = open(&cli.db).await?;
+            apikey(&*store, command).await
+        }
         Command::Import { source: ImportSource::SpbAppeals { appeals, events } } => {
             let store = open(&cli.db).await?;
             let report = crate::import::spb::import(store, &appeals, events.as_deref()).await?;
@@ -247,6 +284,37 @@ pub async fn run(cli: Cli) -> Result<()> {
     }
 }
 
+async fn apikey(store: &dyn Store, command: ApikeyCommand) -> Result<()> {
+    let now = chrono::Utc::now();
+    match command {
+        ApikeyCommand::Add { client } => {
+            let client = client.trim();
+            if client.is_empty() || client.chars().count() > 100 {
+                bail!("the client name must be 1 to 100 characters");
+            }
+            let key = okno_server::auth::new_secret();
+            let id = store.create_api_key(client, &okno_server::auth::secret_hash(&key), now).await?;
+            store.audit("cli", "apikey.create", None, Some(&format!("key {id} for {client}")), now).await?;
+            println!("{key}");
+            eprintln!("API key {id} issued to {client}; it is shown only this once");
+        }
+        ApikeyCommand::List => {
+            for key in store.api_keys().await? {
+                let state = key.revoked_at.map_or("active".to_owned(), |t| format!("revoked {}", t.to_rfc3339()));
+                println!("{}\t{}\t{}\t{state}", key.id, key.client, key.created_at.to_rfc3339());
+            }
+        }
+        ApikeyCommand::Revoke { id } => {
+            if !store.revoke_api_key(id, now).await? {
+                bail!("no active API key {id}");
+            }
+            store.audit("cli", "apikey.revoke", None, Some(&format!("key {id}")), now).await?;
+            println!("revoked API key {id}");
+        }
+    }
+    Ok(())
+}
+
 fn problem_text(e: okno_server::error::ApiError) -> String {
     match e {
         okno_server::error::ApiError::Invalid(fields) => {
@@ -274,10 +342,20 @@ fn read_password() -> Result<String> {
 
 /// Serves the API until interrupted.
 pub async fn serve(store: Arc<dyn Store>, args: ServeArgs) -> Result<()> {
+    let timezone: chrono_tz::Tz = args.timezone.parse().map_err(|_| anyhow::anyhow!("unknown time zone {:?}", args.timezone))?;
+    if !args.open311_base.starts_with('/') || args.open311_base.len() < 2 || args.open311_base.ends_with('/') {
+        bail!("--open311-base must start with / and not end with one, e.g. /open311/v2");
+    }
     let config = ServerConfig {
         secure_cookies: args.secure_cookies,
         submit_per_minute: args.submit_per_minute,
         login_per_minute: args.login_per_minute,
+        open311: okno_server::open311::Open311Config {
+            base_path: args.open311_base,
+            jurisdiction_id: args.jurisdiction_id,
+            timezone,
+            ..Default::default()
+        },
         ..ServerConfig::default()
     };
     let state = AppState::new(store, config).map_err(|e| anyhow::anyhow!("{e}"))?;
