@@ -16,5 +16,5 @@ pub use catalog::{Agency, Attribute, AttributeDatatype, AttributeValue, Service,
 pub use lifecycle::{Action, Open311Status, Status, TransitionError};
 pub use request::{
     AttributeInput, BBox, Channel, Contact, Coordinates, Event, EventKind, FieldError, FieldErrors,
-    NewEvent, NewRequest, Priority, Request, RequestDraft, RequestFilter, ValidationError,
+    NewEvent, NewRequest, Priority, Request, RequestDraft, RequestFilter, RequestOrder, ValidationError,
 };

@@ -602,6 +602,18 @@ pub struct RequestFilter {
     pub limit: u32,
     /// Skip this many first (page-number pagination, as Open311 clients use).
     pub offset: u32,
+    /// Which come first.
+    pub order: RequestOrder,
+}
+
+/// The order of a request list.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum RequestOrder {
+    /// Newest first by id (stable for cursor pagination).
+    #[default]
+    NewestId,
+    /// Newest first by submission time (Open311's `requested_datetime`), then by id.
+    NewestCreated,
 }
 
 #[cfg(test)]

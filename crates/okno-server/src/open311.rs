@@ -20,7 +20,7 @@ use chrono::{DateTime, Duration, SecondsFormat, Utc};
 use chrono_tz::Tz;
 use okno_core::lifecycle::ALL_STATUSES;
 use okno_core::request::AttributeInput;
-use okno_core::{Channel, Contact, Open311Status, Request as OknoRequest, RequestDraft, RequestFilter, Service};
+use okno_core::{Channel, Contact, Open311Status, Request as OknoRequest, RequestDraft, RequestFilter, RequestOrder, Service};
 use okno_store::Media;
 use serde_json::{json, Value};
 use std::collections::{BTreeMap, HashMap};
@@ -360,6 +360,14 @@ struct Names {
 }
 
 impl Names {
+    /// Loads the names `requests` need (none when there are no requests).
+    async fn for_requests(state: &AppState, requests: &[OknoRequest], english: bool, format: Format) -> Result<Names> {
+        if requests.is_empty() {
+            return Ok(Names { services: HashMap::new(), agencies: HashMap::new(), english });
+        }
+        Self::load(state, english, format).await
+    }
+
     async fn load(state: &AppState, english: bool, format: Format) -> Result<Names> {
         let services = state.store.services().await.map_err(internal(format))?.into_iter().map(|s| (s.code.clone(), s)).collect();
         let agencies = state.store.agencies().await.map_err(internal(format))?.into_iter().map(|a| (a.code, (a.name_ru, a.name_en))).collect();
@@ -446,7 +454,7 @@ fn parse_date(format: Format, name: &str, value: &str) -> Result<DateTime<Utc>> 
 
 /// The filter a `GET requests` asks for, with the specification's default window.
 fn requests_filter(params: &Params, format: Format, now: DateTime<Utc>, capped: bool) -> Result<RequestFilter> {
-    let mut filter = RequestFilter { limit: MAX_REQUESTS, ..Default::default() };
+    let mut filter = RequestFilter { limit: MAX_REQUESTS, order: RequestOrder::NewestCreated, ..Default::default() };
     if let Some(ids) = params.get("service_request_id") {
         filter.ids = ids.split(',').filter_map(|id| id.trim().parse().ok()).collect();
         if filter.ids.is_empty() {
@@ -503,7 +511,7 @@ async fn requests(state: &AppState, params: &Params, headers: &HeaderMap, format
     check_jurisdiction(state, params, format)?;
     let filter = requests_filter(params, format, Utc::now(), true)?;
     let requests = state.store.list_requests(&filter).await.map_err(internal(format))?;
-    let names = Names::load(state, english(params, headers), format).await?;
+    let names = Names::for_requests(state, &requests, english(params, headers), format).await?;
     Ok(render_requests(state, &names, &requests, format))
 }
 
@@ -699,6 +707,7 @@ async fn bulk_csv(state: &AppState, params: &Params) -> Result<Response> {
     check_jurisdiction(state, params, format)?;
     let mut filter = requests_filter(params, format, Utc::now(), false)?;
     filter.limit = BULK_PAGE;
+    filter.order = RequestOrder::NewestId;
     let names = Names::load(state, params.get("locale").is_some_and(|l| l.starts_with("en")), format).await?;
     let mut out = csv::Writer::from_writer(Vec::new());
     out.write_record(BULK_COLUMNS).map_err(|e| Open311Error::from_api(format, ApiError::Internal(e.to_string())))?;

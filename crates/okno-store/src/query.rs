@@ -3,7 +3,7 @@
 use chrono::{DateTime, Utc};
 use okno_core::text::search_key;
 use crate::ImportedRequest;
-use okno_core::{NewEvent, RequestFilter};
+use okno_core::{NewEvent, RequestFilter, RequestOrder};
 use std::sync::LazyLock;
 
 /// The columns of `requests` read into a [`okno_core::Request`], in the order the decoder expects.
@@ -192,7 +192,11 @@ pub fn list_requests(filter: &RequestFilter) -> (String, Vec<Bind>) {
     if let Some(id) = filter.before_id {
         push(&mut sql, " AND id < ?", Bind::Int(Some(id)));
     }
-    push(&mut sql, " ORDER BY id DESC LIMIT ?", Bind::Int(Some(i64::from(filter.limit))));
+    sql += match filter.order {
+        RequestOrder::NewestId => " ORDER BY id DESC",
+        RequestOrder::NewestCreated => " ORDER BY created_at DESC, id DESC",
+    };
+    push(&mut sql, " LIMIT ?", Bind::Int(Some(i64::from(filter.limit))));
     push(&mut sql, " OFFSET ?", Bind::Int(Some(i64::from(filter.offset))));
     (sql, binds)
 }

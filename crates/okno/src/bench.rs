@@ -60,10 +60,10 @@ async fn fresh_postgres(admin_url: &str, name: &str) -> Result<String> {
     Ok(format!("{base}/{db}"))
 }
 
-async fn import_figures(db: &str, args: &FoundationArgs) -> Result<Value> {
+async fn import_figures(db: &str, appeals: &std::path::Path, events: &std::path::Path) -> Result<Value> {
     let store = okno_store::open(db).await?;
     let started = Instant::now();
-    let report = crate::import::spb::import(store, &args.appeals, Some(&args.events)).await?;
+    let report = crate::import::spb::import(store, appeals, Some(events)).await?;
     let seconds = started.elapsed().as_secs_f64();
     let rows = report.counts.inserted + report.counts.events;
     Ok(json!({"requests": report.counts.inserted, "events": report.counts.events, "rows": rows,
@@ -127,47 +127,65 @@ fn percentile(sorted: &[Duration], p: f64) -> f64 {
     sorted.get(i).map_or(0.0, |d| d.as_secs_f64() * 1000.0)
 }
 
-/// Sends `total` POSTs from `concurrency` clients and measures throughput and latency.
-pub async fn post_load(server: &ServerProcess, total: usize, concurrency: usize) -> Result<Value> {
+/// Builds the `i`-th request of a load run.
+pub type RequestMaker = Arc<dyn Fn(&reqwest::Client, usize) -> reqwest::RequestBuilder + Send + Sync>;
+
+/// Sends `total` requests from `concurrency` clients and measures throughput and latency;
+/// a response with another status than `expect` counts as a failure.
+pub async fn http_load(total: usize, concurrency: usize, expect: reqwest::StatusCode, make: RequestMaker) -> Result<Value> {
     let client = reqwest::Client::builder().pool_max_idle_per_host(concurrency).build()?;
-    let url = Arc::new(server.url("/api/v1/requests"));
     let next = Arc::new(AtomicUsize::new(0));
     let started = Instant::now();
     let mut tasks = Vec::new();
     for _ in 0..concurrency {
-        let (client, url, next) = (client.clone(), url.clone(), next.clone());
+        let (client, next, make) = (client.clone(), next.clone(), make.clone());
         tasks.push(tokio::spawn(async move {
             let mut latencies = Vec::new();
             let mut failures = 0u64;
+            let mut bytes = 0u64;
             loop {
                 let i = next.fetch_add(1, Ordering::Relaxed);
                 if i >= total {
                     break;
                 }
-                let body = json!({"service_code": "pothole", "channel": "web", "text": format!("Яма на дороге у дома {}, нагрузочный тест", i % 120),
-                    "lat": 59.9 + (i % 100) as f64 * 0.001, "lon": 30.3, "address": "Садовая ул., 5",
-                    "contact": {"name": "Тестовый Житель", "phone": "+7 900 000-00-00"}});
                 let sent = Instant::now();
-                match client.post(url.as_str()).json(&body).send().await {
-                    Ok(r) if r.status() == reqwest::StatusCode::CREATED => latencies.push(sent.elapsed()),
+                match make(&client, i).send().await {
+                    Ok(r) if r.status() == expect => match r.bytes().await {
+                        Ok(body) => {
+                            bytes += body.len() as u64;
+                            latencies.push(sent.elapsed());
+                        }
+                        Err(_) => failures += 1,
+                    },
                     _ => failures += 1,
                 }
             }
-            (latencies, failures)
+            (latencies, failures, bytes)
         }));
     }
-    let mut latencies = Vec::with_capacity(total);
-    let mut failures = 0;
+    let (mut latencies, mut failures, mut bytes) = (Vec::with_capacity(total), 0, 0);
     for t in tasks {
-        let (l, f) = t.await?;
+        let (l, f, b) = t.await?;
         latencies.extend(l);
         failures += f;
+        bytes += b;
     }
     let seconds = started.elapsed().as_secs_f64();
     latencies.sort();
     Ok(json!({"requests": total, "failures": failures, "concurrency": concurrency, "seconds": seconds,
-        "requests_per_s": latencies.len() as f64 / seconds,
+        "requests_per_s": latencies.len() as f64 / seconds, "mean_response_bytes": bytes as f64 / latencies.len().max(1) as f64,
         "p50_ms": percentile(&latencies, 0.5), "p90_ms": percentile(&latencies, 0.9), "p99_ms": percentile(&latencies, 0.99)}))
+}
+
+/// Sends `total` citizen submissions to `POST /api/v1/requests`.
+pub async fn post_load(server: &ServerProcess, total: usize, concurrency: usize) -> Result<Value> {
+    let url = server.url("/api/v1/requests");
+    http_load(total, concurrency, reqwest::StatusCode::CREATED, Arc::new(move |client, i| {
+        client.post(&url).json(&json!({"service_code": "pothole", "channel": "web",
+            "text": format!("Яма на дороге у дома {}, нагрузочный тест", i % 120),
+            "lat": 59.9 + (i % 100) as f64 * 0.001, "lon": 30.3, "address": "Садовая ул., 5",
+            "contact": {"name": "Тестовый Житель", "phone": "+7 900 000-00-00"}}))
+    })).await
 }
 
 async fn post_figures(db: &str, args: &FoundationArgs) -> Result<Value> {
@@ -218,7 +236,7 @@ pub async fn foundation(args: FoundationArgs) -> Result<Value> {
         "data": {"appeals": args.appeals, "events": args.events}});
     eprintln!("== import into SQLite");
     let sqlite_dbs: Vec<String> = (0..args.repeat.max(1)).map(|run| scratch_sqlite(&format!("import{run}"))).collect();
-    results["import"]["sqlite"] = median_of(args.repeat, |run| { let (a, db) = (&args, &sqlite_dbs[run]); async move { import_figures(db, a).await } }).await?;
+    results["import"]["sqlite"] = median_of(args.repeat, |run| { let (a, db) = (&args, &sqlite_dbs[run]); async move { import_figures(db, &a.appeals, &a.events).await } }).await?;
     if args.python_baseline.exists() {
         eprintln!("== baseline: Python sqlite3 executemany");
         results["baseline"]["python_sqlite_executemany"] = median_of(args.repeat, |_| async { python_baseline(&args) }).await?;
@@ -226,7 +244,7 @@ pub async fn foundation(args: FoundationArgs) -> Result<Value> {
     if let Some(pg) = &args.postgres {
         eprintln!("== import into PostgreSQL");
         results["import"]["postgres"] = median_of(args.repeat, |run| { let a = &args; async move {
-            import_figures(&fresh_postgres(pg, &format!("import{run}")).await?, a).await
+            import_figures(&fresh_postgres(pg, &format!("import{run}")).await?, &a.appeals, &a.events).await
         } }).await?;
         eprintln!("== baseline: PostgreSQL COPY of the raw rows");
         results["baseline"]["postgres_copy"] = median_of(args.repeat, |_| postgres_copy_baseline(pg, &args)).await?;
@@ -245,6 +263,79 @@ pub async fn foundation(args: FoundationArgs) -> Result<Value> {
         "sqlite_import_vs_python_executemany": ratio(&r["import"]["sqlite"], &r["baseline"]["python_sqlite_executemany"], "rows_per_s"),
         "postgres_import_vs_postgres_copy": ratio(&r["import"]["postgres"], &r["baseline"]["postgres_copy"], "rows_per_s"),
     });
+    if let Some(dir) = args.out.parent() {
+        std::fs::create_dir_all(dir)?;
+    }
+    std::fs::write(&args.out, serde_json::to_string_pretty(&results)?)?;
+    eprintln!("results written to {}", args.out.display());
+    Ok(results)
+}
+
+/// What `okno bench open311` is told.
+#[derive(Debug, Clone, clap::Args)]
+pub struct Open311Args {
+    /// The portal's appeals.csv.gz.
+    #[arg(long, default_value = "../shared/data/ru_spb_appeals/appeals.csv.gz")]
+    pub appeals: PathBuf,
+    /// The portal's events.csv.gz.
+    #[arg(long, default_value = "../shared/data/ru_spb_appeals/events.csv.gz")]
+    pub events: PathBuf,
+    /// A PostgreSQL server to create a throwaway database on (its admin URL); skipped without it.
+    #[arg(long, env = "OKNO_BENCH_POSTGRES_URL")]
+    pub postgres: Option<String>,
+    /// GET calls per measurement.
+    #[arg(long, default_value_t = 5_000)]
+    pub gets: usize,
+    /// POST calls per backend.
+    #[arg(long, default_value_t = 10_000)]
+    pub posts: usize,
+    /// Concurrent HTTP clients.
+    #[arg(long, default_value_t = 64)]
+    pub concurrency: usize,
+    /// Where to write the JSON results.
+    #[arg(long, default_value = "bench-results/open311.json")]
+    pub out: PathBuf,
+}
+
+/// The last 90 days of the St. Petersburg data (it ends on 2021-04-23): a full window.
+const SPB_WINDOW: &str = "start_date=2021-01-23T00:00:00%2B03:00&end_date=2021-04-23T00:00:00%2B03:00";
+
+async fn open311_figures(db: &str, args: &Open311Args) -> Result<Value> {
+    import_figures(db, &args.appeals, &args.events).await?;
+    let store = okno_store::open(db).await?;
+    let key = okno_server::auth::new_secret();
+    store.create_api_key("bench", &okno_server::auth::secret_hash(&key), chrono::Utc::now()).await?;
+    let server = ServerProcess::start(&std::env::current_exe()?, db, &[])?;
+    let base = server.url("/open311/v2");
+    let mut figures = json!({});
+    let get = |url: String| -> RequestMaker { Arc::new(move |client, _| client.get(&url)) };
+    eprintln!("   GET requests.json, default window");
+    figures["get_default_window"] = http_load(args.gets, args.concurrency, reqwest::StatusCode::OK, get(format!("{base}/requests.json"))).await?;
+    eprintln!("   GET requests.json, the data's last 90 days (1,000 items a page)");
+    figures["get_full_window"] =
+        http_load(args.gets / 10, args.concurrency, reqwest::StatusCode::OK, get(format!("{base}/requests.json?{SPB_WINDOW}"))).await?;
+    eprintln!("   POST requests.json");
+    let url = format!("{base}/requests.json");
+    figures["post"] = http_load(args.posts, args.concurrency, reqwest::StatusCode::OK, Arc::new(move |client, i| {
+        client.post(&url).form(&[
+            ("api_key", key.as_str()), ("service_code", "spb-189"), ("lat", "59.9343"), ("long", "30.3351"),
+            ("description", &format!("Неудовлетворительное состояние парадной, дом {}", i % 200)),
+            ("email", "bench@example.org"),
+        ])
+    })).await?;
+    Ok(figures)
+}
+
+/// Measures the Open311 endpoint on the imported St. Petersburg data and writes `args.out`.
+pub async fn open311(args: Open311Args) -> Result<Value> {
+    anyhow::ensure!(args.appeals.exists() && args.events.exists(), "the St. Petersburg data is not at {}", args.appeals.display());
+    let mut results = json!({"machine": {"cores": std::thread::available_parallelism().map_or(0, |n| n.get())}});
+    eprintln!("== Open311 on SQLite");
+    results["sqlite"] = open311_figures(&scratch_sqlite("open311"), &args).await?;
+    if let Some(pg) = &args.postgres {
+        eprintln!("== Open311 on PostgreSQL");
+        results["postgres"] = open311_figures(&fresh_postgres(pg, "open311").await?, &args).await?;
+    }
     if let Some(dir) = args.out.parent() {
         std::fs::create_dir_all(dir)?;
     }

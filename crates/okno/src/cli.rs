@@ -160,6 +160,8 @@ pub enum ImportSource {
 pub enum BenchSuite {
     /// Import speed, durable POST throughput and latency, server memory.
     Foundation(crate::bench::FoundationArgs),
+    /// Open311 GET and POST throughput and latency on the imported St. Petersburg data.
+    Open311(crate::bench::Open311Args),
 }
 
 /// Exports.
@@ -266,8 +268,11 @@ pub async fn run(cli: Cli) -> Result<()> {
             println!("{report}");
             Ok(())
         }
-        Command::Bench { suite: BenchSuite::Foundation(args) } => {
-            let results = crate::bench::foundation(args).await?;
+        Command::Bench { suite } => {
+            let results = match suite {
+                BenchSuite::Foundation(args) => crate::bench::foundation(args).await?,
+                BenchSuite::Open311(args) => crate::bench::open311(args).await?,
+            };
             println!("{}", serde_json::to_string_pretty(&results)?);
             Ok(())
         }

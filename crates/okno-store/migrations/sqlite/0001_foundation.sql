@@ -62,7 +62,7 @@ CREATE TABLE requests (
     last_answer       TEXT,
     UNIQUE (source_system, source_id)
 );
-CREATE INDEX requests_created ON requests (created_at);
+CREATE INDEX requests_created ON requests (created_at, id);
 CREATE INDEX requests_agency ON requests (agency_code, id);
 CREATE INDEX requests_status ON requests (status, id);
 CREATE INDEX requests_service ON requests (service_code, id);
