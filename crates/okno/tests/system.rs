@@ -310,3 +310,68 @@ async fn a_bad_row_is_reported_by_line_while_good_rows_go_in() {
     assert!(report.contains("line 4: appeal 2: created_at \"18.10.2020\" is not a time"), "{report}");
     assert!(report.contains("line 6: appeal 3: coordinates 99.9,30.19 out of range"), "{report}");
 }
+
+#[tokio::test]
+async fn open311_files_through_the_same_intake_on_every_backend() {
+    for db in okno_store::testing::fresh_database_urls().await {
+        okno(&db, &["demo", "--no-serve"]);
+        let key = okno(&db, &["apikey", "add", "--client", "city-app"]).lines().next().unwrap().trim().to_owned();
+        let server = Server::start(&db, &["--jurisdiction-id", "demo.oblast"]);
+        let client = Client::new();
+        let base = server.url("/open311/v2");
+
+        let filed = client.post(format!("{base}/requests.json"))
+            .form(&[("api_key", key.as_str()), ("jurisdiction_id", "demo.oblast"), ("service_code", "pothole"),
+                ("lat", "59.93"), ("long", "30.31"), ("description", "Яма <b>&</b> \u{1}лужа"), ("attribute[size]", "large"),
+                ("first_name", "Анна"), ("email", "anna@example.org")])
+            .send().await.unwrap();
+        assert_eq!(filed.status(), StatusCode::OK);
+        let filed: Value = filed.json().await.unwrap();
+        let id = filed[0]["service_request_id"].as_str().unwrap().to_owned();
+        assert!(filed[0]["service_notice"].as_str().unwrap().contains("Комитет по дорожному хозяйству"));
+
+        // The same request as Okno's own API sees it: channel, source, history, contact kept apart.
+        let (admin, _) = login(&server, "admin", "demo-admin-password").await;
+        let stored: Value = admin.get(server.url(&format!("/api/v1/requests/{id}"))).send().await.unwrap().json().await.unwrap();
+        assert_eq!((stored["channel"].as_str(), stored["source_system"].as_str()), (Some("open311"), Some("open311:city-app")));
+        assert_eq!(stored["attributes"]["size"], json!(["large"]));
+        let events: Value = admin.get(server.url(&format!("/api/v1/requests/{id}/events"))).send().await.unwrap().json().await.unwrap();
+        let kinds: Vec<&str> = events.as_array().unwrap().iter().map(|e| e["kind"].as_str().unwrap()).collect();
+        assert_eq!(kinds, ["registered", "routed"]);
+        let contact: Value = admin.get(server.url(&format!("/api/v1/requests/{id}/contact"))).send().await.unwrap().json().await.unwrap();
+        assert_eq!(contact["email"], "anna@example.org");
+
+        // XML escapes what the citizen wrote and drops what XML cannot carry; no contact leaks.
+        let xml = client.get(format!("{base}/requests/{id}.xml")).send().await.unwrap().text().await.unwrap();
+        assert!(xml.contains("<description>Яма &lt;b&gt;&amp;&lt;/b&gt; лужа</description>"), "{xml}");
+        assert!(xml.contains("<status>open</status>") && xml.contains("<agency_responsible>Комитет по дорожному хозяйству</agency_responsible>"));
+        assert!(!xml.contains("anna@example.org") && !xml.contains("Анна"));
+        let listed: Value = client.get(format!("{base}/requests.json?service_request_id={id},999999")).send().await.unwrap().json().await.unwrap();
+        assert_eq!(listed.as_array().unwrap().len(), 1);
+
+        // Lifecycle shows through: answered is closed, with the answer in status_notes.
+        let csrf = {
+            let me: Value = admin.get(server.url("/api/v1/auth/me")).send().await.unwrap().json().await.unwrap();
+            me["csrf_token"].as_str().unwrap().to_owned()
+        };
+        let answered = admin.post(server.url(&format!("/api/v1/requests/{id}/answer"))).header("x-csrf-token", &csrf)
+            .json(&json!({"text": "Заделана"})).send().await.unwrap();
+        assert_eq!(answered.status(), StatusCode::OK);
+        let shown: Value = client.get(format!("{base}/requests/{id}.json")).send().await.unwrap().json().await.unwrap();
+        assert_eq!((shown[0]["status"].as_str(), shown[0]["status_notes"].as_str()), (Some("closed"), Some("answered: Заделана")));
+
+        // Jurisdiction is checked when given; an empty one counts as absent.
+        let wrong = client.get(format!("{base}/services.json?jurisdiction_id=elsewhere")).send().await.unwrap();
+        assert_eq!(wrong.status(), StatusCode::NOT_FOUND);
+        assert_eq!(client.get(format!("{base}/services.json?jurisdiction_id=")).send().await.unwrap().status(), StatusCode::OK);
+
+        // A revoked key is refused in the spec's error format.
+        let listed_keys = okno(&db, &["apikey", "list"]);
+        let key_id = listed_keys.lines().next().unwrap().split('\t').next().unwrap().to_owned();
+        okno(&db, &["apikey", "revoke", &key_id]);
+        let refused = client.post(format!("{base}/requests.xml")).form(&[("api_key", key.as_str()), ("service_code", "pothole"), ("lat", "59.9"), ("long", "30.3")])
+            .send().await.unwrap();
+        assert_eq!(refused.status(), StatusCode::FORBIDDEN);
+        assert!(refused.text().await.unwrap().contains("<errors><error><code>403</code>"));
+    }
+}
