@@ -341,8 +341,10 @@ mod tests {
         let mut frontier = vec![Status::Registered];
         while let Some(s) = frontier.pop() {
             for a in ALL_ACTIONS {
-                if let Ok(n) = transition(s, a) {
-                    if seen.insert(n) { frontier.push(n); }
+                if let Ok(n) = transition(s, a)
+                    && seen.insert(n)
+                {
+                    frontier.push(n);
                 }
             }
         }

@@ -446,7 +446,7 @@ pub fn check_attributes(service: &Service, values: &BTreeMap<String, Vec<String>
         let in_list = |v: &&str| attr.values.iter().any(|allowed| allowed.key == *v);
         match attr.datatype {
             AttributeDatatype::Singlevaluelist | AttributeDatatype::Multivaluelist
-                if !given.iter().all(|v| in_list(v)) =>
+                if !given.iter().all(in_list) =>
             {
                 let keys: Vec<&str> = attr.values.iter().map(|v| v.key.as_str()).collect();
                 errors.add(field, format!("must be one of: {}", keys.join(", ")));

@@ -93,7 +93,7 @@ async fn write_rows(
     rows: Vec<Vec<crate::query::Bind>>,
 ) -> crate::Result<()> {
     let sql = format!("COPY {table} ({}) FROM STDIN", columns.join(", "));
-    let mut copy = (&mut **tx).copy_in_raw(&sql).await?;
+    let mut copy = tx.copy_in_raw(&sql).await?;
     let mut buffer = String::with_capacity(COPY_CHUNK + 4096);
     for row in rows {
         for (i, value) in row.iter().enumerate() {

@@ -204,8 +204,7 @@ async fn serve_memory(db: &str) -> Result<Value> {
         login: admin.into(), password: "bench-password-1".into(), role: okno_core::Role::Analyst, agency: None }, "bench").await;
     let token = {
         let login = client.post(server.url("/api/v1/auth/login")).json(&json!({"login": admin, "password": "bench-password-1"})).send().await?;
-        let cookie = login.headers().get("set-cookie").and_then(|v| v.to_str().ok()).unwrap_or_default().split(';').next().unwrap_or_default().to_owned();
-        cookie
+        login.headers().get("set-cookie").and_then(|v| v.to_str().ok()).unwrap_or_default().split(';').next().unwrap_or_default().to_owned()
     };
     let started = Instant::now();
     let mut paths: Vec<String> = ["limit=500", "limit=500&q=%D1%81%D0%BD%D0%B5%D0%B3", "limit=500&status=closed", "limit=500&bbox=30.2,59.9,30.4,60.0"]

@@ -8,7 +8,7 @@
 use anyhow::{bail, Context, Result};
 use clap::Command;
 use std::collections::BTreeMap;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 /// The file read when neither `--config` nor `OKNO_CONFIG` names one (if it exists).
 pub const DEFAULT_CONFIG_FILE: &str = "okno.toml";
@@ -28,7 +28,7 @@ pub fn config_path(args: &[String]) -> Option<PathBuf> {
 }
 
 /// Reads a configuration file into flag id → value.
-pub fn read(path: &PathBuf) -> Result<BTreeMap<String, String>> {
+pub fn read(path: &Path) -> Result<BTreeMap<String, String>> {
     let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
     let table: toml::Table = text.parse().with_context(|| format!("parsing {}", path.display()))?;
     table
@@ -63,7 +63,7 @@ fn with_defaults(command: Command, values: &BTreeMap<String, String>) -> Command
 }
 
 /// The command line with the file's values as defaults (below environment and flags).
-pub fn apply(command: Command, values: &BTreeMap<String, String>, path: &PathBuf) -> Result<Command> {
+pub fn apply(command: Command, values: &BTreeMap<String, String>, path: &Path) -> Result<Command> {
     let mut ids = Vec::new();
     known_ids(&command, &mut ids);
     if let Some(unknown) = values.keys().find(|k| !ids.contains(k)) {

@@ -66,7 +66,7 @@ impl<'a> From<&'a Request> for ExportedRequest<'a> {
 }
 
 enum Sink<W: Write> {
-    Csv(csv::Writer<W>),
+    Csv(Box<csv::Writer<W>>),
     Jsonl(W),
 }
 
@@ -94,7 +94,7 @@ impl<W: Write> Sink<W> {
 /// Writes every request, newest first, and returns how many were written.
 pub async fn requests(store: &dyn Store, format: ExportFormat, out: impl Write) -> Result<u64> {
     let mut sink = match format {
-        ExportFormat::Csv => Sink::Csv(csv::Writer::from_writer(out)),
+        ExportFormat::Csv => Sink::Csv(Box::new(csv::Writer::from_writer(out))),
         ExportFormat::Jsonl => Sink::Jsonl(out),
     };
     let mut written = 0u64;
