@@ -15,9 +15,9 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-/// What `okno bench foundation` is told.
+/// The St. Petersburg data a bench imports, and where PostgreSQL runs.
 #[derive(Debug, Clone, clap::Args)]
-pub struct FoundationArgs {
+pub struct SpbData {
     /// The portal's appeals.csv.gz.
     #[arg(long, default_value = "../shared/data/ru_spb_appeals/appeals.csv.gz")]
     pub appeals: PathBuf,
@@ -27,6 +27,21 @@ pub struct FoundationArgs {
     /// A PostgreSQL server to create throwaway databases on (its admin URL); PostgreSQL figures are skipped without it.
     #[arg(long, env = "OKNO_BENCH_POSTGRES_URL")]
     pub postgres: Option<String>,
+}
+
+impl SpbData {
+    fn check(&self) -> Result<()> {
+        anyhow::ensure!(self.appeals.exists() && self.events.exists(), "the St. Petersburg data is not at {}", self.appeals.display());
+        Ok(())
+    }
+}
+
+/// What `okno bench foundation` is told.
+#[derive(Debug, Clone, clap::Args)]
+pub struct FoundationArgs {
+    /// The data and the PostgreSQL server.
+    #[command(flatten)]
+    pub data: SpbData,
     /// The Python baseline script (sqlite3 executemany); skipped if absent.
     #[arg(long, default_value = "scripts/bench/sqlite_executemany.py")]
     pub python_baseline: PathBuf,
@@ -77,7 +92,7 @@ async fn postgres_copy_baseline(admin_url: &str, args: &FoundationArgs) -> Resul
     let mut conn = sqlx::PgConnection::connect(&url).await?;
     let started = Instant::now();
     let mut rows = 0u64;
-    for (table, path) in [("appeals", &args.appeals), ("events", &args.events)] {
+    for (table, path) in [("appeals", &args.data.appeals), ("events", &args.data.events)] {
         let mut reader = crate::import::open_csv(path)?;
         let columns: Vec<String> = reader.headers()?.iter().map(|h| format!("\"{h}\" text")).collect();
         sqlx::query(sqlx::AssertSqlSafe(format!("CREATE TABLE {table} ({})", columns.join(", ")))).execute(&mut conn).await?;
@@ -97,8 +112,8 @@ async fn postgres_copy_baseline(admin_url: &str, args: &FoundationArgs) -> Resul
 fn python_baseline(args: &FoundationArgs) -> Result<Value> {
     let out = std::process::Command::new("python3")
         .arg(&args.python_baseline)
-        .arg(&args.appeals)
-        .arg(&args.events)
+        .arg(&args.data.appeals)
+        .arg(&args.data.events)
         .output()
         .context("running the Python baseline")?;
     anyhow::ensure!(out.status.success(), "Python baseline failed: {}", String::from_utf8_lossy(&out.stderr));
@@ -230,20 +245,20 @@ fn ratio(a: &Value, b: &Value, key: &str) -> Value {
 
 /// Runs every foundation figure and writes them to `args.out`.
 pub async fn foundation(args: FoundationArgs) -> Result<Value> {
-    anyhow::ensure!(args.appeals.exists() && args.events.exists(), "the St. Petersburg data is not at {}", args.appeals.display());
+    args.data.check()?;
     let mut results = json!({"machine": {"cores": std::thread::available_parallelism().map_or(0, |n| n.get())},
-        "data": {"appeals": args.appeals, "events": args.events}});
+        "data": {"appeals": args.data.appeals, "events": args.data.events}});
     eprintln!("== import into SQLite");
     let sqlite_dbs: Vec<String> = (0..args.repeat.max(1)).map(|run| scratch_sqlite(&format!("import{run}"))).collect();
-    results["import"]["sqlite"] = median_of(args.repeat, |run| { let (a, db) = (&args, &sqlite_dbs[run]); async move { import_figures(db, &a.appeals, &a.events).await } }).await?;
+    results["import"]["sqlite"] = median_of(args.repeat, |run| { let (a, db) = (&args, &sqlite_dbs[run]); async move { import_figures(db, &a.data.appeals, &a.data.events).await } }).await?;
     if args.python_baseline.exists() {
         eprintln!("== baseline: Python sqlite3 executemany");
         results["baseline"]["python_sqlite_executemany"] = median_of(args.repeat, |_| async { python_baseline(&args) }).await?;
     }
-    if let Some(pg) = &args.postgres {
+    if let Some(pg) = &args.data.postgres {
         eprintln!("== import into PostgreSQL");
         results["import"]["postgres"] = median_of(args.repeat, |run| { let a = &args; async move {
-            import_figures(&fresh_postgres(pg, &format!("import{run}")).await?, &a.appeals, &a.events).await
+            import_figures(&fresh_postgres(pg, &format!("import{run}")).await?, &a.data.appeals, &a.data.events).await
         } }).await?;
         eprintln!("== baseline: PostgreSQL COPY of the raw rows");
         results["baseline"]["postgres_copy"] = median_of(args.repeat, |_| postgres_copy_baseline(pg, &args)).await?;
@@ -252,7 +267,7 @@ pub async fn foundation(args: FoundationArgs) -> Result<Value> {
     results["serve_memory"] = serve_memory(&sqlite_dbs[0]).await?;
     eprintln!("== POST /api/v1/requests, SQLite");
     results["post"]["sqlite"] = post_figures(&scratch_sqlite("post"), &args).await?;
-    if let Some(pg) = &args.postgres {
+    if let Some(pg) = &args.data.postgres {
         eprintln!("== POST /api/v1/requests, PostgreSQL");
         results["post"]["postgres"] = post_figures(&fresh_postgres(pg, "post").await?, &args).await?;
     }
@@ -273,15 +288,9 @@ pub async fn foundation(args: FoundationArgs) -> Result<Value> {
 /// What `okno bench open311` is told.
 #[derive(Debug, Clone, clap::Args)]
 pub struct Open311Args {
-    /// The portal's appeals.csv.gz.
-    #[arg(long, default_value = "../shared/data/ru_spb_appeals/appeals.csv.gz")]
-    pub appeals: PathBuf,
-    /// The portal's events.csv.gz.
-    #[arg(long, default_value = "../shared/data/ru_spb_appeals/events.csv.gz")]
-    pub events: PathBuf,
-    /// A PostgreSQL server to create a throwaway database on (its admin URL); skipped without it.
-    #[arg(long, env = "OKNO_BENCH_POSTGRES_URL")]
-    pub postgres: Option<String>,
+    /// The data and the PostgreSQL server.
+    #[command(flatten)]
+    pub data: SpbData,
     /// GET calls per measurement.
     #[arg(long, default_value_t = 5_000)]
     pub gets: usize,
@@ -300,7 +309,7 @@ pub struct Open311Args {
 const SPB_WINDOW: &str = "start_date=2021-01-23T00:00:00%2B03:00&end_date=2021-04-23T00:00:00%2B03:00";
 
 async fn open311_figures(db: &str, args: &Open311Args) -> Result<Value> {
-    import_figures(db, &args.appeals, &args.events).await?;
+    import_figures(db, &args.data.appeals, &args.data.events).await?;
     let store = okno_store::open(db).await?;
     let key = okno_server::auth::new_secret();
     store.create_api_key("bench", &okno_server::auth::secret_hash(&key), chrono::Utc::now()).await?;
@@ -327,11 +336,11 @@ async fn open311_figures(db: &str, args: &Open311Args) -> Result<Value> {
 
 /// Measures the Open311 endpoint on the imported St. Petersburg data and writes `args.out`.
 pub async fn open311(args: Open311Args) -> Result<Value> {
-    anyhow::ensure!(args.appeals.exists() && args.events.exists(), "the St. Petersburg data is not at {}", args.appeals.display());
+    args.data.check()?;
     let mut results = json!({"machine": {"cores": std::thread::available_parallelism().map_or(0, |n| n.get())}});
     eprintln!("== Open311 on SQLite");
     results["sqlite"] = open311_figures(&scratch_sqlite("open311"), &args).await?;
-    if let Some(pg) = &args.postgres {
+    if let Some(pg) = &args.data.postgres {
         eprintln!("== Open311 on PostgreSQL");
         results["postgres"] = open311_figures(&fresh_postgres(pg, "open311").await?, &args).await?;
     }
