@@ -309,6 +309,22 @@ mod tests {
         assert!(matches!(WorkCalendar::parse("not toml ["), Err(CalendarError::Malformed(_))));
     }
 
+    proptest::proptest! {
+        /// Adding n working days lands on a working day exactly n working days later, and
+        /// never moves backwards.
+        #[test]
+        fn adding_working_days_round_trips(offset in 0i64..5_400, n in 0u32..400) {
+            let cal = WorkCalendar::russia();
+            let start = d("2013-01-01") + Duration::days(offset);
+            let end = cal.add_working_days(start, n);
+            proptest::prop_assert!(end >= start);
+            proptest::prop_assert_eq!(cal.working_days_between(start, end), i64::from(n));
+            if n > 0 {
+                proptest::prop_assert!(cal.is_working(end));
+            }
+        }
+    }
+
     #[test]
     fn overrides_add_years_and_regional_days() {
         let cal = WorkCalendar::russia();

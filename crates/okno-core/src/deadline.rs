@@ -1,0 +1,414 @@
+//! Deadline regimes and the arithmetic that turns "30 calendar days", "10 working days" or
+//! "8 working hours" into an instant, on the working calendar and in an explicit time zone.
+//! The regimes are configuration (`data/regimes.toml` shipped; a file of the same shape
+//! replaces it at run time); a bad file is refused as a whole with a reason.
+
+use crate::calendar::{CalendarError, WorkCalendar, WorkingDay};
+use chrono::{DateTime, Duration, NaiveDate, NaiveDateTime, NaiveTime, TimeZone, Utc};
+use chrono_tz::Tz;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::fmt;
+use std::str::FromStr;
+
+/// The regimes shipped with Okno.
+pub const SHIPPED: &str = include_str!("../data/regimes.toml");
+
+/// Longest span accepted, in days (and 24× that in hours): ten years.
+pub const MAX_SPAN_DAYS: u32 = 3_650;
+
+/// What a span is counted in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Unit {
+    /// Every day counts.
+    CalendarDays,
+    /// Only working days count.
+    WorkingDays,
+    /// Only working hours count.
+    WorkingHours,
+}
+
+/// An amount of time in a unit, e.g. `30 calendar_days`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct Span {
+    /// How many.
+    pub amount: u32,
+    /// Of what.
+    pub unit: Unit,
+}
+
+impl fmt::Display for Span {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let unit = match self.unit {
+            Unit::CalendarDays => "calendar_days",
+            Unit::WorkingDays => "working_days",
+            Unit::WorkingHours => "working_hours",
+        };
+        write!(f, "{} {unit}", self.amount)
+    }
+}
+
+impl FromStr for Span {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        let (amount, unit) = s.trim().split_once(' ').ok_or_else(|| format!("{s:?}: expected e.g. \"30 calendar_days\""))?;
+        let amount: i64 = amount.trim().parse().map_err(|_| format!("{s:?}: {amount:?} is not a whole number"))?;
+        let unit = match unit.trim() {
+            "calendar_days" => Unit::CalendarDays,
+            "working_days" => Unit::WorkingDays,
+            "working_hours" => Unit::WorkingHours,
+            other => return Err(format!("{s:?}: unknown unit {other:?}; use calendar_days, working_days or working_hours")),
+        };
+        let max = i64::from(if unit == Unit::WorkingHours { MAX_SPAN_DAYS * 24 } else { MAX_SPAN_DAYS });
+        if amount <= 0 || amount > max {
+            return Err(format!("{s:?}: must be from 1 to {max}"));
+        }
+        Ok(Span { amount: amount as u32, unit })
+    }
+}
+
+/// Where a calendar-day deadline that falls on a day off goes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DayOffRule {
+    /// To the working day before it.
+    Previous,
+    /// To the working day after it.
+    #[default]
+    Next,
+    /// Nowhere: the day off stays the deadline.
+    Keep,
+}
+
+/// A deadline regime.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Regime {
+    /// Its code, as services name it.
+    pub code: String,
+    /// Human title.
+    pub title: String,
+    /// Legal or organisational basis.
+    pub basis: String,
+    /// Whether the values were checked against their source.
+    pub verified: bool,
+    /// Registration must happen within this of receipt.
+    pub registration: Option<Span>,
+    /// A first reaction is due within this of registration.
+    pub first_reaction: Option<Span>,
+    /// The answer is due within this of registration.
+    pub answer: Option<Span>,
+    /// The longest single extension.
+    pub extension: Option<Span>,
+    /// How many extensions are allowed.
+    pub max_extensions: u32,
+    /// Re-direction to the competent body must happen within this of registration.
+    pub redirect: Option<Span>,
+    /// Whether re-routing to another agency starts the answer term again.
+    pub reroute_restarts: bool,
+    /// Whether reopening starts the answer term again.
+    pub reopen_restarts: bool,
+    /// Where a calendar-day deadline on a day off goes.
+    pub day_off: DayOffRule,
+}
+
+/// A deadline configuration that cannot be used.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum DeadlineError {
+    /// Not TOML, or not in the expected shape.
+    #[error("deadline configuration: {0}")]
+    Malformed(String),
+    /// A regime's value is wrong.
+    #[error("deadline regime {regime}: {field}: {message}")]
+    Regime {
+        /// The regime.
+        regime: String,
+        /// The field.
+        field: &'static str,
+        /// What is wrong.
+        message: String,
+    },
+    /// A calendar file is wrong.
+    #[error(transparent)]
+    Calendar(#[from] CalendarError),
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RegimeFile {
+    title: String,
+    #[serde(default)]
+    basis: String,
+    #[serde(default)]
+    verified: bool,
+    registration: Option<String>,
+    first_reaction: Option<String>,
+    answer: Option<String>,
+    extension: Option<String>,
+    #[serde(default)]
+    max_extensions: u32,
+    redirect: Option<String>,
+    #[serde(default)]
+    reroute_restarts: bool,
+    #[serde(default = "yes")]
+    reopen_restarts: bool,
+    #[serde(default)]
+    day_off: DayOffRule,
+}
+
+fn yes() -> bool {
+    true
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ConfigFile {
+    timezone: String,
+    working_hours: String,
+    #[serde(default)]
+    calendar_files: Vec<String>,
+    regimes: BTreeMap<String, RegimeFile>,
+}
+
+/// Everything deadlines are computed with.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DeadlineConfig {
+    /// Local time of the region.
+    pub timezone: Tz,
+    /// Working hours.
+    pub working_day: WorkingDay,
+    /// Working calendar.
+    pub calendar: WorkCalendar,
+    /// Regimes by code.
+    pub regimes: BTreeMap<String, Regime>,
+}
+
+fn parse_hours(s: &str) -> Result<WorkingDay, DeadlineError> {
+    let bad = || DeadlineError::Malformed(format!("working_hours {s:?}: expected e.g. \"09:00-18:00\""));
+    let (a, b) = s.split_once('-').ok_or_else(bad)?;
+    let t = |v: &str| NaiveTime::parse_from_str(v.trim(), "%H:%M").map_err(|_| bad());
+    let (start, end) = (t(a)?, t(b)?);
+    if end <= start + Duration::hours(1) {
+        return Err(DeadlineError::Malformed(format!("working_hours {s:?}: the day must be longer than an hour")));
+    }
+    Ok(WorkingDay { start, end })
+}
+
+impl DeadlineConfig {
+    /// The shipped configuration on the shipped calendar.
+    pub fn shipped() -> DeadlineConfig {
+        DeadlineConfig::parse(SHIPPED, &|_| Err("the shipped configuration names no calendar files".into()))
+            .unwrap_or_else(|e| unreachable!("the shipped deadline configuration is checked by tests: {e}"))
+    }
+
+    /// Reads a configuration. `read` returns the text of a calendar file it names.
+    pub fn parse(text: &str, read: &dyn Fn(&str) -> Result<String, String>) -> Result<DeadlineConfig, DeadlineError> {
+        let file: ConfigFile = toml::from_str(text).map_err(|e| DeadlineError::Malformed(e.message().to_owned()))?;
+        let timezone: Tz = file.timezone.parse().map_err(|_| DeadlineError::Malformed(format!("unknown time zone {:?}", file.timezone)))?;
+        let working_day = parse_hours(&file.working_hours)?;
+        let mut calendar = WorkCalendar::russia();
+        for path in &file.calendar_files {
+            let text = read(path).map_err(|e| DeadlineError::Malformed(format!("calendar file {path}: {e}")))?;
+            calendar = calendar.with_overrides(&text)?;
+        }
+        let mut regimes = BTreeMap::new();
+        for (code, r) in file.regimes {
+            let span = |field: &'static str, v: &Option<String>| -> Result<Option<Span>, DeadlineError> {
+                v.as_deref()
+                    .map(|s| s.parse::<Span>().map_err(|message| DeadlineError::Regime { regime: code.clone(), field, message }))
+                    .transpose()
+            };
+            let regime = Regime {
+                code: code.clone(),
+                registration: span("registration", &r.registration)?,
+                first_reaction: span("first_reaction", &r.first_reaction)?,
+                answer: span("answer", &r.answer)?,
+                extension: span("extension", &r.extension)?,
+                redirect: span("redirect", &r.redirect)?,
+                title: r.title,
+                basis: r.basis,
+                verified: r.verified,
+                max_extensions: r.max_extensions,
+                reroute_restarts: r.reroute_restarts,
+                reopen_restarts: r.reopen_restarts,
+                day_off: r.day_off,
+            };
+            if regime.max_extensions > 0 && regime.extension.is_none() {
+                return Err(DeadlineError::Regime { regime: code, field: "extension", message: "max_extensions needs an extension span".into() });
+            }
+            if regime.max_extensions > 10 {
+                return Err(DeadlineError::Regime { regime: code, field: "max_extensions", message: "at most 10".into() });
+            }
+            regimes.insert(code, regime);
+        }
+        Ok(DeadlineConfig { timezone, working_day, calendar, regimes })
+    }
+
+    /// A regime by code.
+    pub fn regime(&self, code: &str) -> Option<&Regime> {
+        self.regimes.get(code)
+    }
+
+    fn local(&self, t: DateTime<Utc>) -> NaiveDateTime {
+        t.with_timezone(&self.timezone).naive_local()
+    }
+
+    fn instant(&self, local: NaiveDateTime) -> DateTime<Utc> {
+        self.timezone.from_local_datetime(&local).earliest().map_or_else(|| local.and_utc(), |t| t.with_timezone(&Utc))
+    }
+
+    /// The last second of a local day.
+    pub fn end_of_day(&self, date: NaiveDate) -> DateTime<Utc> {
+        self.instant(date.and_time(NaiveTime::from_hms_opt(23, 59, 59).unwrap_or_default()))
+    }
+
+    /// `start` plus `span`: day spans end at the end of their last local day; hour spans count
+    /// only working hours. A calendar-day end on a day off moves by `day_off`.
+    pub fn add(&self, start: DateTime<Utc>, span: Span, day_off: DayOffRule) -> DateTime<Utc> {
+        let local = self.local(start);
+        match span.unit {
+            Unit::CalendarDays => {
+                let end = local.date() + Duration::days(i64::from(span.amount));
+                let end = match day_off {
+                    DayOffRule::Previous => self.calendar.on_or_before(end),
+                    DayOffRule::Next => self.calendar.on_or_after(end),
+                    DayOffRule::Keep => end,
+                };
+                self.end_of_day(end)
+            }
+            Unit::WorkingDays => self.end_of_day(self.calendar.add_working_days(local.date(), span.amount)),
+            Unit::WorkingHours => self.add_working_hours(local, span.amount),
+        }
+    }
+
+    fn add_working_hours(&self, start: NaiveDateTime, hours: u32) -> DateTime<Utc> {
+        let mut left = Duration::hours(i64::from(hours));
+        let mut day = start.date();
+        let mut from = start.time();
+        loop {
+            if let Some((open, close)) = self.calendar.hours(day, &self.working_day) {
+                let begin = from.max(open);
+                if begin < close {
+                    let available = close - begin;
+                    if available >= left {
+                        return self.instant(day.and_time(begin) + left);
+                    }
+                    left -= available;
+                }
+            }
+            day += Duration::days(1);
+            from = NaiveTime::MIN;
+        }
+    }
+
+    /// Working days from `a` to `b` by local date, plus the fraction of a day between their
+    /// times: the measure scorecards use ("answered in 3.5 working days").
+    pub fn working_days_between(&self, a: DateTime<Utc>, b: DateTime<Utc>) -> f64 {
+        let (la, lb) = (self.local(a), self.local(b));
+        let whole = self.calendar.working_days_between(la.date(), lb.date()) as f64;
+        let fraction = (lb.time() - la.time()).num_seconds() as f64 / 86_400.0;
+        whole + fraction
+    }
+
+    /// The answer deadline of a request registered at `registered_at` under `regime`, if it sets one.
+    pub fn answer_due(&self, regime: &Regime, registered_at: DateTime<Utc>) -> Option<DateTime<Utc>> {
+        regime.answer.map(|span| self.add(registered_at, span, regime.day_off))
+    }
+
+    /// The first-reaction deadline, if the regime sets one.
+    pub fn first_reaction_due(&self, regime: &Regime, registered_at: DateTime<Utc>) -> Option<DateTime<Utc>> {
+        regime.first_reaction.map(|span| self.add(registered_at, span, regime.day_off))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn at(s: &str) -> DateTime<Utc> {
+        DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc)
+    }
+
+    fn config() -> DeadlineConfig {
+        DeadlineConfig::shipped()
+    }
+
+    #[test]
+    fn spans_parse_and_refuse_nonsense() {
+        assert_eq!("30 calendar_days".parse(), Ok(Span { amount: 30, unit: Unit::CalendarDays }));
+        assert!("-3 working_days".parse::<Span>().is_err());
+        assert!("0 working_days".parse::<Span>().is_err());
+        assert!("99999 calendar_days".parse::<Span>().is_err());
+        assert!("3 fortnights".parse::<Span>().is_err());
+        assert!("thirty calendar_days".parse::<Span>().is_err());
+    }
+
+    #[test]
+    fn fz59_counts_calendar_days_and_meets_a_day_off_on_the_previous_working_day() {
+        let c = config();
+        let fz59 = c.regime("fz59").unwrap();
+        // Registered Tue 2021-04-06 10:00 MSK: +30 days = Thu 2021-05-06, a non-working day by
+        // decree (4–7 May 2021) → the preceding working day, Fri 2021-04-30.
+        let due = c.answer_due(fz59, at("2021-04-06T10:00:00+03:00")).unwrap();
+        assert_eq!(due, at("2021-04-30T23:59:59+03:00"));
+        // Registered Mon 2021-03-01: +30 = Wed 2021-03-31, a working day.
+        assert_eq!(c.answer_due(fz59, at("2021-03-01T12:00:00+03:00")).unwrap(), at("2021-03-31T23:59:59+03:00"));
+    }
+
+    #[test]
+    fn working_days_skip_the_new_year_holidays() {
+        let c = config();
+        let business = c.regime("business_10wd").unwrap();
+        // Registered Thu 2020-12-24: 10 working days → 25, 28, 29, 30, 31 Dec; 11, 12, 13, 14, 15 Jan.
+        assert_eq!(c.answer_due(business, at("2020-12-24T15:00:00+03:00")).unwrap(), at("2021-01-15T23:59:59+03:00"));
+    }
+
+    #[test]
+    fn working_hours_run_only_in_working_time() {
+        let c = config();
+        let social = c.regime("social_incident").unwrap();
+        // Friday 17:00 (shortened pre-holiday day 30 April 2021 ends at 17:00) + 4 working hours:
+        // nothing left that day, 1–10 May are days off, so 11 May 09:00 + 4 h = 13:00.
+        assert_eq!(c.first_reaction_due(social, at("2021-04-30T17:00:00+03:00")).unwrap(), at("2021-05-11T13:00:00+03:00"));
+        // Monday 16:00 + 4 h: 2 h that day, 2 h the next morning.
+        assert_eq!(c.first_reaction_due(social, at("2021-03-01T16:00:00+03:00")).unwrap(), at("2021-03-02T11:00:00+03:00"));
+        // Before opening counts from 09:00.
+        assert_eq!(c.first_reaction_due(social, at("2021-03-01T07:00:00+03:00")).unwrap(), at("2021-03-01T13:00:00+03:00"));
+    }
+
+    #[test]
+    fn bad_configurations_are_refused_whole() {
+        let no_files = |_: &str| -> Result<String, String> { Err("no such file".into()) };
+        let ok = "timezone = \"Europe/Moscow\"\nworking_hours = \"09:00-18:00\"\n[regimes.a]\ntitle = \"A\"\nanswer = \"5 working_days\"\n";
+        assert!(DeadlineConfig::parse(ok, &no_files).is_ok());
+        let negative = ok.replace("5 working_days", "-5 working_days");
+        assert!(matches!(DeadlineConfig::parse(&negative, &no_files), Err(DeadlineError::Regime { field: "answer", .. })));
+        let zone = ok.replace("Europe/Moscow", "Mars/Olympus");
+        assert!(matches!(DeadlineConfig::parse(&zone, &no_files), Err(DeadlineError::Malformed(_))));
+        let hours = ok.replace("09:00-18:00", "18:00-09:00");
+        assert!(DeadlineConfig::parse(&hours, &no_files).is_err());
+        let unknown_key = ok.replace("title = \"A\"", "title = \"A\"\nanswr = \"1 working_days\"");
+        assert!(DeadlineConfig::parse(&unknown_key, &no_files).is_err());
+        let missing_calendar = ok.replace("working_hours", "calendar_files = [\"x.toml\"]\nworking_hours");
+        assert!(DeadlineConfig::parse(&missing_calendar, &no_files).is_err());
+        let with_calendar = |_: &str| -> Result<String, String> { Ok("[2030]\n".into()) };
+        assert!(matches!(DeadlineConfig::parse(&missing_calendar, &with_calendar), Err(DeadlineError::Calendar(CalendarError::Gap(2028)))));
+    }
+
+    #[test]
+    fn the_shipped_regimes_load() {
+        let c = config();
+        for code in ["fz59", "feedback_platform", "social_incident", "business_5wd", "business_10wd", "spb_portal", "la311_default", "nyc311_default"] {
+            assert!(c.regime(code).is_some(), "{code}");
+        }
+        assert_eq!(c.regime("fz59").unwrap().max_extensions, 1);
+        assert!(c.regime("fz59").unwrap().verified);
+    }
+
+    #[test]
+    fn working_days_between_counts_days_and_fractions() {
+        let c = config();
+        let d = c.working_days_between(at("2021-04-29T12:00:00+03:00"), at("2021-05-11T12:00:00+03:00"));
+        assert!((d - 2.0).abs() < 1e-9, "{d}");
+    }
+}
