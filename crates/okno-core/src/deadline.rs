@@ -17,6 +17,15 @@ pub const SHIPPED: &str = include_str!("../data/regimes.toml");
 /// Longest span accepted, in days (and 24× that in hours): ten years.
 pub const MAX_SPAN_DAYS: u32 = 3_650;
 
+/// The deadlines a new request starts with.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Due {
+    /// Answer due.
+    pub answer: Option<DateTime<Utc>>,
+    /// First reaction due.
+    pub first_reaction: Option<DateTime<Utc>>,
+}
+
 /// What a span is counted in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -313,6 +322,11 @@ impl DeadlineConfig {
     /// The answer deadline of a request registered at `registered_at` under `regime`, if it sets one.
     pub fn answer_due(&self, regime: &Regime, registered_at: DateTime<Utc>) -> Option<DateTime<Utc>> {
         regime.answer.map(|span| self.add(registered_at, span, regime.day_off))
+    }
+
+    /// Both deadlines of a request registered at `registered_at` under `regime`.
+    pub fn due(&self, regime: &Regime, registered_at: DateTime<Utc>) -> Due {
+        Due { answer: self.answer_due(regime, registered_at), first_reaction: self.first_reaction_due(regime, registered_at) }
     }
 
     /// The first-reaction deadline, if the regime sets one.

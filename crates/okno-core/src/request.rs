@@ -514,6 +514,16 @@ pub struct Request {
     pub rating: Option<i16>,
     /// The latest answer's text (interim or final).
     pub last_answer: Option<String>,
+    /// When a first reaction is due, under regimes that set one.
+    pub first_reaction_due_at: Option<DateTime<Utc>>,
+    /// When the agency first reacted (took it into work or answered).
+    pub first_reaction_at: Option<DateTime<Utc>>,
+    /// When the first answer (interim or final) was given.
+    pub first_answer_at: Option<DateTime<Utc>>,
+    /// Deadline extensions used.
+    pub extensions: i16,
+    /// How many escalation steps the overdue request has gone through.
+    pub escalation_level: i16,
 }
 
 /// One entry in a request's timeline.

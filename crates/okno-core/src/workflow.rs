@@ -2,6 +2,7 @@
 //! atomically (new status, agency, deadline, answer, rating and the event that records it).
 
 use crate::access::Principal;
+use crate::deadline::{DeadlineConfig, Regime};
 use crate::lifecycle::{transition, Action, Status, TransitionError};
 use crate::request::{EventKind, FieldErrors, NewEvent, Request, ValidationError, MAX_SHORT_CHARS, MAX_TEXT_CHARS};
 use chrono::{DateTime, Utc};
@@ -37,8 +38,25 @@ pub struct RequestUpdate {
     pub rating: Option<i16>,
     /// Latest answer text.
     pub last_answer: Option<String>,
+    /// When the agency first reacted.
+    pub first_reaction_at: Option<DateTime<Utc>>,
+    /// When the first answer was given.
+    pub first_answer_at: Option<DateTime<Utc>>,
+    /// Extensions used.
+    pub extensions: i16,
+    /// Escalation steps taken (back to 0 once the request is no longer overdue).
+    pub escalation_level: i16,
     /// The event recording the action.
     pub event: NewEvent,
+}
+
+/// The deadline rules that apply to a request: the configuration and the service's regime.
+#[derive(Debug, Clone, Copy)]
+pub struct DeadlineRules<'a> {
+    /// Calendar, time zone and regimes.
+    pub config: &'a DeadlineConfig,
+    /// The request's regime.
+    pub regime: &'a Regime,
 }
 
 /// Why an action was not carried out.
@@ -81,7 +99,9 @@ impl Actor<'_> {
 }
 
 /// Decides what `action` by `actor` at `now` does to `request`, or why it cannot be done.
-/// `agency_exists` tells whether an agency code is known (for routing).
+/// `agency_exists` tells whether an agency code is known (for routing); `rules` are the
+/// request's deadline rules, when its service has a known regime (they govern extensions and
+/// whether re-routing or reopening starts the term again).
 pub fn plan(
     request: &Request,
     action: Action,
@@ -89,6 +109,7 @@ pub fn plan(
     actor: &Actor<'_>,
     now: DateTime<Utc>,
     agency_exists: &dyn Fn(&str) -> bool,
+    rules: Option<DeadlineRules<'_>>,
 ) -> Result<RequestUpdate, ActionError> {
     if !actor.may(action, request) {
         return Err(ActionError::Forbidden(action));
@@ -103,7 +124,27 @@ pub fn plan(
         closed_at: if status.is_final() { request.closed_at.or(Some(now)) } else { None },
         rating: request.rating,
         last_answer: request.last_answer.clone(),
+        first_reaction_at: request.first_reaction_at,
+        first_answer_at: request.first_answer_at,
+        extensions: request.extensions,
+        escalation_level: request.escalation_level,
         event: NewEvent::new(now, event_kind(action), actor.name()),
+    };
+    if matches!(action, Action::Start | Action::IntermediateAnswer | Action::Answer) && matches!(actor, Actor::User(_)) {
+        update.first_reaction_at = update.first_reaction_at.or(Some(now));
+    }
+    if matches!(action, Action::IntermediateAnswer | Action::Answer) {
+        update.first_answer_at = update.first_answer_at.or(Some(now));
+    }
+    let restart = |update: &mut RequestUpdate| {
+        if let Some(r) = rules
+            && let Some(due) = r.config.answer_due(r.regime, now)
+        {
+            update.event.old_due_at = request.due_at;
+            update.event.new_due_at = Some(due);
+            update.due_at = Some(due);
+            update.escalation_level = 0;
+        }
     };
     match action {
         Action::Route => match errors.bounded("agency", input.agency.clone(), MAX_SHORT_CHARS) {
@@ -113,6 +154,10 @@ pub fn plan(
                 errors.add("agency", "the request is already with this agency")
             }
             Some(code) => {
+                let rerouted = request.agency.is_some() && request.agency.as_deref() != Some(code.as_str());
+                if rerouted && rules.is_some_and(|r| r.regime.reroute_restarts) {
+                    restart(&mut update);
+                }
                 update.agency = Some(code.clone());
                 update.event.agency = Some(code);
             }
@@ -127,21 +172,12 @@ pub fn plan(
         Action::Reopen | Action::Reject | Action::MarkDuplicate | Action::Comment if text.is_none() => {
             errors.add("text", "a reason is required")
         }
-        Action::ExtendDeadline => match input.due_at {
-            None => errors.add("due_at", "the new deadline is required"),
-            Some(due) if request.due_at.is_some_and(|old| due <= old) => {
-                errors.add("due_at", "must be later than the current deadline")
+        Action::Reopen => {
+            if rules.is_some_and(|r| r.regime.reopen_restarts) {
+                restart(&mut update);
             }
-            Some(due) if due <= now => errors.add("due_at", "must be in the future"),
-            Some(due) => {
-                if text.is_none() {
-                    errors.add("text", "a reason is required");
-                }
-                update.event.old_due_at = request.due_at;
-                update.event.new_due_at = Some(due);
-                update.due_at = Some(due);
-            }
-        },
+        }
+        Action::ExtendDeadline => plan_extension(request, input, rules, now, &mut update, &mut errors),
         Action::Rate => match input.rating {
             Some(r @ 1..=5) => {
                 update.rating = Some(r);
@@ -154,6 +190,50 @@ pub fn plan(
     update.event.text = text;
     update.event.status = Some(status);
     errors.finish(update).map_err(ActionError::from)
+}
+
+/// An extension: to `input.due_at`, or by the regime's extension span when none is given;
+/// never beyond one span past the current deadline, never more often than the regime allows.
+fn plan_extension(
+    request: &Request,
+    input: &ActionInput,
+    rules: Option<DeadlineRules<'_>>,
+    now: DateTime<Utc>,
+    update: &mut RequestUpdate,
+    errors: &mut FieldErrors,
+) {
+    if input.text.as_deref().is_none_or(|t| t.trim().is_empty()) {
+        errors.add("text", "a reason is required");
+    }
+    let base = request.due_at.unwrap_or(now);
+    let limit = rules.and_then(|r| r.regime.extension.map(|span| r.config.add(base, span, r.regime.day_off)));
+    if let Some(r) = rules
+        && i64::from(request.extensions) >= i64::from(r.regime.max_extensions)
+    {
+        errors.add("due_at", format!("the {} regime allows {} extension(s), all used", r.regime.code, r.regime.max_extensions));
+        return;
+    }
+    let due = match (input.due_at, limit) {
+        (Some(due), _) => due,
+        (None, Some(limit)) => limit,
+        (None, None) => return errors.add("due_at", "the new deadline is required"),
+    };
+    if request.due_at.is_some_and(|old| due <= old) {
+        return errors.add("due_at", "must be later than the current deadline");
+    }
+    if due <= now {
+        return errors.add("due_at", "must be in the future");
+    }
+    if let Some(limit) = limit
+        && due > limit
+    {
+        return errors.add("due_at", format!("may be at most {} (one extension of the regime)", limit.to_rfc3339()));
+    }
+    update.event.old_due_at = request.due_at;
+    update.event.new_due_at = Some(due);
+    update.due_at = Some(due);
+    update.extensions = request.extensions.saturating_add(1);
+    update.escalation_level = 0;
 }
 
 fn event_kind(action: Action) -> EventKind {
@@ -172,12 +252,83 @@ fn event_kind(action: Action) -> EventKind {
     }
 }
 
-/// The answer deadline a new request starts with under its service's deadline regime, if the
-/// regime sets one. `fz59`: 30 days from registration (Federal Law 59-FZ, art. 12 part 1).
-/// Working-day regimes are computed by the deadline engine on the production calendar.
-pub fn initial_due(regime: &str, registered_at: DateTime<Utc>) -> Option<DateTime<Utc>> {
-    match regime {
-        "fz59" => Some(registered_at + chrono::Duration::days(30)),
-        _ => None,
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::access::Role;
+    use crate::request::{Channel, Priority};
+    use std::collections::BTreeMap;
+
+    fn at(s: &str) -> DateTime<Utc> {
+        DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc)
+    }
+
+    fn request(status: Status, due: &str) -> Request {
+        Request {
+            id: 1, token: "t".into(), service_code: "s".into(), channel: Channel::Web, source_system: None, source_id: None,
+            text: "x".into(), coordinates: None, address: None, territory: None, agency: Some("roads".into()), status,
+            priority: Priority::Normal, created_at: at("2021-03-01T10:00:00+03:00"), updated_at: at("2021-03-01T10:00:00+03:00"),
+            closed_at: None, due_at: Some(at(due)), attributes: BTreeMap::new(), media_url: None, category: None, reason: None,
+            rating: None, last_answer: None, first_reaction_due_at: None, first_reaction_at: None, first_answer_at: None,
+            extensions: 0, escalation_level: 2,
+        }
+    }
+
+    fn operator() -> Principal {
+        Principal { user_id: 1, login: "op".into(), role: Role::Operator, agency: None }
+    }
+
+    #[test]
+    fn fz59_allows_one_extension_of_up_to_thirty_days() {
+        let config = DeadlineConfig::shipped();
+        let rules = Some(DeadlineRules { config: &config, regime: config.regime("fz59").unwrap() });
+        let r = request(Status::InProgress, "2021-03-31T23:59:59+03:00");
+        let op = operator();
+        let now = at("2021-03-20T12:00:00+03:00");
+        let input = ActionInput { text: Some("нужна проверка".into()), ..Default::default() };
+        let update = plan(&r, Action::ExtendDeadline, &input, &Actor::User(&op), now, &|_| true, rules).unwrap();
+        // 31 March + 30 days = 30 April 2021 (a working day).
+        assert_eq!(update.due_at, Some(at("2021-04-30T23:59:59+03:00")));
+        assert_eq!((update.extensions, update.escalation_level), (1, 0));
+        let too_far = ActionInput { due_at: Some(at("2021-05-20T00:00:00+03:00")), ..input.clone() };
+        assert!(plan(&r, Action::ExtendDeadline, &too_far, &Actor::User(&op), now, &|_| true, rules).is_err());
+        let mut extended = r.clone();
+        extended.extensions = 1;
+        extended.due_at = update.due_at;
+        let again = plan(&extended, Action::ExtendDeadline, &input, &Actor::User(&op), now, &|_| true, rules).unwrap_err();
+        assert!(again.to_string().contains("all used"), "{again}");
+    }
+
+    #[test]
+    fn rerouting_restarts_the_term_only_where_the_regime_says_so() {
+        let config = DeadlineConfig::shipped();
+        let op = operator();
+        let now = at("2021-03-10T12:00:00+03:00");
+        let route = ActionInput { agency: Some("water".into()), text: Some("не по компетенции".into()), ..Default::default() };
+        let r = request(Status::InProgress, "2021-03-12T23:59:59+03:00");
+        let portal = Some(DeadlineRules { config: &config, regime: config.regime("spb_portal").unwrap() });
+        let restarted = plan(&r, Action::Route, &route, &Actor::User(&op), now, &|_| true, portal).unwrap();
+        // 8 working days after Wed 10 March 2021: 11, 12, 15, 16, 17, 18, 19, 22 March.
+        assert_eq!(restarted.due_at, Some(at("2021-03-22T23:59:59+03:00")));
+        assert_eq!(restarted.event.old_due_at, r.due_at);
+        let fz59 = Some(DeadlineRules { config: &config, regime: config.regime("fz59").unwrap() });
+        let kept = plan(&r, Action::Route, &route, &Actor::User(&op), now, &|_| true, fz59).unwrap();
+        assert_eq!(kept.due_at, r.due_at);
+    }
+
+    #[test]
+    fn first_reaction_and_first_answer_are_recorded_once() {
+        let op = operator();
+        let r = request(Status::Routed, "2021-03-31T23:59:59+03:00");
+        let t1 = at("2021-03-02T09:30:00+03:00");
+        let started = plan(&r, Action::Start, &ActionInput::default(), &Actor::User(&op), t1, &|_| true, None).unwrap();
+        assert_eq!((started.first_reaction_at, started.first_answer_at), (Some(t1), None));
+        let mut r2 = r.clone();
+        r2.status = Status::InProgress;
+        r2.first_reaction_at = started.first_reaction_at;
+        let answer = ActionInput { text: Some("готово".into()), ..Default::default() };
+        let t2 = at("2021-03-05T10:00:00+03:00");
+        let answered = plan(&r2, Action::Answer, &answer, &Actor::User(&op), t2, &|_| true, None).unwrap();
+        assert_eq!((answered.first_reaction_at, answered.first_answer_at), (Some(t1), Some(t2)));
     }
 }

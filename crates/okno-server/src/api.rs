@@ -10,7 +10,7 @@ use axum::Json;
 use base64::Engine;
 use chrono::{DateTime, Utc};
 use okno_core::lifecycle::ALL_ACTIONS;
-use okno_core::workflow::{plan, ActionInput, Actor};
+use okno_core::workflow::{plan, ActionInput, Actor, DeadlineRules};
 use okno_core::{
     Action, Agency, BBox, Channel, Contact, Coordinates, Event, EventKind, FieldErrors, Open311Status, Principal,
     Request, RequestDraft, RequestFilter, Service, Status, Territory,
@@ -160,7 +160,7 @@ pub async fn create_request(
             None
         }
     };
-    let created = intake::submit(&*state.store, body.draft, channel, source_system, Utc::now()).await?;
+    let created = intake::submit(&*state.store, &state.deadlines, body.draft, channel, source_system, Utc::now()).await?;
     let status = if created.created { StatusCode::CREATED } else { StatusCode::OK };
     let location = format!("/api/v1/track/{}", created.request.token);
     let events = state.store.events(created.request.id).await?;
@@ -338,7 +338,14 @@ async fn perform(state: &AppState, id: i64, action: Action, input: ActionInput, 
         Vec::new()
     };
     let now = Utc::now();
-    let planner = |r: &Request| plan(r, action, &input, &actor, now, &|code| agencies.iter().any(|a| a == code));
+    let services = state.store.services().await?;
+    let regime_of = |r: &Request| {
+        services.iter().find(|s| s.code == r.service_code).and_then(|s| state.deadlines.regime(&s.deadline_regime))
+    };
+    let planner = |r: &Request| {
+        let rules = regime_of(r).map(|regime| DeadlineRules { config: &state.deadlines, regime });
+        plan(r, action, &input, &actor, now, &|code| agencies.iter().any(|a| a == code), rules)
+    };
     state.store.apply(id, &planner).await?.ok_or_else(|| ApiError::NotFound(format!("no request {id}")))
 }
 

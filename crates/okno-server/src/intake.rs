@@ -4,7 +4,7 @@
 
 use crate::error::ApiError;
 use chrono::{DateTime, SubsecRound, Utc};
-use okno_core::workflow::initial_due;
+use okno_core::deadline::{DeadlineConfig, Due};
 use okno_core::{Channel, NewRequest, RequestDraft};
 use okno_store::{Created, Store};
 use rand::Rng;
@@ -17,9 +17,11 @@ pub fn new_tracking_token() -> String {
 }
 
 /// Validates and stores a request from any channel. `source_system` names the client that
-/// sent it (its `source_id`, if any, makes retries idempotent).
+/// sent it (its `source_id`, if any, makes retries idempotent). Its deadlines follow its
+/// service's regime in `deadlines` (none if the regime is unknown there).
 pub async fn submit(
     store: &dyn Store,
+    deadlines: &DeadlineConfig,
     draft: RequestDraft,
     channel: Channel,
     source_system: Option<String>,
@@ -38,6 +40,12 @@ pub async fn submit(
     }
     let service = service.ok_or_else(|| ApiError::Internal("validated request without a service".into()))?;
     request.agency = service.default_agency.clone();
-    let due_at = initial_due(&service.deadline_regime, now);
-    Ok(store.create_request(&request, &new_tracking_token(), due_at).await?)
+    let due = match deadlines.regime(&service.deadline_regime) {
+        Some(regime) => deadlines.due(regime, now),
+        None => {
+            tracing::warn!(service = %service.code, regime = %service.deadline_regime, "unknown deadline regime: no deadline set");
+            Due::default()
+        }
+    };
+    Ok(store.create_request(&request, &new_tracking_token(), due).await?)
 }

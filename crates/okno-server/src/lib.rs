@@ -63,12 +63,15 @@ pub struct AppState {
     pub login_limiter: Arc<RateLimiter>,
     /// A password hash to verify against when a login is unknown (constant-time sign-in).
     pub dummy_hash: Arc<String>,
+    /// Calendar, time zone and deadline regimes.
+    pub deadlines: Arc<okno_core::deadline::DeadlineConfig>,
 }
 
 impl AppState {
-    /// State over `store` with `config`.
-    pub fn new(store: Arc<dyn Store>, config: ServerConfig) -> Result<Self, ApiError> {
+    /// State over `store` with `config` and the deadline rules `deadlines`.
+    pub fn new(store: Arc<dyn Store>, config: ServerConfig, deadlines: okno_core::deadline::DeadlineConfig) -> Result<Self, ApiError> {
         Ok(AppState {
+            deadlines: Arc::new(deadlines),
             store,
             submit_limiter: Arc::new(RateLimiter::new(config.submit_per_minute, config.submit_per_minute.max(1))),
             login_limiter: Arc::new(RateLimiter::new(config.login_per_minute, config.login_per_minute.max(1))),

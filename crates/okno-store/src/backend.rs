@@ -35,6 +35,7 @@ macro_rules! impl_store {
         use crate::query::{self, Bind, EVENT_COLUMNS, EVENT_INSERT_COLUMNS, INSERT_REQUEST, REQUEST_COLUMNS};
         use crate::{ApiKeyInfo, AuditEntry, Backend, Media, CountBy, Created, ImportCounts, ImportedRequest, NewUser, Planner, Result, Store, StoreError, UserRecord};
         use chrono::{DateTime, Utc};
+        use okno_core::deadline::Due;
         use okno_core::{Agency, Contact, Coordinates, Event, NewEvent, NewRequest, Principal, Request, RequestFilter, Service, Status, Territory};
         use sqlx::{AssertSqlSafe, Row};
 
@@ -80,6 +81,11 @@ macro_rules! impl_store {
                 reason: row.try_get("reason")?,
                 rating: row.try_get("rating")?,
                 last_answer: row.try_get("last_answer")?,
+                first_reaction_due_at: get_opt_time(row, "first_reaction_due_at")?,
+                first_reaction_at: get_opt_time(row, "first_reaction_at")?,
+                first_answer_at: get_opt_time(row, "first_answer_at")?,
+                extensions: row.try_get("extensions")?,
+                escalation_level: row.try_get("escalation_level")?,
             })
         }
 
@@ -290,11 +296,13 @@ macro_rules! impl_store {
                 row.as_ref().map(service_from_row).transpose()
             }
 
-            async fn create_request(&self, r: &NewRequest, token: &str, due_at: Option<DateTime<Utc>>) -> Result<Created> {
+            async fn create_request(&self, r: &NewRequest, token: &str, due: Due) -> Result<Created> {
                 let item = ImportedRequest {
                     request: r.clone(), token: token.to_owned(),
                     status: if r.agency.is_some() { Status::Routed } else { Status::Registered },
-                    updated_at: r.created_at, closed_at: None, due_at, last_answer: None, rating: None, events: intake_events(r),
+                    updated_at: r.created_at, closed_at: None, due_at: due.answer, last_answer: None, rating: None,
+                    first_reaction_due_at: due.first_reaction, first_reaction_at: None, first_answer_at: None,
+                    events: intake_events(r),
                 };
                 let mut tx = self.writer.begin().await?;
                 let Some(id) = insert_request(&mut tx, &item).await? else {
@@ -343,11 +351,13 @@ macro_rules! impl_store {
                 let update = plan(&request_from_row(&row)?)?;
                 sqlx::query(
                     "UPDATE requests SET status = $1, agency_code = $2, due_at = $3, closed_at = $4, rating = $5, \
-                     last_answer = $6, updated_at = $7 WHERE id = $8",
+                     last_answer = $6, updated_at = $7, first_reaction_at = $8, first_answer_at = $9, extensions = $10, \
+                     escalation_level = $11 WHERE id = $12",
                 )
                 .bind(update.status.as_str()).bind(&update.agency).bind(opt_time(update.due_at))
                 .bind(opt_time(update.closed_at)).bind(update.rating).bind(&update.last_answer)
-                .bind(to_db(update.event.at)).bind(request_id)
+                .bind(to_db(update.event.at)).bind(opt_time(update.first_reaction_at)).bind(opt_time(update.first_answer_at))
+                .bind(update.extensions).bind(update.escalation_level).bind(request_id)
                 .execute(&mut *tx).await.map_err(classify)?;
                 insert_event(&mut tx, request_id, &update.event).await?;
                 let request = request_in(&mut *tx, request_id).await?;

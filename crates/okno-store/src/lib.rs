@@ -13,6 +13,7 @@ pub mod testing;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
+use okno_core::deadline::Due;
 use okno_core::workflow::{ActionError, RequestUpdate};
 use okno_core::{Agency, Contact, Event, NewEvent, NewRequest, Principal, Request, RequestFilter, Role, Service, Status, Territory};
 use std::sync::Arc;
@@ -89,6 +90,12 @@ pub struct ImportedRequest {
     pub last_answer: Option<String>,
     /// Rating given.
     pub rating: Option<i16>,
+    /// When a first reaction was due.
+    pub first_reaction_due_at: Option<DateTime<Utc>>,
+    /// When the agency first reacted.
+    pub first_reaction_at: Option<DateTime<Utc>>,
+    /// When the first answer was given.
+    pub first_answer_at: Option<DateTime<Utc>>,
     /// Its timeline, oldest first.
     pub events: Vec<NewEvent>,
 }
@@ -217,7 +224,7 @@ pub trait Store: Send + Sync {
     /// Stores a new request with its contact and `registered` event (and `routed`, when it
     /// names an agency) in one transaction. A request whose source system and id are already
     /// stored is not stored again: the existing one is returned with `created: false`.
-    async fn create_request(&self, request: &NewRequest, token: &str, due_at: Option<DateTime<Utc>>) -> Result<Created>;
+    async fn create_request(&self, request: &NewRequest, token: &str, due: Due) -> Result<Created>;
     /// One request by id.
     async fn request(&self, id: i64) -> Result<Option<Request>>;
     /// One request by its public token.

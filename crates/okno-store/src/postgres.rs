@@ -29,6 +29,7 @@ impl PostgresStore {
         migrator(&[
             ("foundation", include_str!("../migrations/postgres/0001_foundation.sql")),
             ("open311", include_str!("../migrations/postgres/0002_open311.sql")),
+            ("deadlines", include_str!("../migrations/postgres/0003_deadlines.sql")),
         ]).run(&pool).await?;
         Ok(PostgresStore { writer: pool.clone(), reader: pool })
     }

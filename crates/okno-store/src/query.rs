@@ -9,17 +9,19 @@ use std::sync::LazyLock;
 /// The columns of `requests` read into a [`okno_core::Request`], in the order the decoder expects.
 pub const REQUEST_COLUMNS: &str = "id, token, service_code, channel, source_system, source_id, text, lat, lon, \
     address, territory_code, agency_code, status, priority, created_at, updated_at, closed_at, due_at, \
-    attributes, media_url, category, reason, rating, last_answer";
+    attributes, media_url, category, reason, rating, last_answer, first_reaction_due_at, first_reaction_at, \
+    first_answer_at, extensions, escalation_level";
 
 /// The columns of `events` read into an [`okno_core::Event`].
 pub const EVENT_COLUMNS: &str =
     "id, request_id, at, kind, actor, status, agency_code, text, old_due_at, new_due_at, rating";
 
 /// Columns written for a new request, in the order of [`request_row`].
-pub const REQUEST_INSERT_COLUMNS: [&str; 24] = [
+pub const REQUEST_INSERT_COLUMNS: [&str; 27] = [
     "token", "service_code", "channel", "source_system", "source_id", "text", "search_text", "lat", "lon", "address",
     "territory_code", "agency_code", "status", "priority", "created_at", "updated_at", "closed_at", "due_at",
-    "attributes", "media_url", "category", "reason", "rating", "last_answer",
+    "attributes", "media_url", "category", "reason", "rating", "last_answer", "first_reaction_due_at", "first_reaction_at",
+    "first_answer_at",
 ];
 
 /// Columns written for a new event, in the order of [`event_row`].
@@ -83,6 +85,9 @@ pub fn request_row(item: &ImportedRequest) -> Vec<Bind> {
         Bind::Text(r.reason.clone()),
         Bind::Int(item.rating.map(i64::from)),
         Bind::Text(item.last_answer.clone()),
+        Bind::Time(item.first_reaction_due_at),
+        Bind::Time(item.first_reaction_at),
+        Bind::Time(item.first_answer_at),
     ]
 }
 

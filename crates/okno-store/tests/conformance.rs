@@ -2,6 +2,7 @@
 //! `OKNO_TEST_POSTGRES_URL` names a server (CI starts one; each test gets a fresh database).
 
 use chrono::{DateTime, Duration, TimeZone, Utc};
+use okno_core::deadline::Due;
 use okno_core::workflow::{plan, ActionError, ActionInput, Actor};
 use okno_core::{
     Action, Agency, Attribute, AttributeDatatype, Channel, Contact, Coordinates, EventKind, NewEvent, NewRequest,
@@ -64,7 +65,7 @@ fn operator() -> Principal {
 async fn act(store: &dyn Store, id: i64, action: Action, input: ActionInput, at: DateTime<Utc>) -> Result<okno_core::Request, StoreError> {
     let op = operator();
     let agencies = ["roads", "water"];
-    let planner = move |r: &okno_core::Request| plan(r, action, &input, &Actor::User(&op), at, &|c| agencies.contains(&c));
+    let planner = move |r: &okno_core::Request| plan(r, action, &input, &Actor::User(&op), at, &|c| agencies.contains(&c), None);
     Ok(store.apply(id, &planner).await?.expect("request exists"))
 }
 
@@ -89,7 +90,7 @@ async fn requests_are_stored_with_contact_and_history() {
         seed(&*store).await;
         let mut r = new_request("pothole", "Яма на дороге", t(1, 9));
         r.agency = Some("roads".into());
-        let created = store.create_request(&r, "tok-1", Some(t(31, 9))).await.unwrap();
+        let created = store.create_request(&r, "tok-1", Due { answer: Some(t(31, 9)), first_reaction: None }).await.unwrap();
         assert!(created.created);
         let req = created.request;
         assert_eq!(req.status, Status::Routed);
@@ -111,8 +112,8 @@ async fn a_repeated_source_id_returns_the_same_request() {
         let mut r = new_request("pothole", "Яма", t(1, 9));
         r.source_system = Some("portal".into());
         r.source_id = Some("A-1".into());
-        let first = store.create_request(&r, "tok-a", None).await.unwrap();
-        let again = store.create_request(&r, "tok-b", None).await.unwrap();
+        let first = store.create_request(&r, "tok-a", Due::default()).await.unwrap();
+        let again = store.create_request(&r, "tok-b", Due::default()).await.unwrap();
         assert!(first.created && !again.created);
         assert_eq!(first.request.id, again.request.id);
         assert_eq!(store.totals().await.unwrap().0, 1);
@@ -123,7 +124,7 @@ async fn a_repeated_source_id_returns_the_same_request() {
 async fn unknown_references_are_conflicts() {
     for store in stores().await {
         seed(&*store).await;
-        let err = store.create_request(&new_request("no-such-service", "x", t(1, 9)), "tok", None).await.unwrap_err();
+        let err = store.create_request(&new_request("no-such-service", "x", t(1, 9)), "tok", Due::default()).await.unwrap_err();
         assert!(matches!(err, StoreError::Conflict(_)), "{err:?}");
         assert_eq!(store.totals().await.unwrap(), (0, 0), "nothing half-written");
     }
@@ -139,7 +140,7 @@ async fn lists_filter_search_and_paginate() {
             if i == 7 {
                 r.coordinates = Coordinates::new(55.75, 37.6);
             }
-            store.create_request(&r, &format!("tok-{i}"), None).await.unwrap();
+            store.create_request(&r, &format!("tok-{i}"), Due::default()).await.unwrap();
         }
         let list = |f: RequestFilter| { let s = store.clone(); async move { s.list_requests(&RequestFilter { limit: 100, ..f }).await.unwrap() } };
         assert_eq!(list(RequestFilter::default()).await.len(), 25);
@@ -172,7 +173,7 @@ async fn lists_filter_search_and_paginate() {
 async fn actions_change_status_and_record_events() {
     for store in stores().await {
         seed(&*store).await;
-        let id = store.create_request(&new_request("pothole", "Яма", t(1, 9)), "tok", Some(t(20, 9))).await.unwrap().request.id;
+        let id = store.create_request(&new_request("pothole", "Яма", t(1, 9)), "tok", Due { answer: Some(t(20, 9)), first_reaction: Some(t(2, 9)) }).await.unwrap().request.id;
         let route = ActionInput { agency: Some("roads".into()), text: Some("по компетенции".into()), ..Default::default() };
         assert_eq!(act(&*store, id, Action::Route, route, t(1, 10)).await.unwrap().agency.as_deref(), Some("roads"));
         act(&*store, id, Action::Start, ActionInput::default(), t(2, 10)).await.unwrap();
@@ -181,6 +182,8 @@ async fn actions_change_status_and_record_events() {
         let answer = ActionInput { text: Some("Яма заделана".into()), ..Default::default() };
         let answered = act(&*store, id, Action::Answer, answer, t(4, 10)).await.unwrap();
         assert_eq!((answered.status, answered.last_answer.as_deref()), (Status::Answered, Some("Яма заделана")));
+        assert_eq!((answered.first_reaction_at, answered.first_answer_at), (Some(t(2, 10)), Some(t(4, 10))));
+        assert_eq!((answered.extensions, answered.first_reaction_due_at), (1, Some(t(2, 9))));
 
         let refused = act(&*store, id, Action::Start, ActionInput::default(), t(5, 10)).await.unwrap_err();
         assert!(matches!(refused, StoreError::Refused(ActionError::Transition(_))));
@@ -206,7 +209,7 @@ async fn actions_change_status_and_record_events() {
 async fn concurrent_actions_are_serialized() {
     for store in stores().await {
         seed(&*store).await;
-        let id = store.create_request(&new_request("pothole", "Яма", t(1, 9)), "tok", None).await.unwrap().request.id;
+        let id = store.create_request(&new_request("pothole", "Яма", t(1, 9)), "tok", Due::default()).await.unwrap().request.id;
         let mut tasks = Vec::new();
         for i in 0..20 {
             let store = store.clone();
@@ -224,7 +227,7 @@ async fn concurrent_actions_are_serialized() {
 async fn contact_reads_are_audited() {
     for store in stores().await {
         seed(&*store).await;
-        let id = store.create_request(&new_request("pothole", "Яма", t(1, 9)), "tok", None).await.unwrap().request.id;
+        let id = store.create_request(&new_request("pothole", "Яма", t(1, 9)), "tok", Due::default()).await.unwrap().request.id;
         let contact = store.read_contact(id, &operator(), t(2, 9)).await.unwrap().unwrap();
         assert_eq!(contact.name.as_deref(), Some("Иванов И."));
         let log = store.audit_log(10).await.unwrap();
@@ -270,6 +273,7 @@ async fn imports_are_idempotent_and_keep_history() {
                 ImportedRequest {
                     request: r, token: format!("imp-{i}"), status: Status::Closed, updated_at: t(3, 9),
                     closed_at: Some(t(3, 9)), due_at: None, last_answer: Some("ok".into()), rating: None,
+                    first_reaction_due_at: None, first_reaction_at: Some(t(2, 9)), first_answer_at: Some(t(3, 9)),
                     events: vec![NewEvent::new(t(1, 9), EventKind::Registered, "spb"), done],
                 }
             })
@@ -308,7 +312,7 @@ async fn lists_by_id_and_by_page() {
         seed(&*store).await;
         let mut ids = Vec::new();
         for i in 0..7 {
-            ids.push(store.create_request(&new_request("pothole", "Яма", t(1 + i, 8)), &format!("tok-{i}"), None).await.unwrap().request.id);
+            ids.push(store.create_request(&new_request("pothole", "Яма", t(1 + i, 8)), &format!("tok-{i}"), Due::default()).await.unwrap().request.id);
         }
         let by_id = store.list_requests(&RequestFilter { ids: vec![ids[1], ids[4], 9_999], limit: 10, ..Default::default() }).await.unwrap();
         assert_eq!(by_id.iter().map(|r| r.id).collect::<Vec<_>>(), [ids[4], ids[1]]);

@@ -47,6 +47,9 @@ pub struct ServeArgs {
     /// Open311 jurisdiction id; when set, a jurisdiction_id that is given must match it.
     #[arg(long, env = "OKNO_JURISDICTION_ID")]
     pub jurisdiction_id: Option<String>,
+    /// Deadline configuration (regimes, working hours, extra calendar files); the shipped one if absent.
+    #[arg(long, env = "OKNO_DEADLINES")]
+    pub deadlines: Option<PathBuf>,
     /// Time zone of Open311 dates (IANA name).
     #[arg(long, env = "OKNO_TIMEZONE", default_value = "Europe/Moscow")]
     pub timezone: String,
@@ -345,6 +348,16 @@ fn read_password() -> Result<String> {
     Ok(password)
 }
 
+/// The deadline configuration in `path` (calendar files it names are read relative to it), or
+/// the shipped one. A bad file is refused with its reason.
+pub fn load_deadlines(path: Option<&std::path::Path>) -> Result<okno_core::deadline::DeadlineConfig> {
+    let Some(path) = path else { return Ok(okno_core::deadline::DeadlineConfig::shipped()) };
+    let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+    let dir = path.parent().map(std::path::Path::to_path_buf).unwrap_or_default();
+    let read = |name: &str| std::fs::read_to_string(dir.join(name)).map_err(|e| e.to_string());
+    okno_core::deadline::DeadlineConfig::parse(&text, &read).with_context(|| format!("loading {}", path.display()))
+}
+
 /// Serves the API until interrupted.
 pub async fn serve(store: Arc<dyn Store>, args: ServeArgs) -> Result<()> {
     let timezone: chrono_tz::Tz = args.timezone.parse().map_err(|_| anyhow::anyhow!("unknown time zone {:?}", args.timezone))?;
@@ -363,7 +376,8 @@ pub async fn serve(store: Arc<dyn Store>, args: ServeArgs) -> Result<()> {
         },
         ..ServerConfig::default()
     };
-    let state = AppState::new(store, config).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let deadlines = load_deadlines(args.deadlines.as_deref())?;
+    let state = AppState::new(store, config, deadlines).map_err(|e| anyhow::anyhow!("{e}"))?;
     let listener = tokio::net::TcpListener::bind(&args.listen).await.with_context(|| format!("listening on {}", args.listen))?;
     let addr = listener.local_addr()?;
     tracing::info!("Okno is serving on http://{addr}/");

@@ -5,7 +5,7 @@
 use anyhow::Result;
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use okno_core::lifecycle::{transition, Action};
-use okno_core::workflow::initial_due;
+use okno_core::deadline::DeadlineConfig;
 use okno_core::{
     Agency, Attribute, AttributeDatatype, AttributeValue, Channel, Contact, Coordinates, EventKind, NewEvent, NewRequest,
     Priority, Role, Service, Status, Territory,
@@ -206,6 +206,11 @@ struct Life {
 }
 
 impl Life {
+    /// When the first event of one of `kinds` happened.
+    fn first(&self, kinds: &[EventKind]) -> Option<DateTime<Utc>> {
+        self.events.iter().find(|e| kinds.contains(&e.kind)).map(|e| e.at)
+    }
+
     fn step(&mut self, action: Action, at: DateTime<Utc>, kind: EventKind, actor: &str, text: Option<&str>) -> bool {
         let Ok(next) = transition(self.status, action) else { return false };
         let mut e = NewEvent::new(at, kind, actor);
@@ -279,6 +284,7 @@ fn simulate(rng: &mut StdRng, created: DateTime<Utc>, agency: &str, today: DateT
 
 /// Builds the demo's requests (deterministic).
 pub fn requests(today: DateTime<Utc>) -> Vec<ImportedRequest> {
+    let deadlines = DeadlineConfig::shipped();
     let mut rng = StdRng::seed_from_u64(SEED);
     let start = today - Duration::days(540);
     let channels = [(Channel::Web, 55), (Channel::Api, 5), (Channel::Phone, 20), (Channel::Email, 8), (Channel::Social, 12)];
@@ -315,6 +321,9 @@ pub fn requests(today: DateTime<Utc>) -> Vec<ImportedRequest> {
         let mut life = simulate(&mut rng, created, service.agency, today);
         life.events[0].actor = channel.as_str().to_owned();
         let agency = if life.status == Status::Registered { None } else { life.agency.clone() };
+        let first_reaction_at = life.first(&[EventKind::Started, EventKind::IntermediateAnswer, EventKind::Answered]);
+        let first_answer_at = life.first(&[EventKind::IntermediateAnswer, EventKind::Answered]);
+        let due = deadlines.regime(service.regime).map(|regime| deadlines.due(regime, created)).unwrap_or_default();
         let token: String = (0..16).map(|_| b"abcdefghjkmnpqrstuvwxyz23456789"[rng.gen_range(0..31)] as char).collect();
         out.push(ImportedRequest {
             request: NewRequest {
@@ -327,9 +336,12 @@ pub fn requests(today: DateTime<Utc>) -> Vec<ImportedRequest> {
             status: life.status,
             updated_at: life.updated_at,
             closed_at: life.closed_at,
-            due_at: initial_due(service.regime, created),
+            due_at: due.answer,
             last_answer: life.last_answer,
             rating: life.rating,
+            first_reaction_due_at: due.first_reaction,
+            first_reaction_at,
+            first_answer_at,
             events: life.events,
         });
     }

@@ -192,6 +192,9 @@ pub async fn import(shared: Arc<dyn Store>, path: &Path, profile: Profile) -> Re
             due_at: None,
             last_answer: None,
             rating: None,
+            first_reaction_due_at: None,
+            first_reaction_at: None,
+            first_answer_at: None,
             events,
         }).await?;
     }
