@@ -172,11 +172,7 @@ pub fn plan(
         Action::Reopen | Action::Reject | Action::MarkDuplicate | Action::Comment if text.is_none() => {
             errors.add("text", "a reason is required")
         }
-        Action::Reopen => {
-            if rules.is_some_and(|r| r.regime.reopen_restarts) {
-                restart(&mut update);
-            }
-        }
+        Action::Reopen if rules.is_some_and(|r| r.regime.reopen_restarts) => restart(&mut update),
         Action::ExtendDeadline => plan_extension(request, input, rules, now, &mut update, &mut errors),
         Action::Rate => match input.rating {
             Some(r @ 1..=5) => {

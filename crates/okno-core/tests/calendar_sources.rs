@@ -5,7 +5,7 @@
 use chrono::{Datelike, Duration, NaiveDate};
 use okno_core::calendar::{DayKind, WorkCalendar};
 use std::collections::BTreeMap;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 fn data_dir() -> Option<PathBuf> {
     let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data/ru_production_calendar");
@@ -25,7 +25,7 @@ fn every_day(year: i32) -> impl Iterator<Item = NaiveDate> {
 
 /// xmlcalendar: `<day d="MM.DD" t="1|2|3"/>`; t=1 day off, 2 shortened, 3 working; other
 /// weekends off, other weekdays working.
-fn xmlcalendar(dir: &PathBuf, year: i32) -> BTreeMap<NaiveDate, DayKind> {
+fn xmlcalendar(dir: &Path, year: i32) -> BTreeMap<NaiveDate, DayKind> {
     let text = std::fs::read_to_string(dir.join(format!("xmlcalendar_ru/{year}_calendar.xml"))).unwrap();
     let mut listed = BTreeMap::new();
     for tag in text.split("<day ").skip(1) {
@@ -48,7 +48,7 @@ fn xmlcalendar(dir: &PathBuf, year: i32) -> BTreeMap<NaiveDate, DayKind> {
 }
 
 /// d10xa: `holidays` (every non-working date, weekends included), `preholidays`, `nowork`.
-fn d10xa(dir: &PathBuf) -> (Vec<NaiveDate>, Vec<NaiveDate>, Vec<NaiveDate>) {
+fn d10xa(dir: &Path) -> (Vec<NaiveDate>, Vec<NaiveDate>, Vec<NaiveDate>) {
     let text = std::fs::read_to_string(dir.join("d10xa_json/calendar.json")).unwrap();
     let json: serde_json::Value = serde_json::from_str(&text).unwrap();
     let dates = |key: &str| json[key].as_array().unwrap().iter().map(|v| v.as_str().unwrap().parse().unwrap()).collect();
