@@ -266,6 +266,11 @@ impl DeadlineConfig {
         self.timezone.from_local_datetime(&local).earliest().map_or_else(|| local.and_utc(), |t| t.with_timezone(&Utc))
     }
 
+    /// The first instant of a local day.
+    pub fn start_of_day(&self, date: NaiveDate) -> DateTime<Utc> {
+        self.instant(date.and_time(NaiveTime::MIN))
+    }
+
     /// The last second of a local day.
     pub fn end_of_day(&self, date: NaiveDate) -> DateTime<Utc> {
         self.instant(date.and_time(NaiveTime::from_hms_opt(23, 59, 59).unwrap_or_default()))

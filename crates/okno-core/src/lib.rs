@@ -10,6 +10,7 @@ pub mod catalog;
 pub mod deadline;
 pub mod lifecycle;
 pub mod request;
+pub mod scorecard;
 pub mod text;
 pub mod workflow;
 

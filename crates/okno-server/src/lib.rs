@@ -8,6 +8,7 @@ pub mod auth;
 pub mod error;
 pub mod intake;
 pub mod open311;
+pub mod report;
 pub mod xml;
 
 use auth::RateLimiter;
@@ -36,6 +37,8 @@ pub struct ServerConfig {
     pub login_per_minute: u32,
     /// The Open311 endpoint.
     pub open311: open311::Open311Config,
+    /// Fewest requests a body needs to be ranked in a scorecard league table.
+    pub scorecard_min_requests: u64,
 }
 
 impl Default for ServerConfig {
@@ -46,6 +49,7 @@ impl Default for ServerConfig {
             submit_per_minute: 20,
             login_per_minute: 10,
             open311: open311::Open311Config::default(),
+            scorecard_min_requests: 30,
         }
     }
 }
@@ -105,7 +109,7 @@ pub struct ApiPath<T>(pub T);
         api::create_request, api::list_requests, api::get_request, api::request_events, api::request_contact, api::act,
         api::track, api::citizen_act,
         auth::login, auth::logout, auth::me, auth::issue_token,
-        admin::add_user, admin::audit_log,
+        admin::add_user, admin::audit_log, report::scorecards_endpoint,
     ),
     components(schemas(okno_core::Channel, okno_core::Priority, okno_core::EventKind, okno_core::Role))
 )]
@@ -140,6 +144,7 @@ pub fn app(state: AppState) -> Router {
         .route("/auth/tokens", post(auth::issue_token))
         .route("/users", post(admin::add_user))
         .route("/audit", get(admin::audit_log))
+        .route("/scorecards", get(report::scorecards_endpoint))
         .route("/openapi.json", get(openapi))
         .fallback(not_found);
     let open311 = open311::router(state.config.open311.max_media_bytes + max_body);

@@ -33,9 +33,10 @@ macro_rules! impl_store {
     (store = $Store:ty, db = $DB:ty, backend = $backend:expr, lock = $lock:literal) => {
         use crate::backend::{classify, parse_json, parse_stored};
         use crate::query::{self, Bind, EVENT_COLUMNS, EVENT_INSERT_COLUMNS, INSERT_REQUEST, REQUEST_COLUMNS};
-        use crate::{ApiKeyInfo, AuditEntry, Backend, Media, CountBy, Created, ImportCounts, ImportedRequest, NewUser, Planner, Result, Store, StoreError, UserRecord};
+        use crate::{ApiKeyInfo, AuditEntry, Backend, Media, ScoreBy, CountBy, Created, ImportCounts, ImportedRequest, NewUser, Planner, Result, Store, StoreError, UserRecord};
         use chrono::{DateTime, Utc};
         use okno_core::deadline::Due;
+        use okno_core::scorecard::ScoreRow;
         use okno_core::{Agency, Contact, Coordinates, Event, NewEvent, NewRequest, Principal, Request, RequestFilter, Service, Status, Territory};
         use sqlx::{AssertSqlSafe, Row};
 
@@ -376,6 +377,31 @@ macro_rules! impl_store {
                 let sql = format!("SELECT {column}, COUNT(*) FROM requests GROUP BY {column} ORDER BY COUNT(*) DESC, {column}");
                 let rows = sqlx::query(AssertSqlSafe(sql)).fetch_all(&self.reader).await?;
                 rows.iter().map(|r| Ok((r.try_get(0)?, r.try_get(1)?))).collect()
+            }
+
+            async fn score_rows(&self, from: DateTime<Utc>, to: DateTime<Utc>, by: ScoreBy) -> Result<Vec<ScoreRow>> {
+                let key = match by {
+                    ScoreBy::Agency => "agency_code",
+                    ScoreBy::Territory => "territory_code",
+                };
+                let sql = format!(
+                    "SELECT {key} AS key, created_at, first_answer_at, closed_at, due_at, status, rating, \
+                     EXISTS (SELECT 1 FROM events e WHERE e.request_id = r.id AND e.kind = 'reopened') AS reopened \
+                     FROM requests r WHERE created_at >= $1 AND created_at < $2"
+                );
+                let rows = sqlx::query(AssertSqlSafe(sql)).bind(to_db(from)).bind(to_db(to)).fetch_all(&self.reader).await?;
+                rows.iter()
+                    .map(|r| Ok(ScoreRow {
+                        key: r.try_get("key")?,
+                        created_at: get_time(r, "created_at")?,
+                        first_answer_at: get_opt_time(r, "first_answer_at")?,
+                        closed_at: get_opt_time(r, "closed_at")?,
+                        due_at: get_opt_time(r, "due_at")?,
+                        status: parse_stored("status", r.try_get("status")?)?,
+                        rating: r.try_get("rating")?,
+                        reopened: r.try_get("reopened")?,
+                    }))
+                    .collect()
             }
 
             async fn totals(&self) -> Result<(i64, i64)> {

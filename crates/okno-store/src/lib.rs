@@ -14,6 +14,7 @@ pub mod testing;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use okno_core::deadline::Due;
+use okno_core::scorecard::ScoreRow;
 use okno_core::workflow::{ActionError, RequestUpdate};
 use okno_core::{Agency, Contact, Event, NewEvent, NewRequest, Principal, Request, RequestFilter, Role, Service, Status, Territory};
 use std::sync::Arc;
@@ -182,6 +183,15 @@ pub struct Media {
     pub bytes: Vec<u8>,
 }
 
+/// What scorecards group by.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ScoreBy {
+    /// The responsible agency.
+    Agency,
+    /// The territory.
+    Territory,
+}
+
 /// A column requests can be counted by (for import verification and summaries).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum CountBy {
@@ -238,6 +248,9 @@ pub trait Store: Send + Sync {
     async fn apply(&self, request_id: i64, plan: &Planner<'_>) -> Result<Option<Request>>;
     /// Counts requests grouped by a column, largest first.
     async fn count_requests_by(&self, by: CountBy) -> Result<Vec<(Option<String>, i64)>>;
+    /// The rows scorecards are computed from: requests submitted in `[from, to)`, keyed by agency
+    /// or territory, with whether each was ever reopened.
+    async fn score_rows(&self, from: DateTime<Utc>, to: DateTime<Utc>, by: ScoreBy) -> Result<Vec<ScoreRow>>;
     /// Number of stored requests and events.
     async fn totals(&self) -> Result<(i64, i64)>;
 

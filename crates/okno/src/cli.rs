@@ -93,6 +93,12 @@ pub enum Command {
         #[command(subcommand)]
         suite: BenchSuite,
     },
+    /// Reports for the management center.
+    Report {
+        /// Which report.
+        #[command(subcommand)]
+        what: ReportWhat,
+    },
     /// Export data without personal data.
     Export {
         /// What to export.
@@ -156,6 +162,38 @@ pub enum ImportSource {
         #[arg(long, value_enum)]
         profile: crate::import::us311::Profile,
     },
+}
+
+/// Reports.
+#[derive(Debug, Subcommand)]
+pub enum ReportWhat {
+    /// Scorecards per agency or territory over a period, as a league table.
+    Scorecard {
+        /// FROM..TO, local days, the end exclusive (e.g. 2021-01-01..2021-04-01).
+        #[arg(long)]
+        period: okno_server::report::Period,
+        /// Group by agency or territory.
+        #[arg(long, value_enum, default_value = "agency")]
+        by: ScoreByArg,
+        /// Fewest requests a body needs to be ranked.
+        #[arg(long, default_value_t = 30)]
+        min: u64,
+        /// Deadline configuration (the shipped one if absent).
+        #[arg(long, env = "OKNO_DEADLINES")]
+        deadlines: Option<PathBuf>,
+        /// Print JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+/// What a scorecard groups by.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum ScoreByArg {
+    /// The responsible agency.
+    Agency,
+    /// The territory.
+    Territory,
 }
 
 /// Benchmark suites.
@@ -279,6 +317,22 @@ pub async fn run(cli: Cli) -> Result<()> {
             println!("{}", serde_json::to_string_pretty(&results)?);
             Ok(())
         }
+        Command::Report { what: ReportWhat::Scorecard { period, by, min, deadlines, json } } => {
+            let store = open(&cli.db).await?;
+            let config = load_deadlines(deadlines.as_deref())?;
+            let by = match by {
+                ScoreByArg::Agency => okno_store::ScoreBy::Agency,
+                ScoreByArg::Territory => okno_store::ScoreBy::Territory,
+            };
+            let report = okno_server::report::scorecard_report(&*store, &config, by, period, min.max(1), chrono::Utc::now())
+                .await
+                .map_err(|e| anyhow::anyhow!(problem_text(e)))?;
+            if json {
+                write_stdout(&(serde_json::to_string_pretty(&report)? + "\n"))
+            } else {
+                print_scorecards(&report)
+            }
+        }
         Command::Export { what: ExportWhat::Requests { format, out } } => {
             let store = open(&cli.db).await?;
             let sink: Box<dyn std::io::Write> = match out {
@@ -321,6 +375,33 @@ async fn apikey(store: &dyn Store, command: ApikeyCommand) -> Result<()> {
         }
     }
     Ok(())
+}
+
+fn print_scorecards(report: &okno_server::report::ScorecardReport) -> Result<()> {
+    use std::fmt::Write as _;
+    let pct = |v: Option<f64>| v.map_or("-".to_owned(), |v| format!("{:.1}%", v * 100.0));
+    let num = |v: Option<f64>| v.map_or("-".to_owned(), |v| format!("{v:.1}"));
+    let mut out = String::new();
+    writeln!(out, "scorecards by {} for {}..{} (ranked from {} requests; times in working days)", report.by, report.from, report.to, report.min_requests)?;
+    writeln!(out, "{:>4}  {:<44} {:>8} {:>7} {:>8} {:>7} {:>7} {:>7} {:>7} {:>8} {:>8} {:>6}",
+        "rank", "key", "received", "closed", "on time", "1st md", "1st p90", "cls md", "cls p90", "overdue", "reopened", "rating")?;
+    for r in &report.rows {
+        let key: String = r.key.chars().take(44).collect();
+        writeln!(out, "{:>4}  {:<44} {:>8} {:>7} {:>8} {:>7} {:>7} {:>7} {:>7} {:>8} {:>8} {:>6}",
+            r.rank.map_or("-".to_owned(), |n| n.to_string()), key, r.received, r.closed, pct(r.on_time_share),
+            num(r.first_answer_days_median), num(r.first_answer_days_p90), num(r.closure_days_median), num(r.closure_days_p90),
+            r.overdue_now, pct(r.reopened_share), num(r.average_rating))?;
+    }
+    write_stdout(&out)
+}
+
+/// Writes to standard output; a reader that went away (`| head`) is not an error.
+fn write_stdout(text: &str) -> Result<()> {
+    use std::io::Write;
+    match std::io::stdout().lock().write_all(text.as_bytes()) {
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        other => Ok(other?),
+    }
 }
 
 fn problem_text(e: okno_server::error::ApiError) -> String {

@@ -249,7 +249,49 @@ async fn the_st_petersburg_import_matches_its_source() {
             *expected_status.entry(okno_status.to_owned()).or_insert(0) += n;
         }
         assert_eq!(stored(okno_store::CountBy::Status).await, expected_status);
+
+        // Scorecards from the real timelines, checked against an independent SQL computation.
+        let report: Value = serde_json::from_str(&okno(&db, &["report", "scorecard", "--period", "2020-10-01..2021-05-01", "--min", "100", "--json"])).unwrap();
+        let rows = report["rows"].as_array().unwrap();
+        assert_eq!(rows.iter().map(|r| r["received"].as_u64().unwrap()).sum::<u64>(), 59_889);
+        let by_sql = independent_scorecard_counts(&db).await;
+        for row in rows {
+            let key = row["key"].as_str().unwrap();
+            let (received, closed, reopened, on_time, judged) = by_sql[key];
+            assert_eq!(row["received"].as_i64().unwrap(), received, "{key} received");
+            assert_eq!(row["closed"].as_i64().unwrap(), closed, "{key} closed");
+            let reopened_share = row["reopened_share"].as_f64().unwrap();
+            assert!((reopened_share - reopened as f64 / received as f64).abs() < 1e-9, "{key} reopened");
+            match row["on_time_share"].as_f64() {
+                Some(share) => assert!((share - on_time as f64 / judged as f64).abs() < 1e-9, "{key} on time"),
+                None => assert_eq!(judged, 0),
+            }
+        }
+        assert!(rows.iter().take_while(|r| r["rank"].is_u64()).all(|r| r["received"].as_u64().unwrap() >= 100), "ranked only from 100 requests");
     }
+}
+
+/// Per agency: received, closed, reopened, answered on time, judged — computed in SQL alone.
+async fn independent_scorecard_counts(db: &str) -> std::collections::HashMap<String, (i64, i64, i64, i64, i64)> {
+    let now = chrono::Utc::now();
+    let store_kind_is_sqlite = db.starts_with("sqlite:");
+    let now_value = if store_kind_is_sqlite { now.timestamp_micros().to_string() } else { format!("'{}'::timestamptz", now.to_rfc3339()) };
+    let sql = format!(
+        "SELECT COALESCE(agency_code, '-'), COUNT(*), \
+         SUM(CASE WHEN status IN ('closed', 'rejected', 'duplicate') THEN 1 ELSE 0 END), \
+         SUM(CASE WHEN EXISTS (SELECT 1 FROM events e WHERE e.request_id = r.id AND e.kind = 'reopened') THEN 1 ELSE 0 END), \
+         SUM(CASE WHEN due_at IS NOT NULL AND first_answer_at IS NOT NULL AND first_answer_at <= due_at THEN 1 ELSE 0 END), \
+         SUM(CASE WHEN due_at IS NOT NULL AND (first_answer_at IS NOT NULL OR due_at < {now_value}) THEN 1 ELSE 0 END) \
+         FROM requests r GROUP BY COALESCE(agency_code, '-')"
+    );
+    let rows: Vec<(String, i64, i64, i64, i64, i64)> = if store_kind_is_sqlite {
+        let pool = sqlx::SqlitePool::connect(db).await.unwrap();
+        sqlx::query_as(sqlx::AssertSqlSafe(sql)).fetch_all(&pool).await.unwrap()
+    } else {
+        let pool = sqlx::PgPool::connect(db).await.unwrap();
+        sqlx::query_as(sqlx::AssertSqlSafe(sql)).fetch_all(&pool).await.unwrap()
+    };
+    rows.into_iter().map(|(k, a, b, c, d, e)| (k, (a, b, c, d, e))).collect()
 }
 
 #[tokio::test]

@@ -122,6 +122,11 @@ fn timeline(raw: &[RawEvent], created_at: DateTime<Utc>) -> (Vec<NewEvent>, Vec<
                 first_petition = false;
                 continue;
             }
+            "petition" if e.status_name == "Не удовлетворён" => {
+                ev.kind = EventKind::Reopened;
+                ev.status = Some(Status::Reopened);
+                ev.text = Some(e.status_name.clone());
+            }
             "petition" => {
                 ev.kind = EventKind::CitizenMessage;
                 ev.text = Some(e.status_name.clone()).filter(|s| !s.is_empty());
