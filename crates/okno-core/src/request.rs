@@ -614,6 +614,12 @@ pub struct RequestFilter {
     pub offset: u32,
     /// Which come first.
     pub order: RequestOrder,
+    /// Only requests whose answer is due before this.
+    pub due_before: Option<DateTime<Utc>>,
+    /// Only requests whose answer is due at or after this.
+    pub due_from: Option<DateTime<Utc>>,
+    /// Only requests without a first reaction whose first-reaction deadline is before this.
+    pub no_reaction_by: Option<DateTime<Utc>>,
 }
 
 /// The order of a request list.
@@ -624,6 +630,8 @@ pub enum RequestOrder {
     NewestId,
     /// Newest first by submission time (Open311's `requested_datetime`), then by id.
     NewestCreated,
+    /// Soonest deadline first (queues), then by id.
+    DueSoonest,
 }
 
 #[cfg(test)]

@@ -8,6 +8,7 @@ pub mod auth;
 pub mod error;
 pub mod intake;
 pub mod open311;
+pub mod queues;
 pub mod report;
 pub mod xml;
 
@@ -109,7 +110,7 @@ pub struct ApiPath<T>(pub T);
         api::create_request, api::list_requests, api::get_request, api::request_events, api::request_contact, api::act,
         api::track, api::citizen_act,
         auth::login, auth::logout, auth::me, auth::issue_token,
-        admin::add_user, admin::audit_log, report::scorecards_endpoint,
+        admin::add_user, admin::audit_log, report::scorecards_endpoint, queues::summary, queues::queue,
     ),
     components(schemas(okno_core::Channel, okno_core::Priority, okno_core::EventKind, okno_core::Role))
 )]
@@ -145,6 +146,8 @@ pub fn app(state: AppState) -> Router {
         .route("/users", post(admin::add_user))
         .route("/audit", get(admin::audit_log))
         .route("/scorecards", get(report::scorecards_endpoint))
+        .route("/queues", get(queues::summary))
+        .route("/queues/{queue}", get(queues::queue))
         .route("/openapi.json", get(openapi))
         .fallback(not_found);
     let open311 = open311::router(state.config.open311.max_media_bytes + max_body);

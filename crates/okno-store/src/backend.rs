@@ -33,7 +33,7 @@ macro_rules! impl_store {
     (store = $Store:ty, db = $DB:ty, backend = $backend:expr, lock = $lock:literal) => {
         use crate::backend::{classify, parse_json, parse_stored};
         use crate::query::{self, Bind, EVENT_COLUMNS, EVENT_INSERT_COLUMNS, INSERT_REQUEST, REQUEST_COLUMNS};
-        use crate::{ApiKeyInfo, AuditEntry, Backend, Media, ScoreBy, CountBy, Created, ImportCounts, ImportedRequest, NewUser, Planner, Result, Store, StoreError, UserRecord};
+        use crate::{ApiKeyInfo, AuditEntry, Backend, Media, QueueCounts, ScoreBy, CountBy, Created, ImportCounts, ImportedRequest, NewUser, Planner, Result, Store, StoreError, UserRecord};
         use chrono::{DateTime, Utc};
         use okno_core::deadline::Due;
         use okno_core::scorecard::ScoreRow;
@@ -400,6 +400,27 @@ macro_rules! impl_store {
                         status: parse_stored("status", r.try_get("status")?)?,
                         rating: r.try_get("rating")?,
                         reopened: r.try_get("reopened")?,
+                    }))
+                    .collect()
+            }
+
+            async fn queue_counts(&self, now: DateTime<Utc>, today_end: DateTime<Utc>, soon_end: DateTime<Utc>) -> Result<Vec<QueueCounts>> {
+                let sql = format!(
+                    "SELECT agency_code, \
+                     SUM(CASE WHEN due_at < $1 THEN 1 ELSE 0 END), \
+                     SUM(CASE WHEN due_at >= $1 AND due_at < $2 THEN 1 ELSE 0 END), \
+                     SUM(CASE WHEN due_at >= $1 AND due_at < $3 THEN 1 ELSE 0 END), \
+                     SUM(CASE WHEN first_reaction_at IS NULL AND first_reaction_due_at < $1 THEN 1 ELSE 0 END) \
+                     FROM requests WHERE status IN ({}) GROUP BY agency_code ORDER BY agency_code",
+                    query::AWAITING_STATUSES
+                );
+                let rows = sqlx::query(AssertSqlSafe(sql)).bind(to_db(now)).bind(to_db(today_end)).bind(to_db(soon_end))
+                    .fetch_all(&self.reader).await?;
+                let count = |r: &DbRow, i: usize| -> Result<i64> { Ok(r.try_get::<Option<i64>, _>(i)?.unwrap_or(0)) };
+                rows.iter()
+                    .map(|r| Ok(QueueCounts {
+                        agency: r.try_get(0)?, overdue: count(r, 1)?, due_today: count(r, 2)?, due_soon: count(r, 3)?,
+                        no_first_reaction: count(r, 4)?,
                     }))
                     .collect()
             }

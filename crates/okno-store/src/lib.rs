@@ -183,6 +183,21 @@ pub struct Media {
     pub bytes: Vec<u8>,
 }
 
+/// How many of an agency's open requests are in each queue.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct QueueCounts {
+    /// Agency code (`None`: not routed yet).
+    pub agency: Option<String>,
+    /// Past their answer deadline.
+    pub overdue: i64,
+    /// Due before the end of today.
+    pub due_today: i64,
+    /// Due before the end of the horizon (today plus N working days).
+    pub due_soon: i64,
+    /// Past their first-reaction deadline without a reaction.
+    pub no_first_reaction: i64,
+}
+
 /// What scorecards group by.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ScoreBy {
@@ -251,6 +266,9 @@ pub trait Store: Send + Sync {
     /// The rows scorecards are computed from: requests submitted in `[from, to)`, keyed by agency
     /// or territory, with whether each was ever reopened.
     async fn score_rows(&self, from: DateTime<Utc>, to: DateTime<Utc>, by: ScoreBy) -> Result<Vec<ScoreRow>>;
+    /// Queue sizes per agency, for requests awaiting their agency: overdue at `now`, due before
+    /// `today_end`, due before `soon_end`, first reaction missing at `now`.
+    async fn queue_counts(&self, now: DateTime<Utc>, today_end: DateTime<Utc>, soon_end: DateTime<Utc>) -> Result<Vec<QueueCounts>>;
     /// Number of stored requests and events.
     async fn totals(&self) -> Result<(i64, i64)>;
 

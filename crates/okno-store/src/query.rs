@@ -12,6 +12,9 @@ pub const REQUEST_COLUMNS: &str = "id, token, service_code, channel, source_syst
     attributes, media_url, category, reason, rating, last_answer, first_reaction_due_at, first_reaction_at, \
     first_answer_at, extensions, escalation_level";
 
+/// The statuses in which a request awaits its agency, as an SQL list.
+pub const AWAITING_STATUSES: &str = "'registered', 'routed', 'in_progress', 'intermediate_answer', 'reopened'";
+
 /// The columns of `events` read into an [`okno_core::Event`].
 pub const EVENT_COLUMNS: &str =
     "id, request_id, at, kind, actor, status, agency_code, text, old_due_at, new_due_at, rating";
@@ -194,12 +197,22 @@ pub fn list_requests(filter: &RequestFilter) -> (String, Vec<Bind>) {
     if let Some(words) = filter.text.as_deref().filter(|w| !w.trim().is_empty()) {
         push(&mut sql, " AND search_text LIKE ? ESCAPE '\\'", Bind::Text(Some(like_pattern(words))));
     }
+    if let Some(t) = filter.due_before {
+        push(&mut sql, " AND due_at < ?", Bind::Time(Some(t)));
+    }
+    if let Some(t) = filter.due_from {
+        push(&mut sql, " AND due_at >= ?", Bind::Time(Some(t)));
+    }
+    if let Some(t) = filter.no_reaction_by {
+        push(&mut sql, " AND first_reaction_at IS NULL AND first_reaction_due_at < ?", Bind::Time(Some(t)));
+    }
     if let Some(id) = filter.before_id {
         push(&mut sql, " AND id < ?", Bind::Int(Some(id)));
     }
     sql += match filter.order {
         RequestOrder::NewestId => " ORDER BY id DESC",
         RequestOrder::NewestCreated => " ORDER BY created_at DESC, id DESC",
+        RequestOrder::DueSoonest => " ORDER BY due_at, id",
     };
     push(&mut sql, " LIMIT ?", Bind::Int(Some(i64::from(filter.limit))));
     push(&mut sql, " OFFSET ?", Bind::Int(Some(i64::from(filter.offset))));
@@ -210,6 +223,16 @@ pub fn list_requests(filter: &RequestFilter) -> (String, Vec<Bind>) {
 mod tests {
     use super::*;
     use okno_core::Status;
+
+    #[test]
+    fn the_awaiting_list_is_the_lifecycle_s() {
+        let listed: Vec<String> = okno_core::lifecycle::ALL_STATUSES
+            .into_iter()
+            .filter(|s| s.awaits_agency())
+            .map(|s| format!("'{}'", s.as_str()))
+            .collect();
+        assert_eq!(AWAITING_STATUSES, listed.join(", "));
+    }
 
     #[test]
     fn filters_number_their_placeholders_in_order() {

@@ -417,3 +417,45 @@ async fn open311_files_through_the_same_intake_on_every_backend() {
         assert!(refused.text().await.unwrap().contains("<errors><error><code>403</code>"));
     }
 }
+
+#[tokio::test]
+async fn control_queues_agree_with_their_summary() {
+    for db in okno_store::testing::fresh_database_urls().await {
+        okno(&db, &["demo", "--no-serve"]);
+        let server = Server::start(&db, &[]);
+        let (operator, _) = login(&server, "operator", "demo-operator-password").await;
+        let filed: Value = Client::new().post(server.url("/api/v1/requests")).json(&citizen_request("pothole")).send().await.unwrap().json().await.unwrap();
+        let fresh_id = filed["id"].as_i64().unwrap();
+
+        let summary: Value = operator.get(server.url("/api/v1/queues?days=25")).send().await.unwrap().json().await.unwrap();
+        let total = &summary["total"];
+        assert!(total["overdue"].as_i64().unwrap() > 0, "the demo's old open requests are overdue: {summary}");
+        let all_items = |queue: &'static str| {
+            let (operator, server_url) = (operator.clone(), server.url(&format!("/api/v1/queues/{queue}?days=25&limit=500")));
+            async move {
+                let mut ids = Vec::new();
+                for page in 1.. {
+                    let body: Value = operator.get(format!("{server_url}&page={page}")).send().await.unwrap().json().await.unwrap();
+                    let items = body["items"].as_array().unwrap().clone();
+                    if items.is_empty() { break; }
+                    ids.extend(items.iter().map(|r| (r["id"].as_i64().unwrap(), r["due_at"].as_str().unwrap_or_default().to_owned())));
+                }
+                ids
+            }
+        };
+        let overdue = all_items("overdue").await;
+        assert_eq!(overdue.len() as i64, total["overdue"].as_i64().unwrap());
+        assert!(overdue.windows(2).all(|w| w[0].1 <= w[1].1), "soonest deadline first");
+        let soon = all_items("due-soon").await;
+        assert_eq!(soon.len() as i64, total["due_soon"].as_i64().unwrap());
+        assert!(soon.iter().any(|(id, _)| *id == fresh_id), "a new 59-FZ request is due within 25 working days");
+        assert!(!overdue.iter().any(|(id, _)| *id == fresh_id));
+
+        // Agency staff see their own agency's queues only.
+        let (roads, _) = login(&server, "roads", "demo-roads-password").await;
+        let theirs: Value = roads.get(server.url("/api/v1/queues")).send().await.unwrap().json().await.unwrap();
+        assert!(theirs["agencies"].as_array().unwrap().iter().all(|c| c["agency"] == "roads"));
+        assert_eq!(roads.get(server.url("/api/v1/queues/overdue?agency=water")).send().await.unwrap().status(), StatusCode::FORBIDDEN);
+        assert_eq!(operator.get(server.url("/api/v1/queues/nonsense")).send().await.unwrap().status(), StatusCode::NOT_FOUND);
+    }
+}

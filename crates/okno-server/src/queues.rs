@@ -1,0 +1,157 @@
+//! Control queues: requests past their deadline, due today, due within N working days, and
+//! without a first reaction — for the whole center or one agency (agency staff see their own).
+
+use crate::auth::Caller;
+use crate::error::{ApiError, Problem};
+use crate::{ApiPath, ApiQuery, AppState};
+use axum::extract::State;
+use axum::Json;
+use chrono::{DateTime, Utc};
+use okno_core::deadline::DeadlineConfig;
+use okno_core::lifecycle::ALL_STATUSES;
+use okno_core::{Principal, Request, RequestFilter, RequestOrder, Role};
+use okno_store::QueueCounts;
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+/// Default horizon of the "due soon" queue, in working days.
+pub const DEFAULT_SOON_DAYS: u32 = 3;
+
+/// A control queue.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Queue {
+    /// Past the answer deadline.
+    Overdue,
+    /// Due before the end of today.
+    DueToday,
+    /// Due within the horizon.
+    DueSoon,
+    /// Past the first-reaction deadline without a reaction.
+    NoFirstReaction,
+}
+
+impl Queue {
+    fn parse(name: &str) -> Result<Queue, ApiError> {
+        match name {
+            "overdue" => Ok(Queue::Overdue),
+            "due-today" => Ok(Queue::DueToday),
+            "due-soon" => Ok(Queue::DueSoon),
+            "no-first-reaction" => Ok(Queue::NoFirstReaction),
+            other => Err(ApiError::NotFound(format!("no queue {other:?}; queues: overdue, due-today, due-soon, no-first-reaction"))),
+        }
+    }
+}
+
+/// The end of today and of the horizon `days` working days on, in the region's time.
+pub fn horizons(config: &DeadlineConfig, now: DateTime<Utc>, days: u32) -> (DateTime<Utc>, DateTime<Utc>) {
+    let today = now.with_timezone(&config.timezone).date_naive();
+    (config.end_of_day(today), config.end_of_day(config.calendar.add_working_days(today, days)))
+}
+
+/// The filter that selects a queue's requests at `now`.
+pub fn queue_filter(queue: Queue, config: &DeadlineConfig, now: DateTime<Utc>, days: u32) -> RequestFilter {
+    let (today_end, soon_end) = horizons(config, now, days);
+    let mut filter = RequestFilter {
+        statuses: ALL_STATUSES.into_iter().filter(|s| s.awaits_agency()).collect(),
+        order: RequestOrder::DueSoonest,
+        ..RequestFilter::default()
+    };
+    match queue {
+        Queue::Overdue => filter.due_before = Some(now),
+        Queue::DueToday => (filter.due_from, filter.due_before) = (Some(now), Some(today_end)),
+        Queue::DueSoon => (filter.due_from, filter.due_before) = (Some(now), Some(soon_end)),
+        Queue::NoFirstReaction => filter.no_reaction_by = Some(now),
+    }
+    filter
+}
+
+/// Queue parameters.
+#[derive(Debug, Default, Deserialize, IntoParams)]
+pub struct QueueQuery {
+    /// Only this agency (agency staff: always their own).
+    pub agency: Option<String>,
+    /// Horizon of `due-soon` in working days (default 3).
+    pub days: Option<u32>,
+    /// Page size, 1–500 (default 50).
+    pub limit: Option<u32>,
+    /// Page number from 1.
+    pub page: Option<u32>,
+}
+
+fn own_agency(user: &Principal, asked: Option<String>) -> Result<Option<String>, ApiError> {
+    if user.role != Role::AgencyStaff {
+        return Ok(asked);
+    }
+    if asked.is_some() && asked != user.agency {
+        return Err(ApiError::Forbidden("agency staff see their own agency's queues only".into()));
+    }
+    Ok(user.agency.clone())
+}
+
+/// A page of a queue.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct QueuePage {
+    /// Soonest deadline first.
+    pub items: Vec<Request>,
+    /// Page number.
+    pub page: u32,
+}
+
+/// The requests in one queue: `overdue`, `due-today`, `due-soon`, `no-first-reaction`.
+#[utoipa::path(get, path = "/api/v1/queues/{queue}", tag = "control", params(("queue" = String, Path), QueueQuery),
+    responses((status = 200, body = QueuePage), (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem)))]
+pub async fn queue(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiPath(name): ApiPath<String>,
+    ApiQuery(q): ApiQuery<QueueQuery>,
+) -> Result<Json<QueuePage>, ApiError> {
+    let user = caller.staff()?;
+    let queue = Queue::parse(&name)?;
+    let limit = q.limit.unwrap_or(50);
+    if !(1..=crate::api::MAX_PAGE).contains(&limit) {
+        return Err(ApiError::field("limit", format!("must be 1 to {}", crate::api::MAX_PAGE)));
+    }
+    let page = q.page.unwrap_or(1).max(1);
+    let mut filter = queue_filter(queue, &state.deadlines, Utc::now(), q.days.unwrap_or(DEFAULT_SOON_DAYS).min(60));
+    filter.agency = own_agency(&user, q.agency)?;
+    filter.limit = limit;
+    filter.offset = (page - 1).saturating_mul(limit);
+    Ok(Json(QueuePage { items: state.store.list_requests(&filter).await?, page }))
+}
+
+/// Queue sizes per agency and for the whole center.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct QueueSummary {
+    /// Horizon of `due_soon`, working days.
+    pub days: u32,
+    /// Per agency (`agency: null` = not routed yet).
+    #[schema(value_type = Vec<Object>)]
+    pub agencies: Vec<QueueCounts>,
+    /// Sums over the agencies shown.
+    #[schema(value_type = Object)]
+    pub total: QueueCounts,
+}
+
+/// Queue sizes per agency (agency staff: their own).
+#[utoipa::path(get, path = "/api/v1/queues", tag = "control", params(QueueQuery),
+    responses((status = 200, body = QueueSummary), (status = 401, body = Problem)))]
+pub async fn summary(State(state): State<AppState>, caller: Caller, ApiQuery(q): ApiQuery<QueueQuery>) -> Result<Json<QueueSummary>, ApiError> {
+    let user = caller.staff()?;
+    let agency = own_agency(&user, q.agency)?;
+    let days = q.days.unwrap_or(DEFAULT_SOON_DAYS).min(60);
+    let now = Utc::now();
+    let (today_end, soon_end) = horizons(&state.deadlines, now, days);
+    let mut agencies = state.store.queue_counts(now, today_end, soon_end).await?;
+    if agency.is_some() {
+        agencies.retain(|c| c.agency == agency);
+    }
+    let mut total = QueueCounts { agency: None, overdue: 0, due_today: 0, due_soon: 0, no_first_reaction: 0 };
+    for c in &agencies {
+        total.overdue += c.overdue;
+        total.due_today += c.due_today;
+        total.due_soon += c.due_soon;
+        total.no_first_reaction += c.no_first_reaction;
+    }
+    Ok(Json(QueueSummary { days, agencies, total }))
+}
