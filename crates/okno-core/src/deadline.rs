@@ -176,7 +176,32 @@ struct ConfigFile {
     working_hours: String,
     #[serde(default)]
     calendar_files: Vec<String>,
+    #[serde(default)]
+    escalation: EscalationFile,
     regimes: BTreeMap<String, RegimeFile>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct EscalationFile {
+    #[serde(default)]
+    steps: Vec<String>,
+    #[serde(default)]
+    webhook: Option<String>,
+    #[serde(default)]
+    email: Vec<String>,
+}
+
+/// How overdue requests are escalated: step `n` is reached `steps[n-1]` after the deadline,
+/// and each step notifies the webhook and the e-mail addresses (through the outbox).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Escalation {
+    /// Time after the deadline at which each step is reached, ascending.
+    pub steps: Vec<Span>,
+    /// URL notified of each step (JSON), if any.
+    pub webhook: Option<String>,
+    /// Addresses e-mailed at each step.
+    pub email: Vec<String>,
 }
 
 /// Everything deadlines are computed with.
@@ -190,6 +215,8 @@ pub struct DeadlineConfig {
     pub calendar: WorkCalendar,
     /// Regimes by code.
     pub regimes: BTreeMap<String, Regime>,
+    /// Escalation of overdue requests.
+    pub escalation: Escalation,
 }
 
 fn parse_hours(s: &str) -> Result<WorkingDay, DeadlineError> {
@@ -250,7 +277,28 @@ impl DeadlineConfig {
             }
             regimes.insert(code, regime);
         }
-        Ok(DeadlineConfig { timezone, working_day, calendar, regimes })
+        let escalation = Escalation {
+            steps: file
+                .escalation
+                .steps
+                .iter()
+                .map(|s| s.parse::<Span>().map_err(|m| DeadlineError::Malformed(format!("escalation steps: {m}"))))
+                .collect::<Result<_, _>>()?,
+            webhook: file.escalation.webhook.filter(|w| !w.trim().is_empty()),
+            email: file.escalation.email,
+        };
+        if escalation.webhook.as_deref().is_some_and(|w| !(w.starts_with("http://") || w.starts_with("https://"))) {
+            return Err(DeadlineError::Malformed("escalation webhook must be an http(s) URL".into()));
+        }
+        if escalation.email.iter().any(|e| !e.contains('@')) {
+            return Err(DeadlineError::Malformed("escalation email must hold e-mail addresses".into()));
+        }
+        let config = DeadlineConfig { timezone, working_day, calendar, regimes, escalation };
+        let starts = |s: &Span| config.add(DateTime::<Utc>::UNIX_EPOCH, *s, DayOffRule::Keep);
+        if config.escalation.steps.windows(2).any(|w| starts(&w[0]) >= starts(&w[1])) {
+            return Err(DeadlineError::Malformed("escalation steps must grow".into()));
+        }
+        Ok(config)
     }
 
     /// A regime by code.
@@ -332,6 +380,15 @@ impl DeadlineConfig {
     /// Both deadlines of a request registered at `registered_at` under `regime`.
     pub fn due(&self, regime: &Regime, registered_at: DateTime<Utc>) -> Due {
         Due { answer: self.answer_due(regime, registered_at), first_reaction: self.first_reaction_due(regime, registered_at) }
+    }
+
+    /// The escalation step an overdue request has reached at `now` (0: not overdue).
+    pub fn escalation_level(&self, due_at: DateTime<Utc>, now: DateTime<Utc>) -> i16 {
+        if now <= due_at {
+            return 0;
+        }
+        let reached = self.escalation.steps.iter().filter(|s| self.add(due_at, **s, DayOffRule::Keep) <= now).count();
+        i16::try_from(1 + reached).unwrap_or(i16::MAX)
     }
 
     /// The first-reaction deadline, if the regime sets one.
@@ -422,6 +479,16 @@ mod tests {
         }
         assert_eq!(c.regime("fz59").unwrap().max_extensions, 1);
         assert!(c.regime("fz59").unwrap().verified);
+    }
+
+    #[test]
+    fn escalation_steps_follow_the_deadline() {
+        let c = config();
+        let due = at("2021-03-10T23:59:59+03:00");
+        assert_eq!(c.escalation_level(due, at("2021-03-10T12:00:00+03:00")), 0);
+        assert_eq!(c.escalation_level(due, at("2021-03-11T09:00:00+03:00")), 1);
+        assert_eq!(c.escalation_level(due, at("2021-03-12T00:00:00+03:00")), 2, "one working day after");
+        assert_eq!(c.escalation_level(due, at("2021-03-16T00:00:00+03:00")), 3, "three working days after");
     }
 
     #[test]

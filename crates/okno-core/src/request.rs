@@ -120,6 +120,8 @@ string_enum! {
         MarkedDuplicate = "marked_duplicate",
         /// The citizen rated the answer.
         Rated = "rated",
+        /// An overdue request was escalated one step.
+        Escalated = "escalated",
     }
 }
 

@@ -155,3 +155,67 @@ pub async fn summary(State(state): State<AppState>, caller: Caller, ApiQuery(q):
     }
     Ok(Json(QueueSummary { days, agencies, total }))
 }
+
+/// What one deadline check did.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct SlaReport {
+    /// Requests found past their deadline.
+    pub overdue: u64,
+    /// Of them, escalated one or more steps now.
+    pub escalated: u64,
+}
+
+/// Requests read per page by the deadline check.
+const SLA_PAGE: u32 = 1_000;
+
+fn notifications(config: &DeadlineConfig, r: &Request, due: DateTime<Utc>, level: i16) -> Vec<okno_store::Notification> {
+    let subject = format!("Просрочено обращение № {} (уровень эскалации {level})", r.id);
+    let mut out = Vec::new();
+    if let Some(url) = &config.escalation.webhook {
+        let body = serde_json::json!({
+            "event": "escalated", "request_id": r.id, "service_code": r.service_code, "agency": r.agency,
+            "status": r.status, "due_at": due, "level": level,
+        });
+        out.push(okno_store::Notification { channel: "webhook".into(), recipient: url.clone(), subject: subject.clone(), body: body.to_string() });
+    }
+    for address in &config.escalation.email {
+        let body = format!(
+            "Обращение № {} ({}), ответственный: {}, срок: {}, статус: {}. Уровень эскалации: {level}.",
+            r.id, r.service_code, r.agency.as_deref().unwrap_or("не назначен"),
+            due.with_timezone(&config.timezone).format("%d.%m.%Y %H:%M"), r.status.as_str()
+        );
+        out.push(okno_store::Notification { channel: "email".into(), recipient: address.clone(), subject: subject.clone(), body });
+    }
+    out
+}
+
+/// Finds overdue requests and escalates each to the step it has reached, writing an
+/// `escalated` event and outbox notifications in one transaction per request. Run by
+/// `okno sla check` and periodically by `okno serve`; running it twice changes nothing more.
+pub async fn sla_check(store: &dyn okno_store::Store, config: &DeadlineConfig, now: DateTime<Utc>) -> Result<SlaReport, ApiError> {
+    let mut filter = queue_filter(Queue::Overdue, config, now, 0);
+    filter.limit = SLA_PAGE;
+    let mut report = SlaReport::default();
+    loop {
+        let page = store.list_requests(&filter).await?;
+        for r in &page {
+            let Some(due) = r.due_at else { continue };
+            report.overdue += 1;
+            let level = config.escalation_level(due, now);
+            if level <= r.escalation_level {
+                continue;
+            }
+            let mut event = okno_core::NewEvent::new(now, okno_core::EventKind::Escalated, "system");
+            event.status = Some(r.status);
+            event.agency = r.agency.clone();
+            event.text = Some(format!("escalation step {level}: overdue since {}", due.to_rfc3339()));
+            if store.escalate(r.id, level, &event, &notifications(config, r, due, level)).await? {
+                report.escalated += 1;
+            }
+        }
+        if page.len() < SLA_PAGE as usize {
+            return Ok(report);
+        }
+        filter.offset += SLA_PAGE;
+    }
+}

@@ -33,7 +33,7 @@ macro_rules! impl_store {
     (store = $Store:ty, db = $DB:ty, backend = $backend:expr, lock = $lock:literal) => {
         use crate::backend::{classify, parse_json, parse_stored};
         use crate::query::{self, Bind, EVENT_COLUMNS, EVENT_INSERT_COLUMNS, INSERT_REQUEST, REQUEST_COLUMNS};
-        use crate::{ApiKeyInfo, AuditEntry, Backend, Media, QueueCounts, ScoreBy, CountBy, Created, ImportCounts, ImportedRequest, NewUser, Planner, Result, Store, StoreError, UserRecord};
+        use crate::{ApiKeyInfo, AuditEntry, Backend, Media, Notification, QueueCounts, ScoreBy, CountBy, Created, ImportCounts, ImportedRequest, NewUser, Planner, Result, Store, StoreError, UserRecord};
         use chrono::{DateTime, Utc};
         use okno_core::deadline::Due;
         use okno_core::scorecard::ScoreRow;
@@ -422,6 +422,31 @@ macro_rules! impl_store {
                         agency: r.try_get(0)?, overdue: count(r, 1)?, due_today: count(r, 2)?, due_soon: count(r, 3)?,
                         no_first_reaction: count(r, 4)?,
                     }))
+                    .collect()
+            }
+
+            async fn escalate(&self, request_id: i64, level: i16, event: &NewEvent, notifications: &[Notification]) -> Result<bool> {
+                let mut tx = self.writer.begin().await?;
+                let raised = sqlx::query("UPDATE requests SET escalation_level = $1 WHERE id = $2 AND escalation_level < $1")
+                    .bind(level).bind(request_id).execute(&mut *tx).await?;
+                if raised.rows_affected() == 0 {
+                    return Ok(false);
+                }
+                insert_event(&mut tx, request_id, event).await?;
+                for n in notifications {
+                    sqlx::query("INSERT INTO outbox (created_at, channel, recipient, subject, body, request_id) VALUES ($1, $2, $3, $4, $5, $6)")
+                        .bind(to_db(event.at)).bind(&n.channel).bind(&n.recipient).bind(&n.subject).bind(&n.body).bind(request_id)
+                        .execute(&mut *tx).await?;
+                }
+                tx.commit().await?;
+                Ok(true)
+            }
+
+            async fn pending_notifications(&self, limit: u32) -> Result<Vec<(i64, Notification)>> {
+                let rows = sqlx::query("SELECT id, channel, recipient, subject, body FROM outbox WHERE sent_at IS NULL ORDER BY id LIMIT $1")
+                    .bind(i64::from(limit)).fetch_all(&self.reader).await?;
+                rows.iter()
+                    .map(|r| Ok((r.try_get(0)?, Notification { channel: r.try_get(1)?, recipient: r.try_get(2)?, subject: r.try_get(3)?, body: r.try_get(4)? })))
                     .collect()
             }
 

@@ -198,6 +198,19 @@ pub struct QueueCounts {
     pub no_first_reaction: i64,
 }
 
+/// A notification to deliver later: a webhook call or an e-mail. Never carries personal data.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Notification {
+    /// `webhook` or `email`.
+    pub channel: String,
+    /// URL or address.
+    pub recipient: String,
+    /// Subject line.
+    pub subject: String,
+    /// JSON (webhooks) or text (e-mail).
+    pub body: String,
+}
+
 /// What scorecards group by.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ScoreBy {
@@ -269,6 +282,11 @@ pub trait Store: Send + Sync {
     /// Queue sizes per agency, for requests awaiting their agency: overdue at `now`, due before
     /// `today_end`, due before `soon_end`, first reaction missing at `now`.
     async fn queue_counts(&self, now: DateTime<Utc>, today_end: DateTime<Utc>, soon_end: DateTime<Utc>) -> Result<Vec<QueueCounts>>;
+    /// Raises a request's escalation level to `level` with its event and notifications, in one
+    /// transaction; `false` (nothing written) if the request is already at that level or higher.
+    async fn escalate(&self, request_id: i64, level: i16, event: &NewEvent, notifications: &[Notification]) -> Result<bool>;
+    /// Notifications not yet delivered, oldest first.
+    async fn pending_notifications(&self, limit: u32) -> Result<Vec<(i64, Notification)>>;
     /// Number of stored requests and events.
     async fn totals(&self) -> Result<(i64, i64)>;
 

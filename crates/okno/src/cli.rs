@@ -47,6 +47,9 @@ pub struct ServeArgs {
     /// Open311 jurisdiction id; when set, a jurisdiction_id that is given must match it.
     #[arg(long, env = "OKNO_JURISDICTION_ID")]
     pub jurisdiction_id: Option<String>,
+    /// Seconds between deadline checks while serving (0: none; run `okno sla check` instead).
+    #[arg(long, env = "OKNO_SLA_INTERVAL", default_value_t = 600)]
+    pub sla_interval: u64,
     /// Deadline configuration (regimes, working hours, extra calendar files); the shipped one if absent.
     #[arg(long, env = "OKNO_DEADLINES")]
     pub deadlines: Option<PathBuf>,
@@ -92,6 +95,12 @@ pub enum Command {
         /// Which figures.
         #[command(subcommand)]
         suite: BenchSuite,
+    },
+    /// Deadline control.
+    Sla {
+        /// What to do.
+        #[command(subcommand)]
+        command: SlaCommand,
     },
     /// Reports for the management center.
     Report {
@@ -161,6 +170,17 @@ pub enum ImportSource {
         /// Whose export it is.
         #[arg(long, value_enum)]
         profile: crate::import::us311::Profile,
+    },
+}
+
+/// Deadline control commands.
+#[derive(Debug, Subcommand)]
+pub enum SlaCommand {
+    /// Find overdue requests and escalate them (events and outbox notifications).
+    Check {
+        /// Deadline configuration (the shipped one if absent).
+        #[arg(long, env = "OKNO_DEADLINES")]
+        deadlines: Option<PathBuf>,
     },
 }
 
@@ -317,6 +337,15 @@ pub async fn run(cli: Cli) -> Result<()> {
             println!("{}", serde_json::to_string_pretty(&results)?);
             Ok(())
         }
+        Command::Sla { command: SlaCommand::Check { deadlines } } => {
+            let store = open(&cli.db).await?;
+            let config = load_deadlines(deadlines.as_deref())?;
+            let report = okno_server::queues::sla_check(&*store, &config, chrono::Utc::now())
+                .await
+                .map_err(|e| anyhow::anyhow!(problem_text(e)))?;
+            println!("overdue: {}, escalated now: {}", report.overdue, report.escalated);
+            Ok(())
+        }
         Command::Report { what: ReportWhat::Scorecard { period, by, min, deadlines, json } } => {
             let store = open(&cli.db).await?;
             let config = load_deadlines(deadlines.as_deref())?;
@@ -459,6 +488,20 @@ pub async fn serve(store: Arc<dyn Store>, args: ServeArgs) -> Result<()> {
     };
     let deadlines = load_deadlines(args.deadlines.as_deref())?;
     let state = AppState::new(store, config, deadlines).map_err(|e| anyhow::anyhow!("{e}"))?;
+    if args.sla_interval > 0 {
+        let (store, deadlines) = (state.store.clone(), state.deadlines.clone());
+        let every = std::time::Duration::from_secs(args.sla_interval);
+        tokio::spawn(async move {
+            loop {
+                match okno_server::queues::sla_check(&*store, &deadlines, chrono::Utc::now()).await {
+                    Ok(r) if r.escalated > 0 => tracing::info!(overdue = r.overdue, escalated = r.escalated, "deadline check"),
+                    Ok(_) => {}
+                    Err(e) => tracing::warn!(error = %e, "deadline check failed"),
+                }
+                tokio::time::sleep(every).await;
+            }
+        });
+    }
     let listener = tokio::net::TcpListener::bind(&args.listen).await.with_context(|| format!("listening on {}", args.listen))?;
     let addr = listener.local_addr()?;
     tracing::info!("Okno is serving on http://{addr}/");

@@ -459,3 +459,34 @@ async fn control_queues_agree_with_their_summary() {
         assert_eq!(operator.get(server.url("/api/v1/queues/nonsense")).send().await.unwrap().status(), StatusCode::NOT_FOUND);
     }
 }
+
+#[tokio::test]
+async fn overdue_requests_escalate_once_per_step_with_notifications() {
+    let dir = std::env::temp_dir().join(format!("okno-sla-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let config = okno_core::deadline::SHIPPED.replace(
+        "webhook = \"\"\nemail = []",
+        "webhook = \"http://127.0.0.1:9/hook\"\nemail = [\"control@example.org\"]",
+    );
+    assert_ne!(config, okno_core::deadline::SHIPPED);
+    let good = dir.join("deadlines.toml");
+    std::fs::write(&good, config.replace("calendar_files = []", "calendar_files = [\"extra.toml\"]")).unwrap();
+    std::fs::write(dir.join("extra.toml"), "[2028]\noff = [\"01-10\"]\n").unwrap();
+    let bad = dir.join("bad.toml");
+    std::fs::write(&bad, config.replace("\"1 working_days\"", "\"-1 working_days\"")).unwrap();
+    for db in okno_store::testing::fresh_database_urls().await {
+        okno(&db, &["demo", "--no-serve"]);
+        let first = okno(&db, &["sla", "check", "--deadlines", good.to_str().unwrap()]);
+        let escalated: u64 = first.split("escalated now: ").nth(1).unwrap().trim().parse().unwrap();
+        assert!(escalated > 0, "{first}");
+        let again = okno(&db, &["sla", "check", "--deadlines", good.to_str().unwrap()]);
+        assert!(again.contains("escalated now: 0"), "a second run changes nothing: {again}");
+        let store = okno_store::open(&db).await.unwrap();
+        let pending = store.pending_notifications(10_000).await.unwrap();
+        assert_eq!(pending.len() as u64, 2 * escalated, "one webhook and one e-mail per escalation");
+        assert!(pending.iter().all(|(_, n)| !n.body.contains("+7 9")), "no personal data in notifications");
+        let refused = Command::new(OKNO).args(["--db", &db, "sla", "check", "--deadlines", bad.to_str().unwrap()]).output().unwrap();
+        assert!(!refused.status.success());
+        assert!(String::from_utf8_lossy(&refused.stderr).contains("escalation steps"), "{}", String::from_utf8_lossy(&refused.stderr));
+    }
+}
