@@ -331,21 +331,22 @@ fn parse_action(name: &str) -> Result<Action, ApiError> {
         .ok_or_else(|| ApiError::NotFound(format!("no action {name:?}")))
 }
 
-async fn perform(state: &AppState, id: i64, action: Action, input: ActionInput, actor: Actor<'_>) -> Result<Request, ApiError> {
+/// Applies `action` to `request` (as read by the caller; no action changes its service, so
+/// the deadline regime looked up from it holds inside the store's transaction).
+async fn perform(state: &AppState, request: &Request, action: Action, input: ActionInput, actor: Actor<'_>) -> Result<Request, ApiError> {
     let agencies: Vec<String> = if action == Action::Route {
         state.store.agencies().await?.into_iter().map(|a| a.code).collect()
     } else {
         Vec::new()
     };
     let now = Utc::now();
-    let services = state.store.services().await?;
-    let regime_of = |r: &Request| {
-        services.iter().find(|s| s.code == r.service_code).and_then(|s| state.deadlines.regime(&s.deadline_regime))
-    };
-    let planner = |r: &Request| {
-        let rules = regime_of(r).map(|regime| DeadlineRules { config: &state.deadlines, regime });
-        plan(r, action, &input, &actor, now, &|code| agencies.iter().any(|a| a == code), rules)
-    };
+    let service = state.store.service(&request.service_code).await?;
+    let rules = service
+        .as_ref()
+        .and_then(|s| state.deadlines.regime(&s.deadline_regime))
+        .map(|regime| DeadlineRules { config: &state.deadlines, regime });
+    let planner = |r: &Request| plan(r, action, &input, &actor, now, &|code| agencies.iter().any(|a| a == code), rules);
+    let id = request.id;
     state.store.apply(id, &planner).await?.ok_or_else(|| ApiError::NotFound(format!("no request {id}")))
 }
 
@@ -367,7 +368,7 @@ pub async fn act(
     if !user.can_act(action, request.agency.as_deref()) {
         return Err(ApiError::Forbidden(format!("your role may not {} this request", action.as_str())));
     }
-    Ok(Json(perform(&state, id, action, input, Actor::User(&user)).await?))
+    Ok(Json(perform(&state, &request, action, input, Actor::User(&user)).await?))
 }
 
 async fn tracked(state: &AppState, token: &str) -> Result<Request, ApiError> {
@@ -397,7 +398,7 @@ pub async fn citizen_act(
     state.submit_limiter.check(caller.ip)?;
     let action = parse_action(&action)?;
     let request = tracked(&state, &token).await?;
-    let updated = perform(&state, request.id, action, input, Actor::Citizen).await?;
+    let updated = perform(&state, &request, action, input, Actor::Citizen).await?;
     let events = state.store.events(updated.id).await?;
     Ok(Json(PublicRequest::new(updated, events)))
 }

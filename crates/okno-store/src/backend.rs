@@ -32,7 +32,7 @@ pub fn parse_json<T: serde::de::DeserializeOwned>(column: &str, value: &str) -> 
 macro_rules! impl_store {
     (store = $Store:ty, db = $DB:ty, backend = $backend:expr, lock = $lock:literal) => {
         use crate::backend::{classify, parse_json, parse_stored};
-        use crate::query::{self, Bind, EVENT_COLUMNS, EVENT_INSERT_COLUMNS, INSERT_REQUEST, REQUEST_COLUMNS};
+        use crate::query::{self, Bind, EVENT_COLUMNS, EVENT_INSERT_COLUMNS, INSERT_EVENT, INSERT_REQUEST, REQUEST_COLUMNS};
         use crate::{ApiKeyInfo, AuditEntry, Backend, Media, Notification, QueueCounts, ScoreBy, CountBy, Created, ImportCounts, ImportedRequest, NewUser, Planner, Result, Store, StoreError, UserRecord};
         use chrono::{DateTime, Utc};
         use okno_core::deadline::Due;
@@ -155,8 +155,7 @@ macro_rules! impl_store {
         }
 
         async fn insert_event(tx: &mut Tx<'_>, request_id: i64, e: &NewEvent) -> Result<()> {
-            let sql = query::multi_row_insert("events", &EVENT_INSERT_COLUMNS, 1, true);
-            bind_all(sqlx::query(AssertSqlSafe(sql)), query::event_row(request_id, e))
+            bind_all(sqlx::query(AssertSqlSafe(INSERT_EVENT.as_str())), query::event_row(request_id, e))
                 .execute(&mut **tx).await.map_err(classify)?;
             Ok(())
         }

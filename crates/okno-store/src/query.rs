@@ -41,6 +41,9 @@ pub static INSERT_REQUEST: LazyLock<String> = LazyLock::new(|| {
     )
 });
 
+/// Inserts one event.
+pub static INSERT_EVENT: LazyLock<String> = LazyLock::new(|| multi_row_insert("events", &EVENT_INSERT_COLUMNS, 1, true));
+
 /// `INSERT INTO table (columns) VALUES (…), (…)` for `rows` rows of placeholders: `$N` when
 /// `numbered` (PostgreSQL), else anonymous `?` — SQLite's lookup of a named or numbered
 /// parameter walks a list, which makes binding thousands of them quadratic.
