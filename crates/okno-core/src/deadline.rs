@@ -3,6 +3,7 @@
 //! The regimes are configuration (`data/regimes.toml` shipped; a file of the same shape
 //! replaces it at run time); a bad file is refused as a whole with a reason.
 
+use crate::clock::DeadlineRules;
 use crate::calendar::{CalendarError, WorkCalendar, WorkingDay};
 use chrono::{DateTime, Duration, NaiveDate, NaiveDateTime, NaiveTime, TimeZone, Utc};
 use chrono_tz::Tz;
@@ -90,6 +91,18 @@ pub enum DayOffRule {
     Keep,
 }
 
+/// From which moment a regime's answer term runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TermStart {
+    /// From receipt: the moment Okno registered the request.
+    #[default]
+    Receipt,
+    /// From registration by a person: the moment the request first leaves the `registered`
+    /// status (routed or taken into work), as on portals that moderate every message first.
+    Registration,
+}
+
 /// A deadline regime.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Regime {
@@ -119,6 +132,8 @@ pub struct Regime {
     pub reopen_restarts: bool,
     /// Where a calendar-day deadline on a day off goes.
     pub day_off: DayOffRule,
+    /// From which moment the answer term runs.
+    pub term_starts: TermStart,
 }
 
 /// A deadline configuration that cannot be used.
@@ -163,6 +178,8 @@ struct RegimeFile {
     reopen_restarts: bool,
     #[serde(default)]
     day_off: DayOffRule,
+    #[serde(default)]
+    term_starts: TermStart,
 }
 
 fn yes() -> bool {
@@ -179,6 +196,8 @@ struct ConfigFile {
     #[serde(default)]
     escalation: EscalationFile,
     regimes: BTreeMap<String, RegimeFile>,
+    #[serde(default)]
+    services: BTreeMap<String, String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -217,6 +236,8 @@ pub struct DeadlineConfig {
     pub regimes: BTreeMap<String, Regime>,
     /// Escalation of overdue requests.
     pub escalation: Escalation,
+    /// Services whose regime the configuration sets (`[services]`), overriding the catalog.
+    pub service_regimes: BTreeMap<String, String>,
 }
 
 fn parse_hours(s: &str) -> Result<WorkingDay, DeadlineError> {
@@ -268,6 +289,7 @@ impl DeadlineConfig {
                 reroute_restarts: r.reroute_restarts,
                 reopen_restarts: r.reopen_restarts,
                 day_off: r.day_off,
+                term_starts: r.term_starts,
             };
             if regime.max_extensions > 0 && regime.extension.is_none() {
                 return Err(DeadlineError::Regime { regime: code, field: "extension", message: "max_extensions needs an extension span".into() });
@@ -293,7 +315,10 @@ impl DeadlineConfig {
         if escalation.email.iter().any(|e| !e.contains('@')) {
             return Err(DeadlineError::Malformed("escalation email must hold e-mail addresses".into()));
         }
-        let config = DeadlineConfig { timezone, working_day, calendar, regimes, escalation };
+        if let Some((service, regime)) = file.services.iter().find(|(_, regime)| !regimes.contains_key(*regime)) {
+            return Err(DeadlineError::Malformed(format!("service {service} names the unknown regime {regime:?}")));
+        }
+        let config = DeadlineConfig { timezone, working_day, calendar, regimes, escalation, service_regimes: file.services };
         let starts = |s: &Span| config.add(DateTime::<Utc>::UNIX_EPOCH, *s, DayOffRule::Keep);
         if config.escalation.steps.windows(2).any(|w| starts(&w[0]) >= starts(&w[1])) {
             return Err(DeadlineError::Malformed("escalation steps must grow".into()));
@@ -304,6 +329,13 @@ impl DeadlineConfig {
     /// A regime by code.
     pub fn regime(&self, code: &str) -> Option<&Regime> {
         self.regimes.get(code)
+    }
+
+    /// The rules that govern a service: the regime the configuration's `[services]` table
+    /// chooses for it, else the one the catalog names (`catalog_regime`); `None` if unknown.
+    pub fn rules_for(&self, service_code: &str, catalog_regime: &str) -> Option<DeadlineRules<'_>> {
+        let code = self.service_regimes.get(service_code).map_or(catalog_regime, String::as_str);
+        self.regime(code).map(|regime| DeadlineRules { config: self, regime })
     }
 
     fn local(&self, t: DateTime<Utc>) -> NaiveDateTime {
@@ -339,12 +371,11 @@ impl DeadlineConfig {
                 self.end_of_day(end)
             }
             Unit::WorkingDays => self.end_of_day(self.calendar.add_working_days(local.date(), span.amount)),
-            Unit::WorkingHours => self.add_working_hours(local, span.amount),
+            Unit::WorkingHours => self.add_working_time(local, Duration::hours(i64::from(span.amount))),
         }
     }
 
-    fn add_working_hours(&self, start: NaiveDateTime, hours: u32) -> DateTime<Utc> {
-        let mut left = Duration::hours(i64::from(hours));
+    fn add_working_time(&self, start: NaiveDateTime, mut left: Duration) -> DateTime<Utc> {
         let mut day = start.date();
         let mut from = start.time();
         loop {
@@ -363,6 +394,50 @@ impl DeadlineConfig {
         }
     }
 
+    /// The working time (within working hours) between `a` and `b`; zero if `b` is not later.
+    fn working_time_between(&self, a: NaiveDateTime, b: NaiveDateTime) -> Duration {
+        let mut total = Duration::zero();
+        let mut day = a.date();
+        while day <= b.date() {
+            if let Some((open, close)) = self.calendar.hours(day, &self.working_day) {
+                let begin = if day == a.date() { a.time().max(open) } else { open };
+                let end = if day == b.date() { b.time().min(close) } else { close };
+                if begin < end {
+                    total += end - begin;
+                }
+            }
+            day += Duration::days(1);
+        }
+        total
+    }
+
+    /// The answer deadline `due` after a pause from `paused_at` to `resumed_at`: moved by the
+    /// time the clock stood still, counted in the unit of the regime's answer term (calendar
+    /// days, working days, or working hours).
+    pub fn resumed_due(&self, regime: &Regime, due: DateTime<Utc>, paused_at: DateTime<Utc>, resumed_at: DateTime<Utc>) -> DateTime<Utc> {
+        let (due, paused, resumed) = (self.local(due), self.local(paused_at), self.local(resumed_at));
+        if resumed <= paused {
+            return self.instant(due);
+        }
+        match regime.answer.map_or(Unit::CalendarDays, |span| span.unit) {
+            Unit::CalendarDays => {
+                let days = (resumed.date() - paused.date()).num_days();
+                let end = due.date() + Duration::days(days);
+                let end = match regime.day_off {
+                    DayOffRule::Previous if days > 0 => self.calendar.on_or_before(end),
+                    DayOffRule::Next if days > 0 => self.calendar.on_or_after(end),
+                    _ => end,
+                };
+                self.instant(end.and_time(due.time()))
+            }
+            Unit::WorkingDays => {
+                let days = u32::try_from(self.calendar.working_days_between(paused.date(), resumed.date())).unwrap_or(0);
+                self.instant(self.calendar.add_working_days(due.date(), days).and_time(due.time()))
+            }
+            Unit::WorkingHours => self.add_working_time(due, self.working_time_between(paused, resumed)),
+        }
+    }
+
     /// Working days from `a` to `b` by local date, plus the fraction of a day between their
     /// times: the measure scorecards use ("answered in 3.5 working days").
     pub fn working_days_between(&self, a: DateTime<Utc>, b: DateTime<Utc>) -> f64 {
@@ -375,11 +450,6 @@ impl DeadlineConfig {
     /// The answer deadline of a request registered at `registered_at` under `regime`, if it sets one.
     pub fn answer_due(&self, regime: &Regime, registered_at: DateTime<Utc>) -> Option<DateTime<Utc>> {
         regime.answer.map(|span| self.add(registered_at, span, regime.day_off))
-    }
-
-    /// Both deadlines of a request registered at `registered_at` under `regime`.
-    pub fn due(&self, regime: &Regime, registered_at: DateTime<Utc>) -> Due {
-        Due { answer: self.answer_due(regime, registered_at), first_reaction: self.first_reaction_due(regime, registered_at) }
     }
 
     /// The escalation step an overdue request has reached at `now` (0: not overdue).

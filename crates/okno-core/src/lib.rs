@@ -7,6 +7,7 @@
 pub mod access;
 pub mod calendar;
 pub mod catalog;
+pub mod clock;
 pub mod deadline;
 pub mod lifecycle;
 pub mod request;

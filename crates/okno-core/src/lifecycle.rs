@@ -143,6 +143,10 @@ pub enum Action {
     MarkDuplicate,
     /// Move the deadline with a reason.
     ExtendDeadline,
+    /// Stop the deadline clock with a reason (e.g. waiting for the citizen's reply).
+    PauseDeadline,
+    /// Start the stopped clock again; the deadline moves by the time it stood still.
+    ResumeDeadline,
     /// The citizen rates the answer.
     Rate,
     /// A note in the timeline; never changes the status.
@@ -150,7 +154,7 @@ pub enum Action {
 }
 
 /// Every action.
-pub const ALL_ACTIONS: [Action; 11] = [
+pub const ALL_ACTIONS: [Action; 13] = [
     Action::Route,
     Action::Start,
     Action::IntermediateAnswer,
@@ -160,6 +164,8 @@ pub const ALL_ACTIONS: [Action; 11] = [
     Action::Reject,
     Action::MarkDuplicate,
     Action::ExtendDeadline,
+    Action::PauseDeadline,
+    Action::ResumeDeadline,
     Action::Rate,
     Action::Comment,
 ];
@@ -177,6 +183,8 @@ impl Action {
             Action::Reject => "reject",
             Action::MarkDuplicate => "mark_duplicate",
             Action::ExtendDeadline => "extend_deadline",
+            Action::PauseDeadline => "pause_deadline",
+            Action::ResumeDeadline => "resume_deadline",
             Action::Rate => "rate",
             Action::Comment => "comment",
         }
@@ -205,7 +213,7 @@ pub struct TransitionError {
 /// | reopen | answered, closed, rejected | reopened |
 /// | reject | registered, routed, in_progress, reopened | rejected |
 /// | mark_duplicate | registered, routed, in_progress, reopened | duplicate |
-/// | extend_deadline | registered, routed, in_progress, intermediate_answer, reopened | (same) |
+/// | extend_deadline, pause_deadline, resume_deadline | registered, routed, in_progress, intermediate_answer, reopened | (same) |
 /// | rate | answered, closed | (same) |
 /// | comment | any | (same) |
 pub fn transition(from: Status, action: Action) -> Result<Status, TransitionError> {
@@ -244,7 +252,7 @@ pub fn transition(from: Status, action: Action) -> Result<Status, TransitionErro
             }),
             _ => refused,
         },
-        Action::ExtendDeadline => {
+        Action::ExtendDeadline | Action::PauseDeadline | Action::ResumeDeadline => {
             if from.awaits_agency() {
                 Ok(from)
             } else {

@@ -122,6 +122,8 @@ string_enum! {
         Rated = "rated",
         /// An overdue request was escalated one step.
         Escalated = "escalated",
+        /// The deadline was recomputed from the timeline under a changed regime.
+        DeadlineRecomputed = "deadline_recomputed",
     }
 }
 
@@ -526,6 +528,8 @@ pub struct Request {
     pub extensions: i16,
     /// How many escalation steps the overdue request has gone through.
     pub escalation_level: i16,
+    /// When the deadline clock was stopped, while it stands still (the deadline then waits).
+    pub paused_at: Option<DateTime<Utc>>,
 }
 
 /// One entry in a request's timeline.

@@ -2,7 +2,8 @@
 //! atomically (new status, agency, deadline, answer, rating and the event that records it).
 
 use crate::access::Principal;
-use crate::deadline::{DeadlineConfig, Regime};
+use crate::clock::{is_reroute, ClockState, DeadlineRules};
+use crate::deadline::TermStart;
 use crate::lifecycle::{transition, Action, Status, TransitionError};
 use crate::request::{EventKind, FieldErrors, NewEvent, Request, ValidationError, MAX_SHORT_CHARS, MAX_TEXT_CHARS};
 use chrono::{DateTime, Utc};
@@ -46,17 +47,10 @@ pub struct RequestUpdate {
     pub extensions: i16,
     /// Escalation steps taken (back to 0 once the request is no longer overdue).
     pub escalation_level: i16,
+    /// When the deadline clock was stopped, while it stands still.
+    pub paused_at: Option<DateTime<Utc>>,
     /// The event recording the action.
     pub event: NewEvent,
-}
-
-/// The deadline rules that apply to a request: the configuration and the service's regime.
-#[derive(Debug, Clone, Copy)]
-pub struct DeadlineRules<'a> {
-    /// Calendar, time zone and regimes.
-    pub config: &'a DeadlineConfig,
-    /// The request's regime.
-    pub regime: &'a Regime,
 }
 
 /// Why an action was not carried out.
@@ -128,6 +122,7 @@ pub fn plan(
         first_answer_at: request.first_answer_at,
         extensions: request.extensions,
         escalation_level: request.escalation_level,
+        paused_at: if status.awaits_agency() { request.paused_at } else { None },
         event: NewEvent::new(now, event_kind(action), actor.name()),
     };
     if matches!(action, Action::Start | Action::IntermediateAnswer | Action::Answer) && matches!(actor, Actor::User(_)) {
@@ -136,15 +131,14 @@ pub fn plan(
     if matches!(action, Action::IntermediateAnswer | Action::Answer) {
         update.first_answer_at = update.first_answer_at.or(Some(now));
     }
-    let restart = |update: &mut RequestUpdate| {
-        if let Some(r) = rules
-            && let Some(due) = r.config.answer_due(r.regime, now)
-        {
+    let set_clock = |update: &mut RequestUpdate, clock: ClockState| {
+        if clock.due_at != request.due_at {
             update.event.old_due_at = request.due_at;
-            update.event.new_due_at = Some(due);
-            update.due_at = Some(due);
+            update.event.new_due_at = clock.due_at;
             update.escalation_level = 0;
         }
+        update.due_at = clock.due_at;
+        update.paused_at = clock.paused_at;
     };
     match action {
         Action::Route => match errors.bounded("agency", input.agency.clone(), MAX_SHORT_CHARS) {
@@ -154,9 +148,12 @@ pub fn plan(
                 errors.add("agency", "the request is already with this agency")
             }
             Some(code) => {
-                let rerouted = request.agency.is_some() && request.agency.as_deref() != Some(code.as_str());
-                if rerouted && rules.is_some_and(|r| r.regime.reroute_restarts) {
-                    restart(&mut update);
+                let rerouted = is_reroute(request.status, request.agency.as_deref(), &code);
+                let registered_now = request.status == Status::Registered && request.due_at.is_none();
+                if let Some(r) = rules
+                    && ((rerouted && r.regime.reroute_restarts) || (registered_now && r.regime.term_starts == TermStart::Registration))
+                {
+                    set_clock(&mut update, r.start(now));
                 }
                 update.agency = Some(code.clone());
                 update.event.agency = Some(code);
@@ -172,7 +169,19 @@ pub fn plan(
         Action::Reopen | Action::Reject | Action::MarkDuplicate | Action::Comment if text.is_none() => {
             errors.add("text", "a reason is required")
         }
-        Action::Reopen if rules.is_some_and(|r| r.regime.reopen_restarts) => restart(&mut update),
+        Action::Reopen => {
+            if let Some(r) = rules.filter(|r| r.regime.reopen_restarts) {
+                set_clock(&mut update, r.start(now));
+            }
+        }
+        Action::PauseDeadline if request.paused_at.is_some() => errors.add("action", "the deadline clock is already stopped"),
+        Action::PauseDeadline if text.is_none() => errors.add("text", "a reason is required"),
+        Action::PauseDeadline => update.paused_at = Some(now),
+        Action::ResumeDeadline => match (request.paused_at, rules) {
+            (None, _) => errors.add("action", "the deadline clock is not stopped"),
+            (Some(_), Some(r)) => set_clock(&mut update, r.resume(ClockState { due_at: request.due_at, paused_at: request.paused_at }, now)),
+            (Some(_), None) => update.paused_at = None,
+        },
         Action::ExtendDeadline => plan_extension(request, input, rules, now, &mut update, &mut errors),
         Action::Rate => match input.rating {
             Some(r @ 1..=5) => {
@@ -243,6 +252,8 @@ fn event_kind(action: Action) -> EventKind {
         Action::Reject => EventKind::Rejected,
         Action::MarkDuplicate => EventKind::MarkedDuplicate,
         Action::ExtendDeadline => EventKind::DeadlineExtended,
+        Action::PauseDeadline => EventKind::DeadlinePaused,
+        Action::ResumeDeadline => EventKind::DeadlineResumed,
         Action::Rate => EventKind::Rated,
         Action::Comment => EventKind::Comment,
     }
@@ -252,6 +263,9 @@ fn event_kind(action: Action) -> EventKind {
 mod tests {
     use super::*;
     use crate::access::Role;
+    use crate::clock::{replay, Fact};
+    use crate::deadline::DeadlineConfig;
+    use proptest::prelude::*;
     use crate::request::{Channel, Priority};
     use std::collections::BTreeMap;
 
@@ -266,7 +280,7 @@ mod tests {
             priority: Priority::Normal, created_at: at("2021-03-01T10:00:00+03:00"), updated_at: at("2021-03-01T10:00:00+03:00"),
             closed_at: None, due_at: Some(at(due)), attributes: BTreeMap::new(), media_url: None, category: None, reason: None,
             rating: None, last_answer: None, first_reaction_due_at: None, first_reaction_at: None, first_answer_at: None,
-            extensions: 0, escalation_level: 2,
+            extensions: 0, escalation_level: 2, paused_at: None,
         }
     }
 
@@ -304,8 +318,8 @@ mod tests {
         let r = request(Status::InProgress, "2021-03-12T23:59:59+03:00");
         let portal = Some(DeadlineRules { config: &config, regime: config.regime("spb_portal").unwrap() });
         let restarted = plan(&r, Action::Route, &route, &Actor::User(&op), now, &|_| true, portal).unwrap();
-        // 8 working days after Wed 10 March 2021: 11, 12, 15, 16, 17, 18, 19, 22 March.
-        assert_eq!(restarted.due_at, Some(at("2021-03-22T23:59:59+03:00")));
+        // 16 working days after Wed 10 March 2021: 11, 12, 15–19, 22–26, 29–31 March, 1 April.
+        assert_eq!(restarted.due_at, Some(at("2021-04-01T23:59:59+03:00")));
         assert_eq!(restarted.event.old_due_at, r.due_at);
         let fz59 = Some(DeadlineRules { config: &config, regime: config.regime("fz59").unwrap() });
         let kept = plan(&r, Action::Route, &route, &Actor::User(&op), now, &|_| true, fz59).unwrap();
@@ -326,5 +340,62 @@ mod tests {
         let t2 = at("2021-03-05T10:00:00+03:00");
         let answered = plan(&r2, Action::Answer, &answer, &Actor::User(&op), t2, &|_| true, None).unwrap();
         assert_eq!((answered.first_reaction_at, answered.first_answer_at), (Some(t1), Some(t2)));
+    }
+
+    fn any_step() -> impl Strategy<Value = (Action, u8, i64)> {
+        let actions = prop::sample::select(vec![
+            Action::Route, Action::Start, Action::IntermediateAnswer, Action::Answer, Action::Close, Action::Reopen,
+            Action::ExtendDeadline, Action::PauseDeadline, Action::ResumeDeadline, Action::Comment, Action::Reject,
+        ]);
+        (actions, 0u8..3, 1i64..200)
+    }
+
+    proptest! {
+        /// Live actions and a replay of the events they recorded reach the same deadline and
+        /// pause state, for every regime kind (calendar days, working days, moderated portal).
+        #[test]
+        fn replaying_the_recorded_events_gives_the_live_deadline(
+            regime in prop::sample::select(vec!["fz59", "feedback_platform", "spb_portal", "business_5wd"]),
+            routed_at_intake in any::<bool>(),
+            steps in proptest::collection::vec(any_step(), 0..30),
+        ) {
+            let config = DeadlineConfig::shipped();
+            let rules = DeadlineRules { config: &config, regime: config.regime(regime).unwrap() };
+            let op = operator();
+            let mut now = at("2021-02-20T10:00:00+03:00");
+            let mut r = request(if routed_at_intake { Status::Routed } else { Status::Registered }, "2021-01-01T00:00:00Z");
+            r.agency = routed_at_intake.then(|| "a".to_owned());
+            r.escalation_level = 0;
+            let clock = rules.at_intake(now, routed_at_intake);
+            r.due_at = clock.due_at;
+            let mut events = vec![NewEvent::new(now, EventKind::Registered, "web")];
+            events[0].status = Some(Status::Registered);
+            if let Some(agency) = &r.agency {
+                let mut routed = NewEvent::new(now, EventKind::Routed, "system");
+                routed.status = Some(Status::Routed);
+                routed.agency = Some(agency.clone());
+                events.push(routed);
+            }
+            for (action, agency, hours) in steps {
+                now += chrono::Duration::hours(hours);
+                let input = ActionInput {
+                    agency: Some(["a", "b", "c"][usize::from(agency)].to_owned()),
+                    text: Some("причина".into()),
+                    ..Default::default()
+                };
+                if let Ok(u) = plan(&r, action, &input, &Actor::User(&op), now, &|_| true, Some(rules)) {
+                    r.status = u.status;
+                    r.agency = u.agency;
+                    r.due_at = u.due_at;
+                    r.paused_at = u.paused_at;
+                    r.extensions = u.extensions;
+                    r.closed_at = u.closed_at;
+                    events.push(u.event);
+                }
+            }
+            let (state, _) = replay(rules, events.iter().map(Fact::from));
+            prop_assert_eq!(state.due_at, r.due_at);
+            prop_assert_eq!(state.paused_at, r.paused_at);
+        }
     }
 }

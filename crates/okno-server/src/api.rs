@@ -10,7 +10,7 @@ use axum::Json;
 use base64::Engine;
 use chrono::{DateTime, Utc};
 use okno_core::lifecycle::ALL_ACTIONS;
-use okno_core::workflow::{plan, ActionInput, Actor, DeadlineRules};
+use okno_core::workflow::{plan, ActionInput, Actor};
 use okno_core::{
     Action, Agency, BBox, Channel, Contact, Coordinates, Event, EventKind, FieldErrors, Open311Status, Principal,
     Request, RequestDraft, RequestFilter, Service, Status, Territory,
@@ -341,17 +341,15 @@ async fn perform(state: &AppState, request: &Request, action: Action, input: Act
     };
     let now = Utc::now();
     let service = state.store.service(&request.service_code).await?;
-    let rules = service
-        .as_ref()
-        .and_then(|s| state.deadlines.regime(&s.deadline_regime))
-        .map(|regime| DeadlineRules { config: &state.deadlines, regime });
+    let rules = service.as_ref().and_then(|s| state.deadlines.rules_for(&s.code, &s.deadline_regime));
     let planner = |r: &Request| plan(r, action, &input, &actor, now, &|code| agencies.iter().any(|a| a == code), rules);
     let id = request.id;
     state.store.apply(id, &planner).await?.ok_or_else(|| ApiError::NotFound(format!("no request {id}")))
 }
 
 /// Performs a lifecycle action: `route`, `start`, `intermediate-answer`, `answer`,
-/// `extend-deadline`, `close`, `reopen`, `reject`, `mark-duplicate`, `rate`, `comment`.
+/// `extend-deadline`, `pause-deadline`, `resume-deadline`, `close`, `reopen`, `reject`,
+/// `mark-duplicate`, `rate`, `comment`.
 #[utoipa::path(post, path = "/api/v1/requests/{id}/{action}", tag = "requests", request_body = ActionInput,
     params(("id" = i64, Path), ("action" = String, Path)),
     responses((status = 200, body = Request), (status = 403, body = Problem), (status = 404, body = Problem),

@@ -40,8 +40,8 @@ pub async fn submit(
     }
     let service = service.ok_or_else(|| ApiError::Internal("validated request without a service".into()))?;
     request.agency = service.default_agency.clone();
-    let due = match deadlines.regime(&service.deadline_regime) {
-        Some(regime) => deadlines.due(regime, now),
+    let due = match deadlines.rules_for(&service.code, &service.deadline_regime) {
+        Some(rules) => rules.due_at_intake(now, request.agency.is_some()),
         None => {
             tracing::warn!(service = %service.code, regime = %service.deadline_regime, "unknown deadline regime: no deadline set");
             Due::default()

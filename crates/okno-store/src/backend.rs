@@ -87,6 +87,7 @@ macro_rules! impl_store {
                 first_answer_at: get_opt_time(row, "first_answer_at")?,
                 extensions: row.try_get("extensions")?,
                 escalation_level: row.try_get("escalation_level")?,
+                paused_at: get_opt_time(row, "paused_at")?,
             })
         }
 
@@ -180,9 +181,10 @@ macro_rules! impl_store {
         }
 
         /// The timeline a new request starts with: registered, then routed if it names an agency.
-        fn intake_events(r: &NewRequest) -> Vec<NewEvent> {
+        fn intake_events(r: &NewRequest, due: Due) -> Vec<NewEvent> {
             let mut registered = NewEvent::new(r.created_at, okno_core::EventKind::Registered, r.channel.as_str());
             registered.status = Some(Status::Registered);
+            registered.new_due_at = due.answer;
             let mut events = vec![registered];
             if let Some(agency) = &r.agency {
                 let mut routed = NewEvent::new(r.created_at, okno_core::EventKind::Routed, "system");
@@ -302,7 +304,7 @@ macro_rules! impl_store {
                     status: if r.agency.is_some() { Status::Routed } else { Status::Registered },
                     updated_at: r.created_at, closed_at: None, due_at: due.answer, last_answer: None, rating: None,
                     first_reaction_due_at: due.first_reaction, first_reaction_at: None, first_answer_at: None,
-                    events: intake_events(r),
+                    events: intake_events(r, due),
                 };
                 let mut tx = self.writer.begin().await?;
                 let Some(id) = insert_request(&mut tx, &item).await? else {
@@ -352,12 +354,12 @@ macro_rules! impl_store {
                 sqlx::query(
                     "UPDATE requests SET status = $1, agency_code = $2, due_at = $3, closed_at = $4, rating = $5, \
                      last_answer = $6, updated_at = $7, first_reaction_at = $8, first_answer_at = $9, extensions = $10, \
-                     escalation_level = $11 WHERE id = $12",
+                     escalation_level = $11, paused_at = $12 WHERE id = $13",
                 )
                 .bind(update.status.as_str()).bind(&update.agency).bind(opt_time(update.due_at))
                 .bind(opt_time(update.closed_at)).bind(update.rating).bind(&update.last_answer)
                 .bind(to_db(update.event.at)).bind(opt_time(update.first_reaction_at)).bind(opt_time(update.first_answer_at))
-                .bind(update.extensions).bind(update.escalation_level).bind(request_id)
+                .bind(update.extensions).bind(update.escalation_level).bind(opt_time(update.paused_at)).bind(request_id)
                 .execute(&mut *tx).await.map_err(classify)?;
                 insert_event(&mut tx, request_id, &update.event).await?;
                 let request = request_in(&mut *tx, request_id).await?;
@@ -406,9 +408,9 @@ macro_rules! impl_store {
             async fn queue_counts(&self, now: DateTime<Utc>, today_end: DateTime<Utc>, soon_end: DateTime<Utc>) -> Result<Vec<QueueCounts>> {
                 let sql = format!(
                     "SELECT agency_code, \
-                     SUM(CASE WHEN due_at < $1 THEN 1 ELSE 0 END), \
-                     SUM(CASE WHEN due_at >= $1 AND due_at < $2 THEN 1 ELSE 0 END), \
-                     SUM(CASE WHEN due_at >= $1 AND due_at < $3 THEN 1 ELSE 0 END), \
+                     SUM(CASE WHEN due_at < $1 AND paused_at IS NULL THEN 1 ELSE 0 END), \
+                     SUM(CASE WHEN due_at >= $1 AND due_at < $2 AND paused_at IS NULL THEN 1 ELSE 0 END), \
+                     SUM(CASE WHEN due_at >= $1 AND due_at < $3 AND paused_at IS NULL THEN 1 ELSE 0 END), \
                      SUM(CASE WHEN first_reaction_at IS NULL AND first_reaction_due_at < $1 THEN 1 ELSE 0 END) \
                      FROM requests WHERE status IN ({}) GROUP BY agency_code ORDER BY agency_code",
                     query::AWAITING_STATUSES

@@ -30,6 +30,7 @@ impl PostgresStore {
             ("foundation", include_str!("../migrations/postgres/0001_foundation.sql")),
             ("open311", include_str!("../migrations/postgres/0002_open311.sql")),
             ("deadlines", include_str!("../migrations/postgres/0003_deadlines.sql")),
+            ("clock", include_str!("../migrations/postgres/0004_clock.sql")),
         ]).run(&pool).await?;
         Ok(PostgresStore { writer: pool.clone(), reader: pool })
     }

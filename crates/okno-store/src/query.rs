@@ -10,7 +10,7 @@ use std::sync::LazyLock;
 pub const REQUEST_COLUMNS: &str = "id, token, service_code, channel, source_system, source_id, text, lat, lon, \
     address, territory_code, agency_code, status, priority, created_at, updated_at, closed_at, due_at, \
     attributes, media_url, category, reason, rating, last_answer, first_reaction_due_at, first_reaction_at, \
-    first_answer_at, extensions, escalation_level";
+    first_answer_at, extensions, escalation_level, paused_at";
 
 /// The statuses in which a request awaits its agency, as an SQL list.
 pub const AWAITING_STATUSES: &str = "'registered', 'routed', 'in_progress', 'intermediate_answer', 'reopened'";
@@ -201,10 +201,10 @@ pub fn list_requests(filter: &RequestFilter) -> (String, Vec<Bind>) {
         push(&mut sql, " AND search_text LIKE ? ESCAPE '\\'", Bind::Text(Some(like_pattern(words))));
     }
     if let Some(t) = filter.due_before {
-        push(&mut sql, " AND due_at < ?", Bind::Time(Some(t)));
+        push(&mut sql, " AND due_at < ? AND paused_at IS NULL", Bind::Time(Some(t)));
     }
     if let Some(t) = filter.due_from {
-        push(&mut sql, " AND due_at >= ?", Bind::Time(Some(t)));
+        push(&mut sql, " AND due_at >= ? AND paused_at IS NULL", Bind::Time(Some(t)));
     }
     if let Some(t) = filter.no_reaction_by {
         push(&mut sql, " AND first_reaction_at IS NULL AND first_reaction_due_at < ?", Bind::Time(Some(t)));

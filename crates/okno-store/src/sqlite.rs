@@ -47,6 +47,7 @@ impl SqliteStore {
             ("foundation", include_str!("../migrations/sqlite/0001_foundation.sql")),
             ("open311", include_str!("../migrations/sqlite/0002_open311.sql")),
             ("deadlines", include_str!("../migrations/sqlite/0003_deadlines.sql")),
+            ("clock", include_str!("../migrations/sqlite/0004_clock.sql")),
         ]).run(&writer).await?;
         let reader = if in_memory {
             writer.clone()

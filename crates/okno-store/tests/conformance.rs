@@ -206,6 +206,43 @@ async fn actions_change_status_and_record_events() {
 }
 
 #[tokio::test]
+async fn a_paused_deadline_leaves_the_queues_and_moves_on_resume() {
+    let config = okno_core::deadline::DeadlineConfig::shipped();
+    let rules = config.rules_for("pothole", "fz59");
+    let op = operator();
+    for store in stores().await {
+        seed(&*store).await;
+        let due = Due { answer: Some(t(5, 9)), first_reaction: None };
+        let id = store.create_request(&new_request("pothole", "Яма", t(1, 9)), "tok", due).await.unwrap().request.id;
+        let step = |action: Action, text: Option<&str>, at: DateTime<Utc>| {
+            let input = ActionInput { agency: Some("roads".into()), text: text.map(str::to_owned), ..Default::default() };
+            let store = store.clone();
+            let op = op.clone();
+            async move {
+                let planner = move |r: &okno_core::Request| plan(r, action, &input, &Actor::User(&op), at, &|_| true, rules);
+                store.apply(id, &planner).await
+            }
+        };
+        step(Action::Route, None, t(1, 10)).await.unwrap();
+        let paused = step(Action::PauseDeadline, Some("ждём ответа заявителя"), t(3, 10)).await.unwrap().unwrap();
+        assert_eq!(paused.paused_at, Some(t(3, 10)));
+        let overdue = |s: Arc<dyn Store>| async move { s.queue_counts(t(9, 0), t(9, 23), t(12, 0)).await.unwrap()[0].overdue };
+        assert_eq!(overdue(store.clone()).await, 0, "a paused request is not overdue");
+        let listed = store.list_requests(&RequestFilter { due_before: Some(t(9, 0)), limit: 10, ..Default::default() }).await.unwrap();
+        assert!(listed.is_empty());
+        assert!(step(Action::PauseDeadline, Some("ещё раз"), t(4, 8)).await.is_err(), "already paused");
+        let resumed = step(Action::ResumeDeadline, None, t(4, 10)).await.unwrap().unwrap();
+        // stopped 3 → 4 March 2025: one calendar day under 59-FZ, so 5 March becomes Thursday 6 March
+        assert_eq!((resumed.paused_at, resumed.due_at), (None, Some(t(6, 9))));
+        assert_eq!(store.queue_counts(t(6, 8), t(6, 23), t(12, 0)).await.unwrap()[0].overdue, 0);
+        assert_eq!(store.queue_counts(t(6, 10), t(6, 23), t(12, 0)).await.unwrap()[0].overdue, 1);
+        let events = store.events(id).await.unwrap();
+        let last = events.last().unwrap();
+        assert_eq!((last.kind, last.old_due_at, last.new_due_at), (EventKind::DeadlineResumed, Some(t(5, 9)), Some(t(6, 9))));
+    }
+}
+
+#[tokio::test]
 async fn concurrent_actions_are_serialized() {
     for store in stores().await {
         seed(&*store).await;

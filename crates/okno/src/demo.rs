@@ -323,7 +323,7 @@ pub fn requests(today: DateTime<Utc>) -> Vec<ImportedRequest> {
         let agency = if life.status == Status::Registered { None } else { life.agency.clone() };
         let first_reaction_at = life.first(&[EventKind::Started, EventKind::IntermediateAnswer, EventKind::Answered]);
         let first_answer_at = life.first(&[EventKind::IntermediateAnswer, EventKind::Answered]);
-        let due = deadlines.regime(service.regime).map(|regime| deadlines.due(regime, created)).unwrap_or_default();
+        let due = deadlines.rules_for(service.code, service.regime).map(|rules| rules.due_at_intake(created, true)).unwrap_or_default();
         let token: String = (0..16).map(|_| b"abcdefghjkmnpqrstuvwxyz23456789"[rng.gen_range(0..31)] as char).collect();
         out.push(ImportedRequest {
             request: NewRequest {
