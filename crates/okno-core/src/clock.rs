@@ -55,6 +55,8 @@ impl<'e> From<&'e NewEvent> for Fact<'e> {
 /// What one fact did to the deadline.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct DueChange {
+    /// The position of the fact that moved it in the replayed timeline.
+    pub index: usize,
     /// When.
     pub at: DateTime<Utc>,
     /// Why: the kind of the event that moved it.
@@ -125,7 +127,7 @@ pub fn replay<'e>(rules: DeadlineRules<'_>, facts: impl IntoIterator<Item = Fact
     let mut changes = Vec::new();
     let mut agency: Option<&str> = None;
     let mut status = Status::Registered;
-    for fact in facts {
+    for (index, fact) in facts.into_iter().enumerate() {
         let before = state;
         if rules.starts_term(&fact, state, agency, status) {
             state = rules.start(fact.at);
@@ -147,14 +149,14 @@ pub fn replay<'e>(rules: DeadlineRules<'_>, facts: impl IntoIterator<Item = Fact
             agency = fact.agency;
         }
         if state.due_at != before.due_at {
-            changes.push(DueChange { at: fact.at, cause: fact.kind, old: before.due_at, new: state.due_at });
+            changes.push(DueChange { index, at: fact.at, cause: fact.kind, old: before.due_at, new: state.due_at });
         }
     }
     (state, changes)
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
     fn at(s: &str) -> DateTime<Utc> {
@@ -193,10 +195,20 @@ mod tests {
         assert_eq!(moved, at("2021-04-07T23:59:59+03:00"));
     }
 
+    /// The shipped configuration plus `moderated`: a portal regime whose term runs from
+    /// registration (the end of moderation) and restarts on re-routing.
+    pub(crate) fn with_moderated_portal() -> DeadlineConfig {
+        let text = format!(
+            "{}\n[regimes.moderated]\ntitle = \"moderated portal\"\nanswer = \"8 working_days\"\nreroute_restarts = true\nterm_starts = \"registration\"\n",
+            crate::deadline::SHIPPED
+        );
+        DeadlineConfig::parse(&text, &|_| Err("none".into())).unwrap()
+    }
+
     #[test]
     fn a_moderated_portal_starts_the_term_at_registration_and_again_on_rerouting() {
-        let config = DeadlineConfig::shipped();
-        let rules = DeadlineRules { config: &config, regime: config.regime("spb_portal").unwrap() };
+        let config = with_moderated_portal();
+        let rules = DeadlineRules { config: &config, regime: config.regime("moderated").unwrap() };
         let facts = [
             fact("2021-03-01T10:00:00+03:00", EventKind::Registered, Some(Status::Registered), None),
             fact("2021-03-02T11:00:00+03:00", EventKind::StatusChanged, Some(Status::InProgress), None),

@@ -438,6 +438,16 @@ impl DeadlineConfig {
         }
     }
 
+    /// The local calendar date of an instant.
+    pub fn local_date(&self, t: DateTime<Utc>) -> NaiveDate {
+        self.local(t).date()
+    }
+
+    /// Whole working days from `a`'s local date to `b`'s (negative when `b` is earlier).
+    pub fn working_days_apart(&self, a: DateTime<Utc>, b: DateTime<Utc>) -> i64 {
+        self.calendar.working_days_between(self.local(a).date(), self.local(b).date())
+    }
+
     /// Working days from `a` to `b` by local date, plus the fraction of a day between their
     /// times: the measure scorecards use ("answered in 3.5 working days").
     pub fn working_days_between(&self, a: DateTime<Utc>, b: DateTime<Utc>) -> f64 {

@@ -352,14 +352,15 @@ mod tests {
 
     proptest! {
         /// Live actions and a replay of the events they recorded reach the same deadline and
-        /// pause state, for every regime kind (calendar days, working days, moderated portal).
+        /// pause state, for every regime kind (calendar days, working days, a term that runs
+        /// from registration).
         #[test]
         fn replaying_the_recorded_events_gives_the_live_deadline(
-            regime in prop::sample::select(vec!["fz59", "feedback_platform", "spb_portal", "business_5wd"]),
+            regime in prop::sample::select(vec!["fz59", "feedback_platform", "spb_portal", "business_5wd", "moderated"]),
             routed_at_intake in any::<bool>(),
             steps in proptest::collection::vec(any_step(), 0..30),
         ) {
-            let config = DeadlineConfig::shipped();
+            let config = crate::clock::tests::with_moderated_portal();
             let rules = DeadlineRules { config: &config, regime: config.regime(regime).unwrap() };
             let op = operator();
             let mut now = at("2021-02-20T10:00:00+03:00");

@@ -33,7 +33,7 @@ macro_rules! impl_store {
     (store = $Store:ty, db = $DB:ty, backend = $backend:expr, lock = $lock:literal) => {
         use crate::backend::{classify, parse_json, parse_stored};
         use crate::query::{self, Bind, EVENT_COLUMNS, EVENT_INSERT_COLUMNS, INSERT_EVENT, INSERT_REQUEST, REQUEST_COLUMNS};
-        use crate::{ApiKeyInfo, AuditEntry, Backend, Media, Notification, QueueCounts, ScoreBy, CountBy, Created, ImportCounts, ImportedRequest, NewUser, Planner, Result, Store, StoreError, UserRecord};
+        use crate::{ApiKeyInfo, AuditEntry, Backend, Media, Notification, QueueCounts, ScoreBy, CountBy, Created, DeadlineUpdate, ImportCounts, ImportedRequest, NewUser, Planner, Result, Store, StoreError, Timeline, TimelineEvent, UserRecord};
         use chrono::{DateTime, Utc};
         use okno_core::deadline::Due;
         use okno_core::scorecard::ScoreRow;
@@ -449,6 +449,54 @@ macro_rules! impl_store {
                 rows.iter()
                     .map(|r| Ok((r.try_get(0)?, Notification { channel: r.try_get(1)?, recipient: r.try_get(2)?, subject: r.try_get(3)?, body: r.try_get(4)? })))
                     .collect()
+            }
+
+            async fn timelines(&self, after_id: i64, limit: u32) -> Result<Vec<Timeline>> {
+                let rows = sqlx::query(
+                    "SELECT id, service_code, channel, source_system, status, due_at, paused_at FROM requests \
+                     WHERE id > $1 ORDER BY id LIMIT $2",
+                )
+                .bind(after_id).bind(i64::from(limit)).fetch_all(&self.reader).await?;
+                let mut timelines = rows.iter()
+                    .map(|r| Ok(Timeline {
+                        request_id: r.try_get("id")?, service_code: r.try_get("service_code")?,
+                        channel: parse_stored("channel", r.try_get("channel")?)?, source_system: r.try_get("source_system")?,
+                        status: parse_stored("status", r.try_get("status")?)?, due_at: get_opt_time(r, "due_at")?,
+                        paused_at: get_opt_time(r, "paused_at")?, events: Vec::new(),
+                    }))
+                    .collect::<Result<Vec<_>>>()?;
+                let (Some(first), Some(last)) = (timelines.first(), timelines.last()) else { return Ok(timelines) };
+                let events = sqlx::query(
+                    "SELECT request_id, at, kind, status, agency_code, new_due_at FROM events \
+                     WHERE request_id >= $1 AND request_id <= $2 ORDER BY request_id, at, id",
+                )
+                .bind(first.request_id).bind(last.request_id).fetch_all(&self.reader).await?;
+                let mut index = 0;
+                for e in &events {
+                    let request_id: i64 = e.try_get("request_id")?;
+                    while timelines[index].request_id < request_id {
+                        index += 1;
+                    }
+                    let status: Option<String> = e.try_get("status")?;
+                    timelines[index].events.push(TimelineEvent {
+                        at: get_time(e, "at")?, kind: parse_stored("kind", e.try_get("kind")?)?,
+                        status: status.as_deref().map(|s| parse_stored("status", s)).transpose()?,
+                        agency: e.try_get("agency_code")?, new_due_at: get_opt_time(e, "new_due_at")?,
+                    });
+                }
+                Ok(timelines)
+            }
+
+            async fn set_deadlines(&self, updates: &[DeadlineUpdate]) -> Result<()> {
+                let mut tx = self.writer.begin().await?;
+                for u in updates {
+                    sqlx::query("UPDATE requests SET due_at = $1, paused_at = $2, escalation_level = 0 WHERE id = $3")
+                        .bind(opt_time(u.due_at)).bind(opt_time(u.paused_at)).bind(u.request_id)
+                        .execute(&mut *tx).await?;
+                    insert_event(&mut tx, u.request_id, &u.event).await?;
+                }
+                tx.commit().await?;
+                Ok(())
             }
 
             async fn totals(&self) -> Result<(i64, i64)> {

@@ -211,6 +211,62 @@ pub struct Notification {
     pub body: String,
 }
 
+/// A request's deadline state and the events that decide it, for recomputing its deadline.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Timeline {
+    /// The request.
+    pub request_id: i64,
+    /// Its service (which decides the regime).
+    pub service_code: String,
+    /// How it arrived (imported histories keep their source's deadlines).
+    pub channel: okno_core::Channel,
+    /// The system it came from.
+    pub source_system: Option<String>,
+    /// Its status now.
+    pub status: okno_core::Status,
+    /// Its stored answer deadline.
+    pub due_at: Option<DateTime<Utc>>,
+    /// When its clock stopped, if it stands still.
+    pub paused_at: Option<DateTime<Utc>>,
+    /// Its events, oldest first.
+    pub events: Vec<TimelineEvent>,
+}
+
+/// The part of an event that matters to the deadline clock.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TimelineEvent {
+    /// When it happened.
+    pub at: DateTime<Utc>,
+    /// What happened.
+    pub kind: okno_core::EventKind,
+    /// Status after it.
+    pub status: Option<okno_core::Status>,
+    /// Agency it names.
+    pub agency: Option<String>,
+    /// Deadline it set.
+    pub new_due_at: Option<DateTime<Utc>>,
+}
+
+impl TimelineEvent {
+    /// The event as the clock sees it.
+    pub fn fact(&self) -> okno_core::clock::Fact<'_> {
+        okno_core::clock::Fact { at: self.at, kind: self.kind, status: self.status, agency: self.agency.as_deref(), new_due_at: self.new_due_at }
+    }
+}
+
+/// A recomputed deadline to store, with the event that records the change.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DeadlineUpdate {
+    /// The request.
+    pub request_id: i64,
+    /// Its new answer deadline.
+    pub due_at: Option<DateTime<Utc>>,
+    /// When its clock stopped, if it stands still.
+    pub paused_at: Option<DateTime<Utc>>,
+    /// The `deadline_recomputed` event (old and new deadline, reason).
+    pub event: NewEvent,
+}
+
 /// What scorecards group by.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ScoreBy {
@@ -287,6 +343,11 @@ pub trait Store: Send + Sync {
     async fn escalate(&self, request_id: i64, level: i16, event: &NewEvent, notifications: &[Notification]) -> Result<bool>;
     /// Notifications not yet delivered, oldest first.
     async fn pending_notifications(&self, limit: u32) -> Result<Vec<(i64, Notification)>>;
+    /// Up to `limit` requests with ids above `after_id`, in id order, with their timelines.
+    async fn timelines(&self, after_id: i64, limit: u32) -> Result<Vec<Timeline>>;
+    /// Stores recomputed deadlines with their events, in one transaction; a changed deadline
+    /// resets the escalation level.
+    async fn set_deadlines(&self, updates: &[DeadlineUpdate]) -> Result<()>;
     /// Number of stored requests and events.
     async fn totals(&self) -> Result<(i64, i64)>;
 

@@ -182,6 +182,51 @@ pub enum SlaCommand {
         #[arg(long, env = "OKNO_DEADLINES")]
         deadlines: Option<PathBuf>,
     },
+    /// Recompute every deadline from its request's timeline under the current regimes (after
+    /// a regime or calendar change); each change is recorded as a `deadline_recomputed` event.
+    Recompute {
+        /// Deadline configuration (the shipped one if absent).
+        #[arg(long, env = "OKNO_DEADLINES")]
+        deadlines: Option<PathBuf>,
+        /// Also recompute imported requests (they keep their source's deadlines otherwise).
+        #[arg(long)]
+        include_imported: bool,
+        /// Count the changes without storing them.
+        #[arg(long)]
+        dry_run: bool,
+    },
+    /// Derive per-service answer terms from the deadlines an imported source set when it
+    /// re-routed requests, and write a deadline configuration that uses them.
+    Calibrate {
+        /// The source system (e.g. `spb`).
+        #[arg(long)]
+        source: String,
+        /// Where to write the calibrated configuration.
+        #[arg(long)]
+        out: PathBuf,
+        /// Base configuration to extend (the shipped one if absent).
+        #[arg(long, env = "OKNO_DEADLINES")]
+        deadlines: Option<PathBuf>,
+        /// Fewest observations a service needs for its own term.
+        #[arg(long, default_value_t = 20)]
+        min_observations: u64,
+        /// A calendar file the source counted on (added to the configuration's calendar_files).
+        #[arg(long)]
+        calendar: Vec<PathBuf>,
+    },
+    /// Replay an imported source's timelines and report how many of its own deadlines Okno
+    /// reproduces exactly and within one working day.
+    Compare {
+        /// The source system (e.g. `spb`).
+        #[arg(long)]
+        source: String,
+        /// Deadline configuration (the shipped one if absent).
+        #[arg(long, env = "OKNO_DEADLINES")]
+        deadlines: Option<PathBuf>,
+        /// Print JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 /// Reports.
@@ -346,6 +391,32 @@ pub async fn run(cli: Cli) -> Result<()> {
             println!("overdue: {}, escalated now: {}", report.overdue, report.escalated);
             Ok(())
         }
+        Command::Sla { command: SlaCommand::Recompute { deadlines, include_imported, dry_run } } => {
+            let store = open(&cli.db).await?;
+            let config = load_deadlines(deadlines.as_deref())?;
+            let report = crate::sla::recompute(&*store, &config, include_imported, dry_run, chrono::Utc::now()).await?;
+            println!("{}", serde_json::to_string_pretty(&report)?);
+            Ok(())
+        }
+        Command::Sla { command: SlaCommand::Calibrate { source, out, deadlines, min_observations, calendar } } => {
+            let store = open(&cli.db).await?;
+            let (table, config) = calibration_base(deadlines.as_deref(), &calendar)?;
+            let (text, report) = crate::sla::calibrate(&*store, &config, table, &source, min_observations.max(1)).await?;
+            std::fs::write(&out, &text).with_context(|| format!("writing {}", out.display()))?;
+            load_deadlines(Some(&out)).context("the calibrated configuration does not load")?;
+            println!("{}", serde_json::to_string_pretty(&report)?);
+            Ok(())
+        }
+        Command::Sla { command: SlaCommand::Compare { source, deadlines, json } } => {
+            let store = open(&cli.db).await?;
+            let config = load_deadlines(deadlines.as_deref())?;
+            let report = crate::sla::compare(&*store, &config, &source).await?;
+            if json {
+                write_stdout(&(serde_json::to_string_pretty(&report)? + "\n"))
+            } else {
+                print_comparison(&report)
+            }
+        }
         Command::Report { what: ReportWhat::Scorecard { period, by, min, deadlines, json } } => {
             let store = open(&cli.db).await?;
             let config = load_deadlines(deadlines.as_deref())?;
@@ -404,6 +475,21 @@ async fn apikey(store: &dyn Store, command: ApikeyCommand) -> Result<()> {
         }
     }
     Ok(())
+}
+
+fn print_comparison(report: &crate::sla::Comparison) -> Result<()> {
+    use std::fmt::Write as _;
+    let mut out = format!("{} requests from {} replayed\n", report.requests, report.source);
+    writeln!(out, "{:<28} {:>8} {:>8} {:>10} {:>8} {:>8}", "deadlines", "compared", "exact", "±1 wd", "earlier", "later")?;
+    for (name, a) in [
+        ("set when re-routing", &report.rerouting),
+        ("open, never re-routed", &report.open_not_rerouted),
+        ("open, re-routed", &report.open_rerouted),
+        ("open, after interim answer", &report.open_after_interim_answer),
+    ] {
+        writeln!(out, "{name:<28} {:>8} {:>7.1}% {:>9.1}% {:>8} {:>8}", a.compared, a.exact_share * 100.0, a.within_one_share * 100.0, a.okno_earlier, a.okno_later)?;
+    }
+    write_stdout(&out)
 }
 
 fn print_scorecards(report: &okno_server::report::ScorecardReport) -> Result<()> {
@@ -466,6 +552,33 @@ pub fn load_deadlines(path: Option<&std::path::Path>) -> Result<okno_core::deadl
     let dir = path.parent().map(std::path::Path::to_path_buf).unwrap_or_default();
     let read = |name: &str| std::fs::read_to_string(dir.join(name)).map_err(|e| e.to_string());
     okno_core::deadline::DeadlineConfig::parse(&text, &read).with_context(|| format!("loading {}", path.display()))
+}
+
+/// The deadline configuration a calibration starts from, as TOML and loaded: `base` (or the
+/// shipped one) with `calendars` added, every calendar file named by its absolute path so the
+/// calibrated file can be written anywhere.
+fn calibration_base(base: Option<&std::path::Path>, calendars: &[PathBuf]) -> Result<(toml::Table, okno_core::deadline::DeadlineConfig)> {
+    let (text, dir) = match base {
+        Some(path) => (
+            std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?,
+            path.parent().map(std::path::Path::to_path_buf).unwrap_or_default(),
+        ),
+        None => (okno_core::deadline::SHIPPED.to_owned(), PathBuf::new()),
+    };
+    let mut table: toml::Table = toml::from_str(&text).context("the base deadline configuration is not TOML")?;
+    let absolute = |p: &std::path::Path| std::path::absolute(p).map(|p| p.display().to_string());
+    let mut files = Vec::new();
+    for name in table.get("calendar_files").and_then(toml::Value::as_array).into_iter().flatten() {
+        files.push(absolute(&dir.join(name.as_str().context("calendar_files must hold file names")?))?);
+    }
+    for path in calendars {
+        files.push(absolute(path)?);
+    }
+    table.insert("calendar_files".into(), files.into());
+    let text = toml::to_string(&table)?;
+    let read = |name: &str| std::fs::read_to_string(name).map_err(|e| e.to_string());
+    let config = okno_core::deadline::DeadlineConfig::parse(&text, &read).context("loading the base deadline configuration")?;
+    Ok((table, config))
 }
 
 /// Serves the API until interrupted.

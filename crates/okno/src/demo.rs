@@ -5,6 +5,7 @@
 use anyhow::Result;
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use okno_core::lifecycle::{transition, Action};
+use okno_core::clock::{replay, DeadlineRules, Fact};
 use okno_core::deadline::DeadlineConfig;
 use okno_core::{
     Agency, Attribute, AttributeDatatype, AttributeValue, Channel, Contact, Coordinates, EventKind, NewEvent, NewRequest,
@@ -282,6 +283,17 @@ fn simulate(rng: &mut StdRng, created: DateTime<Utc>, agency: &str, today: DateT
     life
 }
 
+/// Runs the deadline clock over a simulated timeline, writes each deadline change into the event
+/// that caused it, and returns the deadline the timeline ends with.
+fn record_deadlines(rules: DeadlineRules<'_>, events: &mut [NewEvent]) -> Option<DateTime<Utc>> {
+    let (state, changes) = replay(rules, events.iter().map(Fact::from));
+    for change in changes {
+        events[change.index].old_due_at = change.old;
+        events[change.index].new_due_at = change.new;
+    }
+    state.due_at
+}
+
 /// Builds the demo's requests (deterministic).
 pub fn requests(today: DateTime<Utc>) -> Vec<ImportedRequest> {
     let deadlines = DeadlineConfig::shipped();
@@ -323,7 +335,9 @@ pub fn requests(today: DateTime<Utc>) -> Vec<ImportedRequest> {
         let agency = if life.status == Status::Registered { None } else { life.agency.clone() };
         let first_reaction_at = life.first(&[EventKind::Started, EventKind::IntermediateAnswer, EventKind::Answered]);
         let first_answer_at = life.first(&[EventKind::IntermediateAnswer, EventKind::Answered]);
-        let due = deadlines.rules_for(service.code, service.regime).map(|rules| rules.due_at_intake(created, true)).unwrap_or_default();
+        let rules = deadlines.rules_for(service.code, service.regime);
+        let first_reaction_due_at = rules.and_then(|r| r.due_at_intake(created, true).first_reaction);
+        let due_at = rules.and_then(|r| record_deadlines(r, &mut life.events));
         let token: String = (0..16).map(|_| b"abcdefghjkmnpqrstuvwxyz23456789"[rng.gen_range(0..31)] as char).collect();
         out.push(ImportedRequest {
             request: NewRequest {
@@ -336,10 +350,10 @@ pub fn requests(today: DateTime<Utc>) -> Vec<ImportedRequest> {
             status: life.status,
             updated_at: life.updated_at,
             closed_at: life.closed_at,
-            due_at: due.answer,
+            due_at,
             last_answer: life.last_answer,
             rating: life.rating,
-            first_reaction_due_at: due.first_reaction,
+            first_reaction_due_at,
             first_reaction_at,
             first_answer_at,
             events: life.events,

@@ -203,10 +203,14 @@ async fn acknowledged_requests_survive_kill_dash_nine() {
     }
 }
 
+/// A reader of a gzipped source CSV file.
+fn source_reader(path: &std::path::Path) -> csv::Reader<flate2::read::GzDecoder<std::fs::File>> {
+    csv::Reader::from_reader(flate2::read::GzDecoder::new(std::fs::File::open(path).unwrap()))
+}
+
 /// Counts of one CSV column, computed straight from the source file.
 fn source_counts(path: &std::path::Path, column: &str) -> std::collections::BTreeMap<String, i64> {
-    let file = std::fs::File::open(path).unwrap();
-    let mut reader = csv::Reader::from_reader(flate2::read::GzDecoder::new(file));
+    let mut reader = source_reader(path);
     let index = reader.headers().unwrap().iter().position(|h| h == column).unwrap();
     let mut counts = std::collections::BTreeMap::new();
     for record in reader.records() {
@@ -268,7 +272,46 @@ async fn the_st_petersburg_import_matches_its_source() {
             }
         }
         assert!(rows.iter().take_while(|r| r["rank"].is_u64()).all(|r| r["received"].as_u64().unwrap() >= 100), "ranked only from 100 requests");
+
+        the_portal_deadlines_are_reproduced(&db, std::path::Path::new(appeals), std::path::Path::new(events));
     }
+}
+
+/// Calibrates per-service terms from the portal's re-routing deadlines, replays every timeline
+/// and checks how many of the portal's own deadlines come out (the open appeals' deadlines
+/// were not used for calibration).
+fn the_portal_deadlines_are_reproduced(db: &str, appeals: &std::path::Path, events: &std::path::Path) {
+    let dir = std::env::temp_dir().join(format!("okno-calibrate-{}-{}", std::process::id(), db.len()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let calibrated = dir.join("spb-deadlines.toml");
+    let calendar = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../examples/spb-portal/calendar-as-of-2021-04.toml");
+    let calibration: Value = serde_json::from_str(&okno(db, &["sla", "calibrate", "--source", "spb_portal",
+        "--calendar", calendar.to_str().unwrap(), "--out", calibrated.to_str().unwrap()])).unwrap();
+    let deadline_changes = source_rows(events, |row| row["event"] == "route" && row["detail"].contains("срок решения изменен с"));
+    assert_eq!(calibration["observations"].as_u64().unwrap(), deadline_changes);
+    let compared: Value = serde_json::from_str(&okno(db, &["sla", "compare", "--source", "spb_portal",
+        "--deadlines", calibrated.to_str().unwrap(), "--json"])).unwrap();
+    assert_eq!(compared["rerouting"]["compared"].as_u64().unwrap(), deadline_changes);
+    let open_classes = ["open_not_rerouted", "open_rerouted", "open_after_interim_answer"];
+    let open_with_deadline = source_rows(appeals, |row| !row["expected_answer_dt"].is_empty());
+    assert_eq!(open_classes.iter().map(|c| compared[c]["compared"].as_u64().unwrap()).sum::<u64>(), open_with_deadline);
+    let share = |class: &str, key: &str| compared[class][key].as_f64().unwrap();
+    assert!(share("rerouting", "exact_share") > 0.6 && share("rerouting", "within_one_share") > 0.9, "{compared}");
+    assert!(share("open_not_rerouted", "exact_share") > 0.5 && share("open_not_rerouted", "within_one_share") > 0.85, "{compared}");
+    assert!(share("open_after_interim_answer", "within_one_share") < 0.05, "promised dates are not terms: {compared}");
+    let recompute: Value = serde_json::from_str(&okno(db, &["sla", "recompute", "--dry-run"])).unwrap();
+    assert_eq!(recompute["imported_kept"].as_u64().unwrap(), 59_889, "imported deadlines stay the source's");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// Rows of a (gzipped) CSV file for which `keep` holds.
+fn source_rows(path: &std::path::Path, keep: impl Fn(&std::collections::HashMap<String, String>) -> bool) -> u64 {
+    let mut csv = source_reader(path);
+    let headers = csv.headers().unwrap().clone();
+    csv.records()
+        .map(|r| headers.iter().map(str::to_owned).zip(r.unwrap().iter().map(str::to_owned)).collect())
+        .filter(|row| keep(row))
+        .count() as u64
 }
 
 /// Per agency: received, closed, reopened, answered on time, judged — computed in SQL alone.
@@ -485,8 +528,40 @@ async fn overdue_requests_escalate_once_per_step_with_notifications() {
         let pending = store.pending_notifications(10_000).await.unwrap();
         assert_eq!(pending.len() as u64, 2 * escalated, "one webhook and one e-mail per escalation");
         assert!(pending.iter().all(|(_, n)| !n.body.contains("+7 9")), "no personal data in notifications");
+        recomputation_follows_a_changed_regime(&db, &dir, &config).await;
         let refused = Command::new(OKNO).args(["--db", &db, "sla", "check", "--deadlines", bad.to_str().unwrap()]).output().unwrap();
         assert!(!refused.status.success());
         assert!(String::from_utf8_lossy(&refused.stderr).contains("escalation steps"), "{}", String::from_utf8_lossy(&refused.stderr));
     }
+}
+
+/// The demo's stored deadlines are what its timelines give; after a regime changes, a
+/// recomputation moves exactly the affected deadlines, records each move, and is idempotent.
+async fn recomputation_follows_a_changed_regime(db: &str, dir: &std::path::Path, config: &str) {
+    let recompute = |file: &std::path::Path, dry: bool| -> Value {
+        let mut args = vec!["sla", "recompute", "--deadlines", file.to_str().unwrap()];
+        if dry { args.push("--dry-run"); }
+        serde_json::from_str(&okno(db, &args)).unwrap()
+    };
+    let same = dir.join("same.toml");
+    std::fs::write(&same, config).unwrap();
+    assert_eq!(recompute(&same, true)["changed"], 0, "stored deadlines equal their replayed timelines");
+    let longer = dir.join("longer.toml");
+    let changed_config = config.replace("answer = \"10 working_days\"", "answer = \"12 working_days\"");
+    assert_ne!(changed_config, config);
+    std::fs::write(&longer, changed_config).unwrap();
+    let first = recompute(&longer, false);
+    let changed = first["changed"].as_u64().unwrap();
+    assert!(changed > 0, "{first}");
+    assert_eq!(recompute(&longer, false)["changed"], 0, "a second recomputation changes nothing");
+    let store = okno_store::open(db).await.unwrap();
+    let mut recorded = 0;
+    let mut after = 0;
+    loop {
+        let batch = store.timelines(after, 1_000).await.unwrap();
+        let Some(last) = batch.last() else { break };
+        after = last.request_id;
+        recorded += batch.iter().filter(|t| t.events.iter().any(|e| e.kind == okno_core::EventKind::DeadlineRecomputed)).count() as u64;
+    }
+    assert_eq!(recorded, changed, "every change is an event");
 }
