@@ -33,7 +33,7 @@ macro_rules! impl_store {
     (store = $Store:ty, db = $DB:ty, backend = $backend:expr, lock = $lock:literal) => {
         use crate::backend::{classify, parse_json, parse_stored};
         use crate::query::{self, Bind, EVENT_COLUMNS, EVENT_INSERT_COLUMNS, INSERT_EVENT, INSERT_REQUEST, REQUEST_COLUMNS};
-        use crate::{ApiKeyInfo, AuditEntry, Backend, Media, Notification, QueueCounts, ScoreBy, CountBy, Created, DeadlineUpdate, ImportCounts, ImportedRequest, NewUser, Planner, Result, Store, StoreError, Timeline, TimelineEvent, UserRecord};
+        use crate::{ApiKeyInfo, AuditEntry, Backend, Media, Notification, QueueCounts, ScoreBy, CountBy, Created, DeadlineUpdate, ImportCounts, ImportedRequest, NewUser, Pending, Planner, Result, Store, StoreError, Timeline, TimelineEvent, UserRecord};
         use chrono::{DateTime, Utc};
         use okno_core::deadline::Due;
         use okno_core::scorecard::ScoreRow;
@@ -443,12 +443,33 @@ macro_rules! impl_store {
                 Ok(true)
             }
 
-            async fn pending_notifications(&self, limit: u32) -> Result<Vec<(i64, Notification)>> {
-                let rows = sqlx::query("SELECT id, channel, recipient, subject, body FROM outbox WHERE sent_at IS NULL ORDER BY id LIMIT $1")
-                    .bind(i64::from(limit)).fetch_all(&self.reader).await?;
+            async fn pending_notifications(&self, channel: Option<&str>, now: DateTime<Utc>, max_attempts: u32, limit: u32) -> Result<Vec<Pending>> {
+                let rows = sqlx::query(
+                    "SELECT id, channel, recipient, subject, body, attempts FROM outbox WHERE sent_at IS NULL \
+                     AND ($1 IS NULL OR channel = $1) AND (next_attempt_at IS NULL OR next_attempt_at <= $2) \
+                     AND attempts < $3 ORDER BY id LIMIT $4",
+                )
+                .bind(channel).bind(to_db(now)).bind(i64::from(max_attempts)).bind(i64::from(limit))
+                .fetch_all(&self.reader).await?;
                 rows.iter()
-                    .map(|r| Ok((r.try_get(0)?, Notification { channel: r.try_get(1)?, recipient: r.try_get(2)?, subject: r.try_get(3)?, body: r.try_get(4)? })))
+                    .map(|r| Ok(Pending {
+                        id: r.try_get(0)?,
+                        notification: Notification { channel: r.try_get(1)?, recipient: r.try_get(2)?, subject: r.try_get(3)?, body: r.try_get(4)? },
+                        attempts: u32::try_from(r.try_get::<i32, _>(5)?).unwrap_or(0),
+                    }))
                     .collect()
+            }
+
+            async fn notification_sent(&self, id: i64, now: DateTime<Utc>) -> Result<bool> {
+                let done = sqlx::query("UPDATE outbox SET sent_at = $1, attempts = attempts + 1, last_error = NULL WHERE id = $2 AND sent_at IS NULL")
+                    .bind(to_db(now)).bind(id).execute(&self.writer).await?;
+                Ok(done.rows_affected() == 1)
+            }
+
+            async fn notification_failed(&self, id: i64, error: &str, retry_at: DateTime<Utc>) -> Result<()> {
+                sqlx::query("UPDATE outbox SET attempts = attempts + 1, last_error = $1, next_attempt_at = $2 WHERE id = $3")
+                    .bind(error).bind(to_db(retry_at)).bind(id).execute(&self.writer).await?;
+                Ok(())
             }
 
             async fn timelines(&self, after_id: i64, limit: u32) -> Result<Vec<Timeline>> {

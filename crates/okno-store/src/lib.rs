@@ -267,6 +267,18 @@ pub struct DeadlineUpdate {
     pub event: NewEvent,
 }
 
+/// A notification waiting in the outbox.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Pending {
+    /// Its outbox id.
+    pub id: i64,
+    /// Delivery attempts so far.
+    pub attempts: u32,
+    /// What to deliver.
+    #[serde(flatten)]
+    pub notification: Notification,
+}
+
 /// What scorecards group by.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ScoreBy {
@@ -341,8 +353,13 @@ pub trait Store: Send + Sync {
     /// Raises a request's escalation level to `level` with its event and notifications, in one
     /// transaction; `false` (nothing written) if the request is already at that level or higher.
     async fn escalate(&self, request_id: i64, level: i16, event: &NewEvent, notifications: &[Notification]) -> Result<bool>;
-    /// Notifications not yet delivered, oldest first.
-    async fn pending_notifications(&self, limit: u32) -> Result<Vec<(i64, Notification)>>;
+    /// Notifications not yet delivered (of one channel, if given) that are due at `now`: never
+    /// tried, or their retry time has come, and tried fewer than `max_attempts` times; oldest first.
+    async fn pending_notifications(&self, channel: Option<&str>, now: DateTime<Utc>, max_attempts: u32, limit: u32) -> Result<Vec<Pending>>;
+    /// Records a notification as delivered.
+    async fn notification_sent(&self, id: i64, now: DateTime<Utc>) -> Result<bool>;
+    /// Records a failed delivery attempt and when to try again.
+    async fn notification_failed(&self, id: i64, error: &str, retry_at: DateTime<Utc>) -> Result<()>;
     /// Up to `limit` requests with ids above `after_id`, in id order, with their timelines.
     async fn timelines(&self, after_id: i64, limit: u32) -> Result<Vec<Timeline>>;
     /// Stores recomputed deadlines with their events, in one transaction; a changed deadline

@@ -50,6 +50,10 @@ pub struct ServeArgs {
     /// Seconds between deadline checks while serving (0: none; run `okno sla check` instead).
     #[arg(long, env = "OKNO_SLA_INTERVAL", default_value_t = 600)]
     pub sla_interval: u64,
+    /// Seconds between webhook deliveries from the outbox while serving (0: none; run
+    /// `okno outbox deliver` instead).
+    #[arg(long, env = "OKNO_WEBHOOK_INTERVAL", default_value_t = 30)]
+    pub webhook_interval: u64,
     /// Deadline configuration (regimes, working hours, extra calendar files); the shipped one if absent.
     #[arg(long, env = "OKNO_DEADLINES")]
     pub deadlines: Option<PathBuf>,
@@ -95,6 +99,12 @@ pub enum Command {
         /// Which figures.
         #[command(subcommand)]
         suite: BenchSuite,
+    },
+    /// The notification outbox: webhook delivery, and e-mail rows for the mail sender.
+    Outbox {
+        /// What to do.
+        #[command(subcommand)]
+        command: OutboxCommand,
     },
     /// Deadline control.
     Sla {
@@ -229,6 +239,26 @@ pub enum SlaCommand {
     },
 }
 
+/// Outbox commands.
+#[derive(Debug, Subcommand)]
+pub enum OutboxCommand {
+    /// POST the due webhook notifications once (serve does this every --webhook-interval).
+    Deliver,
+    /// Print undelivered notifications as JSON lines (id, channel, recipient, subject, body,
+    /// attempts): the mail sender's queue.
+    Pending {
+        /// Only this channel: email or webhook.
+        #[arg(long)]
+        channel: Option<String>,
+    },
+    /// Mark notifications delivered (the mail sender calls this after sending).
+    Sent {
+        /// Outbox ids.
+        #[arg(required = true)]
+        ids: Vec<i64>,
+    },
+}
+
 /// Reports.
 #[derive(Debug, Subcommand)]
 pub enum ReportWhat {
@@ -358,6 +388,10 @@ pub async fn run(cli: Cli) -> Result<()> {
             println!("created user {} (id {})", created.login, created.id);
             Ok(())
         }
+        Command::Outbox { command } => {
+            let store = open(&cli.db).await?;
+            outbox(&*store, command).await
+        }
         Command::Apikey { command } => {
             let store = open(&cli.db).await?;
             apikey(&*store, command).await
@@ -444,6 +478,31 @@ pub async fn run(cli: Cli) -> Result<()> {
             Ok(())
         }
     }
+}
+
+async fn outbox(store: &dyn Store, command: OutboxCommand) -> Result<()> {
+    let now = chrono::Utc::now();
+    match command {
+        OutboxCommand::Deliver => {
+            let report = crate::outbox::deliver_webhooks(store, &reqwest::Client::new(), now).await?;
+            println!("{}", serde_json::to_string(&report)?);
+        }
+        OutboxCommand::Pending { channel } => {
+            let mut out = String::new();
+            for pending in store.pending_notifications(channel.as_deref(), now, u32::MAX, u32::MAX).await? {
+                out += &(serde_json::to_string(&pending)? + "\n");
+            }
+            write_stdout(&out)?;
+        }
+        OutboxCommand::Sent { ids } => {
+            for id in ids {
+                if !store.notification_sent(id, now).await? {
+                    bail!("no undelivered notification {id}");
+                }
+            }
+        }
+    }
+    Ok(())
 }
 
 async fn apikey(store: &dyn Store, command: ApikeyCommand) -> Result<()> {
@@ -610,6 +669,21 @@ pub async fn serve(store: Arc<dyn Store>, args: ServeArgs) -> Result<()> {
                     Ok(r) if r.escalated > 0 => tracing::info!(overdue = r.overdue, escalated = r.escalated, "deadline check"),
                     Ok(_) => {}
                     Err(e) => tracing::warn!(error = %e, "deadline check failed"),
+                }
+                tokio::time::sleep(every).await;
+            }
+        });
+    }
+    if args.webhook_interval > 0 {
+        let store = state.store.clone();
+        let every = std::time::Duration::from_secs(args.webhook_interval);
+        tokio::spawn(async move {
+            let client = reqwest::Client::new();
+            loop {
+                match crate::outbox::deliver_webhooks(&*store, &client, chrono::Utc::now()).await {
+                    Ok(r) if r.delivered + r.failed > 0 => tracing::info!(delivered = r.delivered, failed = r.failed, "webhooks"),
+                    Ok(_) => {}
+                    Err(e) => tracing::warn!(error = %e, "webhook delivery failed"),
                 }
                 tokio::time::sleep(every).await;
             }

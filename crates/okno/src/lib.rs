@@ -7,5 +7,6 @@ pub mod config;
 pub mod demo;
 pub mod export;
 pub mod import;
+pub mod outbox;
 pub mod process;
 pub mod sla;

@@ -26,10 +26,21 @@ impl Server {
     }
 }
 
+/// Runs `okno` successfully and returns what it wrote to standard output and standard error.
 fn okno(db: &str, args: &[&str]) -> String {
+    let out = okno_run(db, args);
+    String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr)
+}
+
+/// Runs `okno` successfully and returns its standard output alone.
+fn okno_stdout(db: &str, args: &[&str]) -> String {
+    String::from_utf8_lossy(&okno_run(db, args).stdout).into_owned()
+}
+
+fn okno_run(db: &str, args: &[&str]) -> std::process::Output {
     let out = Command::new(OKNO).args(["--db", db]).args(args).output().expect("running okno");
     assert!(out.status.success(), "okno {args:?} failed: {}", String::from_utf8_lossy(&out.stderr));
-    String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr)
+    out
 }
 
 fn shared_data(relative: &str) -> Option<PathBuf> {
@@ -503,13 +514,14 @@ async fn control_queues_agree_with_their_summary() {
     }
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn overdue_requests_escalate_once_per_step_with_notifications() {
     let dir = std::env::temp_dir().join(format!("okno-sla-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
+    let (hook_url, received) = webhook_receiver().await;
     let config = okno_core::deadline::SHIPPED.replace(
         "webhook = \"\"\nemail = []",
-        "webhook = \"http://127.0.0.1:9/hook\"\nemail = [\"control@example.org\"]",
+        &format!("webhook = \"{hook_url}\"\nemail = [\"control@example.org\"]"),
     );
     assert_ne!(config, okno_core::deadline::SHIPPED);
     let good = dir.join("deadlines.toml");
@@ -524,10 +536,23 @@ async fn overdue_requests_escalate_once_per_step_with_notifications() {
         assert!(escalated > 0, "{first}");
         let again = okno(&db, &["sla", "check", "--deadlines", good.to_str().unwrap()]);
         assert!(again.contains("escalated now: 0"), "a second run changes nothing: {again}");
-        let store = okno_store::open(&db).await.unwrap();
-        let pending = store.pending_notifications(10_000).await.unwrap();
+        let pending: Vec<Value> = okno_stdout(&db, &["outbox", "pending"]).lines().map(|l| serde_json::from_str(l).unwrap()).collect();
         assert_eq!(pending.len() as u64, 2 * escalated, "one webhook and one e-mail per escalation");
-        assert!(pending.iter().all(|(_, n)| !n.body.contains("+7 9")), "no personal data in notifications");
+        assert!(pending.iter().all(|n| !n["body"].as_str().unwrap().contains("+7 9")), "no personal data in notifications");
+
+        // The receiver refuses the first call: that webhook waits for its retry, the rest arrive.
+        received.lock().unwrap().clear();
+        let delivery: Value = serde_json::from_str(&okno_stdout(&db, &["outbox", "deliver"])).unwrap();
+        assert_eq!((delivery["delivered"].as_u64().unwrap(), delivery["failed"].as_u64().unwrap()), (escalated - 1, 1));
+        assert_eq!(received.lock().unwrap().len() as u64, escalated, "every webhook was called once");
+        assert!(received.lock().unwrap().iter().all(|body| serde_json::from_str::<Value>(body).is_ok()), "webhook bodies are JSON");
+        let again: Value = serde_json::from_str(&okno_stdout(&db, &["outbox", "deliver"])).unwrap();
+        assert_eq!(again["delivered"].as_u64().unwrap() + again["failed"].as_u64().unwrap(), 0, "the retry waits for its time");
+        let emails: Vec<Value> = okno_stdout(&db, &["outbox", "pending", "--channel", "email"]).lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+        assert_eq!(emails.len() as u64, escalated);
+        let first_id = emails[0]["id"].to_string();
+        okno_stdout(&db, &["outbox", "sent", &first_id]);
+        assert_eq!(okno_stdout(&db, &["outbox", "pending", "--channel", "email"]).lines().count() as u64, escalated - 1);
         recomputation_follows_a_changed_regime(&db, &dir, &config).await;
         let refused = Command::new(OKNO).args(["--db", &db, "sla", "check", "--deadlines", bad.to_str().unwrap()]).output().unwrap();
         assert!(!refused.status.success());
@@ -564,4 +589,39 @@ async fn recomputation_follows_a_changed_regime(db: &str, dir: &std::path::Path,
         recorded += batch.iter().filter(|t| t.events.iter().any(|e| e.kind == okno_core::EventKind::DeadlineRecomputed)).count() as u64;
     }
     assert_eq!(recorded, changed, "every change is an event");
+}
+
+/// A minimal HTTP receiver for webhooks on a free port: keeps the bodies it is sent and answers
+/// 503 to the first call after its list was cleared, 200 to the others.
+async fn webhook_receiver() -> (String, std::sync::Arc<std::sync::Mutex<Vec<String>>>) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/hook", listener.local_addr().unwrap());
+    let received = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let bodies = received.clone();
+    tokio::spawn(async move {
+        while let Ok((mut socket, _)) = listener.accept().await {
+            let mut data = Vec::new();
+            let mut buf = [0u8; 4096];
+            let body = loop {
+                let n = socket.read(&mut buf).await.unwrap_or(0);
+                if n == 0 { break None; }
+                data.extend_from_slice(&buf[..n]);
+                let text = String::from_utf8_lossy(&data).into_owned();
+                if let Some((head, body)) = text.split_once("\r\n\r\n") {
+                    let length: usize = head.lines().find_map(|l| l.to_ascii_lowercase().strip_prefix("content-length:").map(|v| v.trim().parse().unwrap())).unwrap_or(0);
+                    if body.len() >= length { break Some(body.to_owned()); }
+                }
+            };
+            let Some(body) = body else { continue };
+            let first = {
+                let mut bodies = bodies.lock().unwrap();
+                bodies.push(body);
+                bodies.len() == 1
+            };
+            let status = if first { "503 Service Unavailable" } else { "200 OK" };
+            let _ = socket.write_all(format!("HTTP/1.1 {status}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n").as_bytes()).await;
+        }
+    });
+    (url, received)
 }
