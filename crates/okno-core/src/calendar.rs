@@ -80,6 +80,10 @@ struct YearRules {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct WorkCalendar {
     years: BTreeMap<i32, YearRules>,
+    /// The first day of the first year, and for each day from it to the end of the last year
+    /// the working days up to and including it: differences answer "working days between"
+    /// in constant time.
+    counted: (NaiveDate, Vec<u32>),
 }
 
 fn parse_year(year: i32, file: YearFile) -> Result<YearRules, CalendarError> {
@@ -131,19 +135,37 @@ impl WorkCalendar {
 
     /// Reads a calendar: one section per year, years following each other without gaps.
     pub fn parse(text: &str) -> Result<WorkCalendar, CalendarError> {
-        let years = parse_years(text)?;
-        let calendar = WorkCalendar { years };
+        WorkCalendar::from_years(parse_years(text)?)
+    }
+
+    fn from_years(years: BTreeMap<i32, YearRules>) -> Result<WorkCalendar, CalendarError> {
+        let mut calendar = WorkCalendar { years, counted: (NaiveDate::MIN, Vec::new()) };
         calendar.check_contiguous()?;
+        let (first, last) = calendar.years();
+        let (start, end) = (NaiveDate::from_ymd_opt(first, 1, 1), NaiveDate::from_ymd_opt(last, 12, 31));
+        if let (Some(start), Some(end)) = (start, end) {
+            let mut total = 0;
+            let counts = start.iter_days().take_while(|d| *d <= end).map(|d| {
+                total += u32::from(calendar.is_working(d));
+                total
+            });
+            calendar.counted = (start, counts.collect());
+        }
         Ok(calendar)
+    }
+
+    /// Working days from the start of the counted range up to and including `date`, if inside it.
+    fn counted_up_to(&self, date: NaiveDate) -> Option<i64> {
+        let offset = usize::try_from((date - self.counted.0).num_days()).ok()?;
+        self.counted.1.get(offset).map(|&n| i64::from(n))
     }
 
     /// This calendar with the years of `text` added or replaced (a new year's decree, a
     /// correction, regional holidays listed as `off`). Nothing changes if `text` is refused.
     pub fn with_overrides(&self, text: &str) -> Result<WorkCalendar, CalendarError> {
-        let mut merged = self.clone();
-        merged.years.extend(parse_years(text)?);
-        merged.check_contiguous()?;
-        Ok(merged)
+        let mut years = self.years.clone();
+        years.extend(parse_years(text)?);
+        WorkCalendar::from_years(years)
     }
 
     fn check_contiguous(&self) -> Result<(), CalendarError> {
@@ -204,6 +226,9 @@ impl WorkCalendar {
 
     /// Working days in `(from, to]`; negative when `to` is before `from`.
     pub fn working_days_between(&self, from: NaiveDate, to: NaiveDate) -> i64 {
+        if let (Some(a), Some(b)) = (self.counted_up_to(from), self.counted_up_to(to)) {
+            return b - a;
+        }
         let (a, b, sign) = if to >= from { (from, to, 1) } else { (to, from, -1) };
         let mut n = 0;
         let mut day = a;
@@ -268,6 +293,19 @@ mod tests {
 
     fn d(s: &str) -> NaiveDate {
         s.parse().unwrap()
+    }
+
+    #[test]
+    fn counted_working_days_equal_a_day_by_day_count() {
+        let calendar = WorkCalendar::russia();
+        let naive = |a: NaiveDate, b: NaiveDate| a.iter_days().skip(1).take_while(|x| *x <= b).filter(|x| calendar.is_working(*x)).count() as i64;
+        let days: Vec<NaiveDate> = d("2012-12-20").iter_days().step_by(37).take_while(|x| *x < d("2028-02-01")).collect();
+        for (i, a) in days.iter().enumerate() {
+            for b in days.iter().skip(i).step_by(7) {
+                assert_eq!(calendar.working_days_between(*a, *b), naive(*a, *b), "{a} → {b}");
+                assert_eq!(calendar.working_days_between(*b, *a), -naive(*a, *b), "{b} → {a}");
+            }
+        }
     }
 
     #[test]

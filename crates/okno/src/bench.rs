@@ -1,10 +1,16 @@
-//! `okno bench foundation`: the foundation's figures measured end to end, side by side with
+//! `okno bench foundation|open311|sla`: Okno's figures measured end to end, side by side with
 //! their baselines in one run, written as JSON. No thresholds: these are measurements.
 //!
+//! `foundation`:
 //! - import of the St. Petersburg data (appeals + events) into SQLite and PostgreSQL, against
 //!   PostgreSQL `COPY` of the same raw CSV rows and Python's sqlite3 `executemany`;
 //! - durable `POST /api/v1/requests` throughput and latency with concurrent clients;
 //! - peak memory of `okno serve` holding the imported data.
+//!
+//! `open311`: GET and POST throughput and latency of the Open311 endpoint.
+//!
+//! `sla`: deadline replay throughput, a full stored recomputation, and scorecard and queue
+//! latency against the same counts in one SQL query (optionally on `--synthetic` more requests).
 
 use crate::process::ServerProcess;
 use anyhow::{Context, Result};
@@ -308,7 +314,8 @@ pub struct Open311Args {
 /// The last 90 days of the St. Petersburg data (it ends on 2021-04-23): a full window.
 const SPB_WINDOW: &str = "start_date=2021-01-23T00:00:00%2B03:00&end_date=2021-04-23T00:00:00%2B03:00";
 
-async fn open311_figures(db: &str, args: &Open311Args) -> Result<Value> {
+async fn open311_figures(db: String, args: &Open311Args) -> Result<Value> {
+    let db = db.as_str();
     import_figures(db, &args.data.appeals, &args.data.events).await?;
     let store = okno_store::open(db).await?;
     let key = okno_server::auth::new_secret();
@@ -337,17 +344,203 @@ async fn open311_figures(db: &str, args: &Open311Args) -> Result<Value> {
 /// Measures the Open311 endpoint on the imported St. Petersburg data and writes `args.out`.
 pub async fn open311(args: Open311Args) -> Result<Value> {
     args.data.check()?;
-    let mut results = json!({"machine": {"cores": std::thread::available_parallelism().map_or(0, |n| n.get())}});
-    eprintln!("== Open311 on SQLite");
-    results["sqlite"] = open311_figures(&scratch_sqlite("open311"), &args).await?;
-    if let Some(pg) = &args.data.postgres {
-        eprintln!("== Open311 on PostgreSQL");
-        results["postgres"] = open311_figures(&fresh_postgres(pg, "open311").await?, &args).await?;
+    on_each_backend("Open311", &args.data, json!({}), &args.out, |db| open311_figures(db, &args)).await
+}
+
+/// Runs `figures` on a scratch SQLite database and, when the data names a PostgreSQL server, on
+/// a fresh database there; writes `results` with the machine and both backends' figures to `out`.
+async fn on_each_backend<F, Fut>(what: &str, data: &SpbData, mut results: Value, out: &std::path::Path, figures: F) -> Result<Value>
+where
+    F: Fn(String) -> Fut,
+    Fut: std::future::Future<Output = Result<Value>>,
+{
+    results["machine"] = json!({"cores": std::thread::available_parallelism().map_or(0, |n| n.get())});
+    let name = what.to_lowercase();
+    eprintln!("== {what} on SQLite");
+    results["sqlite"] = figures(scratch_sqlite(&name)).await?;
+    if let Some(pg) = &data.postgres {
+        eprintln!("== {what} on PostgreSQL");
+        results["postgres"] = figures(fresh_postgres(pg, &name).await?).await?;
     }
-    if let Some(dir) = args.out.parent() {
+    if let Some(dir) = out.parent() {
         std::fs::create_dir_all(dir)?;
     }
-    std::fs::write(&args.out, serde_json::to_string_pretty(&results)?)?;
-    eprintln!("results written to {}", args.out.display());
+    std::fs::write(out, serde_json::to_string_pretty(&results)?)?;
+    eprintln!("results written to {}", out.display());
     Ok(results)
+}
+
+/// What `okno bench sla` is told.
+#[derive(Debug, Clone, clap::Args)]
+pub struct SlaArgs {
+    /// The data and the PostgreSQL server.
+    #[command(flatten)]
+    pub data: SpbData,
+    /// Synthetic requests added to the imported data for the at-scale figures (0: none).
+    #[arg(long, default_value_t = 0)]
+    pub synthetic: u64,
+    /// Runs of each latency measurement; the median is reported.
+    #[arg(long, default_value_t = 15)]
+    pub repeat: usize,
+    /// Where to write the JSON results.
+    #[arg(long, default_value = "bench-results/sla.json")]
+    pub out: PathBuf,
+}
+
+/// Median and p90 of `runs` timings of `f`, in milliseconds.
+async fn latency<F, Fut, T>(runs: usize, mut f: F) -> Result<Value>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<T>>,
+{
+    let mut times = Vec::new();
+    for _ in 0..runs.max(1) {
+        let started = Instant::now();
+        f().await?;
+        times.push(started.elapsed());
+    }
+    times.sort();
+    Ok(json!({"runs": times.len(), "median_ms": percentile(&times, 0.5), "p90_ms": percentile(&times, 0.9)}))
+}
+
+/// Appends `n` synthetic requests to a store holding the St. Petersburg catalog: services,
+/// agencies and districts drawn in turn, submission times spread over three years, and a
+/// registered → routed → answered → closed timeline (the last two for four in five).
+async fn add_synthetic(store: &dyn okno_store::Store, n: u64) -> Result<Value> {
+    use chrono::{Duration as Span, TimeZone, Utc};
+    use okno_core::{Channel, EventKind, NewEvent, NewRequest, Priority, Status};
+    let services = store.services().await?;
+    let agencies = store.agencies().await?;
+    anyhow::ensure!(!services.is_empty() && !agencies.is_empty(), "import the St. Petersburg data first");
+    let start = Utc.with_ymd_and_hms(2019, 1, 1, 6, 0, 0).single().context("start")?;
+    let started = Instant::now();
+    let mut batch = Vec::new();
+    for i in 0..n {
+        let created = start + Span::seconds(i64::try_from(i * 94_608_000 / n.max(1)).unwrap_or(0));
+        let agency = agencies[(i % agencies.len() as u64) as usize].code.clone();
+        let mut events = vec![NewEvent::new(created, EventKind::Registered, "bench")];
+        events[0].status = Some(Status::Registered);
+        let mut routed = NewEvent::new(created + Span::hours(2), EventKind::Routed, "bench");
+        (routed.status, routed.agency) = (Some(Status::Routed), Some(agency.clone()));
+        events.push(routed);
+        let closed = i % 5 != 0;
+        let answered_at = created + Span::hours(24 + (i % 400) as i64);
+        if closed {
+            for (kind, status, at) in [(EventKind::Answered, Status::Answered, answered_at), (EventKind::Closed, Status::Closed, answered_at + Span::hours(3))] {
+                let mut e = NewEvent::new(at, kind, "bench");
+                e.status = Some(status);
+                events.push(e);
+            }
+        }
+        batch.push(okno_store::ImportedRequest {
+            request: NewRequest {
+                service_code: services[(i % services.len() as u64) as usize].code.clone(), channel: Channel::Import,
+                source_system: Some("bench".into()), source_id: Some(i.to_string()), text: format!("synthetic request {i}"),
+                coordinates: okno_core::Coordinates::new(59.8 + (i % 300) as f64 / 1000.0, 30.2 + (i % 400) as f64 / 1000.0),
+                address: None, territory: None, agency: Some(agency), priority: Priority::Normal, created_at: created,
+                attributes: Default::default(), media_url: None, contact: Default::default(), category: None, reason: None,
+            },
+            token: format!("bench{i:011}"),
+            status: if closed { Status::Closed } else { Status::Routed },
+            updated_at: created, closed_at: closed.then(|| answered_at + Span::hours(3)), due_at: None,
+            last_answer: None, rating: None, first_reaction_due_at: None, first_reaction_at: closed.then_some(answered_at),
+            first_answer_at: closed.then_some(answered_at), events,
+        });
+        if batch.len() == 10_000 || i + 1 == n {
+            store.import_batch(&batch).await?;
+            batch.clear();
+        }
+    }
+    let seconds = started.elapsed().as_secs_f64();
+    Ok(json!({"requests": n, "seconds": seconds, "requests_per_s": n as f64 / seconds}))
+}
+
+/// The scorecard counts straight from SQL, as a baseline for the scorecard report.
+async fn scorecard_sql_baseline(db: &str) -> Result<()> {
+    let now = chrono::Utc::now();
+    let sqlite = db.starts_with("sqlite:");
+    let now_value = if sqlite { now.timestamp_micros().to_string() } else { format!("'{}'::timestamptz", now.to_rfc3339()) };
+    let sql = format!(
+        "SELECT agency_code, COUNT(*), SUM(CASE WHEN status IN ('closed', 'rejected', 'duplicate') THEN 1 ELSE 0 END), \
+         SUM(CASE WHEN due_at IS NOT NULL AND first_answer_at IS NOT NULL AND first_answer_at <= due_at THEN 1 ELSE 0 END), \
+         SUM(CASE WHEN due_at IS NOT NULL AND (first_answer_at IS NOT NULL OR due_at < {now_value}) THEN 1 ELSE 0 END) \
+         FROM requests GROUP BY agency_code"
+    );
+    if sqlite {
+        let pool = sqlx::SqlitePool::connect(db).await?;
+        sqlx::query(sqlx::AssertSqlSafe(sql)).fetch_all(&pool).await?;
+    } else {
+        let pool = sqlx::PgPool::connect(db).await?;
+        sqlx::query(sqlx::AssertSqlSafe(sql)).fetch_all(&pool).await?;
+    }
+    Ok(())
+}
+
+async fn sla_figures(db: String, args: &SlaArgs) -> Result<Value> {
+    let db = db.as_str();
+    let mut figures = json!({"import": import_figures(db, &args.data.appeals, &args.data.events).await?});
+    let store = okno_store::open(db).await?;
+    if args.synthetic > 0 {
+        eprintln!("   adding {} synthetic requests", args.synthetic);
+        figures["synthetic"] = add_synthetic(&*store, args.synthetic).await?;
+    }
+    let config = okno_core::deadline::DeadlineConfig::shipped();
+    let catalog: std::collections::HashMap<String, String> = store.services().await?.into_iter().map(|s| (s.code, s.deadline_regime)).collect();
+
+    eprintln!("   reading every timeline and replaying it");
+    let (mut read, mut replayed, mut requests, mut events) = (Duration::ZERO, Duration::ZERO, 0usize, 0usize);
+    let mut after = 0;
+    loop {
+        let started = Instant::now();
+        let batch = store.timelines(after, 10_000).await?;
+        read += started.elapsed();
+        let Some(last) = batch.last() else { break };
+        after = last.request_id;
+        let started = Instant::now();
+        for t in &batch {
+            if let Some(rules) = config.rules_for(&t.service_code, catalog.get(&t.service_code).map_or("", String::as_str)) {
+                std::hint::black_box(okno_core::clock::replay(rules, t.events.iter().map(|e| e.fact())));
+            }
+        }
+        replayed += started.elapsed();
+        requests += batch.len();
+        events += batch.iter().map(|t| t.events.len()).sum::<usize>();
+    }
+    let (read, replayed) = (read.as_secs_f64(), replayed.as_secs_f64());
+    figures["replay"] = json!({"requests": requests, "events": events, "read_seconds": read, "read_requests_per_s": requests as f64 / read,
+        "replay_seconds": replayed, "replay_requests_per_s": requests as f64 / replayed});
+
+    eprintln!("   full recomputation, stored");
+    let now = chrono::Utc::now();
+    let started = Instant::now();
+    let report = crate::sla::recompute(&*store, &config, true, false, now).await?;
+    let seconds = started.elapsed().as_secs_f64();
+    figures["recompute_all"] = json!({"report": report, "seconds": seconds, "requests_per_s": report.requests as f64 / seconds});
+    let started = Instant::now();
+    let unchanged = crate::sla::recompute(&*store, &config, true, true, now).await?;
+    let seconds = started.elapsed().as_secs_f64();
+    figures["recompute_again_no_changes"] = json!({"changed": unchanged.changed, "seconds": seconds, "requests_per_s": unchanged.requests as f64 / seconds});
+
+    eprintln!("   scorecards");
+    let period: okno_server::report::Period = "2013-01-01..2028-01-01".parse().map_err(|e: String| anyhow::anyhow!(e))?;
+    let problem = |e| anyhow::anyhow!("{e:?}");
+    for (name, by) in [("scorecard_by_agency", okno_store::ScoreBy::Agency), ("scorecard_by_territory", okno_store::ScoreBy::Territory)] {
+        figures[name] = latency(args.repeat, || async {
+            okno_server::report::scorecard_report(&*store, &config, by, period, 30, now).await.map_err(problem)
+        }).await?;
+    }
+    figures["baseline_sql_counts_by_agency"] = latency(args.repeat, || scorecard_sql_baseline(db)).await?;
+    figures["scorecard_vs_sql_counts"] = json!(figures["scorecard_by_agency"]["median_ms"].as_f64().unwrap_or(0.0)
+        / figures["baseline_sql_counts_by_agency"]["median_ms"].as_f64().unwrap_or(1.0));
+    figures["queue_counts"] = latency(args.repeat, || async {
+        Ok(store.queue_counts(now, now + chrono::Duration::hours(12), now + chrono::Duration::days(7)).await?)
+    }).await?;
+    Ok(figures)
+}
+
+/// Measures deadline computation, full recomputation and scorecard latency on the imported
+/// St. Petersburg data (plus `--synthetic` requests) and writes `args.out`.
+pub async fn sla(args: SlaArgs) -> Result<Value> {
+    args.data.check()?;
+    on_each_backend("Deadlines", &args.data, json!({"synthetic": args.synthetic}), &args.out, |db| sla_figures(db, &args)).await
 }

@@ -298,6 +298,8 @@ pub enum BenchSuite {
     Foundation(crate::bench::FoundationArgs),
     /// Open311 GET and POST throughput and latency on the imported St. Petersburg data.
     Open311(crate::bench::Open311Args),
+    /// Deadline computation, full recomputation and scorecard latency.
+    Sla(crate::bench::SlaArgs),
 }
 
 /// Exports.
@@ -412,6 +414,7 @@ pub async fn run(cli: Cli) -> Result<()> {
             let results = match suite {
                 BenchSuite::Foundation(args) => crate::bench::foundation(args).await?,
                 BenchSuite::Open311(args) => crate::bench::open311(args).await?,
+                BenchSuite::Sla(args) => crate::bench::sla(args).await?,
             };
             println!("{}", serde_json::to_string_pretty(&results)?);
             Ok(())
