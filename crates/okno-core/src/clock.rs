@@ -4,7 +4,7 @@
 
 use crate::deadline::{DeadlineConfig, Due, Regime, TermStart};
 use crate::lifecycle::Status;
-use crate::request::{Event, EventKind, NewEvent};
+use crate::request::{EventKind, NewEvent};
 use chrono::{DateTime, Utc};
 
 /// The deadline rules that apply to a request: the configuration and the service's regime.
@@ -38,12 +38,6 @@ pub struct Fact<'e> {
     pub agency: Option<&'e str>,
     /// The deadline it set (extensions).
     pub new_due_at: Option<DateTime<Utc>>,
-}
-
-impl<'e> From<&'e Event> for Fact<'e> {
-    fn from(e: &'e Event) -> Self {
-        Fact { at: e.at, kind: e.kind, status: e.status, agency: e.agency.as_deref(), new_due_at: e.new_due_at }
-    }
 }
 
 impl<'e> From<&'e NewEvent> for Fact<'e> {

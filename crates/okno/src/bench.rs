@@ -485,28 +485,25 @@ async fn sla_figures(db: String, args: &SlaArgs) -> Result<Value> {
         figures["synthetic"] = add_synthetic(&*store, args.synthetic).await?;
     }
     let config = okno_core::deadline::DeadlineConfig::shipped();
-    let catalog: std::collections::HashMap<String, String> = store.services().await?.into_iter().map(|s| (s.code, s.deadline_regime)).collect();
+    let catalog = crate::sla::catalog_regimes(&*store).await?;
 
     eprintln!("   reading every timeline and replaying it");
-    let (mut read, mut replayed, mut requests, mut events) = (Duration::ZERO, Duration::ZERO, 0usize, 0usize);
-    let mut after = 0;
-    loop {
-        let started = Instant::now();
-        let batch = store.timelines(after, 10_000).await?;
-        read += started.elapsed();
-        let Some(last) = batch.last() else { break };
-        after = last.request_id;
-        let started = Instant::now();
+    let (mut replayed, mut requests, mut events) = (Duration::ZERO, 0usize, 0usize);
+    let started = Instant::now();
+    crate::sla::for_each_batch(&*store, async |batch| {
+        let replay_started = Instant::now();
         for t in &batch {
-            if let Some(rules) = config.rules_for(&t.service_code, catalog.get(&t.service_code).map_or("", String::as_str)) {
-                std::hint::black_box(okno_core::clock::replay(rules, t.events.iter().map(|e| e.fact())));
+            if let Some(rules) = crate::sla::rules_of(&config, &catalog, &t.service_code) {
+                std::hint::black_box(crate::sla::replay_timeline(rules, t));
             }
         }
-        replayed += started.elapsed();
+        replayed += replay_started.elapsed();
         requests += batch.len();
         events += batch.iter().map(|t| t.events.len()).sum::<usize>();
-    }
-    let (read, replayed) = (read.as_secs_f64(), replayed.as_secs_f64());
+        Ok(())
+    })
+    .await?;
+    let (read, replayed) = ((started.elapsed() - replayed).as_secs_f64(), replayed.as_secs_f64());
     figures["replay"] = json!({"requests": requests, "events": events, "read_seconds": read, "read_requests_per_s": requests as f64 / read,
         "replay_seconds": replayed, "replay_requests_per_s": requests as f64 / replayed});
 

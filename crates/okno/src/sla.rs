@@ -15,7 +15,7 @@ use std::collections::{BTreeMap, HashMap};
 const BATCH: u32 = 5_000;
 
 /// Walks every stored timeline in id order, batch by batch.
-async fn for_each_batch(store: &dyn Store, mut visit: impl AsyncFnMut(Vec<Timeline>) -> Result<()>) -> Result<()> {
+pub async fn for_each_batch(store: &dyn Store, mut visit: impl AsyncFnMut(Vec<Timeline>) -> Result<()>) -> Result<()> {
     let mut after = 0;
     loop {
         let batch = store.timelines(after, BATCH).await?;
@@ -26,15 +26,17 @@ async fn for_each_batch(store: &dyn Store, mut visit: impl AsyncFnMut(Vec<Timeli
 }
 
 /// The regime each service's catalog entry names.
-async fn catalog_regimes(store: &dyn Store) -> Result<HashMap<String, String>> {
+pub async fn catalog_regimes(store: &dyn Store) -> Result<HashMap<String, String>> {
     Ok(store.services().await?.into_iter().map(|s| (s.code, s.deadline_regime)).collect())
 }
 
-fn rules_of<'c>(config: &'c DeadlineConfig, catalog: &HashMap<String, String>, service: &str) -> Option<DeadlineRules<'c>> {
+/// The rules of a service: the configuration's choice, else its catalog regime.
+pub fn rules_of<'c>(config: &'c DeadlineConfig, catalog: &HashMap<String, String>, service: &str) -> Option<DeadlineRules<'c>> {
     config.rules_for(service, catalog.get(service).map_or("", String::as_str))
 }
 
-fn replay_timeline(rules: DeadlineRules<'_>, timeline: &Timeline) -> (ClockState, Vec<DueChange>) {
+/// A stored timeline replayed under `rules`.
+pub fn replay_timeline(rules: DeadlineRules<'_>, timeline: &Timeline) -> (ClockState, Vec<DueChange>) {
     replay(rules, timeline.events.iter().map(|e| e.fact()))
 }
 
