@@ -76,9 +76,14 @@ impl DeadlineRules<'_> {
         }
     }
 
-    /// Both deadlines of a request received at `at` (routed at once or not).
+    /// The deadlines of a request received at `at` (routed at once or not): answer, first
+    /// reaction, and routing while it has no agency.
     pub fn due_at_intake(&self, at: DateTime<Utc>, routed: bool) -> Due {
-        Due { answer: self.at_intake(at, routed).due_at, first_reaction: self.config.first_reaction_due(self.regime, at) }
+        Due {
+            answer: self.at_intake(at, routed).due_at,
+            first_reaction: self.config.first_reaction_due(self.regime, at),
+            routing: if routed { None } else { self.config.routing_due(self.regime, at) },
+        }
     }
 
     /// The clock after it runs again at `at`: the deadline moves by the time it stood still.

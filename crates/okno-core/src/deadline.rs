@@ -25,6 +25,8 @@ pub struct Due {
     pub answer: Option<DateTime<Utc>>,
     /// First reaction due.
     pub first_reaction: Option<DateTime<Utc>>,
+    /// Routing to the competent agency due, for a request received without one.
+    pub routing: Option<DateTime<Utc>>,
 }
 
 /// What a span is counted in.
@@ -469,6 +471,12 @@ impl DeadlineConfig {
         }
         let reached = self.escalation.steps.iter().filter(|s| self.add(due_at, **s, DayOffRule::Keep) <= now).count();
         i16::try_from(1 + reached).unwrap_or(i16::MAX)
+    }
+
+    /// The deadline for passing a request registered at `registered_at` to the competent
+    /// body (59-FZ art. 8 part 3: seven days), if the regime sets one.
+    pub fn routing_due(&self, regime: &Regime, registered_at: DateTime<Utc>) -> Option<DateTime<Utc>> {
+        regime.redirect.map(|span| self.add(registered_at, span, regime.day_off))
     }
 
     /// The first-reaction deadline, if the regime sets one.

@@ -530,6 +530,8 @@ pub struct Request {
     pub escalation_level: i16,
     /// When the deadline clock was stopped, while it stands still (the deadline then waits).
     pub paused_at: Option<DateTime<Utc>>,
+    /// When it had to be routed to an agency (the regime's re-direction term; set while it had none).
+    pub routing_due_at: Option<DateTime<Utc>>,
 }
 
 /// One entry in a request's timeline.
@@ -626,6 +628,8 @@ pub struct RequestFilter {
     pub due_from: Option<DateTime<Utc>>,
     /// Only requests without a first reaction whose first-reaction deadline is before this.
     pub no_reaction_by: Option<DateTime<Utc>>,
+    /// Only requests still without an agency whose routing deadline is before this.
+    pub unrouted_by: Option<DateTime<Utc>>,
 }
 
 /// The order of a request list.

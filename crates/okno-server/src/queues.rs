@@ -1,5 +1,5 @@
-//! Control queues: requests past their deadline, due today, due within N working days, and
-//! without a first reaction — for the whole center or one agency (agency staff see their own).
+//! Control queues: requests past their deadline, due today, due within N working days,
+//! without a first reaction, and not routed to an agency in time — for the whole center or one agency (agency staff see their own).
 
 use crate::auth::Caller;
 use crate::error::{ApiError, Problem};
@@ -28,6 +28,8 @@ pub enum Queue {
     DueSoon,
     /// Past the first-reaction deadline without a reaction.
     NoFirstReaction,
+    /// Past the routing deadline without an agency (the center's own desk).
+    Unrouted,
 }
 
 impl Queue {
@@ -37,7 +39,8 @@ impl Queue {
             "due-today" => Ok(Queue::DueToday),
             "due-soon" => Ok(Queue::DueSoon),
             "no-first-reaction" => Ok(Queue::NoFirstReaction),
-            other => Err(ApiError::NotFound(format!("no queue {other:?}; queues: overdue, due-today, due-soon, no-first-reaction"))),
+            "unrouted" => Ok(Queue::Unrouted),
+            other => Err(ApiError::NotFound(format!("no queue {other:?}; queues: overdue, due-today, due-soon, no-first-reaction, unrouted"))),
         }
     }
 }
@@ -61,6 +64,7 @@ pub fn queue_filter(queue: Queue, config: &DeadlineConfig, now: DateTime<Utc>, d
         Queue::DueToday => (filter.due_from, filter.due_before) = (Some(now), Some(today_end)),
         Queue::DueSoon => (filter.due_from, filter.due_before) = (Some(now), Some(soon_end)),
         Queue::NoFirstReaction => filter.no_reaction_by = Some(now),
+        Queue::Unrouted => filter.unrouted_by = Some(now),
     }
     filter
 }
@@ -146,12 +150,13 @@ pub async fn summary(State(state): State<AppState>, caller: Caller, ApiQuery(q):
     if agency.is_some() {
         agencies.retain(|c| c.agency == agency);
     }
-    let mut total = QueueCounts { agency: None, overdue: 0, due_today: 0, due_soon: 0, no_first_reaction: 0 };
+    let mut total = QueueCounts { agency: None, overdue: 0, due_today: 0, due_soon: 0, no_first_reaction: 0, unrouted: 0 };
     for c in &agencies {
         total.overdue += c.overdue;
         total.due_today += c.due_today;
         total.due_soon += c.due_soon;
         total.no_first_reaction += c.no_first_reaction;
+        total.unrouted += c.unrouted;
     }
     Ok(Json(QueueSummary { days, agencies, total }))
 }

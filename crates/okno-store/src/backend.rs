@@ -88,6 +88,7 @@ macro_rules! impl_store {
                 extensions: row.try_get("extensions")?,
                 escalation_level: row.try_get("escalation_level")?,
                 paused_at: get_opt_time(row, "paused_at")?,
+                routing_due_at: get_opt_time(row, "routing_due_at")?,
             })
         }
 
@@ -304,7 +305,7 @@ macro_rules! impl_store {
                     status: if r.agency.is_some() { Status::Routed } else { Status::Registered },
                     updated_at: r.created_at, closed_at: None, due_at: due.answer, last_answer: None, rating: None,
                     first_reaction_due_at: due.first_reaction, first_reaction_at: None, first_answer_at: None,
-                    events: intake_events(r, due),
+                    routing_due_at: due.routing, events: intake_events(r, due),
                 };
                 let mut tx = self.writer.begin().await?;
                 let Some(id) = insert_request(&mut tx, &item).await? else {
@@ -411,7 +412,8 @@ macro_rules! impl_store {
                      SUM(CASE WHEN due_at < $1 AND paused_at IS NULL THEN 1 ELSE 0 END), \
                      SUM(CASE WHEN due_at >= $1 AND due_at < $2 AND paused_at IS NULL THEN 1 ELSE 0 END), \
                      SUM(CASE WHEN due_at >= $1 AND due_at < $3 AND paused_at IS NULL THEN 1 ELSE 0 END), \
-                     SUM(CASE WHEN first_reaction_at IS NULL AND first_reaction_due_at < $1 THEN 1 ELSE 0 END) \
+                     SUM(CASE WHEN first_reaction_at IS NULL AND first_reaction_due_at < $1 THEN 1 ELSE 0 END), \
+                     SUM(CASE WHEN agency_code IS NULL AND routing_due_at < $1 THEN 1 ELSE 0 END) \
                      FROM requests WHERE status IN ({}) GROUP BY agency_code ORDER BY agency_code",
                     query::AWAITING_STATUSES
                 );
@@ -422,6 +424,7 @@ macro_rules! impl_store {
                     .map(|r| Ok(QueueCounts {
                         agency: r.try_get(0)?, overdue: count(r, 1)?, due_today: count(r, 2)?, due_soon: count(r, 3)?,
                         no_first_reaction: count(r, 4)?,
+                        unrouted: count(r, 5)?,
                     }))
                     .collect()
             }

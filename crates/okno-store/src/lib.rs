@@ -93,6 +93,8 @@ pub struct ImportedRequest {
     pub rating: Option<i16>,
     /// When a first reaction was due.
     pub first_reaction_due_at: Option<DateTime<Utc>>,
+    /// While it had no agency: when routing to one was due.
+    pub routing_due_at: Option<DateTime<Utc>>,
     /// When the agency first reacted.
     pub first_reaction_at: Option<DateTime<Utc>>,
     /// When the first answer was given.
@@ -196,6 +198,8 @@ pub struct QueueCounts {
     pub due_soon: i64,
     /// Past their first-reaction deadline without a reaction.
     pub no_first_reaction: i64,
+    /// Past their routing deadline without an agency (counted under `agency: null`).
+    pub unrouted: i64,
 }
 
 /// A notification to deliver later: a webhook call or an e-mail. Never carries personal data.

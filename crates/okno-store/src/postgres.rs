@@ -31,6 +31,7 @@ impl PostgresStore {
             ("open311", include_str!("../migrations/postgres/0002_open311.sql")),
             ("deadlines", include_str!("../migrations/postgres/0003_deadlines.sql")),
             ("clock", include_str!("../migrations/postgres/0004_clock.sql")),
+            ("routing", include_str!("../migrations/postgres/0005_routing.sql")),
         ]).run(&pool).await?;
         Ok(PostgresStore { writer: pool.clone(), reader: pool })
     }

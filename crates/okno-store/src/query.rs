@@ -10,7 +10,7 @@ use std::sync::LazyLock;
 pub const REQUEST_COLUMNS: &str = "id, token, service_code, channel, source_system, source_id, text, lat, lon, \
     address, territory_code, agency_code, status, priority, created_at, updated_at, closed_at, due_at, \
     attributes, media_url, category, reason, rating, last_answer, first_reaction_due_at, first_reaction_at, \
-    first_answer_at, extensions, escalation_level, paused_at";
+    first_answer_at, extensions, escalation_level, paused_at, routing_due_at";
 
 /// The statuses in which a request awaits its agency, as an SQL list.
 pub const AWAITING_STATUSES: &str = "'registered', 'routed', 'in_progress', 'intermediate_answer', 'reopened'";
@@ -20,11 +20,11 @@ pub const EVENT_COLUMNS: &str =
     "id, request_id, at, kind, actor, status, agency_code, text, old_due_at, new_due_at, rating";
 
 /// Columns written for a new request, in the order of [`request_row`].
-pub const REQUEST_INSERT_COLUMNS: [&str; 27] = [
+pub const REQUEST_INSERT_COLUMNS: [&str; 28] = [
     "token", "service_code", "channel", "source_system", "source_id", "text", "search_text", "lat", "lon", "address",
     "territory_code", "agency_code", "status", "priority", "created_at", "updated_at", "closed_at", "due_at",
     "attributes", "media_url", "category", "reason", "rating", "last_answer", "first_reaction_due_at", "first_reaction_at",
-    "first_answer_at",
+    "first_answer_at", "routing_due_at",
 ];
 
 /// Columns written for a new event, in the order of [`event_row`].
@@ -94,6 +94,7 @@ pub fn request_row(item: &ImportedRequest) -> Vec<Bind> {
         Bind::Time(item.first_reaction_due_at),
         Bind::Time(item.first_reaction_at),
         Bind::Time(item.first_answer_at),
+        Bind::Time(item.routing_due_at),
     ]
 }
 
@@ -208,6 +209,9 @@ pub fn list_requests(filter: &RequestFilter) -> (String, Vec<Bind>) {
     }
     if let Some(t) = filter.no_reaction_by {
         push(&mut sql, " AND first_reaction_at IS NULL AND first_reaction_due_at < ?", Bind::Time(Some(t)));
+    }
+    if let Some(t) = filter.unrouted_by {
+        push(&mut sql, " AND agency_code IS NULL AND routing_due_at < ?", Bind::Time(Some(t)));
     }
     if let Some(id) = filter.before_id {
         push(&mut sql, " AND id < ?", Bind::Int(Some(id)));

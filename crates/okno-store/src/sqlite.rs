@@ -48,6 +48,7 @@ impl SqliteStore {
             ("open311", include_str!("../migrations/sqlite/0002_open311.sql")),
             ("deadlines", include_str!("../migrations/sqlite/0003_deadlines.sql")),
             ("clock", include_str!("../migrations/sqlite/0004_clock.sql")),
+            ("routing", include_str!("../migrations/sqlite/0005_routing.sql")),
         ]).run(&writer).await?;
         let reader = if in_memory {
             writer.clone()

@@ -90,7 +90,7 @@ async fn requests_are_stored_with_contact_and_history() {
         seed(&*store).await;
         let mut r = new_request("pothole", "Яма на дороге", t(1, 9));
         r.agency = Some("roads".into());
-        let created = store.create_request(&r, "tok-1", Due { answer: Some(t(31, 9)), first_reaction: None }).await.unwrap();
+        let created = store.create_request(&r, "tok-1", Due { answer: Some(t(31, 9)), ..Due::default() }).await.unwrap();
         assert!(created.created);
         let req = created.request;
         assert_eq!(req.status, Status::Routed);
@@ -173,7 +173,7 @@ async fn lists_filter_search_and_paginate() {
 async fn actions_change_status_and_record_events() {
     for store in stores().await {
         seed(&*store).await;
-        let id = store.create_request(&new_request("pothole", "Яма", t(1, 9)), "tok", Due { answer: Some(t(20, 9)), first_reaction: Some(t(2, 9)) }).await.unwrap().request.id;
+        let id = store.create_request(&new_request("pothole", "Яма", t(1, 9)), "tok", Due { answer: Some(t(20, 9)), first_reaction: Some(t(2, 9)), routing: None }).await.unwrap().request.id;
         let route = ActionInput { agency: Some("roads".into()), text: Some("по компетенции".into()), ..Default::default() };
         assert_eq!(act(&*store, id, Action::Route, route, t(1, 10)).await.unwrap().agency.as_deref(), Some("roads"));
         act(&*store, id, Action::Start, ActionInput::default(), t(2, 10)).await.unwrap();
@@ -206,13 +206,36 @@ async fn actions_change_status_and_record_events() {
 }
 
 #[tokio::test]
+async fn an_unrouted_request_waits_in_the_centers_queue_until_routed() {
+    for store in stores().await {
+        seed(&*store).await;
+        let due = Due { answer: Some(t(20, 9)), first_reaction: None, routing: Some(t(8, 9)) };
+        let id = store.create_request(&new_request("pothole", "Яма", t(1, 9)), "tok", due).await.unwrap().request.id;
+        assert_eq!(store.request(id).await.unwrap().unwrap().routing_due_at, Some(t(8, 9)));
+        let unrouted_at = |at: DateTime<Utc>| {
+            let store = store.clone();
+            async move {
+                let counts = store.queue_counts(at, at, at).await.unwrap();
+                let listed = store.list_requests(&RequestFilter { unrouted_by: Some(at), limit: 10, ..Default::default() }).await.unwrap();
+                (counts.iter().map(|c| c.unrouted).sum::<i64>(), listed.len())
+            }
+        };
+        assert_eq!(unrouted_at(t(8, 8)).await, (0, 0), "not yet due");
+        assert_eq!(unrouted_at(t(8, 10)).await, (1, 1), "due and still without an agency");
+        let route = ActionInput { agency: Some("roads".into()), ..Default::default() };
+        act(&*store, id, Action::Route, route, t(9, 10)).await.unwrap();
+        assert_eq!(unrouted_at(t(9, 11)).await, (0, 0), "routed, even late, leaves the queue");
+    }
+}
+
+#[tokio::test]
 async fn a_paused_deadline_leaves_the_queues_and_moves_on_resume() {
     let config = okno_core::deadline::DeadlineConfig::shipped();
     let rules = config.rules_for("pothole", "fz59");
     let op = operator();
     for store in stores().await {
         seed(&*store).await;
-        let due = Due { answer: Some(t(5, 9)), first_reaction: None };
+        let due = Due { answer: Some(t(5, 9)), ..Due::default() };
         let id = store.create_request(&new_request("pothole", "Яма", t(1, 9)), "tok", due).await.unwrap().request.id;
         let step = |action: Action, text: Option<&str>, at: DateTime<Utc>| {
             let input = ActionInput { agency: Some("roads".into()), text: text.map(str::to_owned), ..Default::default() };
@@ -310,7 +333,7 @@ async fn imports_are_idempotent_and_keep_history() {
                 ImportedRequest {
                     request: r, token: format!("imp-{i}"), status: Status::Closed, updated_at: t(3, 9),
                     closed_at: Some(t(3, 9)), due_at: None, last_answer: Some("ok".into()), rating: None,
-                    first_reaction_due_at: None, first_reaction_at: Some(t(2, 9)), first_answer_at: Some(t(3, 9)),
+                    first_reaction_due_at: None, routing_due_at: None, first_reaction_at: Some(t(2, 9)), first_answer_at: Some(t(3, 9)),
                     events: vec![NewEvent::new(t(1, 9), EventKind::Registered, "spb"), done],
                 }
             })

@@ -443,7 +443,7 @@ async fn add_synthetic(store: &dyn okno_store::Store, n: u64) -> Result<Value> {
             token: format!("bench{i:011}"),
             status: if closed { Status::Closed } else { Status::Routed },
             updated_at: created, closed_at: closed.then(|| answered_at + Span::hours(3)), due_at: None,
-            last_answer: None, rating: None, first_reaction_due_at: None, first_reaction_at: closed.then_some(answered_at),
+            last_answer: None, rating: None, first_reaction_due_at: None, routing_due_at: None, first_reaction_at: closed.then_some(answered_at),
             first_answer_at: closed.then_some(answered_at), events,
         });
         if batch.len() == 10_000 || i + 1 == n {

@@ -336,7 +336,7 @@ pub fn requests(today: DateTime<Utc>) -> Vec<ImportedRequest> {
         let first_reaction_at = life.first(&[EventKind::Started, EventKind::IntermediateAnswer, EventKind::Answered]);
         let first_answer_at = life.first(&[EventKind::IntermediateAnswer, EventKind::Answered]);
         let rules = deadlines.rules_for(service.code, service.regime);
-        let first_reaction_due_at = rules.and_then(|r| r.due_at_intake(created, true).first_reaction);
+        let intake_due = rules.map(|r| r.due_at_intake(created, false)).unwrap_or_default();
         let due_at = rules.and_then(|r| record_deadlines(r, &mut life.events));
         let token: String = (0..16).map(|_| b"abcdefghjkmnpqrstuvwxyz23456789"[rng.gen_range(0..31)] as char).collect();
         out.push(ImportedRequest {
@@ -353,7 +353,8 @@ pub fn requests(today: DateTime<Utc>) -> Vec<ImportedRequest> {
             due_at,
             last_answer: life.last_answer,
             rating: life.rating,
-            first_reaction_due_at,
+            first_reaction_due_at: intake_due.first_reaction,
+            routing_due_at: intake_due.routing,
             first_reaction_at,
             first_answer_at,
             events: life.events,

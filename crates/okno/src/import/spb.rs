@@ -312,6 +312,7 @@ pub async fn import(shared: Arc<dyn Store>, appeals: &Path, events: Option<&Path
             last_answer: None,
             rating: None,
             first_reaction_due_at: None,
+            routing_due_at: None,
             first_reaction_at: events.iter().find(|e| matches!(e.kind, EventKind::Answered | EventKind::IntermediateAnswer)).map(|e| e.at),
             first_answer_at: parse_time(field("first_answer_at")),
             events,

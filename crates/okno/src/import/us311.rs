@@ -193,6 +193,7 @@ pub async fn import(shared: Arc<dyn Store>, path: &Path, profile: Profile) -> Re
             last_answer: None,
             rating: None,
             first_reaction_due_at: None,
+            routing_due_at: None,
             first_reaction_at: None,
             first_answer_at: None,
             events,
