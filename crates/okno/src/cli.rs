@@ -118,6 +118,10 @@ pub enum Command {
         #[command(subcommand)]
         what: ReportWhat,
     },
+    /// Train a text classifier (topic or agency) from labelled requests.
+    Train(crate::classify::TrainArgs),
+    /// Evaluate a classifier on labelled requests.
+    Eval(crate::classify::EvalArgs),
     /// Export data without personal data.
     Export {
         /// What to export.
@@ -408,6 +412,24 @@ pub async fn run(cli: Cli) -> Result<()> {
             let store = open(&cli.db).await?;
             let report = crate::import::us311::import(store, &file, profile).await?;
             println!("{report}");
+            Ok(())
+        }
+        Command::Train(args) => {
+            println!("{}", serde_json::to_string_pretty(&crate::classify::train_command(&args)?)?);
+            Ok(())
+        }
+        Command::Eval(args) => {
+            let figures = crate::classify::eval_command(&args)?;
+            if args.json {
+                println!("{}", serde_json::to_string_pretty(&figures)?);
+            } else {
+                println!(
+                    "{} examples: accuracy {:.4}, macro-F1 {:.4}, weighted-F1 {:.4}, top-3 {:.4}, {:.0} texts/s",
+                    figures["examples"], figures["accuracy"].as_f64().unwrap_or(0.0), figures["macro_f1"].as_f64().unwrap_or(0.0),
+                    figures["weighted_f1"].as_f64().unwrap_or(0.0), figures["top3_accuracy"].as_f64().unwrap_or(0.0),
+                    figures["predict_texts_per_s"].as_f64().unwrap_or(0.0)
+                );
+            }
             Ok(())
         }
         Command::Bench { suite } => {

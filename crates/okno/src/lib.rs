@@ -2,6 +2,7 @@
 //! Kept as a library so integration tests drive the same code the binary runs.
 
 pub mod bench;
+pub mod classify;
 pub mod cli;
 pub mod config;
 pub mod demo;

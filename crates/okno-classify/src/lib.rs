@@ -1,0 +1,14 @@
+//! Okno's text classifier, in Rust with no Python at run time: normalization, hashed word-stem
+//! and character n-gram features with TF-IDF weighting, multinomial logistic regression trained
+//! deterministically, calibrated probabilities and top-k, explanations, and evaluation figures.
+
+pub mod features;
+pub mod metrics;
+pub mod model;
+pub mod normalize;
+pub mod train;
+
+pub use features::{FeatureConfig, FeatureName};
+pub use metrics::{evaluate, Evaluation, Outcome};
+pub use model::{Contribution, Model, ModelError, ModelInfo, Scored};
+pub use train::{train, Example, TrainError, TrainParams, TrainSpec};

@@ -1,0 +1,338 @@
+//! A trained classifier: TF-IDF weighted hashed features, one weight row per kept feature and
+//! class, calibrated softmax probabilities, top-k, explanations; saved as a versioned,
+//! checksummed file.
+
+use crate::features::{extra_bucket, FeatureConfig, FeatureName, Featurizer, Scratch, HASH_BITS};
+use crate::train::TrainParams;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+/// The model file format this build reads and writes.
+pub const FORMAT_VERSION: u32 = 1;
+
+/// First bytes of every model file.
+const MAGIC: &[u8; 8] = b"OKNOCLS\0";
+
+/// Row index meaning "feature not kept".
+const ABSENT: u32 = u32::MAX;
+
+/// Why a model file was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum ModelError {
+    /// Not a model file at all.
+    #[error("not an Okno classifier model (wrong magic bytes)")]
+    NotAModel,
+    /// Written by a build with another format.
+    #[error("model format version {found}; this Okno reads version {FORMAT_VERSION} — retrain with `okno train`")]
+    Version {
+        /// The file's version.
+        found: u32,
+    },
+    /// Damaged: checksum, lengths or values do not add up.
+    #[error("corrupt model file: {0}")]
+    Corrupt(String),
+}
+
+/// What a model is and where it came from, stored in its file.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ModelInfo {
+    /// File format version.
+    pub format_version: u32,
+    /// What it predicts (`category`, `reason`, `agency`…).
+    pub target: String,
+    /// The classes, in weight order.
+    pub labels: Vec<String>,
+    /// Which fields were given beside the text as extra tokens (e.g. `district`).
+    pub extra_fields: Vec<String>,
+    /// Feature extraction.
+    pub features: FeatureConfig,
+    /// Training settings.
+    pub training: TrainParams,
+    /// SHA-256 of the training examples (text, extras and label of each, in order).
+    pub data_fingerprint: String,
+    /// Training examples used.
+    pub examples: usize,
+    /// Softmax temperature fitted on held-out examples (1: not calibrated).
+    pub temperature: f32,
+}
+
+/// One class with its calibrated probability.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Scored {
+    /// Class index into the model's labels.
+    pub class: usize,
+    /// Probability, 0–1.
+    pub probability: f32,
+}
+
+/// A feature's pull towards a class, for explanations.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Contribution {
+    /// The feature.
+    pub feature: FeatureName,
+    /// Its term in the class's score (positive: for the class).
+    pub weight: f32,
+}
+
+/// A trained classifier.
+pub struct Model {
+    info: ModelInfo,
+    featurizer: Featurizer,
+    rows: Vec<u32>,
+    row_of: Vec<u32>,
+    idf: Vec<f32>,
+    weights: Vec<f32>,
+    bias: Vec<f32>,
+}
+
+/// A text (and its extra tokens) as weighted feature rows.
+pub type Vector = Vec<(u32, f32)>;
+
+impl Model {
+    /// Assembles a model; `rows` are the kept buckets, ascending.
+    pub(crate) fn new(info: ModelInfo, rows: Vec<u32>, idf: Vec<f32>, weights: Vec<f32>, bias: Vec<f32>) -> Model {
+        let row_of = row_index(&rows);
+        Model { featurizer: Featurizer::new(info.features), info, rows, row_of, idf, weights, bias }
+    }
+
+    /// What the model is.
+    pub fn info(&self) -> &ModelInfo {
+        &self.info
+    }
+
+    /// The class names.
+    pub fn labels(&self) -> &[String] {
+        &self.info.labels
+    }
+
+    fn classes(&self) -> usize {
+        self.info.labels.len()
+    }
+
+    /// The weighted feature rows of a text: sublinear term frequency × IDF, L2-normalized, then
+    /// each known extra token with weight 1.
+    pub fn vectorize(&self, text: &str, extras: &[&str], scratch: &mut Scratch, out: &mut Vector) {
+        vectorize_with(&self.featurizer, &self.row_of, &self.idf, text, extras, scratch, out);
+    }
+
+    /// Raw class scores of a vector (before temperature and softmax).
+    pub fn scores(&self, vector: &[(u32, f32)], out: &mut Vec<f32>) {
+        scores_into(&self.weights, &self.bias, vector, out);
+    }
+
+    /// Calibrated probabilities of every class for a text.
+    pub fn probabilities(&self, text: &str, extras: &[&str], scratch: &mut Scratch, vector: &mut Vector, out: &mut Vec<f32>) {
+        self.vectorize(text, extras, scratch, vector);
+        self.scores(vector, out);
+        softmax(out, self.info.temperature);
+    }
+
+    /// The `k` most probable classes for a text, most probable first.
+    pub fn top(&self, text: &str, extras: &[&str], k: usize) -> Vec<Scored> {
+        let (mut scratch, mut vector, mut probs) = (Scratch::default(), Vector::new(), Vec::new());
+        self.probabilities(text, extras, &mut scratch, &mut vector, &mut probs);
+        top_k(&probs, k)
+    }
+
+    /// The features that pulled a text most towards `class` (largest terms first), at most `n`.
+    pub fn explain(&self, text: &str, extras: &[&str], class: usize, n: usize) -> Vec<Contribution> {
+        let (mut scratch, mut vector) = (Scratch::default(), Vector::new());
+        self.vectorize(text, extras, &mut scratch, &mut vector);
+        let value_of = |row: u32| vector.iter().find(|(r, _)| *r == row).map_or(0.0, |(_, v)| *v);
+        let classes = self.classes();
+        let mut out: Vec<Contribution> = self
+            .featurizer
+            .named(text, extras)
+            .into_iter()
+            .filter_map(|(feature, bucket)| {
+                let row = self.row_of[bucket as usize];
+                (row != ABSENT && class < classes).then(|| Contribution { weight: value_of(row) * self.weights[row as usize * classes + class], feature })
+            })
+            .filter(|c| c.weight > 0.0)
+            .collect();
+        out.sort_by(|a, b| b.weight.total_cmp(&a.weight).then_with(|| a.feature.cmp(&b.feature)));
+        out.truncate(n);
+        out
+    }
+
+    /// The model as file bytes.
+    pub fn to_bytes(&self) -> Vec<u8> {
+        let info = serde_json::to_vec(&self.info).unwrap_or_default();
+        let mut out = Vec::with_capacity(64 + info.len() + 4 * (self.rows.len() * (2 + self.classes()) + self.classes()));
+        out.extend_from_slice(MAGIC);
+        out.extend_from_slice(&FORMAT_VERSION.to_le_bytes());
+        put_len(&mut out, info.len());
+        out.extend_from_slice(&info);
+        put_len(&mut out, self.rows.len());
+        self.rows.iter().for_each(|r| out.extend_from_slice(&r.to_le_bytes()));
+        for values in [&self.idf, &self.bias, &self.weights] {
+            values.iter().for_each(|v| out.extend_from_slice(&v.to_le_bytes()));
+        }
+        let checksum = Sha256::digest(&out);
+        out.extend_from_slice(&checksum);
+        out
+    }
+
+    /// Reads a model file's bytes, checking magic, version, checksum and every length.
+    pub fn from_bytes(bytes: &[u8]) -> Result<Model, ModelError> {
+        if bytes.len() < MAGIC.len() + 4 || &bytes[..MAGIC.len()] != MAGIC {
+            return Err(ModelError::NotAModel);
+        }
+        let mut reader = Reader { bytes, at: MAGIC.len() };
+        let version = reader.u32()?;
+        if version != FORMAT_VERSION {
+            return Err(ModelError::Version { found: version });
+        }
+        let body_end = bytes.len().checked_sub(32).ok_or_else(|| corrupt("too short"))?;
+        if Sha256::digest(&bytes[..body_end]).as_slice() != &bytes[body_end..] {
+            return Err(corrupt("checksum mismatch"));
+        }
+        let info_len = reader.u32()? as usize;
+        let info: ModelInfo = serde_json::from_slice(reader.take(info_len)?).map_err(|e| corrupt(&format!("header: {e}")))?;
+        let classes = info.labels.len();
+        if classes < 2 {
+            return Err(corrupt("fewer than two classes"));
+        }
+        let n = reader.u32()? as usize;
+        let rows: Vec<u32> = reader.take(4 * n)?.chunks_exact(4).map(|c| u32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect();
+        if rows.windows(2).any(|w| w[0] >= w[1]) || rows.last().is_some_and(|&r| r >= 1 << HASH_BITS) {
+            return Err(corrupt("feature rows out of order or range"));
+        }
+        let idf = reader.floats(n)?;
+        let bias = reader.floats(classes)?;
+        let weights = reader.floats(n.checked_mul(classes).ok_or_else(|| corrupt("size overflow"))?)?;
+        if reader.at != body_end {
+            return Err(corrupt("trailing bytes"));
+        }
+        if info.temperature.is_nan() || info.temperature <= 0.0 {
+            return Err(corrupt("temperature"));
+        }
+        Ok(Model::new(info, rows, idf, weights, bias))
+    }
+}
+
+fn corrupt(what: &str) -> ModelError {
+    ModelError::Corrupt(what.to_owned())
+}
+
+fn put_len(out: &mut Vec<u8>, len: usize) {
+    out.extend_from_slice(&u32::try_from(len).unwrap_or(u32::MAX).to_le_bytes());
+}
+
+struct Reader<'a> {
+    bytes: &'a [u8],
+    at: usize,
+}
+
+impl<'a> Reader<'a> {
+    fn take(&mut self, n: usize) -> Result<&'a [u8], ModelError> {
+        let end = self.at.checked_add(n).filter(|&e| e <= self.bytes.len().saturating_sub(32)).ok_or_else(|| corrupt("truncated"))?;
+        let slice = &self.bytes[self.at..end];
+        self.at = end;
+        Ok(slice)
+    }
+
+    fn u32(&mut self) -> Result<u32, ModelError> {
+        let b = self.take(4)?;
+        Ok(u32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+    }
+
+    fn floats(&mut self, n: usize) -> Result<Vec<f32>, ModelError> {
+        let values: Vec<f32> = self.take(4 * n)?.chunks_exact(4).map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect();
+        if values.iter().any(|v| !v.is_finite()) {
+            return Err(corrupt("non-finite weight"));
+        }
+        Ok(values)
+    }
+}
+
+/// Maps every bucket of the hashed space to its row (or [`ABSENT`]).
+pub(crate) fn row_index(rows: &[u32]) -> Vec<u32> {
+    let mut row_of = vec![ABSENT; 1 << HASH_BITS];
+    for (i, &bucket) in rows.iter().enumerate() {
+        row_of[bucket as usize] = i as u32;
+    }
+    row_of
+}
+
+/// Vectorizes a text against a row index and IDF table (shared by training and prediction).
+pub(crate) fn vectorize_with(featurizer: &Featurizer, row_of: &[u32], idf: &[f32], text: &str, extras: &[&str], scratch: &mut Scratch, out: &mut Vector) {
+    out.clear();
+    for &(bucket, count) in featurizer.count(text, scratch) {
+        let row = row_of[bucket as usize];
+        if row != ABSENT {
+            out.push((row, (1.0 + (count as f32).ln()) * idf[row as usize]));
+        }
+    }
+    let norm = out.iter().map(|(_, v)| v * v).sum::<f32>().sqrt();
+    if norm > 0.0 {
+        out.iter_mut().for_each(|(_, v)| *v /= norm);
+    }
+    for extra in extras {
+        let row = row_of[extra_bucket(extra) as usize];
+        if row != ABSENT {
+            out.push((row, 1.0));
+        }
+    }
+}
+
+/// Class scores: bias plus each row's weights times its value.
+pub(crate) fn scores_into(weights: &[f32], bias: &[f32], vector: &[(u32, f32)], out: &mut Vec<f32>) {
+    let classes = bias.len();
+    out.clear();
+    out.extend_from_slice(bias);
+    for &(row, value) in vector {
+        let w = &weights[row as usize * classes..(row as usize + 1) * classes];
+        for (s, w) in out.iter_mut().zip(w) {
+            *s += value * w;
+        }
+    }
+}
+
+/// Turns scores into probabilities in place, at a temperature.
+pub fn softmax(scores: &mut [f32], temperature: f32) {
+    let max = scores.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+    let mut sum = 0.0;
+    for s in scores.iter_mut() {
+        *s = ((*s - max) / temperature).exp();
+        sum += *s;
+    }
+    if sum > 0.0 {
+        scores.iter_mut().for_each(|s| *s /= sum);
+    }
+}
+
+/// The `k` largest probabilities, largest first (ties: lower class first).
+pub fn top_k(probs: &[f32], k: usize) -> Vec<Scored> {
+    let mut best: Vec<Scored> = Vec::with_capacity(k + 1);
+    for (class, &probability) in probs.iter().enumerate() {
+        if best.len() == k && best.last().is_some_and(|b| b.probability >= probability) {
+            continue;
+        }
+        let at = best.partition_point(|b| b.probability >= probability);
+        best.insert(at, Scored { class, probability });
+        best.truncate(k);
+    }
+    best
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn top_k_orders_and_breaks_ties_by_class() {
+        let top = top_k(&[0.1, 0.4, 0.1, 0.4], 3);
+        assert_eq!(top.iter().map(|s| s.class).collect::<Vec<_>>(), [1, 3, 0]);
+    }
+
+    #[test]
+    fn softmax_sums_to_one_and_temperature_flattens() {
+        let mut sharp = vec![2.0, 0.0];
+        let mut flat = sharp.clone();
+        softmax(&mut sharp, 1.0);
+        softmax(&mut flat, 4.0);
+        assert!((sharp.iter().sum::<f32>() - 1.0).abs() < 1e-6);
+        assert!(flat[0] < sharp[0] && flat[0] > 0.5);
+    }
+}

@@ -1,0 +1,247 @@
+//! Training: multinomial logistic regression by stochastic gradient descent with L2
+//! regularization, on TF-IDF weighted hashed features; the softmax temperature is fitted on the
+//! newest examples held out from a first pass. Deterministic: the same examples, settings and
+//! seed give the same model, byte for byte.
+
+use crate::features::{extra_bucket, FeatureConfig, Featurizer, Scratch, HASH_BITS};
+use crate::model::{row_index, scores_into, softmax, vectorize_with, Model, ModelInfo, Vector, FORMAT_VERSION};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use std::collections::{BTreeMap, BTreeSet};
+
+/// Training settings.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct TrainParams {
+    /// Passes over the examples.
+    pub epochs: u32,
+    /// Initial learning rate.
+    pub learning_rate: f32,
+    /// L2 regularization strength.
+    pub l2: f32,
+    /// Text features seen in fewer examples than this are dropped.
+    pub min_df: u32,
+    /// Share of the newest examples held out to fit the temperature (0: none).
+    pub calibration_share: f32,
+    /// Seed of the example order.
+    pub seed: u64,
+}
+
+impl Default for TrainParams {
+    fn default() -> Self {
+        TrainParams { epochs: 12, learning_rate: 0.5, l2: 2e-6, min_df: 2, calibration_share: 0.1, seed: 20_210_301 }
+    }
+}
+
+/// One training example.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Example<'a> {
+    /// The request's text.
+    pub text: &'a str,
+    /// Tokens given beside the text (`district:…`), the same fields for every example.
+    pub extras: Vec<String>,
+    /// The class.
+    pub label: &'a str,
+}
+
+/// Why training could not run.
+#[derive(Debug, thiserror::Error)]
+pub enum TrainError {
+    /// Nothing to learn from.
+    #[error("need examples of at least two classes, got {examples} examples of {classes}")]
+    TooFewClasses {
+        /// Examples given.
+        examples: usize,
+        /// Distinct labels among them.
+        classes: usize,
+    },
+}
+
+/// What to train: the target's name, the extra fields, features and settings.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TrainSpec {
+    /// Target name stored in the model.
+    pub target: String,
+    /// Names of the extra fields the examples carry, stored in the model.
+    pub extra_fields: Vec<String>,
+    /// Feature extraction.
+    pub features: FeatureConfig,
+    /// Settings.
+    pub params: TrainParams,
+}
+
+/// SHA-256 over the examples' texts, extras and labels, in order.
+pub fn fingerprint(examples: &[Example<'_>]) -> String {
+    let mut sha = Sha256::new();
+    for e in examples {
+        for part in std::iter::once(e.text).chain(e.extras.iter().map(String::as_str)).chain(std::iter::once(e.label)) {
+            sha.update((part.len() as u64).to_le_bytes());
+            sha.update(part.as_bytes());
+        }
+    }
+    sha.finalize().iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// The examples as sparse vectors over the kept features.
+struct Prepared {
+    rows: Vec<u32>,
+    idf: Vec<f32>,
+    vectors: Vec<Vector>,
+    labels: Vec<usize>,
+}
+
+fn prepare(featurizer: &Featurizer, examples: &[Example<'_>], classes: &BTreeMap<&str, usize>, min_df: u32) -> Prepared {
+    let mut scratch = Scratch::default();
+    let mut df = vec![0u32; 1 << HASH_BITS];
+    let mut extra_buckets = BTreeSet::new();
+    for e in examples {
+        for &(bucket, _) in featurizer.count(e.text, &mut scratch) {
+            df[bucket as usize] += 1;
+        }
+        extra_buckets.extend(e.extras.iter().map(|x| extra_bucket(x)));
+    }
+    let n = examples.len() as f32;
+    let mut rows = Vec::new();
+    let mut idf = Vec::new();
+    for (bucket, &count) in df.iter().enumerate() {
+        let bucket = bucket as u32;
+        if count >= min_df.max(1) || extra_buckets.contains(&bucket) {
+            rows.push(bucket);
+            idf.push(((1.0 + n) / (1.0 + count as f32)).ln() + 1.0);
+        }
+    }
+    let row_of = row_index(&rows);
+    let vectors = examples
+        .iter()
+        .map(|e| {
+            let extras: Vec<&str> = e.extras.iter().map(String::as_str).collect();
+            let mut v = Vector::new();
+            vectorize_with(featurizer, &row_of, &idf, e.text, &extras, &mut scratch, &mut v);
+            v
+        })
+        .collect();
+    let labels = examples.iter().map(|e| classes[e.label]).collect();
+    Prepared { rows, idf, vectors, labels }
+}
+
+/// A small deterministic generator (SplitMix64) for the example order.
+struct SplitMix(u64);
+
+impl SplitMix {
+    fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^ (z >> 31)
+    }
+
+    fn shuffle<T>(&mut self, items: &mut [T]) {
+        for i in (1..items.len()).rev() {
+            let j = (self.next() % (i as u64 + 1)) as usize;
+            items.swap(i, j);
+        }
+    }
+}
+
+/// Fits weights and biases on the given examples (indices into `data`).
+fn sgd(data: &Prepared, examples: &[usize], classes: usize, params: &TrainParams) -> (Vec<f32>, Vec<f32>) {
+    let mut weights = vec![0f32; data.rows.len() * classes];
+    let mut bias = vec![0f32; classes];
+    let mut scale = 1f32;
+    let mut order = examples.to_vec();
+    let mut rng = SplitMix(params.seed);
+    let (mut scores, mut t) = (Vec::with_capacity(classes), 0f32);
+    let (lr0, l2) = (params.learning_rate, params.l2);
+    for _ in 0..params.epochs {
+        rng.shuffle(&mut order);
+        for &i in &order {
+            let vector = &data.vectors[i];
+            let lr = lr0 / (1.0 + lr0 * l2 * t);
+            t += 1.0;
+            scores_into(&weights, &bias, vector, &mut scores);
+            bias.iter().zip(scores.iter_mut()).for_each(|(b, s)| *s = b + (*s - b) * scale);
+            softmax(&mut scores, 1.0);
+            scores[data.labels[i]] -= 1.0;
+            scale *= 1.0 - lr * l2;
+            for &(row, value) in vector {
+                let step = lr * value / scale;
+                let w = &mut weights[row as usize * classes..(row as usize + 1) * classes];
+                for (w, g) in w.iter_mut().zip(&scores) {
+                    *w -= step * g;
+                }
+            }
+            for (b, g) in bias.iter_mut().zip(&scores) {
+                *b -= lr * g;
+            }
+            if scale < 1e-6 {
+                weights.iter_mut().for_each(|w| *w *= scale);
+                scale = 1.0;
+            }
+        }
+    }
+    weights.iter_mut().for_each(|w| *w *= scale);
+    (weights, bias)
+}
+
+/// Mean negative log-likelihood of the held-out examples at a temperature.
+fn held_out_loss(data: &Prepared, held_out: &[usize], weights: &[f32], bias: &[f32], temperature: f32) -> f32 {
+    let mut scores = Vec::new();
+    let total: f32 = held_out
+        .iter()
+        .map(|&i| {
+            scores_into(weights, bias, &data.vectors[i], &mut scores);
+            softmax(&mut scores, temperature);
+            -scores[data.labels[i]].max(1e-9).ln()
+        })
+        .sum();
+    total / held_out.len().max(1) as f32
+}
+
+/// The temperature that minimizes the held-out loss (golden-section search over its logarithm).
+fn fit_temperature(data: &Prepared, held_out: &[usize], weights: &[f32], bias: &[f32]) -> f32 {
+    let loss = |log_t: f32| held_out_loss(data, held_out, weights, bias, log_t.exp());
+    let ratio = (5f32.sqrt() - 1.0) / 2.0;
+    let (mut lo, mut hi) = (-2.5f32, 2.5f32);
+    for _ in 0..30 {
+        let (a, b) = (hi - ratio * (hi - lo), lo + ratio * (hi - lo));
+        if loss(a) < loss(b) {
+            hi = b;
+        } else {
+            lo = a;
+        }
+    }
+    ((lo + hi) / 2.0).exp()
+}
+
+/// Trains a model on examples given oldest first (the newest are held out for calibration).
+pub fn train(examples: &[Example<'_>], spec: &TrainSpec) -> Result<Model, TrainError> {
+    let labels: BTreeSet<&str> = examples.iter().map(|e| e.label).collect();
+    if labels.len() < 2 {
+        return Err(TrainError::TooFewClasses { examples: examples.len(), classes: labels.len() });
+    }
+    let classes: BTreeMap<&str, usize> = labels.iter().enumerate().map(|(i, l)| (*l, i)).collect();
+    let featurizer = Featurizer::new(spec.features);
+    let data = prepare(&featurizer, examples, &classes, spec.params.min_df);
+    let all: Vec<usize> = (0..examples.len()).collect();
+    let held = ((examples.len() as f32 * spec.params.calibration_share.clamp(0.0, 0.5)) as usize).min(examples.len() / 2);
+    let temperature = if held > 0 {
+        let (fit, held_out) = all.split_at(examples.len() - held);
+        let (weights, bias) = sgd(&data, fit, classes.len(), &spec.params);
+        fit_temperature(&data, held_out, &weights, &bias)
+    } else {
+        1.0
+    };
+    let (weights, bias) = sgd(&data, &all, classes.len(), &spec.params);
+    let info = ModelInfo {
+        format_version: FORMAT_VERSION,
+        target: spec.target.clone(),
+        labels: labels.iter().map(|l| (*l).to_owned()).collect(),
+        extra_fields: spec.extra_fields.clone(),
+        features: spec.features,
+        training: spec.params,
+        data_fingerprint: fingerprint(examples),
+        examples: examples.len(),
+        temperature,
+    };
+    Ok(Model::new(info, data.rows, data.idf, weights, bias))
+}

@@ -1,0 +1,247 @@
+//! `okno train` and `okno eval`: classifier models from labelled requests.
+//!
+//! Training data is CSV (optionally gzipped) with a header: `id`, `text`, and the target
+//! columns `category`, `reason`, `agency` (or `responsible_org`), and the places `district`
+//! (or `territory`) and `municipality` — the St. Petersburg appeals file and
+//! `okno export training` both have this shape. `--split DIR` names a folder holding
+//! `train_ids.txt` and `test_ids.txt` (one id per line): train on the first, evaluate on the second.
+
+use crate::import::open_csv;
+use anyhow::{bail, Context, Result};
+use clap::{Args, ValueEnum};
+use okno_classify::{evaluate, train, Example, FeatureConfig, Model, Outcome, TrainParams, TrainSpec};
+use serde_json::{json, Value};
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+/// What a model predicts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Target {
+    /// First-level topic.
+    Category,
+    /// Second-level topic.
+    Reason,
+    /// The responsible agency, from the text and the place.
+    Agency,
+}
+
+impl Target {
+    fn name(self) -> &'static str {
+        match self {
+            Target::Category => "category",
+            Target::Reason => "reason",
+            Target::Agency => "agency",
+        }
+    }
+
+    /// The fields given beside the text.
+    fn extra_fields(self) -> &'static [&'static str] {
+        match self {
+            Target::Agency => &["district"],
+            Target::Category | Target::Reason => &[],
+        }
+    }
+}
+
+/// One labelled request.
+#[derive(Debug, Clone, Default)]
+pub struct LabelledRow {
+    /// Its id in the source.
+    pub id: String,
+    /// Submission time as written (ISO), for ordering.
+    pub created_at: String,
+    /// The text.
+    pub text: String,
+    /// Targets and places by column name (`category`, `reason`, `agency`, `district`, `municipality`).
+    pub fields: HashMap<&'static str, String>,
+}
+
+impl LabelledRow {
+    fn field(&self, name: &str) -> &str {
+        self.fields.get(name).map_or("", String::as_str)
+    }
+
+    fn extras(&self, target: Target) -> Vec<String> {
+        target.extra_fields().iter().map(|f| format!("{f}:{}", self.field(f))).collect()
+    }
+}
+
+/// The columns read, each with the header names it may have.
+const COLUMNS: [(&str, &[&str]); 5] = [
+    ("category", &["category"]),
+    ("reason", &["reason"]),
+    ("agency", &["agency", "responsible_org"]),
+    ("district", &["district", "territory"]),
+    ("municipality", &["municipality"]),
+];
+
+/// Reads labelled rows; rows whose CSV is malformed are reported by line and skipped.
+pub fn read_rows(path: &Path) -> Result<Vec<LabelledRow>> {
+    let mut reader = open_csv(path)?;
+    let headers = reader.headers().with_context(|| format!("reading the header of {}", path.display()))?.clone();
+    let column = |names: &[&str]| names.iter().find_map(|n| headers.iter().position(|h| h == *n));
+    let text = column(&["text"]).with_context(|| format!("{}: no `text` column", path.display()))?;
+    let (id, created) = (column(&["id"]), column(&["created_at"]));
+    let columns: Vec<(&'static str, usize)> = COLUMNS.iter().filter_map(|(name, aliases)| column(aliases).map(|i| (*name, i))).collect();
+    let mut rows = Vec::new();
+    for (line, record) in reader.records().enumerate() {
+        let record = match record {
+            Ok(r) => r,
+            Err(e) => {
+                eprintln!("{}: row {} skipped: {e}", path.display(), line + 2);
+                continue;
+            }
+        };
+        let get = |i: Option<usize>| i.and_then(|i| record.get(i)).unwrap_or("").to_owned();
+        rows.push(LabelledRow {
+            id: get(id),
+            created_at: get(created),
+            text: get(Some(text)),
+            fields: columns.iter().map(|&(name, i)| (name, get(Some(i)))).collect(),
+        });
+    }
+    Ok(rows)
+}
+
+fn read_ids(path: &Path) -> Result<Vec<String>> {
+    let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+    Ok(text.lines().map(str::trim).filter(|l| !l.is_empty()).map(str::to_owned).collect())
+}
+
+/// The rows named by an id list, in its order (ids not in the data are counted and skipped).
+fn select(rows: &[LabelledRow], ids: &[String]) -> (Vec<LabelledRow>, usize) {
+    let by_id: HashMap<&str, &LabelledRow> = rows.iter().map(|r| (r.id.as_str(), r)).collect();
+    let picked: Vec<LabelledRow> = ids.iter().filter_map(|id| by_id.get(id.as_str()).map(|r| (*r).clone())).collect();
+    let missing = ids.len() - picked.len();
+    (picked, missing)
+}
+
+/// The rows to train or evaluate on: with a split folder, those its id list names; otherwise
+/// all, oldest first.
+fn rows_for(data: &Path, split: Option<&Path>, list: &str) -> Result<Vec<LabelledRow>> {
+    let mut rows = read_rows(data)?;
+    match split {
+        Some(dir) => {
+            let (picked, missing) = select(&rows, &read_ids(&dir.join(list))?);
+            if missing > 0 {
+                eprintln!("{missing} ids of {list} are not in {}", data.display());
+            }
+            Ok(picked)
+        }
+        None => {
+            rows.sort_by(|a, b| a.created_at.cmp(&b.created_at));
+            Ok(rows)
+        }
+    }
+}
+
+/// `okno train` arguments.
+#[derive(Debug, Args)]
+pub struct TrainArgs {
+    /// Labelled requests, CSV or CSV.gz.
+    #[arg(long)]
+    pub data: PathBuf,
+    /// What to predict.
+    #[arg(long, value_enum)]
+    pub target: Target,
+    /// Where to write the model.
+    #[arg(long)]
+    pub out: PathBuf,
+    /// A folder with train_ids.txt and test_ids.txt: train on the first list only.
+    #[arg(long)]
+    pub split: Option<PathBuf>,
+    /// Passes over the data.
+    #[arg(long, default_value_t = TrainParams::default().epochs)]
+    pub epochs: u32,
+    /// L2 regularization.
+    #[arg(long, default_value_t = TrainParams::default().l2)]
+    pub l2: f32,
+    /// Initial learning rate.
+    #[arg(long, default_value_t = TrainParams::default().learning_rate)]
+    pub learning_rate: f32,
+}
+
+/// Trains a model and writes it; returns a summary.
+pub fn train_command(args: &TrainArgs) -> Result<Value> {
+    let rows = rows_for(&args.data, args.split.as_deref(), "train_ids.txt")?;
+    let target = args.target;
+    let labelled: Vec<&LabelledRow> = rows.iter().filter(|r| !r.field(target.name()).is_empty()).collect();
+    if labelled.is_empty() {
+        bail!("{}: no rows with a {} label", args.data.display(), target.name());
+    }
+    let examples: Vec<Example<'_>> = labelled.iter().map(|r| Example { text: &r.text, extras: r.extras(target), label: r.field(target.name()) }).collect();
+    let spec = TrainSpec {
+        target: target.name().to_owned(),
+        extra_fields: target.extra_fields().iter().map(|f| (*f).to_owned()).collect(),
+        features: FeatureConfig::default(),
+        params: TrainParams { epochs: args.epochs, l2: args.l2, learning_rate: args.learning_rate, ..TrainParams::default() },
+    };
+    let started = Instant::now();
+    let model = train(&examples, &spec)?;
+    let seconds = started.elapsed().as_secs_f64();
+    let bytes = model.to_bytes();
+    std::fs::write(&args.out, &bytes).with_context(|| format!("writing {}", args.out.display()))?;
+    let info = model.info();
+    Ok(json!({
+        "model": args.out, "target": info.target, "examples": info.examples, "classes": info.labels.len(),
+        "temperature": info.temperature, "data_fingerprint": info.data_fingerprint, "train_seconds": seconds, "bytes": bytes.len(),
+    }))
+}
+
+/// Reads a model file.
+pub fn load_model(path: &Path) -> Result<Model> {
+    let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
+    Model::from_bytes(&bytes).with_context(|| format!("loading {}", path.display()))
+}
+
+/// `okno eval` arguments.
+#[derive(Debug, Args)]
+pub struct EvalArgs {
+    /// The model to evaluate.
+    #[arg(long)]
+    pub model: PathBuf,
+    /// Labelled requests, CSV or CSV.gz.
+    #[arg(long)]
+    pub data: PathBuf,
+    /// A folder with train_ids.txt and test_ids.txt: evaluate on the second list only.
+    #[arg(long)]
+    pub split: Option<PathBuf>,
+    /// Print the whole evaluation as JSON (otherwise a short summary).
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Evaluates a model; returns the figures (top-level `accuracy`, `macro_f1`, …).
+pub fn eval_command(args: &EvalArgs) -> Result<Value> {
+    let model = load_model(&args.model)?;
+    let rows = rows_for(&args.data, args.split.as_deref(), "test_ids.txt")?;
+    let info = model.info().clone();
+    let target_field = COLUMNS.iter().find(|(n, _)| *n == info.target).map(|(n, _)| *n).context("the model's target is not a known column")?;
+    let labelled: Vec<&LabelledRow> = rows.iter().filter(|r| !r.field(target_field).is_empty()).collect();
+    let extras: Vec<Vec<String>> = labelled.iter().map(|r| info.extra_fields.iter().map(|f| format!("{f}:{}", r.field(f))).collect()).collect();
+    let started = Instant::now();
+    let (mut scratch, mut vector, mut probs) = Default::default();
+    let ranked: Vec<Vec<okno_classify::Scored>> = labelled
+        .iter()
+        .zip(&extras)
+        .map(|(r, extras)| {
+            let extras: Vec<&str> = extras.iter().map(String::as_str).collect();
+            model.probabilities(&r.text, &extras, &mut scratch, &mut vector, &mut probs);
+            okno_classify::model::top_k(&probs, 3)
+        })
+        .collect();
+    let seconds = started.elapsed().as_secs_f64();
+    let labels = model.labels();
+    let outcomes: Vec<Outcome<'_>> = labelled
+        .iter()
+        .zip(&ranked)
+        .map(|(r, top)| Outcome { truth: r.field(target_field), ranked: top.iter().map(|s| (labels[s.class].as_str(), s.probability)).collect() })
+        .collect();
+    let evaluation = evaluate(&outcomes, 20);
+    let mut out = serde_json::to_value(&evaluation)?;
+    out["target"] = json!(info.target);
+    out["model_data_fingerprint"] = json!(info.data_fingerprint);
+    out["predict_texts_per_s"] = json!(labelled.len() as f64 / seconds.max(1e-9));
+    Ok(out)
+}
