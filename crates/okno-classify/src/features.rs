@@ -28,7 +28,7 @@ pub struct FeatureConfig {
 
 impl Default for FeatureConfig {
     fn default() -> Self {
-        FeatureConfig { char_min: 2, char_max: 5, stem_bigrams: true }
+        FeatureConfig { char_min: 3, char_max: 4, stem_bigrams: true }
     }
 }
 
@@ -100,7 +100,8 @@ impl Hasher for FeatureHasher {
 type FastMap<K, V> = HashMap<K, V, BuildHasherDefault<FeatureHasher>>;
 
 thread_local! {
-    static STEMS: RefCell<FastMap<String, String>> = RefCell::new(FastMap::default());
+    /// Word → hash of its stem: stemming is the slowest step, and words repeat.
+    static STEMS: RefCell<FastMap<String, u64>> = RefCell::new(FastMap::default());
 }
 
 const SEED_STEM: u64 = 1;
@@ -131,10 +132,18 @@ pub struct Featurizer {
     english: Stemmer,
 }
 
+/// Text buffers reused from one text to the next.
+#[derive(Default)]
+struct Buffers {
+    normalized: String,
+    bounded: String,
+    starts: Vec<usize>,
+}
+
 /// Buffers reused from one text to the next.
 #[derive(Default)]
 pub struct Scratch {
-    normalized: String,
+    buffers: Buffers,
     buckets: Vec<u32>,
     /// The last text's features: (bucket, occurrences), by bucket.
     pub counts: Vec<(u32, u32)>,
@@ -156,26 +165,35 @@ impl Featurizer {
         stemmer.stem(word).into_owned()
     }
 
+    /// The hash of a word's stem, from this thread's cache when it was seen before.
+    fn stem_hash(&self, word: &str) -> u64 {
+        STEMS.with(|cache| {
+            let mut cache = cache.borrow_mut();
+            if let Some(&hash) = cache.get(word) {
+                return hash;
+            }
+            if cache.len() >= STEM_CACHE_LIMIT {
+                cache.clear();
+            }
+            let hash = hash_str(SEED_STEM, &self.stem_of(word));
+            cache.insert(word.to_owned(), hash);
+            hash
+        })
+    }
+
     /// Calls `emit` with every feature of `text`, in order, with occurrences repeated; `names`
     /// asks for readable names (slower), otherwise `emit` gets `None`.
-    fn each(&self, text: &str, normalized: &mut String, names: bool, emit: &mut dyn FnMut(u64, Option<FeatureName>)) {
+    fn each(&self, text: &str, buffers: &mut Buffers, names: bool, emit: &mut dyn FnMut(u64, Option<FeatureName>)) {
+        let Buffers { normalized, bounded, starts } = buffers;
         normalize_into(text, normalized);
         let mut previous: Option<(u64, String)> = None;
-        let mut bounded = String::new();
         for word in normalized.split(' ').filter(|w| !w.is_empty()) {
-            let stem = STEMS.with(|cache| {
-                let mut cache = cache.borrow_mut();
-                if let Some(stem) = cache.get(word) {
-                    return stem.clone();
-                }
-                if cache.len() >= STEM_CACHE_LIMIT {
-                    cache.clear();
-                }
+            let (stem_hash, stem) = if names {
                 let stem = self.stem_of(word);
-                cache.insert(word.to_owned(), stem.clone());
-                stem
-            });
-            let stem_hash = hash_str(SEED_STEM, &stem);
+                (hash_str(SEED_STEM, &stem), stem)
+            } else {
+                (self.stem_hash(word), String::new())
+            };
             emit(stem_hash, names.then(|| FeatureName::Stem(stem.clone())));
             if self.config.stem_bigrams {
                 if let Some((prev_hash, prev)) = &previous {
@@ -184,25 +202,28 @@ impl Featurizer {
                     h.feed(&stem_hash.to_le_bytes());
                     emit(h.value(), names.then(|| FeatureName::Bigram(prev.clone(), stem.clone())));
                 }
-                previous = Some((stem_hash, if names { stem } else { String::new() }));
+                previous = Some((stem_hash, stem));
             }
             if self.config.char_max >= self.config.char_min && self.config.char_max > 0 {
                 bounded.clear();
                 bounded.push(' ');
                 bounded.push_str(word);
                 bounded.push(' ');
-                self.char_grams(&bounded, names, emit);
+                self.char_grams(bounded, starts, names, emit);
             }
         }
     }
 
-    fn char_grams(&self, bounded: &str, names: bool, emit: &mut dyn FnMut(u64, Option<FeatureName>)) {
-        let starts: Vec<usize> = bounded.char_indices().map(|(i, _)| i).chain(std::iter::once(bounded.len())).collect();
+    fn char_grams(&self, bounded: &str, starts: &mut Vec<usize>, names: bool, emit: &mut dyn FnMut(u64, Option<FeatureName>)) {
+        starts.clear();
+        starts.extend(bounded.char_indices().map(|(i, _)| i));
+        starts.push(bounded.len());
         let chars = starts.len() - 1;
+        let bytes = bounded.as_bytes();
         for first in 0..chars {
             let mut h = FeatureHasher::seeded(SEED_CHARS);
             for n in 1..=self.config.char_max.min(chars - first) {
-                h.feed(&bounded.as_bytes()[starts[first + n - 1]..starts[first + n]]);
+                h.feed(&bytes[starts[first + n - 1]..starts[first + n]]);
                 if n >= self.config.char_min {
                     emit(h.value(), names.then(|| FeatureName::Chars(bounded[starts[first]..starts[first + n]].to_owned())));
                 }
@@ -212,9 +233,9 @@ impl Featurizer {
 
     /// The features of `text` as (bucket, occurrences), sorted by bucket, in `scratch.counts`.
     pub fn count<'s>(&self, text: &str, scratch: &'s mut Scratch) -> &'s [(u32, u32)] {
-        let Scratch { normalized, buckets, counts } = scratch;
+        let Scratch { buffers, buckets, counts } = scratch;
         buckets.clear();
-        self.each(text, normalized, false, &mut |hash, _| buckets.push(bucket(hash)));
+        self.each(text, buffers, false, &mut |hash, _| buckets.push(bucket(hash)));
         buckets.sort_unstable();
         counts.clear();
         for &b in buckets.iter() {
@@ -229,7 +250,7 @@ impl Featurizer {
     /// The readable features of `text` and `extras` with their buckets, each once.
     pub fn named(&self, text: &str, extras: &[&str]) -> Vec<(FeatureName, u32)> {
         let mut out: Vec<(FeatureName, u32)> = extras.iter().map(|e| (FeatureName::Extra((*e).to_owned()), extra_bucket(e))).collect();
-        self.each(text, &mut String::new(), true, &mut |hash, name| {
+        self.each(text, &mut Buffers::default(), true, &mut |hash, name| {
             if let Some(name) = name {
                 out.push((name, bucket(hash)));
             }

@@ -6,9 +6,11 @@ pub mod features;
 pub mod metrics;
 pub mod model;
 pub mod normalize;
+pub mod roles;
 pub mod train;
 
 pub use features::{FeatureConfig, FeatureName};
 pub use metrics::{evaluate, Evaluation, Outcome};
-pub use model::{Contribution, Model, ModelError, ModelInfo, Scored};
+pub use model::{Contribution, Model, ModelError, ModelInfo, Scored, Workspace};
+pub use roles::RoleTable;
 pub use train::{train, Example, TrainError, TrainParams, TrainSpec};

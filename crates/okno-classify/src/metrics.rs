@@ -4,6 +4,9 @@
 use serde::Serialize;
 use std::collections::BTreeMap;
 
+/// Stands for "no prediction" among the confusions (an outcome with nothing ranked counts as wrong).
+pub const NO_PREDICTION: &str = "(none)";
+
 /// One class's scores.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ClassScore {
@@ -56,7 +59,7 @@ pub struct Evaluation {
 pub struct Outcome<'a> {
     /// The true class.
     pub truth: &'a str,
-    /// Predictions, most probable first (at least one).
+    /// Predictions, most probable first (none: counted as a miss).
     pub ranked: Vec<(&'a str, f32)>,
 }
 
@@ -74,10 +77,12 @@ pub fn evaluate(outcomes: &[Outcome<'_>], confusions: usize) -> Evaluation {
     let (mut correct, mut top3) = (0usize, 0usize);
     let mut bins = [(0usize, 0f64, 0usize); 10];
     for o in outcomes {
-        let Some(&(first, probability)) = o.ranked.first() else { continue };
+        let (first, probability) = o.ranked.first().copied().unwrap_or((NO_PREDICTION, 0.0));
         *support.entry(o.truth).or_default() += 1;
-        *predicted.entry(first).or_default() += 1;
-        let hit = first == o.truth;
+        if first != NO_PREDICTION {
+            *predicted.entry(first).or_default() += 1;
+        }
+        let hit = first == o.truth && first != NO_PREDICTION;
         if hit {
             correct += 1;
             *right.entry(first).or_default() += 1;
@@ -140,5 +145,7 @@ mod tests {
         assert!((e.weighted_f1 - (2.0 * 2.0 / 3.0 + 0.5) / 4.0).abs() < 1e-12);
         assert_eq!(e.confusions[0], Confusion { truth: "a".into(), predicted: "b".into(), count: 1 });
         assert!((e.calibration_error - 0.0).abs() < 1e-12, "confidence 0.5, accuracy 0.5");
+        let none = evaluate(&[outcome("a", &[]), outcome("a", &["a"])], 5);
+        assert_eq!((none.examples, none.accuracy, none.per_class.len()), (2, 0.5, 1));
     }
 }

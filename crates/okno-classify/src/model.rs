@@ -3,6 +3,7 @@
 //! checksummed file.
 
 use crate::features::{extra_bucket, FeatureConfig, FeatureName, Featurizer, Scratch, HASH_BITS};
+use crate::roles::RoleTable;
 use crate::train::TrainParams;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -54,6 +55,17 @@ pub struct ModelInfo {
     pub examples: usize,
     /// Softmax temperature fitted on held-out examples (1: not calibrated).
     pub temperature: f32,
+    /// For agency models: the labels are roles, filled in with the request's territory.
+    #[serde(default)]
+    pub roles: Option<RoleTable>,
+}
+
+/// Buffers reused from one prediction to the next.
+#[derive(Default)]
+pub struct Workspace {
+    scratch: Scratch,
+    vector: Vector,
+    probabilities: Vec<f32>,
 }
 
 /// One class with its calibrated probability.
@@ -132,6 +144,21 @@ impl Model {
         let (mut scratch, mut vector, mut probs) = (Scratch::default(), Vector::new(), Vec::new());
         self.probabilities(text, extras, &mut scratch, &mut vector, &mut probs);
         top_k(&probs, k)
+    }
+
+    /// The `k` most probable answers (label, probability) for a text in a territory: class
+    /// labels, or for a role model the agencies playing the roles there.
+    pub fn ranked(&self, text: &str, extras: &[&str], territory: &str, k: usize, ws: &mut Workspace) -> Vec<(String, f32)> {
+        let Workspace { scratch, vector, probabilities } = ws;
+        self.probabilities(text, extras, scratch, vector, probabilities);
+        match &self.info.roles {
+            Some(roles) => {
+                let mut expanded = roles.expand(&self.info.labels, probabilities, territory);
+                expanded.truncate(k);
+                expanded
+            }
+            None => top_k(probabilities, k).into_iter().map(|s| (self.info.labels[s.class].clone(), s.probability)).collect(),
+        }
     }
 
     /// The features that pulled a text most towards `class` (largest terms first), at most `n`.
@@ -261,7 +288,7 @@ pub(crate) fn vectorize_with(featurizer: &Featurizer, row_of: &[u32], idf: &[f32
     for &(bucket, count) in featurizer.count(text, scratch) {
         let row = row_of[bucket as usize];
         if row != ABSENT {
-            out.push((row, (1.0 + (count as f32).ln()) * idf[row as usize]));
+            out.push((row, sublinear_tf(count) * idf[row as usize]));
         }
     }
     let norm = out.iter().map(|(_, v)| v * v).sum::<f32>().sqrt();
@@ -274,6 +301,12 @@ pub(crate) fn vectorize_with(featurizer: &Featurizer, row_of: &[u32], idf: &[f32
             out.push((row, 1.0));
         }
     }
+}
+
+/// `1 + ln(count)`, from a table for the usual small counts.
+fn sublinear_tf(count: u32) -> f32 {
+    const TABLE: [f32; 8] = [0.0, 1.0, 1.693_147_2, 2.098_612_3, 2.386_294_4, 2.609_438, 2.791_759_4, 2.945_910_1];
+    TABLE.get(count as usize).copied().unwrap_or_else(|| 1.0 + (count as f32).ln())
 }
 
 /// Class scores: bias plus each row's weights times its value.

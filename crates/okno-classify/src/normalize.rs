@@ -61,13 +61,13 @@ pub fn normalize_into(text: &str, out: &mut String) -> usize {
             }
             continue;
         }
-        if c == '[' {
-            if let Some(len) = mask_length(&chars[i..]) {
-                start_token(out, &mut tokens);
-                out.push_str(MASK_TOKEN);
-                i += len;
-                continue;
-            }
+        if c == '['
+            && let Some(len) = mask_length(&chars[i..])
+        {
+            start_token(out, &mut tokens);
+            out.push_str(MASK_TOKEN);
+            i += len;
+            continue;
         }
         i += 1;
     }

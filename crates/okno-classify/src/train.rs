@@ -4,6 +4,7 @@
 //! seed give the same model, byte for byte.
 
 use crate::features::{extra_bucket, FeatureConfig, Featurizer, Scratch, HASH_BITS};
+use crate::roles::RoleTable;
 use crate::model::{row_index, scores_into, softmax, vectorize_with, Model, ModelInfo, Vector, FORMAT_VERSION};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -67,6 +68,8 @@ pub struct TrainSpec {
     pub features: FeatureConfig,
     /// Settings.
     pub params: TrainParams,
+    /// For agency models: the roles the labels stand for.
+    pub roles: Option<RoleTable>,
 }
 
 /// SHA-256 over the examples' texts, extras and labels, in order.
@@ -242,6 +245,89 @@ pub fn train(examples: &[Example<'_>], spec: &TrainSpec) -> Result<Model, TrainE
         data_fingerprint: fingerprint(examples),
         examples: examples.len(),
         temperature,
+        roles: spec.roles.clone(),
     };
     Ok(Model::new(info, data.rows, data.idf, weights, bias))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::ModelError;
+
+    const CORPUS: [(&str, &str); 8] = [
+        ("Яма на дороге у дома", "roads"),
+        ("Глубокие ямы на проезжей части", "roads"),
+        ("Разбит асфальт, ямы на дороге", "roads"),
+        ("Не убран снег во дворе", "snow"),
+        ("Сосульки и снег на крыше", "snow"),
+        ("Двор завален снегом, не чистят", "snow"),
+        ("Pothole on the road", "roads"),
+        ("Snow not cleared in the yard", "snow"),
+    ];
+
+    fn spec() -> TrainSpec {
+        TrainSpec {
+            target: "topic".into(),
+            extra_fields: vec!["district".into()],
+            features: FeatureConfig::default(),
+            params: TrainParams { epochs: 30, min_df: 1, calibration_share: 0.25, ..TrainParams::default() },
+            roles: None,
+        }
+    }
+
+    fn examples() -> Vec<Example<'static>> {
+        CORPUS.iter().map(|(text, label)| Example { text, extras: vec!["district:Невский".into()], label }).collect()
+    }
+
+    #[test]
+    fn learns_topics_and_explains_them() {
+        let model = train(&examples(), &spec()).unwrap();
+        let top = model.top("на дороге опять яма", &["district:Невский"], 2);
+        assert_eq!(model.labels()[top[0].class], "roads");
+        assert!(top[0].probability > top[1].probability && (top[0].probability + top[1].probability - 1.0).abs() < 1e-5);
+        let snow = model.labels().iter().position(|l| l == "snow").unwrap();
+        let why = model.explain("снег во дворе не убран", &[], snow, 3);
+        assert!(why.iter().any(|c| c.feature.to_string().contains("снег")), "{why:?}");
+    }
+
+    #[test]
+    fn training_is_deterministic_and_files_round_trip() {
+        let a = train(&examples(), &spec()).unwrap().to_bytes();
+        let b = train(&examples(), &spec()).unwrap().to_bytes();
+        assert_eq!(a, b);
+        let loaded = Model::from_bytes(&a).unwrap();
+        assert_eq!(loaded.to_bytes(), a);
+        assert_eq!(loaded.info().data_fingerprint, fingerprint(&examples()));
+    }
+
+    #[test]
+    fn bad_model_files_are_refused_with_their_reason() {
+        let bytes = train(&examples(), &spec()).unwrap().to_bytes();
+        assert!(matches!(Model::from_bytes(b"PK\x03\x04 a zip file"), Err(ModelError::NotAModel)));
+        let mut other_version = bytes.clone();
+        other_version[8] = 99;
+        assert!(matches!(Model::from_bytes(&other_version), Err(ModelError::Version { found: 99 })));
+        let mut flipped = bytes.clone();
+        let middle = bytes.len() / 2;
+        flipped[middle] ^= 0x40;
+        assert!(matches!(Model::from_bytes(&flipped), Err(ModelError::Corrupt(_))));
+        assert!(matches!(Model::from_bytes(&bytes[..bytes.len() - 100]), Err(ModelError::Corrupt(_))));
+    }
+
+    #[test]
+    fn one_class_is_not_enough() {
+        let one: Vec<Example<'_>> = examples().into_iter().filter(|e| e.label == "snow").collect();
+        assert!(matches!(train(&one, &spec()), Err(TrainError::TooFewClasses { classes: 1, .. })));
+    }
+
+    #[test]
+    fn empty_binary_and_huge_texts_still_get_a_prediction() {
+        let model = train(&examples(), &spec()).unwrap();
+        for text in ["", "\u{0}\u{1}\u{2}", &"яма ".repeat(200_000), "Яма на road, snow во дворе"] {
+            let top = model.top(text, &[], 2);
+            assert_eq!(top.len(), 2);
+            assert!(top.iter().all(|s| s.probability.is_finite()));
+        }
+    }
 }

@@ -9,7 +9,7 @@
 use crate::import::open_csv;
 use anyhow::{bail, Context, Result};
 use clap::{Args, ValueEnum};
-use okno_classify::{evaluate, train, Example, FeatureConfig, Model, Outcome, TrainParams, TrainSpec};
+use okno_classify::{evaluate, train, Example, FeatureConfig, Model, Outcome, RoleTable, TrainParams, TrainSpec, Workspace};
 use serde_json::{json, Value};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -160,6 +160,12 @@ pub struct TrainArgs {
     /// Initial learning rate.
     #[arg(long, default_value_t = TrainParams::default().learning_rate)]
     pub learning_rate: f32,
+    /// Shortest character n-gram.
+    #[arg(long, default_value_t = FeatureConfig::default().char_min)]
+    pub char_min: usize,
+    /// Longest character n-gram (0: none).
+    #[arg(long, default_value_t = FeatureConfig::default().char_max)]
+    pub char_max: usize,
 }
 
 /// Trains a model and writes it; returns a summary.
@@ -170,12 +176,20 @@ pub fn train_command(args: &TrainArgs) -> Result<Value> {
     if labelled.is_empty() {
         bail!("{}: no rows with a {} label", args.data.display(), target.name());
     }
-    let examples: Vec<Example<'_>> = labelled.iter().map(|r| Example { text: &r.text, extras: r.extras(target), label: r.field(target.name()) }).collect();
+    let roles = (target == Target::Agency).then(|| RoleTable::learn(labelled.iter().map(|r| (r.field("agency"), r.field("district")))));
+    let label = |r: &'_ LabelledRow| -> String {
+        let agency = r.field(target.name());
+        roles.as_ref().map_or(agency, |t| t.label(agency)).to_owned()
+    };
+    let labels: Vec<String> = labelled.iter().map(|r| label(r)).collect();
+    let examples: Vec<Example<'_>> =
+        labelled.iter().zip(&labels).map(|(r, label)| Example { text: &r.text, extras: r.extras(target), label }).collect();
     let spec = TrainSpec {
         target: target.name().to_owned(),
         extra_fields: target.extra_fields().iter().map(|f| (*f).to_owned()).collect(),
-        features: FeatureConfig::default(),
+        features: FeatureConfig { char_min: args.char_min, char_max: args.char_max, ..FeatureConfig::default() },
         params: TrainParams { epochs: args.epochs, l2: args.l2, learning_rate: args.learning_rate, ..TrainParams::default() },
+        roles,
     };
     let started = Instant::now();
     let model = train(&examples, &spec)?;
@@ -221,22 +235,20 @@ pub fn eval_command(args: &EvalArgs) -> Result<Value> {
     let labelled: Vec<&LabelledRow> = rows.iter().filter(|r| !r.field(target_field).is_empty()).collect();
     let extras: Vec<Vec<String>> = labelled.iter().map(|r| info.extra_fields.iter().map(|f| format!("{f}:{}", r.field(f))).collect()).collect();
     let started = Instant::now();
-    let (mut scratch, mut vector, mut probs) = Default::default();
-    let ranked: Vec<Vec<okno_classify::Scored>> = labelled
+    let mut workspace = Workspace::default();
+    let ranked: Vec<Vec<(String, f32)>> = labelled
         .iter()
         .zip(&extras)
         .map(|(r, extras)| {
             let extras: Vec<&str> = extras.iter().map(String::as_str).collect();
-            model.probabilities(&r.text, &extras, &mut scratch, &mut vector, &mut probs);
-            okno_classify::model::top_k(&probs, 3)
+            model.ranked(&r.text, &extras, r.field("district"), 3, &mut workspace)
         })
         .collect();
     let seconds = started.elapsed().as_secs_f64();
-    let labels = model.labels();
     let outcomes: Vec<Outcome<'_>> = labelled
         .iter()
         .zip(&ranked)
-        .map(|(r, top)| Outcome { truth: r.field(target_field), ranked: top.iter().map(|s| (labels[s.class].as_str(), s.probability)).collect() })
+        .map(|(r, top)| Outcome { truth: r.field(target_field), ranked: top.iter().map(|(l, p)| (l.as_str(), *p)).collect() })
         .collect();
     let evaluation = evaluate(&outcomes, 20);
     let mut out = serde_json::to_value(&evaluation)?;
