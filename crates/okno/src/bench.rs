@@ -355,17 +355,21 @@ where
     Fut: std::future::Future<Output = Result<Value>>,
 {
     results["machine"] = json!({"cores": std::thread::available_parallelism().map_or(0, |n| n.get())});
+    let save = |results: &Value| -> Result<()> {
+        if let Some(dir) = out.parent() {
+            std::fs::create_dir_all(dir)?;
+        }
+        Ok(std::fs::write(out, serde_json::to_string_pretty(results)?)?)
+    };
     let name = what.to_lowercase();
     eprintln!("== {what} on SQLite");
     results["sqlite"] = figures(scratch_sqlite(&name)).await?;
     if let Some(pg) = &data.postgres {
+        save(&results)?;
         eprintln!("== {what} on PostgreSQL");
         results["postgres"] = figures(fresh_postgres(pg, &name).await?).await?;
     }
-    if let Some(dir) = out.parent() {
-        std::fs::create_dir_all(dir)?;
-    }
-    std::fs::write(out, serde_json::to_string_pretty(&results)?)?;
+    save(&results)?;
     eprintln!("results written to {}", out.display());
     Ok(results)
 }
