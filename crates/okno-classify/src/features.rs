@@ -145,19 +145,13 @@ struct Buffers {
 pub struct Scratch {
     buffers: Buffers,
     buckets: Vec<u32>,
-    /// The last text's features: (bucket, occurrences), by bucket.
-    pub counts: Vec<(u32, u32)>,
+    counts: Vec<(u32, u32)>,
 }
 
 impl Featurizer {
     /// A featurizer with this configuration.
     pub fn new(config: FeatureConfig) -> Self {
         Featurizer { config, russian: Stemmer::create(Algorithm::Russian), english: Stemmer::create(Algorithm::English) }
-    }
-
-    /// Its configuration.
-    pub fn config(&self) -> FeatureConfig {
-        self.config
     }
 
     fn stem_of(&self, word: &str) -> String {
@@ -231,7 +225,7 @@ impl Featurizer {
         }
     }
 
-    /// The features of `text` as (bucket, occurrences), sorted by bucket, in `scratch.counts`.
+    /// The features of `text` as (bucket, occurrences), sorted by bucket (kept in `scratch`).
     pub fn count<'s>(&self, text: &str, scratch: &'s mut Scratch) -> &'s [(u32, u32)] {
         let Scratch { buffers, buckets, counts } = scratch;
         buckets.clear();

@@ -11,6 +11,6 @@ pub mod train;
 
 pub use features::{FeatureConfig, FeatureName};
 pub use metrics::{evaluate, Evaluation, Outcome};
-pub use model::{Contribution, Model, ModelError, ModelInfo, Scored, Workspace};
+pub use model::{Contribution, Model, ModelError, ModelInfo, Workspace};
 pub use roles::RoleTable;
 pub use train::{train, Example, TrainError, TrainParams, TrainSpec};

@@ -68,15 +68,6 @@ pub struct Workspace {
     probabilities: Vec<f32>,
 }
 
-/// One class with its calibrated probability.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct Scored {
-    /// Class index into the model's labels.
-    pub class: usize,
-    /// Probability, 0–1.
-    pub probability: f32,
-}
-
 /// A feature's pull towards a class, for explanations.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Contribution {
@@ -112,59 +103,34 @@ impl Model {
         &self.info
     }
 
-    /// The class names.
-    pub fn labels(&self) -> &[String] {
-        &self.info.labels
-    }
-
     fn classes(&self) -> usize {
         self.info.labels.len()
     }
 
-    /// The weighted feature rows of a text: sublinear term frequency × IDF, L2-normalized, then
-    /// each known extra token with weight 1.
-    pub fn vectorize(&self, text: &str, extras: &[&str], scratch: &mut Scratch, out: &mut Vector) {
-        vectorize_with(&self.featurizer, &self.row_of, &self.idf, text, extras, scratch, out);
-    }
-
-    /// Raw class scores of a vector (before temperature and softmax).
-    pub fn scores(&self, vector: &[(u32, f32)], out: &mut Vec<f32>) {
-        scores_into(&self.weights, &self.bias, vector, out);
-    }
-
-    /// Calibrated probabilities of every class for a text.
-    pub fn probabilities(&self, text: &str, extras: &[&str], scratch: &mut Scratch, vector: &mut Vector, out: &mut Vec<f32>) {
-        self.vectorize(text, extras, scratch, vector);
-        self.scores(vector, out);
-        softmax(out, self.info.temperature);
-    }
-
-    /// The `k` most probable classes for a text, most probable first.
-    pub fn top(&self, text: &str, extras: &[&str], k: usize) -> Vec<Scored> {
-        let (mut scratch, mut vector, mut probs) = (Scratch::default(), Vector::new(), Vec::new());
-        self.probabilities(text, extras, &mut scratch, &mut vector, &mut probs);
-        top_k(&probs, k)
-    }
-
-    /// The `k` most probable answers (label, probability) for a text in a territory: class
-    /// labels, or for a role model the agencies playing the roles there.
+    /// The `k` most probable answers (label, calibrated probability) for a text in a territory,
+    /// most probable first: class labels, or for a role model the agencies playing the roles there.
     pub fn ranked(&self, text: &str, extras: &[&str], territory: &str, k: usize, ws: &mut Workspace) -> Vec<(String, f32)> {
         let Workspace { scratch, vector, probabilities } = ws;
-        self.probabilities(text, extras, scratch, vector, probabilities);
+        vectorize_with(&self.featurizer, &self.row_of, &self.idf, text, extras, scratch, vector);
+        scores_into(&self.weights, &self.bias, vector, probabilities);
+        softmax(probabilities, self.info.temperature);
         match &self.info.roles {
             Some(roles) => {
                 let mut expanded = roles.expand(&self.info.labels, probabilities, territory);
                 expanded.truncate(k);
                 expanded
             }
-            None => top_k(probabilities, k).into_iter().map(|s| (self.info.labels[s.class].clone(), s.probability)).collect(),
+            None => top_k(probabilities, k).into_iter().map(|(class, p)| (self.info.labels[class].clone(), p)).collect(),
         }
     }
 
-    /// The features that pulled a text most towards `class` (largest terms first), at most `n`.
-    pub fn explain(&self, text: &str, extras: &[&str], class: usize, n: usize) -> Vec<Contribution> {
+    /// The features that pulled a text most towards `label` (for a role model, an agency: its
+    /// role), largest terms first, at most `n`; none for a label the model does not know.
+    pub fn explain(&self, text: &str, extras: &[&str], label: &str, n: usize) -> Vec<Contribution> {
+        let label = self.info.roles.as_ref().map_or(label, |roles| roles.label(label));
+        let Some(class) = self.info.labels.iter().position(|l| l == label) else { return Vec::new() };
         let (mut scratch, mut vector) = (Scratch::default(), Vector::new());
-        self.vectorize(text, extras, &mut scratch, &mut vector);
+        vectorize_with(&self.featurizer, &self.row_of, &self.idf, text, extras, &mut scratch, &mut vector);
         let value_of = |row: u32| vector.iter().find(|(r, _)| *r == row).map_or(0.0, |(_, v)| *v);
         let classes = self.classes();
         let mut out: Vec<Contribution> = self
@@ -173,7 +139,7 @@ impl Model {
             .into_iter()
             .filter_map(|(feature, bucket)| {
                 let row = self.row_of[bucket as usize];
-                (row != ABSENT && class < classes).then(|| Contribution { weight: value_of(row) * self.weights[row as usize * classes + class], feature })
+                (row != ABSENT).then(|| Contribution { weight: value_of(row) * self.weights[row as usize * classes + class], feature })
             })
             .filter(|c| c.weight > 0.0)
             .collect();
@@ -335,15 +301,15 @@ pub fn softmax(scores: &mut [f32], temperature: f32) {
     }
 }
 
-/// The `k` largest probabilities, largest first (ties: lower class first).
-pub fn top_k(probs: &[f32], k: usize) -> Vec<Scored> {
-    let mut best: Vec<Scored> = Vec::with_capacity(k + 1);
+/// The `k` largest probabilities as (class, probability), largest first (ties: lower class first).
+fn top_k(probs: &[f32], k: usize) -> Vec<(usize, f32)> {
+    let mut best: Vec<(usize, f32)> = Vec::with_capacity(k + 1);
     for (class, &probability) in probs.iter().enumerate() {
-        if best.len() == k && best.last().is_some_and(|b| b.probability >= probability) {
+        if best.len() == k && best.last().is_some_and(|b| b.1 >= probability) {
             continue;
         }
-        let at = best.partition_point(|b| b.probability >= probability);
-        best.insert(at, Scored { class, probability });
+        let at = best.partition_point(|b| b.1 >= probability);
+        best.insert(at, (class, probability));
         best.truncate(k);
     }
     best
@@ -356,7 +322,7 @@ mod tests {
     #[test]
     fn top_k_orders_and_breaks_ties_by_class() {
         let top = top_k(&[0.1, 0.4, 0.1, 0.4], 3);
-        assert_eq!(top.iter().map(|s| s.class).collect::<Vec<_>>(), [1, 3, 0]);
+        assert_eq!(top.iter().map(|s| s.0).collect::<Vec<_>>(), [1, 3, 0]);
     }
 
     #[test]

@@ -253,7 +253,7 @@ pub fn train(examples: &[Example<'_>], spec: &TrainSpec) -> Result<Model, TrainE
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::ModelError;
+    use crate::model::{ModelError, Workspace};
 
     const CORPUS: [(&str, &str); 8] = [
         ("Яма на дороге у дома", "roads"),
@@ -283,12 +283,12 @@ mod tests {
     #[test]
     fn learns_topics_and_explains_them() {
         let model = train(&examples(), &spec()).unwrap();
-        let top = model.top("на дороге опять яма", &["district:Невский"], 2);
-        assert_eq!(model.labels()[top[0].class], "roads");
-        assert!(top[0].probability > top[1].probability && (top[0].probability + top[1].probability - 1.0).abs() < 1e-5);
-        let snow = model.labels().iter().position(|l| l == "snow").unwrap();
-        let why = model.explain("снег во дворе не убран", &[], snow, 3);
+        let top = model.ranked("на дороге опять яма", &["district:Невский"], "", 2, &mut Workspace::default());
+        assert_eq!(top[0].0, "roads");
+        assert!(top[0].1 > top[1].1 && (top[0].1 + top[1].1 - 1.0).abs() < 1e-5);
+        let why = model.explain("снег во дворе не убран", &[], "snow", 3);
         assert!(why.iter().any(|c| c.feature.to_string().contains("снег")), "{why:?}");
+        assert!(model.explain("снег", &[], "no such label", 3).is_empty());
     }
 
     #[test]
@@ -325,9 +325,9 @@ mod tests {
     fn empty_binary_and_huge_texts_still_get_a_prediction() {
         let model = train(&examples(), &spec()).unwrap();
         for text in ["", "\u{0}\u{1}\u{2}", &"яма ".repeat(200_000), "Яма на road, snow во дворе"] {
-            let top = model.top(text, &[], 2);
+            let top = model.ranked(text, &[], "", 2, &mut Workspace::default());
             assert_eq!(top.len(), 2);
-            assert!(top.iter().all(|s| s.probability.is_finite()));
+            assert!(top.iter().all(|s| s.1.is_finite()));
         }
     }
 }

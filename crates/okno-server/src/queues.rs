@@ -1,5 +1,6 @@
 //! Control queues: requests past their deadline, due today, due within N working days,
-//! without a first reaction, and not routed to an agency in time — for the whole center or one agency (agency staff see their own).
+//! without a first reaction, and not routed to an agency in time — for the whole center or one
+//! agency (agency staff see their own).
 
 use crate::auth::Caller;
 use crate::error::{ApiError, Problem};

@@ -62,8 +62,9 @@ impl LabelledRow {
         self.fields.get(name).map_or("", String::as_str)
     }
 
-    fn extras(&self, target: Target) -> Vec<String> {
-        target.extra_fields().iter().map(|f| format!("{f}:{}", self.field(f))).collect()
+    /// The extra tokens a model reads beside the text: `field:value` for each of `fields`.
+    fn extras(&self, fields: &[impl AsRef<str>]) -> Vec<String> {
+        fields.iter().map(|f| format!("{}:{}", f.as_ref(), self.field(f.as_ref()))).collect()
     }
 }
 
@@ -183,7 +184,7 @@ pub fn train_command(args: &TrainArgs) -> Result<Value> {
     };
     let labels: Vec<String> = labelled.iter().map(|r| label(r)).collect();
     let examples: Vec<Example<'_>> =
-        labelled.iter().zip(&labels).map(|(r, label)| Example { text: &r.text, extras: r.extras(target), label }).collect();
+        labelled.iter().zip(&labels).map(|(r, label)| Example { text: &r.text, extras: r.extras(target.extra_fields()), label }).collect();
     let spec = TrainSpec {
         target: target.name().to_owned(),
         extra_fields: target.extra_fields().iter().map(|f| (*f).to_owned()).collect(),
@@ -233,7 +234,7 @@ pub fn eval_command(args: &EvalArgs) -> Result<Value> {
     let info = model.info().clone();
     let target_field = COLUMNS.iter().find(|(n, _)| *n == info.target).map(|(n, _)| *n).context("the model's target is not a known column")?;
     let labelled: Vec<&LabelledRow> = rows.iter().filter(|r| !r.field(target_field).is_empty()).collect();
-    let extras: Vec<Vec<String>> = labelled.iter().map(|r| info.extra_fields.iter().map(|f| format!("{f}:{}", r.field(f))).collect()).collect();
+    let extras: Vec<Vec<String>> = labelled.iter().map(|r| r.extras(&info.extra_fields)).collect();
     let started = Instant::now();
     let mut workspace = Workspace::default();
     let ranked: Vec<Vec<(String, f32)>> = labelled
