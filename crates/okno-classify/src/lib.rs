@@ -7,10 +7,12 @@ pub mod metrics;
 pub mod model;
 pub mod normalize;
 pub mod roles;
+pub mod routing;
 pub mod train;
 
 pub use features::{FeatureConfig, FeatureName};
 pub use metrics::{evaluate, Evaluation, Outcome};
-pub use model::{Contribution, Model, ModelError, ModelInfo, Workspace};
+pub use model::{Contribution, Model, ModelError, ModelInfo, Query, Workspace};
 pub use roles::RoleTable;
+pub use routing::RoutingTable;
 pub use train::{train, Example, TrainError, TrainParams, TrainSpec};

@@ -3,7 +3,8 @@
 //! checksummed file.
 
 use crate::features::{extra_bucket, FeatureConfig, FeatureName, Featurizer, Scratch, HASH_BITS};
-use crate::roles::RoleTable;
+use crate::roles::{by_probability, RoleTable};
+use crate::routing::{CompiledRouting, RoutingTable, TABLE_WEIGHT};
 use crate::train::TrainParams;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -58,6 +59,24 @@ pub struct ModelInfo {
     /// For agency models: the labels are roles, filled in with the request's territory.
     #[serde(default)]
     pub roles: Option<RoleTable>,
+    /// For agency models: which agency answered each topic in each place, read under the
+    /// topic probabilities of a [`Query`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub routing: Option<RoutingTable>,
+}
+
+/// What is known about a request when predicting.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Query<'a> {
+    /// Its text.
+    pub text: &'a str,
+    /// Its extra tokens, `field:value` for the model's extra fields.
+    pub extras: &'a [&'a str],
+    /// Its place (district name) that roles and the routing table are filled in with.
+    pub place: &'a str,
+    /// Topic probabilities (from a topic model, or certainty when the citizen chose the
+    /// service), used by agency models with a routing table; empty: text and place only.
+    pub topics: &'a [(String, f32)],
 }
 
 /// Buffers reused from one prediction to the next.
@@ -86,6 +105,7 @@ pub struct Model {
     idf: Vec<f32>,
     weights: Vec<f32>,
     bias: Vec<f32>,
+    routing: Option<CompiledRouting>,
 }
 
 /// A text (and its extra tokens) as weighted feature rows.
@@ -95,7 +115,8 @@ impl Model {
     /// Assembles a model; `rows` are the kept buckets, ascending.
     pub(crate) fn new(info: ModelInfo, rows: Vec<u32>, idf: Vec<f32>, weights: Vec<f32>, bias: Vec<f32>) -> Model {
         let row_of = row_index(&rows);
-        Model { featurizer: Featurizer::new(info.features), info, rows, row_of, idf, weights, bias }
+        let routing = info.routing.as_ref().zip(info.roles.as_ref()).map(|(table, roles)| table.compile(roles));
+        Model { featurizer: Featurizer::new(info.features), info, rows, row_of, idf, weights, bias, routing }
     }
 
     /// What the model is.
@@ -107,35 +128,43 @@ impl Model {
         self.info.labels.len()
     }
 
-    /// The `k` most probable answers (label, calibrated probability) for a text in a territory,
-    /// most probable first: class labels, or for a role model the agencies playing the roles there.
-    pub fn ranked(&self, text: &str, extras: &[&str], territory: &str, k: usize, ws: &mut Workspace) -> Vec<(String, f32)> {
+    /// The `k` most probable answers (label, calibrated probability) for a request, most
+    /// probable first: class labels, or for a role model the agencies playing the roles in the
+    /// query's place, mixed with the routing table when the query carries topics.
+    pub fn ranked(&self, query: &Query<'_>, k: usize, ws: &mut Workspace) -> Vec<(String, f32)> {
         let Workspace { scratch, vector, probabilities } = ws;
-        vectorize_with(&self.featurizer, &self.row_of, &self.idf, text, extras, scratch, vector);
+        vectorize_with(&self.featurizer, &self.row_of, &self.idf, query.text, query.extras, scratch, vector);
         scores_into(&self.weights, &self.bias, vector, probabilities);
         softmax(probabilities, self.info.temperature);
-        match &self.info.roles {
-            Some(roles) => {
-                let mut expanded = roles.expand(&self.info.labels, probabilities, territory);
-                expanded.truncate(k);
-                expanded
+        let Some(roles) = &self.info.roles else {
+            return top_k(probabilities, k).into_iter().map(|(class, p)| (self.info.labels[class].clone(), p)).collect();
+        };
+        let mut expanded = roles.expand(&self.info.labels, probabilities, query.place);
+        if let Some(routing) = self.info.routing.as_ref().filter(|_| !query.topics.is_empty()) {
+            let compiled = self.routing.as_ref().and_then(|c| c.agencies(query.place, query.topics));
+            let mut mixed = compiled.unwrap_or_else(|| routing.agencies(query.place, query.topics, roles));
+            mixed.values_mut().for_each(|p| *p *= TABLE_WEIGHT);
+            for (agency, p) in expanded {
+                *mixed.entry(agency).or_default() += (1.0 - TABLE_WEIGHT) * p;
             }
-            None => top_k(probabilities, k).into_iter().map(|(class, p)| (self.info.labels[class].clone(), p)).collect(),
+            expanded = by_probability(mixed);
         }
+        expanded.truncate(k);
+        expanded
     }
 
-    /// The features that pulled a text most towards `label` (for a role model, an agency: its
-    /// role), largest terms first, at most `n`; none for a label the model does not know.
-    pub fn explain(&self, text: &str, extras: &[&str], label: &str, n: usize) -> Vec<Contribution> {
+    /// The features that pulled a request most towards `label` (for a role model, an agency:
+    /// its role), largest terms first, at most `n`; none for a label the model does not know.
+    pub fn explain(&self, query: &Query<'_>, label: &str, n: usize) -> Vec<Contribution> {
         let label = self.info.roles.as_ref().map_or(label, |roles| roles.label(label));
         let Some(class) = self.info.labels.iter().position(|l| l == label) else { return Vec::new() };
         let (mut scratch, mut vector) = (Scratch::default(), Vector::new());
-        vectorize_with(&self.featurizer, &self.row_of, &self.idf, text, extras, &mut scratch, &mut vector);
+        vectorize_with(&self.featurizer, &self.row_of, &self.idf, query.text, query.extras, &mut scratch, &mut vector);
         let value_of = |row: u32| vector.iter().find(|(r, _)| *r == row).map_or(0.0, |(_, v)| *v);
         let classes = self.classes();
         let mut out: Vec<Contribution> = self
             .featurizer
-            .named(text, extras)
+            .named(query.text, query.extras)
             .into_iter()
             .filter_map(|(feature, bucket)| {
                 let row = self.row_of[bucket as usize];

@@ -101,10 +101,15 @@ impl RoleTable {
             *out.entry(agency).or_default() += p;
         }
         let total: f32 = out.values().sum();
-        let mut ranked: Vec<(String, f32)> = out.into_iter().map(|(a, p)| (a.to_owned(), if total > 0.0 { p / total } else { 0.0 })).collect();
-        ranked.sort_by(|a, b| b.1.total_cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
-        ranked
+        by_probability(out.into_iter().map(|(a, p)| (a.to_owned(), if total > 0.0 { p / total } else { 0.0 })))
     }
+}
+
+/// (label, probability) pairs most probable first, ties by label.
+pub fn by_probability(pairs: impl IntoIterator<Item = (String, f32)>) -> Vec<(String, f32)> {
+    let mut ranked: Vec<(String, f32)> = pairs.into_iter().collect();
+    ranked.sort_by(|a, b| b.1.total_cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+    ranked
 }
 
 #[cfg(test)]

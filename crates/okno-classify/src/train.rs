@@ -5,6 +5,7 @@
 
 use crate::features::{extra_bucket, FeatureConfig, Featurizer, Scratch, HASH_BITS};
 use crate::roles::RoleTable;
+use crate::routing::RoutingTable;
 use crate::model::{row_index, scores_into, softmax, vectorize_with, Model, ModelInfo, Vector, FORMAT_VERSION};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -70,6 +71,8 @@ pub struct TrainSpec {
     pub params: TrainParams,
     /// For agency models: the roles the labels stand for.
     pub roles: Option<RoleTable>,
+    /// For agency models: agencies by place and topic.
+    pub routing: Option<RoutingTable>,
 }
 
 /// SHA-256 over the examples' texts, extras and labels, in order.
@@ -246,6 +249,7 @@ pub fn train(examples: &[Example<'_>], spec: &TrainSpec) -> Result<Model, TrainE
         examples: examples.len(),
         temperature,
         roles: spec.roles.clone(),
+        routing: spec.routing.clone(),
     };
     Ok(Model::new(info, data.rows, data.idf, weights, bias))
 }
@@ -253,7 +257,7 @@ pub fn train(examples: &[Example<'_>], spec: &TrainSpec) -> Result<Model, TrainE
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::{ModelError, Workspace};
+    use crate::model::{ModelError, Query, Workspace};
 
     const CORPUS: [(&str, &str); 8] = [
         ("Яма на дороге у дома", "roads"),
@@ -273,6 +277,7 @@ mod tests {
             features: FeatureConfig::default(),
             params: TrainParams { epochs: 30, min_df: 1, calibration_share: 0.25, ..TrainParams::default() },
             roles: None,
+            routing: None,
         }
     }
 
@@ -283,12 +288,12 @@ mod tests {
     #[test]
     fn learns_topics_and_explains_them() {
         let model = train(&examples(), &spec()).unwrap();
-        let top = model.ranked("на дороге опять яма", &["district:Невский"], "", 2, &mut Workspace::default());
+        let top = model.ranked(&Query { text: "на дороге опять яма", extras: &["district:Невский"], ..Query::default() }, 2, &mut Workspace::default());
         assert_eq!(top[0].0, "roads");
         assert!(top[0].1 > top[1].1 && (top[0].1 + top[1].1 - 1.0).abs() < 1e-5);
-        let why = model.explain("снег во дворе не убран", &[], "snow", 3);
+        let why = model.explain(&Query { text: "снег во дворе не убран", ..Query::default() }, "snow", 3);
         assert!(why.iter().any(|c| c.feature.to_string().contains("снег")), "{why:?}");
-        assert!(model.explain("снег", &[], "no such label", 3).is_empty());
+        assert!(model.explain(&Query { text: "снег", ..Query::default() }, "no such label", 3).is_empty());
     }
 
     #[test]
@@ -325,7 +330,7 @@ mod tests {
     fn empty_binary_and_huge_texts_still_get_a_prediction() {
         let model = train(&examples(), &spec()).unwrap();
         for text in ["", "\u{0}\u{1}\u{2}", &"яма ".repeat(200_000), "Яма на road, snow во дворе"] {
-            let top = model.ranked(text, &[], "", 2, &mut Workspace::default());
+            let top = model.ranked(&Query { text, ..Query::default() }, 2, &mut Workspace::default());
             assert_eq!(top.len(), 2);
             assert!(top.iter().all(|s| s.1.is_finite()));
         }

@@ -9,7 +9,7 @@
 use crate::import::open_csv;
 use anyhow::{bail, Context, Result};
 use clap::{Args, ValueEnum};
-use okno_classify::{evaluate, train, Example, FeatureConfig, Model, Outcome, RoleTable, TrainParams, TrainSpec, Workspace};
+use okno_classify::{evaluate, train, Example, FeatureConfig, Model, Outcome, Query, RoleTable, RoutingTable, TrainParams, TrainSpec, Workspace};
 use serde_json::{json, Value};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -35,14 +35,18 @@ impl Target {
         }
     }
 
-    /// The fields given beside the text.
-    fn extra_fields(self) -> &'static [&'static str] {
+    /// The fields given beside the text unless others are asked for: an agency depends on
+    /// the place.
+    fn default_extra_fields(self) -> &'static [&'static str] {
         match self {
-            Target::Agency => &["district"],
+            Target::Agency => &[PLACE],
             Target::Category | Target::Reason => &[],
         }
     }
 }
+
+/// The field naming a request's place: roles and the routing table are filled in with it.
+const PLACE: &str = "district";
 
 /// One labelled request.
 #[derive(Debug, Clone, Default)]
@@ -68,8 +72,10 @@ impl LabelledRow {
     }
 }
 
-/// The columns read, each with the header names it may have.
-const COLUMNS: [(&str, &[&str]); 5] = [
+/// The columns read, each with the header names it may have (`city_object`: the kind of
+/// place the citizen picked on the form — building, yard, street…).
+const COLUMNS: [(&str, &[&str]); 6] = [
+    ("city_object", &["city_object"]),
     ("category", &["category"]),
     ("reason", &["reason"]),
     ("agency", &["agency", "responsible_org"]),
@@ -167,6 +173,10 @@ pub struct TrainArgs {
     /// Longest character n-gram (0: none).
     #[arg(long, default_value_t = FeatureConfig::default().char_max)]
     pub char_max: usize,
+    /// Columns given to the model beside the text, comma-separated (default: `district` for
+    /// agency models, none for topics); e.g. `district,city_object`.
+    #[arg(long, value_delimiter = ',')]
+    pub extra_fields: Option<Vec<String>>,
 }
 
 /// Trains a model and writes it; returns a summary.
@@ -177,20 +187,29 @@ pub fn train_command(args: &TrainArgs) -> Result<Value> {
     if labelled.is_empty() {
         bail!("{}: no rows with a {} label", args.data.display(), target.name());
     }
-    let roles = (target == Target::Agency).then(|| RoleTable::learn(labelled.iter().map(|r| (r.field("agency"), r.field("district")))));
+    let extra_fields: Vec<String> = match &args.extra_fields {
+        Some(fields) => fields.iter().map(|f| f.trim().to_owned()).filter(|f| !f.is_empty()).collect(),
+        None => target.default_extra_fields().iter().map(|f| (*f).to_owned()).collect(),
+    };
+    if let Some(unknown) = extra_fields.iter().find(|f| !COLUMNS.iter().any(|(name, _)| name == f)) {
+        bail!("unknown extra field {unknown:?}; known: {}", COLUMNS.map(|c| c.0).join(", "));
+    }
+    let roles = (target == Target::Agency).then(|| RoleTable::learn(labelled.iter().map(|r| (r.field("agency"), r.field(PLACE)))));
+    let routing = roles.as_ref().map(|roles| RoutingTable::learn(labelled.iter().map(|r| (r.field(PLACE), r.field("reason"), r.field("agency"))), roles));
     let label = |r: &'_ LabelledRow| -> String {
         let agency = r.field(target.name());
         roles.as_ref().map_or(agency, |t| t.label(agency)).to_owned()
     };
     let labels: Vec<String> = labelled.iter().map(|r| label(r)).collect();
     let examples: Vec<Example<'_>> =
-        labelled.iter().zip(&labels).map(|(r, label)| Example { text: &r.text, extras: r.extras(target.extra_fields()), label }).collect();
+        labelled.iter().zip(&labels).map(|(r, label)| Example { text: &r.text, extras: r.extras(&extra_fields), label }).collect();
     let spec = TrainSpec {
         target: target.name().to_owned(),
-        extra_fields: target.extra_fields().iter().map(|f| (*f).to_owned()).collect(),
+        extra_fields,
         features: FeatureConfig { char_min: args.char_min, char_max: args.char_max, ..FeatureConfig::default() },
         params: TrainParams { epochs: args.epochs, l2: args.l2, learning_rate: args.learning_rate, ..TrainParams::default() },
         roles,
+        routing: routing.filter(|t| !t.is_empty()),
     };
     let started = Instant::now();
     let model = train(&examples, &spec)?;
@@ -225,24 +244,48 @@ pub struct EvalArgs {
     /// Print the whole evaluation as JSON (otherwise a short summary).
     #[arg(long)]
     pub json: bool,
+    /// For an agency model: a reason model whose probabilities are read against the agency
+    /// model's place × topic table.
+    #[arg(long, conflicts_with = "given_topic")]
+    pub topic_model: Option<PathBuf>,
+    /// For an agency model: take each request's true reason as known (as when the citizen
+    /// chose the service).
+    #[arg(long)]
+    pub given_topic: bool,
 }
+
+/// Topics kept from a topic model's ranking for the routing table.
+const TOPICS_READ: usize = 20;
 
 /// Evaluates a model; returns the figures (top-level `accuracy`, `macro_f1`, …).
 pub fn eval_command(args: &EvalArgs) -> Result<Value> {
     let model = load_model(&args.model)?;
+    let topic_model = args.topic_model.as_deref().map(load_model).transpose()?;
     let rows = rows_for(&args.data, args.split.as_deref(), "test_ids.txt")?;
     let info = model.info().clone();
     let target_field = COLUMNS.iter().find(|(n, _)| *n == info.target).map(|(n, _)| *n).context("the model's target is not a known column")?;
     let labelled: Vec<&LabelledRow> = rows.iter().filter(|r| !r.field(target_field).is_empty()).collect();
     let extras: Vec<Vec<String>> = labelled.iter().map(|r| r.extras(&info.extra_fields)).collect();
+    let topic_extras: Vec<Vec<String>> = match &topic_model {
+        Some(m) => labelled.iter().map(|r| r.extras(&m.info().extra_fields)).collect(),
+        None => Vec::new(),
+    };
     let started = Instant::now();
     let mut workspace = Workspace::default();
     let ranked: Vec<Vec<(String, f32)>> = labelled
         .iter()
-        .zip(&extras)
-        .map(|(r, extras)| {
-            let extras: Vec<&str> = extras.iter().map(String::as_str).collect();
-            model.ranked(&r.text, &extras, r.field("district"), 3, &mut workspace)
+        .enumerate()
+        .map(|(i, r)| {
+            let topics = match &topic_model {
+                Some(m) => {
+                    let extras: Vec<&str> = topic_extras[i].iter().map(String::as_str).collect();
+                    m.ranked(&Query { text: &r.text, extras: &extras, ..Query::default() }, TOPICS_READ, &mut workspace)
+                }
+                None if args.given_topic => vec![(r.field("reason").to_owned(), 1.0)],
+                None => Vec::new(),
+            };
+            let extras: Vec<&str> = extras[i].iter().map(String::as_str).collect();
+            model.ranked(&Query { text: &r.text, extras: &extras, place: r.field(PLACE), topics: &topics }, 3, &mut workspace)
         })
         .collect();
     let seconds = started.elapsed().as_secs_f64();
