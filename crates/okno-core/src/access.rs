@@ -82,7 +82,7 @@ impl Principal {
             Role::Admin | Role::Operator => true,
             Role::AgencyStaff => {
                 self.is_own_agency(request_agency)
-                    && !matches!(action, Action::Reject | Action::MarkDuplicate | Action::Rate)
+                    && !matches!(action, Action::Reject | Action::MarkDuplicate | Action::Rate | Action::Reclassify)
             }
             Role::Analyst => false,
         }

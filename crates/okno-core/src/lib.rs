@@ -13,6 +13,7 @@ pub mod lifecycle;
 pub mod request;
 pub mod scorecard;
 pub mod text;
+pub mod triage;
 pub mod workflow;
 
 pub use access::{Principal, Role};

@@ -151,10 +151,12 @@ pub enum Action {
     Rate,
     /// A note in the timeline; never changes the status.
     Comment,
+    /// Change the request's service (topic); never changes the status.
+    Reclassify,
 }
 
 /// Every action.
-pub const ALL_ACTIONS: [Action; 13] = [
+pub const ALL_ACTIONS: [Action; 14] = [
     Action::Route,
     Action::Start,
     Action::IntermediateAnswer,
@@ -168,6 +170,7 @@ pub const ALL_ACTIONS: [Action; 13] = [
     Action::ResumeDeadline,
     Action::Rate,
     Action::Comment,
+    Action::Reclassify,
 ];
 
 impl Action {
@@ -187,6 +190,7 @@ impl Action {
             Action::ResumeDeadline => "resume_deadline",
             Action::Rate => "rate",
             Action::Comment => "comment",
+            Action::Reclassify => "reclassify",
         }
     }
 }
@@ -216,6 +220,7 @@ pub struct TransitionError {
 /// | extend_deadline, pause_deadline, resume_deadline | registered, routed, in_progress, intermediate_answer, reopened | (same) |
 /// | rate | answered, closed | (same) |
 /// | comment | any | (same) |
+/// | reclassify | registered, routed, in_progress, intermediate_answer, reopened | (same) |
 pub fn transition(from: Status, action: Action) -> Result<Status, TransitionError> {
     use Status::*;
     let refused = Err(TransitionError { from, action });
@@ -252,7 +257,7 @@ pub fn transition(from: Status, action: Action) -> Result<Status, TransitionErro
             }),
             _ => refused,
         },
-        Action::ExtendDeadline | Action::PauseDeadline | Action::ResumeDeadline => {
+        Action::ExtendDeadline | Action::PauseDeadline | Action::ResumeDeadline | Action::Reclassify => {
             if from.awaits_agency() {
                 Ok(from)
             } else {

@@ -15,6 +15,8 @@ use utoipa::ToSchema;
 pub struct ActionInput {
     /// Target agency code (`route`, required).
     pub agency: Option<String>,
+    /// New service code (`reclassify`, required).
+    pub service: Option<String>,
     /// Answer text (`intermediate_answer`, `answer`), comment, or reason (`route`, `reopen`,
     /// `reject`, `mark_duplicate`, `extend_deadline`).
     pub text: Option<String>,
@@ -29,6 +31,8 @@ pub struct ActionInput {
 pub struct RequestUpdate {
     /// New status.
     pub status: Status,
+    /// Service.
+    pub service_code: String,
     /// Responsible agency.
     pub agency: Option<String>,
     /// Answer deadline.
@@ -67,6 +71,15 @@ pub enum ActionError {
     Invalid(#[from] ValidationError),
 }
 
+/// The kinds of catalog entries an action may name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CatalogItem {
+    /// An agency code.
+    Agency,
+    /// A service code.
+    Service,
+}
+
 /// Who is acting: a signed-in user, or the citizen holding the request's token.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Actor<'a> {
@@ -93,7 +106,8 @@ impl Actor<'_> {
 }
 
 /// Decides what `action` by `actor` at `now` does to `request`, or why it cannot be done.
-/// `agency_exists` tells whether an agency code is known (for routing); `rules` are the
+/// `exists` tells whether an agency or service code is known (for routing and
+/// reclassification); `rules` are the
 /// request's deadline rules, when its service has a known regime (they govern extensions and
 /// whether re-routing or reopening starts the term again).
 pub fn plan(
@@ -102,7 +116,7 @@ pub fn plan(
     input: &ActionInput,
     actor: &Actor<'_>,
     now: DateTime<Utc>,
-    agency_exists: &dyn Fn(&str) -> bool,
+    exists: &dyn Fn(CatalogItem, &str) -> bool,
     rules: Option<DeadlineRules<'_>>,
 ) -> Result<RequestUpdate, ActionError> {
     if !actor.may(action, request) {
@@ -113,6 +127,7 @@ pub fn plan(
     let text = errors.bounded("text", input.text.clone(), MAX_TEXT_CHARS);
     let mut update = RequestUpdate {
         status,
+        service_code: request.service_code.clone(),
         agency: request.agency.clone(),
         due_at: request.due_at,
         closed_at: if status.is_final() { request.closed_at.or(Some(now)) } else { None },
@@ -143,7 +158,7 @@ pub fn plan(
     match action {
         Action::Route => match errors.bounded("agency", input.agency.clone(), MAX_SHORT_CHARS) {
             None => errors.add("agency", "is required"),
-            Some(code) if !agency_exists(&code) => errors.add("agency", format!("no agency with code {code:?}")),
+            Some(code) if !exists(CatalogItem::Agency, &code) => errors.add("agency", format!("no agency with code {code:?}")),
             Some(code) if request.agency.as_deref() == Some(code.as_str()) && request.status != Status::Registered => {
                 errors.add("agency", "the request is already with this agency")
             }
@@ -182,6 +197,15 @@ pub fn plan(
             (Some(_), Some(r)) => set_clock(&mut update, r.resume(ClockState { due_at: request.due_at, paused_at: request.paused_at }, now)),
             (Some(_), None) => update.paused_at = None,
         },
+        Action::Reclassify => match errors.bounded("service", input.service.clone(), MAX_SHORT_CHARS) {
+            None => errors.add("service", "is required"),
+            Some(code) if !exists(CatalogItem::Service, &code) => errors.add("service", format!("no service with code {code:?}")),
+            Some(code) if code == request.service_code => errors.add("service", "the request already has this service"),
+            Some(code) => {
+                update.event.text = Some(format!("{} -> {code}", request.service_code));
+                update.service_code = code;
+            }
+        },
         Action::ExtendDeadline => plan_extension(request, input, rules, now, &mut update, &mut errors),
         Action::Rate => match input.rating {
             Some(r @ 1..=5) => {
@@ -192,7 +216,10 @@ pub fn plan(
         },
         _ => {}
     }
-    update.event.text = text;
+    update.event.text = match (update.event.text.take(), text) {
+        (Some(change), Some(comment)) => Some(format!("{change}: {comment}")),
+        (change, comment) => change.or(comment),
+    };
     update.event.status = Some(status);
     errors.finish(update).map_err(ActionError::from)
 }
@@ -256,6 +283,7 @@ fn event_kind(action: Action) -> EventKind {
         Action::ResumeDeadline => EventKind::DeadlineResumed,
         Action::Rate => EventKind::Rated,
         Action::Comment => EventKind::Comment,
+        Action::Reclassify => EventKind::Reclassified,
     }
 }
 
@@ -296,16 +324,16 @@ mod tests {
         let op = operator();
         let now = at("2021-03-20T12:00:00+03:00");
         let input = ActionInput { text: Some("нужна проверка".into()), ..Default::default() };
-        let update = plan(&r, Action::ExtendDeadline, &input, &Actor::User(&op), now, &|_| true, rules).unwrap();
+        let update = plan(&r, Action::ExtendDeadline, &input, &Actor::User(&op), now, &|_, _| true, rules).unwrap();
         // 31 March + 30 days = 30 April 2021 (a working day).
         assert_eq!(update.due_at, Some(at("2021-04-30T23:59:59+03:00")));
         assert_eq!((update.extensions, update.escalation_level), (1, 0));
         let too_far = ActionInput { due_at: Some(at("2021-05-20T00:00:00+03:00")), ..input.clone() };
-        assert!(plan(&r, Action::ExtendDeadline, &too_far, &Actor::User(&op), now, &|_| true, rules).is_err());
+        assert!(plan(&r, Action::ExtendDeadline, &too_far, &Actor::User(&op), now, &|_, _| true, rules).is_err());
         let mut extended = r.clone();
         extended.extensions = 1;
         extended.due_at = update.due_at;
-        let again = plan(&extended, Action::ExtendDeadline, &input, &Actor::User(&op), now, &|_| true, rules).unwrap_err();
+        let again = plan(&extended, Action::ExtendDeadline, &input, &Actor::User(&op), now, &|_, _| true, rules).unwrap_err();
         assert!(again.to_string().contains("all used"), "{again}");
     }
 
@@ -317,12 +345,12 @@ mod tests {
         let route = ActionInput { agency: Some("water".into()), text: Some("не по компетенции".into()), ..Default::default() };
         let r = request(Status::InProgress, "2021-03-12T23:59:59+03:00");
         let portal = Some(DeadlineRules { config: &config, regime: config.regime("spb_portal").unwrap() });
-        let restarted = plan(&r, Action::Route, &route, &Actor::User(&op), now, &|_| true, portal).unwrap();
+        let restarted = plan(&r, Action::Route, &route, &Actor::User(&op), now, &|_, _| true, portal).unwrap();
         // 16 working days after Wed 10 March 2021: 11, 12, 15–19, 22–26, 29–31 March, 1 April.
         assert_eq!(restarted.due_at, Some(at("2021-04-01T23:59:59+03:00")));
         assert_eq!(restarted.event.old_due_at, r.due_at);
         let fz59 = Some(DeadlineRules { config: &config, regime: config.regime("fz59").unwrap() });
-        let kept = plan(&r, Action::Route, &route, &Actor::User(&op), now, &|_| true, fz59).unwrap();
+        let kept = plan(&r, Action::Route, &route, &Actor::User(&op), now, &|_, _| true, fz59).unwrap();
         assert_eq!(kept.due_at, r.due_at);
     }
 
@@ -331,14 +359,14 @@ mod tests {
         let op = operator();
         let r = request(Status::Routed, "2021-03-31T23:59:59+03:00");
         let t1 = at("2021-03-02T09:30:00+03:00");
-        let started = plan(&r, Action::Start, &ActionInput::default(), &Actor::User(&op), t1, &|_| true, None).unwrap();
+        let started = plan(&r, Action::Start, &ActionInput::default(), &Actor::User(&op), t1, &|_, _| true, None).unwrap();
         assert_eq!((started.first_reaction_at, started.first_answer_at), (Some(t1), None));
         let mut r2 = r.clone();
         r2.status = Status::InProgress;
         r2.first_reaction_at = started.first_reaction_at;
         let answer = ActionInput { text: Some("готово".into()), ..Default::default() };
         let t2 = at("2021-03-05T10:00:00+03:00");
-        let answered = plan(&r2, Action::Answer, &answer, &Actor::User(&op), t2, &|_| true, None).unwrap();
+        let answered = plan(&r2, Action::Answer, &answer, &Actor::User(&op), t2, &|_, _| true, None).unwrap();
         assert_eq!((answered.first_reaction_at, answered.first_answer_at), (Some(t1), Some(t2)));
     }
 
@@ -384,7 +412,7 @@ mod tests {
                     text: Some("причина".into()),
                     ..Default::default()
                 };
-                if let Ok(u) = plan(&r, action, &input, &Actor::User(&op), now, &|_| true, Some(rules)) {
+                if let Ok(u) = plan(&r, action, &input, &Actor::User(&op), now, &|_, _| true, Some(rules)) {
                     r.status = u.status;
                     r.agency = u.agency;
                     r.due_at = u.due_at;

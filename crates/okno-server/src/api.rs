@@ -10,7 +10,7 @@ use axum::Json;
 use base64::Engine;
 use chrono::{DateTime, Utc};
 use okno_core::lifecycle::ALL_ACTIONS;
-use okno_core::workflow::{plan, ActionInput, Actor};
+use okno_core::workflow::{plan, ActionInput, Actor, CatalogItem};
 use okno_core::{
     Action, Agency, BBox, Channel, Contact, Coordinates, Event, EventKind, FieldErrors, Open311Status, Principal,
     Request, RequestDraft, RequestFilter, Service, Status, Territory,
@@ -160,7 +160,7 @@ pub async fn create_request(
             None
         }
     };
-    let created = intake::submit(&*state.store, &state.deadlines, body.draft, channel, source_system, Utc::now()).await?;
+    let created = intake::submit(&*state.store, &state.deadlines, &state.classifier, body.draft, channel, source_system, Utc::now()).await?;
     let status = if created.created { StatusCode::CREATED } else { StatusCode::OK };
     let location = format!("/api/v1/track/{}", created.request.token);
     let events = state.store.events(created.request.id).await?;
@@ -331,25 +331,35 @@ fn parse_action(name: &str) -> Result<Action, ApiError> {
         .ok_or_else(|| ApiError::NotFound(format!("no action {name:?}")))
 }
 
-/// Applies `action` to `request` (as read by the caller; no action changes its service, so
-/// the deadline regime looked up from it holds inside the store's transaction).
+/// Applies `action` to `request` (as read by the caller). The deadline regime is looked up
+/// from its service; reclassification keeps the deadlines already set (the term runs from
+/// registration whatever the topic), so the regime read here holds inside the store's
+/// transaction.
 async fn perform(state: &AppState, request: &Request, action: Action, input: ActionInput, actor: Actor<'_>) -> Result<Request, ApiError> {
     let agencies: Vec<String> = if action == Action::Route {
         state.store.agencies().await?.into_iter().map(|a| a.code).collect()
     } else {
         Vec::new()
     };
+    let services: Vec<String> = if action == Action::Reclassify {
+        state.store.services().await?.into_iter().map(|s| s.code).collect()
+    } else {
+        Vec::new()
+    };
     let now = Utc::now();
     let service = state.store.service(&request.service_code).await?;
     let rules = service.as_ref().and_then(|s| state.deadlines.rules_for(&s.code, &s.deadline_regime));
-    let planner = |r: &Request| plan(r, action, &input, &actor, now, &|code| agencies.iter().any(|a| a == code), rules);
+    let planner = |r: &Request| plan(r, action, &input, &actor, now, &|item, code| match item {
+        CatalogItem::Agency => agencies.iter().any(|a| a == code),
+        CatalogItem::Service => services.iter().any(|s| s == code),
+    }, rules);
     let id = request.id;
     state.store.apply(id, &planner).await?.ok_or_else(|| ApiError::NotFound(format!("no request {id}")))
 }
 
 /// Performs a lifecycle action: `route`, `start`, `intermediate-answer`, `answer`,
 /// `extend-deadline`, `pause-deadline`, `resume-deadline`, `close`, `reopen`, `reject`,
-/// `mark-duplicate`, `rate`, `comment`.
+/// `mark-duplicate`, `rate`, `comment`, `reclassify`.
 #[utoipa::path(post, path = "/api/v1/requests/{id}/{action}", tag = "requests", request_body = ActionInput,
     params(("id" = i64, Path), ("action" = String, Path)),
     responses((status = 200, body = Request), (status = 403, body = Problem), (status = 404, body = Problem),

@@ -1,8 +1,11 @@
 //! The single intake path: every channel (JSON API, web form, Open311, operator entry) turns
-//! its input into a [`RequestDraft`] and submits it here, so validation, routing to the
-//! service's default agency, the initial deadline and storage are the same for all.
+//! its input into a [`RequestDraft`] and submits it here, so validation, triage (operators'
+//! rules, the service's default agency, the classifier), the initial deadline and storage are
+//! the same for all.
 
 use crate::error::ApiError;
+use crate::triage::{self, Catalog, Classifier, Facts};
+use std::collections::BTreeMap;
 use chrono::{DateTime, SubsecRound, Utc};
 use okno_core::deadline::{DeadlineConfig, Due};
 use okno_core::{Channel, NewRequest, RequestDraft};
@@ -17,29 +20,56 @@ pub fn new_tracking_token() -> String {
 }
 
 /// Validates and stores a request from any channel. `source_system` names the client that
-/// sent it (its `source_id`, if any, makes retries idempotent). Its deadlines follow its
-/// service's regime in `deadlines` (none if the regime is unknown there).
+/// sent it (its `source_id`, if any, makes retries idempotent). A request without a service
+/// gets one from an operator's rule or the topic model (a low-confidence guess waits in the
+/// triage queue); its agency comes from a rule, its service or the agency model (see
+/// [`triage::decide`]). Its deadlines follow its service's regime in `deadlines` (none if the
+/// regime is unknown there).
 pub async fn submit(
     store: &dyn Store,
     deadlines: &DeadlineConfig,
-    draft: RequestDraft,
+    classifier: &Classifier,
+    mut draft: RequestDraft,
     channel: Channel,
     source_system: Option<String>,
     now: DateTime<Utc>,
 ) -> Result<Created, ApiError> {
     let now = now.trunc_subsecs(6);
-    let service = match draft.service_code.as_deref().map(str::trim).filter(|c| !c.is_empty()) {
-        Some(code) => store.service(code).await?,
-        None => None,
-    };
-    let mut request = NewRequest::validate(draft, service.as_ref(), channel, source_system, now)?;
-    if let Some(territory) = &request.territory
-        && !store.territories().await?.iter().any(|t| &t.code == territory)
+    let catalog = Catalog::read(store).await?;
+    let territory = draft.territory.as_deref().map(str::trim).filter(|t| !t.is_empty());
+    if let Some(code) = territory
+        && !catalog.territories.iter().any(|t| t.code == code)
     {
-        return Err(ApiError::field("territory", format!("no territory with code {territory:?}")));
+        return Err(ApiError::field("territory", format!("no territory with code {code:?}")));
     }
+    let chosen_code = draft.service_code.as_deref().map(str::trim).filter(|c| !c.is_empty());
+    let chosen = chosen_code.and_then(|code| catalog.services.iter().find(|s| s.code == code));
+    let text = draft.text.as_deref().map(str::trim).unwrap_or_default();
+    let decision = match (chosen_code, chosen) {
+        (Some(_), None) => None,
+        _ if text.is_empty() => None,
+        _ => {
+            let attributes = BTreeMap::new();
+            let facts = Facts { text, territories: catalog.territory_chain(territory), attributes: &attributes };
+            Some(triage::decide(&classifier.current(), classifier.threshold(), &catalog, chosen, &facts))
+        }
+    };
+    let predicted = chosen.is_none() && decision.as_ref().is_some_and(|d| d.service.is_some());
+    if predicted {
+        draft.service_code = decision.as_ref().and_then(|d| d.service.clone());
+    }
+    let service_code = draft.service_code.as_deref().map(str::trim).unwrap_or_default();
+    let mut service = catalog.services.iter().find(|s| s.code == service_code).cloned();
+    if predicted && let Some(s) = &mut service {
+        // The citizen did not choose this service, so its required fields cannot be demanded.
+        s.attributes.iter_mut().for_each(|a| a.required = false);
+    }
+    let mut request = NewRequest::validate(draft, service.as_ref(), channel, source_system, now)?;
     let service = service.ok_or_else(|| ApiError::Internal("validated request without a service".into()))?;
-    request.agency = service.default_agency.clone();
+    request.agency = match &decision {
+        Some(d) => d.agency.clone(),
+        None => service.default_agency.clone(),
+    };
     let due = match deadlines.rules_for(&service.code, &service.deadline_regime) {
         Some(rules) => rules.due_at_intake(now, request.agency.is_some()),
         None => {
@@ -47,5 +77,6 @@ pub async fn submit(
             Due::default()
         }
     };
-    Ok(store.create_request(&request, &new_tracking_token(), due).await?)
+    let prediction = decision.and_then(|d| d.prediction);
+    Ok(store.create_triaged_request(&request, &new_tracking_token(), due, prediction.as_ref()).await?)
 }

@@ -10,6 +10,7 @@ pub mod intake;
 pub mod open311;
 pub mod queues;
 pub mod report;
+pub mod triage;
 pub mod xml;
 
 use auth::RateLimiter;
@@ -70,12 +71,20 @@ pub struct AppState {
     pub dummy_hash: Arc<String>,
     /// Calendar, time zone and deadline regimes.
     pub deadlines: Arc<okno_core::deadline::DeadlineConfig>,
+    /// The classifier models in force for intake's triage.
+    pub classifier: Arc<triage::Classifier>,
 }
 
 impl AppState {
-    /// State over `store` with `config` and the deadline rules `deadlines`.
-    pub fn new(store: Arc<dyn Store>, config: ServerConfig, deadlines: okno_core::deadline::DeadlineConfig) -> Result<Self, ApiError> {
+    /// State over `store` with `config`, the deadline rules `deadlines` and the `classifier`.
+    pub fn new(
+        store: Arc<dyn Store>,
+        config: ServerConfig,
+        deadlines: okno_core::deadline::DeadlineConfig,
+        classifier: triage::Classifier,
+    ) -> Result<Self, ApiError> {
         Ok(AppState {
+            classifier: Arc::new(classifier),
             deadlines: Arc::new(deadlines),
             store,
             submit_limiter: Arc::new(RateLimiter::new(config.submit_per_minute, config.submit_per_minute.max(1))),
@@ -111,6 +120,8 @@ pub struct ApiPath<T>(pub T);
         api::track, api::citizen_act,
         auth::login, auth::logout, auth::me, auth::issue_token,
         admin::add_user, admin::audit_log, report::scorecards_endpoint, queues::summary, queues::queue,
+        triage::triage_queue, triage::request_prediction, triage::classify, triage::models, triage::reload_models,
+        triage::list_rules, triage::add_rule, triage::disable_rule,
     ),
     components(schemas(okno_core::Channel, okno_core::Priority, okno_core::EventKind, okno_core::Role))
 )]
@@ -148,6 +159,13 @@ pub fn app(state: AppState) -> Router {
         .route("/scorecards", get(report::scorecards_endpoint))
         .route("/queues", get(queues::summary))
         .route("/queues/{queue}", get(queues::queue))
+        .route("/triage", get(triage::triage_queue))
+        .route("/requests/{id}/prediction", get(triage::request_prediction))
+        .route("/classify", post(triage::classify))
+        .route("/models", get(triage::models))
+        .route("/models/reload", post(triage::reload_models))
+        .route("/routing-rules", get(triage::list_rules).post(triage::add_rule))
+        .route("/routing-rules/{id}", axum::routing::delete(triage::disable_rule))
         .route("/openapi.json", get(openapi))
         .fallback(not_found);
     let open311 = open311::router(state.config.open311.max_media_bytes + max_body);

@@ -32,11 +32,12 @@ pub fn parse_json<T: serde::de::DeserializeOwned>(column: &str, value: &str) -> 
 macro_rules! impl_store {
     (store = $Store:ty, db = $DB:ty, backend = $backend:expr, lock = $lock:literal) => {
         use crate::backend::{classify, parse_json, parse_stored};
-        use crate::query::{self, Bind, EVENT_COLUMNS, EVENT_INSERT_COLUMNS, INSERT_EVENT, INSERT_REQUEST, REQUEST_COLUMNS};
+        use crate::query::{self, Bind, AWAITING_STATUSES, EVENT_COLUMNS, EVENT_INSERT_COLUMNS, INSERT_EVENT, INSERT_REQUEST, REQUEST_COLUMNS};
         use crate::{ApiKeyInfo, AuditEntry, Backend, Media, Notification, QueueCounts, ScoreBy, CountBy, Created, DeadlineUpdate, ImportCounts, ImportedRequest, NewUser, Pending, Planner, Result, Store, StoreError, Timeline, TimelineEvent, UserRecord};
         use chrono::{DateTime, Utc};
         use okno_core::deadline::Due;
         use okno_core::scorecard::ScoreRow;
+        use okno_core::triage::{Prediction, PredictionRecord, RoutingRule, RuleDraft};
         use okno_core::{Agency, Contact, Coordinates, Event, NewEvent, NewRequest, Principal, Request, RequestFilter, Service, Status, Territory};
         use sqlx::{AssertSqlSafe, Row};
 
@@ -90,6 +91,58 @@ macro_rules! impl_store {
                 paused_at: get_opt_time(row, "paused_at")?,
                 routing_due_at: get_opt_time(row, "routing_due_at")?,
             })
+        }
+
+        const PREDICTION_COLUMNS: &str = "p.request_id AS p_request_id, p.at AS p_at, p.services AS p_services, \
+            p.agencies AS p_agencies, p.service_by AS p_service_by, p.agency_by AS p_agency_by, p.rule_id AS p_rule_id, \
+            p.models AS p_models, p.needs_triage AS p_needs_triage, p.corrected_at AS p_corrected_at, p.corrected_by AS p_corrected_by";
+
+        fn prediction_from_row(row: &DbRow) -> Result<Option<PredictionRecord>> {
+            let Some(request_id) = row.try_get::<Option<i64>, _>("p_request_id")? else { return Ok(None) };
+            let decider = |col: &str| -> Result<_> { parse_json(col, &format!("\"{}\"", row.try_get::<String, _>(col)?)) };
+            Ok(Some(PredictionRecord {
+                request_id,
+                at: get_time(row, "p_at")?,
+                prediction: Prediction {
+                    services: parse_json("services", row.try_get("p_services")?)?,
+                    agencies: parse_json("agencies", row.try_get("p_agencies")?)?,
+                    service_by: decider("p_service_by")?,
+                    agency_by: decider("p_agency_by")?,
+                    rule_id: row.try_get("p_rule_id")?,
+                    models: parse_json("models", row.try_get("p_models")?)?,
+                    needs_triage: row.try_get("p_needs_triage")?,
+                },
+                corrected_at: get_opt_time(row, "p_corrected_at")?,
+                corrected_by: row.try_get("p_corrected_by")?,
+            }))
+        }
+
+        fn rule_from_row(row: &DbRow) -> Result<RoutingRule> {
+            Ok(RoutingRule {
+                id: row.try_get("id")?,
+                keywords: parse_json("keywords", row.try_get("keywords")?)?,
+                service: row.try_get("service_code")?,
+                agency: row.try_get("agency_code")?,
+                territory: row.try_get("territory_code")?,
+                priority: row.try_get("priority")?,
+                active: row.try_get("active")?,
+                created_by: row.try_get("created_by")?,
+                created_at: get_time(row, "created_at")?,
+            })
+        }
+
+        fn to_json<T: serde::Serialize>(value: &T) -> String {
+            serde_json::to_string(value).unwrap_or_default()
+        }
+
+        fn decider_name(d: okno_core::triage::Decider) -> String {
+            serde_json::to_value(d).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default()
+        }
+
+        /// Requests joined with their predictions: `{columns}` of both, then the condition.
+        fn with_predictions(join: &str, condition: &str) -> String {
+            let columns = REQUEST_COLUMNS.split(", ").map(|c| format!("r.{c}")).collect::<Vec<_>>().join(", ");
+            format!("SELECT {columns}, {PREDICTION_COLUMNS} FROM requests r {join} predictions p ON p.request_id = r.id WHERE {condition}")
         }
 
         fn event_from_row(row: &DbRow) -> Result<Event> {
@@ -299,7 +352,7 @@ macro_rules! impl_store {
                 row.as_ref().map(service_from_row).transpose()
             }
 
-            async fn create_request(&self, r: &NewRequest, token: &str, due: Due) -> Result<Created> {
+            async fn create_triaged_request(&self, r: &NewRequest, token: &str, due: Due, prediction: Option<&Prediction>) -> Result<Created> {
                 let item = ImportedRequest {
                     request: r.clone(), token: token.to_owned(),
                     status: if r.agency.is_some() { Status::Routed } else { Status::Registered },
@@ -317,6 +370,15 @@ macro_rules! impl_store {
                 insert_contact(&mut tx, id, &r.contact).await?;
                 for event in &item.events {
                     insert_event(&mut tx, id, event).await?;
+                }
+                if let Some(p) = prediction {
+                    sqlx::query(
+                        "INSERT INTO predictions (request_id, at, services, agencies, service_by, agency_by, rule_id, models, needs_triage) \
+                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+                    )
+                    .bind(id).bind(to_db(r.created_at)).bind(to_json(&p.services)).bind(to_json(&p.agencies))
+                    .bind(decider_name(p.service_by)).bind(decider_name(p.agency_by)).bind(p.rule_id).bind(to_json(&p.models)).bind(p.needs_triage)
+                    .execute(&mut *tx).await.map_err(classify)?;
                 }
                 let request = request_in(&mut *tx, id).await?.ok_or_else(|| StoreError::Corrupt("inserted request vanished".into()))?;
                 tx.commit().await?;
@@ -355,17 +417,68 @@ macro_rules! impl_store {
                 sqlx::query(
                     "UPDATE requests SET status = $1, agency_code = $2, due_at = $3, closed_at = $4, rating = $5, \
                      last_answer = $6, updated_at = $7, first_reaction_at = $8, first_answer_at = $9, extensions = $10, \
-                     escalation_level = $11, paused_at = $12 WHERE id = $13",
+                     escalation_level = $11, paused_at = $12, service_code = $14 WHERE id = $13",
                 )
                 .bind(update.status.as_str()).bind(&update.agency).bind(opt_time(update.due_at))
                 .bind(opt_time(update.closed_at)).bind(update.rating).bind(&update.last_answer)
                 .bind(to_db(update.event.at)).bind(opt_time(update.first_reaction_at)).bind(opt_time(update.first_answer_at))
                 .bind(update.extensions).bind(update.escalation_level).bind(opt_time(update.paused_at)).bind(request_id)
+                .bind(&update.service_code)
                 .execute(&mut *tx).await.map_err(classify)?;
                 insert_event(&mut tx, request_id, &update.event).await?;
+                if matches!(update.event.kind, okno_core::EventKind::Routed | okno_core::EventKind::Reclassified) {
+                    sqlx::query("UPDATE predictions SET corrected_at = $1, corrected_by = $2 WHERE request_id = $3")
+                        .bind(to_db(update.event.at)).bind(&update.event.actor).bind(request_id)
+                        .execute(&mut *tx).await?;
+                }
                 let request = request_in(&mut *tx, request_id).await?;
                 tx.commit().await?;
                 Ok(request)
+            }
+
+            async fn prediction(&self, request_id: i64) -> Result<Option<PredictionRecord>> {
+                let sql = format!("SELECT {PREDICTION_COLUMNS} FROM predictions p WHERE p.request_id = $1");
+                let row = sqlx::query(AssertSqlSafe(sql)).bind(request_id).fetch_optional(&self.reader).await?;
+                Ok(row.as_ref().map(prediction_from_row).transpose()?.flatten())
+            }
+
+            async fn triage_queue(&self, after_id: i64, limit: u32) -> Result<Vec<(Request, PredictionRecord)>> {
+                let sql = with_predictions("JOIN", &format!(
+                    "p.needs_triage AND p.corrected_at IS NULL AND r.status IN ({AWAITING_STATUSES}) AND r.id > $1 ORDER BY r.id LIMIT $2"));
+                let rows = sqlx::query(AssertSqlSafe(sql)).bind(after_id).bind(i64::from(limit)).fetch_all(&self.reader).await?;
+                rows.iter()
+                    .map(|row| {
+                        let p = prediction_from_row(row)?.ok_or_else(|| StoreError::Corrupt("triage row without a prediction".into()))?;
+                        Ok((request_from_row(row)?, p))
+                    })
+                    .collect()
+            }
+
+            async fn requests_with_predictions(&self, after_id: i64, limit: u32) -> Result<Vec<(Request, Option<PredictionRecord>)>> {
+                let sql = with_predictions("LEFT JOIN", "r.id > $1 ORDER BY r.id LIMIT $2");
+                let rows = sqlx::query(AssertSqlSafe(sql)).bind(after_id).bind(i64::from(limit)).fetch_all(&self.reader).await?;
+                rows.iter().map(|row| Ok((request_from_row(row)?, prediction_from_row(row)?))).collect()
+            }
+
+            async fn routing_rules(&self) -> Result<Vec<RoutingRule>> {
+                let rows = sqlx::query("SELECT * FROM routing_rules ORDER BY id").fetch_all(&self.reader).await?;
+                rows.iter().map(rule_from_row).collect()
+            }
+
+            async fn add_routing_rule(&self, rule: &RuleDraft, by: &str, now: DateTime<Utc>) -> Result<RoutingRule> {
+                let row = sqlx::query(
+                    "INSERT INTO routing_rules (keywords, service_code, agency_code, territory_code, priority, active, created_by, created_at) \
+                     VALUES ($1, $2, $3, $4, $5, TRUE, $6, $7) RETURNING *",
+                )
+                .bind(to_json(&rule.keywords)).bind(&rule.service).bind(&rule.agency).bind(&rule.territory).bind(rule.priority)
+                .bind(by).bind(to_db(now))
+                .fetch_one(&self.writer).await.map_err(classify)?;
+                rule_from_row(&row)
+            }
+
+            async fn set_routing_rule_active(&self, id: i64, active: bool) -> Result<bool> {
+                let done = sqlx::query("UPDATE routing_rules SET active = $1 WHERE id = $2").bind(active).bind(id).execute(&self.writer).await?;
+                Ok(done.rows_affected() > 0)
             }
 
             async fn count_requests_by(&self, by: CountBy) -> Result<Vec<(Option<String>, i64)>> {

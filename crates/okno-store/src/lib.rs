@@ -15,6 +15,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use okno_core::deadline::Due;
 use okno_core::scorecard::ScoreRow;
+use okno_core::triage::{Prediction, PredictionRecord, RoutingRule, RuleDraft};
 use okno_core::workflow::{ActionError, RequestUpdate};
 use okno_core::{Agency, Contact, Event, NewEvent, NewRequest, Principal, Request, RequestFilter, Role, Service, Status, Territory};
 use std::sync::Arc;
@@ -334,7 +335,26 @@ pub trait Store: Send + Sync {
     /// Stores a new request with its contact and `registered` event (and `routed`, when it
     /// names an agency) in one transaction. A request whose source system and id are already
     /// stored is not stored again: the existing one is returned with `created: false`.
-    async fn create_request(&self, request: &NewRequest, token: &str, due: Due) -> Result<Created>;
+    async fn create_request(&self, request: &NewRequest, token: &str, due: Due) -> Result<Created> {
+        self.create_triaged_request(request, token, due, None).await
+    }
+    /// [`Store::create_request`], storing in the same transaction what intake's triage
+    /// decided (a request already stored keeps its own).
+    async fn create_triaged_request(&self, request: &NewRequest, token: &str, due: Due, prediction: Option<&Prediction>) -> Result<Created>;
+    /// What intake's triage decided for a request, if it was triaged.
+    async fn prediction(&self, request_id: i64) -> Result<Option<PredictionRecord>>;
+    /// Open requests waiting for an operator's triage (not routed or reclassified by one since),
+    /// oldest first, after `after_id`, at most `limit`.
+    async fn triage_queue(&self, after_id: i64, limit: u32) -> Result<Vec<(Request, PredictionRecord)>>;
+    /// Requests with their triage record (if any), by id, after `after_id`, at most `limit`
+    /// (for exporting training data).
+    async fn requests_with_predictions(&self, after_id: i64, limit: u32) -> Result<Vec<(Request, Option<PredictionRecord>)>>;
+    /// Operators' routing rules, by id.
+    async fn routing_rules(&self) -> Result<Vec<RoutingRule>>;
+    /// Adds a validated rule (its codes must exist: a conflict otherwise).
+    async fn add_routing_rule(&self, rule: &RuleDraft, by: &str, now: DateTime<Utc>) -> Result<RoutingRule>;
+    /// Turns a rule on or off; false if there is no such rule.
+    async fn set_routing_rule_active(&self, id: i64, active: bool) -> Result<bool>;
     /// One request by id.
     async fn request(&self, id: i64) -> Result<Option<Request>>;
     /// One request by its public token.

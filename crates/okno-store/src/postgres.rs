@@ -32,6 +32,7 @@ impl PostgresStore {
             ("deadlines", include_str!("../migrations/postgres/0003_deadlines.sql")),
             ("clock", include_str!("../migrations/postgres/0004_clock.sql")),
             ("routing", include_str!("../migrations/postgres/0005_routing.sql")),
+            ("triage", include_str!("../migrations/postgres/0006_triage.sql")),
         ]).run(&pool).await?;
         Ok(PostgresStore { writer: pool.clone(), reader: pool })
     }

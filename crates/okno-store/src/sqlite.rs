@@ -49,6 +49,7 @@ impl SqliteStore {
             ("deadlines", include_str!("../migrations/sqlite/0003_deadlines.sql")),
             ("clock", include_str!("../migrations/sqlite/0004_clock.sql")),
             ("routing", include_str!("../migrations/sqlite/0005_routing.sql")),
+            ("triage", include_str!("../migrations/sqlite/0006_triage.sql")),
         ]).run(&writer).await?;
         let reader = if in_memory {
             writer.clone()

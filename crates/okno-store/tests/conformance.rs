@@ -65,7 +65,7 @@ fn operator() -> Principal {
 async fn act(store: &dyn Store, id: i64, action: Action, input: ActionInput, at: DateTime<Utc>) -> Result<okno_core::Request, StoreError> {
     let op = operator();
     let agencies = ["roads", "water"];
-    let planner = move |r: &okno_core::Request| plan(r, action, &input, &Actor::User(&op), at, &|c| agencies.contains(&c), None);
+    let planner = move |r: &okno_core::Request| plan(r, action, &input, &Actor::User(&op), at, &|_, c| agencies.contains(&c), None);
     Ok(store.apply(id, &planner).await?.expect("request exists"))
 }
 
@@ -242,7 +242,7 @@ async fn a_paused_deadline_leaves_the_queues_and_moves_on_resume() {
             let store = store.clone();
             let op = op.clone();
             async move {
-                let planner = move |r: &okno_core::Request| plan(r, action, &input, &Actor::User(&op), at, &|_| true, rules);
+                let planner = move |r: &okno_core::Request| plan(r, action, &input, &Actor::User(&op), at, &|_, _| true, rules);
                 store.apply(id, &planner).await
             }
         };
@@ -378,5 +378,57 @@ async fn lists_by_id_and_by_page() {
         assert_eq!(by_id.iter().map(|r| r.id).collect::<Vec<_>>(), [ids[4], ids[1]]);
         let page2 = store.list_requests(&RequestFilter { limit: 3, offset: 3, ..Default::default() }).await.unwrap();
         assert_eq!(page2.iter().map(|r| r.id).collect::<Vec<_>>(), [ids[3], ids[2], ids[1]]);
+    }
+}
+
+#[tokio::test]
+async fn triage_records_wait_until_an_operator_routes_or_reclassifies() {
+    use okno_core::triage::{Decider, Prediction, RuleDraft, Scored};
+    for store in stores().await {
+        seed(&*store).await;
+        let prediction = Prediction {
+            services: vec![Scored { code: "pothole".into(), probability: 0.41 }, Scored { code: "leak".into(), probability: 0.3 }],
+            agencies: vec![Scored { code: "roads".into(), probability: 0.52 }],
+            service_by: Decider::Triage,
+            agency_by: Decider::Triage,
+            rule_id: None,
+            models: vec!["abc".into()],
+            needs_triage: true,
+        };
+        let doubtful = store.create_triaged_request(&new_request("pothole", "Что-то течёт", t(1, 9)), "tok-1", Due::default(), Some(&prediction)).await.unwrap().request;
+        let sure = Prediction { needs_triage: false, service_by: Decider::Citizen, agency_by: Decider::Service, ..prediction.clone() };
+        let mut routed = new_request("leak", "Течёт труба", t(1, 10));
+        routed.agency = Some("water".into());
+        let confident = store.create_triaged_request(&routed, "tok-2", Due::default(), Some(&sure)).await.unwrap().request;
+        let stored = store.prediction(doubtful.id).await.unwrap().unwrap();
+        assert_eq!(stored.prediction, prediction);
+        assert_eq!((stored.at, stored.corrected_at), (t(1, 9), None));
+        let waiting: Vec<i64> = store.triage_queue(0, 10).await.unwrap().iter().map(|(r, _)| r.id).collect();
+        assert_eq!(waiting, [doubtful.id], "only the doubtful one waits");
+
+        let input = ActionInput { service: Some("leak".into()), text: Some("течь, не яма".into()), ..ActionInput::default() };
+        let op = operator();
+        let planner = |r: &okno_core::Request| plan(r, Action::Reclassify, &input, &Actor::User(&op), t(1, 11), &|_, c| c == "leak", None);
+        let reclassified = store.apply(doubtful.id, &planner).await.unwrap().unwrap();
+        assert_eq!((reclassified.service_code.as_str(), reclassified.status), ("leak", Status::Registered));
+        let event = store.events(doubtful.id).await.unwrap().pop().unwrap();
+        assert_eq!((event.kind, event.text.as_deref()), (EventKind::Reclassified, Some("pothole -> leak: течь, не яма")));
+        let stored = store.prediction(doubtful.id).await.unwrap().unwrap();
+        assert_eq!((stored.corrected_at, stored.corrected_by.as_deref()), (Some(t(1, 11)), Some("op")));
+        assert!(store.triage_queue(0, 10).await.unwrap().is_empty());
+
+        let all = store.requests_with_predictions(0, 10).await.unwrap();
+        assert_eq!(all.len(), 2);
+        assert!(all.iter().all(|(r, p)| p.as_ref().is_some_and(|p| p.request_id == r.id)));
+        assert_eq!(store.requests_with_predictions(confident.id, 10).await.unwrap().len(), 0);
+
+        let draft = RuleDraft { keywords: vec!["течет".into()], agency: Some("water".into()), territory: Some("north".into()), priority: 2, ..RuleDraft::default() };
+        let rule = store.add_routing_rule(&draft, "op", t(2, 9)).await.unwrap();
+        assert_eq!((rule.keywords.clone(), rule.active, rule.created_at), (vec!["течет".to_owned()], true, t(2, 9)));
+        let bad = RuleDraft { agency: Some("no-such-agency".into()), ..draft.clone() };
+        assert!(matches!(store.add_routing_rule(&bad, "op", t(2, 9)).await, Err(StoreError::Conflict(_))));
+        assert!(store.set_routing_rule_active(rule.id, false).await.unwrap());
+        assert!(!store.set_routing_rule_active(rule.id + 100, false).await.unwrap());
+        assert_eq!(store.routing_rules().await.unwrap().iter().map(|r| (r.id, r.active)).collect::<Vec<_>>(), [(rule.id, false)]);
     }
 }

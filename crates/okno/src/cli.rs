@@ -60,6 +60,18 @@ pub struct ServeArgs {
     /// Time zone of Open311 dates (IANA name).
     #[arg(long, env = "OKNO_TIMEZONE", default_value = "Europe/Moscow")]
     pub timezone: String,
+    /// Topic model (`okno train --target reason|category`) that picks the service of requests
+    /// filed without one; its labels are service codes or names.
+    #[arg(long, env = "OKNO_TOPIC_MODEL")]
+    pub topic_model: Option<PathBuf>,
+    /// Agency model (`okno train --target agency`) that routes requests whose service has no
+    /// default agency; its labels are agency codes or names.
+    #[arg(long, env = "OKNO_AGENCY_MODEL")]
+    pub agency_model: Option<PathBuf>,
+    /// Probability from which a model's choice is acted on; below it the request waits in the
+    /// triage queue.
+    #[arg(long, env = "OKNO_AUTO_ROUTE_THRESHOLD", default_value_t = 0.6)]
+    pub auto_route_threshold: f32,
 }
 
 /// Okno's commands.
@@ -684,7 +696,16 @@ pub async fn serve(store: Arc<dyn Store>, args: ServeArgs) -> Result<()> {
         ..ServerConfig::default()
     };
     let deadlines = load_deadlines(args.deadlines.as_deref())?;
-    let state = AppState::new(store, config, deadlines).map_err(|e| anyhow::anyhow!("{e}"))?;
+    if !(0.0..=1.0).contains(&args.auto_route_threshold) {
+        bail!("--auto-route-threshold must be between 0 and 1");
+    }
+    let classifier = okno_server::triage::Classifier::load(okno_server::triage::ClassifierConfig {
+        topic_model: args.topic_model,
+        agency_model: args.agency_model,
+        threshold: args.auto_route_threshold,
+    })
+    .map_err(|e| anyhow::anyhow!("loading a classifier model: {e}"))?;
+    let state = AppState::new(store, config, deadlines, classifier).map_err(|e| anyhow::anyhow!("{e}"))?;
     if args.sla_interval > 0 {
         let (store, deadlines) = (state.store.clone(), state.deadlines.clone());
         let every = std::time::Duration::from_secs(args.sla_interval);
