@@ -330,6 +330,15 @@ pub enum ExportWhat {
         #[arg(long)]
         out: Option<PathBuf>,
     },
+    /// Labelled requests as training data for `okno train` (CSV, oldest first).
+    Training {
+        /// Only requests an operator routed or reclassified (the corrections).
+        #[arg(long)]
+        corrections_only: bool,
+        /// Output file (default: standard output).
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
 }
 
 /// Export formats.
@@ -506,15 +515,26 @@ pub async fn run(cli: Cli) -> Result<()> {
         }
         Command::Export { what: ExportWhat::Requests { format, out } } => {
             let store = open(&cli.db).await?;
-            let sink: Box<dyn std::io::Write> = match out {
-                Some(path) => Box::new(std::fs::File::create(&path).with_context(|| format!("creating {}", path.display()))?),
-                None => Box::new(std::io::stdout().lock()),
-            };
-            let n = crate::export::requests(&*store, format, std::io::BufWriter::new(sink)).await?;
+            let n = crate::export::requests(&*store, format, export_sink(out.as_deref())?).await?;
             eprintln!("exported {n} requests");
             Ok(())
         }
+        Command::Export { what: ExportWhat::Training { corrections_only, out } } => {
+            let store = open(&cli.db).await?;
+            let n = crate::export::training(&*store, corrections_only, export_sink(out.as_deref())?).await?;
+            eprintln!("exported {n} labelled requests");
+            Ok(())
+        }
     }
+}
+
+/// Where an export goes: the file, or standard output.
+fn export_sink(out: Option<&std::path::Path>) -> Result<std::io::BufWriter<Box<dyn std::io::Write>>> {
+    let sink: Box<dyn std::io::Write> = match out {
+        Some(path) => Box::new(std::fs::File::create(path).with_context(|| format!("creating {}", path.display()))?),
+        None => Box::new(std::io::stdout().lock()),
+    };
+    Ok(std::io::BufWriter::new(sink))
 }
 
 async fn outbox(store: &dyn Store, command: OutboxCommand) -> Result<()> {

@@ -2,6 +2,7 @@
 
 use crate::cli::ExportFormat;
 use anyhow::Result;
+use okno_core::triage::{Decider, PredictionRecord};
 use okno_core::{Request, RequestFilter};
 use okno_store::Store;
 use serde::Serialize;
@@ -111,5 +112,85 @@ pub async fn requests(store: &dyn Store, format: ExportFormat, out: impl Write) 
         }
     }
     sink.flush()?;
+    Ok(written)
+}
+
+/// One labelled request for `okno train`.
+#[derive(Debug, Serialize)]
+struct TrainingRow<'a> {
+    id: i64,
+    created_at: String,
+    text: &'a str,
+    category: &'a str,
+    reason: &'a str,
+    agency: &'a str,
+    district: &'a str,
+    municipality: &'a str,
+    labelled_by: &'static str,
+}
+
+/// Who gave a request its labels: an operator who routed or reclassified it, else who decided
+/// at intake (`citizen`, `rule`, `model`), else `import` or `intake` for requests filed before
+/// triage existed. `None`: still an unconfirmed guess, not training data.
+fn labelled_by(request: &Request, prediction: Option<&PredictionRecord>) -> Option<&'static str> {
+    let Some(p) = prediction else {
+        return Some(if request.source_system.is_some() { "import" } else { "intake" });
+    };
+    if p.corrected_at.is_some() {
+        return Some("operator");
+    }
+    match p.prediction.service_by {
+        Decider::Citizen => Some("citizen"),
+        Decider::Rule => Some("rule"),
+        Decider::Service | Decider::Model => Some("model"),
+        Decider::Triage => None,
+    }
+}
+
+/// Writes labelled requests as CSV for `okno train` (id, created_at, text, category = the
+/// service's group, reason = the service code, agency code, district and municipality names,
+/// labelled_by), oldest first; requests whose service is still an unconfirmed guess are left
+/// out, and with `operator_only` everything but operators' corrections. Returns the rows written.
+pub async fn training(store: &dyn Store, operator_only: bool, out: impl Write) -> Result<u64> {
+    let services = store.services().await?;
+    let territories = store.territories().await?;
+    let group_of = |code: &str| services.iter().find(|s| s.code == code).map_or("", |s| s.group.as_str());
+    let place = |code: Option<&str>, kind: &str| -> String {
+        let mut next = code;
+        for _ in 0..territories.len() {
+            let Some(t) = next.and_then(|c| territories.iter().find(|t| t.code == c)) else { break };
+            if t.kind == kind {
+                return t.name_ru.clone();
+            }
+            next = t.parent.as_deref();
+        }
+        String::new()
+    };
+    let mut writer = csv::Writer::from_writer(out);
+    let (mut after, mut written) = (0i64, 0u64);
+    loop {
+        let page = store.requests_with_predictions(after, PAGE).await?;
+        for (r, p) in &page {
+            let Some(by) = labelled_by(r, p.as_ref()).filter(|by| !operator_only || *by == "operator") else { continue };
+            let (district, municipality) = (place(r.territory.as_deref(), "district"), place(r.territory.as_deref(), "municipality"));
+            writer.serialize(TrainingRow {
+                id: r.id,
+                created_at: r.created_at.to_rfc3339(),
+                text: &r.text,
+                category: group_of(&r.service_code),
+                reason: &r.service_code,
+                agency: r.agency.as_deref().unwrap_or(""),
+                district: &district,
+                municipality: &municipality,
+                labelled_by: by,
+            })?;
+            written += 1;
+        }
+        match page.last() {
+            Some((last, _)) if page.len() == PAGE as usize => after = last.id,
+            _ => break,
+        }
+    }
+    writer.flush()?;
     Ok(written)
 }

@@ -629,19 +629,38 @@ async fn webhook_receiver() -> (String, std::sync::Arc<std::sync::Mutex<Vec<Stri
 /// The classifier on the fixed St. Petersburg split: trained and evaluated by the real binary,
 /// its figures at least those of the scikit-learn baseline the project measured (category
 /// accuracy 0.918 and macro-F1 0.810, reason accuracy 0.718); a damaged model is refused.
-#[test]
-fn classifier_trains_and_evaluates_on_the_spb_split() {
+/// The first `rows` appeals of the St. Petersburg file, as a plain CSV to import.
+fn spb_subset(appeals: &std::path::Path, rows: usize, out: &std::path::Path) {
+    let mut input = csv::Reader::from_reader(flate2::read::GzDecoder::new(std::fs::File::open(appeals).unwrap()));
+    let mut output = csv::Writer::from_path(out).unwrap();
+    output.write_record(input.headers().unwrap()).unwrap();
+    for record in input.records().take(rows) {
+        output.write_record(&record.unwrap()).unwrap();
+    }
+    output.flush().unwrap();
+}
+
+fn trained(db: &str, args: &[&str]) -> Value {
+    serde_json::from_str(&okno_stdout(db, &[&["train"], args].concat())).unwrap()
+}
+
+fn evaluated(db: &str, args: &[&str]) -> Value {
+    serde_json::from_str(&okno_stdout(db, &[&["eval", "--json"], args].concat())).unwrap()
+}
+
+#[tokio::test]
+async fn classifier_trains_evaluates_and_triages_intake_on_the_spb_data() {
     let (Some(appeals), Some(split)) = (shared_data("ru_spb_appeals/appeals.csv.gz"), shared_data("ru_spb_appeals/split")) else { return };
     let dir = std::env::temp_dir().join(format!("okno-classifier-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
-    let db = format!("sqlite://{}", dir.join("unused.db").display());
-    let (appeals, split) = (appeals.to_str().unwrap(), split.to_str().unwrap());
+    let db = format!("sqlite://{}", dir.join("okno.db").display());
+    let (appeals_path, appeals, split) = (appeals.clone(), appeals.to_str().unwrap(), split.to_str().unwrap());
+    let model = |name: &str| dir.join(format!("{name}.model")).to_str().unwrap().to_owned();
     let mut figures = Vec::new();
     for target in ["category", "reason"] {
-        let model = dir.join(format!("{target}.model"));
-        let trained: Value = serde_json::from_str(&okno_stdout(&db, &["train", "--data", appeals, "--split", split, "--target", target, "--out", model.to_str().unwrap()])).unwrap();
-        assert_eq!(trained["examples"], 26_914, "the train list");
-        let eval: Value = serde_json::from_str(&okno_stdout(&db, &["eval", "--model", model.to_str().unwrap(), "--data", appeals, "--split", split, "--json"])).unwrap();
+        let summary = trained(&db, &["--data", appeals, "--split", split, "--target", target, "--out", &model(target)]);
+        assert_eq!(summary["examples"], 26_914, "the train list");
+        let eval = evaluated(&db, &["--model", &model(target), "--data", appeals, "--split", split]);
         assert_eq!(eval["examples"], 15_434, "the test list");
         figures.push((eval["accuracy"].as_f64().unwrap(), eval["macro_f1"].as_f64().unwrap(), eval["top3_accuracy"].as_f64().unwrap()));
     }
@@ -649,13 +668,83 @@ fn classifier_trains_and_evaluates_on_the_spb_split() {
     assert!(category_accuracy >= 0.918 && category_f1 >= 0.810 && category_top3 >= 0.99, "category {figures:?}");
     assert!(reason_accuracy >= 0.718 && reason_top3 >= 0.91, "reason {figures:?}");
 
-    let model = dir.join("category.model");
-    let mut bytes = std::fs::read(&model).unwrap();
+    // Agency from text, district and the predicted topic beats the district × predicted-reason lookup.
+    trained(&db, &["--data", appeals, "--split", split, "--target", "agency", "--out", &model("agency")]);
+    let agency = evaluated(&db, &["--model", &model("agency"), "--topic-model", &model("reason"), "--data", appeals, "--split", split]);
+    let (accuracy, macro_f1) = (agency["accuracy"].as_f64().unwrap(), agency["macro_f1"].as_f64().unwrap());
+    assert!(accuracy >= 0.735 && macro_f1 >= 0.449, "agency {accuracy} {macro_f1}");
+
+    let mut bytes = std::fs::read(model("category")).unwrap();
     let middle = bytes.len() / 2;
     bytes[middle] ^= 1;
-    let damaged = dir.join("damaged.model");
+    let damaged = model("damaged");
     std::fs::write(&damaged, bytes).unwrap();
-    let out = Command::new(OKNO).args(["eval", "--model", damaged.to_str().unwrap(), "--data", appeals]).output().unwrap();
+    let out = Command::new(OKNO).args(["eval", "--model", &damaged, "--data", appeals]).output().unwrap();
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("corrupt model file: checksum mismatch"), "{}", String::from_utf8_lossy(&out.stderr));
+
+    // Intake with the models: the portal's catalog (services named by reason, agencies by name).
+    let subset = dir.join("appeals-subset.csv");
+    spb_subset(&appeals_path, 4_000, &subset);
+    okno(&db, &["demo", "--no-serve"]);
+    okno(&db, &["import", "spb-appeals", subset.to_str().unwrap()]);
+    let store = okno_store::open(&db).await.unwrap();
+    let district = store.territories().await.unwrap().into_iter().find(|t| t.kind == "district" && t.code.starts_with("spb-")).unwrap();
+    let agency_live = model("agency-live");
+    std::fs::copy(model("agency"), &agency_live).unwrap();
+    let server = Server::start(&db, &["--topic-model", &model("reason"), "--agency-model", &agency_live, "--auto-route-threshold", "0.5"]);
+    let anon = Client::new();
+    let file = |text: &str| {
+        let body = json!({"text": text, "territory": district.code, "contact": {"name": "Сидоров", "phone": "+7 900 111-22-33"}});
+        anon.post(server.url("/api/v1/requests")).json(&body).send()
+    };
+    let snow: Value = file("Во дворе не убран снег, дворники не чистят уже неделю, не пройти").await.unwrap().json().await.unwrap();
+    assert!(snow["service_code"].as_str().unwrap().starts_with("spb-"), "a service was predicted: {snow}");
+    let (admin, csrf) = login(&server, "admin", "demo-admin-password").await;
+    let why: Value = admin.get(server.url(&format!("/api/v1/requests/{}/prediction", snow["id"]))).send().await.unwrap().json().await.unwrap();
+    assert!(why["services"][0]["probability"].as_f64().unwrap() > 0.0, "{why}");
+    let words = why["services_explained"][0]["because"].to_string();
+    assert!(words.contains("снег") || words.contains("двор"), "the words behind the guess: {words}");
+
+    // A vague text waits for triage; the operator's routing is the correction that ends it.
+    let vague: Value = file("Прошу разобраться").await.unwrap().json().await.unwrap();
+    let queue: Value = admin.get(server.url("/api/v1/triage")).send().await.unwrap().json().await.unwrap();
+    let item = queue.as_array().unwrap().iter().find(|i| i["request"]["id"] == vague["id"]).expect("the vague request waits");
+    assert!(!item["request"].to_string().contains("Сидоров"), "no contact in the queue");
+    let target = item["prediction"]["agencies"][0]["code"].as_str().unwrap_or("roads").to_owned();
+    let routed = admin.post(server.url(&format!("/api/v1/requests/{}/route", vague["id"]))).header("x-csrf-token", &csrf)
+        .json(&json!({"agency": target, "text": "проверено оператором"})).send().await.unwrap();
+    assert_eq!(routed.status(), StatusCode::OK);
+    let queue: Value = admin.get(server.url("/api/v1/triage")).send().await.unwrap().json().await.unwrap();
+    assert!(queue.as_array().unwrap().iter().all(|i| i["request"]["id"] != vague["id"]));
+
+    // An operator's keyword rule takes precedence over the models.
+    let rule = json!({"keywords": ["сосул"], "service": "pothole", "agency": "roads"});
+    let added = admin.post(server.url("/api/v1/routing-rules")).header("x-csrf-token", &csrf).json(&rule).send().await.unwrap();
+    assert_eq!(added.status(), StatusCode::CREATED);
+    let icicles: Value = file("Огромные сосульки над входом в парадную").await.unwrap().json().await.unwrap();
+    assert_eq!((icicles["service_code"].as_str(), icicles["agency"].as_str()), (Some("pothole"), Some("roads")));
+    let bad_rule = admin.post(server.url("/api/v1/routing-rules")).header("x-csrf-token", &csrf).json(&json!({"keywords": [], "agency": "nope"})).send().await.unwrap();
+    assert_eq!(bad_rule.status(), StatusCode::UNPROCESSABLE_ENTITY);
+
+    // A damaged model file is refused on reload and the models in force stay.
+    let before: Value = admin.get(server.url("/api/v1/models")).send().await.unwrap().json().await.unwrap();
+    std::fs::copy(&damaged, &agency_live).unwrap();
+    let reload = admin.post(server.url("/api/v1/models/reload")).header("x-csrf-token", &csrf).send().await.unwrap();
+    assert_eq!(reload.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(reload.text().await.unwrap().contains("corrupt model file"));
+    let after: Value = admin.get(server.url("/api/v1/models")).send().await.unwrap().json().await.unwrap();
+    assert_eq!(before, after);
+    let again = file("Не убран снег во дворе").await.unwrap();
+    assert_eq!(again.status(), StatusCode::CREATED, "intake goes on with the previous models");
+
+    // The correction is training data.
+    let export = okno_stdout(&db, &["export", "training", "--corrections-only"]);
+    let mut rows = csv::Reader::from_reader(export.as_bytes());
+    let header = rows.headers().unwrap().clone();
+    assert_eq!(&header, vec!["id", "created_at", "text", "category", "reason", "agency", "district", "municipality", "labelled_by"]);
+    let rows: Vec<csv::StringRecord> = rows.records().map(Result::unwrap).collect();
+    assert_eq!(rows.len(), 1);
+    assert_eq!((&rows[0][0], &rows[0][5], &rows[0][8]), (vague["id"].to_string().as_str(), target.as_str(), "operator"));
+    assert!(!export.contains("Сидоров"));
 }
