@@ -16,7 +16,9 @@ use std::collections::{BTreeMap, BTreeSet};
 pub struct TrainParams {
     /// Passes over the examples.
     pub epochs: u32,
-    /// Initial learning rate.
+    /// Initial learning rate; it falls as `1 / (1 + epochs done)`, so that examples with
+    /// the same features and different labels (short, templated texts) settle on their
+    /// shares instead of following the last ones seen.
     pub learning_rate: f32,
     /// L2 regularization strength.
     pub l2: f32,
@@ -30,7 +32,7 @@ pub struct TrainParams {
 
 impl Default for TrainParams {
     fn default() -> Self {
-        TrainParams { epochs: 12, learning_rate: 0.5, l2: 2e-6, min_df: 2, calibration_share: 0.1, seed: 20_210_301 }
+        TrainParams { epochs: 12, learning_rate: 2.0, l2: 2e-6, min_df: 2, calibration_share: 0.1, seed: 20_210_301 }
     }
 }
 
@@ -157,12 +159,12 @@ fn sgd(data: &Prepared, examples: &[usize], classes: usize, params: &TrainParams
     let mut order = examples.to_vec();
     let mut rng = SplitMix(params.seed);
     let (mut scores, mut t) = (Vec::with_capacity(classes), 0f32);
-    let (lr0, l2) = (params.learning_rate, params.l2);
+    let (lr0, l2, per_epoch) = (params.learning_rate, params.l2, examples.len().max(1) as f32);
     for _ in 0..params.epochs {
         rng.shuffle(&mut order);
         for &i in &order {
             let vector = &data.vectors[i];
-            let lr = lr0 / (1.0 + lr0 * l2 * t);
+            let lr = lr0 / (1.0 + t / per_epoch);
             t += 1.0;
             scores_into(&weights, &bias, vector, &mut scores);
             bias.iter().zip(scores.iter_mut()).for_each(|(b, s)| *s = b + (*s - b) * scale);

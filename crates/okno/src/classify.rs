@@ -72,24 +72,31 @@ impl LabelledRow {
     }
 }
 
-/// The columns read, each with the header names it may have (`city_object`: the kind of
-/// place the citizen picked on the form — building, yard, street…).
+/// The columns read, each with the header names it may have, compared in lower case with
+/// spaces as `_` (`city_object`: the kind of place the citizen picked on the form — building,
+/// yard, street…). NYC 311 exports work as they are: the descriptor is the text, the
+/// complaint type the category, the borough the district.
 const COLUMNS: [(&str, &[&str]); 6] = [
     ("city_object", &["city_object"]),
-    ("category", &["category"]),
+    ("category", &["category", "complaint_type"]),
     ("reason", &["reason"]),
     ("agency", &["agency", "responsible_org"]),
-    ("district", &["district", "territory"]),
+    ("district", &["district", "territory", "borough"]),
     ("municipality", &["municipality"]),
 ];
+
+/// A header name as compared with the aliases.
+fn column_key(header: &str) -> String {
+    header.trim().to_lowercase().replace(' ', "_")
+}
 
 /// Reads labelled rows; rows whose CSV is malformed are reported by line and skipped.
 pub fn read_rows(path: &Path) -> Result<Vec<LabelledRow>> {
     let mut reader = open_csv(path)?;
-    let headers = reader.headers().with_context(|| format!("reading the header of {}", path.display()))?.clone();
-    let column = |names: &[&str]| names.iter().find_map(|n| headers.iter().position(|h| h == *n));
-    let text = column(&["text"]).with_context(|| format!("{}: no `text` column", path.display()))?;
-    let (id, created) = (column(&["id"]), column(&["created_at"]));
+    let headers: Vec<String> = reader.headers().with_context(|| format!("reading the header of {}", path.display()))?.iter().map(column_key).collect();
+    let column = |names: &[&str]| names.iter().find_map(|n| headers.iter().position(|h| h == n));
+    let text = column(&["text", "descriptor"]).with_context(|| format!("{}: no `text` (or `descriptor`) column", path.display()))?;
+    let (id, created) = (column(&["id", "unique_key"]), column(&["created_at", "created_date"]));
     let columns: Vec<(&'static str, usize)> = COLUMNS.iter().filter_map(|(name, aliases)| column(aliases).map(|i| (*name, i))).collect();
     let mut rows = Vec::new();
     for (line, record) in reader.records().enumerate() {
@@ -124,31 +131,36 @@ fn select(rows: &[LabelledRow], ids: &[String]) -> (Vec<LabelledRow>, usize) {
     (picked, missing)
 }
 
-/// The rows to train or evaluate on: with a split folder, those its id list names; otherwise
-/// all, oldest first.
-fn rows_for(data: &Path, split: Option<&Path>, list: &str) -> Result<Vec<LabelledRow>> {
-    let mut rows = read_rows(data)?;
+/// The rows to train or evaluate on, from one or more files: with a split folder, those its id
+/// list names; otherwise all, files in the order given, each oldest first (by `created_at` as
+/// written, so ISO times sort right).
+fn rows_for(data: &[PathBuf], split: Option<&Path>, list: &str) -> Result<Vec<LabelledRow>> {
+    let mut rows = Vec::new();
+    for file in data {
+        let mut file_rows = read_rows(file)?;
+        if split.is_none() {
+            file_rows.sort_by(|a, b| a.created_at.cmp(&b.created_at));
+        }
+        rows.extend(file_rows);
+    }
     match split {
         Some(dir) => {
             let (picked, missing) = select(&rows, &read_ids(&dir.join(list))?);
             if missing > 0 {
-                eprintln!("{missing} ids of {list} are not in {}", data.display());
+                eprintln!("{missing} ids of {list} are not in the data");
             }
             Ok(picked)
         }
-        None => {
-            rows.sort_by(|a, b| a.created_at.cmp(&b.created_at));
-            Ok(rows)
-        }
+        None => Ok(rows),
     }
 }
 
 /// `okno train` arguments.
 #[derive(Debug, Args)]
 pub struct TrainArgs {
-    /// Labelled requests, CSV or CSV.gz.
-    #[arg(long)]
-    pub data: PathBuf,
+    /// Labelled requests, CSV or CSV.gz (several files: give the flag again).
+    #[arg(long, required = true)]
+    pub data: Vec<PathBuf>,
     /// What to predict.
     #[arg(long, value_enum)]
     pub target: Target,
@@ -185,7 +197,7 @@ pub fn train_command(args: &TrainArgs) -> Result<Value> {
     let target = args.target;
     let labelled: Vec<&LabelledRow> = rows.iter().filter(|r| !r.field(target.name()).is_empty()).collect();
     if labelled.is_empty() {
-        bail!("{}: no rows with a {} label", args.data.display(), target.name());
+        bail!("no rows with a {} label in the data", target.name());
     }
     let extra_fields: Vec<String> = match &args.extra_fields {
         Some(fields) => fields.iter().map(|f| f.trim().to_owned()).filter(|f| !f.is_empty()).collect(),
@@ -235,9 +247,9 @@ pub struct EvalArgs {
     /// The model to evaluate.
     #[arg(long)]
     pub model: PathBuf,
-    /// Labelled requests, CSV or CSV.gz.
-    #[arg(long)]
-    pub data: PathBuf,
+    /// Labelled requests, CSV or CSV.gz (several files: give the flag again).
+    #[arg(long, required = true)]
+    pub data: Vec<PathBuf>,
     /// A folder with train_ids.txt and test_ids.txt: evaluate on the second list only.
     #[arg(long)]
     pub split: Option<PathBuf>,
