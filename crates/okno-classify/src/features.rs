@@ -120,6 +120,12 @@ fn hash_str(seed: u64, s: &str) -> u64 {
     h.value()
 }
 
+/// The token a field's value is given to a model as, beside the text (`district:Невский`);
+/// training and prediction must build it the same way.
+pub fn extra_token(field: &str, value: &str) -> String {
+    format!("{field}:{value}")
+}
+
 /// The bucket of a token given beside the text (e.g. `district:Невский`).
 pub fn extra_bucket(extra: &str) -> u32 {
     bucket(hash_str(SEED_EXTRA, extra))

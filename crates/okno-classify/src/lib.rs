@@ -10,9 +10,9 @@ pub mod roles;
 pub mod routing;
 pub mod train;
 
-pub use features::{FeatureConfig, FeatureName};
+pub use features::{extra_token, FeatureConfig, FeatureName};
 pub use metrics::{evaluate, Evaluation, Outcome};
 pub use model::{Contribution, Model, ModelError, ModelInfo, Query, Workspace};
 pub use roles::RoleTable;
-pub use routing::RoutingTable;
+pub use routing::{RoutingTable, TOPICS_READ};
 pub use train::{train, Example, TrainError, TrainParams, TrainSpec};

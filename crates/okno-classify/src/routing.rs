@@ -19,6 +19,10 @@ const SMOOTHING: f32 = 2.0;
 /// slice of the St. Petersburg training list: 0.6 was best for accuracy, 0.5 for macro-F1).
 pub const TABLE_WEIGHT: f32 = 0.6;
 
+/// How many of a topic model's best topics to read the table under (the rest carry little
+/// probability).
+pub const TOPICS_READ: usize = 20;
+
 /// Counts of answering agencies by place and topic, and of roles by topic.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct RoutingTable {

@@ -33,6 +33,27 @@ pub struct Territory {
     pub population: Option<i64>,
 }
 
+/// A territory and the territories containing it, innermost first; empty for no or an unknown
+/// code, and cut short where a parent is unknown or the chain loops.
+pub fn territory_chain<'a>(territories: &'a [Territory], code: Option<&str>) -> Vec<&'a Territory> {
+    let mut chain: Vec<&Territory> = Vec::new();
+    let mut next = code;
+    while let Some(code) = next {
+        let Some(t) = territories.iter().find(|t| t.code == code) else { break };
+        if chain.iter().any(|c| c.code == t.code) {
+            break;
+        }
+        chain.push(t);
+        next = t.parent.as_deref();
+    }
+    chain
+}
+
+/// The Russian name of the territory of `kind` in a chain (see [`territory_chain`]), "" if none.
+pub fn name_of_kind<'a>(chain: &[&'a Territory], kind: &str) -> &'a str {
+    chain.iter().find(|t| t.kind == kind).map_or("", |t| t.name_ru.as_str())
+}
+
 /// Datatype of an extra form field, as in Open311 service definitions.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "lowercase")]

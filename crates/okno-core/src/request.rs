@@ -50,6 +50,7 @@ macro_rules! string_enum {
         }
     };
 }
+pub(crate) use string_enum;
 
 string_enum! {
     /// How a request reached Okno.
@@ -313,7 +314,8 @@ pub enum AttributeInput {
 }
 
 impl AttributeInput {
-    fn into_vec(self) -> Vec<String> {
+    /// The value(s) as a list.
+    pub fn into_vec(self) -> Vec<String> {
         match self {
             AttributeInput::One(v) => vec![v],
             AttributeInput::Many(vs) => vs,

@@ -3,10 +3,12 @@
 //! service's own agency, then the classifier's prediction when it is confident enough; what
 //! is left undecided waits in the triage queue.
 
-use crate::request::{FieldErrors, ValidationError, MAX_SHORT_CHARS};
+use crate::request::{string_enum, FieldErrors, ValidationError, MAX_SHORT_CHARS};
 use crate::text::search_key;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
+use std::fmt;
+use std::str::FromStr;
 use utoipa::ToSchema;
 
 /// Keywords a rule may have.
@@ -21,20 +23,20 @@ pub struct Scored {
     pub probability: f32,
 }
 
-/// Who decided a request's service or agency at intake.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum Decider {
-    /// The citizen (or the sending system) chose the service.
-    Citizen,
-    /// An operator's keyword rule.
-    Rule,
-    /// The service's default agency.
-    Service,
-    /// The classifier, confident enough.
-    Model,
-    /// Nobody yet: the classifier's best guess stands until an operator looks.
-    Triage,
+string_enum! {
+    /// Who decided a request's service or agency at intake.
+    Decider {
+        /// The citizen (or the sending system) chose the service.
+        Citizen = "citizen",
+        /// An operator's keyword rule.
+        Rule = "rule",
+        /// The service's default agency.
+        Service = "service",
+        /// The classifier, confident enough.
+        Model = "model",
+        /// Nobody yet: the classifier's best guess stands until an operator looks.
+        Triage = "triage",
+    }
 }
 
 /// What intake decided for a request and why, stored beside it.

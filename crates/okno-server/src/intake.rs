@@ -35,8 +35,9 @@ pub async fn submit(
     now: DateTime<Utc>,
 ) -> Result<Created, ApiError> {
     let now = now.trunc_subsecs(6);
-    let catalog = Catalog::read(store).await?;
+    let models = classifier.current();
     let territory = draft.territory.as_deref().map(str::trim).filter(|t| !t.is_empty());
+    let catalog = Catalog::read_for_intake(store, &models, territory).await?;
     if let Some(code) = territory
         && !catalog.territories.iter().any(|t| t.code == code)
     {
@@ -49,9 +50,9 @@ pub async fn submit(
         (Some(_), None) => None,
         _ if text.is_empty() => None,
         _ => {
-            let attributes = BTreeMap::new();
+            let attributes: BTreeMap<String, Vec<String>> = draft.attributes.iter().map(|(k, v)| (k.clone(), v.clone().into_vec())).collect();
             let facts = Facts { text, territories: catalog.territory_chain(territory), attributes: &attributes };
-            Some(triage::decide(&classifier.current(), classifier.threshold(), &catalog, chosen, &facts))
+            Some(triage::decide(&models, classifier.threshold(), &catalog, chosen, &facts))
         }
     };
     let predicted = chosen.is_none() && decision.as_ref().is_some_and(|d| d.service.is_some());

@@ -10,8 +10,9 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
 use chrono::Utc;
-use okno_classify::{Contribution, Model, ModelInfo, Query, Workspace};
+use okno_classify::{extra_token, Contribution, Model, ModelInfo, Query, Workspace, TOPICS_READ};
 use okno_core::triage::{matching_rule, Decider, Prediction, PredictionRecord, RoutingRule, RuleDraft, Scored};
+use okno_core::catalog::{name_of_kind, territory_chain};
 use okno_core::{Agency, Principal, Request, Role, Service, Territory};
 use okno_store::Store;
 use serde::{Deserialize, Serialize};
@@ -22,8 +23,6 @@ use utoipa::{IntoParams, ToSchema};
 
 /// Choices kept with a prediction.
 const KEPT: usize = 3;
-/// Topics read from the topic model for the agency model's place × topic table.
-const TOPICS_READ: usize = 20;
 /// Features shown behind a choice.
 const REASONS_SHOWN: usize = 8;
 
@@ -39,7 +38,6 @@ pub struct ClassifierConfig {
 }
 
 /// The models in force.
-#[derive(Default)]
 pub struct Models {
     /// Predicts the service.
     pub topic: Option<Model>,
@@ -155,7 +153,7 @@ pub struct Catalog {
 }
 
 impl Catalog {
-    /// Reads what triage needs from the store.
+    /// Reads the whole catalog and the rules from the store.
     pub async fn read(store: &dyn Store) -> Result<Catalog, ApiError> {
         Ok(Catalog {
             services: store.services().await?,
@@ -165,19 +163,20 @@ impl Catalog {
         })
     }
 
+    /// Reads what deciding one new request needs: services and rules always, agencies only
+    /// when an agency model names them, territories only when the request names one.
+    pub async fn read_for_intake(store: &dyn Store, models: &Models, territory: Option<&str>) -> Result<Catalog, ApiError> {
+        Ok(Catalog {
+            services: store.services().await?,
+            agencies: if models.agency.is_some() { store.agencies().await? } else { Vec::new() },
+            territories: if territory.is_some() { store.territories().await? } else { Vec::new() },
+            rules: store.routing_rules().await?,
+        })
+    }
+
     /// A territory and the territories containing it, innermost first.
     pub fn territory_chain(&self, code: Option<&str>) -> Vec<&Territory> {
-        let mut chain = Vec::new();
-        let mut next = code;
-        while let Some(code) = next {
-            let Some(t) = self.territories.iter().find(|t| t.code == code) else { break };
-            if chain.iter().any(|c: &&Territory| c.code == t.code) {
-                break;
-            }
-            chain.push(t);
-            next = t.parent.as_deref();
-        }
-        chain
+        territory_chain(&self.territories, code)
     }
 
     fn service_for_label(&self, label: &str) -> Option<&Service> {
@@ -207,7 +206,7 @@ impl<'a> Facts<'a> {
 
     /// The name of the territory of `kind` the request lies in ("" if none).
     fn place(&self, kind: &str) -> &str {
-        self.territories.iter().find(|t| t.kind == kind).map_or("", |t| t.name_ru.as_str())
+        name_of_kind(&self.territories, kind)
     }
 
     /// A model's extra tokens: `district` and `municipality` from the territories, any other
@@ -220,7 +219,7 @@ impl<'a> Facts<'a> {
                     "district" | "municipality" => self.place(field),
                     other => self.attributes.get(other).and_then(|v| v.first()).map_or("", String::as_str),
                 };
-                format!("{field}:{value}")
+                extra_token(field, value)
             })
             .collect()
     }
@@ -250,9 +249,9 @@ pub struct Decision {
 }
 
 /// Decides a new request's service and agency. `chosen` is the service the citizen chose.
-/// Order: an operator's rule; the citizen's service; the topic model if confident (otherwise
-/// its best guess, waiting for triage); for the agency, the rule, then the service's default
-/// agency, then the agency model if confident; no agency means triage.
+/// The service: the citizen's choice, else a matching operator's rule, else the topic model if
+/// confident (otherwise its best guess, waiting for triage). The agency: the rule's, then the
+/// service's default agency, then the agency model if confident; no agency means triage.
 pub fn decide(models: &Models, threshold: f32, catalog: &Catalog, chosen: Option<&Service>, facts: &Facts<'_>) -> Decision {
     let territory_codes: Vec<String> = facts.territories.iter().map(|t| t.code.clone()).collect();
     let rule = matching_rule(&catalog.rules, facts.text, &territory_codes);

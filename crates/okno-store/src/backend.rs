@@ -99,15 +99,14 @@ macro_rules! impl_store {
 
         fn prediction_from_row(row: &DbRow) -> Result<Option<PredictionRecord>> {
             let Some(request_id) = row.try_get::<Option<i64>, _>("p_request_id")? else { return Ok(None) };
-            let decider = |col: &str| -> Result<_> { parse_json(col, &format!("\"{}\"", row.try_get::<String, _>(col)?)) };
             Ok(Some(PredictionRecord {
                 request_id,
                 at: get_time(row, "p_at")?,
                 prediction: Prediction {
                     services: parse_json("services", row.try_get("p_services")?)?,
                     agencies: parse_json("agencies", row.try_get("p_agencies")?)?,
-                    service_by: decider("p_service_by")?,
-                    agency_by: decider("p_agency_by")?,
+                    service_by: parse_stored("service_by", row.try_get("p_service_by")?)?,
+                    agency_by: parse_stored("agency_by", row.try_get("p_agency_by")?)?,
                     rule_id: row.try_get("p_rule_id")?,
                     models: parse_json("models", row.try_get("p_models")?)?,
                     needs_triage: row.try_get("p_needs_triage")?,
@@ -133,10 +132,6 @@ macro_rules! impl_store {
 
         fn to_json<T: serde::Serialize>(value: &T) -> String {
             serde_json::to_string(value).unwrap_or_default()
-        }
-
-        fn decider_name(d: okno_core::triage::Decider) -> String {
-            serde_json::to_value(d).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default()
         }
 
         /// Requests joined with their predictions: `{columns}` of both, then the condition.
@@ -377,7 +372,7 @@ macro_rules! impl_store {
                          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
                     )
                     .bind(id).bind(to_db(r.created_at)).bind(to_json(&p.services)).bind(to_json(&p.agencies))
-                    .bind(decider_name(p.service_by)).bind(decider_name(p.agency_by)).bind(p.rule_id).bind(to_json(&p.models)).bind(p.needs_triage)
+                    .bind(p.service_by.as_str()).bind(p.agency_by.as_str()).bind(p.rule_id).bind(to_json(&p.models)).bind(p.needs_triage)
                     .execute(&mut *tx).await.map_err(classify)?;
                 }
                 let request = request_in(&mut *tx, id).await?.ok_or_else(|| StoreError::Corrupt("inserted request vanished".into()))?;

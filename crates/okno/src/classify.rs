@@ -9,7 +9,7 @@
 use crate::import::open_csv;
 use anyhow::{bail, Context, Result};
 use clap::{Args, ValueEnum};
-use okno_classify::{evaluate, train, Example, FeatureConfig, Model, Outcome, Query, RoleTable, RoutingTable, TrainParams, TrainSpec, Workspace};
+use okno_classify::{evaluate, extra_token, train, Example, FeatureConfig, Model, Outcome, Query, RoleTable, RoutingTable, TrainParams, TrainSpec, Workspace, TOPICS_READ};
 use serde_json::{json, Value};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -68,7 +68,7 @@ impl LabelledRow {
 
     /// The extra tokens a model reads beside the text: `field:value` for each of `fields`.
     fn extras(&self, fields: &[impl AsRef<str>]) -> Vec<String> {
-        fields.iter().map(|f| format!("{}:{}", f.as_ref(), self.field(f.as_ref()))).collect()
+        fields.iter().map(|f| extra_token(f.as_ref(), self.field(f.as_ref()))).collect()
     }
 }
 
@@ -265,9 +265,6 @@ pub struct EvalArgs {
     #[arg(long)]
     pub given_topic: bool,
 }
-
-/// Topics kept from a topic model's ranking for the routing table.
-const TOPICS_READ: usize = 20;
 
 /// Evaluates a model; returns the figures (top-level `accuracy`, `macro_f1`, …).
 pub fn eval_command(args: &EvalArgs) -> Result<Value> {

@@ -2,6 +2,7 @@
 
 use crate::cli::ExportFormat;
 use anyhow::Result;
+use okno_core::catalog::{name_of_kind, territory_chain};
 use okno_core::triage::{Decider, PredictionRecord};
 use okno_core::{Request, RequestFilter};
 use okno_store::Store;
@@ -139,12 +140,7 @@ fn labelled_by(request: &Request, prediction: Option<&PredictionRecord>) -> Opti
     if p.corrected_at.is_some() {
         return Some("operator");
     }
-    match p.prediction.service_by {
-        Decider::Citizen => Some("citizen"),
-        Decider::Rule => Some("rule"),
-        Decider::Service | Decider::Model => Some("model"),
-        Decider::Triage => None,
-    }
+    Some(p.prediction.service_by.as_str()).filter(|_| p.prediction.service_by != Decider::Triage)
 }
 
 /// Writes labelled requests as CSV for `okno train` (id, created_at, text, category = the
@@ -155,24 +151,13 @@ pub async fn training(store: &dyn Store, operator_only: bool, out: impl Write) -
     let services = store.services().await?;
     let territories = store.territories().await?;
     let group_of = |code: &str| services.iter().find(|s| s.code == code).map_or("", |s| s.group.as_str());
-    let place = |code: Option<&str>, kind: &str| -> String {
-        let mut next = code;
-        for _ in 0..territories.len() {
-            let Some(t) = next.and_then(|c| territories.iter().find(|t| t.code == c)) else { break };
-            if t.kind == kind {
-                return t.name_ru.clone();
-            }
-            next = t.parent.as_deref();
-        }
-        String::new()
-    };
     let mut writer = csv::Writer::from_writer(out);
     let (mut after, mut written) = (0i64, 0u64);
     loop {
         let page = store.requests_with_predictions(after, PAGE).await?;
         for (r, p) in &page {
             let Some(by) = labelled_by(r, p.as_ref()).filter(|by| !operator_only || *by == "operator") else { continue };
-            let (district, municipality) = (place(r.territory.as_deref(), "district"), place(r.territory.as_deref(), "municipality"));
+            let chain = territory_chain(&territories, r.territory.as_deref());
             writer.serialize(TrainingRow {
                 id: r.id,
                 created_at: r.created_at.to_rfc3339(),
@@ -180,8 +165,8 @@ pub async fn training(store: &dyn Store, operator_only: bool, out: impl Write) -
                 category: group_of(&r.service_code),
                 reason: &r.service_code,
                 agency: r.agency.as_deref().unwrap_or(""),
-                district: &district,
-                municipality: &municipality,
+                district: name_of_kind(&chain, "district"),
+                municipality: name_of_kind(&chain, "municipality"),
                 labelled_by: by,
             })?;
             written += 1;
