@@ -46,9 +46,7 @@ pub fn normalize_into(text: &str, out: &mut String) -> usize {
                 start_token(out, &mut tokens);
                 in_word = true;
             }
-            for lower in c.to_lowercase() {
-                out.push(if lower == 'ё' { 'е' } else { lower });
-            }
+            push_lowercase(c, out);
             i += 1;
             continue;
         }
@@ -72,6 +70,22 @@ pub fn normalize_into(text: &str, out: &mut String) -> usize {
         i += 1;
     }
     tokens
+}
+
+/// Appends `c` in lower case with `ё` folded to `е`; Latin and Russian letters without the
+/// general Unicode tables (the slowest step of normalization otherwise).
+fn push_lowercase(c: char, out: &mut String) {
+    match c {
+        'A'..='Z' | 'a'..='z' => out.push(c.to_ascii_lowercase()),
+        'А'..='Я' => out.push(char::from_u32(c as u32 + 0x20).unwrap_or(c)),
+        'а'..='я' => out.push(c),
+        'Ё' | 'ё' => out.push('е'),
+        _ => {
+            for lower in c.to_lowercase() {
+                out.push(if lower == 'ё' { 'е' } else { lower });
+            }
+        }
+    }
 }
 
 /// The normalized form of `text` as a new string.
@@ -107,6 +121,7 @@ mod tests {
         assert_eq!(normalize("звонить [ТЕЛЕФОН], [скрыто] [не маска 1]"), "звонить _mask_ _mask_ не маска _num_");
         assert_eq!(normalize("3.5 метра, 1,2,3"), "_num_ метра _num_");
         assert_eq!(normalize("Potholes on Main St."), "potholes on main st");
+        assert_eq!(normalize("АБВЯабвя ЁЖИК ÄÖ Σ"), "абвяабвя ежик äö σ");
     }
 
     #[test]

@@ -253,7 +253,7 @@ pub fn train(examples: &[Example<'_>], spec: &TrainSpec) -> Result<Model, TrainE
         roles: spec.roles.clone(),
         routing: spec.routing.clone(),
     };
-    Ok(Model::new(info, data.rows, data.idf, weights, bias))
+    Ok(Model::new(info, data.rows, data.idf, &weights, bias))
 }
 
 #[cfg(test)]

@@ -1,4 +1,4 @@
-//! `okno bench foundation|open311|sla`: Okno's figures measured end to end, side by side with
+//! `okno bench foundation|open311|sla|classify`: Okno's figures measured end to end, side by side with
 //! their baselines in one run, written as JSON. No thresholds: these are measurements.
 //!
 //! `foundation`:
@@ -11,12 +11,18 @@
 //!
 //! `sla`: deadline replay throughput, a full stored recomputation, and scorecard and queue
 //! latency against the same counts in one SQL query (optionally on `--synthetic` more requests).
+//!
+//! `classify`: the classifiers trained and evaluated on the fixed St. Petersburg split, against
+//! the scikit-learn pipeline the issue names, run on the same rows.
 
 use crate::process::ServerProcess;
 use anyhow::{Context, Result};
 use serde_json::{json, Value};
 use std::io::Read;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
+
+mod classify;
+pub use classify::{classify, ClassifyArgs};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -81,7 +87,7 @@ async fn fresh_postgres(admin_url: &str, name: &str) -> Result<String> {
     Ok(format!("{base}/{db}"))
 }
 
-async fn import_figures(db: &str, appeals: &std::path::Path, events: &std::path::Path) -> Result<Value> {
+async fn import_figures(db: &str, appeals: &Path, events: &Path) -> Result<Value> {
     let store = okno_store::open(db).await?;
     let started = Instant::now();
     let report = crate::import::spb::import(store, appeals, Some(events)).await?;
@@ -116,14 +122,28 @@ async fn postgres_copy_baseline(admin_url: &str, args: &FoundationArgs) -> Resul
 }
 
 fn python_baseline(args: &FoundationArgs) -> Result<Value> {
-    let out = std::process::Command::new("python3")
-        .arg(&args.python_baseline)
-        .arg(&args.data.appeals)
-        .arg(&args.data.events)
+    run_python(Path::new("python3"), &args.python_baseline, &[args.data.appeals.as_os_str(), args.data.events.as_os_str()])
+}
+
+/// Runs a Python baseline script on one core and reads the JSON it prints.
+fn run_python(python: &Path, script: &Path, args: &[&std::ffi::OsStr]) -> Result<Value> {
+    let out = std::process::Command::new(python)
+        .arg(script)
+        .args(args)
+        .envs([("OMP_NUM_THREADS", "1"), ("OPENBLAS_NUM_THREADS", "1"), ("MKL_NUM_THREADS", "1")])
         .output()
-        .context("running the Python baseline")?;
+        .with_context(|| format!("running the Python baseline {}", script.display()))?;
     anyhow::ensure!(out.status.success(), "Python baseline failed: {}", String::from_utf8_lossy(&out.stderr));
     Ok(serde_json::from_slice(&out.stdout)?)
+}
+
+/// Writes a bench's results as pretty JSON, creating the folder.
+fn write_results(out: &Path, results: &Value) -> Result<()> {
+    if let Some(dir) = out.parent() {
+        std::fs::create_dir_all(dir)?;
+    }
+    std::fs::write(out, serde_json::to_string_pretty(results)?)?;
+    Ok(())
 }
 
 /// Runs `measure` `runs` times and reports the run with the median `seconds`, with every run's seconds.
@@ -283,10 +303,7 @@ pub async fn foundation(args: FoundationArgs) -> Result<Value> {
         "sqlite_import_vs_python_executemany": ratio(&r["import"]["sqlite"], &r["baseline"]["python_sqlite_executemany"], "rows_per_s"),
         "postgres_import_vs_postgres_copy": ratio(&r["import"]["postgres"], &r["baseline"]["postgres_copy"], "rows_per_s"),
     });
-    if let Some(dir) = args.out.parent() {
-        std::fs::create_dir_all(dir)?;
-    }
-    std::fs::write(&args.out, serde_json::to_string_pretty(&results)?)?;
+    write_results(&args.out, &results)?;
     eprintln!("results written to {}", args.out.display());
     Ok(results)
 }
@@ -349,27 +366,21 @@ pub async fn open311(args: Open311Args) -> Result<Value> {
 
 /// Runs `figures` on a scratch SQLite database and, when the data names a PostgreSQL server, on
 /// a fresh database there; writes `results` with the machine and both backends' figures to `out`.
-async fn on_each_backend<F, Fut>(what: &str, data: &SpbData, mut results: Value, out: &std::path::Path, figures: F) -> Result<Value>
+async fn on_each_backend<F, Fut>(what: &str, data: &SpbData, mut results: Value, out: &Path, figures: F) -> Result<Value>
 where
     F: Fn(String) -> Fut,
     Fut: std::future::Future<Output = Result<Value>>,
 {
     results["machine"] = json!({"cores": std::thread::available_parallelism().map_or(0, |n| n.get())});
-    let save = |results: &Value| -> Result<()> {
-        if let Some(dir) = out.parent() {
-            std::fs::create_dir_all(dir)?;
-        }
-        Ok(std::fs::write(out, serde_json::to_string_pretty(results)?)?)
-    };
     let name = what.to_lowercase();
     eprintln!("== {what} on SQLite");
     results["sqlite"] = figures(scratch_sqlite(&name)).await?;
     if let Some(pg) = &data.postgres {
-        save(&results)?;
+        write_results(out, &results)?;
         eprintln!("== {what} on PostgreSQL");
         results["postgres"] = figures(fresh_postgres(pg, &name).await?).await?;
     }
-    save(&results)?;
+    write_results(out, &results)?;
     eprintln!("results written to {}", out.display());
     Ok(results)
 }

@@ -134,7 +134,7 @@ fn select(rows: &[LabelledRow], ids: &[String]) -> (Vec<LabelledRow>, usize) {
 /// The rows to train or evaluate on, from one or more files: with a split folder, those its id
 /// list names; otherwise all, files in the order given, each oldest first (by `created_at` as
 /// written, so ISO times sort right).
-fn rows_for(data: &[PathBuf], split: Option<&Path>, list: &str) -> Result<Vec<LabelledRow>> {
+pub(crate) fn rows_for(data: &[PathBuf], split: Option<&Path>, list: &str) -> Result<Vec<LabelledRow>> {
     let mut rows = Vec::new();
     for file in data {
         let mut file_rows = read_rows(file)?;
@@ -194,15 +194,27 @@ pub struct TrainArgs {
 /// Trains a model and writes it; returns a summary.
 pub fn train_command(args: &TrainArgs) -> Result<Value> {
     let rows = rows_for(&args.data, args.split.as_deref(), "train_ids.txt")?;
-    let target = args.target;
+    let extra_fields = args.extra_fields.as_ref().map(|fields| fields.iter().map(|f| f.trim().to_owned()).filter(|f| !f.is_empty()).collect());
+    let features = FeatureConfig { char_min: args.char_min, char_max: args.char_max, ..FeatureConfig::default() };
+    let params = TrainParams { epochs: args.epochs, l2: args.l2, learning_rate: args.learning_rate, ..TrainParams::default() };
+    let (model, seconds) = train_model(&rows, args.target, extra_fields, features, params)?;
+    let bytes = model.to_bytes();
+    std::fs::write(&args.out, &bytes).with_context(|| format!("writing {}", args.out.display()))?;
+    let info = model.info();
+    Ok(json!({
+        "model": args.out, "target": info.target, "examples": info.examples, "classes": info.labels.len(),
+        "temperature": info.temperature, "data_fingerprint": info.data_fingerprint, "train_seconds": seconds, "bytes": bytes.len(),
+    }))
+}
+
+/// Trains a model on the rows that carry `target`, reading `extra_fields` beside the text
+/// (default: the target's own); returns it with the seconds training took.
+pub fn train_model(rows: &[LabelledRow], target: Target, extra_fields: Option<Vec<String>>, features: FeatureConfig, params: TrainParams) -> Result<(Model, f64)> {
     let labelled: Vec<&LabelledRow> = rows.iter().filter(|r| !r.field(target.name()).is_empty()).collect();
     if labelled.is_empty() {
         bail!("no rows with a {} label in the data", target.name());
     }
-    let extra_fields: Vec<String> = match &args.extra_fields {
-        Some(fields) => fields.iter().map(|f| f.trim().to_owned()).filter(|f| !f.is_empty()).collect(),
-        None => target.default_extra_fields().iter().map(|f| (*f).to_owned()).collect(),
-    };
+    let extra_fields = extra_fields.unwrap_or_else(|| target.default_extra_fields().iter().map(|f| (*f).to_owned()).collect());
     if let Some(unknown) = extra_fields.iter().find(|f| !COLUMNS.iter().any(|(name, _)| name == f)) {
         bail!("unknown extra field {unknown:?}; known: {}", COLUMNS.map(|c| c.0).join(", "));
     }
@@ -215,24 +227,10 @@ pub fn train_command(args: &TrainArgs) -> Result<Value> {
     let labels: Vec<String> = labelled.iter().map(|r| label(r)).collect();
     let examples: Vec<Example<'_>> =
         labelled.iter().zip(&labels).map(|(r, label)| Example { text: &r.text, extras: r.extras(&extra_fields), label }).collect();
-    let spec = TrainSpec {
-        target: target.name().to_owned(),
-        extra_fields,
-        features: FeatureConfig { char_min: args.char_min, char_max: args.char_max, ..FeatureConfig::default() },
-        params: TrainParams { epochs: args.epochs, l2: args.l2, learning_rate: args.learning_rate, ..TrainParams::default() },
-        roles,
-        routing: routing.filter(|t| !t.is_empty()),
-    };
+    let spec = TrainSpec { target: target.name().to_owned(), extra_fields, features, params, roles, routing: routing.filter(|t| !t.is_empty()) };
     let started = Instant::now();
     let model = train(&examples, &spec)?;
-    let seconds = started.elapsed().as_secs_f64();
-    let bytes = model.to_bytes();
-    std::fs::write(&args.out, &bytes).with_context(|| format!("writing {}", args.out.display()))?;
-    let info = model.info();
-    Ok(json!({
-        "model": args.out, "target": info.target, "examples": info.examples, "classes": info.labels.len(),
-        "temperature": info.temperature, "data_fingerprint": info.data_fingerprint, "train_seconds": seconds, "bytes": bytes.len(),
-    }))
+    Ok((model, started.elapsed().as_secs_f64()))
 }
 
 /// Reads a model file.
@@ -271,40 +269,69 @@ pub fn eval_command(args: &EvalArgs) -> Result<Value> {
     let model = load_model(&args.model)?;
     let topic_model = args.topic_model.as_deref().map(load_model).transpose()?;
     let rows = rows_for(&args.data, args.split.as_deref(), "test_ids.txt")?;
-    let info = model.info().clone();
-    let target_field = COLUMNS.iter().find(|(n, _)| *n == info.target).map(|(n, _)| *n).context("the model's target is not a known column")?;
-    let labelled: Vec<&LabelledRow> = rows.iter().filter(|r| !r.field(target_field).is_empty()).collect();
-    let extras: Vec<Vec<String>> = labelled.iter().map(|r| r.extras(&info.extra_fields)).collect();
-    let topic_extras: Vec<Vec<String>> = match &topic_model {
-        Some(m) => labelled.iter().map(|r| r.extras(&m.info().extra_fields)).collect(),
-        None => Vec::new(),
+    let topics = match &topic_model {
+        Some(m) => Topics::Predicted(m),
+        None if args.given_topic => Topics::Given,
+        None => Topics::Unknown,
     };
+    evaluate_model(&model, topics, &rows)
+}
+
+/// What an agency model is told of each request's topic.
+#[derive(Clone, Copy)]
+pub enum Topics<'m> {
+    /// Nothing: text and place only.
+    Unknown,
+    /// The probabilities of this reason model.
+    Predicted(&'m Model),
+    /// The request's true reason, as when the citizen chose the service.
+    Given,
+}
+
+/// The rows of `rows` labelled with the model's target.
+fn labelled_for<'r>(model: &Model, rows: &'r [LabelledRow]) -> Result<(&'static str, Vec<&'r LabelledRow>)> {
+    let target = model.info().target.as_str();
+    let field = COLUMNS.iter().find(|(n, _)| *n == target).map(|(n, _)| *n).context("the model's target is not a known column")?;
+    Ok((field, rows.iter().filter(|r| !r.field(field).is_empty()).collect()))
+}
+
+/// The three best answers for each row (as at intake: the topic model first when there is
+/// one), and the seconds the whole pass took, extra tokens included.
+pub fn predict_all(model: &Model, topics: Topics<'_>, rows: &[&LabelledRow]) -> (Vec<Vec<(String, f32)>>, f64) {
     let started = Instant::now();
     let mut workspace = Workspace::default();
-    let ranked: Vec<Vec<(String, f32)>> = labelled
+    let ranked = rows
         .iter()
-        .enumerate()
-        .map(|(i, r)| {
-            let topics = match &topic_model {
-                Some(m) => {
-                    let extras: Vec<&str> = topic_extras[i].iter().map(String::as_str).collect();
+        .map(|r| {
+            let topics = match topics {
+                Topics::Predicted(m) => {
+                    let extras = r.extras(&m.info().extra_fields);
+                    let extras: Vec<&str> = extras.iter().map(String::as_str).collect();
                     m.ranked(&Query { text: &r.text, extras: &extras, ..Query::default() }, TOPICS_READ, &mut workspace)
                 }
-                None if args.given_topic => vec![(r.field("reason").to_owned(), 1.0)],
-                None => Vec::new(),
+                Topics::Given => vec![(r.field("reason").to_owned(), 1.0)],
+                Topics::Unknown => Vec::new(),
             };
-            let extras: Vec<&str> = extras[i].iter().map(String::as_str).collect();
+            let extras = r.extras(&model.info().extra_fields);
+            let extras: Vec<&str> = extras.iter().map(String::as_str).collect();
             model.ranked(&Query { text: &r.text, extras: &extras, place: r.field(PLACE), topics: &topics }, 3, &mut workspace)
         })
         .collect();
-    let seconds = started.elapsed().as_secs_f64();
+    (ranked, started.elapsed().as_secs_f64())
+}
+
+/// Evaluates a model on the rows labelled with its target; returns the figures.
+pub fn evaluate_model(model: &Model, topics: Topics<'_>, rows: &[LabelledRow]) -> Result<Value> {
+    let (field, labelled) = labelled_for(model, rows)?;
+    let (ranked, seconds) = predict_all(model, topics, &labelled);
     let outcomes: Vec<Outcome<'_>> = labelled
         .iter()
         .zip(&ranked)
-        .map(|(r, top)| Outcome { truth: r.field(target_field), ranked: top.iter().map(|(l, p)| (l.as_str(), *p)).collect() })
+        .map(|(r, top)| Outcome { truth: r.field(field), ranked: top.iter().map(|(l, p)| (l.as_str(), *p)).collect() })
         .collect();
     let evaluation = evaluate(&outcomes, 20);
     let mut out = serde_json::to_value(&evaluation)?;
+    let info = model.info();
     out["target"] = json!(info.target);
     out["model_data_fingerprint"] = json!(info.data_fingerprint);
     out["predict_texts_per_s"] = json!(labelled.len() as f64 / seconds.max(1e-9));

@@ -316,6 +316,8 @@ pub enum BenchSuite {
     Open311(crate::bench::Open311Args),
     /// Deadline computation, full recomputation and scorecard latency.
     Sla(crate::bench::SlaArgs),
+    /// Classifier quality, training time and prediction speed against scikit-learn.
+    Classify(crate::bench::ClassifyArgs),
 }
 
 /// Exports.
@@ -458,6 +460,7 @@ pub async fn run(cli: Cli) -> Result<()> {
                 BenchSuite::Foundation(args) => crate::bench::foundation(args).await?,
                 BenchSuite::Open311(args) => crate::bench::open311(args).await?,
                 BenchSuite::Sla(args) => crate::bench::sla(args).await?,
+                BenchSuite::Classify(args) => crate::bench::classify(args)?,
             };
             println!("{}", serde_json::to_string_pretty(&results)?);
             Ok(())
