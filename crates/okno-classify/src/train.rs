@@ -22,6 +22,10 @@ pub struct TrainParams {
     pub learning_rate: f32,
     /// L2 regularization strength.
     pub l2: f32,
+    /// The model is the mean of the weights at the ends of this many last epochs (1: the
+    /// last weights), which smooths the noise of the final steps.
+    #[serde(default = "one")]
+    pub averaged_epochs: u32,
     /// Text features seen in fewer examples than this are dropped.
     pub min_df: u32,
     /// Share of the newest examples held out to fit the temperature (0: none).
@@ -32,8 +36,12 @@ pub struct TrainParams {
 
 impl Default for TrainParams {
     fn default() -> Self {
-        TrainParams { epochs: 12, learning_rate: 2.0, l2: 2e-6, min_df: 2, calibration_share: 0.1, seed: 20_210_301 }
+        TrainParams { epochs: 12, learning_rate: 2.0, l2: 2e-6, averaged_epochs: 6, min_df: 2, calibration_share: 0.1, seed: 20_210_301 }
     }
+}
+
+fn one() -> u32 {
+    1
 }
 
 /// One training example.
@@ -160,7 +168,12 @@ fn sgd(data: &Prepared, examples: &[usize], classes: usize, params: &TrainParams
     let mut rng = SplitMix(params.seed);
     let (mut scores, mut t) = (Vec::with_capacity(classes), 0f32);
     let (lr0, l2, per_epoch) = (params.learning_rate, params.l2, examples.len().max(1) as f32);
-    for _ in 0..params.epochs {
+    let averaged = params.averaged_epochs.clamp(1, params.epochs.max(1));
+    let mut average = Average::new(weights.len(), classes);
+    for epoch in 0..params.epochs {
+        if epoch > params.epochs - averaged {
+            average.add(&weights, scale, &bias);
+        }
         rng.shuffle(&mut order);
         for &i in &order {
             let vector = &data.vectors[i];
@@ -187,8 +200,34 @@ fn sgd(data: &Prepared, examples: &[usize], classes: usize, params: &TrainParams
             }
         }
     }
-    weights.iter_mut().for_each(|w| *w *= scale);
-    (weights, bias)
+    average.add(&weights, scale, &bias);
+    average.mean()
+}
+
+/// The running sum of the weights at the ends of the last epochs.
+struct Average {
+    weights: Vec<f32>,
+    bias: Vec<f32>,
+    count: u32,
+}
+
+impl Average {
+    fn new(weights: usize, classes: usize) -> Average {
+        Average { weights: vec![0.0; weights], bias: vec![0.0; classes], count: 0 }
+    }
+
+    /// Adds the weights as they are now (`weights` times `scale`, see [`sgd`]).
+    fn add(&mut self, weights: &[f32], scale: f32, bias: &[f32]) {
+        self.weights.iter_mut().zip(weights).for_each(|(sum, w)| *sum += w * scale);
+        self.bias.iter_mut().zip(bias).for_each(|(sum, b)| *sum += b);
+        self.count += 1;
+    }
+
+    fn mean(mut self) -> (Vec<f32>, Vec<f32>) {
+        let n = self.count.max(1) as f32;
+        self.weights.iter_mut().chain(self.bias.iter_mut()).for_each(|v| *v /= n);
+        (self.weights, self.bias)
+    }
 }
 
 /// Mean negative log-likelihood of the held-out examples at a temperature.

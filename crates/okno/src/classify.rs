@@ -176,6 +176,9 @@ pub struct TrainArgs {
     /// L2 regularization.
     #[arg(long, default_value_t = TrainParams::default().l2)]
     pub l2: f32,
+    /// Average the weights over this many last epochs (1: none).
+    #[arg(long, default_value_t = TrainParams::default().averaged_epochs)]
+    pub averaged_epochs: u32,
     /// Initial learning rate.
     #[arg(long, default_value_t = TrainParams::default().learning_rate)]
     pub learning_rate: f32,
@@ -196,7 +199,13 @@ pub fn train_command(args: &TrainArgs) -> Result<Value> {
     let rows = rows_for(&args.data, args.split.as_deref(), "train_ids.txt")?;
     let extra_fields = args.extra_fields.as_ref().map(|fields| fields.iter().map(|f| f.trim().to_owned()).filter(|f| !f.is_empty()).collect());
     let features = FeatureConfig { char_min: args.char_min, char_max: args.char_max, ..FeatureConfig::default() };
-    let params = TrainParams { epochs: args.epochs, l2: args.l2, learning_rate: args.learning_rate, ..TrainParams::default() };
+    let params = TrainParams {
+        epochs: args.epochs,
+        l2: args.l2,
+        learning_rate: args.learning_rate,
+        averaged_epochs: args.averaged_epochs,
+        ..TrainParams::default()
+    };
     let (model, seconds) = train_model(&rows, args.target, extra_fields, features, params)?;
     let bytes = model.to_bytes();
     std::fs::write(&args.out, &bytes).with_context(|| format!("writing {}", args.out.display()))?;

@@ -3,7 +3,8 @@
 //!
 //! Both sides run on one core. Prediction speed is the median of `--repeat` passes over the test
 //! texts, end to end (normalization, features, scores, top 3; for the agency, the reason model
-//! first, as at intake).
+//! first, as at intake). Besides the targets, the figures with the kind of place the
+//! citizen picked on the form (`city_object`) read beside the text.
 
 use super::{ratio, run_python, write_results};
 use crate::classify::{evaluate_model, predict_all, rows_for, train_model, LabelledRow, Target, Topics};
@@ -11,6 +12,10 @@ use anyhow::Result;
 use okno_classify::{FeatureConfig, Model, TrainParams};
 use serde_json::{json, Value};
 use std::path::PathBuf;
+
+/// The form field naming the kind of place (building, yard, street…) the citizen picked: the
+/// `*_with_city_object` figures show what asking for it adds.
+const PLACE_KIND: &str = "city_object";
 
 /// What `okno bench classify` is told.
 #[derive(Debug, Clone, clap::Args)]
@@ -47,19 +52,24 @@ pub fn classify(args: ClassifyArgs) -> Result<Value> {
         "data": {"appeals": args.appeals, "split": args.split, "train_rows": train.len(), "test_rows": test.len()},
     });
     let mut okno = serde_json::Map::new();
-    let trained = |target: Target| -> Result<(Model, f64)> {
-        eprintln!("== training the {target:?} model");
-        train_model(&train, target, None, FeatureConfig::default(), TrainParams::default())
+    let trained = |target: Target, extra_fields: Option<&[&str]>| -> Result<(Model, f64)> {
+        eprintln!("== training the {target:?} model (extra fields: {extra_fields:?})");
+        let extra_fields = extra_fields.map(|fields| fields.iter().map(|f| (*f).to_owned()).collect());
+        train_model(&train, target, extra_fields, FeatureConfig::default(), TrainParams::default())
     };
-    let (category, category_seconds) = trained(Target::Category)?;
-    let (reason, reason_seconds) = trained(Target::Reason)?;
-    let (agency, agency_seconds) = trained(Target::Agency)?;
+    let (category, category_seconds) = trained(Target::Category, None)?;
+    let (reason, reason_seconds) = trained(Target::Reason, None)?;
+    let (agency, agency_seconds) = trained(Target::Agency, None)?;
+    let (reason_kind, reason_kind_seconds) = trained(Target::Reason, Some(&[PLACE_KIND]))?;
+    let (agency_kind, agency_kind_seconds) = trained(Target::Agency, Some(&["district", PLACE_KIND]))?;
     let measured = [
         ("category", &category, Topics::Unknown, category_seconds),
         ("reason", &reason, Topics::Unknown, reason_seconds),
         ("agency", &agency, Topics::Predicted(&reason), agency_seconds + reason_seconds),
         ("agency_text_and_place", &agency, Topics::Unknown, agency_seconds),
         ("agency_given_topic", &agency, Topics::Given, agency_seconds),
+        ("reason_with_city_object", &reason_kind, Topics::Unknown, reason_kind_seconds),
+        ("agency_with_city_object", &agency_kind, Topics::Predicted(&reason_kind), agency_kind_seconds + reason_kind_seconds),
     ];
     for (name, model, topics, train_seconds) in measured {
         eprintln!("== evaluating {name}");
