@@ -20,6 +20,6 @@ pub use access::{Principal, Role};
 pub use catalog::{Agency, Attribute, AttributeDatatype, AttributeValue, Service, Territory};
 pub use lifecycle::{Action, Open311Status, Status, TransitionError};
 pub use request::{
-    AttributeInput, BBox, Channel, Contact, Coordinates, Event, EventKind, FieldError, FieldErrors,
+    AttributeInput, BBox, Channel, Contact, Coordinates, Event, EventKind, FieldError, FieldErrors, Location,
     NewEvent, NewRequest, Priority, Request, RequestDraft, RequestFilter, RequestOrder, ValidationError,
 };

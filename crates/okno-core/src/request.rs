@@ -272,6 +272,17 @@ pub struct NewRequest {
     pub category: Option<String>,
     /// Source topic label (second level), kept for classification.
     pub reason: Option<String>,
+    /// What placing its point found (set where the territories' boundaries are known).
+    pub location: Location,
+}
+
+/// What placing a request's point in the territories found, beside the territory itself.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Location {
+    /// What is wrong with the point (`outside_territories`, `outside_region`, `swapped`).
+    pub flag: Option<String>,
+    /// The point's H3 cell (resolution 10) as a number.
+    pub cell: Option<i64>,
 }
 
 /// Raw intake fields as any channel delivers them, before validation.
@@ -412,6 +423,7 @@ impl NewRequest {
             created_at: now,
             attributes,
             media_url,
+            location: Location::default(),
             contact,
             category: None,
             reason: None,

@@ -318,6 +318,75 @@ macro_rules! impl_store {
                     .collect()
             }
 
+            async fn put_territory_shapes(&self, shapes: &[(Territory, crate::StoredShape)]) -> Result<()> {
+                let mut tx = self.writer.begin().await?;
+                for (t, shape) in shapes {
+                    sqlx::query(
+                        "INSERT INTO territories (code, name_ru, name_en, kind, parent_code, population) \
+                         VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (code) DO UPDATE SET name_ru = excluded.name_ru, \
+                         name_en = excluded.name_en, kind = excluded.kind, parent_code = excluded.parent_code, \
+                         population = excluded.population",
+                    )
+                    .bind(&t.code).bind(&t.name_ru).bind(&t.name_en).bind(&t.kind).bind(&t.parent).bind(t.population)
+                    .execute(&mut *tx).await.map_err(classify)?;
+                    sqlx::query(
+                        "INSERT INTO territory_shapes (territory_code, geometry, area_km2) VALUES ($1, $2, $3) \
+                         ON CONFLICT (territory_code) DO UPDATE SET geometry = excluded.geometry, area_km2 = excluded.area_km2",
+                    )
+                    .bind(&shape.territory_code).bind(&shape.geometry).bind(shape.area_km2)
+                    .execute(&mut *tx).await.map_err(classify)?;
+                }
+                tx.commit().await?;
+                Ok(())
+            }
+
+            async fn territory_shapes(&self) -> Result<Vec<crate::StoredShape>> {
+                let rows = sqlx::query("SELECT territory_code, geometry, area_km2 FROM territory_shapes ORDER BY territory_code")
+                    .fetch_all(&self.reader).await?;
+                rows.iter()
+                    .map(|r| Ok(crate::StoredShape { territory_code: r.try_get(0)?, geometry: r.try_get(1)?, area_km2: r.try_get(2)? }))
+                    .collect()
+            }
+
+            async fn locations(&self, after_id: i64, limit: u32) -> Result<Vec<crate::Located>> {
+                let rows = sqlx::query(
+                    "SELECT id, lat, lon, territory_code, location_flag, h3_cell FROM requests \
+                     WHERE id > $1 AND lat IS NOT NULL AND lon IS NOT NULL ORDER BY id LIMIT $2",
+                )
+                .bind(after_id).bind(i64::from(limit)).fetch_all(&self.reader).await?;
+                rows.iter()
+                    .map(|r| {
+                        let (lat, lon): (f64, f64) = (r.try_get("lat")?, r.try_get("lon")?);
+                        Ok(crate::Located {
+                            request_id: r.try_get("id")?,
+                            coordinates: Coordinates::new(lat, lon).ok_or_else(|| StoreError::Corrupt(format!("coordinates {lat},{lon}")))?,
+                            territory: r.try_get("territory_code")?,
+                            location: okno_core::Location { flag: r.try_get("location_flag")?, cell: r.try_get("h3_cell")? },
+                        })
+                    })
+                    .collect()
+            }
+
+            async fn set_placements(&self, updates: &[crate::PlacementUpdate]) -> Result<()> {
+                let mut tx = self.writer.begin().await?;
+                for u in updates {
+                    sqlx::query("UPDATE requests SET territory_code = $1, location_flag = $2, h3_cell = $3 WHERE id = $4")
+                        .bind(&u.territory).bind(&u.location.flag).bind(u.location.cell).bind(u.request_id)
+                        .execute(&mut *tx).await.map_err(classify)?;
+                }
+                tx.commit().await?;
+                Ok(())
+            }
+
+            async fn location_issues(&self, flag: Option<&str>, after_id: i64, limit: u32) -> Result<Vec<(Request, String)>> {
+                let rows = sqlx::query(AssertSqlSafe(format!(
+                    "SELECT {REQUEST_COLUMNS}, location_flag FROM requests WHERE location_flag IS NOT NULL \
+                     AND ($1 IS NULL OR location_flag = $1) AND id > $2 ORDER BY id LIMIT $3"
+                )))
+                .bind(flag).bind(after_id).bind(i64::from(limit)).fetch_all(&self.reader).await?;
+                rows.iter().map(|r| Ok((request_from_row(r)?, r.try_get("location_flag")?))).collect()
+            }
+
             async fn upsert_service(&self, s: &Service) -> Result<()> {
                 let keywords = serde_json::to_string(&s.keywords).map_err(|e| StoreError::Corrupt(e.to_string()))?;
                 let attributes = serde_json::to_string(&s.attributes).map_err(|e| StoreError::Corrupt(e.to_string()))?;

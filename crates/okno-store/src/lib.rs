@@ -17,7 +17,7 @@ use okno_core::deadline::Due;
 use okno_core::scorecard::ScoreRow;
 use okno_core::triage::{Prediction, PredictionRecord, RoutingRule, RuleDraft};
 use okno_core::workflow::{ActionError, RequestUpdate};
-use okno_core::{Agency, Contact, Event, NewEvent, NewRequest, Principal, Request, RequestFilter, Role, Service, Status, Territory};
+use okno_core::{Agency, Contact, Coordinates, Event, Location, NewEvent, NewRequest, Principal, Request, RequestFilter, Role, Service, Status, Territory};
 use std::sync::Arc;
 
 pub use postgres::PostgresStore;
@@ -259,6 +259,41 @@ impl TimelineEvent {
     }
 }
 
+/// A territory's boundary as stored: a GeoJSON `MultiPolygon` in WGS84 longitude/latitude.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StoredShape {
+    /// The territory.
+    pub territory_code: String,
+    /// The boundary, GeoJSON geometry text.
+    pub geometry: String,
+    /// Its area in square kilometres.
+    pub area_km2: f64,
+}
+
+/// Where a stored request's point lies.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Located {
+    /// The request.
+    pub request_id: i64,
+    /// Its point.
+    pub coordinates: Coordinates,
+    /// Its territory now.
+    pub territory: Option<String>,
+    /// What placing it found.
+    pub location: Location,
+}
+
+/// A request's new place, from `okno reindex`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PlacementUpdate {
+    /// The request.
+    pub request_id: i64,
+    /// Its territory (unchanged when its point lies in none).
+    pub territory: Option<String>,
+    /// What placing it found.
+    pub location: Location,
+}
+
 /// A recomputed deadline to store, with the event that records the change.
 #[derive(Debug, Clone, PartialEq)]
 pub struct DeadlineUpdate {
@@ -325,6 +360,17 @@ pub trait Store: Send + Sync {
     async fn upsert_territory(&self, territory: &Territory) -> Result<()>;
     /// All territories, by code.
     async fn territories(&self) -> Result<Vec<Territory>>;
+    /// Stores territories with their boundaries, all or none.
+    async fn put_territory_shapes(&self, shapes: &[(Territory, StoredShape)]) -> Result<()>;
+    /// All stored boundaries.
+    async fn territory_shapes(&self) -> Result<Vec<StoredShape>>;
+    /// The requests with a point, by id after `after_id`, at most `limit`.
+    async fn locations(&self, after_id: i64, limit: u32) -> Result<Vec<Located>>;
+    /// Stores new places of requests, all or none.
+    async fn set_placements(&self, updates: &[PlacementUpdate]) -> Result<()>;
+    /// Requests whose point was flagged (only those with `flag` when given), by id after
+    /// `after_id`, at most `limit`, each with its flag.
+    async fn location_issues(&self, flag: Option<&str>, after_id: i64, limit: u32) -> Result<Vec<(Request, String)>>;
     /// Creates or updates a service by code.
     async fn upsert_service(&self, service: &Service) -> Result<()>;
     /// The whole catalog, by group then code.

@@ -33,6 +33,7 @@ impl PostgresStore {
             ("clock", include_str!("../migrations/postgres/0004_clock.sql")),
             ("routing", include_str!("../migrations/postgres/0005_routing.sql")),
             ("triage", include_str!("../migrations/postgres/0006_triage.sql")),
+            ("geo", include_str!("../migrations/postgres/0007_geo.sql")),
         ]).run(&pool).await?;
         Ok(PostgresStore { writer: pool.clone(), reader: pool })
     }

@@ -50,6 +50,7 @@ impl SqliteStore {
             ("clock", include_str!("../migrations/sqlite/0004_clock.sql")),
             ("routing", include_str!("../migrations/sqlite/0005_routing.sql")),
             ("triage", include_str!("../migrations/sqlite/0006_triage.sql")),
+            ("geo", include_str!("../migrations/sqlite/0007_geo.sql")),
         ]).run(&writer).await?;
         let reader = if in_memory {
             writer.clone()

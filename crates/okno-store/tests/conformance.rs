@@ -5,7 +5,7 @@ use chrono::{DateTime, Duration, TimeZone, Utc};
 use okno_core::deadline::Due;
 use okno_core::workflow::{plan, ActionError, ActionInput, Actor};
 use okno_core::{
-    Action, Agency, Attribute, AttributeDatatype, Channel, Contact, Coordinates, EventKind, NewEvent, NewRequest,
+    Action, Agency, Attribute, AttributeDatatype, Channel, Contact, Coordinates, EventKind, Location, NewEvent, NewRequest,
     Principal, Priority, RequestFilter, Role, Service, Status, Territory,
 };
 use okno_store::{CountBy, ImportedRequest, NewUser, Store, StoreError};
@@ -53,6 +53,7 @@ fn new_request(service: &str, text: &str, at: DateTime<Utc>) -> NewRequest {
         text: text.into(), coordinates: Coordinates::new(59.95, 30.3), address: Some("Невский проспект, 1".into()),
         territory: Some("north".into()), agency: None, priority: Priority::Normal, created_at: at,
         attributes: BTreeMap::from([("depth".to_string(), vec!["10".to_string()])]), media_url: None,
+        location: Location::default(),
         contact: Contact { name: Some("Иванов И.".into()), phone: Some("+7 900 000-00-00".into()), email: None },
         category: None, reason: None,
     }

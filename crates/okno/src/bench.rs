@@ -423,7 +423,7 @@ where
 /// registered → routed → answered → closed timeline (the last two for four in five).
 async fn add_synthetic(store: &dyn okno_store::Store, n: u64) -> Result<Value> {
     use chrono::{Duration as Span, TimeZone, Utc};
-    use okno_core::{Channel, EventKind, NewEvent, NewRequest, Priority, Status};
+    use okno_core::{Channel, EventKind, Location, NewEvent, NewRequest, Priority, Status};
     let services = store.services().await?;
     let agencies = store.agencies().await?;
     anyhow::ensure!(!services.is_empty() && !agencies.is_empty(), "import the St. Petersburg data first");
@@ -454,6 +454,7 @@ async fn add_synthetic(store: &dyn okno_store::Store, n: u64) -> Result<Value> {
                 coordinates: okno_core::Coordinates::new(59.8 + (i % 300) as f64 / 1000.0, 30.2 + (i % 400) as f64 / 1000.0),
                 address: None, territory: None, agency: Some(agency), priority: Priority::Normal, created_at: created,
                 attributes: Default::default(), media_url: None, contact: Default::default(), category: None, reason: None,
+                location: Location::default(),
             },
             token: format!("bench{i:011}"),
             status: if closed { Status::Closed } else { Status::Routed },

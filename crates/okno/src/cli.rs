@@ -118,6 +118,9 @@ pub enum Command {
         #[command(subcommand)]
         command: OutboxCommand,
     },
+    /// Place every request with a point in the stored territory boundaries (after importing
+    /// or changing them).
+    Reindex,
     /// Deadline control.
     Sla {
         /// What to do.
@@ -197,6 +200,8 @@ pub enum ImportSource {
         #[arg(long, value_enum)]
         profile: crate::import::us311::Profile,
     },
+    /// Territory boundaries from GeoJSON (all or none; a bad feature is named).
+    Territories(crate::geo::ImportTerritoriesArgs),
 }
 
 /// Deadline control commands.
@@ -429,6 +434,16 @@ pub async fn run(cli: Cli) -> Result<()> {
             let store = open(&cli.db).await?;
             let report = crate::import::spb::import(store, &appeals, events.as_deref()).await?;
             println!("{report}");
+            Ok(())
+        }
+        Command::Import { source: ImportSource::Territories(args) } => {
+            let store = open(&cli.db).await?;
+            println!("{}", serde_json::to_string_pretty(&crate::geo::import_territories(&*store, &args).await?)?);
+            Ok(())
+        }
+        Command::Reindex => {
+            let store = open(&cli.db).await?;
+            println!("{}", serde_json::to_string_pretty(&crate::geo::reindex(&*store).await?)?);
             Ok(())
         }
         Command::Import { source: ImportSource::Us311 { file, profile } } => {

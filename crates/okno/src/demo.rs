@@ -8,7 +8,7 @@ use okno_core::lifecycle::{transition, Action};
 use okno_core::clock::{replay, DeadlineRules, Fact};
 use okno_core::deadline::DeadlineConfig;
 use okno_core::{
-    Agency, Attribute, AttributeDatatype, AttributeValue, Channel, Contact, Coordinates, EventKind, NewEvent, NewRequest,
+    Agency, Attribute, AttributeDatatype, AttributeValue, Channel, Contact, Coordinates, EventKind, Location, NewEvent, NewRequest,
     Priority, Role, Service, Status, Territory,
 };
 use okno_server::admin::{create_user, CreateUser};
@@ -345,6 +345,7 @@ pub fn requests(today: DateTime<Utc>) -> Vec<ImportedRequest> {
                 text, coordinates, address: Some(format!("{}, {}", street.replace("улице", "ул.").replace("проспекту", "пр."), house)),
                 territory: Some(district.0.into()), agency, priority: if service.code == "heating" { Priority::High } else { Priority::Normal },
                 created_at: created, attributes, media_url: None, contact, category: Some(service.group.into()), reason: None,
+                location: Location::default(),
             },
             token,
             status: life.status,

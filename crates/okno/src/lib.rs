@@ -7,6 +7,7 @@ pub mod cli;
 pub mod config;
 pub mod demo;
 pub mod export;
+pub mod geo;
 pub mod import;
 pub mod outbox;
 pub mod process;

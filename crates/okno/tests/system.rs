@@ -770,3 +770,78 @@ fn the_english_path_predicts_nyc_complaint_types_from_descriptors() {
     assert!(accuracy >= 0.80, "complaint type from the descriptor: {accuracy}");
     std::fs::remove_file(out).ok();
 }
+
+/// Writes the first appeal again under new ids: once with latitude and longitude swapped, once
+/// placed in Moscow.
+fn misplaced_appeals(appeals: &std::path::Path, out: &std::path::Path) {
+    let mut input = csv::Reader::from_reader(flate2::read::GzDecoder::new(std::fs::File::open(appeals).unwrap()));
+    let headers = input.headers().unwrap().clone();
+    let column = |name: &str| headers.iter().position(|h| h == name).unwrap();
+    let (id, lat, lon) = (column("id"), column("latitude"), column("longitude"));
+    let first = input.records().next().unwrap().unwrap();
+    let mut output = csv::Writer::from_path(out).unwrap();
+    output.write_record(&headers).unwrap();
+    for (new_id, new_lat, new_lon) in [("9000000001", &first[lon], &first[lat]), ("9000000002", "55.7558", "37.6173")] {
+        let row: Vec<&str> = first.iter().enumerate().map(|(i, v)| if i == id { new_id } else if i == lat { new_lat } else if i == lon { new_lon } else { v }).collect();
+        output.write_record(&row).unwrap();
+    }
+    output.flush().unwrap();
+}
+
+#[tokio::test]
+async fn territories_place_the_spb_appeals_and_bad_boundaries_are_named() {
+    let (Some(appeals), Some(boundaries)) = (shared_data("ru_spb_appeals/appeals.csv.gz"), shared_data("geo/spb_municipal_formations_osm_gislab.geojson")) else {
+        return;
+    };
+    let dir = std::env::temp_dir().join(format!("okno-geo-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let misplaced = dir.join("misplaced.csv");
+    misplaced_appeals(&appeals, &misplaced);
+    let file = |name: &str, text: &str| {
+        let path = dir.join(name);
+        std::fs::write(&path, text).unwrap();
+        path.to_str().unwrap().to_owned()
+    };
+    let unnamed = file("unnamed.geojson", r#"{"type": "FeatureCollection", "features": [{"type": "Feature", "properties": {"title": "x"},
+        "geometry": {"type": "Polygon", "coordinates": [[[30,59],[31,59],[31,60],[30,59]]]}}]}"#);
+    let crossing = file("crossing.geojson", r#"{"type": "FeatureCollection", "features": [{"type": "Feature", "properties": {"name": "Петля"},
+        "geometry": {"type": "Polygon", "coordinates": [[[40,50],[42,52],[42,50],[40,52],[40,50]]]}}]}"#);
+    let (appeals, boundaries) = (appeals.to_str().unwrap(), boundaries.to_str().unwrap());
+    for db in okno_store::testing::fresh_database_urls().await {
+        okno(&db, &["import", "spb-appeals", appeals]);
+        okno(&db, &["import", "spb-appeals", misplaced.to_str().unwrap()]);
+        let store = okno_store::open(&db).await.unwrap();
+
+        let refused = Command::new(OKNO).args(["--db", &db, "import", "territories", &unnamed, "--name-field", "name"]).output().unwrap();
+        let message = String::from_utf8_lossy(&refused.stderr);
+        assert!(!refused.status.success() && message.contains("feature 1") && message.contains("title"), "{message}");
+        let refused = Command::new(OKNO).args(["--db", &db, "import", "territories", &crossing, "--name-field", "name"]).output().unwrap();
+        let message = String::from_utf8_lossy(&refused.stderr);
+        assert!(!refused.status.success() && message.contains("feature 1 (Петля)") && message.contains("crosses itself"), "{message}");
+        assert!(store.territory_shapes().await.unwrap().is_empty(), "a refused file stores nothing");
+
+        let imported: Value = serde_json::from_str(&okno_stdout(&db, &["import", "territories", boundaries, "--name-field", "name", "--kind", "municipality"])).unwrap();
+        assert_eq!(imported["territories"], 107);
+        assert!(imported["matched_existing"].as_u64().unwrap() >= 95, "the portal's municipality names meet the boundary file's: {imported}");
+        let placed: Value = serde_json::from_str(&okno_stdout(&db, &["reindex"])).unwrap();
+        assert_eq!(placed["requests_with_points"], 59_891);
+        let agreement = placed["same_territory_as_before_share"].as_f64().unwrap();
+        assert!(agreement > 0.9, "points fall in the municipality the portal named: {placed}");
+        eprintln!("points in the portal's own municipality: {agreement:.4} ({placed})");
+        let again: Value = serde_json::from_str(&okno_stdout(&db, &["reindex"])).unwrap();
+        assert_eq!(again["updated"], 0, "placing twice changes nothing: {again}");
+
+        let swapped = store.location_issues(Some("swapped"), 0, 100).await.unwrap();
+        let ids: Vec<&str> = swapped.iter().filter_map(|(r, _)| r.source_id.as_deref()).collect();
+        assert_eq!(ids, ["9000000001"], "the swapped appeal, and only it");
+        let original = store.list_requests(&okno_core::RequestFilter { ids: vec![1], limit: 1, ..Default::default() }).await.unwrap();
+        assert_eq!(original[0].source_id.as_deref(), Some("2947909"), "the first appeal of the file");
+        assert!(swapped[0].0.territory.is_some());
+        assert_eq!(swapped[0].0.territory, original[0].territory, "placed where its coordinates swapped back fall");
+        let far = store.location_issues(Some("outside_region"), 0, 100).await.unwrap();
+        assert_eq!(far.iter().filter_map(|(r, _)| r.source_id.as_deref()).collect::<Vec<_>>(), ["9000000002"]);
+        assert_eq!(far[0].0.coordinates.map(|c| c.lat), Some(55.7558), "kept as given");
+        let stray = store.location_issues(Some("outside_territories"), 0, 100_000).await.unwrap();
+        assert!(!stray.is_empty() && stray.len() < 3_000, "the sea and boundary gaps: {}", stray.len());
+    }
+}

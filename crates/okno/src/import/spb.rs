@@ -7,7 +7,7 @@ use super::{line_of, open_csv, Batcher, ImportReport, SeenCatalog};
 use anyhow::{bail, Context, Result};
 use chrono::{DateTime, FixedOffset, NaiveDate, NaiveDateTime, TimeZone, Utc};
 use okno_core::text::slug;
-use okno_core::{Agency, Channel, Contact, Coordinates, EventKind, NewEvent, NewRequest, Priority, Service, Status, Territory};
+use okno_core::{Agency, Channel, Contact, Coordinates, EventKind, Location, NewEvent, NewRequest, Priority, Service, Status, Territory};
 use okno_store::{ImportedRequest, Store};
 use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
@@ -300,6 +300,7 @@ pub async fn import(shared: Arc<dyn Store>, appeals: &Path, events: Option<&Path
                 created_at,
                 attributes: BTreeMap::new(),
                 media_url: None,
+                location: Location::default(),
                 contact: Contact::default(),
                 category: Some(category.to_owned()).filter(|c| !c.is_empty()),
                 reason: Some(reason.to_owned()),

@@ -8,7 +8,7 @@ use anyhow::{bail, Result};
 use chrono::{DateTime, NaiveDateTime, TimeZone, Utc};
 use chrono_tz::Tz;
 use okno_core::text::slug;
-use okno_core::{Agency, Channel, Contact, Coordinates, EventKind, NewEvent, NewRequest, Priority, Service, Status, Territory};
+use okno_core::{Agency, Channel, Contact, Coordinates, EventKind, Location, NewEvent, NewRequest, Priority, Service, Status, Territory};
 use okno_store::{ImportedRequest, Store};
 use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
@@ -183,6 +183,7 @@ pub async fn import(shared: Arc<dyn Store>, path: &Path, profile: Profile) -> Re
                 source_id: Some(id.into()), text, coordinates,
                 address: Some(field(cols.address).to_owned()).filter(|a| !a.is_empty()),
                 territory, agency, priority: Priority::Normal, created_at, attributes, media_url: None,
+                location: Location::default(),
                 contact: Contact::default(), category: Some(request_type.to_owned()), reason: None,
             },
             token: okno_server::intake::new_tracking_token(),
