@@ -131,10 +131,10 @@ impl TerritoryIndex {
         }
         self.answers = vec![NONE; GRID * GRID];
         self.candidate_start = Vec::with_capacity(GRID * GRID + 1);
-        for cell in 0..GRID * GRID {
+        for (cell, &crossed) in crossed.iter().enumerate() {
             self.candidate_start.push(self.candidates.len() as u32);
             let bounds = self.cell_bounds(cell);
-            if crossed[cell] {
+            if crossed {
                 self.answers[cell] = MIXED;
                 let touching = (0..self.shapes.len()).filter(|&s| self.shapes[s].bbox().intersects(&bounds));
                 self.candidates.extend(touching.map(|s| s as u32));

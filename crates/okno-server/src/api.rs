@@ -160,7 +160,7 @@ pub async fn create_request(
             None
         }
     };
-    let created = intake::submit(&*state.store, &state.deadlines, &state.classifier, body.draft, channel, source_system, Utc::now()).await?;
+    let created = intake::submit(&state, body.draft, channel, source_system, Utc::now()).await?;
     let status = if created.created { StatusCode::CREATED } else { StatusCode::OK };
     let location = format!("/api/v1/track/{}", created.request.token);
     let events = state.store.events(created.request.id).await?;

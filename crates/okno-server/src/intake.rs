@@ -4,12 +4,14 @@
 //! the same for all.
 
 use crate::error::ApiError;
-use crate::triage::{self, Catalog, Classifier, Facts};
+use crate::places;
+use crate::triage::{self, Catalog, Facts};
+use crate::AppState;
 use std::collections::BTreeMap;
 use chrono::{DateTime, SubsecRound, Utc};
-use okno_core::deadline::{DeadlineConfig, Due};
+use okno_core::deadline::Due;
 use okno_core::{Channel, NewRequest, RequestDraft};
-use okno_store::{Created, Store};
+use okno_store::Created;
 use rand::Rng;
 
 /// A new public tracking token: 16 characters from an alphabet without look-alikes (~80 bits).
@@ -26,17 +28,18 @@ pub fn new_tracking_token() -> String {
 /// [`triage::decide`]). Its deadlines follow its service's regime in `deadlines` (none if the
 /// regime is unknown there).
 pub async fn submit(
-    store: &dyn Store,
-    deadlines: &DeadlineConfig,
-    classifier: &Classifier,
+    state: &AppState,
     mut draft: RequestDraft,
     channel: Channel,
     source_system: Option<String>,
     now: DateTime<Utc>,
 ) -> Result<Created, ApiError> {
+    let (store, deadlines, classifier) = (state.store.as_ref(), state.deadlines.as_ref(), state.classifier.as_ref());
     let now = now.trunc_subsecs(6);
     let models = classifier.current();
-    let territory = draft.territory.as_deref().map(str::trim).filter(|t| !t.is_empty());
+    let places = state.places.current();
+    let placed = draft.lat.zip(draft.lon).and_then(|(lat, lon)| places.locate(lat, lon)).map(str::to_owned);
+    let territory = draft.territory.as_deref().map(str::trim).filter(|t| !t.is_empty()).or(placed.as_deref());
     let catalog = Catalog::read_for_intake(store, &models, territory).await?;
     if let Some(code) = territory
         && !catalog.territories.iter().any(|t| t.code == code)
@@ -66,6 +69,7 @@ pub async fn submit(
         s.attributes.iter_mut().for_each(|a| a.required = false);
     }
     let mut request = NewRequest::validate(draft, service.as_ref(), channel, source_system, now)?;
+    places::place(&places, &mut request);
     let service = service.ok_or_else(|| ApiError::Internal("validated request without a service".into()))?;
     request.agency = match &decision {
         Some(d) => d.agency.clone(),

@@ -8,6 +8,7 @@ pub mod auth;
 pub mod error;
 pub mod intake;
 pub mod open311;
+pub mod places;
 pub mod queues;
 pub mod report;
 pub mod triage;
@@ -73,6 +74,8 @@ pub struct AppState {
     pub deadlines: Arc<okno_core::deadline::DeadlineConfig>,
     /// The classifier models in force for intake's triage.
     pub classifier: Arc<triage::Classifier>,
+    /// The territory boundaries in force for intake (none until [`places::Places::reload`]).
+    pub places: Arc<places::Places>,
 }
 
 impl AppState {
@@ -85,6 +88,7 @@ impl AppState {
     ) -> Result<Self, ApiError> {
         Ok(AppState {
             classifier: Arc::new(classifier),
+            places: Arc::default(),
             deadlines: Arc::new(deadlines),
             store,
             submit_limiter: Arc::new(RateLimiter::new(config.submit_per_minute, config.submit_per_minute.max(1))),
@@ -122,6 +126,7 @@ pub struct ApiPath<T>(pub T);
         admin::add_user, admin::audit_log, report::scorecards_endpoint, queues::summary, queues::queue,
         triage::triage_queue, triage::request_prediction, triage::classify, triage::models, triage::reload_models,
         triage::list_rules, triage::add_rule, triage::disable_rule,
+        places::reload_territories, places::location_issues,
     ),
     components(schemas(okno_core::Channel, okno_core::Priority, okno_core::EventKind, okno_core::Role))
 )]
@@ -166,6 +171,8 @@ pub fn app(state: AppState) -> Router {
         .route("/models/reload", post(triage::reload_models))
         .route("/routing-rules", get(triage::list_rules).post(triage::add_rule))
         .route("/routing-rules/{id}", axum::routing::delete(triage::disable_rule))
+        .route("/territories/reload", post(places::reload_territories))
+        .route("/data-quality/locations", get(places::location_issues))
         .route("/openapi.json", get(openapi))
         .fallback(not_found);
     let open311 = open311::router(state.config.open311.max_media_bytes + max_body);

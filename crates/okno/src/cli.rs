@@ -744,6 +744,8 @@ pub async fn serve(store: Arc<dyn Store>, args: ServeArgs) -> Result<()> {
     })
     .map_err(|e| anyhow::anyhow!("loading a classifier model: {e}"))?;
     let state = AppState::new(store, config, deadlines, classifier).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let boundaries = state.places.reload(state.store.as_ref()).await.map_err(|e| anyhow::anyhow!("loading territory boundaries: {e}"))?;
+    tracing::info!(boundaries, "territory boundaries in force");
     if args.sla_interval > 0 {
         let (store, deadlines) = (state.store.clone(), state.deadlines.clone());
         let every = std::time::Duration::from_secs(args.sla_interval);

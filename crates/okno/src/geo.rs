@@ -4,7 +4,7 @@
 use anyhow::{bail, Context, Result};
 use okno_core::text::{search_key, slug};
 use okno_core::{Location, Territory};
-use okno_geo::{read_features, FeatureFields, Shape, TerritoryIndex};
+use okno_geo::{read_features, FeatureFields, TerritoryIndex};
 use okno_store::{PlacementUpdate, Store, StoredShape};
 use serde_json::{json, Value};
 use std::collections::{BTreeMap, HashMap};
@@ -101,26 +101,14 @@ pub async fn import_territories(store: &dyn Store, args: &ImportTerritoriesArgs)
         "repaired": features.iter().filter_map(|f| f.repaired.as_ref().map(|r| json!({"feature": f.number, "name": f.name, "repair": r}))).collect::<Vec<_>>(),
         "overlaps": overlaps,
         "overlap_rule": "a point in two territories belongs to the smaller",
-        "next": "run `okno reindex` to place the stored requests, and restart `okno serve` to place new ones",
+        "next": "run `okno reindex` to place the stored requests, and POST /api/v1/territories/reload (or restart `okno serve`) to place new ones",
     }))
-}
-
-/// The stored boundaries, indexed.
-pub async fn load_index(store: &dyn Store) -> Result<TerritoryIndex> {
-    let shapes = store.territory_shapes().await?;
-    let mut territories = Vec::with_capacity(shapes.len());
-    for stored in shapes {
-        let geometry: Value = serde_json::from_str(&stored.geometry).with_context(|| format!("stored boundary of {}", stored.territory_code))?;
-        let shape = Shape::from_geojson(&geometry).with_context(|| format!("stored boundary of {}", stored.territory_code))?;
-        territories.push((stored.territory_code, shape));
-    }
-    Ok(TerritoryIndex::new(territories))
 }
 
 /// Places every request with a point in the stored boundaries; a request whose point lies in
 /// no territory keeps the territory it had and is flagged. Returns a report.
 pub async fn reindex(store: &dyn Store) -> Result<Value> {
-    let index = load_index(store).await?;
+    let index = okno_server::places::load_index(store).await.map_err(|e| anyhow::anyhow!("{e}"))?;
     if index.is_empty() {
         bail!("no territory boundaries are stored; import them first with `okno import territories`");
     }

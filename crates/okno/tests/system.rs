@@ -843,5 +843,25 @@ async fn territories_place_the_spb_appeals_and_bad_boundaries_are_named() {
         assert_eq!(far[0].0.coordinates.map(|c| c.lat), Some(55.7558), "kept as given");
         let stray = store.location_issues(Some("outside_territories"), 0, 100_000).await.unwrap();
         assert!(!stray.is_empty() && stray.len() < 3_000, "the sea and boundary gaps: {}", stray.len());
+
+        // Intake places a citizen's point itself, swapped or not, and the data-quality view lists it.
+        let password = "geo-admin-password-1";
+        let added = Command::new(OKNO).args(["--db", &db, "user", "add", "--login", "geoadmin", "--role", "admin"]).env("OKNO_PASSWORD", password).output().unwrap();
+        assert!(added.status.success(), "{}", String::from_utf8_lossy(&added.stderr));
+        let server = Server::start(&db, &[]);
+        let (admin, csrf) = login(&server, "geoadmin", password).await;
+        let point = original[0].coordinates.unwrap();
+        let body = json!({"service_code": original[0].service_code, "text": "Яма во дворе", "lat": point.lon, "lon": point.lat});
+        let filed: Value = Client::new().post(server.url("/api/v1/requests")).json(&body).send().await.unwrap().json().await.unwrap();
+        assert_eq!(filed["territory"].as_str(), original[0].territory.as_deref(), "placed at intake: {filed}");
+        let listed: Value = admin.get(server.url("/api/v1/data-quality/locations?flag=swapped")).send().await.unwrap().json().await.unwrap();
+        let ids: Vec<i64> = listed.as_array().unwrap().iter().filter_map(|i| i["request"]["id"].as_i64()).collect();
+        assert!(ids.contains(&filed["id"].as_i64().unwrap()) && ids.len() == 2, "{listed}");
+        let bad = admin.get(server.url("/api/v1/data-quality/locations?flag=lost")).send().await.unwrap();
+        assert_eq!(bad.status(), StatusCode::UNPROCESSABLE_ENTITY);
+        let reloaded: Value = admin.post(server.url("/api/v1/territories/reload")).header("x-csrf-token", &csrf).send().await.unwrap().json().await.unwrap();
+        assert_eq!(reloaded["territories"], 107);
+        let anonymous = Client::new().get(server.url("/api/v1/data-quality/locations")).send().await.unwrap();
+        assert_eq!(anonymous.status(), StatusCode::UNAUTHORIZED);
     }
 }

@@ -1,0 +1,128 @@
+//! Where requests are: the territory boundaries in force for intake (loaded at start and
+//! reloaded whole), and the data-quality list of requests whose point was flagged.
+
+use crate::auth::Caller;
+use crate::error::{ApiError, Problem};
+use crate::{ApiQuery, AppState};
+use axum::extract::State;
+use axum::Json;
+use chrono::Utc;
+use okno_core::{Location, NewRequest, Request};
+use okno_geo::{LocationFlag, Shape, TerritoryIndex};
+use okno_store::Store;
+use serde::{Deserialize, Serialize};
+use std::sync::{Arc, RwLock};
+use utoipa::{IntoParams, ToSchema};
+
+/// The territory boundaries intake places requests in.
+pub struct Places {
+    index: RwLock<Arc<TerritoryIndex>>,
+}
+
+impl Default for Places {
+    fn default() -> Self {
+        Places { index: RwLock::new(Arc::new(TerritoryIndex::new(Vec::new()))) }
+    }
+}
+
+impl Places {
+    /// The boundaries in force.
+    pub fn current(&self) -> Arc<TerritoryIndex> {
+        self.index.read().map_or_else(|poisoned| poisoned.into_inner().clone(), |i| i.clone())
+    }
+
+    /// Reads the stored boundaries and puts them in force; returns how many there are. On an
+    /// error the boundaries in force stay.
+    pub async fn reload(&self, store: &dyn Store) -> Result<usize, ApiError> {
+        let index = load_index(store).await?;
+        let count = index.len();
+        match self.index.write() {
+            Ok(mut current) => *current = Arc::new(index),
+            Err(poisoned) => *poisoned.into_inner() = Arc::new(index),
+        }
+        Ok(count)
+    }
+}
+
+/// The stored boundaries, indexed; a stored boundary that no longer reads is an error naming
+/// its territory.
+pub async fn load_index(store: &dyn Store) -> Result<TerritoryIndex, ApiError> {
+    let shapes = store.territory_shapes().await?;
+    let mut territories = Vec::with_capacity(shapes.len());
+    for stored in shapes {
+        let corrupt = |e: String| ApiError::Internal(format!("stored boundary of {}: {e}", stored.territory_code));
+        let geometry: serde_json::Value = serde_json::from_str(&stored.geometry).map_err(|e| corrupt(e.to_string()))?;
+        let shape = Shape::from_geojson(&geometry).map_err(|e| corrupt(e.to_string()))?;
+        territories.push((stored.territory_code, shape));
+    }
+    Ok(TerritoryIndex::new(territories))
+}
+
+/// Places a request at intake: its H3 cell and what is wrong with its point, and its
+/// territory when the channel named none.
+pub fn place(index: &TerritoryIndex, request: &mut NewRequest) {
+    let Some(point) = request.coordinates else { return };
+    let placement = index.place(point.lat, point.lon);
+    if request.territory.is_none() {
+        request.territory = placement.territory;
+    }
+    request.location = Location { flag: placement.flag.map(|f| f.as_str().to_owned()), cell: placement.cell.and_then(|c| i64::try_from(c).ok()) };
+}
+
+/// The territory boundaries now in force.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PlacesStatus {
+    /// Territories with a boundary.
+    pub territories: usize,
+}
+
+/// Puts the stored territory boundaries in force for intake (after `okno import
+/// territories`). Admins; audited.
+#[utoipa::path(post, path = "/api/v1/territories/reload", tag = "territories",
+    responses((status = 200, body = PlacesStatus), (status = 401, body = Problem), (status = 403, body = Problem)))]
+pub async fn reload_territories(State(state): State<AppState>, caller: Caller) -> Result<Json<PlacesStatus>, ApiError> {
+    let admin = caller.admin()?;
+    let territories = state.places.reload(state.store.as_ref()).await?;
+    state.store.audit(&admin.login, "reload_territories", None, Some(&format!("{territories} boundaries")), Utc::now()).await?;
+    Ok(Json(PlacesStatus { territories }))
+}
+
+/// Which flagged requests to list.
+#[derive(Debug, Deserialize, IntoParams)]
+pub struct IssuesQuery {
+    /// Only this flag: `outside_territories`, `outside_region` or `swapped`.
+    pub flag: Option<String>,
+    /// Requests after this id (the cursor of the previous page).
+    #[serde(default)]
+    pub after: i64,
+    /// At most this many (default 100, at most 1,000).
+    pub limit: Option<u32>,
+}
+
+/// A request whose point was flagged.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct LocationIssue {
+    /// What is wrong with its point.
+    pub flag: String,
+    /// The request, its coordinates as they were given.
+    pub request: Request,
+}
+
+/// The data-quality view of locations: requests whose point lies outside every territory,
+/// far outside the region, or had latitude and longitude swapped; kept, flagged, listed here
+/// by id. Staff who see all requests.
+#[utoipa::path(get, path = "/api/v1/data-quality/locations", tag = "territories", params(IssuesQuery),
+    responses((status = 200, body = Vec<LocationIssue>), (status = 401, body = Problem), (status = 403, body = Problem), (status = 422, body = Problem)))]
+pub async fn location_issues(State(state): State<AppState>, caller: Caller, ApiQuery(q): ApiQuery<IssuesQuery>) -> Result<Json<Vec<LocationIssue>>, ApiError> {
+    let user = caller.staff()?;
+    if !user.can_read_request(None) {
+        return Err(ApiError::Forbidden("the data-quality view covers every agency's requests".into()));
+    }
+    if let Some(flag) = q.flag.as_deref()
+        && LocationFlag::parse(flag).is_none()
+    {
+        return Err(ApiError::field("flag", format!("unknown flag {flag:?}; known: outside_territories, outside_region, swapped")));
+    }
+    let rows = state.store.location_issues(q.flag.as_deref(), q.after, q.limit.unwrap_or(100).clamp(1, 1_000)).await?;
+    Ok(Json(rows.into_iter().map(|(request, flag)| LocationIssue { flag, request }).collect()))
+}
