@@ -643,7 +643,7 @@ async fn file_request(state: &AppState, params: Params, upload: Option<Upload>, 
         },
         ..RequestDraft::default()
     };
-    let created = intake::submit(&state, draft, Channel::Open311, Some(format!("open311:{client}")), Utc::now())
+    let created = intake::submit(state, draft, Channel::Open311, Some(format!("open311:{client}")), Utc::now())
         .await
         .map_err(|e| Open311Error::from_api(format, e))?;
     let id = created.request.id.to_string();
