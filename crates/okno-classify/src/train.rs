@@ -24,7 +24,6 @@ pub struct TrainParams {
     pub l2: f32,
     /// The model is the mean of the weights at the ends of this many last epochs (1: the
     /// last weights), which smooths the noise of the final steps.
-    #[serde(default = "one")]
     pub averaged_epochs: u32,
     /// Text features seen in fewer examples than this are dropped.
     pub min_df: u32,
@@ -38,10 +37,6 @@ impl Default for TrainParams {
     fn default() -> Self {
         TrainParams { epochs: 12, learning_rate: 2.0, l2: 2e-6, averaged_epochs: 6, min_df: 2, calibration_share: 0.1, seed: 20_210_301 }
     }
-}
-
-fn one() -> u32 {
-    1
 }
 
 /// One training example.

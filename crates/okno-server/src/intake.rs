@@ -25,8 +25,9 @@ pub fn new_tracking_token() -> String {
 /// sent it (its `source_id`, if any, makes retries idempotent). A request without a service
 /// gets one from an operator's rule or the topic model (a low-confidence guess waits in the
 /// triage queue); its agency comes from a rule, its service or the agency model (see
-/// [`triage::decide`]). Its deadlines follow its service's regime in `deadlines` (none if the
-/// regime is unknown there).
+/// [`triage::decide`]). Its point is placed in the territory boundaries in force (its territory,
+/// when the channel named none, its H3 cell and any flag) before triage reads the place. Its
+/// deadlines follow its service's regime (none if the regime is unknown).
 pub async fn submit(
     state: &AppState,
     mut draft: RequestDraft,
@@ -37,9 +38,11 @@ pub async fn submit(
     let (store, deadlines, classifier) = (state.store.as_ref(), state.deadlines.as_ref(), state.classifier.as_ref());
     let now = now.trunc_subsecs(6);
     let models = classifier.current();
-    let places = state.places.current();
-    let placed = draft.lat.zip(draft.lon).and_then(|(lat, lon)| places.locate(lat, lon)).map(str::to_owned);
-    let territory = draft.territory.as_deref().map(str::trim).filter(|t| !t.is_empty()).or(placed.as_deref());
+    let placement = draft.lat.zip(draft.lon).map(|(lat, lon)| state.places.current().place(lat, lon));
+    if draft.territory.as_deref().is_none_or(|t| t.trim().is_empty()) {
+        draft.territory = placement.as_ref().and_then(|p| p.territory.clone());
+    }
+    let territory = draft.territory.as_deref().map(str::trim).filter(|t| !t.is_empty());
     let catalog = Catalog::read_for_intake(store, &models, territory).await?;
     if let Some(code) = territory
         && !catalog.territories.iter().any(|t| t.code == code)
@@ -69,7 +72,7 @@ pub async fn submit(
         s.attributes.iter_mut().for_each(|a| a.required = false);
     }
     let mut request = NewRequest::validate(draft, service.as_ref(), channel, source_system, now)?;
-    places::place(&places, &mut request);
+    request.location = placement.as_ref().map(places::location).unwrap_or_default();
     let service = service.ok_or_else(|| ApiError::Internal("validated request without a service".into()))?;
     request.agency = match &decision {
         Some(d) => d.agency.clone(),

@@ -6,6 +6,7 @@ pub mod admin;
 pub mod api;
 pub mod auth;
 pub mod error;
+pub mod in_force;
 pub mod intake;
 pub mod open311;
 pub mod places;

@@ -7,28 +7,29 @@ use crate::{ApiQuery, AppState};
 use axum::extract::State;
 use axum::Json;
 use chrono::Utc;
-use okno_core::{Location, NewRequest, Request};
-use okno_geo::{LocationFlag, Shape, TerritoryIndex};
+use crate::in_force::InForce;
+use okno_core::{Location, Request};
+use okno_geo::{LocationFlag, Placement, Shape, TerritoryIndex};
 use okno_store::Store;
 use serde::{Deserialize, Serialize};
-use std::sync::{Arc, RwLock};
+use std::sync::Arc;
 use utoipa::{IntoParams, ToSchema};
 
 /// The territory boundaries intake places requests in.
 pub struct Places {
-    index: RwLock<Arc<TerritoryIndex>>,
+    index: InForce<TerritoryIndex>,
 }
 
 impl Default for Places {
     fn default() -> Self {
-        Places { index: RwLock::new(Arc::new(TerritoryIndex::new(Vec::new()))) }
+        Places { index: InForce::new(TerritoryIndex::new(Vec::new())) }
     }
 }
 
 impl Places {
     /// The boundaries in force.
     pub fn current(&self) -> Arc<TerritoryIndex> {
-        self.index.read().map_or_else(|poisoned| poisoned.into_inner().clone(), |i| i.clone())
+        self.index.current()
     }
 
     /// Reads the stored boundaries and puts them in force; returns how many there are. On an
@@ -36,10 +37,7 @@ impl Places {
     pub async fn reload(&self, store: &dyn Store) -> Result<usize, ApiError> {
         let index = load_index(store).await?;
         let count = index.len();
-        match self.index.write() {
-            Ok(mut current) => *current = Arc::new(index),
-            Err(poisoned) => *poisoned.into_inner() = Arc::new(index),
-        }
+        self.index.replace(index);
         Ok(count)
     }
 }
@@ -58,15 +56,9 @@ pub async fn load_index(store: &dyn Store) -> Result<TerritoryIndex, ApiError> {
     Ok(TerritoryIndex::new(territories))
 }
 
-/// Places a request at intake: its H3 cell and what is wrong with its point, and its
-/// territory when the channel named none.
-pub fn place(index: &TerritoryIndex, request: &mut NewRequest) {
-    let Some(point) = request.coordinates else { return };
-    let placement = index.place(point.lat, point.lon);
-    if request.territory.is_none() {
-        request.territory = placement.territory;
-    }
-    request.location = Location { flag: placement.flag.map(|f| f.as_str().to_owned()), cell: placement.cell.and_then(|c| i64::try_from(c).ok()) };
+/// What a placement stores beside the territory: the flag's name and the H3 cell.
+pub fn location(placement: &Placement) -> Location {
+    Location { flag: placement.flag.map(|f| f.as_str().to_owned()), cell: placement.cell.and_then(|c| i64::try_from(c).ok()) }
 }
 
 /// The territory boundaries now in force.

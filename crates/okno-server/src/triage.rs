@@ -18,7 +18,8 @@ use okno_store::Store;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::path::PathBuf;
-use std::sync::{Arc, RwLock};
+use crate::in_force::InForce;
+use std::sync::Arc;
 use utoipa::{IntoParams, ToSchema};
 
 /// Choices kept with a prediction.
@@ -48,7 +49,7 @@ pub struct Models {
 /// The classifier: its configuration and the models in force, replaced whole on reload.
 pub struct Classifier {
     config: ClassifierConfig,
-    models: RwLock<Arc<Models>>,
+    models: InForce<Models>,
 }
 
 /// What a loaded model is, as the API shows it.
@@ -88,7 +89,7 @@ impl Classifier {
     /// Loads the configured models; an unreadable or bad file is an error naming it.
     pub fn load(config: ClassifierConfig) -> Result<Classifier, String> {
         let models = Self::read(&config)?;
-        Ok(Classifier { config, models: RwLock::new(Arc::new(models)) })
+        Ok(Classifier { config, models: InForce::new(models) })
     }
 
     fn read(config: &ClassifierConfig) -> Result<Models, String> {
@@ -102,13 +103,13 @@ impl Classifier {
     /// models in force stay.
     pub fn reload(&self) -> Result<ModelsStatus, String> {
         let models = Self::read(&self.config)?;
-        *self.models.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(models);
+        self.models.replace(models);
         Ok(self.status())
     }
 
     /// The models in force (a prediction keeps using the ones it started with).
     pub fn current(&self) -> Arc<Models> {
-        self.models.read().unwrap_or_else(|e| e.into_inner()).clone()
+        self.models.current()
     }
 
     /// What is in force.

@@ -56,6 +56,19 @@ macro_rules! impl_store {
             row.try_get::<Option<DbTime>, _>(col)?.map(from_db).transpose()
         }
 
+        /// Inserts a territory or updates the stored one of its code.
+        async fn write_territory<'e, E: sqlx::Executor<'e, Database = $DB>>(executor: E, t: &Territory) -> Result<()> {
+            sqlx::query(
+                "INSERT INTO territories (code, name_ru, name_en, kind, parent_code, population) \
+                 VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (code) DO UPDATE SET name_ru = excluded.name_ru, \
+                 name_en = excluded.name_en, kind = excluded.kind, parent_code = excluded.parent_code, \
+                 population = excluded.population",
+            )
+            .bind(&t.code).bind(&t.name_ru).bind(&t.name_en).bind(&t.kind).bind(&t.parent).bind(t.population)
+            .execute(executor).await.map_err(classify)?;
+            Ok(())
+        }
+
         fn request_from_row(row: &DbRow) -> Result<Request> {
             let lat: Option<f64> = row.try_get("lat")?;
             let lon: Option<f64> = row.try_get("lon")?;
@@ -294,15 +307,7 @@ macro_rules! impl_store {
             }
 
             async fn upsert_territory(&self, t: &Territory) -> Result<()> {
-                sqlx::query(
-                    "INSERT INTO territories (code, name_ru, name_en, kind, parent_code, population) \
-                     VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (code) DO UPDATE SET name_ru = excluded.name_ru, \
-                     name_en = excluded.name_en, kind = excluded.kind, parent_code = excluded.parent_code, \
-                     population = excluded.population",
-                )
-                .bind(&t.code).bind(&t.name_ru).bind(&t.name_en).bind(&t.kind).bind(&t.parent).bind(t.population)
-                .execute(&self.writer).await.map_err(classify)?;
-                Ok(())
+                write_territory(&self.writer, t).await
             }
 
             async fn territories(&self) -> Result<Vec<Territory>> {
@@ -321,14 +326,7 @@ macro_rules! impl_store {
             async fn put_territory_shapes(&self, shapes: &[(Territory, crate::StoredShape)]) -> Result<()> {
                 let mut tx = self.writer.begin().await?;
                 for (t, shape) in shapes {
-                    sqlx::query(
-                        "INSERT INTO territories (code, name_ru, name_en, kind, parent_code, population) \
-                         VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (code) DO UPDATE SET name_ru = excluded.name_ru, \
-                         name_en = excluded.name_en, kind = excluded.kind, parent_code = excluded.parent_code, \
-                         population = excluded.population",
-                    )
-                    .bind(&t.code).bind(&t.name_ru).bind(&t.name_en).bind(&t.kind).bind(&t.parent).bind(t.population)
-                    .execute(&mut *tx).await.map_err(classify)?;
+                    write_territory(&mut *tx, t).await?;
                     sqlx::query(
                         "INSERT INTO territory_shapes (territory_code, geometry, area_km2) VALUES ($1, $2, $3) \
                          ON CONFLICT (territory_code) DO UPDATE SET geometry = excluded.geometry, area_km2 = excluded.area_km2",

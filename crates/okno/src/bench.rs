@@ -20,12 +20,12 @@ use anyhow::{Context, Result};
 use serde_json::{json, Value};
 use std::io::Read;
 use std::path::{Path, PathBuf};
-
-mod classify;
-pub use classify::{classify, ClassifyArgs};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
+
+mod classify;
+pub use classify::{classify, ClassifyArgs};
 
 /// The St. Petersburg data a bench imports, and where PostgreSQL runs.
 #[derive(Debug, Clone, clap::Args)]

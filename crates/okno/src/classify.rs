@@ -134,7 +134,7 @@ fn select(rows: &[LabelledRow], ids: &[String]) -> (Vec<LabelledRow>, usize) {
 /// The rows to train or evaluate on, from one or more files: with a split folder, those its id
 /// list names; otherwise all, files in the order given, each oldest first (by `created_at` as
 /// written, so ISO times sort right).
-pub(crate) fn rows_for(data: &[PathBuf], split: Option<&Path>, list: &str) -> Result<Vec<LabelledRow>> {
+fn rows_for(data: &[PathBuf], split: Option<&Path>, list: &str) -> Result<Vec<LabelledRow>> {
     let mut rows = Vec::new();
     for file in data {
         let mut file_rows = read_rows(file)?;
@@ -144,15 +144,24 @@ pub(crate) fn rows_for(data: &[PathBuf], split: Option<&Path>, list: &str) -> Re
         rows.extend(file_rows);
     }
     match split {
-        Some(dir) => {
-            let (picked, missing) = select(&rows, &read_ids(&dir.join(list))?);
-            if missing > 0 {
-                eprintln!("{missing} ids of {list} are not in the data");
-            }
-            Ok(picked)
-        }
+        Some(dir) => listed(&rows, dir, list),
         None => Ok(rows),
     }
+}
+
+/// The rows a split folder's id list names, in its order (ids not in the data are counted).
+fn listed(rows: &[LabelledRow], dir: &Path, list: &str) -> Result<Vec<LabelledRow>> {
+    let (picked, missing) = select(rows, &read_ids(&dir.join(list))?);
+    if missing > 0 {
+        eprintln!("{missing} ids of {list} are not in the data");
+    }
+    Ok(picked)
+}
+
+/// The training and test rows of a split folder, reading the data once.
+pub(crate) fn split_rows(data: &Path, dir: &Path) -> Result<(Vec<LabelledRow>, Vec<LabelledRow>)> {
+    let rows = read_rows(data)?;
+    Ok((listed(&rows, dir, "train_ids.txt")?, listed(&rows, dir, "test_ids.txt")?))
 }
 
 /// `okno train` arguments.

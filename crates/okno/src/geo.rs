@@ -3,7 +3,7 @@
 
 use anyhow::{bail, Context, Result};
 use okno_core::text::{search_key, slug};
-use okno_core::{Location, Territory};
+use okno_core::Territory;
 use okno_geo::{read_features, FeatureFields, TerritoryIndex};
 use okno_store::{PlacementUpdate, Store, StoredShape};
 use serde_json::{json, Value};
@@ -66,10 +66,11 @@ pub async fn import_territories(store: &dyn Store, args: &ImportTerritoriesArgs)
     }
     let by_key: HashMap<String, &Territory> = existing.iter().filter(|t| t.kind == args.kind).map(|t| (name_key(&t.name_ru), t)).collect();
     let mut codes: BTreeMap<String, usize> = BTreeMap::new();
+    let keys: Vec<String> = features.iter().map(|f| name_key(&f.name)).collect();
     let mut shapes = Vec::with_capacity(features.len());
     let mut matched = 0;
-    for feature in &features {
-        let known = by_key.get(&name_key(&feature.name));
+    for (feature, key) in features.iter().zip(&keys) {
+        let known = by_key.get(key);
         let territory = match known {
             Some(t) => {
                 matched += 1;
@@ -93,8 +94,8 @@ pub async fn import_territories(store: &dyn Store, args: &ImportTerritoriesArgs)
     let index = TerritoryIndex::new(features.iter().map(|f| (f.name.clone(), f.shape.clone())).collect());
     let overlaps = index.overlaps();
     store.put_territory_shapes(&shapes).await?;
-    let matched_keys: std::collections::HashSet<String> = features.iter().map(|f| name_key(&f.name)).collect();
-    let without_boundary: Vec<&str> = existing.iter().filter(|t| t.kind == args.kind && !matched_keys.contains(&name_key(&t.name_ru))).map(|t| t.name_ru.as_str()).collect();
+    let mut without_boundary: Vec<&str> = by_key.iter().filter(|(key, _)| !keys.contains(key)).map(|(_, t)| t.name_ru.as_str()).collect();
+    without_boundary.sort_unstable();
     Ok(json!({
         "file": args.file, "territories": features.len(), "matched_existing": matched, "new": features.len() - matched,
         "existing_of_this_kind_without_boundary": without_boundary,
@@ -131,7 +132,7 @@ pub async fn reindex(store: &dyn Store) -> Result<Value> {
                 agreed += u64::from(located.territory == placement.territory);
             }
             let territory = placement.territory.clone().or_else(|| located.territory.clone());
-            let location = Location { flag: placement.flag.map(|f| f.as_str().to_owned()), cell: placement.cell.and_then(|c| i64::try_from(c).ok()) };
+            let location = okno_server::places::location(&placement);
             if territory != located.territory || location != located.location {
                 moved += u64::from(territory != located.territory);
                 changed += 1;

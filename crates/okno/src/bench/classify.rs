@@ -7,7 +7,7 @@
 //! citizen picked on the form (`city_object`) read beside the text.
 
 use super::{ratio, run_python, write_results};
-use crate::classify::{evaluate_model, predict_all, rows_for, train_model, LabelledRow, Target, Topics};
+use crate::classify::{evaluate_model, predict_all, split_rows, train_model, LabelledRow, Target, Topics};
 use anyhow::Result;
 use okno_classify::{FeatureConfig, Model, TrainParams};
 use serde_json::{json, Value};
@@ -44,9 +44,7 @@ pub struct ClassifyArgs {
 /// Trains and evaluates every target, runs the baseline, and writes both with their ratios.
 pub fn classify(args: ClassifyArgs) -> Result<Value> {
     anyhow::ensure!(args.appeals.exists() && args.split.is_dir(), "the St. Petersburg data or its split is not at {}", args.appeals.display());
-    let data = [args.appeals.clone()];
-    let train = rows_for(&data, Some(&args.split), "train_ids.txt")?;
-    let test = rows_for(&data, Some(&args.split), "test_ids.txt")?;
+    let (train, test) = split_rows(&args.appeals, &args.split)?;
     let mut results = json!({
         "machine": {"cores": std::thread::available_parallelism().map_or(0, |n| n.get())},
         "data": {"appeals": args.appeals, "split": args.split, "train_rows": train.len(), "test_rows": test.len()},
