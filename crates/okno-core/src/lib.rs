@@ -11,6 +11,7 @@ pub mod clock;
 pub mod deadline;
 pub mod lifecycle;
 pub mod request;
+pub mod rollup;
 pub mod scorecard;
 pub mod text;
 pub mod triage;

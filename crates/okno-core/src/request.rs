@@ -277,7 +277,7 @@ pub struct NewRequest {
 }
 
 /// What placing a request's point in the territories found, beside the territory itself.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct Location {
     /// What is wrong with the point (`outside_territories`, `outside_region`, `swapped`).
     pub flag: Option<String>,
@@ -546,6 +546,8 @@ pub struct Request {
     pub paused_at: Option<DateTime<Utc>>,
     /// When it had to be routed to an agency (the regime's re-direction term; set while it had none).
     pub routing_due_at: Option<DateTime<Utc>>,
+    /// What placing its point found: the H3 cell and any data-quality flag.
+    pub location: Location,
 }
 
 /// One entry in a request's timeline.

@@ -308,7 +308,7 @@ mod tests {
             priority: Priority::Normal, created_at: at("2021-03-01T10:00:00+03:00"), updated_at: at("2021-03-01T10:00:00+03:00"),
             closed_at: None, due_at: Some(at(due)), attributes: BTreeMap::new(), media_url: None, category: None, reason: None,
             rating: None, last_answer: None, first_reaction_due_at: None, first_reaction_at: None, first_answer_at: None,
-            extensions: 0, escalation_level: 2, paused_at: None, routing_due_at: None,
+            extensions: 0, escalation_level: 2, paused_at: None, routing_due_at: None, location: Default::default(),
         }
     }
 

@@ -2,8 +2,9 @@
 //!
 //! A backend module provides, before invoking the macro: a struct with `writer` and `reader`
 //! pools, a `DbTime` type with `to_db`/`from_db` conversions (how a time is stored),
-//! `known_source_ids`, `reserve_request_ids` and `write_rows` (how a bulk import is streamed in). The macro
-//! supplies everything else.
+//! `known_source_ids`, `reserve_request_ids` and `write_rows` (how a bulk import is streamed in),
+//! `hour_sql` (a time column's hour in SQL) and `NUMBERED_PLACEHOLDERS`. The macro supplies
+//! everything else.
 
 /// Maps a database error onto the store's errors: broken references and taken keys become
 /// [`crate::StoreError::Conflict`] with the database's message.
@@ -36,6 +37,7 @@ macro_rules! impl_store {
         use crate::{ApiKeyInfo, AuditEntry, Backend, Media, Notification, QueueCounts, ScoreBy, CountBy, Created, DeadlineUpdate, ImportCounts, ImportedRequest, NewUser, Pending, Planner, Result, Store, StoreError, Timeline, TimelineEvent, UserRecord};
         use chrono::{DateTime, Utc};
         use okno_core::deadline::Due;
+        use okno_core::rollup::{Counted, RollupDeltas, RollupKey, RollupRow};
         use okno_core::scorecard::ScoreRow;
         use okno_core::triage::{Prediction, PredictionRecord, RoutingRule, RuleDraft};
         use okno_core::{Agency, Contact, Coordinates, Event, NewEvent, NewRequest, Principal, Request, RequestFilter, Service, Status, Territory};
@@ -103,6 +105,7 @@ macro_rules! impl_store {
                 escalation_level: row.try_get("escalation_level")?,
                 paused_at: get_opt_time(row, "paused_at")?,
                 routing_due_at: get_opt_time(row, "routing_due_at")?,
+                location: okno_core::Location { flag: row.try_get("location_flag")?, cell: row.try_get("h3_cell")? },
             })
         }
 
@@ -242,6 +245,29 @@ macro_rules! impl_store {
             row.as_ref().map(request_from_row).transpose()
         }
 
+        /// Adds counts to the rollups inside the writing transaction: additions are upserted in
+        /// batches, subtractions update their key and remove it when its count reaches zero. A
+        /// subtraction from a key not stored, or below zero, is refused: the rollups drifted.
+        async fn write_rollups(tx: &mut Tx<'_>, deltas: &RollupDeltas) -> Result<()> {
+            let (added, removed): (Vec<(&RollupKey, i64)>, Vec<(&RollupKey, i64)>) = deltas.iter().partition(|(_, n)| *n > 0);
+            for chunk in added.chunks(query::ROLLUPS_PER_UPSERT) {
+                let sql = query::upsert_rollups(chunk.len(), NUMBERED_PLACEHOLDERS);
+                bind_all(sqlx::query(AssertSqlSafe(sql)), chunk.iter().flat_map(|(key, n)| query::rollup_row(key, Some(*n))))
+                    .execute(&mut **tx).await.map_err(classify)?;
+            }
+            for (key, n) in removed {
+                let mut binds = vec![Bind::Int(Some(n))];
+                binds.extend(query::rollup_row(key, None));
+                let done = bind_all(sqlx::query(AssertSqlSafe(query::SUBTRACT_ROLLUP.as_str())), binds).execute(&mut **tx).await.map_err(classify)?;
+                if done.rows_affected() != 1 {
+                    return Err(StoreError::Corrupt(format!("rollup {key:?} is not stored; run `okno rollup rebuild`")));
+                }
+                bind_all(sqlx::query(AssertSqlSafe(query::DELETE_EMPTY_ROLLUP.as_str())), query::rollup_row(key, None))
+                    .execute(&mut **tx).await?;
+            }
+            Ok(())
+        }
+
         /// The timeline a new request starts with: registered, then routed if it names an agency.
         fn intake_events(r: &NewRequest, due: Due) -> Vec<NewEvent> {
             let mut registered = NewEvent::new(r.created_at, okno_core::EventKind::Registered, r.channel.as_str());
@@ -367,22 +393,75 @@ macro_rules! impl_store {
 
             async fn set_placements(&self, updates: &[crate::PlacementUpdate]) -> Result<()> {
                 let mut tx = self.writer.begin().await?;
+                let mut deltas = RollupDeltas::default();
                 for u in updates {
+                    let Some(mut request) = request_in(&mut *tx, u.request_id).await? else { continue };
+                    deltas.count(&request, -1);
+                    request.territory.clone_from(&u.territory);
+                    request.location = u.location.clone();
+                    deltas.count(&request, 1);
                     sqlx::query("UPDATE requests SET territory_code = $1, location_flag = $2, h3_cell = $3 WHERE id = $4")
                         .bind(&u.territory).bind(&u.location.flag).bind(u.location.cell).bind(u.request_id)
                         .execute(&mut *tx).await.map_err(classify)?;
                 }
+                write_rollups(&mut tx, &deltas).await?;
                 tx.commit().await?;
+                self.listeners.notify(&deltas);
                 Ok(())
             }
 
-            async fn location_issues(&self, flag: Option<&str>, after_id: i64, limit: u32) -> Result<Vec<(Request, String)>> {
+            fn watch_rollups(&self, listener: crate::RollupListener) {
+                self.listeners.add(listener);
+            }
+
+            async fn rollups(&self, from_hour: i64, to_hour: i64) -> Result<Vec<RollupRow>> {
+                let sql = format!("SELECT {}, n FROM rollups WHERE hour >= $1 AND hour < $2", query::ROLLUP_KEY_COLUMNS.join(", "));
+                let rows = sqlx::query(AssertSqlSafe(sql)).bind(from_hour).bind(to_hour).fetch_all(&self.reader).await?;
+                rows.iter()
+                    .map(|r| Ok(RollupRow {
+                        key: RollupKey {
+                            hour: r.try_get(0)?, cell: r.try_get(1)?, territory: r.try_get(2)?, service: r.try_get(3)?,
+                            category: r.try_get(4)?, agency: r.try_get(5)?, channel: r.try_get(6)?, closed_hour: r.try_get(7)?,
+                        },
+                        n: r.try_get(8)?,
+                    }))
+                    .collect()
+            }
+
+            async fn rollup_hours(&self) -> Result<Option<(i64, i64)>> {
+                let (first, last): (Option<i64>, Option<i64>) =
+                    sqlx::query_as("SELECT min(hour), max(hour) FROM rollups").fetch_one(&self.reader).await?;
+                Ok(first.zip(last))
+            }
+
+            async fn rebuild_rollups(&self, dry_run: bool) -> Result<crate::RollupRebuild> {
+                let fresh = query::rollups_from_requests(hour_sql);
+                let columns = [&query::ROLLUP_KEY_COLUMNS[..], &["n"]].concat().join(", ");
+                let mut tx = self.writer.begin().await?;
+                let differing: i64 = sqlx::query_scalar(AssertSqlSafe(format!(
+                    "WITH fresh AS ({fresh}) SELECT \
+                     (SELECT count(*) FROM (SELECT {columns} FROM rollups EXCEPT SELECT {columns} FROM fresh) kept_only) + \
+                     (SELECT count(*) FROM (SELECT {columns} FROM fresh EXCEPT SELECT {columns} FROM rollups) fresh_only)"
+                ))).fetch_one(&mut *tx).await?;
+                let replaced = !dry_run && differing > 0;
+                if replaced {
+                    sqlx::query("DELETE FROM rollups").execute(&mut *tx).await?;
+                    sqlx::query(AssertSqlSafe(format!("INSERT INTO rollups ({columns}) {fresh}"))).execute(&mut *tx).await?;
+                }
+                let (rows, requests): (i64, Option<i64>) =
+                    sqlx::query_as("SELECT count(*), CAST(sum(n) AS BIGINT) FROM rollups").fetch_one(&mut *tx).await?;
+                tx.commit().await?;
+                let count = |n: i64| u64::try_from(n).unwrap_or_default();
+                Ok(crate::RollupRebuild { differing: count(differing), rows: count(rows), requests: count(requests.unwrap_or(0)), replaced })
+            }
+
+            async fn location_issues(&self, flag: Option<&str>, after_id: i64, limit: u32) -> Result<Vec<Request>> {
                 let rows = sqlx::query(AssertSqlSafe(format!(
-                    "SELECT {REQUEST_COLUMNS}, location_flag FROM requests WHERE location_flag IS NOT NULL \
+                    "SELECT {REQUEST_COLUMNS} FROM requests WHERE location_flag IS NOT NULL \
                      AND ($1 IS NULL OR location_flag = $1) AND id > $2 ORDER BY id LIMIT $3"
                 )))
                 .bind(flag).bind(after_id).bind(i64::from(limit)).fetch_all(&self.reader).await?;
-                rows.iter().map(|r| Ok((request_from_row(r)?, r.try_get("location_flag")?))).collect()
+                rows.iter().map(request_from_row).collect()
             }
 
             async fn upsert_service(&self, s: &Service) -> Result<()> {
@@ -443,7 +522,11 @@ macro_rules! impl_store {
                     .execute(&mut *tx).await.map_err(classify)?;
                 }
                 let request = request_in(&mut *tx, id).await?.ok_or_else(|| StoreError::Corrupt("inserted request vanished".into()))?;
+                let mut deltas = RollupDeltas::default();
+                deltas.count(&request, 1);
+                write_rollups(&mut tx, &deltas).await?;
                 tx.commit().await?;
+                self.listeners.notify(&deltas);
                 Ok(Created { request, created: true })
             }
 
@@ -475,7 +558,8 @@ macro_rules! impl_store {
                 let Some(row) = sqlx::query(AssertSqlSafe(sql)).bind(request_id).fetch_optional(&mut *tx).await? else {
                     return Ok(None);
                 };
-                let update = plan(&request_from_row(&row)?)?;
+                let before = request_from_row(&row)?;
+                let update = plan(&before)?;
                 sqlx::query(
                     "UPDATE requests SET status = $1, agency_code = $2, due_at = $3, closed_at = $4, rating = $5, \
                      last_answer = $6, updated_at = $7, first_reaction_at = $8, first_answer_at = $9, extensions = $10, \
@@ -493,9 +577,13 @@ macro_rules! impl_store {
                         .bind(to_db(update.event.at)).bind(&update.event.actor).bind(request_id)
                         .execute(&mut *tx).await?;
                 }
-                let request = request_in(&mut *tx, request_id).await?;
+                let request = request_in(&mut *tx, request_id).await?.ok_or_else(|| StoreError::Corrupt("changed request vanished".into()))?;
+                let mut deltas = RollupDeltas::default();
+                deltas.change(&before, &request);
+                write_rollups(&mut tx, &deltas).await?;
                 tx.commit().await?;
-                Ok(request)
+                self.listeners.notify(&deltas);
+                Ok(Some(request))
             }
 
             async fn prediction(&self, request_id: i64) -> Result<Option<PredictionRecord>> {
@@ -848,10 +936,18 @@ macro_rules! impl_store {
                 let request_columns = [&["id"][..], &query::REQUEST_INSERT_COLUMNS[..]].concat();
                 write_rows(&mut tx, "requests", &request_columns, requests).await?;
                 write_rows(&mut tx, "events", &EVENT_INSERT_COLUMNS, events).await?;
+                let mut deltas = RollupDeltas::default();
                 for (item, &id) in fresh.iter().zip(&ids) {
                     insert_contact(&mut tx, id, &item.request.contact).await?;
+                    let r = &item.request;
+                    deltas.add(RollupKey::new(Counted {
+                        created_at: r.created_at, cell: r.location.cell, territory: r.territory.as_deref(), service: &r.service_code,
+                        category: r.category.as_deref(), agency: r.agency.as_deref(), channel: r.channel, closed_at: item.closed_at,
+                    }), 1);
                 }
+                write_rollups(&mut tx, &deltas).await?;
                 tx.commit().await?;
+                self.listeners.notify(&deltas);
                 Ok(ImportCounts {
                     inserted: fresh.len() as u64,
                     existing: (batch.len() - fresh.len()) as u64,

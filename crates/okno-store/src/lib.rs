@@ -14,6 +14,7 @@ pub mod testing;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use okno_core::deadline::Due;
+use okno_core::rollup::{RollupDeltas, RollupRow};
 use okno_core::scorecard::ScoreRow;
 use okno_core::triage::{Prediction, PredictionRecord, RoutingRule, RuleDraft};
 use okno_core::workflow::{ActionError, RequestUpdate};
@@ -121,6 +122,48 @@ impl std::ops::AddAssign for ImportCounts {
         self.existing += o.existing;
         self.events += o.events;
     }
+}
+
+/// Receives each committed change to the rollups made through this store (in this process),
+/// to keep in-memory views current. Changes are sums, so their order does not matter.
+pub type RollupListener = Arc<dyn Fn(&RollupDeltas) + Send + Sync>;
+
+/// The listeners a store tells about committed rollup changes.
+#[derive(Clone, Default)]
+pub(crate) struct Listeners(Arc<std::sync::RwLock<Vec<RollupListener>>>);
+
+impl Listeners {
+    fn add(&self, listener: RollupListener) {
+        self.0.write().unwrap_or_else(std::sync::PoisonError::into_inner).push(listener);
+    }
+
+    fn notify(&self, deltas: &RollupDeltas) {
+        if deltas.is_empty() {
+            return;
+        }
+        for listener in self.0.read().unwrap_or_else(std::sync::PoisonError::into_inner).iter() {
+            listener(deltas);
+        }
+    }
+}
+
+impl std::fmt::Debug for Listeners {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Listeners")
+    }
+}
+
+/// What recounting the rollups from the requests found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+pub struct RollupRebuild {
+    /// Keys that differed between the kept rollups and the recount (0 when they agree).
+    pub differing: u64,
+    /// Rollup rows after the call.
+    pub rows: u64,
+    /// Requests they count.
+    pub requests: u64,
+    /// Whether the kept rollups were replaced by the recount.
+    pub replaced: bool,
 }
 
 /// A user as stored, with the password hash for verification.
@@ -369,8 +412,17 @@ pub trait Store: Send + Sync {
     /// Stores new places of requests, all or none.
     async fn set_placements(&self, updates: &[PlacementUpdate]) -> Result<()>;
     /// Requests whose point was flagged (only those with `flag` when given), by id after
-    /// `after_id`, at most `limit`, each with its flag.
-    async fn location_issues(&self, flag: Option<&str>, after_id: i64, limit: u32) -> Result<Vec<(Request, String)>>;
+    /// `after_id`, at most `limit`.
+    async fn location_issues(&self, flag: Option<&str>, after_id: i64, limit: u32) -> Result<Vec<Request>>;
+    /// Calls `listener` after every committed change to the rollups made through this store.
+    fn watch_rollups(&self, listener: RollupListener);
+    /// The rollups of the creation hours in `[from_hour, to_hour)`.
+    async fn rollups(&self, from_hour: i64, to_hour: i64) -> Result<Vec<RollupRow>>;
+    /// The first and the last creation hour counted, when any request is.
+    async fn rollup_hours(&self) -> Result<Option<(i64, i64)>>;
+    /// Recounts the rollups from the requests in SQL and compares them with the kept ones;
+    /// unless `dry_run`, replaces the kept ones when they differ.
+    async fn rebuild_rollups(&self, dry_run: bool) -> Result<RollupRebuild>;
     /// Creates or updates a service by code.
     async fn upsert_service(&self, service: &Service) -> Result<()>;
     /// The whole catalog, by group then code.

@@ -20,6 +20,7 @@ fn from_db(t: DbTime) -> crate::Result<chrono::DateTime<chrono::Utc>> {
 pub struct PostgresStore {
     writer: PgPool,
     reader: PgPool,
+    listeners: crate::Listeners,
 }
 
 impl PostgresStore {
@@ -34,8 +35,9 @@ impl PostgresStore {
             ("routing", include_str!("../migrations/postgres/0005_routing.sql")),
             ("triage", include_str!("../migrations/postgres/0006_triage.sql")),
             ("geo", include_str!("../migrations/postgres/0007_geo.sql")),
+            ("rollups", include_str!("../migrations/postgres/0008_rollups.sql")),
         ]).run(&pool).await?;
-        Ok(PostgresStore { writer: pool.clone(), reader: pool })
+        Ok(PostgresStore { writer: pool.clone(), reader: pool, listeners: crate::Listeners::default() })
     }
 }
 
@@ -119,5 +121,13 @@ async fn write_rows(
     copy.finish().await.map_err(classify)?;
     Ok(())
 }
+
+/// A time column's hour since the Unix epoch, in SQL.
+fn hour_sql(column: &str) -> String {
+    format!("floor(extract(epoch FROM {column}) / 3600)::bigint")
+}
+
+/// `$N` placeholders, the only kind PostgreSQL takes.
+const NUMBERED_PLACEHOLDERS: bool = true;
 
 impl_store!(store = PostgresStore, db = sqlx::Postgres, backend = Backend::Postgres, lock = " FOR UPDATE");

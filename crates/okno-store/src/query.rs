@@ -10,7 +10,7 @@ use std::sync::LazyLock;
 pub const REQUEST_COLUMNS: &str = "id, token, service_code, channel, source_system, source_id, text, lat, lon, \
     address, territory_code, agency_code, status, priority, created_at, updated_at, closed_at, due_at, \
     attributes, media_url, category, reason, rating, last_answer, first_reaction_due_at, first_reaction_at, \
-    first_answer_at, extensions, escalation_level, paused_at, routing_due_at";
+    first_answer_at, extensions, escalation_level, paused_at, routing_due_at, location_flag, h3_cell";
 
 /// The statuses in which a request awaits its agency, as an SQL list.
 pub const AWAITING_STATUSES: &str = "'registered', 'routed', 'in_progress', 'intermediate_answer', 'reopened'";
@@ -43,6 +43,69 @@ pub static INSERT_REQUEST: LazyLock<String> = LazyLock::new(|| {
 
 /// Inserts one event.
 pub static INSERT_EVENT: LazyLock<String> = LazyLock::new(|| multi_row_insert("events", &EVENT_INSERT_COLUMNS, 1, true));
+
+/// The key columns of `rollups`, in the order of [`rollup_row`], `n` following them.
+pub const ROLLUP_KEY_COLUMNS: [&str; 8] =
+    ["hour", "cell", "territory_code", "service_code", "category", "agency_code", "channel", "closed_hour"];
+
+/// Most keys in one rollup upsert.
+pub const ROLLUPS_PER_UPSERT: usize = 500;
+
+/// Adds `rows` rows of counts to the rollups (placeholders as for [`multi_row_insert`]).
+pub fn upsert_rollups(rows: usize, numbered: bool) -> String {
+    let columns = [&ROLLUP_KEY_COLUMNS[..], &["n"]].concat();
+    format!(
+        "{} ON CONFLICT ({}) DO UPDATE SET n = rollups.n + excluded.n",
+        multi_row_insert("rollups", &columns, rows, numbered),
+        ROLLUP_KEY_COLUMNS.join(", ")
+    )
+}
+
+/// The condition selecting one rollup key, its values bound from `$first` on.
+fn rollup_key_condition(first: usize) -> String {
+    let condition: Vec<String> = ROLLUP_KEY_COLUMNS.iter().zip(first..).map(|(c, i)| format!("{c} = ${i}")).collect();
+    condition.join(" AND ")
+}
+
+/// Adds `$1` (negative) to one key's count, the key bound from `$2`.
+pub static SUBTRACT_ROLLUP: LazyLock<String> =
+    LazyLock::new(|| format!("UPDATE rollups SET n = n + $1 WHERE {}", rollup_key_condition(2)));
+
+/// Removes a key whose count fell to zero.
+pub static DELETE_EMPTY_ROLLUP: LazyLock<String> =
+    LazyLock::new(|| format!("DELETE FROM rollups WHERE {} AND n = 0", rollup_key_condition(1)));
+
+/// The values of a rollup key, then `n` when given.
+pub fn rollup_row(key: &okno_core::rollup::RollupKey, n: Option<i64>) -> Vec<Bind> {
+    let text = |v: &str| Bind::Text(Some(v.to_owned()));
+    let mut row = vec![
+        Bind::Int(Some(key.hour)),
+        Bind::Int(Some(key.cell)),
+        text(&key.territory),
+        text(&key.service),
+        text(&key.category),
+        text(&key.agency),
+        text(&key.channel),
+        Bind::Int(Some(key.closed_hour)),
+    ];
+    row.extend(n.map(|n| Bind::Int(Some(n))));
+    row
+}
+
+/// The rollups counted afresh from `requests` in SQL — the second code path that checks the
+/// counts kept with each write. `hour` turns a time column into its hour since the epoch.
+pub fn rollups_from_requests(hour: fn(&str) -> String) -> String {
+    // The cell's parent at resolution 8: resolution field (bits 52–55) set to 8, the digits of
+    // resolutions 9 and 10 (bits 15–20) set to 7. Stored cells are at resolution 10.
+    format!(
+        "SELECT {} AS hour, CASE WHEN h3_cell IS NULL THEN 0 ELSE (h3_cell & ~67553994410557440) | 36028797018963968 | 2064384 END AS cell, \
+         COALESCE(territory_code, '') AS territory_code, service_code, COALESCE(category, '') AS category, \
+         COALESCE(agency_code, '') AS agency_code, channel, CASE WHEN closed_at IS NULL THEN 0 ELSE {} END AS closed_hour, \
+         count(*) AS n FROM requests GROUP BY 1, 2, 3, 4, 5, 6, 7, 8",
+        hour("created_at"),
+        hour("closed_at")
+    )
+}
 
 /// `INSERT INTO table (columns) VALUES (…), (…)` for `rows` rows of placeholders: `$N` when
 /// `numbered` (PostgreSQL), else anonymous `?` — SQLite's lookup of a named or numbered

@@ -25,6 +25,7 @@ fn from_db(micros: DbTime) -> crate::Result<chrono::DateTime<chrono::Utc>> {
 pub struct SqliteStore {
     writer: SqlitePool,
     reader: SqlitePool,
+    listeners: crate::Listeners,
 }
 
 impl SqliteStore {
@@ -51,13 +52,14 @@ impl SqliteStore {
             ("routing", include_str!("../migrations/sqlite/0005_routing.sql")),
             ("triage", include_str!("../migrations/sqlite/0006_triage.sql")),
             ("geo", include_str!("../migrations/sqlite/0007_geo.sql")),
+            ("rollups", include_str!("../migrations/sqlite/0008_rollups.sql")),
         ]).run(&writer).await?;
         let reader = if in_memory {
             writer.clone()
         } else {
             SqlitePoolOptions::new().max_connections(4).connect_with(options.read_only(true)).await?
         };
-        Ok(SqliteStore { writer, reader })
+        Ok(SqliteStore { writer, reader, listeners: crate::Listeners::default() })
     }
 }
 
@@ -116,5 +118,13 @@ async fn write_rows(
     }
     Ok(())
 }
+
+/// A time column's hour since the Unix epoch, in SQL (times are microseconds after 1970).
+fn hour_sql(column: &str) -> String {
+    format!("{column} / 3600000000")
+}
+
+/// Anonymous `?` placeholders: SQLite looks numbered ones up in a list.
+const NUMBERED_PLACEHOLDERS: bool = false;
 
 impl_store!(store = SqliteStore, db = sqlx::Sqlite, backend = Backend::Sqlite, lock = "");

@@ -433,3 +433,75 @@ async fn triage_records_wait_until_an_operator_routes_or_reclassifies() {
         assert_eq!(store.routing_rules().await.unwrap().iter().map(|r| (r.id, r.active)).collect::<Vec<_>>(), [(rule.id, false)]);
     }
 }
+
+/// The rollups as the store keeps them, by key.
+async fn kept_rollups(store: &dyn Store) -> BTreeMap<okno_core::rollup::RollupKey, i64> {
+    store.rollups(i64::MIN, i64::MAX).await.unwrap().into_iter().map(|r| (r.key, r.n)).collect()
+}
+
+#[tokio::test]
+async fn rollups_follow_every_write_and_agree_with_a_recount() {
+    for url in okno_store::testing::fresh_database_urls().await {
+        let store = okno_store::open(&url).await.unwrap();
+        seed(&*store).await;
+        let heard = Arc::new(std::sync::Mutex::new(BTreeMap::new()));
+        let sink = heard.clone();
+        store.watch_rollups(Arc::new(move |deltas| {
+            let mut sums = sink.lock().unwrap();
+            for (key, n) in deltas.iter() {
+                *sums.entry(key.clone()).or_insert(0) += n;
+            }
+            sums.retain(|_, n| *n != 0);
+        }));
+        // 59.95 N 30.3 E at H3 resolution 10, and its resolution-8 parent.
+        let (cell, parent) = (0x8a11_0614_b737_fff_i64, 0x8811_0614_b7ff_fff_i64);
+        let mut ids = Vec::new();
+        for (i, service) in ["pothole", "pothole", "leak"].into_iter().enumerate() {
+            let mut r = new_request(service, "Яма", t(1, 9 + u32::try_from(i).unwrap()));
+            r.location.cell = Some(cell);
+            ids.push(store.create_request(&r, &format!("roll-{i}"), Due::default()).await.unwrap().request.id);
+        }
+        let route = ActionInput { agency: Some("roads".into()), text: Some("по компетенции".into()), ..Default::default() };
+        act(&*store, ids[0], Action::Route, route, t(1, 12)).await.unwrap();
+        let answer = ActionInput { text: Some("Яма заделана".into()), ..Default::default() };
+        act(&*store, ids[0], Action::Answer, answer, t(2, 9)).await.unwrap();
+        act(&*store, ids[0], Action::Close, ActionInput::default(), t(2, 10)).await.unwrap();
+        let moved = okno_store::PlacementUpdate {
+            request_id: ids[1], territory: None, location: Location { flag: Some("outside_territories".into()), cell: Some(cell) },
+        };
+        store.set_placements(&[moved]).await.unwrap();
+        let mut imported = new_request("leak", "imported", t(3, 9));
+        (imported.source_system, imported.source_id, imported.channel) = (Some("spb".into()), Some("1".into()), Channel::Import);
+        store.import_batch(&[ImportedRequest {
+            request: imported, token: "imp".into(), status: Status::Closed, updated_at: t(4, 9), closed_at: Some(t(4, 9)),
+            due_at: None, last_answer: None, rating: None, first_reaction_due_at: None, routing_due_at: None,
+            first_reaction_at: None, first_answer_at: None, events: vec![NewEvent::new(t(3, 9), EventKind::Registered, "spb")],
+        }]).await.unwrap();
+
+        let kept = kept_rollups(&*store).await;
+        assert_eq!(kept, *heard.lock().unwrap(), "listeners hear exactly what was committed");
+        assert_eq!(kept.values().sum::<i64>(), 4, "every request counted once");
+        let closed: Vec<_> = kept.keys().filter(|k| k.closed_hour != 0).collect();
+        assert_eq!(closed.len(), 2);
+        assert!(closed.iter().any(|k| k.agency == "roads" && k.cell == parent && k.hour == okno_core::rollup::hour_of(t(1, 9))));
+        assert!(kept.keys().any(|k| k.territory.is_empty() && k.cell == parent), "the re-placed request moved");
+        let check = store.rebuild_rollups(true).await.unwrap();
+        assert_eq!((check.differing, check.rows, check.requests, check.replaced), (0, kept.len() as u64, 4, false));
+        assert_eq!(store.rollup_hours().await.unwrap(), Some((okno_core::rollup::hour_of(t(1, 9)), okno_core::rollup::hour_of(t(3, 9)))));
+
+        // A count changed behind the store's back is found and recounted.
+        let tamper = "UPDATE rollups SET n = n + 5 WHERE channel = 'import'";
+        if url.starts_with("sqlite:") {
+            let mut c = <sqlx::SqliteConnection as sqlx::Connection>::connect(&url).await.unwrap();
+            sqlx::query(tamper).execute(&mut c).await.unwrap();
+        } else {
+            let mut c = <sqlx::PgConnection as sqlx::Connection>::connect(&url).await.unwrap();
+            sqlx::query(tamper).execute(&mut c).await.unwrap();
+        }
+        let found = store.rebuild_rollups(true).await.unwrap();
+        assert_eq!((found.differing, found.requests, found.replaced), (2, 9, false), "{found:?}");
+        let repaired = store.rebuild_rollups(false).await.unwrap();
+        assert_eq!((repaired.differing, repaired.requests, repaired.replaced), (2, 4, true));
+        assert_eq!(kept_rollups(&*store).await, kept);
+    }
+}

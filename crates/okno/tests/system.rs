@@ -832,15 +832,15 @@ async fn territories_place_the_spb_appeals_and_bad_boundaries_are_named() {
         assert_eq!(again["updated"], 0, "placing twice changes nothing: {again}");
 
         let swapped = store.location_issues(Some("swapped"), 0, 100).await.unwrap();
-        let ids: Vec<&str> = swapped.iter().filter_map(|(r, _)| r.source_id.as_deref()).collect();
+        let ids: Vec<&str> = swapped.iter().filter_map(|r| r.source_id.as_deref()).collect();
         assert_eq!(ids, ["9000000001"], "the swapped appeal, and only it");
         let original = store.list_requests(&okno_core::RequestFilter { ids: vec![1], limit: 1, ..Default::default() }).await.unwrap();
         assert_eq!(original[0].source_id.as_deref(), Some("2947909"), "the first appeal of the file");
-        assert!(swapped[0].0.territory.is_some());
-        assert_eq!(swapped[0].0.territory, original[0].territory, "placed where its coordinates swapped back fall");
+        assert!(swapped[0].territory.is_some());
+        assert_eq!(swapped[0].territory, original[0].territory, "placed where its coordinates swapped back fall");
         let far = store.location_issues(Some("outside_region"), 0, 100).await.unwrap();
-        assert_eq!(far.iter().filter_map(|(r, _)| r.source_id.as_deref()).collect::<Vec<_>>(), ["9000000002"]);
-        assert_eq!(far[0].0.coordinates.map(|c| c.lat), Some(55.7558), "kept as given");
+        assert_eq!(far.iter().filter_map(|r| r.source_id.as_deref()).collect::<Vec<_>>(), ["9000000002"]);
+        assert_eq!(far[0].coordinates.map(|c| c.lat), Some(55.7558), "kept as given");
         let stray = store.location_issues(Some("outside_territories"), 0, 100_000).await.unwrap();
         assert!(!stray.is_empty() && stray.len() < 3_000, "the sea and boundary gaps: {}", stray.len());
 
@@ -855,7 +855,7 @@ async fn territories_place_the_spb_appeals_and_bad_boundaries_are_named() {
         let filed: Value = Client::new().post(server.url("/api/v1/requests")).json(&body).send().await.unwrap().json().await.unwrap();
         assert_eq!(filed["territory"].as_str(), original[0].territory.as_deref(), "placed at intake: {filed}");
         let listed: Value = admin.get(server.url("/api/v1/data-quality/locations?flag=swapped")).send().await.unwrap().json().await.unwrap();
-        let ids: Vec<i64> = listed.as_array().unwrap().iter().filter_map(|i| i["request"]["id"].as_i64()).collect();
+        let ids: Vec<i64> = listed.as_array().unwrap().iter().filter_map(|r| r["id"].as_i64()).collect();
         assert!(ids.contains(&filed["id"].as_i64().unwrap()) && ids.len() == 2, "{listed}");
         let bad = admin.get(server.url("/api/v1/data-quality/locations?flag=lost")).send().await.unwrap();
         assert_eq!(bad.status(), StatusCode::UNPROCESSABLE_ENTITY);
