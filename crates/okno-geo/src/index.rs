@@ -92,6 +92,11 @@ pub struct TerritoryIndex {
 }
 
 impl TerritoryIndex {
+    /// The bounding box of a territory's boundary.
+    pub fn bbox_of(&self, code: &str) -> Option<BBox> {
+        self.codes.iter().position(|c| c == code).map(|i| self.shapes[i].bbox())
+    }
+
     /// Indexes shapes by territory code.
     pub fn new(territories: Vec<(String, Shape)>) -> TerritoryIndex {
         let mut territories = territories;

@@ -38,7 +38,7 @@ pub async fn submit(
     let (store, deadlines, classifier) = (state.store.as_ref(), state.deadlines.as_ref(), state.classifier.as_ref());
     let now = now.trunc_subsecs(6);
     let models = classifier.current();
-    let placement = draft.lat.zip(draft.lon).map(|(lat, lon)| state.places.current().place(lat, lon));
+    let placement = draft.lat.zip(draft.lon).map(|(lat, lon)| state.places.current().index.place(lat, lon));
     if draft.territory.as_deref().is_none_or(|t| t.trim().is_empty()) {
         draft.territory = placement.as_ref().and_then(|p| p.territory.clone());
     }

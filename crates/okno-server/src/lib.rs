@@ -3,6 +3,7 @@
 //! or the intake path, and render results or problem details.
 
 pub mod admin;
+pub mod analytics;
 pub mod api;
 pub mod auth;
 pub mod error;
@@ -77,6 +78,9 @@ pub struct AppState {
     pub classifier: Arc<triage::Classifier>,
     /// The territory boundaries in force for intake (none until [`places::Places::reload`]).
     pub places: Arc<places::Places>,
+    /// The rollups in memory (empty until [`analytics::Analytics::reload`]), following every
+    /// write made through `store`.
+    pub analytics: Arc<analytics::Analytics>,
 }
 
 impl AppState {
@@ -87,9 +91,12 @@ impl AppState {
         deadlines: okno_core::deadline::DeadlineConfig,
         classifier: triage::Classifier,
     ) -> Result<Self, ApiError> {
+        let analytics = analytics::Analytics::new(deadlines.timezone);
+        analytics.follow(store.as_ref());
         Ok(AppState {
             classifier: Arc::new(classifier),
             places: Arc::default(),
+            analytics,
             deadlines: Arc::new(deadlines),
             store,
             submit_limiter: Arc::new(RateLimiter::new(config.submit_per_minute, config.submit_per_minute.max(1))),
@@ -128,6 +135,7 @@ pub struct ApiPath<T>(pub T);
         triage::triage_queue, triage::request_prediction, triage::classify, triage::models, triage::reload_models,
         triage::list_rules, triage::add_rule, triage::disable_rule,
         places::reload_territories, places::location_issues,
+        analytics::heatmap, analytics::series, analytics::backlog, analytics::reload,
     ),
     components(schemas(okno_core::Channel, okno_core::Priority, okno_core::EventKind, okno_core::Role))
 )]
@@ -174,6 +182,10 @@ pub fn app(state: AppState) -> Router {
         .route("/routing-rules/{id}", axum::routing::delete(triage::disable_rule))
         .route("/territories/reload", post(places::reload_territories))
         .route("/data-quality/locations", get(places::location_issues))
+        .route("/analytics/heatmap", get(analytics::heatmap))
+        .route("/analytics/series", get(analytics::series))
+        .route("/analytics/backlog", get(analytics::backlog))
+        .route("/analytics/reload", post(analytics::reload))
         .route("/openapi.json", get(openapi))
         .fallback(not_found);
     let open311 = open311::router(state.config.open311.max_media_bytes + max_body);

@@ -12,48 +12,59 @@ use okno_core::{Location, Request};
 use okno_geo::{LocationFlag, Placement, Shape, TerritoryIndex};
 use okno_store::Store;
 use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
 use std::sync::Arc;
 use utoipa::{IntoParams, ToSchema};
 
 /// The territory boundaries intake places requests in.
 pub struct Places {
-    index: InForce<TerritoryIndex>,
+    boundaries: InForce<Boundaries>,
+}
+
+/// Territory boundaries: indexed for placing points, and as GeoJSON geometry for maps.
+pub struct Boundaries {
+    /// The index points are placed with.
+    pub index: TerritoryIndex,
+    /// Each territory's boundary as a GeoJSON geometry, by code.
+    pub geometry: HashMap<String, serde_json::Value>,
 }
 
 impl Default for Places {
     fn default() -> Self {
-        Places { index: InForce::new(TerritoryIndex::new(Vec::new())) }
+        Places { boundaries: InForce::new(Boundaries { index: TerritoryIndex::new(Vec::new()), geometry: HashMap::new() }) }
     }
 }
 
 impl Places {
     /// The boundaries in force.
-    pub fn current(&self) -> Arc<TerritoryIndex> {
-        self.index.current()
+    pub fn current(&self) -> Arc<Boundaries> {
+        self.boundaries.current()
     }
 
     /// Reads the stored boundaries and puts them in force; returns how many there are. On an
     /// error the boundaries in force stay.
     pub async fn reload(&self, store: &dyn Store) -> Result<usize, ApiError> {
-        let index = load_index(store).await?;
-        let count = index.len();
-        self.index.replace(index);
+        let boundaries = load_boundaries(store).await?;
+        let count = boundaries.index.len();
+        self.boundaries.replace(boundaries);
         Ok(count)
     }
 }
 
 /// The stored boundaries, indexed; a stored boundary that no longer reads is an error naming
 /// its territory.
-pub async fn load_index(store: &dyn Store) -> Result<TerritoryIndex, ApiError> {
+pub async fn load_boundaries(store: &dyn Store) -> Result<Boundaries, ApiError> {
     let shapes = store.territory_shapes().await?;
     let mut territories = Vec::with_capacity(shapes.len());
+    let mut geometries = HashMap::with_capacity(shapes.len());
     for stored in shapes {
         let corrupt = |e: String| ApiError::Internal(format!("stored boundary of {}: {e}", stored.territory_code));
         let geometry: serde_json::Value = serde_json::from_str(&stored.geometry).map_err(|e| corrupt(e.to_string()))?;
         let shape = Shape::from_geojson(&geometry).map_err(|e| corrupt(e.to_string()))?;
-        territories.push((stored.territory_code, shape));
+        territories.push((stored.territory_code.clone(), shape));
+        geometries.insert(stored.territory_code, geometry);
     }
-    Ok(TerritoryIndex::new(territories))
+    Ok(Boundaries { index: TerritoryIndex::new(territories), geometry: geometries })
 }
 
 /// What a placement stores beside the territory: the flag's name and the H3 cell.

@@ -121,6 +121,12 @@ pub enum Command {
     /// Place every request with a point in the stored territory boundaries (after importing
     /// or changing them).
     Reindex,
+    /// The rollups the heat map and the series read.
+    Rollup {
+        /// What to do.
+        #[command(subcommand)]
+        command: RollupCommand,
+    },
     /// Deadline control.
     Sla {
         /// What to do.
@@ -142,6 +148,18 @@ pub enum Command {
         /// What to export.
         #[command(subcommand)]
         what: ExportWhat,
+    },
+}
+
+/// Rollup maintenance.
+#[derive(Debug, Subcommand)]
+pub enum RollupCommand {
+    /// Recount the rollups from the requests (in SQL, apart from the counting done at each
+    /// write), report how many keys differed, and replace the kept ones when they did.
+    Rebuild {
+        /// Only compare; change nothing (exits 1 when they differ).
+        #[arg(long)]
+        check: bool,
     },
 }
 
@@ -470,6 +488,15 @@ pub async fn run(cli: Cli) -> Result<()> {
             }
             Ok(())
         }
+        Command::Rollup { command: RollupCommand::Rebuild { check } } => {
+            let store = open(&cli.db).await?;
+            let report = store.rebuild_rollups(check).await?;
+            println!("{}", serde_json::to_string_pretty(&report)?);
+            if check && report.differing > 0 {
+                bail!("{} rollup keys differ from a recount; run `okno rollup rebuild`", report.differing);
+            }
+            Ok(())
+        }
         Command::Bench { suite } => {
             let results = match suite {
                 BenchSuite::Foundation(args) => crate::bench::foundation(args).await?,
@@ -746,6 +773,8 @@ pub async fn serve(store: Arc<dyn Store>, args: ServeArgs) -> Result<()> {
     let state = AppState::new(store, config, deadlines, classifier).map_err(|e| anyhow::anyhow!("{e}"))?;
     let boundaries = state.places.reload(state.store.as_ref()).await.map_err(|e| anyhow::anyhow!("loading territory boundaries: {e}"))?;
     tracing::info!(boundaries, "territory boundaries in force");
+    let rollups = state.analytics.reload(state.store.as_ref()).await.map_err(|e| anyhow::anyhow!("loading the rollups: {e}"))?;
+    tracing::info!(requests = rollups.requests, facts = rollups.facts, "rollups in memory");
     if args.sla_interval > 0 {
         let (store, deadlines) = (state.store.clone(), state.deadlines.clone());
         let every = std::time::Duration::from_secs(args.sla_interval);

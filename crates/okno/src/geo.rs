@@ -109,7 +109,7 @@ pub async fn import_territories(store: &dyn Store, args: &ImportTerritoriesArgs)
 /// Places every request with a point in the stored boundaries; a request whose point lies in
 /// no territory keeps the territory it had and is flagged. Returns a report.
 pub async fn reindex(store: &dyn Store) -> Result<Value> {
-    let index = okno_server::places::load_index(store).await.map_err(|e| anyhow::anyhow!("{e}"))?;
+    let index = okno_server::places::load_boundaries(store).await.map_err(|e| anyhow::anyhow!("{e}"))?.index;
     if index.is_empty() {
         bail!("no territory boundaries are stored; import them first with `okno import territories`");
     }
