@@ -158,7 +158,45 @@ pub struct Cube {
     facts: BTreeMap<i32, Vec<Fact>>,
     by_cell: HashMap<SeriesKey, HashMap<u32, Series>>,
     by_territory: HashMap<(u16, bool, u16), Series>,
-    backlog: HashMap<u16, BTreeMap<(i32, i32), i64>>,
+    backlog: HashMap<u16, Backlog>,
+}
+
+/// One agency's requests by creation day and closing day ([`OPEN`] while open): a map that
+/// takes changes, and flat arrays ordered by creation day, rebuilt after a change on first
+/// read, that a query scans without chasing pointers.
+#[derive(Debug, Default)]
+struct Backlog {
+    counts: BTreeMap<(i32, i32), i64>,
+    flat: std::sync::OnceLock<FlatBacklog>,
+}
+
+#[derive(Debug, Default)]
+struct FlatBacklog {
+    created: Vec<i32>,
+    closed: Vec<i32>,
+    n: Vec<i64>,
+}
+
+impl Backlog {
+    fn add(&mut self, created: i32, closed: i32, n: i64) {
+        let entry = self.counts.entry((created, closed)).or_default();
+        *entry += n;
+        if *entry == 0 {
+            self.counts.remove(&(created, closed));
+        }
+        self.flat.take();
+    }
+
+    /// Requests created before `created_before` and not closed before `open_at`.
+    fn open(&self, created_before: i32, open_at: i32) -> i64 {
+        let flat = self.flat.get_or_init(|| FlatBacklog {
+            created: self.counts.keys().map(|k| k.0).collect(),
+            closed: self.counts.keys().map(|k| k.1).collect(),
+            n: self.counts.values().copied().collect(),
+        });
+        let end = flat.created.partition_point(|&d| d < created_before);
+        flat.closed[..end].iter().zip(&flat.n[..end]).map(|(&closed, &n)| if closed >= open_at { n } else { 0 }).sum()
+    }
 }
 
 /// Sizes of a cube, for reports.
@@ -263,12 +301,7 @@ impl Cube {
                 }
             }
         }
-        let backlog = self.backlog.entry(fact.agency).or_default();
-        let entry = backlog.entry((day, closed)).or_default();
-        *entry += n;
-        if *entry == 0 {
-            backlog.remove(&(day, closed));
-        }
+        self.backlog.entry(fact.agency).or_default().add(day, closed, n);
     }
 
     /// Sizes, for reports.
@@ -396,6 +429,19 @@ impl Cube {
         (window.from..window.to).map(date_of).zip(days).collect()
     }
 
+    /// Counts per day of the window for each category with any (`""` for requests without one).
+    pub fn series_by_category(&self, window: Window, filter: &Filter) -> Vec<(String, Vec<(NaiveDate, i64)>)> {
+        let categories = (0..u32::try_from(self.categories.len()).unwrap_or(u32::MAX)).map(|i| self.categories.value(i));
+        let wanted = categories.filter(|c| filter.category.as_ref().is_none_or(|f| f == c));
+        wanted
+            .map(|category| {
+                let one = Filter { category: Some(category.clone()), ..filter.clone() };
+                (category, self.series(window, &one))
+            })
+            .filter(|(_, days)| days.iter().any(|(_, n)| *n != 0))
+            .collect()
+    }
+
     /// Requests created before `created_before` and still open at the start of `open_at`
     /// (not closed before it), per agency code, most first; those without an agency under `""`.
     pub fn backlog(&self, created_before: NaiveDate, open_at: NaiveDate) -> Vec<(String, i64)> {
@@ -403,10 +449,7 @@ impl Cube {
         let mut rows: Vec<(String, i64)> = self
             .backlog
             .iter()
-            .map(|(&agency, days)| {
-                let open: i64 = days.range(..(created_before, i32::MIN)).filter(|((_, closed), _)| *closed >= open_at).map(|(_, n)| n).sum();
-                (self.agencies.value(u32::from(agency)), open)
-            })
+            .map(|(&agency, backlog)| (self.agencies.value(u32::from(agency)), backlog.open(created_before, open_at)))
             .filter(|(_, n)| *n != 0)
             .collect();
         rows.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));

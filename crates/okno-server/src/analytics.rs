@@ -267,6 +267,8 @@ pub struct SeriesQuery {
     pub step: Option<String>,
     /// `year`: each point also carries the count of the same dates a year earlier.
     pub compare: Option<String>,
+    /// `category`: one series per category, as an object keyed by category.
+    pub by: Option<String>,
 }
 
 /// One point of a series.
@@ -281,13 +283,30 @@ pub struct SeriesPoint {
 }
 
 /// Dynamics: requests created per day or week, for any topic × territory (and the other
-/// filters), with a year-over-year comparison. Public: counts only.
+/// filters), with a year-over-year comparison; one series, or one per category with
+/// `by=category`. Public: counts only.
 #[utoipa::path(get, path = "/api/v1/analytics/series", tag = "analytics", params(CountQuery, SeriesQuery),
-    responses((status = 200, body = Vec<SeriesPoint>), (status = 422, body = Problem)))]
-pub async fn series(State(state): State<AppState>, ApiQuery(q): ApiQuery<CountQuery>, ApiQuery(s): ApiQuery<SeriesQuery>) -> Result<Json<Vec<SeriesPoint>>, ApiError> {
+    responses((status = 200, description = "points, or an object of points by category", body = Vec<SeriesPoint>), (status = 422, body = Problem)))]
+pub async fn series(State(state): State<AppState>, ApiQuery(q): ApiQuery<CountQuery>, ApiQuery(s): ApiQuery<SeriesQuery>) -> Result<Json<Value>, ApiError> {
     let zone = state.analytics.read(Cube::zone);
     let (from, to, window) = q.window(zone)?;
     let filter = q.filter()?;
+    match s.by.as_deref() {
+        None => Ok(Json(json!(series_points(&state, from, to, window, &filter, &s)?))),
+        Some("category") => {
+            let mut by_category = serde_json::Map::new();
+            for (category, _) in state.analytics.read(|c| c.series_by_category(window, &filter)) {
+                let one = Filter { category: Some(category.clone()), ..filter.clone() };
+                by_category.insert(category, json!(series_points(&state, from, to, window, &one, &s)?));
+            }
+            Ok(Json(Value::Object(by_category)))
+        }
+        Some(other) => Err(ApiError::field("by", format!("unknown split {other:?}; use category"))),
+    }
+}
+
+/// One series laid out as `s` asks.
+fn series_points(state: &AppState, from: NaiveDate, to: NaiveDate, window: Window, filter: &Filter, s: &SeriesQuery) -> Result<Vec<SeriesPoint>, ApiError> {
     let weekly = match s.step.as_deref() {
         None | Some("day") => false,
         Some("week") => true,
@@ -298,12 +317,12 @@ pub async fn series(State(state): State<AppState>, ApiQuery(q): ApiQuery<CountQu
         Some("year") => {
             let earlier = |d: NaiveDate| d.with_year(d.year() - 1).unwrap_or(d - Duration::days(365));
             let last_year = Window::new(earlier(from), earlier(to))?;
-            Some(state.analytics.read(|c| c.series(last_year, &filter)).into_iter().collect())
+            Some(state.analytics.read(|c| c.series(last_year, filter)).into_iter().collect())
         }
         Some(other) => return Err(ApiError::field("compare", format!("unknown comparison {other:?}; use year"))),
     };
     let mut points: Vec<SeriesPoint> = Vec::new();
-    for (date, count) in state.analytics.read(|c| c.series(window, &filter)) {
+    for (date, count) in state.analytics.read(|c| c.series(window, filter)) {
         let before = year_before.as_ref().map(|m| m.get(&date.with_year(date.year() - 1).unwrap_or(date - Duration::days(365))).copied().unwrap_or(0));
         let label = if weekly { date - Duration::days(i64::from(date.weekday().num_days_from_monday())) } else { date };
         match points.last_mut() {
@@ -314,7 +333,7 @@ pub async fn series(State(state): State<AppState>, ApiQuery(q): ApiQuery<CountQu
             _ => points.push(SeriesPoint { date: label, count, year_before: before }),
         }
     }
-    Ok(Json(points))
+    Ok(points)
 }
 
 /// Which backlog to count.

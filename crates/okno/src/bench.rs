@@ -24,7 +24,9 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+mod analytics;
 mod classify;
+pub use analytics::{analytics, AnalyticsArgs};
 pub use classify::{classify, ClassifyArgs};
 
 /// The St. Petersburg data a bench imports, and where PostgreSQL runs.
@@ -239,14 +241,8 @@ async fn post_figures(db: &str, args: &FoundationArgs) -> Result<Value> {
 async fn serve_memory(db: &str) -> Result<Value> {
     let server = ServerProcess::start(&std::env::current_exe()?, db, &[])?;
     let client = reqwest::Client::new();
-    let admin = "bench-admin";
     let store = okno_store::open(db).await?;
-    let _ = okno_server::admin::create_user(&*store, okno_server::admin::CreateUser {
-        login: admin.into(), password: "bench-password-1".into(), role: okno_core::Role::Analyst, agency: None }, "bench").await;
-    let token = {
-        let login = client.post(server.url("/api/v1/auth/login")).json(&json!({"login": admin, "password": "bench-password-1"})).send().await?;
-        login.headers().get("set-cookie").and_then(|v| v.to_str().ok()).unwrap_or_default().split(';').next().unwrap_or_default().to_owned()
-    };
+    let token = sign_in(&client, &server.url(""), &*store).await?;
     let started = Instant::now();
     let mut paths: Vec<String> = ["limit=500", "limit=500&q=%D1%81%D0%BD%D0%B5%D0%B3", "limit=500&status=closed", "limit=500&bbox=30.2,59.9,30.4,60.0"]
         .iter()
@@ -260,6 +256,17 @@ async fn serve_memory(db: &str) -> Result<Value> {
         response.bytes().await?;
     }
     Ok(json!({"peak_rss_kib": server.peak_rss_kib(), "calls": paths.len(), "seconds": started.elapsed().as_secs_f64()}))
+}
+
+/// Signs an analyst in on the server at `base` (creating the user when new); returns the
+/// session cookie to send.
+async fn sign_in(client: &reqwest::Client, base: &str, store: &dyn okno_store::Store) -> Result<String> {
+    let (login, password) = ("bench-analyst", "bench-password-1");
+    let _ = okno_server::admin::create_user(store, okno_server::admin::CreateUser {
+        login: login.into(), password: password.into(), role: okno_core::Role::Analyst, agency: None }, "bench").await;
+    let response = client.post(format!("{base}/api/v1/auth/login")).json(&json!({"login": login, "password": password})).send().await?;
+    anyhow::ensure!(response.status().is_success(), "signing in: {}", response.status());
+    Ok(response.headers().get("set-cookie").and_then(|v| v.to_str().ok()).unwrap_or_default().split(';').next().unwrap_or_default().to_owned())
 }
 
 fn ratio(a: &Value, b: &Value, key: &str) -> Value {

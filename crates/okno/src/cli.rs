@@ -341,6 +341,8 @@ pub enum BenchSuite {
     Sla(crate::bench::SlaArgs),
     /// Classifier quality, training time and prediction speed against scikit-learn.
     Classify(crate::bench::ClassifyArgs),
+    /// Heat map, series and backlog queries on N resampled requests against DuckDB.
+    Analytics(crate::bench::AnalyticsArgs),
 }
 
 /// Exports.
@@ -503,6 +505,7 @@ pub async fn run(cli: Cli) -> Result<()> {
                 BenchSuite::Open311(args) => crate::bench::open311(args).await?,
                 BenchSuite::Sla(args) => crate::bench::sla(args).await?,
                 BenchSuite::Classify(args) => crate::bench::classify(args)?,
+                BenchSuite::Analytics(args) => crate::bench::analytics(args).await?,
             };
             println!("{}", serde_json::to_string_pretty(&results)?);
             Ok(())
