@@ -830,6 +830,8 @@ async fn territories_place_the_spb_appeals_and_bad_boundaries_are_named() {
         eprintln!("points in the portal's own municipality: {agreement:.4} ({placed})");
         let again: Value = serde_json::from_str(&okno_stdout(&db, &["reindex"])).unwrap();
         assert_eq!(again["updated"], 0, "placing twice changes nothing: {again}");
+        let recount: Value = serde_json::from_str(&okno_stdout(&db, &["rollup", "rebuild", "--check"])).unwrap();
+        assert_eq!((&recount["differing"], &recount["requests"]), (&json!(0), &json!(59_891)), "counted at each write = recounted: {recount}");
 
         let swapped = store.location_issues(Some("swapped"), 0, 100).await.unwrap();
         let ids: Vec<&str> = swapped.iter().filter_map(|r| r.source_id.as_deref()).collect();
@@ -863,5 +865,43 @@ async fn territories_place_the_spb_appeals_and_bad_boundaries_are_named() {
         assert_eq!(reloaded["territories"], 107);
         let anonymous = Client::new().get(server.url("/api/v1/data-quality/locations")).send().await.unwrap();
         assert_eq!(anonymous.status(), StatusCode::UNAUTHORIZED);
+        check_analytics(&*store, &server, &admin, &filed).await;
     }
+}
+
+/// The heat map, series and backlog of a server holding the St. Petersburg appeals agree with
+/// the stored requests, follow intake at once, and refuse absurd questions.
+async fn check_analytics(store: &dyn okno_store::Store, server: &Server, staff: &Client, filed: &Value) {
+    let get = |path: String| async move {
+        let response = Client::new().get(server.url(&path)).send().await.unwrap();
+        (response.status(), response.json::<Value>().await.unwrap())
+    };
+    let (status, series) = get("/api/v1/analytics/series?from=2017-01-01&to=2026-12-31&step=week".into()).await;
+    assert_eq!(status, StatusCode::OK, "{series}");
+    let total: i64 = series.as_array().unwrap().iter().map(|p| p["count"].as_i64().unwrap()).sum();
+    assert_eq!(total, 59_892, "every stored request, the one filed today included");
+
+    let (_, map) = get("/api/v1/analytics/heatmap?by=territories&format=json&from=2017-01-01&to=2026-12-31".into()).await;
+    let busiest = &map["places"][0];
+    let code = busiest["territory"].as_str().unwrap();
+    let listed = store.list_requests(&okno_core::RequestFilter { territory: Some(code.into()), limit: 100_000, ..Default::default() }).await.unwrap();
+    assert_eq!(busiest["count"].as_u64().unwrap() as usize, listed.len(), "the map counts what a list of {code} finds");
+
+    let today = (chrono::Utc::now() + chrono::Duration::hours(3)).date_naive();
+    let (from, to) = (today - chrono::Duration::days(1), today + chrono::Duration::days(2));
+    let (_, recent) = get(format!("/api/v1/analytics/heatmap?from={from}&to={to}")).await;
+    assert_eq!(recent["okno"]["count"], 1, "the request filed over HTTP is on the map at once: {recent}");
+    let cell = okno_core::rollup::h3_parent(filed["location"]["cell"].as_i64().unwrap(), 8).unwrap();
+    assert_eq!(recent["features"][0]["properties"]["cell"], format!("{cell:x}"));
+    assert_eq!(recent["features"][0]["geometry"]["type"], "Polygon");
+
+    let (status, planet) = get("/api/v1/analytics/heatmap?resolution=0&bbox=-180,-90,180,90&from=2020-01-01&to=2022-01-01&format=json".into()).await;
+    assert_eq!(status, StatusCode::OK, "the whole planet is few cells at resolution 0: {planet}");
+    for absurd in ["from=1990-01-01&to=2045-01-01", "resolution=12", "bbox=0,0,500,1", "status=lost", "by=planets"] {
+        let (status, problem) = get(format!("/api/v1/analytics/heatmap?{absurd}")).await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{absurd}: {problem}");
+    }
+    let backlog: Value = staff.get(server.url("/api/v1/analytics/backlog?created_before=2021-01-01&open_at=2021-02-01")).send().await.unwrap().json().await.unwrap();
+    assert!(backlog.as_array().is_some_and(|b| !b.is_empty()), "{backlog}");
+    assert_eq!(Client::new().get(server.url("/api/v1/analytics/backlog")).send().await.unwrap().status(), StatusCode::UNAUTHORIZED);
 }
