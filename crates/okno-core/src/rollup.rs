@@ -171,11 +171,11 @@ mod tests {
     #[test]
     fn parent_sets_the_resolution_and_blanks_finer_digits() {
         // The resolution-10 cell of 59.95 N 30.3 E and its parents, as the H3 library (h3o) gives them.
-        let cell = 0x8a11_0614_b737_fff_i64;
+        let cell = 0x08a1_1061_4b73_7fff_i64;
         assert_eq!(h3_resolution(cell), 10);
         assert_eq!(h3_parent(cell, 10), Some(cell));
-        assert_eq!(h3_parent(cell, 8), Some(0x8811_0614_b7ff_fff));
-        assert_eq!(h3_parent(cell, 5), Some(0x8511_0617_fff_ffff));
+        assert_eq!(h3_parent(cell, 8), Some(0x0881_1061_4b7f_ffff));
+        assert_eq!(h3_parent(cell, 5), Some(0x0851_1061_7fff_ffff));
         assert_eq!(h3_parent(cell, 11), None, "a finer resolution is no parent");
         assert_eq!(h3_parent(-1, 8), None);
         assert_eq!(h3_parent(0, 8), None, "0 is no cell");

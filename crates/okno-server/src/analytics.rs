@@ -213,10 +213,10 @@ pub async fn heatmap(State(state): State<AppState>, ApiQuery(q): ApiQuery<CountQ
             let boundaries = state.places.current();
             for PlaceCount { place, count, previous } in counts {
                 let t = territories.get(&place);
-                if let (Some(b), Some(t)) = (bbox, t.and_then(|t| boundaries.index.bbox_of(&t.code))) {
-                    if t.max_lon < b[0] || t.min_lon > b[2] || t.max_lat < b[1] || t.min_lat > b[3] {
-                        continue;
-                    }
+                if let (Some(b), Some(t)) = (bbox, t.and_then(|t| boundaries.index.bbox_of(&t.code)))
+                    && (t.max_lon < b[0] || t.min_lon > b[2] || t.max_lat < b[1] || t.min_lat > b[3])
+                {
+                    continue;
                 }
                 let population = t.and_then(|t| t.population).filter(|p| *p > 0);
                 let properties = json!({

@@ -454,7 +454,7 @@ async fn rollups_follow_every_write_and_agree_with_a_recount() {
             sums.retain(|_, n| *n != 0);
         }));
         // 59.95 N 30.3 E at H3 resolution 10, and its resolution-8 parent.
-        let (cell, parent) = (0x8a11_0614_b737_fff_i64, 0x8811_0614_b7ff_fff_i64);
+        let (cell, parent) = (0x08a1_1061_4b73_7fff_i64, 0x0881_1061_4b7f_ffff_i64);
         let mut ids = Vec::new();
         for (i, service) in ["pothole", "pothole", "leak"].into_iter().enumerate() {
             let mut r = new_request(service, "Яма", t(1, 9 + u32::try_from(i).unwrap()));
