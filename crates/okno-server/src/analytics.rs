@@ -188,6 +188,7 @@ pub async fn heatmap(State(state): State<AppState>, ApiQuery(q): ApiQuery<CountQ
     let bbox = m.bbox.as_deref().map(parse_bbox).transpose()?;
     let previous = window.previous();
     let mut places: Vec<Value> = Vec::new();
+    let mut total = (0, 0);
     let mut resolution = None;
     match m.by.as_deref() {
         None | Some("cells") => {
@@ -201,6 +202,7 @@ pub async fn heatmap(State(state): State<AppState>, ApiQuery(q): ApiQuery<CountQ
             let cells = state.analytics.read(|c| c.cells(res, bbox, window, &filter))?;
             too_many(cells.len())?;
             for PlaceCount { place, count, previous } in cells {
+                total = (total.0 + count, total.1 + previous);
                 let id = format!("{place:x}");
                 let geometry = geojson.then(|| okno_analytics::boundary(place).map(|ring| json!({"type": "Polygon", "coordinates": [ring]})));
                 places.push(feature(geojson, geometry.flatten(), json!({"cell": id, "count": count, "previous": previous, "change": change(count, previous)})));
@@ -218,6 +220,7 @@ pub async fn heatmap(State(state): State<AppState>, ApiQuery(q): ApiQuery<CountQ
                 {
                     continue;
                 }
+                total = (total.0 + count, total.1 + previous);
                 let population = t.and_then(|t| t.population).filter(|p| *p > 0);
                 let properties = json!({
                     "territory": place, "name_ru": t.map(|t| &t.name_ru), "name_en": t.map(|t| &t.name_en),
@@ -230,10 +233,6 @@ pub async fn heatmap(State(state): State<AppState>, ApiQuery(q): ApiQuery<CountQ
         }
         Some(other) => return Err(ApiError::field("by", format!("unknown grouping {other:?}; use cells or territories"))),
     }
-    let total: (i64, i64) = places.iter().fold((0, 0), |(c, p), f| {
-        let props = if geojson { &f["properties"] } else { f };
-        (c + props["count"].as_i64().unwrap_or(0), p + props["previous"].as_i64().unwrap_or(0))
-    });
     let meta = json!({
         "from": from, "to": to, "previous_from": okno_analytics::date_of(previous.from), "resolution": resolution,
         "count": total.0, "previous": total.1, "change": change(total.0, total.1),
@@ -291,39 +290,48 @@ pub async fn series(State(state): State<AppState>, ApiQuery(q): ApiQuery<CountQu
     let zone = state.analytics.read(Cube::zone);
     let (from, to, window) = q.window(zone)?;
     let filter = q.filter()?;
-    match s.by.as_deref() {
-        None => Ok(Json(json!(series_points(&state, from, to, window, &filter, &s)?))),
-        Some("category") => {
-            let mut by_category = serde_json::Map::new();
-            for (category, _) in state.analytics.read(|c| c.series_by_category(window, &filter)) {
-                let one = Filter { category: Some(category.clone()), ..filter.clone() };
-                by_category.insert(category, json!(series_points(&state, from, to, window, &one, &s)?));
-            }
-            Ok(Json(Value::Object(by_category)))
-        }
-        Some(other) => Err(ApiError::field("by", format!("unknown split {other:?}; use category"))),
-    }
-}
-
-/// One series laid out as `s` asks.
-fn series_points(state: &AppState, from: NaiveDate, to: NaiveDate, window: Window, filter: &Filter, s: &SeriesQuery) -> Result<Vec<SeriesPoint>, ApiError> {
     let weekly = match s.step.as_deref() {
         None | Some("day") => false,
         Some("week") => true,
         Some(other) => return Err(ApiError::field("step", format!("unknown step {other:?}; use day or week"))),
     };
-    let year_before: Option<HashMap<NaiveDate, i64>> = match s.compare.as_deref() {
+    let last_year = match s.compare.as_deref() {
         None => None,
-        Some("year") => {
-            let earlier = |d: NaiveDate| d.with_year(d.year() - 1).unwrap_or(d - Duration::days(365));
-            let last_year = Window::new(earlier(from), earlier(to))?;
-            Some(state.analytics.read(|c| c.series(last_year, filter)).into_iter().collect())
-        }
+        Some("year") => Some(Window::new(year_earlier(from), year_earlier(to))?),
         Some(other) => return Err(ApiError::field("compare", format!("unknown comparison {other:?}; use year"))),
     };
+    match s.by.as_deref() {
+        None => {
+            let (now, before) = state.analytics.read(|c| (c.series(window, &filter), last_year.map(|w| c.series(w, &filter))));
+            Ok(Json(json!(lay_out(now, before, weekly))))
+        }
+        Some("category") => {
+            let (now, before) = state.analytics.read(|c| {
+                (c.series_by_category(window, &filter), last_year.map(|w| c.series_by_category(w, &filter)))
+            });
+            let mut before: Option<HashMap<String, Vec<(NaiveDate, i64)>>> = before.map(|b| b.into_iter().collect());
+            let by_category = now.into_iter().map(|(category, days)| {
+                let earlier = before.as_mut().map(|b| b.remove(&category).unwrap_or_default());
+                (category, json!(lay_out(days, earlier, weekly)))
+            });
+            Ok(Json(Value::Object(by_category.collect())))
+        }
+        Some(other) => Err(ApiError::field("by", format!("unknown split {other:?}; use category"))),
+    }
+}
+
+/// The same date a year earlier (28 February for a 29th).
+fn year_earlier(d: NaiveDate) -> NaiveDate {
+    d.with_year(d.year() - 1).unwrap_or(d - Duration::days(365))
+}
+
+/// Daily counts as points, by week when `weekly`, each with the count of the same dates a year
+/// earlier when `year_before` is given.
+fn lay_out(days: Vec<(NaiveDate, i64)>, year_before: Option<Vec<(NaiveDate, i64)>>, weekly: bool) -> Vec<SeriesPoint> {
+    let year_before: Option<HashMap<NaiveDate, i64>> = year_before.map(|days| days.into_iter().collect());
     let mut points: Vec<SeriesPoint> = Vec::new();
-    for (date, count) in state.analytics.read(|c| c.series(window, filter)) {
-        let before = year_before.as_ref().map(|m| m.get(&date.with_year(date.year() - 1).unwrap_or(date - Duration::days(365))).copied().unwrap_or(0));
+    for (date, count) in days {
+        let before = year_before.as_ref().map(|m| m.get(&year_earlier(date)).copied().unwrap_or(0));
         let label = if weekly { date - Duration::days(i64::from(date.weekday().num_days_from_monday())) } else { date };
         match points.last_mut() {
             Some(p) if p.date == label => {
@@ -333,7 +341,7 @@ fn series_points(state: &AppState, from: NaiveDate, to: NaiveDate, window: Windo
             _ => points.push(SeriesPoint { date: label, count, year_before: before }),
         }
     }
-    Ok(points)
+    points
 }
 
 /// Which backlog to count.

@@ -394,8 +394,17 @@ macro_rules! impl_store {
             async fn set_placements(&self, updates: &[crate::PlacementUpdate]) -> Result<()> {
                 let mut tx = self.writer.begin().await?;
                 let mut deltas = RollupDeltas::default();
+                let mut before: std::collections::HashMap<i64, Request> = std::collections::HashMap::with_capacity(updates.len());
+                for chunk in updates.chunks(500) {
+                    let ids = chunk.iter().map(|u| u.request_id.to_string()).collect::<Vec<_>>().join(", ");
+                    let sql = format!("SELECT {REQUEST_COLUMNS} FROM requests WHERE id IN ({ids})");
+                    for row in sqlx::query(AssertSqlSafe(sql)).fetch_all(&mut *tx).await? {
+                        let request = request_from_row(&row)?;
+                        before.insert(request.id, request);
+                    }
+                }
                 for u in updates {
-                    let Some(mut request) = request_in(&mut *tx, u.request_id).await? else { continue };
+                    let Some(mut request) = before.remove(&u.request_id) else { continue };
                     deltas.count(&request, -1);
                     request.territory.clone_from(&u.territory);
                     request.location = u.location.clone();
