@@ -13,10 +13,12 @@
 
 mod dict;
 mod series;
+pub mod spikes;
 
 use chrono::{DateTime, NaiveDate, TimeZone, Utc};
 use chrono_tz::Tz;
 use dict::Dict;
+use okno_core::alert::{AlertDraft, Period};
 use okno_core::rollup::{h3_parent, RollupDeltas, RollupKey, RollupRow, CELL_RESOLUTION};
 use series::Series;
 use std::collections::{BTreeMap, HashMap};
@@ -454,6 +456,49 @@ impl Cube {
             .collect();
         rows.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
         rows
+    }
+
+    /// The spikes of the period ending on `day` (that day, or its week from Monday): every topic
+    /// in every territory and in the whole region tested against its history (see [`spikes`]),
+    /// the strongest first.
+    pub fn spikes(&self, day: NaiveDate, period: Period, rules: &spikes::SpikeRules) -> Vec<AlertDraft> {
+        let period_days = period.days_ending(day);
+        let end = day_number(day) + 1;
+        let first = end - period_days - rules.history_days;
+        let daily = |series: &Series| {
+            let mut counts = vec![0_i64; usize::try_from(end - first).unwrap_or(0)];
+            for (d, n) in series.days(first, end) {
+                counts[usize::try_from(d - first).unwrap_or(0)] = n;
+            }
+            counts
+        };
+        let history_days = usize::try_from(rules.history_days).unwrap_or(0);
+        let mut profiles: HashMap<u16, spikes::WeekdayProfile> = HashMap::new();
+        let mut found = Vec::new();
+        for (&(category, open, territory), series) in &self.by_territory {
+            let named = territory == ALL || !self.territories.value(u32::from(territory)).is_empty();
+            if open || category == ALL || !named || series.sum(end - period_days, end) < rules.min_observed {
+                continue;
+            }
+            let profile = profiles.entry(category).or_insert_with(|| {
+                let region = self.by_territory.get(&(category, false, ALL)).map(&daily).unwrap_or_default();
+                spikes::weekday_profile(&region[..history_days.min(region.len())], date_of(first))
+            });
+            if let Some((observed, expectation, score)) = spikes::test(&daily(series), date_of(first), period_days, profile, rules) {
+                found.push(AlertDraft {
+                    category: self.categories.value(u32::from(category)),
+                    territory: (territory != ALL).then(|| self.territories.value(u32::from(territory))),
+                    period,
+                    first_day: date_of(end - period_days),
+                    last_day: day,
+                    observed,
+                    expected: expectation.expected,
+                    score,
+                });
+            }
+        }
+        found.sort_by(|a, b| b.score.total_cmp(&a.score).then_with(|| (&a.category, &a.territory).cmp(&(&b.category, &b.territory))));
+        found
     }
 
     /// A test of facts against every field of `filter`; an unknown value matches nothing.

@@ -5,6 +5,7 @@
 //! into these types once at the edge (HTTP, CLI, imports); the rest of Okno trusts them.
 
 pub mod access;
+pub mod alert;
 pub mod calendar;
 pub mod catalog;
 pub mod clock;
