@@ -620,6 +620,8 @@ pub struct RequestFilter {
     pub agency: Option<String>,
     /// Only this territory.
     pub territory: Option<String>,
+    /// Only this source category (topic).
+    pub category: Option<String>,
     /// Only this channel.
     pub channel: Option<Channel>,
     /// Created at or after.

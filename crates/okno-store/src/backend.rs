@@ -36,6 +36,7 @@ macro_rules! impl_store {
         use crate::query::{self, Bind, AWAITING_STATUSES, EVENT_COLUMNS, EVENT_INSERT_COLUMNS, INSERT_EVENT, INSERT_REQUEST, REQUEST_COLUMNS};
         use crate::{ApiKeyInfo, AuditEntry, Backend, Media, Notification, QueueCounts, ScoreBy, CountBy, Created, DeadlineUpdate, ImportCounts, ImportedRequest, NewUser, Pending, Planner, Result, Store, StoreError, Timeline, TimelineEvent, UserRecord};
         use chrono::{DateTime, Utc};
+        use okno_core::alert::{Alert, AlertDraft, AlertFilter, AlertState};
         use okno_core::deadline::Due;
         use okno_core::rollup::{Counted, RollupDeltas, RollupKey, RollupRow};
         use okno_core::scorecard::ScoreRow;
@@ -132,6 +133,28 @@ macro_rules! impl_store {
             }))
         }
 
+        fn alert_from_row(row: &DbRow) -> Result<Alert> {
+            let territory: String = row.try_get("territory_code")?;
+            Ok(Alert {
+                id: row.try_get("id")?,
+                spike: AlertDraft {
+                    category: row.try_get("category")?,
+                    territory: (!territory.is_empty()).then_some(territory),
+                    period: parse_stored("period", row.try_get("period")?)?,
+                    first_day: row.try_get("first_day")?,
+                    last_day: row.try_get("last_day")?,
+                    observed: row.try_get("observed")?,
+                    expected: row.try_get("expected")?,
+                    score: row.try_get("score")?,
+                },
+                state: parse_stored("state", row.try_get("state")?)?,
+                detected_at: get_time(row, "detected_at")?,
+                updated_at: get_time(row, "updated_at")?,
+                handled_by: row.try_get("handled_by")?,
+                note: row.try_get("note")?,
+            })
+        }
+
         fn rule_from_row(row: &DbRow) -> Result<RoutingRule> {
             Ok(RoutingRule {
                 id: row.try_get("id")?,
@@ -208,6 +231,7 @@ macro_rules! impl_store {
                     Bind::Int(i) => q.bind(i),
                     Bind::Float(f) => q.bind(f),
                     Bind::Time(t) => q.bind(t.map(to_db)),
+                    Bind::Date(d) => q.bind(d),
                 };
             }
             q
@@ -928,6 +952,46 @@ macro_rules! impl_store {
                 let row = sqlx::query("SELECT content_type, bytes FROM media WHERE token = $1").bind(token)
                     .fetch_optional(&self.reader).await?;
                 row.map(|r| Ok(Media { content_type: r.try_get(0)?, bytes: r.try_get(1)? })).transpose()
+            }
+
+            async fn record_alerts(&self, drafts: &[AlertDraft], now: DateTime<Utc>) -> Result<Vec<Alert>> {
+                let mut tx = self.writer.begin().await?;
+                let mut stored = Vec::with_capacity(drafts.len());
+                for d in drafts {
+                    let row = sqlx::query(
+                        "INSERT INTO alerts (period, category, territory_code, first_day, last_day, observed, expected, score, \
+                         detected_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9) \
+                         ON CONFLICT (period, category, territory_code, first_day) DO UPDATE SET last_day = excluded.last_day, \
+                         observed = excluded.observed, expected = excluded.expected, score = excluded.score, \
+                         updated_at = excluded.updated_at RETURNING *",
+                    )
+                    .bind(d.period.as_str()).bind(&d.category).bind(d.territory.as_deref().unwrap_or("")).bind(d.first_day)
+                    .bind(d.last_day).bind(d.observed).bind(d.expected).bind(d.score).bind(to_db(now))
+                    .fetch_one(&mut *tx).await.map_err(classify)?;
+                    stored.push(alert_from_row(&row)?);
+                }
+                tx.commit().await?;
+                Ok(stored)
+            }
+
+            async fn alerts(&self, filter: &AlertFilter) -> Result<Vec<Alert>> {
+                let (sql, binds) = query::list_alerts(filter);
+                let rows = bind_all(sqlx::query(AssertSqlSafe(sql)), binds).fetch_all(&self.reader).await?;
+                rows.iter().map(alert_from_row).collect()
+            }
+
+            async fn alert(&self, id: i64) -> Result<Option<Alert>> {
+                let row = sqlx::query("SELECT * FROM alerts WHERE id = $1").bind(id).fetch_optional(&self.reader).await?;
+                row.as_ref().map(alert_from_row).transpose()
+            }
+
+            async fn set_alert_state(&self, id: i64, state: AlertState, by: &str, note: Option<&str>, now: DateTime<Utc>) -> Result<Option<Alert>> {
+                let row = sqlx::query(
+                    "UPDATE alerts SET state = $1, handled_by = $2, note = COALESCE($3, note), updated_at = $4 WHERE id = $5 RETURNING *",
+                )
+                .bind(state.as_str()).bind(by).bind(note).bind(to_db(now)).bind(id)
+                .fetch_optional(&self.writer).await.map_err(classify)?;
+                row.as_ref().map(alert_from_row).transpose()
             }
 
             async fn import_batch(&self, batch: &[ImportedRequest]) -> Result<ImportCounts> {

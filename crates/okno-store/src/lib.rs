@@ -13,6 +13,7 @@ pub mod testing;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
+use okno_core::alert::{Alert, AlertDraft, AlertFilter, AlertState};
 use okno_core::deadline::Due;
 use okno_core::rollup::{RollupDeltas, RollupRow};
 use okno_core::scorecard::ScoreRow;
@@ -526,6 +527,18 @@ pub trait Store: Send + Sync {
     async fn store_media(&self, token: &str, media: &Media, now: DateTime<Utc>) -> Result<()>;
     /// A stored media file.
     async fn media(&self, token: &str) -> Result<Option<Media>>;
+
+    /// Records spikes found by a scan: new ones as `new` alerts; those already raised for the
+    /// same topic, territory, period and first day get the new counts and keep their state.
+    /// Returns the stored alerts.
+    async fn record_alerts(&self, drafts: &[AlertDraft], now: DateTime<Utc>) -> Result<Vec<Alert>>;
+    /// Alerts matching the filter, newest first.
+    async fn alerts(&self, filter: &AlertFilter) -> Result<Vec<Alert>>;
+    /// One alert.
+    async fn alert(&self, id: i64) -> Result<Option<Alert>>;
+    /// Moves an alert to `state`, recording who did it and their note (a missing note keeps the
+    /// previous one); `None` when there is no such alert.
+    async fn set_alert_state(&self, id: i64, state: AlertState, by: &str, note: Option<&str>, now: DateTime<Utc>) -> Result<Option<Alert>>;
 
     /// Stores a batch of imported requests with their histories in one transaction, skipping
     /// those whose source id is already stored (and repeats within the batch).

@@ -36,6 +36,7 @@ impl PostgresStore {
             ("triage", include_str!("../migrations/postgres/0006_triage.sql")),
             ("geo", include_str!("../migrations/postgres/0007_geo.sql")),
             ("rollups", include_str!("../migrations/postgres/0008_rollups.sql")),
+            ("alerts", include_str!("../migrations/postgres/0009_alerts.sql")),
         ]).run(&pool).await?;
         Ok(PostgresStore { writer: pool.clone(), reader: pool, listeners: crate::Listeners::default() })
     }
@@ -65,7 +66,7 @@ fn copy_value(out: &mut String, value: &crate::query::Bind) {
     use crate::query::Bind;
     use std::fmt::Write;
     match value {
-        Bind::Text(None) | Bind::Int(None) | Bind::Float(None) | Bind::Time(None) => out.push_str("\\N"),
+        Bind::Text(None) | Bind::Int(None) | Bind::Float(None) | Bind::Time(None) | Bind::Date(None) => out.push_str("\\N"),
         Bind::Int(Some(i)) => {
             let _ = write!(out, "{i}");
         }
@@ -74,6 +75,9 @@ fn copy_value(out: &mut String, value: &crate::query::Bind) {
         }
         Bind::Time(Some(t)) => {
             let _ = write!(out, "{}", t.format("%Y-%m-%d %H:%M:%S%.6f+00"));
+        }
+        Bind::Date(Some(d)) => {
+            let _ = write!(out, "{d}");
         }
         Bind::Text(Some(s)) => {
             for c in s.chars() {

@@ -1,8 +1,9 @@
 //! SQL shared by both backends. Placeholders are `$N`, which SQLite and PostgreSQL both accept.
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use okno_core::text::search_key;
 use crate::ImportedRequest;
+use okno_core::alert::AlertFilter;
 use okno_core::{NewEvent, RequestFilter, RequestOrder};
 use std::sync::LazyLock;
 
@@ -190,6 +191,8 @@ pub enum Bind {
     Float(Option<f64>),
     /// Point in time.
     Time(Option<DateTime<Utc>>),
+    /// Calendar day.
+    Date(Option<NaiveDate>),
 }
 
 /// The search text stored for a request: its text and address in the form search compares.
@@ -248,6 +251,9 @@ pub fn list_requests(filter: &RequestFilter) -> (String, Vec<Bind>) {
     if let Some(t) = &filter.territory {
         push(&mut sql, " AND territory_code = ?", Bind::Text(Some(t.clone())));
     }
+    if let Some(c) = &filter.category {
+        push(&mut sql, " AND category = ?", Bind::Text(Some(c.clone())));
+    }
     if let Some(c) = filter.channel {
         push(&mut sql, " AND channel = ?", Bind::Text(Some(c.as_str().to_owned())));
     }
@@ -288,6 +294,40 @@ pub fn list_requests(filter: &RequestFilter) -> (String, Vec<Bind>) {
     };
     push(&mut sql, " LIMIT ?", Bind::Int(Some(i64::from(filter.limit))));
     push(&mut sql, " OFFSET ?", Bind::Int(Some(i64::from(filter.offset))));
+    (sql, binds)
+}
+
+/// The `SELECT` for an alert filter and the values to bind to it, in order: newest first.
+pub fn list_alerts(filter: &AlertFilter) -> (String, Vec<Bind>) {
+    let mut sql = String::from("SELECT * FROM alerts WHERE 1=1");
+    let mut binds = Vec::new();
+    let mut push = |sql: &mut String, clause: &str, value: Bind| {
+        binds.push(value);
+        *sql += &clause.replace('?', &format!("${}", binds.len()));
+    };
+    if !filter.states.is_empty() {
+        sql += " AND state IN (";
+        for (i, s) in filter.states.iter().enumerate() {
+            push(&mut sql, if i == 0 { "?" } else { ", ?" }, Bind::Text(Some(s.as_str().to_owned())));
+        }
+        sql += ")";
+    }
+    if let Some(p) = filter.period {
+        push(&mut sql, " AND period = ?", Bind::Text(Some(p.as_str().to_owned())));
+    }
+    if let Some(c) = &filter.category {
+        push(&mut sql, " AND category = ?", Bind::Text(Some(c.clone())));
+    }
+    if let Some(t) = &filter.territory {
+        push(&mut sql, " AND territory_code = ?", Bind::Text(Some(t.clone())));
+    }
+    if let Some(d) = filter.since {
+        push(&mut sql, " AND last_day >= ?", Bind::Date(Some(d)));
+    }
+    if let Some(id) = filter.before_id {
+        push(&mut sql, " AND id < ?", Bind::Int(Some(id)));
+    }
+    push(&mut sql, " ORDER BY id DESC LIMIT ?", Bind::Int(Some(i64::from(filter.limit))));
     (sql, binds)
 }
 

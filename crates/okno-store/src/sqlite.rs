@@ -53,6 +53,7 @@ impl SqliteStore {
             ("triage", include_str!("../migrations/sqlite/0006_triage.sql")),
             ("geo", include_str!("../migrations/sqlite/0007_geo.sql")),
             ("rollups", include_str!("../migrations/sqlite/0008_rollups.sql")),
+            ("alerts", include_str!("../migrations/sqlite/0009_alerts.sql")),
         ]).run(&writer).await?;
         let reader = if in_memory {
             writer.clone()

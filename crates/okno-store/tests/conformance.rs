@@ -505,3 +505,45 @@ async fn rollups_follow_every_write_and_agree_with_a_recount() {
         assert_eq!(kept_rollups(&*store).await, kept);
     }
 }
+
+#[tokio::test]
+async fn alerts_keep_their_state_across_rescans_and_filter() {
+    use chrono::NaiveDate;
+    use okno_core::alert::{AlertDraft, AlertFilter, AlertState, Period};
+    let day = |d: u32| NaiveDate::from_ymd_opt(2025, 3, d).unwrap();
+    for store in stores().await {
+        let draft = |category: &str, territory: Option<&str>, period: Period, first: u32, last: u32, observed: i64| AlertDraft {
+            category: category.into(), territory: territory.map(String::from), period, first_day: day(first), last_day: day(last),
+            observed, expected: 2.5, score: 6.25,
+        };
+        let first = store
+            .record_alerts(&[draft("Уборка снега", Some("north"), Period::Day, 3, 3, 12), draft("Уборка снега", None, Period::Week, 3, 4, 40)], t(4, 9))
+            .await
+            .unwrap();
+        assert_eq!(first.len(), 2);
+        assert_eq!(first[0].spike.territory.as_deref(), Some("north"));
+        assert_eq!(first[1].spike.territory, None, "the whole region round-trips as None");
+        assert!(first.iter().all(|a| a.state == AlertState::New && a.detected_at == t(4, 9)));
+        let handled = store.set_alert_state(first[0].id, AlertState::Acknowledged, "operator", Some("бригады вызваны"), t(4, 10)).await.unwrap().unwrap();
+        assert_eq!((handled.state, handled.handled_by.as_deref(), handled.note.as_deref()), (AlertState::Acknowledged, Some("operator"), Some("бригады вызваны")));
+        // A later scan of the same week grows the count and keeps the state; the same day's alert too.
+        let again = store
+            .record_alerts(&[draft("Уборка снега", None, Period::Week, 3, 5, 55), draft("Уборка снега", Some("north"), Period::Day, 3, 3, 13)], t(5, 9))
+            .await
+            .unwrap();
+        assert_eq!((again[0].id, again[0].spike.observed, again[0].spike.last_day), (first[1].id, 55, day(5)));
+        assert_eq!((again[1].id, again[1].state, again[1].detected_at, again[1].updated_at), (first[0].id, AlertState::Acknowledged, t(4, 9), t(5, 9)));
+        let resolved = store.set_alert_state(first[0].id, AlertState::Resolved, "admin", None, t(6, 9)).await.unwrap().unwrap();
+        assert_eq!(resolved.note.as_deref(), Some("бригады вызваны"), "no note keeps the previous one");
+        assert!(store.set_alert_state(999_999, AlertState::Resolved, "admin", None, t(6, 9)).await.unwrap().is_none());
+        let open = store.alerts(&AlertFilter { states: vec![AlertState::New, AlertState::Acknowledged], limit: 10, ..Default::default() }).await.unwrap();
+        assert_eq!(open.iter().map(|a| a.id).collect::<Vec<_>>(), vec![first[1].id]);
+        let recent = store.alerts(&AlertFilter { since: Some(day(5)), limit: 10, ..Default::default() }).await.unwrap();
+        assert_eq!(recent.len(), 1, "only the week reaches the 5th");
+        let in_north = store.alerts(&AlertFilter { territory: Some("north".into()), period: Some(Period::Day), limit: 10, ..Default::default() }).await.unwrap();
+        assert_eq!(in_north.len(), 1);
+        let page = store.alerts(&AlertFilter { before_id: Some(first[1].id), limit: 10, ..Default::default() }).await.unwrap();
+        assert_eq!(page.iter().map(|a| a.id).collect::<Vec<_>>(), vec![first[0].id]);
+        assert_eq!(store.alert(first[1].id).await.unwrap().unwrap().spike.observed, 55);
+    }
+}
