@@ -220,7 +220,8 @@ fn parse_time(errors: &mut FieldErrors, field: &str, value: &Option<String>) -> 
 }
 
 impl ListQuery {
-    fn into_filter(self, user: &Principal) -> Result<RequestFilter, ApiError> {
+    /// The store's filter for this query as `user` may run it (agency staff: their agency only).
+    pub(crate) fn into_filter(self, user: &Principal) -> Result<RequestFilter, ApiError> {
         let mut errors = FieldErrors::default();
         let list = |v: &Option<String>| -> Vec<String> {
             present(v).map(|v| v.split(',').map(|s| s.trim().to_owned()).filter(|s| !s.is_empty()).collect()).unwrap_or_default()
@@ -280,12 +281,16 @@ pub async fn list_requests(
     ApiQuery(query): ApiQuery<ListQuery>,
 ) -> Result<Json<RequestPage>, ApiError> {
     let user = caller.staff()?;
-    let filter = query.into_filter(&user)?;
+    Ok(Json(request_page(&state, query.into_filter(&user)?).await?))
+}
+
+/// A page of the requests `filter` finds, with the cursor of the next.
+pub(crate) async fn request_page(state: &AppState, filter: RequestFilter) -> Result<RequestPage, ApiError> {
     let items = state.store.list_requests(&filter).await?;
     let next_cursor = (items.len() == filter.limit as usize)
         .then(|| items.last().map(|r| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(r.id.to_string())))
         .flatten();
-    Ok(Json(RequestPage { items, next_cursor }))
+    Ok(RequestPage { items, next_cursor })
 }
 
 async fn readable_request(state: &AppState, user: &Principal, id: i64) -> Result<Request, ApiError> {

@@ -2,6 +2,7 @@
 //! and access control. Handlers are thin: they parse input into domain types, call the store
 //! or the intake path, and render results or problem details.
 
+pub mod alerts;
 pub mod admin;
 pub mod analytics;
 pub mod api;
@@ -44,6 +45,8 @@ pub struct ServerConfig {
     pub open311: open311::Open311Config,
     /// Fewest requests a body needs to be ranked in a scorecard league table.
     pub scorecard_min_requests: u64,
+    /// When a topic's count is a spike alert.
+    pub spike_rules: okno_analytics::spikes::SpikeRules,
 }
 
 impl Default for ServerConfig {
@@ -55,6 +58,7 @@ impl Default for ServerConfig {
             login_per_minute: 10,
             open311: open311::Open311Config::default(),
             scorecard_min_requests: 30,
+            spike_rules: okno_analytics::spikes::SpikeRules::default(),
         }
     }
 }
@@ -136,6 +140,7 @@ pub struct ApiPath<T>(pub T);
         triage::list_rules, triage::add_rule, triage::disable_rule,
         places::reload_territories, places::location_issues,
         analytics::heatmap, analytics::series, analytics::backlog, analytics::reload,
+        alerts::list, alerts::get, alerts::requests, alerts::change, alerts::scan_now,
     ),
     components(schemas(okno_core::Channel, okno_core::Priority, okno_core::EventKind, okno_core::Role))
 )]
@@ -186,6 +191,10 @@ pub fn app(state: AppState) -> Router {
         .route("/analytics/series", get(analytics::series))
         .route("/analytics/backlog", get(analytics::backlog))
         .route("/analytics/reload", post(analytics::reload))
+        .route("/alerts", get(alerts::list))
+        .route("/alerts/scan", post(alerts::scan_now))
+        .route("/alerts/{id}", get(alerts::get).post(alerts::change))
+        .route("/alerts/{id}/requests", get(alerts::requests))
         .route("/openapi.json", get(openapi))
         .fallback(not_found);
     let open311 = open311::router(state.config.open311.max_media_bytes + max_body);

@@ -54,6 +54,14 @@ pub struct ServeArgs {
     /// `okno outbox deliver` instead).
     #[arg(long, env = "OKNO_WEBHOOK_INTERVAL", default_value_t = 30)]
     pub webhook_interval: u64,
+    /// Seconds between spike scans of yesterday and today while serving (0: none; run
+    /// `okno alerts scan` instead).
+    #[arg(long, env = "OKNO_ALERT_INTERVAL", default_value_t = 900)]
+    pub alert_interval: u64,
+    /// Spike rules as TOML (history_days, half_life_days, min_observed, min_ratio, min_score);
+    /// the defaults otherwise.
+    #[arg(long, env = "OKNO_ALERT_RULES")]
+    pub alert_rules: Option<PathBuf>,
     /// Deadline configuration (regimes, working hours, extra calendar files); the shipped one if absent.
     #[arg(long, env = "OKNO_DEADLINES")]
     pub deadlines: Option<PathBuf>,
@@ -126,6 +134,12 @@ pub enum Command {
         /// What to do.
         #[command(subcommand)]
         command: RollupCommand,
+    },
+    /// Spike alerts: a topic's count in a territory (or the region) far above its baseline.
+    Alerts {
+        /// What to do.
+        #[command(subcommand)]
+        command: crate::alerts::AlertCommand,
     },
     /// Deadline control.
     Sla {
@@ -499,6 +513,10 @@ pub async fn run(cli: Cli) -> Result<()> {
             }
             Ok(())
         }
+        Command::Alerts { command } => {
+            let store = open(&cli.db).await?;
+            crate::alerts::run(&*store, command).await
+        }
         Command::Bench { suite } => {
             let results = match suite {
                 BenchSuite::Foundation(args) => crate::bench::foundation(args).await?,
@@ -761,6 +779,7 @@ pub async fn serve(store: Arc<dyn Store>, args: ServeArgs) -> Result<()> {
             timezone,
             ..Default::default()
         },
+        spike_rules: crate::alerts::load_rules(args.alert_rules.as_deref())?,
         ..ServerConfig::default()
     };
     let deadlines = load_deadlines(args.deadlines.as_deref())?;
@@ -787,6 +806,20 @@ pub async fn serve(store: Arc<dyn Store>, args: ServeArgs) -> Result<()> {
                     Ok(r) if r.escalated > 0 => tracing::info!(overdue = r.overdue, escalated = r.escalated, "deadline check"),
                     Ok(_) => {}
                     Err(e) => tracing::warn!(error = %e, "deadline check failed"),
+                }
+                tokio::time::sleep(every).await;
+            }
+        });
+    }
+    if args.alert_interval > 0 {
+        let state = state.clone();
+        let every = std::time::Duration::from_secs(args.alert_interval);
+        tokio::spawn(async move {
+            loop {
+                match okno_server::alerts::scan_recent(&state, chrono::Utc::now()).await {
+                    Ok(r) if r.raised > 0 => tracing::info!(raised = r.raised, updated = r.updated, "spike scan"),
+                    Ok(_) => {}
+                    Err(e) => tracing::warn!(error = %e, "spike scan failed"),
                 }
                 tokio::time::sleep(every).await;
             }

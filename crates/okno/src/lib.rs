@@ -1,6 +1,7 @@
 //! The `okno` binary's library: command-line interface, demo region, imports and exports.
 //! Kept as a library so integration tests drive the same code the binary runs.
 
+pub mod alerts;
 pub mod bench;
 pub mod classify;
 pub mod cli;

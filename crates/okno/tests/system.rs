@@ -866,7 +866,51 @@ async fn territories_place_the_spb_appeals_and_bad_boundaries_are_named() {
         let anonymous = Client::new().get(server.url("/api/v1/data-quality/locations")).send().await.unwrap();
         assert_eq!(anonymous.status(), StatusCode::UNAUTHORIZED);
         check_analytics(&*store, &server, &admin, &filed).await;
+        check_alerts(&db, &server, &admin, &csrf).await;
     }
+}
+
+/// Spike alerts over the real appeals: the scan raises some, each counts exactly the requests
+/// its link lists and the days its series shows, operators' states survive a rescan.
+async fn check_alerts(db: &str, server: &Server, admin: &Client, csrf: &str) {
+    let scanned = okno_stdout(db, &["alerts", "scan", "--from", "2021-02-01", "--to", "2021-03-31", "--top", "5"]);
+    let report: Value = serde_json::from_str(scanned.lines().next().unwrap()).unwrap();
+    let raised = report["report"]["raised"].as_u64().unwrap();
+    assert!(raised > 10 && report["report"]["updated"] == 0, "{scanned}");
+    eprintln!("spike alerts over Feb–Mar 2021:\n{scanned}");
+    let page: Value = admin.get(server.url("/api/v1/alerts?state=new&limit=200")).send().await.unwrap().json().await.unwrap();
+    let items = page["items"].as_array().unwrap();
+    assert_eq!(items.len() as u64, raised.min(200), "every alert raised is listed once");
+    let strongest = items.iter().max_by(|a, b| a["score"].as_f64().unwrap().total_cmp(&b["score"].as_f64().unwrap())).unwrap();
+    let id = strongest["id"].as_i64().unwrap();
+    let observed = strongest["observed"].as_i64().unwrap();
+    assert!(strongest["observed"].as_f64().unwrap() > 1.5 * strongest["expected"].as_f64().unwrap(), "{strongest}");
+
+    let listed: Value = admin.get(server.url(&format!("/api/v1/alerts/{id}/requests?limit=500"))).send().await.unwrap().json().await.unwrap();
+    let requests = listed["items"].as_array().unwrap();
+    assert_eq!(requests.len() as i64, observed, "the link lists what the alert counts: {strongest}");
+    assert!(requests.iter().all(|r| r["category"] == strongest["category"] && r["territory"] == strongest["territory"]));
+    let detail: Value = admin.get(server.url(&format!("/api/v1/alerts/{id}"))).send().await.unwrap().json().await.unwrap();
+    let days = detail["days"].as_array().unwrap();
+    let first_day = strongest["first_day"].as_str().unwrap();
+    let in_period: i64 = days.iter().filter(|d| d["date"].as_str().unwrap() >= first_day).map(|d| d["count"].as_i64().unwrap()).sum();
+    assert_eq!(in_period, observed, "{detail}");
+    assert!(days.len() > 84, "the baseline's history comes with it");
+
+    let acknowledge = json!({"state": "acknowledged", "note": "выехала комиссия"});
+    let changed = admin.post(server.url(&format!("/api/v1/alerts/{id}"))).header("x-csrf-token", csrf).json(&acknowledge).send().await.unwrap();
+    assert_eq!(changed.status(), StatusCode::OK);
+    let bad = admin.post(server.url(&format!("/api/v1/alerts/{id}"))).header("x-csrf-token", csrf).json(&json!({"state": "forgotten"})).send().await.unwrap();
+    assert_eq!(bad.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let rescan: Value = admin.post(server.url("/api/v1/alerts/scan")).header("x-csrf-token", csrf)
+        .json(&json!({"from": "2021-02-01", "to": "2021-03-31"})).send().await.unwrap().json().await.unwrap();
+    assert_eq!((rescan["raised"].as_u64(), rescan["updated"].as_u64()), (Some(0), Some(raised)), "the server's scan finds the same: {rescan}");
+    let after: Value = admin.get(server.url(&format!("/api/v1/alerts/{id}"))).send().await.unwrap().json().await.unwrap();
+    assert_eq!((&after["state"], &after["note"], &after["handled_by"]), (&json!("acknowledged"), &json!("выехала комиссия"), &json!("geoadmin")));
+    assert_eq!(Client::new().get(server.url("/api/v1/alerts")).send().await.unwrap().status(), StatusCode::UNAUTHORIZED);
+    let too_long = admin.post(server.url("/api/v1/alerts/scan")).header("x-csrf-token", csrf)
+        .json(&json!({"from": "2000-01-01", "to": "2021-03-31"})).send().await.unwrap();
+    assert_eq!(too_long.status(), StatusCode::UNPROCESSABLE_ENTITY);
 }
 
 /// The heat map, series and backlog of a server holding the St. Petersburg appeals agree with

@@ -1,0 +1,97 @@
+//! `okno alerts`: scan days for spikes and list the alerts, from the command line.
+
+use anyhow::{Context, Result};
+use chrono::{Duration, NaiveDate, Utc};
+use clap::Subcommand;
+use okno_analytics::spikes::SpikeRules;
+use okno_core::alert::{Alert, AlertFilter, AlertState};
+use okno_server::analytics::Analytics;
+use okno_store::Store;
+use std::path::{Path, PathBuf};
+
+/// Spike alert commands.
+#[derive(Debug, Subcommand)]
+pub enum AlertCommand {
+    /// Scan days for spikes of a topic in a territory or the whole region and record the
+    /// alerts (a period already alerted gets the new counts and keeps its state); prints the
+    /// report and the strongest alerts of those days.
+    Scan {
+        /// First local date (default: yesterday).
+        #[arg(long)]
+        from: Option<NaiveDate>,
+        /// Last local date (default: today).
+        #[arg(long)]
+        to: Option<NaiveDate>,
+        /// Spike rules as TOML (history_days, half_life_days, min_observed, min_ratio,
+        /// min_score); the defaults otherwise.
+        #[arg(long, env = "OKNO_ALERT_RULES")]
+        rules: Option<PathBuf>,
+        /// Time zone of the days (IANA name).
+        #[arg(long, env = "OKNO_TIMEZONE", default_value = "Europe/Moscow")]
+        timezone: String,
+        /// How many of the strongest alerts to print.
+        #[arg(long, default_value_t = 20)]
+        top: usize,
+    },
+    /// List alerts, newest first, one per line.
+    List {
+        /// Only this state: new, acknowledged or resolved.
+        #[arg(long)]
+        state: Option<String>,
+        /// At most this many.
+        #[arg(long, default_value_t = 50)]
+        limit: u32,
+    },
+}
+
+/// Reads spike rules from a TOML file (defaults for fields left out), refusing values out of range.
+pub fn load_rules(path: Option<&Path>) -> Result<SpikeRules> {
+    let Some(path) = path else { return Ok(SpikeRules::default()) };
+    let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+    let rules: SpikeRules = toml::from_str(&text).with_context(|| format!("{} is not valid spike rules", path.display()))?;
+    rules.validated().map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))
+}
+
+/// One alert as a line of text.
+fn line(a: &Alert) -> String {
+    let s = &a.spike;
+    format!(
+        "#{:<6} {:<12} {} {}..{}  {:<40} {:<36} observed {:>5}  expected {:>7.1}  score {:>6.1}",
+        a.id, a.state.as_str(), s.period.as_str(), s.first_day, s.last_day, s.category,
+        s.territory.as_deref().unwrap_or("(region)"), s.observed, s.expected, s.score,
+    )
+}
+
+/// Runs an alert command on `store`.
+pub async fn run(store: &dyn Store, command: AlertCommand) -> Result<()> {
+    match command {
+        AlertCommand::Scan { from, to, rules, timezone, top } => {
+            let zone: chrono_tz::Tz = timezone.parse().map_err(|_| anyhow::anyhow!("unknown time zone {timezone:?}"))?;
+            let rules = load_rules(rules.as_deref())?;
+            let today = Utc::now().with_timezone(&zone).date_naive();
+            let to = to.unwrap_or(today);
+            let from = from.unwrap_or(to - Duration::days(1));
+            anyhow::ensure!(from <= to, "--from {from} is after --to {to}");
+            let analytics = Analytics::new(zone);
+            analytics.reload(store).await.map_err(|e| anyhow::anyhow!("loading the rollups: {e:?}"))?;
+            let started = std::time::Instant::now();
+            let report = okno_server::alerts::scan(&analytics, store, from, to, &rules, Utc::now()).await?;
+            let seconds = started.elapsed().as_secs_f64();
+            println!("{}", serde_json::json!({ "report": report, "seconds": seconds }));
+            let mut found = store.alerts(&AlertFilter { since: Some(from), limit: 100_000, ..Default::default() }).await?;
+            found.retain(|a| a.spike.last_day <= to);
+            found.sort_by(|a, b| b.spike.score.total_cmp(&a.spike.score));
+            for a in found.iter().take(top) {
+                println!("{}", line(a));
+            }
+            Ok(())
+        }
+        AlertCommand::List { state, limit } => {
+            let states = state.map(|s| s.parse::<AlertState>().map_err(anyhow::Error::msg)).transpose()?.into_iter().collect();
+            for a in store.alerts(&AlertFilter { states, limit, ..Default::default() }).await? {
+                println!("{}", line(&a));
+            }
+            Ok(())
+        }
+    }
+}
