@@ -465,10 +465,18 @@ impl Cube {
         let period_days = period.days_ending(day);
         let end = day_number(day) + 1;
         let first = end - period_days - rules.history_days;
+        // Days on which the region received nothing at all are unknown, not zero.
+        let known: Vec<bool> = {
+            let mut known = vec![false; usize::try_from(end - first).unwrap_or(0)];
+            for (d, _) in self.by_territory.get(&(ALL, false, ALL)).into_iter().flat_map(|s| s.days(first, end)) {
+                known[usize::try_from(d - first).unwrap_or(0)] = true;
+            }
+            known
+        };
         let daily = |series: &Series| {
-            let mut counts = vec![0_i64; usize::try_from(end - first).unwrap_or(0)];
+            let mut counts: Vec<Option<i64>> = known.iter().map(|&k| k.then_some(0)).collect();
             for (d, n) in series.days(first, end) {
-                counts[usize::try_from(d - first).unwrap_or(0)] = n;
+                counts[usize::try_from(d - first).unwrap_or(0)] = Some(n);
             }
             counts
         };

@@ -11,6 +11,10 @@
 //!   the history's Pearson residuals (each day's capped, so a past spike does not mask the next);
 //!   Poisson when the history shows no over-dispersion.
 //!
+//! Days on which the region received nothing at all (before a system went live, a gap between
+//! imported extracts) are unknown, not zero: they are left out of the fit, and a series whose
+//! history is less than half known is not tested.
+//!
 //! The score is `−log10 P(X ≥ observed)` under that model: 4 means a count this high would be seen
 //! once in 10,000 periods by chance. An alert needs the score, a minimum count and a minimum ratio
 //! of observed to expected, all in [`SpikeRules`].
@@ -66,14 +70,14 @@ impl SpikeRules {
 /// Factors by day of week (Monday first) with mean 1.
 pub type WeekdayProfile = [f64; 7];
 
-/// The weekday factors of a daily series whose first count is on `first`: each weekday's mean
-/// over the series' mean, with one request added to every weekday so a thin series gives a flat
-/// profile rather than zeros.
-pub fn weekday_profile(counts: &[i64], first: NaiveDate) -> WeekdayProfile {
+/// The weekday factors of a daily series whose first count is on `first` (`None` for unknown
+/// days): each weekday's mean over the series' mean, with one request added to every weekday so
+/// a thin series gives a flat profile rather than zeros.
+pub fn weekday_profile(counts: &[Option<i64>], first: NaiveDate) -> WeekdayProfile {
     let mut sums = [1.0_f64; 7];
     let mut days = [1.0_f64; 7];
     let first_weekday = first.weekday().num_days_from_monday() as usize;
-    for (i, &n) in counts.iter().enumerate() {
+    for (i, n) in counts.iter().enumerate().filter_map(|(i, n)| Some((i, (*n)?))) {
         let weekday = (first_weekday + i) % 7;
         sums[weekday] += n as f64;
         days[weekday] += 1.0;
@@ -93,14 +97,15 @@ pub struct Expectation {
 }
 
 /// The expectation for the `period_days` days right after `history` (whose first day is
-/// `first`), given the weekday profile.
-pub fn expect(history: &[i64], first: NaiveDate, period_days: i32, profile: &WeekdayProfile, half_life_days: f64) -> Expectation {
+/// `first`; `None` for unknown days), given the weekday profile.
+pub fn expect(history: &[Option<i64>], first: NaiveDate, period_days: i32, profile: &WeekdayProfile, half_life_days: f64) -> Expectation {
     let weekday_of = |i: i64| profile[((i64::from(first.weekday().num_days_from_monday()) + i).rem_euclid(7)) as usize];
     let len = history.len() as i64;
     let decay = 0.5_f64.powf(1.0 / half_life_days);
     // Weighted least squares of the de-seasonalised counts on the day's offset from the period.
     let (mut sw, mut st, mut sy, mut stt, mut sty) = (0.0, 0.0, 0.0, 0.0, 0.0);
-    for (i, &n) in history.iter().enumerate() {
+    let known = || history.iter().enumerate().filter_map(|(i, n)| Some((i, (*n)?)));
+    for (i, n) in known() {
         let t = i as f64 - len as f64;
         let w = decay.powf(-t - 1.0);
         let y = n as f64 / weekday_of(i as i64);
@@ -124,7 +129,7 @@ pub fn expect(history: &[i64], first: NaiveDate, period_days: i32, profile: &Wee
     let at = |t: f64| (mean + slope * (t - st / sw)).clamp(0.5 * mean, 2.0 * mean).max(floor);
     let expected = (0..i64::from(period_days)).map(|k| at(k as f64) * weekday_of(len + k)).sum::<f64>();
     let (mut residuals, mut weights, mut squared_weights) = (0.0, 0.0, 0.0);
-    for (i, &n) in history.iter().enumerate() {
+    for (i, n) in known() {
         let t = i as f64 - len as f64;
         let w = decay.powf(-t - 1.0);
         let fitted = at(t) * weekday_of(i as i64);
@@ -176,12 +181,12 @@ pub fn score(observed: i64, expectation: Expectation) -> f64 {
 }
 
 /// Tests one series: `counts` holds the history days followed by the `period_days` days
-/// counted, the first on `first`; the weekday profile is the series' topic's. The count, the
-/// expectation and the score when the rules call it a spike.
-pub fn test(counts: &[i64], first: NaiveDate, period_days: i32, profile: &WeekdayProfile, rules: &SpikeRules) -> Option<(i64, Expectation, f64)> {
+/// counted, the first on `first` (`None` for unknown days); the weekday profile is the series'
+/// topic's. The count, the expectation and the score when the rules call it a spike.
+pub fn test(counts: &[Option<i64>], first: NaiveDate, period_days: i32, profile: &WeekdayProfile, rules: &SpikeRules) -> Option<(i64, Expectation, f64)> {
     let split = counts.len().checked_sub(usize::try_from(period_days).ok()?)?;
-    let observed: i64 = counts[split..].iter().sum();
-    if observed < rules.min_observed {
+    let observed: i64 = counts[split..].iter().flatten().sum();
+    if observed < rules.min_observed || counts[..split].iter().flatten().count() * 2 < split {
         return None;
     }
     let expectation = expect(&counts[..split], first, period_days, profile, rules.half_life_days);
@@ -230,8 +235,8 @@ mod tests {
     fn the_baseline_follows_weekdays_and_trend() {
         let profile = [1.2, 1.2, 1.2, 1.0, 1.0, 0.7, 0.7];
         // 10 a day on average, growing by 0.1 a day, shaped by the profile; then a Saturday.
-        let history: Vec<i64> =
-            (0..82).map(|i| ((10.0 + 0.1 * (f64::from(i) - 82.0)) * profile[(i % 7) as usize]).round() as i64).collect();
+        let history: Vec<Option<i64>> =
+            (0..82).map(|i| Some(((10.0 + 0.1 * (f64::from(i) - 82.0)) * profile[(i % 7) as usize]).round() as i64)).collect();
         let e = expect(&history, monday(), 1, &profile, 14.0);
         // Day 82 is a Saturday (82 % 7 = 5): about 10 × 0.7 = 7.
         assert!((e.expected - 7.0).abs() < 0.5, "{e:?}");
@@ -240,13 +245,24 @@ mod tests {
 
     #[test]
     fn a_quiet_topic_with_a_sudden_burst_is_a_spike() {
-        let mut counts = vec![0_i64; 84];
-        counts.push(6);
+        let mut counts = vec![Some(0_i64); 84];
+        counts.push(Some(6));
         let profile = [1.0; 7];
         let hit = test(&counts, monday(), 1, &profile, &SpikeRules::default());
         assert!(hit.is_some_and(|(observed, _, score)| observed == 6 && score > 8.0), "{hit:?}");
-        counts[84] = 4;
+        counts[84] = Some(4);
         assert_eq!(test(&counts, monday(), 1, &profile, &SpikeRules::default()), None, "below min_observed");
+    }
+
+    #[test]
+    fn a_history_mostly_unknown_is_no_baseline() {
+        // The first day of data after a gap is not a spike against the gap.
+        let mut counts = vec![None; 60];
+        counts.extend(vec![Some(0_i64); 24]);
+        counts.push(Some(30));
+        assert_eq!(test(&counts, monday(), 1, &[1.0; 7], &SpikeRules::default()), None);
+        counts[..20].fill(Some(0));
+        assert!(test(&counts, monday(), 1, &[1.0; 7], &SpikeRules::default()).is_some(), "44 known days of 84 are enough");
     }
 
     #[test]

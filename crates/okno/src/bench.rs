@@ -1,4 +1,4 @@
-//! `okno bench foundation|open311|sla|classify`: Okno's figures measured end to end, side by side with
+//! `okno bench foundation|open311|sla|classify|analytics|alerts`: Okno's figures measured end to end, side by side with
 //! their baselines in one run, written as JSON. No thresholds: these are measurements.
 //!
 //! `foundation`:
@@ -24,8 +24,10 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+mod alerts;
 mod analytics;
 mod classify;
+pub use alerts::{alerts, AlertsArgs};
 pub use analytics::{analytics, AnalyticsArgs};
 pub use classify::{classify, ClassifyArgs};
 

@@ -357,6 +357,9 @@ pub enum BenchSuite {
     Classify(crate::bench::ClassifyArgs),
     /// Heat map, series and backlog queries on N resampled requests against DuckDB.
     Analytics(crate::bench::AnalyticsArgs),
+    /// Spike detection: precision and recall on injected spikes, findings and scan time on
+    /// the real St. Petersburg and Los Angeles requests.
+    Alerts(crate::bench::AlertsArgs),
 }
 
 /// Exports.
@@ -524,6 +527,7 @@ pub async fn run(cli: Cli) -> Result<()> {
                 BenchSuite::Sla(args) => crate::bench::sla(args).await?,
                 BenchSuite::Classify(args) => crate::bench::classify(args)?,
                 BenchSuite::Analytics(args) => crate::bench::analytics(args).await?,
+                BenchSuite::Alerts(args) => crate::bench::alerts(args).await?,
             };
             println!("{}", serde_json::to_string_pretty(&results)?);
             Ok(())

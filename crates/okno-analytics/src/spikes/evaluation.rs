@@ -89,7 +89,7 @@ pub fn evaluate(scenario: Scenario, rules: &SpikeRules) -> Evaluation {
             days: if random.gen_bool(0.5) { 1 } else { 7 },
             found: false,
         });
-        let counts: Vec<i64> = expected
+        let counts: Vec<Option<i64>> = expected
             .iter()
             .enumerate()
             .map(|(d, &e)| {
@@ -98,7 +98,7 @@ pub fn evaluate(scenario: Scenario, rules: &SpikeRules) -> Evaluation {
                     _ => e,
                 };
                 let lambda = boosted * noise.sample(&mut random);
-                if lambda <= 0.0 { 0 } else { Poisson::new(lambda).map_or(0, |p| p.sample(&mut random) as i64) }
+                Some(if lambda <= 0.0 { 0 } else { Poisson::new(lambda).map_or(0, |p| p.sample(&mut random) as i64) })
             })
             .collect();
         for end in tested_from..scenario.days {
