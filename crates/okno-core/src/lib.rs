@@ -10,6 +10,7 @@ pub mod calendar;
 pub mod catalog;
 pub mod clock;
 pub mod deadline;
+pub mod duplicates;
 pub mod lifecycle;
 pub mod request;
 pub mod rollup;

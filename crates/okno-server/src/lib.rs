@@ -7,6 +7,7 @@ pub mod admin;
 pub mod analytics;
 pub mod api;
 pub mod auth;
+pub mod duplicates;
 pub mod error;
 pub mod in_force;
 pub mod intake;
@@ -141,6 +142,7 @@ pub struct ApiPath<T>(pub T);
         places::reload_territories, places::location_issues,
         analytics::heatmap, analytics::series, analytics::backlog, analytics::reload,
         alerts::list, alerts::get, alerts::requests, alerts::change, alerts::scan_now,
+        duplicates::for_form, duplicates::for_request,
     ),
     components(schemas(okno_core::Channel, okno_core::Priority, okno_core::EventKind, okno_core::Role))
 )]
@@ -165,6 +167,8 @@ pub fn app(state: AppState) -> Router {
         .route("/requests", get(api::list_requests).post(api::create_request))
         .route("/requests/{id}", get(api::get_request))
         .route("/requests/{id}/events", get(api::request_events))
+        .route("/requests/{id}/duplicates", get(duplicates::for_request))
+        .route("/duplicates", get(duplicates::for_form))
         .route("/requests/{id}/contact", get(api::request_contact))
         .route("/requests/{id}/{action}", post(api::act))
         .route("/track/{token}", get(api::track))

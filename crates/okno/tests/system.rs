@@ -175,6 +175,26 @@ async fn the_api_serves_citizens_operators_agencies_and_analysts() {
         assert_eq!(kinds, ["registered", "routed", "started", "answered", "rated", "reopened"]);
         assert_eq!(anon.get(server.url("/api/v1/requests")).bearer_auth("nope").send().await.unwrap().status(), StatusCode::UNAUTHORIZED);
 
+        // Likely duplicates: the citizens' form sees the open request near the pin, without its
+        // token or contact; a pin a kilometre away does not; staff see it beside a new twin.
+        let form = |lat: f64, text: &str| server.url(&format!("/api/v1/duplicates?service=pothole&lat={lat}&lon=30.3101&text={text}"));
+        let near: Value = anon.get(form(59.9401, "яма на дороге у дома")).send().await.unwrap().json().await.unwrap();
+        assert_eq!(near[0]["id"], id, "{near}");
+        assert!(near[0]["text_similarity"].as_f64().unwrap() > 0.3 && near[0].get("token").is_none(), "{near}");
+        assert!(!near.to_string().contains("Петрова") && !near.to_string().contains(&token));
+        let far: Value = anon.get(form(59.95, "яма")).send().await.unwrap().json().await.unwrap();
+        assert!(far.as_array().unwrap().iter().all(|s| s["id"] != id), "{far}");
+        let off_earth = anon.get(server.url("/api/v1/duplicates?service=pothole&lat=200&lon=30")).send().await.unwrap();
+        assert_eq!(off_earth.status(), StatusCode::UNPROCESSABLE_ENTITY);
+        let mut twin = citizen_request("pothole");
+        twin["lat"] = json!(59.9402);
+        let twin: Value = anon.post(server.url("/api/v1/requests")).json(&twin).send().await.unwrap().json().await.unwrap();
+        let twin_id = twin["id"].as_i64().unwrap();
+        let beside: Value = operator.get(server.url(&format!("/api/v1/requests/{twin_id}/duplicates"))).send().await.unwrap().json().await.unwrap();
+        assert_eq!(beside[0]["request"]["id"], id, "{beside}");
+        assert!(beside.as_array().unwrap().iter().all(|s| s["request"]["id"] != twin_id), "never itself");
+        assert_eq!(anon.get(server.url(&format!("/api/v1/requests/{twin_id}/duplicates"))).send().await.unwrap().status(), StatusCode::UNAUTHORIZED);
+
         // Anonymous submissions are rate-limited per client.
         let mut statuses = Vec::new();
         for _ in 0..25 {
