@@ -20,6 +20,7 @@ use okno_core::alert::{Alert, AlertFilter, AlertState, Period};
 use okno_core::{RequestFilter, Role};
 use okno_store::Store;
 use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
 use utoipa::{IntoParams, ToSchema};
 
 /// What a scan found.
@@ -108,13 +109,15 @@ pub struct AlertQuery {
 /// Largest page of alerts.
 const MAX_ALERT_PAGE: u32 = 200;
 
-async fn view(state: &AppState, alert: Alert) -> Result<AlertView, ApiError> {
-    let territory_name = match &alert.spike.territory {
-        Some(code) => state.store.territories().await?.into_iter().find(|t| &t.code == code).map(|t| t.name_ru),
-        None => None,
-    };
+/// Russian names of the territories by code.
+async fn territory_names(state: &AppState) -> Result<HashMap<String, String>, ApiError> {
+    Ok(state.store.territories().await?.into_iter().map(|t| (t.code, t.name_ru)).collect())
+}
+
+fn view(names: &HashMap<String, String>, alert: Alert) -> AlertView {
+    let territory_name = alert.spike.territory.as_ref().and_then(|code| names.get(code).cloned());
     let requests_url = format!("/api/v1/alerts/{}/requests", alert.id);
-    Ok(AlertView { alert, territory_name, requests_url })
+    AlertView { alert, territory_name, requests_url }
 }
 
 /// Lists spike alerts, newest first (staff).
@@ -139,11 +142,8 @@ pub async fn list(State(state): State<AppState>, caller: Caller, ApiQuery(q): Ap
     let filter = AlertFilter { states, period, category: q.category, territory: q.territory, since: q.since, before_id: q.before, limit };
     let alerts = state.store.alerts(&filter).await?;
     let next_before = (alerts.len() == limit as usize).then(|| alerts.last().map(|a| a.id)).flatten();
-    let mut items = Vec::with_capacity(alerts.len());
-    for alert in alerts {
-        items.push(view(&state, alert).await?);
-    }
-    Ok(Json(AlertPage { items, next_before }))
+    let names = territory_names(&state).await?;
+    Ok(Json(AlertPage { items: alerts.into_iter().map(|a| view(&names, a)).collect(), next_before }))
 }
 
 async fn stored(state: &AppState, id: i64) -> Result<Alert, ApiError> {
@@ -179,7 +179,7 @@ pub async fn get(State(state): State<AppState>, caller: Caller, ApiPath(id): Api
     let window = Window::new(from, alert.spike.last_day + Duration::days(1))?;
     let filter = Filter { category: Some(alert.spike.category.clone()), territory: alert.spike.territory.clone(), ..Filter::default() };
     let days = state.analytics.read(|c| c.series(window, &filter)).into_iter().map(|(date, count)| DayCount { date, count }).collect();
-    Ok(Json(AlertDetail { alert: view(&state, alert).await?, days }))
+    Ok(Json(AlertDetail { alert: view(&territory_names(&state).await?, alert), days }))
 }
 
 /// A page of the requests an alert counts.
@@ -243,7 +243,7 @@ pub async fn change(State(state): State<AppState>, caller: Caller, ApiPath(id): 
         return Err(ApiError::field("note", format!("at most {MAX_NOTE_CHARS} characters")));
     }
     let alert = state.store.set_alert_state(id, change.state, &user.login, note, Utc::now()).await?.ok_or_else(|| ApiError::NotFound(format!("no alert {id}")))?;
-    Ok(Json(view(&state, alert).await?))
+    Ok(Json(view(&territory_names(&state).await?, alert)))
 }
 
 /// Days to scan.
