@@ -458,10 +458,20 @@ impl Cube {
         rows
     }
 
-    /// The spikes of the period ending on `day` (that day, or its week from Monday): every topic
+    /// The spikes of `day` and of its week from Monday (on a Monday, the day only): every topic
     /// in every territory and in the whole region tested against its history (see [`spikes`]),
     /// the strongest first.
-    pub fn spikes(&self, day: NaiveDate, period: Period, rules: &spikes::SpikeRules) -> Vec<AlertDraft> {
+    pub fn spikes(&self, day: NaiveDate, rules: &spikes::SpikeRules) -> Vec<AlertDraft> {
+        let mut found = self.spikes_of(day, Period::Day, rules);
+        if Period::Week.days_ending(day) > 1 {
+            found.extend(self.spikes_of(day, Period::Week, rules));
+        }
+        found.sort_by(|a, b| b.score.total_cmp(&a.score).then_with(|| (&a.category, &a.territory).cmp(&(&b.category, &b.territory))));
+        found
+    }
+
+    /// The spikes of the period ending on `day`.
+    fn spikes_of(&self, day: NaiveDate, period: Period, rules: &spikes::SpikeRules) -> Vec<AlertDraft> {
         let period_days = period.days_ending(day);
         let end = day_number(day) + 1;
         let first = end - period_days - rules.history_days;
@@ -505,7 +515,6 @@ impl Cube {
                 });
             }
         }
-        found.sort_by(|a, b| b.score.total_cmp(&a.score).then_with(|| (&a.category, &a.territory).cmp(&(&b.category, &b.territory))));
         found
     }
 

@@ -160,12 +160,15 @@ pub fn score(observed: i64, expectation: Expectation) -> f64 {
     if observed <= 0 || (observed as f64) <= mean || mean <= 0.0 {
         return 0.0;
     }
-    let log_pmf: Box<dyn Fn(f64) -> f64> = if dispersion <= 1.0 + 1e-6 {
-        Box::new(move |k: f64| k * mean.ln() - mean - libm::lgamma(k + 1.0))
-    } else {
-        let r = mean / (dispersion - 1.0);
-        let (log_q, log_rest) = ((1.0 / dispersion).ln(), (1.0 - 1.0 / dispersion).ln());
-        Box::new(move |k: f64| libm::lgamma(k + r) - libm::lgamma(r) - libm::lgamma(k + 1.0) + r * log_q + k * log_rest)
+    let poisson = dispersion <= 1.0 + 1e-6;
+    let r = mean / (dispersion - 1.0);
+    let (log_q, log_rest) = ((1.0 / dispersion).ln(), (1.0 - 1.0 / dispersion).ln());
+    let log_pmf = |k: f64| {
+        if poisson {
+            k * mean.ln() - mean - libm::lgamma(k + 1.0)
+        } else {
+            libm::lgamma(k + r) - libm::lgamma(r) - libm::lgamma(k + 1.0) + r * log_q + k * log_rest
+        }
     };
     let first = log_pmf(observed as f64);
     let mut relative_sum = 0.0;

@@ -12,8 +12,7 @@ use crate::error::{ApiError, Problem};
 use crate::{ApiPath, ApiQuery, AppState};
 use axum::extract::State;
 use axum::Json;
-use chrono::{DateTime, Duration, NaiveDate, SubsecRound, TimeZone, Utc};
-use chrono_tz::Tz;
+use chrono::{DateTime, Duration, NaiveDate, SubsecRound, Utc};
 use okno_analytics::spikes::SpikeRules;
 use okno_analytics::{Cube, Filter, Window};
 use okno_core::alert::{Alert, AlertFilter, AlertState, Period};
@@ -42,13 +41,7 @@ pub async fn scan(analytics: &crate::analytics::Analytics, store: &dyn Store, fr
     let (mut raised, mut updated) = (std::collections::HashSet::new(), std::collections::HashSet::new());
     let mut day = from;
     while day <= to {
-        let drafts = analytics.read(|cube| {
-            let mut found = cube.spikes(day, Period::Day, rules);
-            if Period::Week.days_ending(day) > 1 {
-                found.extend(cube.spikes(day, Period::Week, rules));
-            }
-            found
-        });
+        let drafts = analytics.read(|cube| cube.spikes(day, rules));
         for alert in store.record_alerts(&drafts, now).await? {
             if alert.detected_at == now { raised.insert(alert.id) } else { updated.insert(alert.id) };
         }
@@ -191,12 +184,6 @@ pub struct AlertRequestsQuery {
     pub limit: Option<u32>,
 }
 
-/// The start of a local date in UTC (the earliest instant when a DST gap skips midnight).
-fn start_of(date: NaiveDate, zone: Tz) -> DateTime<Utc> {
-    let midnight = date.and_hms_opt(0, 0, 0).unwrap_or_default();
-    zone.from_local_datetime(&midnight).earliest().map_or_else(|| Utc.from_utc_datetime(&midnight), |t| t.with_timezone(&Utc))
-}
-
 /// The requests of an alert's topic and place created in its period, newest first (staff;
 /// agency staff see their agency's only).
 #[utoipa::path(get, path = "/api/v1/alerts/{id}/requests", tag = "alerts", params(("id" = i64, Path, description = "Alert id"), AlertRequestsQuery),
@@ -204,11 +191,10 @@ fn start_of(date: NaiveDate, zone: Tz) -> DateTime<Utc> {
 pub async fn requests(State(state): State<AppState>, caller: Caller, ApiPath(id): ApiPath<i64>, ApiQuery(q): ApiQuery<AlertRequestsQuery>) -> Result<Json<RequestPage>, ApiError> {
     let user = caller.staff()?;
     let alert = stored(&state, id).await?;
-    let zone = state.analytics.read(Cube::zone);
     let page = crate::api::ListQuery {
         territory: alert.spike.territory.clone(),
-        created_from: Some(start_of(alert.spike.first_day, zone).to_rfc3339()),
-        created_to: Some(start_of(alert.spike.last_day + Duration::days(1), zone).to_rfc3339()),
+        created_from: Some(state.deadlines.start_of_day(alert.spike.first_day).to_rfc3339()),
+        created_to: Some(state.deadlines.start_of_day(alert.spike.last_day + Duration::days(1)).to_rfc3339()),
         cursor: q.cursor,
         limit: q.limit,
         ..Default::default()

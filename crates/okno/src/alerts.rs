@@ -26,9 +26,10 @@ pub enum AlertCommand {
         /// min_score); the defaults otherwise.
         #[arg(long, env = "OKNO_ALERT_RULES")]
         rules: Option<PathBuf>,
-        /// Time zone of the days (IANA name).
-        #[arg(long, env = "OKNO_TIMEZONE", default_value = "Europe/Moscow")]
-        timezone: String,
+        /// Deadline configuration, whose time zone the days are counted in (the shipped one,
+        /// Europe/Moscow, if absent), as `serve` counts them.
+        #[arg(long, env = "OKNO_DEADLINES")]
+        deadlines: Option<PathBuf>,
         /// How many of the strongest alerts to print.
         #[arg(long, default_value_t = 20)]
         top: usize,
@@ -65,8 +66,8 @@ fn line(a: &Alert) -> String {
 /// Runs an alert command on `store`.
 pub async fn run(store: &dyn Store, command: AlertCommand) -> Result<()> {
     match command {
-        AlertCommand::Scan { from, to, rules, timezone, top } => {
-            let zone: chrono_tz::Tz = timezone.parse().map_err(|_| anyhow::anyhow!("unknown time zone {timezone:?}"))?;
+        AlertCommand::Scan { from, to, rules, deadlines, top } => {
+            let zone = crate::cli::load_deadlines(deadlines.as_deref())?.timezone;
             let rules = load_rules(rules.as_deref())?;
             let today = Utc::now().with_timezone(&zone).date_naive();
             let to = to.unwrap_or(today);

@@ -7,7 +7,7 @@ use anyhow::Result;
 use chrono::Duration;
 use okno_analytics::spikes::evaluation::{evaluate, Scenario};
 use okno_analytics::spikes::SpikeRules;
-use okno_core::alert::{AlertDraft, Period};
+use okno_core::alert::AlertDraft;
 use okno_server::analytics::load_cube;
 use okno_store::Store;
 use serde_json::{json, Value};
@@ -63,10 +63,7 @@ async fn real_scan(store: &dyn Store, zone: chrono_tz::Tz, rules: &SpikeRules) -
     let mut day = start;
     while day <= last {
         let began = Instant::now();
-        let mut today = cube.spikes(day, Period::Day, rules);
-        if Period::Week.days_ending(day) > 1 {
-            today.extend(cube.spikes(day, Period::Week, rules));
-        }
+        let today = cube.spikes(day, rules);
         seconds.push(began.elapsed().as_secs_f64());
         // A week's alert is kept as of its last scanned day, as the store keeps it.
         for alert in today {
