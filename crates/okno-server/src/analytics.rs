@@ -149,7 +149,7 @@ pub struct MapQuery {
 
 /// The H3 resolution shown at a map zoom: cells a few dozen pixels across.
 pub fn resolution_for_zoom(zoom: u8) -> u8 {
-    zoom.saturating_sub(4).min(okno_core::rollup::CELL_RESOLUTION)
+    zoom.saturating_sub(3).min(okno_core::rollup::CELL_RESOLUTION)
 }
 
 fn parse_bbox(text: &str) -> Result<[f64; 4], ApiError> {

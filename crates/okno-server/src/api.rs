@@ -61,7 +61,8 @@ pub struct CreateRequest {
 pub struct PublicRequest {
     /// Request id.
     pub id: i64,
-    /// Tracking token.
+    /// Tracking token (absent when the request is shown to someone who only follows it).
+    #[serde(skip_serializing_if = "String::is_empty")]
     pub token: String,
     /// Service code.
     pub service_code: String,
@@ -395,6 +396,17 @@ pub async fn track(State(state): State<AppState>, ApiPath(token): ApiPath<String
     let request = tracked(&state, &token).await?;
     let events = state.store.events(request.id).await?;
     Ok(Json(PublicRequest::new(request, events)))
+}
+
+/// A request as anyone following it sees it: status, answer and public timeline, without its
+/// tracking token (which lets its author rate and reopen it) and without contacts. The same
+/// facts Open311 publishes for every request.
+#[utoipa::path(get, path = "/api/v1/public/requests/{id}", tag = "citizens", params(("id" = i64, Path)),
+    responses((status = 200, body = PublicRequest), (status = 404, body = Problem)))]
+pub async fn public_request(State(state): State<AppState>, ApiPath(id): ApiPath<i64>) -> Result<Json<PublicRequest>, ApiError> {
+    let request = state.store.request(id).await?.ok_or_else(|| ApiError::NotFound(format!("no request {id}")))?;
+    let events = state.store.events(request.id).await?;
+    Ok(Json(PublicRequest { token: String::new(), ..PublicRequest::new(request, events) }))
 }
 
 /// The citizen rates the answer (`rate`), sends the request back (`reopen`) or adds a message (`comment`).

@@ -16,6 +16,7 @@ pub mod places;
 pub mod queues;
 pub mod report;
 pub mod triage;
+pub mod web;
 pub mod xml;
 
 use auth::RateLimiter;
@@ -48,6 +49,8 @@ pub struct ServerConfig {
     pub scorecard_min_requests: u64,
     /// When a topic's count is a spike alert.
     pub spike_rules: okno_analytics::spikes::SpikeRules,
+    /// A MapLibre style URL for the web UI's base map; none: outlines and data only.
+    pub map_style_url: Option<String>,
 }
 
 impl Default for ServerConfig {
@@ -60,6 +63,7 @@ impl Default for ServerConfig {
             open311: open311::Open311Config::default(),
             scorecard_min_requests: 30,
             spike_rules: okno_analytics::spikes::SpikeRules::default(),
+            map_style_url: None,
         }
     }
 }
@@ -134,7 +138,7 @@ pub struct ApiPath<T>(pub T);
     paths(
         api::list_services, api::get_service, api::list_agencies, api::list_territories,
         api::create_request, api::list_requests, api::get_request, api::request_events, api::request_contact, api::act,
-        api::track, api::citizen_act,
+        api::track, api::citizen_act, api::public_request, web::ui_config, web::boundaries,
         auth::login, auth::logout, auth::me, auth::issue_token,
         admin::add_user, admin::audit_log, report::scorecards_endpoint, queues::summary, queues::queue,
         triage::triage_queue, triage::request_prediction, triage::classify, triage::models, triage::reload_models,
@@ -164,6 +168,8 @@ pub fn app(state: AppState) -> Router {
         .route("/services/{code}", get(api::get_service))
         .route("/agencies", get(api::list_agencies))
         .route("/territories", get(api::list_territories))
+        .route("/territories/boundaries", get(web::boundaries))
+        .route("/ui-config", get(web::ui_config))
         .route("/requests", get(api::list_requests).post(api::create_request))
         .route("/requests/{id}", get(api::get_request))
         .route("/requests/{id}/events", get(api::request_events))
@@ -171,6 +177,7 @@ pub fn app(state: AppState) -> Router {
         .route("/duplicates", get(duplicates::for_form))
         .route("/requests/{id}/contact", get(api::request_contact))
         .route("/requests/{id}/{action}", post(api::act))
+        .route("/public/requests/{id}", get(api::public_request))
         .route("/track/{token}", get(api::track))
         .route("/track/{token}/{action}", post(api::citizen_act))
         .route("/auth/login", post(auth::login))
@@ -207,6 +214,7 @@ pub fn app(state: AppState) -> Router {
         .nest(&state.config.open311.base_path.clone(), open311)
         .route("/media/{token}", get(open311::media))
         .route("/healthz", get(|| async { "ok" }))
+        .merge(web::router())
         .fallback(not_found)
         .layer(DefaultBodyLimit::max(max_body))
         .layer(SetResponseHeaderLayer::overriding(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff")))

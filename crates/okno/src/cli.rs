@@ -65,6 +65,11 @@ pub struct ServeArgs {
     /// Deadline configuration (regimes, working hours, extra calendar files); the shipped one if absent.
     #[arg(long, env = "OKNO_DEADLINES")]
     pub deadlines: Option<PathBuf>,
+    /// MapLibre style URL (http or https) of the web UI's base map; its origin is admitted by the
+    /// Content-Security-Policy, so its tiles, glyphs and sprites must come from there. Without
+    /// it the maps draw territory outlines and data only.
+    #[arg(long, env = "OKNO_MAP_STYLE_URL")]
+    pub map_style_url: Option<String>,
     /// Time zone of Open311 dates (IANA name).
     #[arg(long, env = "OKNO_TIMEZONE", default_value = "Europe/Moscow")]
     pub timezone: String,
@@ -784,8 +789,14 @@ pub async fn serve(store: Arc<dyn Store>, args: ServeArgs) -> Result<()> {
             ..Default::default()
         },
         spike_rules: crate::alerts::load_rules(args.alert_rules.as_deref())?,
+        map_style_url: args.map_style_url.clone(),
         ..ServerConfig::default()
     };
+    if let Some(url) = &args.map_style_url
+        && okno_server::web::origin_of(url).is_none()
+    {
+        bail!("--map-style-url must be an http or https URL, got {url:?}");
+    }
     let deadlines = load_deadlines(args.deadlines.as_deref())?;
     if !(0.0..=1.0).contains(&args.auto_route_threshold) {
         bail!("--auto-route-threshold must be between 0 and 1");

@@ -8,11 +8,12 @@ use okno_core::lifecycle::{transition, Action};
 use okno_core::clock::{replay, DeadlineRules, Fact};
 use okno_core::deadline::DeadlineConfig;
 use okno_core::{
-    Agency, Attribute, AttributeDatatype, AttributeValue, Channel, Contact, Coordinates, EventKind, Location, NewEvent, NewRequest,
+    Agency, Attribute, AttributeDatatype, AttributeValue, Channel, Contact, Coordinates, EventKind, NewEvent, NewRequest,
     Priority, Role, Service, Status, Territory,
 };
+use okno_geo::{Shape, TerritoryIndex};
 use okno_server::admin::{create_user, CreateUser};
-use okno_store::{ImportedRequest, Store};
+use okno_store::{ImportedRequest, Store, StoredShape};
 use rand::rngs::StdRng;
 use rand::seq::SliceRandom;
 use rand::{Rng, SeedableRng};
@@ -189,6 +190,44 @@ pub fn demo_today() -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2026, 11, 1, 9, 0, 0).single().expect("valid date")
 }
 
+/// Half-height and half-width (degrees) of the box a district's requests are scattered in.
+const SCATTER: (f64, f64) = (0.04, 0.07);
+
+/// A district's boundary: an octagon a little larger than the box its requests are scattered
+/// in, its edges bowed outwards by a deterministic wobble so the map reads like a map. The
+/// districts lie far enough apart that the wobble never makes two of them touch.
+fn district_shape(lat: f64, lon: f64, wobble_seed: u64) -> Shape {
+    let corners = [(0.047, 0.065), (0.037, 0.085), (-0.037, 0.085), (-0.047, 0.065), (-0.047, -0.065), (-0.037, -0.085), (0.037, -0.085), (0.047, -0.065)];
+    let mut rng = StdRng::seed_from_u64(wobble_seed);
+    let mut ring = Vec::new();
+    for (i, a) in corners.iter().enumerate() {
+        let b = corners[(i + 1) % corners.len()];
+        for step in 0..6 {
+            let t = f64::from(step) / 6.0;
+            let bulge = (t * std::f64::consts::PI).sin() * rng.gen_range(0.0..0.006);
+            let (dlat, dlon) = (a.0 + (b.0 - a.0) * t, a.1 + (b.1 - a.1) * t);
+            let norm = (dlat * dlat + dlon * dlon).sqrt();
+            ring.push([lon + dlon + bulge * dlon / norm, lat + dlat + bulge * dlat / norm]);
+        }
+    }
+    ring.push(ring[0]);
+    Shape::from_geojson(&serde_json::json!({"type": "Polygon", "coordinates": [ring]})).expect("a demo district is a valid polygon")
+}
+
+/// The districts with their boundaries.
+fn districts() -> Vec<(Territory, Shape)> {
+    DISTRICTS
+        .iter()
+        .zip(0u64..)
+        .map(|(d, i)| {
+            let territory = Territory {
+                code: d.0.into(), name_ru: d.1.into(), name_en: d.2.into(), kind: "district".into(), parent: Some("demo".into()), population: Some(d.3),
+            };
+            (territory, district_shape(d.4, d.5, SEED + i))
+        })
+        .collect()
+}
+
 fn is_winter(t: DateTime<Utc>) -> bool {
     use chrono::Datelike;
     matches!(t.month(), 11 | 12 | 1 | 2 | 3)
@@ -300,6 +339,7 @@ pub fn requests(today: DateTime<Utc>) -> Vec<ImportedRequest> {
     let mut rng = StdRng::seed_from_u64(SEED);
     let start = today - Duration::days(540);
     let channels = [(Channel::Web, 55), (Channel::Api, 5), (Channel::Phone, 20), (Channel::Email, 8), (Channel::Social, 12)];
+    let index = TerritoryIndex::new(districts().into_iter().map(|(t, shape)| (t.code, shape)).collect());
     let mut out = Vec::with_capacity(DEMO_REQUESTS);
     for i in 0..DEMO_REQUESTS {
         // Requests grow a little over time; pick a uniform second in the window, biased later.
@@ -314,7 +354,9 @@ pub fn requests(today: DateTime<Utc>) -> Vec<ImportedRequest> {
         let house = rng.gen_range(1..120);
         let template = service.texts[rng.gen_range(0..service.texts.len())];
         let text = template.replace("{s}", street).replace("{h}", &house.to_string());
-        let coordinates = Coordinates::new(district.4 + rng.gen_range(-0.04..0.04), district.5 + rng.gen_range(-0.07..0.07));
+        let (lat, lon) = (district.4 + rng.gen_range(-SCATTER.0..SCATTER.0), district.5 + rng.gen_range(-SCATTER.1..SCATTER.1));
+        let coordinates = Coordinates::new(lat, lon);
+        let placement = index.place(lat, lon);
         let mut pick = rng.gen_range(0..100);
         let channel = channels.iter().find(|(_, w)| if pick < *w { true } else { pick -= *w; false }).map_or(Channel::Web, |c| c.0);
         let contact = if rng.gen_bool(0.7) {
@@ -343,9 +385,9 @@ pub fn requests(today: DateTime<Utc>) -> Vec<ImportedRequest> {
             request: NewRequest {
                 service_code: service.code.into(), channel, source_system: Some(SOURCE.into()), source_id: Some(format!("demo-{i}")),
                 text, coordinates, address: Some(format!("{}, {}", street.replace("улице", "ул.").replace("проспекту", "пр."), house)),
-                territory: Some(district.0.into()), agency, priority: if service.code == "heating" { Priority::High } else { Priority::Normal },
+                territory: placement.territory.clone(), agency, priority: if service.code == "heating" { Priority::High } else { Priority::Normal },
                 created_at: created, attributes, media_url: None, contact, category: Some(service.group.into()), reason: None,
-                location: Location::default(),
+                location: okno_server::places::location(&placement),
             },
             token,
             status: life.status,
@@ -376,11 +418,14 @@ pub async fn ensure_demo(store: &dyn Store) -> Result<()> {
         code: "demo".into(), name_ru: "Демонстрационная область".into(), name_en: "Demo Oblast".into(),
         kind: "region".into(), parent: None, population: Some(DISTRICTS.iter().map(|d| d.3).sum()),
     }).await?;
-    for d in DISTRICTS {
-        store.upsert_territory(&Territory {
-            code: d.0.into(), name_ru: d.1.into(), name_en: d.2.into(), kind: "district".into(), parent: Some("demo".into()), population: Some(d.3),
-        }).await?;
-    }
+    let shapes: Vec<(Territory, StoredShape)> = districts()
+        .into_iter()
+        .map(|(t, shape)| {
+            let stored = StoredShape { territory_code: t.code.clone(), geometry: shape.to_geojson().to_string(), area_km2: shape.area_km2() };
+            (t, stored)
+        })
+        .collect();
+    store.put_territory_shapes(&shapes).await?;
     for (code, ru, en) in AGENCIES {
         store.upsert_agency(&Agency { code: code.into(), name_ru: ru.into(), name_en: en.into(), parent: None }).await?;
     }
@@ -418,5 +463,19 @@ mod tests {
         assert!(a.iter().all(|r| r.events.windows(2).all(|w| w[0].at <= w[1].at)), "timelines are ordered");
         let first = a.first().unwrap().request.created_at;
         assert!(demo_today() - first > Duration::days(365), "more than a year of requests");
+    }
+
+    #[test]
+    fn every_demo_request_lies_in_a_district_and_has_a_cell() {
+        let shapes = districts();
+        let index = TerritoryIndex::new(shapes.iter().map(|(t, s)| (t.code.clone(), s.clone())).collect());
+        assert!(index.overlaps().is_empty(), "districts overlap: {:?}", index.overlaps());
+        for r in requests(demo_today()) {
+            let request = &r.request;
+            assert!(request.location.flag.is_none() && request.location.cell.is_some(), "{:?} placed as {:?}", request.source_id, request.location);
+            let (district, shape) = shapes.iter().find(|(t, _)| Some(&t.code) == request.territory.as_ref()).expect("a district");
+            let point = request.coordinates.expect("a point");
+            assert!(shape.contains(point.lon, point.lat), "{:?} outside {}", request.source_id, district.code);
+        }
     }
 }

@@ -1,0 +1,548 @@
+// The operator console: all requests with filters and full-text search, the request page with
+// its whole timeline, the audited contact reveal, its place on the map, likely duplicates and
+// the lifecycle actions; the triage queue with keyboard shortcuts; deadline queues; alerts.
+import { useEffect, useRef, useState } from 'preact/hooks';
+import { Alert, Contact, Event as RequestEvent, get, post, query, QueueCounts, Request, RequestPage, TriageItem } from '../api';
+import { channelName, eventName, formatNumber, formatTime, MessageKey, nameOf, statusName, STATUSES, topicName, useT } from '../i18n';
+import { navigate } from '../router';
+import { isCenterStaff, me } from '../session';
+import { useObservable } from '../state';
+import { ErrorMessage, Field, Loading, Section, StatusBadge } from '../ui/common';
+import { useCatalog, useLoad } from '../ui/hooks';
+import { RegionMap } from '../ui/map';
+
+/** Sub-pages of the console. */
+export function ConsoleNav({ current }: { current: string }) {
+  const { t } = useT();
+  const user = useObservable(me);
+  const pages: [string, MessageKey][] = [['/console', 'console_requests']];
+  if (isCenterStaff(user)) pages.push(['/console/triage', 'console_triage']);
+  pages.push(['/console/queues', 'console_queues']);
+  if (user?.role !== 'agency_staff') pages.push(['/console/alerts', 'console_alerts']);
+  return (
+    <nav class="subnav" aria-label={t('nav_console')}>
+      {pages.map(([href, key]) => (
+        <a key={href} href={href} aria-current={current === href ? 'page' : undefined}>
+          {t(key)}
+        </a>
+      ))}
+    </nav>
+  );
+}
+
+/** A table of requests linking to their pages. */
+export function RequestTable({ items, showAgency = true }: { items: Request[]; showAgency?: boolean }) {
+  const { t, lang } = useT();
+  const cat = useCatalog();
+  const user = useObservable(me);
+  const base = user?.role === 'agency_staff' ? '/agency/requests' : '/console/requests';
+  if (items.length === 0) return <p class="muted">{t('console_no_requests')}</p>;
+  const now = Date.now();
+  return (
+    <table class="requests">
+      <thead>
+        <tr>
+          <th scope="col">{t('col_id')}</th>
+          <th scope="col">{t('col_created')}</th>
+          <th scope="col">{t('col_service')}</th>
+          <th scope="col">{t('col_text')}</th>
+          {showAgency && <th scope="col">{t('col_agency')}</th>}
+          <th scope="col">{t('col_status')}</th>
+          <th scope="col">{t('col_due')}</th>
+        </tr>
+      </thead>
+      <tbody>
+        {items.map((r) => (
+          <tr key={r.id}>
+            <td>
+              <a href={`${base}/${r.id}`}>{r.id}</a>
+            </td>
+            <td class="nowrap">{formatTime(r.created_at, lang)}</td>
+            <td>{nameOf(cat?.services.find((s) => s.code === r.service_code), lang, r.service_code)}</td>
+            <td class="clip">
+              {r.text}
+              {r.address && <small class="muted"> — {r.address}</small>}
+            </td>
+            {showAgency && <td>{r.agency ? nameOf(cat?.agencies.find((a) => a.code === r.agency), lang, r.agency) : <em>{t('console_unrouted')}</em>}</td>}
+            <td>
+              <StatusBadge status={r.status} />
+            </td>
+            <td class={r.due_at && !r.closed_at && Date.parse(r.due_at) < now ? 'nowrap overdue' : 'nowrap'}>{formatTime(r.due_at, lang)}</td>
+          </tr>
+        ))}
+      </tbody>
+    </table>
+  );
+}
+
+/** Every request the user may see, filtered and searched, a page at a time. */
+export function RequestList() {
+  const { t, lang } = useT();
+  const cat = useCatalog();
+  const user = useObservable(me);
+  const params = new URLSearchParams(window.location.search);
+  const [filters, setFilters] = useState({ q: params.get('q') ?? '', status: params.get('status') ?? '', service: params.get('service') ?? '', agency: params.get('agency') ?? '' });
+  const [applied, setApplied] = useState(filters);
+  const [cursors, setCursors] = useState<(string | null)[]>([null]);
+  const page = useLoad(() => get<RequestPage>(`/requests${query({ ...applied, cursor: cursors[cursors.length - 1], limit: 50 })}`), [applied, cursors]);
+  const set = (key: keyof typeof filters) => (e: Event) => setFilters({ ...filters, [key]: (e.target as HTMLInputElement).value });
+  return (
+    <div class="console">
+      <ConsoleNav current="/console" />
+      <form
+        class="filters"
+        role="search"
+        onSubmit={(e) => {
+          e.preventDefault();
+          setCursors([null]);
+          setApplied(filters);
+        }}
+      >
+        <Field id="q" label={t('console_filter_text')}>
+          <input id="q" type="search" value={filters.q} onInput={set('q')} />
+        </Field>
+        <Field id="f-status" label={t('col_status')}>
+          <select id="f-status" value={filters.status} onChange={set('status')}>
+            <option value="">{t('all')}</option>
+            {STATUSES.map((s) => (
+              <option key={s} value={s}>
+                {statusName(s, lang)}
+              </option>
+            ))}
+          </select>
+        </Field>
+        <Field id="f-service" label={t('col_service')}>
+          <select id="f-service" value={filters.service} onChange={set('service')}>
+            <option value="">{t('all')}</option>
+            {cat?.services.map((s) => (
+              <option key={s.code} value={s.code}>
+                {nameOf(s, lang)}
+              </option>
+            ))}
+          </select>
+        </Field>
+        {user?.role !== 'agency_staff' && (
+          <Field id="f-agency" label={t('col_agency')}>
+            <select id="f-agency" value={filters.agency} onChange={set('agency')}>
+              <option value="">{t('all')}</option>
+              {cat?.agencies.map((a) => (
+                <option key={a.code} value={a.code}>
+                  {nameOf(a, lang)}
+                </option>
+              ))}
+            </select>
+          </Field>
+        )}
+        <button type="submit">{t('apply')}</button>
+      </form>
+      <ErrorMessage error={page.error} />
+      {page.data ? <RequestTable items={page.data.items} /> : <Loading />}
+      {page.data?.next_cursor && (
+        <button type="button" onClick={() => setCursors([...cursors, page.data!.next_cursor])}>
+          {t('more')}
+        </button>
+      )}
+    </div>
+  );
+}
+
+/** Actions a staff member can take from the request page, with the fields each needs. */
+const ACTIONS: { action: string; key: MessageKey; needs: ('text' | 'agency' | 'due_at')[]; center?: boolean }[] = [
+  { action: 'route', key: 'request_agency_pick', needs: ['agency', 'text'], center: true },
+  { action: 'start', key: 'request_actions', needs: [] },
+  { action: 'intermediate-answer', key: 'request_actions', needs: ['text'] },
+  { action: 'answer', key: 'request_actions', needs: ['text'] },
+  { action: 'extend-deadline', key: 'request_actions', needs: ['due_at', 'text'] },
+  { action: 'mark-duplicate', key: 'request_actions', needs: ['text'], center: true },
+  { action: 'close', key: 'request_actions', needs: [] },
+  { action: 'reopen', key: 'request_actions', needs: ['text'] },
+  { action: 'reject', key: 'request_actions', needs: ['text'] },
+  { action: 'comment', key: 'request_actions', needs: ['text'] },
+];
+
+const ACTION_NAMES: Record<string, [string, string]> = {
+  route: ['Направить', 'Route'],
+  start: ['Взять в работу', 'Start'],
+  'intermediate-answer': ['Промежуточный ответ', 'Interim answer'],
+  answer: ['Ответить', 'Answer'],
+  'extend-deadline': ['Продлить срок', 'Extend deadline'],
+  'mark-duplicate': ['Дубликат', 'Duplicate'],
+  close: ['Закрыть', 'Close'],
+  reopen: ['Вернуть в работу', 'Reopen'],
+  reject: ['Отклонить', 'Reject'],
+  comment: ['Комментарий', 'Comment'],
+};
+
+/** An action's name in the language. */
+export const actionName = (action: string, lang: 'ru' | 'en') => ACTION_NAMES[action]?.[lang === 'ru' ? 0 : 1] ?? action;
+
+/** The request page: everything about one request and what can be done with it. */
+export function RequestPageView({ id, templates = [] }: { id: string; templates?: string[] }) {
+  const { t, lang } = useT();
+  const cat = useCatalog();
+  const user = useObservable(me);
+  const request = useLoad(() => get<Request>(`/requests/${id}`), [id]);
+  const events = useLoad(() => get<RequestEvent[]>(`/requests/${id}/events`), [id, request.data?.updated_at]);
+  const [text, setText] = useState('');
+  const [agency, setAgency] = useState('');
+  const [dueAt, setDueAt] = useState('');
+  const [done, setDone] = useState('');
+  const [error, setError] = useState<unknown>(null);
+  if (!request.data) return request.error ? <ErrorMessage error={request.error} /> : <Loading />;
+  const r = request.data;
+  const act = async (action: string) => {
+    setError(null);
+    setDone('');
+    try {
+      await post(`/requests/${r.id}/${action}`, {
+        text: text.trim() || undefined,
+        agency: agency || undefined,
+        due_at: dueAt ? new Date(dueAt).toISOString() : undefined,
+      });
+      setDone(t('request_done', { action: actionName(action, lang) }));
+      setText('');
+      request.reload();
+    } catch (e) {
+      setError(e);
+    }
+  };
+  const available = ACTIONS.filter((a) => !a.center || isCenterStaff(user));
+  return (
+    <div class="request-page">
+      {user?.role !== 'agency_staff' && <ConsoleNav current="" />}
+      <div class="columns">
+        <div>
+          <Section title={t('request_title', { id: r.id })}>
+            <p>
+              <strong>{nameOf(cat?.services.find((s) => s.code === r.service_code), lang, r.service_code)}</strong> · <StatusBadge status={r.status} />{' '}
+              {r.category && <span class="muted">· {topicName(r.category, lang)}</span>}
+            </p>
+            {r.address && <p>{r.address}</p>}
+            <p class="citizen-text" data-testid="request-text">
+              {r.text}
+            </p>
+            {r.media_url && (
+              <p>
+                <a href={r.media_url} rel="noopener noreferrer nofollow" target="_blank">
+                  {r.media_url}
+                </a>
+              </p>
+            )}
+            <dl class="facts">
+              <dt>{t('col_agency')}</dt>
+              <dd data-testid="request-agency">{r.agency ? nameOf(cat?.agencies.find((a) => a.code === r.agency), lang, r.agency) : t('console_unrouted')}</dd>
+              <dt>{t('request_channel')}</dt>
+              <dd>{channelName(r.channel, lang)}</dd>
+              <dt>{t('request_territory')}</dt>
+              <dd>{nameOf(cat?.territories.find((x) => x.code === r.territory), lang, r.territory ?? '—')}</dd>
+              <dt>{t('col_created')}</dt>
+              <dd>{formatTime(r.created_at, lang)}</dd>
+              <dt>{t('col_due')}</dt>
+              <dd class={r.due_at && !r.closed_at && Date.parse(r.due_at) < Date.now() ? 'overdue' : ''}>{formatTime(r.due_at, lang)}</dd>
+            </dl>
+            {r.last_answer && (
+              <div class="answer">
+                <h3>{t('track_answer')}</h3>
+                <p>{r.last_answer}</p>
+              </div>
+            )}
+          </Section>
+          <Section title={t('request_actions')}>
+            <form class="actions" onSubmit={(e) => e.preventDefault()}>
+              {templates.length > 0 && (
+                <div class="templates" role="group" aria-label={t('agency_templates')}>
+                  {templates.map((tpl) => (
+                    <button key={tpl} type="button" class="small" onClick={() => setText(tpl)}>
+                      {tpl.slice(0, 40)}…
+                    </button>
+                  ))}
+                </div>
+              )}
+              <Field id="action-text" label={t('request_comment')}>
+                <textarea id="action-text" rows={3} value={text} onInput={(e) => setText((e.target as HTMLTextAreaElement).value)} />
+              </Field>
+              {isCenterStaff(user) && (
+                <Field id="action-agency" label={t('request_agency_pick')}>
+                  <select id="action-agency" value={agency} onChange={(e) => setAgency((e.target as HTMLSelectElement).value)}>
+                    <option value="">—</option>
+                    {cat?.agencies.map((a) => (
+                      <option key={a.code} value={a.code}>
+                        {nameOf(a, lang)}
+                      </option>
+                    ))}
+                  </select>
+                </Field>
+              )}
+              <Field id="action-due" label={t('request_new_due')}>
+                <input id="action-due" type="datetime-local" value={dueAt} onInput={(e) => setDueAt((e.target as HTMLInputElement).value)} />
+              </Field>
+              <div class="buttons">
+                {available.map((a) => (
+                  <button key={a.action} type="button" data-action={a.action} onClick={() => act(a.action)}>
+                    {actionName(a.action, lang)}
+                  </button>
+                ))}
+              </div>
+              {done && (
+                <p class="success" role="status">
+                  {done}
+                </p>
+              )}
+              <ErrorMessage error={error} />
+            </form>
+          </Section>
+          <Section title={t('request_timeline')}>
+            {events.data ? (
+              <ol class="timeline" data-testid="timeline">
+                {events.data.map((e) => (
+                  <li key={e.id}>
+                    <time>{formatTime(e.at, lang)}</time> <strong>{eventName(e.kind, lang)}</strong> <span class="muted">{e.actor}</span>
+                    {e.agency && <span> → {nameOf(cat?.agencies.find((a) => a.code === e.agency), lang, e.agency)}</span>}
+                    {e.new_due_at && (
+                      <span class="muted">
+                        {' '}
+                        ({t('col_due')}: {formatTime(e.new_due_at, lang)})
+                      </span>
+                    )}
+                    {e.text && <p>{e.text}</p>}
+                  </li>
+                ))}
+              </ol>
+            ) : (
+              <Loading />
+            )}
+          </Section>
+        </div>
+        <div>
+          {r.coordinates && <RequestMap lat={r.coordinates.lat} lon={r.coordinates.lon} />}
+          {user?.role !== 'analyst' && <ContactReveal id={r.id} />}
+          <DuplicatesOf id={r.id} />
+        </div>
+      </div>
+    </div>
+  );
+}
+
+function RequestMap({ lat, lon }: { lat: number; lon: number }) {
+  const cat = useCatalog();
+  const box = useRef<HTMLDivElement>(null);
+  useEffect(() => {
+    if (!box.current || !cat) return;
+    const view = new RegionMap(box.current, cat.config.map_style_url, `${lat}, ${lon}`);
+    view.map.jumpTo({ center: [lon, lat], zoom: 13 });
+    view.setPins([{ lat, lon }]);
+    get<GeoJSON.FeatureCollection>('/territories/boundaries').then((b) => view.setOutlines(b), () => undefined);
+    return () => view.remove();
+  }, [cat, lat, lon]);
+  return <div ref={box} class="map small-map card" />;
+}
+
+function ContactReveal({ id }: { id: number }) {
+  const { t } = useT();
+  const [contact, setContact] = useState<Contact | null>(null);
+  const [error, setError] = useState<unknown>(null);
+  return (
+    <Section title={t('request_contact')}>
+      {contact ? (
+        <dl class="facts" data-testid="contact">
+          <dt>{t('portal_name')}</dt>
+          <dd>{contact.name ?? '—'}</dd>
+          <dt>{t('portal_phone')}</dt>
+          <dd>{contact.phone ?? '—'}</dd>
+          <dt>{t('portal_email')}</dt>
+          <dd>{contact.email ?? '—'}</dd>
+        </dl>
+      ) : (
+        <button type="button" onClick={() => get<Contact>(`/requests/${id}/contact`).then(setContact, setError)}>
+          {t('request_reveal')}
+        </button>
+      )}
+      <ErrorMessage error={error} />
+    </Section>
+  );
+}
+
+function DuplicatesOf({ id }: { id: number }) {
+  const { t, lang } = useT();
+  const found = useLoad(() => get<{ request: Request; distance_m: number; text_similarity: number }[]>(`/requests/${id}/duplicates`), [id]);
+  return (
+    <Section title={t('request_duplicates')}>
+      <ErrorMessage error={found.error} />
+      {found.data?.length === 0 && <p class="muted">{t('request_no_duplicates')}</p>}
+      <ul class="compact-list">
+        {found.data?.map((d) => (
+          <li key={d.request.id}>
+            <a href={`/console/requests/${d.request.id}`}>№{d.request.id}</a> <StatusBadge status={d.request.status} /> {formatNumber(d.distance_m, lang)} m ·{' '}
+            {formatNumber(d.text_similarity * 100, lang)}% <span class="clip">{d.request.text}</span>
+          </li>
+        ))}
+      </ul>
+    </Section>
+  );
+}
+
+/** The triage queue: requests the model was unsure of, with its top choices and the words
+ * behind them. Keys: j/k move, 1–3 route to the suggested agency, Enter opens the request. */
+export function TriageQueue() {
+  const { t, lang } = useT();
+  const cat = useCatalog();
+  const items = useLoad(() => get<TriageItem[]>(`/triage${query({ limit: 50 })}`), []);
+  const unrouted = useLoad(() => get<RequestPage>(`/requests${query({ status: 'registered', limit: 50 })}`), []);
+  const [index, setIndex] = useState(0);
+  const [error, setError] = useState<unknown>(null);
+  const list = items.data ?? [];
+  useEffect(() => {
+    const onKey = async (e: KeyboardEvent) => {
+      if ((e.target as HTMLElement).closest('input, textarea, select') || list.length === 0) return;
+      if (e.key === 'j') setIndex((i) => Math.min(list.length - 1, i + 1));
+      else if (e.key === 'k') setIndex((i) => Math.max(0, i - 1));
+      else if (e.key === 'Enter') navigate(`/console/requests/${list[index].request.id}`);
+      else if (['1', '2', '3'].includes(e.key)) {
+        const choice = list[index].prediction.agencies_explained[Number(e.key) - 1];
+        if (!choice) return;
+        try {
+          await post(`/requests/${list[index].request.id}/route`, { agency: choice.code, text: 'triage' });
+          items.reload();
+          unrouted.reload();
+        } catch (err) {
+          setError(err);
+        }
+      }
+    };
+    document.addEventListener('keydown', onKey);
+    return () => document.removeEventListener('keydown', onKey);
+  }, [list, index]);
+  const words = (because: { feature: unknown }[]) =>
+    because
+      .slice(0, 4)
+      .map((b) => (typeof b.feature === 'string' ? b.feature : JSON.stringify(b.feature)))
+      .join(', ');
+  return (
+    <div class="console">
+      <ConsoleNav current="/console/triage" />
+      <p class="muted">{t('console_triage_keys')}</p>
+      <ErrorMessage error={items.error ?? error} />
+      {items.data && list.length === 0 && <p class="muted">{t('console_triage_empty')}</p>}
+      <ol class="triage">
+        {list.map((item, i) => (
+          <li key={item.request.id} class={i === index ? 'current' : ''} aria-current={i === index ? 'true' : undefined}>
+            <a href={`/console/requests/${item.request.id}`}>№{item.request.id}</a> <span class="clip">{item.request.text}</span>
+            <ul class="choices">
+              {item.prediction.agencies_explained.slice(0, 3).map((c, n) => (
+                <li key={c.code}>
+                  <kbd>{n + 1}</kbd> {nameOf(cat?.agencies.find((a) => a.code === c.code), lang, c.code)} {formatNumber(c.probability * 100, lang)}%{' '}
+                  <small class="muted">
+                    {t('console_because')}: {words(c.because)}
+                  </small>
+                </li>
+              ))}
+            </ul>
+          </li>
+        ))}
+      </ol>
+      <Section title={t('console_unrouted')}>{unrouted.data ? <RequestTable items={unrouted.data.items} /> : <Loading />}</Section>
+    </div>
+  );
+}
+
+/** Deadline control: counts per agency and the requests of one queue. */
+export function QueuesPage() {
+  const { t, lang } = useT();
+  const cat = useCatalog();
+  const [queue, setQueue] = useState('overdue');
+  const summary = useLoad(() => get<{ agencies: QueueCounts[] }>('/queues'), []);
+  const items = useLoad(() => get<RequestPage>(`/queues/${queue}${query({ limit: 50 })}`), [queue]);
+  const columns: [keyof QueueCounts, MessageKey][] = [
+    ['overdue', 'col_overdue'],
+    ['due_today', 'col_due_today'],
+    ['due_soon', 'col_due_soon'],
+    ['no_first_reaction', 'col_no_reaction'],
+  ];
+  return (
+    <div class="console">
+      <ConsoleNav current="/console/queues" />
+      <ErrorMessage error={summary.error} />
+      <table class="queues">
+        <thead>
+          <tr>
+            <th scope="col">{t('col_agency')}</th>
+            {columns.map(([key, label]) => (
+              <th scope="col" key={key}>
+                <button type="button" class={queue === key ? 'link on' : 'link'} onClick={() => setQueue(key.replace(/_/g, '-'))}>
+                  {t(label)}
+                </button>
+              </th>
+            ))}
+          </tr>
+        </thead>
+        <tbody>
+          {summary.data?.agencies.map((q) => (
+            <tr key={q.agency ?? '-'}>
+              <th scope="row">{q.agency ? nameOf(cat?.agencies.find((a) => a.code === q.agency), lang, q.agency) : t('console_unrouted')}</th>
+              {columns.map(([key]) => (
+                <td key={key} class={key === 'overdue' && (q[key] as number) > 0 ? 'overdue' : ''}>
+                  {q[key]}
+                </td>
+              ))}
+            </tr>
+          ))}
+        </tbody>
+      </table>
+      <ErrorMessage error={items.error} />
+      {items.data && <RequestTable items={items.data.items} />}
+    </div>
+  );
+}
+
+/** Spike alerts with their state. */
+export function AlertsPage() {
+  const { t, lang } = useT();
+  const [state, setState] = useState('new');
+  const alerts = useLoad(() => get<{ items: Alert[] }>(`/alerts${query({ state, limit: 100 })}`), [state]);
+  const change = async (id: number, next: string) => {
+    await post(`/alerts/${id}`, { state: next });
+    alerts.reload();
+  };
+  return (
+    <div class="console">
+      <ConsoleNav current="/console/alerts" />
+      <label>
+        {t('col_status')}{' '}
+        <select value={state} onChange={(e) => setState((e.target as HTMLSelectElement).value)}>
+          <option value="new">new</option>
+          <option value="acknowledged">acknowledged</option>
+          <option value="resolved">resolved</option>
+        </select>
+      </label>
+      <ErrorMessage error={alerts.error} />
+      {alerts.data?.items.length === 0 && <p class="muted">{t('panel_no_alerts')}</p>}
+      <table>
+        <tbody>
+          {alerts.data?.items.map((a) => (
+            <tr key={a.id}>
+              <td>{topicName(a.category, lang)}</td>
+              <td>{a.territory_name ?? t('alert_region')}</td>
+              <td>
+                {t(`alert_period_${a.period}` as MessageKey)} {a.first_day} – {a.last_day}
+              </td>
+              <td>{t('alert_line', { observed: a.observed, expected: formatNumber(a.expected, lang, 1) })}</td>
+              <td>{formatNumber(a.score, lang, 1)}</td>
+              <td>
+                {a.state === 'new' && (
+                  <button type="button" class="small" onClick={() => change(a.id, 'acknowledged')}>
+                    {t('alert_ack')}
+                  </button>
+                )}{' '}
+                {a.state !== 'resolved' && (
+                  <button type="button" class="small" onClick={() => change(a.id, 'resolved')}>
+                    {t('alert_resolve')}
+                  </button>
+                )}
+              </td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    </div>
+  );
+}

@@ -1,0 +1,107 @@
+// Dashboards read at a glance: the agencies' league table, daily dynamics per topic with the
+// year before, and the mix of channels requests arrive through.
+import { get, query, ScorecardRow, SeriesPoint } from '../api';
+import { channelName, CHANNELS, formatDate, formatNumber, nameOf, topicName, useT } from '../i18n';
+import { Bars, SeriesChart } from '../ui/charts';
+import { ErrorMessage, Loading, Section } from '../ui/common';
+import { useCatalog, useLoad } from '../ui/hooks';
+
+const DAY = 86_400_000;
+
+function period(days: number): { from: string; to: string } {
+  const end = Date.now() + 3 * 3_600_000;
+  return { from: new Date(end - (days - 1) * DAY).toISOString().slice(0, 10), to: new Date(end + DAY).toISOString().slice(0, 10) };
+}
+
+/** Scorecard rows as a table; unranked rows say why. */
+export function ScorecardTable({ rows }: { rows: ScorecardRow[] }) {
+  const { t, lang } = useT();
+  const cat = useCatalog();
+  const share = (v: number | null) => (v === null ? '—' : `${formatNumber(v * 100, lang)}%`);
+  const num = (v: number | null, digits = 1) => (v === null ? '—' : formatNumber(v, lang, digits));
+  return (
+    <table class="scorecards">
+      <thead>
+        <tr>
+          <th scope="col">{t('sc_rank')}</th>
+          <th scope="col">{t('col_agency')}</th>
+          <th scope="col">{t('sc_received')}</th>
+          <th scope="col">{t('sc_closed')}</th>
+          <th scope="col">{t('sc_on_time')}</th>
+          <th scope="col">{t('sc_first_answer')}</th>
+          <th scope="col">{t('sc_overdue')}</th>
+          <th scope="col">{t('sc_rating')}</th>
+        </tr>
+      </thead>
+      <tbody>
+        {rows.map((r) => (
+          <tr key={r.key}>
+            <td>{r.rank ?? <small class="muted">{t('sc_unranked')}</small>}</td>
+            <th scope="row">{nameOf(cat?.agencies.find((a) => a.code === r.key), lang, r.key)}</th>
+            <td>{r.received}</td>
+            <td>{r.closed}</td>
+            <td>{share(r.on_time_share)}</td>
+            <td>{num(r.first_answer_days_median)}</td>
+            <td class={r.overdue_now > 0 ? 'overdue' : ''}>{r.overdue_now}</td>
+            <td>{num(r.average_rating)}</td>
+          </tr>
+        ))}
+      </tbody>
+    </table>
+  );
+}
+
+export function Dashboards() {
+  const { t, lang } = useT();
+  const cat = useCatalog();
+  const span = period(90);
+  const league = useLoad(() => get<{ rows: ScorecardRow[] }>(`/scorecards${query({ by: 'agency', ...span })}`), []);
+  const topics = [...new Set(cat?.services.map((s) => s.group) ?? [])].sort();
+  const dynamics = useLoad(
+    () => Promise.all(topics.map((category) => get<SeriesPoint[]>(`/analytics/series${query({ ...span, category })}`).then((points) => ({ category, points })))),
+    [topics.join()],
+  );
+  const channels = useLoad(
+    () =>
+      Promise.all(
+        CHANNELS.map((channel) =>
+          get<{ okno: { count: number } }>(`/analytics/heatmap${query({ ...span, channel, by: 'territories', format: 'json' })}`).then((m) => ({ channel, count: m.okno.count })),
+        ),
+      ),
+    [],
+  );
+  return (
+    <div class="dashboards">
+      <h1>{t('dash_title')}</h1>
+      <p class="muted">{formatDate(span.from, lang)} – {formatDate(new Date(Date.parse(span.to) - DAY).toISOString().slice(0, 10), lang)}</p>
+      <Section title={t('dash_league')}>
+        <ErrorMessage error={league.error} />
+        {league.data ? <ScorecardTable rows={league.data.rows} /> : <Loading />}
+      </Section>
+      <Section title={t('dash_channels')}>
+        <ErrorMessage error={channels.error} />
+        {channels.data && (
+          <Bars
+            label={t('dash_channels')}
+            rows={channels.data
+              .filter((c) => c.count > 0)
+              .sort((a, b) => b.count - a.count)
+              .map((c) => ({ label: channelName(c.channel, lang), value: c.count, note: formatNumber(c.count, lang) }))}
+          />
+        )}
+      </Section>
+      <Section title={t('dash_dynamics')} class="wide">
+        <ErrorMessage error={dynamics.error} />
+        <div class="chart-grid">
+          {dynamics.data?.map((d) => (
+            <div key={d.category}>
+              <h3>{topicName(d.category, lang)}</h3>
+              <SeriesChart points={d.points} label={topicName(d.category, lang)} height={90} />
+            </div>
+          ))}
+        </div>
+      </Section>
+      {cat && <p class="muted">{nameOf({ name_ru: cat.config.region_name_ru, name_en: cat.config.region_name_en }, lang)}</p>}
+    </div>
+  );
+}

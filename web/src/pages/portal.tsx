@@ -1,0 +1,233 @@
+// The citizens' portal: find a service by words, place a pin or type an address, describe the
+// problem, see likely duplicates nearby (and follow one instead), send, and get the tracking
+// link. The form checks itself in the browser; what the server refuses is shown beside the field.
+import { useEffect, useRef, useState } from 'preact/hooks';
+import { ApiError, get, post, PublicRequest, query, Service, Suggestion } from '../api';
+import { formatNumber, formatTime, MessageKey, nameOf, useT } from '../i18n';
+import { navigate } from '../router';
+import { ErrorMessage, Field, StatusBadge } from '../ui/common';
+import { useCatalog } from '../ui/hooks';
+import { RegionMap } from '../ui/map';
+
+const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
+const MIN_TEXT = 10;
+
+interface Form {
+  service: string;
+  text: string;
+  address: string;
+  media_url: string;
+  name: string;
+  email: string;
+  phone: string;
+}
+
+type Errors = Partial<Record<keyof Form | 'place', string>>;
+
+/** What the browser can tell is wrong before sending. */
+function check(form: Form, pin: { lat: number; lon: number } | null, t: (k: MessageKey) => string): Errors {
+  const errors: Errors = {};
+  if (!form.service) errors.service = t('required');
+  if (form.text.trim().length < MIN_TEXT) errors.text = t('text_too_short');
+  if (!pin && !form.address.trim()) errors.place = t('portal_place_hint');
+  if (form.email && !EMAIL.test(form.email.trim())) errors.email = t('bad_email');
+  if (form.media_url && !/^https?:\/\/\S+$/.test(form.media_url.trim())) errors.media_url = t('bad_url');
+  return errors;
+}
+
+/** The server's field errors, keyed by the form's fields. */
+function serverErrors(e: ApiError): Errors {
+  const fields: Record<string, keyof Form | 'place'> = {
+    service_code: 'service', text: 'text', lat: 'place', lon: 'place', address: 'address', media_url: 'media_url',
+    'contact.email': 'email', 'contact.phone': 'phone', 'contact.name': 'name',
+  };
+  const errors: Errors = {};
+  for (const { field, message } of e.errors) errors[fields[field] ?? 'text'] = message;
+  return errors;
+}
+
+function matches(service: Service, words: string): boolean {
+  const w = words.trim().toLowerCase();
+  if (!w) return true;
+  return [service.name_ru, service.name_en, ...service.keywords].some((s) => s.toLowerCase().includes(w));
+}
+
+export function Portal() {
+  const { t, lang } = useT();
+  const cat = useCatalog();
+  const [form, setForm] = useState<Form>({ service: '', text: '', address: '', media_url: '', name: '', email: '', phone: '' });
+  const [pin, setPin] = useState<{ lat: number; lon: number } | null>(null);
+  const [words, setWords] = useState('');
+  const [errors, setErrors] = useState<Errors>({});
+  const [failure, setFailure] = useState<unknown>(null);
+  const [sending, setSending] = useState(false);
+  const [duplicates, setDuplicates] = useState<Suggestion[]>([]);
+  const mapBox = useRef<HTMLDivElement>(null);
+  const mapRef = useRef<RegionMap | null>(null);
+
+  useEffect(() => {
+    if (!mapBox.current || !cat) return;
+    const view = new RegionMap(mapBox.current, cat.config.map_style_url, t('portal_place'));
+    get<GeoJSON.FeatureCollection>('/territories/boundaries').then((b) => view.setOutlines(b)).catch(setFailure);
+    view.map.on('click', (e) => setPin({ lat: Number(e.lngLat.lat.toFixed(6)), lon: Number(e.lngLat.lng.toFixed(6)) }));
+    mapRef.current = view;
+    return () => view.remove();
+  }, [cat]);
+
+  useEffect(() => {
+    mapRef.current?.setPins(pin ? [pin] : []);
+  }, [pin]);
+
+  // Likely duplicates: asked again when the service, the pin or the words settle.
+  useEffect(() => {
+    if (!form.service || !pin) {
+      setDuplicates([]);
+      return;
+    }
+    const timer = setTimeout(() => {
+      get<Suggestion[]>(`/duplicates${query({ service: form.service, lat: pin.lat, lon: pin.lon, text: form.text })}`).then(setDuplicates, () => setDuplicates([]));
+    }, 400);
+    return () => clearTimeout(timer);
+  }, [form.service, pin?.lat, pin?.lon, form.text]);
+
+  const set = (key: keyof Form) => (e: Event) => {
+    setForm({ ...form, [key]: (e.target as HTMLInputElement).value });
+    if (errors[key]) setErrors({ ...errors, [key]: undefined });
+  };
+
+  const submit = async (e: Event) => {
+    e.preventDefault();
+    const found = check(form, pin, t);
+    setErrors(found);
+    setFailure(null);
+    if (Object.keys(found).length > 0) {
+      document.querySelector<HTMLElement>('.field.invalid input, .field.invalid select, .field.invalid textarea')?.focus();
+      return;
+    }
+    setSending(true);
+    try {
+      const created = await post<PublicRequest>('/requests', {
+        service_code: form.service,
+        text: form.text.trim(),
+        address: form.address.trim() || undefined,
+        lat: pin?.lat,
+        lon: pin?.lon,
+        media_url: form.media_url.trim() || undefined,
+        channel: 'web',
+        contact: { name: form.name.trim() || undefined, email: form.email.trim() || undefined, phone: form.phone.trim() || undefined },
+      });
+      navigate(`/track/${encodeURIComponent(created.token)}?new=1`);
+    } catch (err) {
+      if (err instanceof ApiError && err.errors.length > 0) setErrors(serverErrors(err));
+      else setFailure(err);
+    } finally {
+      setSending(false);
+    }
+  };
+
+  const services = (cat?.services ?? []).filter((s) => s.active && matches(s, words));
+  const describedBy = (key: keyof Errors, hint = false) => (errors[key] ? `${key}-error` : hint ? `${key}-hint` : undefined);
+  return (
+    <div class="portal">
+      <h1>{t('portal_title')}</h1>
+      <p class="lead">{t('portal_lead')}</p>
+      <form class="report" onSubmit={submit} noValidate aria-label={t('portal_title')}>
+        <Field id="service-search" label={t('portal_service_search')}>
+          <input id="service-search" type="search" value={words} onInput={(e) => setWords((e.target as HTMLInputElement).value)} autoComplete="off" />
+        </Field>
+        <Field id="service" label={t('portal_service')} error={errors.service}>
+          <select id="service" name="service" value={form.service} onChange={set('service')} required aria-invalid={!!errors.service} aria-describedby={describedBy('service')}>
+            <option value="">{t('portal_service_pick')}</option>
+            {services.map((s) => (
+              <option key={s.code} value={s.code}>
+                {nameOf(s, lang)}
+              </option>
+            ))}
+          </select>
+        </Field>
+        <div class={errors.place ? 'field invalid' : 'field'}>
+          <span class="label" id="place-label">
+            {t('portal_place')}
+          </span>
+          <div ref={mapBox} class="map small-map" data-testid="portal-map" aria-labelledby="place-label" />
+          <small class={errors.place ? 'field-error' : 'hint'} id="place-error" role={errors.place ? 'alert' : undefined}>
+            {errors.place ?? t('portal_place_hint')}
+            {pin && ` (${pin.lat.toFixed(5)}, ${pin.lon.toFixed(5)})`}
+          </small>
+        </div>
+        <Field id="address" label={t('portal_address')} error={errors.address}>
+          <input id="address" name="address" value={form.address} onInput={set('address')} autoComplete="street-address" aria-describedby={describedBy('address')} />
+        </Field>
+        <Field id="text" label={t('portal_text')} hint={t('portal_text_hint')} error={errors.text}>
+          <textarea id="text" name="text" rows={5} value={form.text} onInput={set('text')} required minLength={MIN_TEXT} aria-invalid={!!errors.text} aria-describedby={describedBy('text', true)} />
+        </Field>
+        {duplicates.length > 0 && <Duplicates items={duplicates} />}
+        <Field id="media_url" label={t('portal_media')} error={errors.media_url}>
+          <input id="media_url" name="media_url" type="url" value={form.media_url} onInput={set('media_url')} aria-invalid={!!errors.media_url} aria-describedby={describedBy('media_url')} />
+        </Field>
+        <fieldset class="contact">
+          <legend>{t('portal_contact_note')}</legend>
+          <Field id="name" label={t('portal_name')} error={errors.name}>
+            <input id="name" name="name" value={form.name} onInput={set('name')} autoComplete="name" />
+          </Field>
+          <Field id="email" label={t('portal_email')} error={errors.email}>
+            <input id="email" name="email" type="email" value={form.email} onInput={set('email')} autoComplete="email" aria-invalid={!!errors.email} aria-describedby={describedBy('email')} />
+          </Field>
+          <Field id="phone" label={t('portal_phone')} error={errors.phone}>
+            <input id="phone" name="phone" type="tel" value={form.phone} onInput={set('phone')} autoComplete="tel" aria-invalid={!!errors.phone} aria-describedby={describedBy('phone')} />
+          </Field>
+        </fieldset>
+        <ErrorMessage error={failure} />
+        <button type="submit" class="primary" disabled={sending}>
+          {sending ? t('portal_sending') : t('portal_submit')}
+        </button>
+      </form>
+      <TrackLookup />
+    </div>
+  );
+}
+
+function Duplicates({ items }: { items: Suggestion[] }) {
+  const { t, lang } = useT();
+  return (
+    <section class="duplicates" aria-label={t('portal_duplicates')} data-testid="duplicates">
+      <h2>{t('portal_duplicates')}</h2>
+      <p class="muted">{t('portal_duplicates_lead')}</p>
+      <ul>
+        {items.map((d) => (
+          <li key={d.id}>
+            <StatusBadge status={d.status} /> <span class="clip">{d.text}</span>
+            <small class="muted">
+              {' '}
+              {d.address ?? ''} · {formatNumber(d.distance_m, lang)} m · {formatTime(d.created_at, lang)}
+            </small>{' '}
+            <a href={`/requests/${d.id}`} class="button small">
+              {t('portal_follow')}
+            </a>
+          </li>
+        ))}
+      </ul>
+    </section>
+  );
+}
+
+function TrackLookup() {
+  const { t } = useT();
+  const [token, setToken] = useState('');
+  return (
+    <form
+      class="card track-lookup"
+      aria-label={t('portal_track_title')}
+      onSubmit={(e) => {
+        e.preventDefault();
+        if (token.trim()) navigate(`/track/${encodeURIComponent(token.trim())}`);
+      }}
+    >
+      <h2>{t('portal_track_title')}</h2>
+      <Field id="track-token" label={t('portal_track_token')}>
+        <input id="track-token" value={token} onInput={(e) => setToken((e.target as HTMLInputElement).value)} autoComplete="off" />
+      </Field>
+      <button type="submit">{t('portal_track_go')}</button>
+    </form>
+  );
+}

@@ -1,0 +1,373 @@
+// The situation screen: the region's map of requests (H3 hexagons or territories) over a time
+// window that can be played through, with filters, the requests behind a place, and side
+// panels for spike alerts, overdue work by agency and the daily series. Citizens see the same
+// map and statistics without the staff panels.
+import { useEffect, useMemo, useRef, useState } from 'preact/hooks';
+import { Alert, get, HeatMap, post, query, QueueCounts, RequestPage, SeriesPoint } from '../api';
+import { channelName, CHANNELS, formatDate, formatNumber, MessageKey, nameOf, topicName, useT } from '../i18n';
+import { isCenterStaff, me } from '../session';
+import { useObservable } from '../state';
+import { Bars, SeriesChart } from '../ui/charts';
+import { ErrorMessage, StatusBadge } from '../ui/common';
+import { useCatalog, useLoad } from '../ui/hooks';
+import type { MapMouseEvent } from 'maplibre-gl';
+import { bboxText, Legend, Measure, RegionMap, valueOf } from '../ui/map';
+
+const DAY = 86_400_000;
+const WINDOWS = [7, 30, 90, 365];
+/** How far back the slider reaches. */
+const SLIDER_DAYS = 540;
+
+function isoDate(t: number): string {
+  return new Date(t).toISOString().slice(0, 10);
+}
+
+/** Today as a date in the region (Moscow time, UTC+3). */
+function regionToday(): number {
+  const now = Date.now() + 3 * 3_600_000;
+  return now - (now % DAY);
+}
+
+interface Filters {
+  category: string;
+  agency: string;
+  status: string;
+  channel: string;
+}
+
+/** Data of a clicked place. */
+interface Selected {
+  feature: GeoJSON.Feature;
+  properties: Record<string, unknown>;
+}
+
+export function SituationScreen({ publicView }: { publicView: boolean }) {
+  const { t, lang } = useT();
+  const user = useObservable(me);
+  const staff = !publicView && !!user;
+  const cat = useCatalog();
+  const container = useRef<HTMLDivElement>(null);
+  const [map, setMap] = useState<RegionMap | null>(null);
+  const [mode, setMode] = useState<'cells' | 'territories'>('cells');
+  const [measure, setMeasure] = useState<Measure>('count');
+  const [windowDays, setWindowDays] = useState(30);
+  const [endOffset, setEndOffset] = useState(0);
+  const [playing, setPlaying] = useState(false);
+  const [filters, setFilters] = useState<Filters>({ category: '', agency: '', status: '', channel: '' });
+  const [zoom, setZoom] = useState(8);
+  const [legend, setLegend] = useState<Legend | null>(null);
+  const [selected, setSelected] = useState<Selected | null>(null);
+  const [error, setError] = useState<unknown>(null);
+  const [heat, setHeat] = useState<HeatMap | null>(null);
+
+  const end = regionToday() - endOffset * DAY;
+  const span = { from: isoDate(end - (windowDays - 1) * DAY), to: isoDate(end + DAY) };
+  const countQuery = { ...span, ...filters };
+
+  // The map is made once; its outlines come from the territories' boundaries.
+  useEffect(() => {
+    if (!container.current || !cat) return;
+    const view = new RegionMap(container.current, cat.config.map_style_url, t('map_title'));
+    view.map.on('zoomend', () => setZoom(Math.round(view.map.getZoom())));
+    // Data is asked for once the view has been fitted to the region, at that zoom.
+    get<GeoJSON.FeatureCollection>('/territories/boundaries')
+      .then((outlines) => view.setOutlines(outlines))
+      .catch(setError)
+      .finally(() => {
+        setZoom(Math.round(view.map.getZoom()));
+        setMap(view);
+      });
+    return () => view.remove();
+  }, [cat]);
+
+  // The data layer follows the window, the filters, the grouping and the zoom.
+  useEffect(() => {
+    if (!map) return;
+    let current = true;
+    const grouping = mode === 'cells' ? { by: 'cells', zoom } : { by: 'territories' };
+    get<HeatMap>(`/analytics/heatmap${query({ ...countQuery, ...grouping })}`).then(
+      async (data) => {
+        if (!current) return;
+        setHeat(data);
+        setError(null);
+        setLegend(await map.setData(data, measure));
+        await map.drawn();
+        if (current) performance.mark('okno-data-drawn');
+        document.body.dataset.mapDrawn = String(data.okno.count);
+      },
+      (e) => current && setError(e),
+    );
+    return () => {
+      current = false;
+    };
+  }, [map, mode, measure, zoom, span.from, span.to, filters]);
+
+  // Clicking a place shows its counts (and, for staff, the requests behind them).
+  useEffect(() => {
+    if (!map) return;
+    const onClick = (e: MapMouseEvent & { features?: GeoJSON.Feature[] }) => {
+      const feature = e.features?.[0];
+      if (feature) setSelected({ feature, properties: feature.properties ?? {} });
+    };
+    const pointer = () => (map.map.getCanvas().style.cursor = 'pointer');
+    const plain = () => (map.map.getCanvas().style.cursor = '');
+    map.map.on('click', 'data-fill', onClick);
+    map.map.on('mouseenter', 'data-fill', pointer);
+    map.map.on('mouseleave', 'data-fill', plain);
+    return () => {
+      map.map.off('click', 'data-fill', onClick);
+      map.map.off('mouseenter', 'data-fill', pointer);
+      map.map.off('mouseleave', 'data-fill', plain);
+    };
+  }, [map]);
+
+  // Play-through: the window's end moves forward a week at a time up to today.
+  useEffect(() => {
+    if (!playing) return;
+    const timer = setInterval(() => {
+      setEndOffset((offset) => {
+        if (offset <= 0) {
+          setPlaying(false);
+          return 0;
+        }
+        return Math.max(0, offset - 7);
+      });
+    }, 900);
+    return () => clearInterval(timer);
+  }, [playing]);
+
+  const categories = useMemo(() => [...new Set(cat?.services.map((s) => s.group) ?? [])].sort(), [cat]);
+  const setFilter = (key: keyof Filters) => (e: Event) => setFilters({ ...filters, [key]: (e.target as HTMLSelectElement).value });
+
+  return (
+    <div class="situation">
+      <form class="map-controls" aria-label={t('map_title')} onSubmit={(e) => e.preventDefault()}>
+        <fieldset class="segmented">
+          <legend class="visually-hidden">{t('map_mode_cells')}</legend>
+          {(['cells', 'territories'] as const).map((m) => (
+            <label key={m} class={mode === m ? 'on' : ''}>
+              <input type="radio" name="mode" value={m} checked={mode === m} onChange={() => setMode(m)} />
+              {t(m === 'cells' ? 'map_mode_cells' : 'map_mode_territories')}
+            </label>
+          ))}
+        </fieldset>
+        <label>
+          {t('map_measure')}
+          <select name="measure" value={measure} onChange={(e) => setMeasure((e.target as HTMLSelectElement).value as Measure)}>
+            <option value="count">{t('map_measure_count')}</option>
+            {mode === 'territories' && <option value="per_1000">{t('map_measure_rate')}</option>}
+            <option value="change">{t('map_measure_change')}</option>
+          </select>
+        </label>
+        <label>
+          {t('map_topic')}
+          <select name="category" value={filters.category} onChange={setFilter('category')}>
+            <option value="">{t('all')}</option>
+            {categories.map((c) => (
+              <option key={c} value={c}>
+                {topicName(c, lang)}
+              </option>
+            ))}
+          </select>
+        </label>
+        <label>
+          {t('map_agency')}
+          <select name="agency" value={filters.agency} onChange={setFilter('agency')}>
+            <option value="">{t('all')}</option>
+            {cat?.agencies.map((a) => (
+              <option key={a.code} value={a.code}>
+                {nameOf(a, lang)}
+              </option>
+            ))}
+          </select>
+        </label>
+        <label>
+          {t('map_status')}
+          <select name="status" value={filters.status} onChange={setFilter('status')}>
+            <option value="">{t('all')}</option>
+            <option value="open">{t('map_status_open')}</option>
+            <option value="closed">{t('map_status_closed')}</option>
+          </select>
+        </label>
+        <label>
+          {t('map_channel')}
+          <select name="channel" value={filters.channel} onChange={setFilter('channel')}>
+            <option value="">{t('all')}</option>
+            {CHANNELS.map((c) => (
+              <option key={c} value={c}>
+                {channelName(c, lang)}
+              </option>
+            ))}
+          </select>
+        </label>
+        <label>
+          {t('map_window')}
+          <select name="window" value={windowDays} onChange={(e) => setWindowDays(Number((e.target as HTMLSelectElement).value))}>
+            {WINDOWS.map((w) => (
+              <option key={w} value={w}>
+                {w} {t('days')}
+              </option>
+            ))}
+          </select>
+        </label>
+        <label class="slider">
+          <span>{t('map_window_days', { n: windowDays, date: formatDate(isoDate(end), lang) })}</span>
+          <input
+            type="range"
+            name="end"
+            min={-SLIDER_DAYS}
+            max={0}
+            step={1}
+            value={-endOffset}
+            onInput={(e) => setEndOffset(-Number((e.target as HTMLInputElement).value))}
+          />
+        </label>
+        <button
+          type="button"
+          onClick={() => {
+            if (!playing && endOffset === 0) setEndOffset(Math.min(SLIDER_DAYS, 180));
+            setPlaying(!playing);
+          }}
+        >
+          {playing ? t('map_stop') : t('map_play')}
+        </button>
+      </form>
+      <div class="map-area">
+        <div ref={container} class="map" data-testid="map" />
+        {legend && <LegendBox legend={legend} measure={measure} />}
+        {heat && (
+          <p class="map-total" data-testid="map-total">
+            {t('map_total', { count: formatNumber(heat.okno.count, lang), previous: formatNumber(heat.okno.previous, lang) })}
+          </p>
+        )}
+      </div>
+      <aside class="side-panels">
+        <ErrorMessage error={error} />
+        {selected && <PlaceDetails selected={selected} countQuery={countQuery} staff={staff} measure={measure} onClose={() => setSelected(null)} />}
+        <SeriesPanel countQuery={countQuery} />
+        {staff && isCenterStaff(user) && <AlertsPanel />}
+        {staff && <OverduePanel />}
+      </aside>
+    </div>
+  );
+}
+
+function LegendBox({ legend, measure }: { legend: Legend; measure: Measure }) {
+  const { t, lang } = useT();
+  const digits = measure === 'count' ? 0 : 2;
+  const label = (b: number) => (measure === 'change' ? `${b > 0 ? '+' : ''}${Math.round(b * 100)}%` : formatNumber(b, lang, digits));
+  return (
+    <div class="legend" aria-label={t('map_measure')}>
+      <span>{t('map_legend_low')}</span>
+      {legend.colours.map((c, i) => (
+        <span key={c} class="swatch" style={{ background: c }} title={i > 0 && legend.breaks[i - 1] !== undefined ? `≥ ${label(legend.breaks[i - 1])}` : ''} />
+      ))}
+      <span>{t('map_legend_high')}</span>
+    </div>
+  );
+}
+
+function PlaceDetails(props: { selected: Selected; countQuery: Record<string, string>; staff: boolean; measure: Measure; onClose: () => void }) {
+  const { t, lang } = useT();
+  const p = props.selected.properties;
+  const title = String(lang === 'ru' ? (p.name_ru ?? p.cell ?? '') : (p.name_en ?? p.cell ?? ''));
+  const bbox = bboxText(props.selected.feature);
+  const requests = useLoad(async () => {
+    if (!props.staff || !bbox) return null;
+    const q = props.countQuery;
+    const territory = typeof p.territory === 'string' ? p.territory : undefined;
+    return get<RequestPage>(
+      `/requests${query({
+        bbox: territory ? undefined : bbox,
+        territory,
+        created_from: `${q.from}T00:00:00+03:00`,
+        created_to: `${q.to}T00:00:00+03:00`,
+        agency: q.agency,
+        channel: q.channel,
+        limit: 20,
+      })}`,
+    );
+  }, [bbox, props.staff, JSON.stringify(props.countQuery)]);
+  const rate = valueOf(p, 'per_1000');
+  return (
+    <section class="card place" aria-label={t('map_requests_here')} data-testid="place-details">
+      <header>
+        <h2>{title}</h2>
+        <button type="button" class="link" onClick={props.onClose} aria-label="×">
+          ×
+        </button>
+      </header>
+      <p>{t('map_count', { count: formatNumber(Number(p.count ?? 0), lang) })}</p>
+      <p class="muted">{t('map_previous', { count: formatNumber(Number(p.previous ?? 0), lang) })}</p>
+      {rate !== null && <p class="muted">{t('map_per_1000', { rate: formatNumber(rate, lang, 2) })}</p>}
+      {requests.data && (
+        <ul class="compact-list">
+          {requests.data.items.map((r) => (
+            <li key={r.id}>
+              <a href={`/console/requests/${r.id}`}>№{r.id}</a> <StatusBadge status={r.status} /> <span class="clip">{r.text}</span>
+            </li>
+          ))}
+        </ul>
+      )}
+      <ErrorMessage error={requests.error} />
+    </section>
+  );
+}
+
+function SeriesPanel({ countQuery }: { countQuery: Record<string, string> }) {
+  const { t } = useT();
+  const series = useLoad(() => get<SeriesPoint[]>(`/analytics/series${query(countQuery)}`), [JSON.stringify(countQuery)]);
+  if (!series.data) return null;
+  return (
+    <section class="card" aria-label={t('map_series')}>
+      <h2>{t('map_series')}</h2>
+      <SeriesChart points={series.data} label={t('map_series')} />
+    </section>
+  );
+}
+
+function AlertsPanel() {
+  const { t, lang } = useT();
+  const alerts = useLoad(() => get<{ items: Alert[] }>(`/alerts${query({ state: 'new', limit: 8 })}`), []);
+  const change = async (alert: Alert, state: 'acknowledged' | 'resolved') => {
+    await post(`/alerts/${alert.id}`, { state });
+    alerts.reload();
+  };
+  return (
+    <section class="card" aria-label={t('panel_alerts')} data-testid="alerts-panel">
+      <h2>{t('panel_alerts')}</h2>
+      <ErrorMessage error={alerts.error} />
+      {alerts.data?.items.length === 0 && <p class="muted">{t('panel_no_alerts')}</p>}
+      <ul class="compact-list">
+        {alerts.data?.items.map((a) => (
+          <li key={a.id}>
+            <strong>{topicName(a.category, lang)}</strong> · {a.territory_name ?? t('alert_region')} ·{' '}
+            {t(`alert_period_${a.period}` as MessageKey)} {formatDate(a.last_day, lang)}
+            <br />
+            {t('alert_line', { observed: a.observed, expected: formatNumber(a.expected, lang, 1) })}{' '}
+            <button type="button" class="small" onClick={() => change(a, 'acknowledged')}>
+              {t('alert_ack')}
+            </button>
+          </li>
+        ))}
+      </ul>
+    </section>
+  );
+}
+
+function OverduePanel() {
+  const { t, lang } = useT();
+  const cat = useCatalog();
+  const queues = useLoad(() => get<{ agencies: QueueCounts[] }>('/queues'), []);
+  if (!queues.data) return <ErrorMessage error={queues.error} />;
+  const rows = queues.data.agencies
+    .filter((q) => q.agency && q.overdue > 0)
+    .sort((a, b) => b.overdue - a.overdue)
+    .map((q) => ({ label: nameOf(cat?.agencies.find((a) => a.code === q.agency), lang, q.agency ?? ''), value: q.overdue }));
+  return (
+    <section class="card" aria-label={t('panel_overdue')}>
+      <h2>{t('panel_overdue')}</h2>
+      <Bars rows={rows} label={t('panel_overdue')} />
+    </section>
+  );
+}

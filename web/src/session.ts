@@ -1,0 +1,70 @@
+// Who is signed in, and the catalog (services, agencies, territories) every screen names
+// things from: read once per page load.
+import { Agency, ApiError, get, Me, post, Service, setCsrfToken, Territory, UiConfig } from './api';
+import { Observable } from './state';
+
+/** The signed-in user, `null` for a citizen, `undefined` until known. */
+export const me = new Observable<Me | null | undefined>(undefined);
+
+/** Set while this browser holds a staff session, so that citizens' pages never ask the
+ * server about a session they do not have (the session cookie itself is unreadable here). */
+const SIGNED_IN_KEY = 'okno.signed-in';
+
+/** Asks the server who the session belongs to (only when this browser signed in). */
+export async function loadMe(): Promise<void> {
+  if (!localStorage.getItem(SIGNED_IN_KEY)) {
+    me.set(null);
+    return;
+  }
+  try {
+    const user = await get<Me>('/auth/me');
+    setCsrfToken(user.csrf_token);
+    me.set(user);
+  } catch (e) {
+    if (!(e instanceof ApiError && e.status === 401)) throw e;
+    localStorage.removeItem(SIGNED_IN_KEY);
+    me.set(null);
+  }
+}
+
+/** Signs in; throws the server's error when the login or password is wrong. */
+export async function signIn(login: string, password: string): Promise<Me> {
+  const user = await post<Me>('/auth/login', { login, password });
+  setCsrfToken(user.csrf_token);
+  localStorage.setItem(SIGNED_IN_KEY, '1');
+  me.set(user);
+  return user;
+}
+
+/** Ends the session. */
+export async function signOut(): Promise<void> {
+  await post('/auth/logout');
+  setCsrfToken(null);
+  localStorage.removeItem(SIGNED_IN_KEY);
+  me.set(null);
+}
+
+/** Whether the user works for the management center (sees every agency's requests). */
+export const isCenterStaff = (user: Me | null | undefined) => !!user && (user.role === 'operator' || user.role === 'admin');
+
+/** The catalog the UI names things from. */
+export interface Catalog {
+  services: Service[];
+  agencies: Agency[];
+  territories: Territory[];
+  config: UiConfig;
+}
+
+let catalogPromise: Promise<Catalog> | null = null;
+
+/** The catalog, fetched on first use. */
+export function catalog(): Promise<Catalog> {
+  catalogPromise ??= Promise.all([
+    get<Service[]>('/services'),
+    get<Agency[]>('/agencies'),
+    get<Territory[]>('/territories'),
+    get<UiConfig>('/ui-config'),
+  ]).then(([services, agencies, territories, config]) => ({ services, agencies, territories, config }));
+  catalogPromise.catch(() => (catalogPromise = null));
+  return catalogPromise;
+}
