@@ -1,12 +1,15 @@
 #!/usr/bin/env bash
 # Runs Okno's whole test suite: unit, property and conformance tests on SQLite and on a
-# throwaway PostgreSQL 15 cluster, and the system tests against the real binary (including the
-# real data sets in ../shared/data when present). Installs PostgreSQL from Debian if missing.
+# throwaway PostgreSQL 15 cluster, the system tests against the real binary (including the
+# real data sets in ../shared/data when present), real Open311 clients, and the web UI's tests
+# in headless Chromium. Installs PostgreSQL and Chromium from Debian if missing, and the web
+# UI's packages from npm (web/package-lock.json).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 need_apt=()
 [ -x /usr/lib/postgresql/15/bin/initdb ] || need_apt+=(postgresql-15)
+[ -x /usr/bin/chromium ] || need_apt+=(chromium)
 if [ ${#need_apt[@]} -gt 0 ]; then
   echo "installing ${need_apt[*]} from Debian…"
   sudo_cmd=""; [ "$(id -u)" = 0 ] || sudo_cmd=sudo
@@ -21,14 +24,20 @@ OKNO_TEST_POSTGRES_URL=$(scripts/pg-cluster.sh start "$pg_dir" "$pg_port")
 export OKNO_TEST_POSTGRES_URL
 echo "PostgreSQL 15 test cluster at $OKNO_TEST_POSTGRES_URL"
 
+echo "== building the web UI (npm ci, vite build) to embed it in okno"
+(cd web && npm ci --no-audit --no-fund --loglevel=error && npm run build)
+
 log=$(mktemp /tmp/okno-test-XXXXXX.log)
 status=0
 cargo test --workspace --all-targets --locked 2>&1 | tee "$log" || status=$?
 echo
 echo "== Open311 clients against a live server"
 OKNO_BIN=target/debug/okno scripts/open311-clients.sh 2>&1 | tee -a "$log" || status=$?
+echo
+echo "== the web UI in headless Chromium (screenshots in web/artifacts/)"
+OKNO_BIN=target/debug/okno scripts/web-e2e.sh 2>&1 | tee -a "$log" || status=$?
 
-tally() { awk -v word="$1" '/^(test result|open311-clients):/ { for (i = 1; i < NF; i++) if ($(i+1) ~ "^" word) n += $i } END { print n + 0 }' "$log"; }
+tally() { awk -v word="$1" '/^(test result|open311-clients|web-e2e):/ { for (i = 1; i < NF; i++) if ($(i+1) ~ "^" word) n += $i } END { print n + 0 }' "$log"; }
 passed=$(tally passed)
 failed=$(tally failed)
 skipped=$(grep -c '^SKIPPED' "$log" || true)

@@ -131,6 +131,7 @@ const messages = {
   map_count: ['Обращений: {count}', 'Requests: {count}'],
   map_previous: ['В прошлом периоде: {count}', 'Previous period: {count}'],
   map_per_1000: ['На 1000 жителей: {rate}', 'Per 1,000 residents: {rate}'],
+  map_legend: ['Шкала цвета', 'Colour scale'],
   map_legend_low: ['меньше', 'fewer'],
   map_legend_high: ['больше', 'more'],
   map_series: ['По дням', 'By day'],

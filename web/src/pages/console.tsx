@@ -329,7 +329,7 @@ function RequestMap({ lat, lon }: { lat: number; lon: number }) {
   useEffect(() => {
     if (!box.current || !cat) return;
     const view = new RegionMap(box.current, cat.config.map_style_url, `${lat}, ${lon}`);
-    view.map.jumpTo({ center: [lon, lat], zoom: 13 });
+    view.focus(lat, lon, 13);
     view.setPins([{ lat, lon }]);
     get<GeoJSON.FeatureCollection>('/territories/boundaries').then((b) => view.setOutlines(b), () => undefined);
     return () => view.remove();

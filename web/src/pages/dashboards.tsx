@@ -37,7 +37,7 @@ export function ScorecardTable({ rows }: { rows: ScorecardRow[] }) {
         {rows.map((r) => (
           <tr key={r.key}>
             <td>{r.rank ?? <small class="muted">{t('sc_unranked')}</small>}</td>
-            <th scope="row">{nameOf(cat?.agencies.find((a) => a.code === r.key), lang, r.key)}</th>
+            <th scope="row">{r.key === '-' ? t('console_unrouted') : nameOf(cat?.agencies.find((a) => a.code === r.key), lang, r.key)}</th>
             <td>{r.received}</td>
             <td>{r.closed}</td>
             <td>{share(r.on_time_share)}</td>

@@ -27,11 +27,12 @@ type Errors = Partial<Record<keyof Form | 'place', string>>;
 /** What the browser can tell is wrong before sending. */
 function check(form: Form, pin: { lat: number; lon: number } | null, t: (k: MessageKey) => string): Errors {
   const errors: Errors = {};
+  // In the order of the form, so that the first one is where the focus goes.
   if (!form.service) errors.service = t('required');
-  if (form.text.trim().length < MIN_TEXT) errors.text = t('text_too_short');
   if (!pin && !form.address.trim()) errors.place = t('portal_place_hint');
-  if (form.email && !EMAIL.test(form.email.trim())) errors.email = t('bad_email');
+  if (form.text.trim().length < MIN_TEXT) errors.text = t('text_too_short');
   if (form.media_url && !/^https?:\/\/\S+$/.test(form.media_url.trim())) errors.media_url = t('bad_url');
+  if (form.email && !EMAIL.test(form.email.trim())) errors.email = t('bad_email');
   return errors;
 }
 
@@ -100,8 +101,9 @@ export function Portal() {
     const found = check(form, pin, t);
     setErrors(found);
     setFailure(null);
-    if (Object.keys(found).length > 0) {
-      document.querySelector<HTMLElement>('.field.invalid input, .field.invalid select, .field.invalid textarea')?.focus();
+    const first = (Object.keys(found) as (keyof Errors)[])[0];
+    if (first) {
+      document.getElementById(first === 'place' ? 'address' : first)?.focus();
       return;
     }
     setSending(true);

@@ -50,7 +50,10 @@ export function SituationScreen({ publicView }: { publicView: boolean }) {
   const [map, setMap] = useState<RegionMap | null>(null);
   const [mode, setMode] = useState<'cells' | 'territories'>('cells');
   const [measure, setMeasure] = useState<Measure>('count');
-  const [windowDays, setWindowDays] = useState(30);
+  const [windowDays, setWindowDays] = useState(() => {
+    const asked = Number(new URLSearchParams(window.location.search).get('window'));
+    return WINDOWS.includes(asked) ? asked : 30;
+  });
   const [endOffset, setEndOffset] = useState(0);
   const [playing, setPlaying] = useState(false);
   const [filters, setFilters] = useState<Filters>({ category: '', agency: '', status: '', channel: '' });
@@ -69,7 +72,11 @@ export function SituationScreen({ publicView }: { publicView: boolean }) {
     if (!container.current || !cat) return;
     const view = new RegionMap(container.current, cat.config.map_style_url, t('map_title'));
     view.map.on('zoomend', () => setZoom(Math.round(view.map.getZoom())));
-    // Data is asked for once the view has been fitted to the region, at that zoom.
+    // A link may name the place to look at (`?lat=…&lon=…&zoom=…`); otherwise the view is
+    // fitted to the region. Data is asked for once the view is set, at its zoom.
+    const asked = new URLSearchParams(window.location.search);
+    const [lat, lon, z] = ['lat', 'lon', 'zoom'].map((k) => Number(asked.get(k) ?? NaN));
+    if (Number.isFinite(lat) && Number.isFinite(lon)) view.focus(lat, lon, Number.isFinite(z) ? z : 12);
     get<GeoJSON.FeatureCollection>('/territories/boundaries')
       .then((outlines) => view.setOutlines(outlines))
       .catch(setError)
@@ -257,7 +264,7 @@ function LegendBox({ legend, measure }: { legend: Legend; measure: Measure }) {
   const digits = measure === 'count' ? 0 : 2;
   const label = (b: number) => (measure === 'change' ? `${b > 0 ? '+' : ''}${Math.round(b * 100)}%` : formatNumber(b, lang, digits));
   return (
-    <div class="legend" aria-label={t('map_measure')}>
+    <div class="legend" role="img" aria-label={t('map_legend')}>
       <span>{t('map_legend_low')}</span>
       {legend.colours.map((c, i) => (
         <span key={c} class="swatch" style={{ background: c }} title={i > 0 && legend.breaks[i - 1] !== undefined ? `≥ ${label(legend.breaks[i - 1])}` : ''} />

@@ -97,6 +97,12 @@ export class RegionMap {
     });
   }
 
+  /** Centres the view on a point at a zoom, and keeps it there when outlines and data come. */
+  focus(lat: number, lon: number, zoom: number): void {
+    this.map.jumpTo({ center: [lon, lat], zoom: Math.min(18, Math.max(0, zoom)) });
+    this.fitted = true;
+  }
+
   /** Resolves once the map can take data. */
   whenReady(): Promise<void> {
     return this.ready;

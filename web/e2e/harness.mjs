@@ -1,0 +1,130 @@
+// Shared pieces of the browser tests: Debian's Chromium driven by playwright-core against the
+// running `okno demo` named by OKNO_URL, pages that record console errors, sign-in, and
+// screenshots into web/artifacts/ (git-ignored) for people to look at.
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { get as httpGet } from 'node:http';
+import { chromium } from 'playwright-core';
+
+/** The server under test. */
+export const BASE = process.env.OKNO_URL ?? 'http://127.0.0.1:8080';
+/** Where screenshots and figures go. */
+export const ARTIFACTS = join(dirname(fileURLToPath(import.meta.url)), '..', 'artifacts');
+mkdirSync(ARTIFACTS, { recursive: true });
+
+/** The demo's users (printed by `okno demo`; demonstration passwords only). */
+export const USERS = {
+  operator: ['operator', 'demo-operator-password'],
+  roads: ['roads', 'demo-roads-password'],
+  analyst: ['analyst', 'demo-analyst-password'],
+};
+
+/** Desktop and phone viewports of the screenshots. */
+export const VIEWPORTS = { desktop: { width: 1400, height: 900 }, phone: { width: 390, height: 844 } };
+
+/** Starts Chromium headless. */
+export async function launch() {
+  return chromium.launch({
+    executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
+    args: ['--no-sandbox', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', '--enable-unsafe-swiftshader'],
+  });
+}
+
+/** A fresh browser context (its own cookies and storage) with a page that records every console
+ * error, failed script and violated Content-Security-Policy in `page.problems`. */
+export async function openPage(browser, { viewport = VIEWPORTS.desktop, lang } = {}) {
+  const context = await browser.newContext({ viewport, baseURL: BASE });
+  if (lang) await context.addInitScript((l) => localStorage.setItem('okno.lang', l), lang);
+  const page = await context.newPage();
+  page.problems = [];
+  page.on('console', (m) => {
+    if (m.type() === 'error') page.problems.push(`console: ${m.text()}`);
+  });
+  page.on('pageerror', (e) => page.problems.push(`page error: ${e.message}`));
+  return page;
+}
+
+/** Signs in through the login form as one of the demo users. */
+export async function signIn(page, [login, password]) {
+  await page.goto('/login');
+  await page.getByLabel(/Логин|Login/).fill(login);
+  await page.getByLabel(/Пароль|Password/).fill(password);
+  await page.getByRole('button', { name: /^(Войти|Sign in)$/ }).last().click();
+  await page.getByTestId('user').waitFor();
+}
+
+/** Saves a screenshot of the page as artifacts/NAME.png. */
+export async function shoot(page, name) {
+  await page.screenshot({ path: join(ARTIFACTS, `${name}.png`), fullPage: false });
+}
+
+/** Waits until the situation screen has drawn its data layer; returns the count it shows. */
+export async function mapDrawn(page) {
+  await page.waitForFunction(() => document.body.dataset.mapDrawn !== undefined, null, { timeout: 60_000 });
+  return Number(await page.evaluate(() => document.body.dataset.mapDrawn));
+}
+
+/** The centre of the finest heat-map cell nearest to a point that has requests in the last
+ * week: where to look on the map for a request filed there. (An H3 cell is placed by the
+ * point's finest cell, whose coarser parent need not contain the point itself, so the test
+ * clicks the cell's centre rather than the point.) */
+export async function cellCentre(lat, lon) {
+  const bbox = [lon - 0.02, lat - 0.01, lon + 0.02, lat + 0.01].join(',');
+  const to = new Date(Date.now() + 3 * 3_600_000 + 86_400_000).toISOString().slice(0, 10);
+  const from = new Date(Date.now() + 3 * 3_600_000 - 6 * 86_400_000).toISOString().slice(0, 10);
+  const map = await (await fetch(`${BASE}/api/v1/analytics/heatmap?resolution=8&bbox=${bbox}&from=${from}&to=${to}`)).json();
+  const centres = map.features.map((f) => {
+    const ring = f.geometry.coordinates[0].slice(0, -1);
+    return { lon: ring.reduce((s, p) => s + p[0], 0) / ring.length, lat: ring.reduce((s, p) => s + p[1], 0) / ring.length };
+  });
+  const distance = (c) => (c.lat - lat) ** 2 + ((c.lon - lon) * Math.cos((lat * Math.PI) / 180)) ** 2;
+  centres.sort((a, b) => distance(a) - distance(b));
+  if (!centres[0]) throw new Error(`no cell with requests near ${lat}, ${lon}`);
+  return centres[0];
+}
+
+/** The bytes of a page's bundle as sent over the wire with gzip: the page, its scripts and
+ * its styles, as {file: bytes}. */
+export async function bundleWireSize(path = '/') {
+  const wire = (url) =>
+    new Promise((resolve, reject) => {
+      httpGet(new URL(url, BASE), { headers: { 'accept-encoding': 'gzip' } }, (res) => {
+        let bytes = 0;
+        let body = '';
+        res.on('data', (chunk) => {
+          bytes += chunk.length;
+          if (res.headers['content-encoding'] !== 'gzip') body += chunk;
+        });
+        res.on('end', () => resolve({ bytes, encoding: res.headers['content-encoding'], body }));
+      }).on('error', reject);
+    });
+  const page = await (await fetch(new URL(path, BASE))).text();
+  const files = [...page.matchAll(/(?:src|href)="(\/assets\/[^"]+)"/g)].map((m) => m[1]);
+  const sizes = { [path]: (await wire(path)).bytes };
+  for (const file of files) {
+    const { bytes, encoding } = await wire(file);
+    if (encoding !== 'gzip') throw new Error(`${file} was not sent gzip-compressed`);
+    sizes[file] = bytes;
+  }
+  return sizes;
+}
+
+/** Records a measured figure in artifacts/figures.json. */
+export function recordFigure(name, value) {
+  const path = join(ARTIFACTS, 'figures.json');
+  const figures = existsSync(path) ? JSON.parse(readFileSync(path, 'utf8')) : {};
+  figures[name] = value;
+  writeFileSync(path, JSON.stringify(figures, null, 2));
+}
+
+/** Files a request through the API as a citizen would through any client; returns it. */
+export async function fileRequest(body) {
+  const response = await fetch(`${BASE}/api/v1/requests`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ channel: 'web', ...body }),
+  });
+  if (response.status !== 201) throw new Error(`filing failed: ${response.status} ${await response.text()}`);
+  return response.json();
+}

@@ -1,0 +1,246 @@
+// End-to-end tests of the web UI in a real browser against a real `okno demo` server: a
+// request's whole life through the portal, the operator console and the agency workspace;
+// the heat map; language; access control; escaping of citizens' text; form validation;
+// screenshots of every main screen at desktop and phone sizes; the time to first render.
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { bundleWireSize, cellCentre, fileRequest, launch, mapDrawn, openPage, recordFigure, shoot, signIn, USERS, VIEWPORTS } from './harness.mjs';
+
+let browser;
+before(async () => {
+  browser = await launch();
+});
+after(async () => {
+  await browser?.close();
+});
+
+/** A word no demo request contains, to find this run's request. */
+const MARK = `e2e${Date.now().toString(36)}`;
+function assertClean(page) {
+  assert.deepEqual(page.problems, [], 'the page logged no errors');
+}
+
+describe('a request through its whole life', () => {
+  const state = {};
+
+  it('a citizen finds the service by words, places a pin, files the request and gets a tracking link', async () => {
+    const page = await openPage(browser);
+    await page.goto('/');
+    await page.getByLabel('Найдите тему по словам').fill('двор');
+    await page.getByLabel('Тема', { exact: true }).selectOption('yard');
+    // The pin: click the map where the demo's central district lies.
+    await page.getByTestId('portal-map').waitFor();
+    await page.waitForFunction(() => document.querySelector('[data-testid=portal-map] canvas'));
+    await page.getByTestId('portal-map').click();
+    await page.getByText(/\(\d+\.\d{5}, \d+\.\d{5}\)/).waitFor();
+    await page.getByLabel('Адрес').fill('Невский пр., 1');
+    await page.getByLabel('Описание').fill(`Во дворе глубокая яма на проезде, машины не проходят ${MARK}`);
+    await page.getByLabel('Ваше имя').fill('Иванова А.');
+    await page.getByLabel('Эл. почта для ответа').fill('citizen@example.org');
+    await shoot(page, 'portal-desktop');
+    await page.getByRole('button', { name: 'Отправить' }).click();
+    await page.getByTestId('sent').waitFor();
+    state.token = (await page.getByTestId('token').textContent()).trim();
+    assert.match(page.url(), new RegExp(`/track/${state.token}`));
+    await page.getByRole('heading', { name: /Обращение №\d+/ }).waitFor();
+    state.id = Number((await page.getByRole('heading', { name: /Обращение №\d+/ }).textContent()).match(/\d+/)[0]);
+    assert.ok(await page.getByText(MARK).isVisible(), 'the track page shows what was written');
+    assert.equal(await page.getByText('citizen@example.org').count(), 0, 'the track page never shows the contact');
+    await shoot(page, 'track-desktop');
+    assertClean(page);
+  });
+
+  it('an operator finds it by full-text search, sees the contact only on an audited reveal, and routes it', async () => {
+    const page = await openPage(browser);
+    await signIn(page, USERS.operator);
+    await page.goto('/console');
+    await page.getByLabel('Слова в тексте или адресе').fill(MARK);
+    await page.getByRole('button', { name: 'Применить' }).click();
+    await page.getByRole('link', { name: String(state.id), exact: true }).click();
+    await page.getByTestId('request-text').waitFor();
+    assert.equal(await page.getByText('citizen@example.org').count(), 0, 'contact hidden until revealed');
+    await page.getByRole('button', { name: /Показать контакты/ }).click();
+    await page.getByTestId('contact').getByText('citizen@example.org').waitFor();
+    await page.getByLabel('Ведомство').selectOption('roads');
+    await page.getByLabel(/Текст ответа/).fill('Яма на проезде — дорожное хозяйство');
+    await page.locator('button[data-action=route]').click();
+    await page.getByRole('status').waitFor();
+    await page.getByTestId('request-agency').getByText('Комитет по дорожному хозяйству', { exact: true }).waitFor();
+    await page.getByTestId('timeline').getByText('Направлено в ведомство').last().waitFor();
+    await shoot(page, 'request-desktop');
+    assertClean(page);
+  });
+
+  it('the roads committee sees it in its queue and answers with a template', async () => {
+    const page = await openPage(browser);
+    await signIn(page, USERS.roads);
+    assert.match(page.url(), /\/agency$/);
+    await page.getByRole('link', { name: String(state.id), exact: true }).waitFor();
+    await shoot(page, 'agency-desktop');
+    await page.getByRole('link', { name: String(state.id), exact: true }).click();
+    await page.getByRole('group', { name: 'Шаблоны ответов' }).getByRole('button').first().click();
+    assert.match(await page.getByLabel(/Текст ответа/).inputValue(), /Работы выполнены/);
+    await page.locator('button[data-action=answer]').click();
+    await page.getByRole('status').waitFor();
+    await page.getByText('Дан ответ').first().waitFor();
+    assertClean(page);
+  });
+
+  it('the citizen sees the answer on the tracking page and rates it', async () => {
+    const page = await openPage(browser);
+    await page.goto(`/track/${state.token}`);
+    await page.getByTestId('answer').getByText(/Работы выполнены/).waitFor();
+    await page.getByRole('button', { name: '5 / 5' }).click();
+    await page.getByTestId('rated').getByText('5 из 5').waitFor();
+    assertClean(page);
+  });
+
+  it('the heat map shows the new request in its cell, and staff see it behind the cell', async () => {
+    const page = await openPage(browser);
+    await signIn(page, USERS.operator);
+    // The pin was clicked at the portal map's centre; ask the API where the request lies and
+    // look at its cell on the map.
+    await page.goto('/console');
+    const request = await page.evaluate(async (id) => (await fetch(`/api/v1/requests/${id}`)).json(), state.id);
+    const centre = await cellCentre(request.coordinates.lat, request.coordinates.lon);
+    await page.goto(`/map?lat=${centre.lat}&lon=${centre.lon}&zoom=12&window=7`);
+    await mapDrawn(page);
+    await page.getByTestId('map').click();
+    const details = page.getByTestId('place-details');
+    await details.waitFor();
+    assert.match(await details.textContent(), /Обращений: [1-9]/);
+    await details.getByRole('link', { name: `№${state.id}` }).waitFor();
+    await shoot(page, 'map-cell-desktop');
+    assertClean(page);
+  });
+});
+
+describe('the situation screen', () => {
+  it('draws the data layer with no base map, and reports the time to first render', async () => {
+    const page = await openPage(browser);
+    await signIn(page, USERS.operator);
+    const started = Date.now();
+    await page.goto('/map');
+    const count = await mapDrawn(page);
+    const wall = Date.now() - started;
+    const drawnAt = await page.evaluate(() => performance.getEntriesByName('okno-data-drawn')[0]?.startTime);
+    assert.ok(count > 0, 'the demo region has requests in the last 30 days');
+    assert.ok(drawnAt > 0, 'the data layer was drawn');
+    recordFigure('situation_first_render_ms', { navigation_to_data_drawn_ms: Math.round(drawnAt), wall_ms: wall, requests_in_window: count });
+    const bundle = await bundleWireSize('/map');
+    const total = Object.values(bundle).reduce((a, b) => a + b, 0);
+    assert.ok(Object.keys(bundle).some((f) => f.endsWith('.js')) && Object.keys(bundle).some((f) => f.endsWith('.css')), 'the page loads its script and style');
+    recordFigure('bundle_gzip_bytes', { total, files: bundle });
+    await page.getByTestId('alerts-panel').waitFor();
+    await shoot(page, 'map-desktop');
+    await page.getByText('Территории', { exact: true }).click();
+    await page.locator('select[name=measure]').selectOption('per_1000');
+    await page.waitForFunction(() => document.querySelector('[data-testid=map-total]'));
+    await shoot(page, 'map-territories-desktop');
+    assertClean(page);
+  });
+
+  it('is public without the staff panels, and reads on a phone', async () => {
+    const page = await openPage(browser, { viewport: VIEWPORTS.phone });
+    await page.goto('/map');
+    await mapDrawn(page);
+    assert.equal(await page.getByTestId('alerts-panel').count(), 0);
+    await shoot(page, 'map-phone');
+    assertClean(page);
+  });
+});
+
+describe('every screen', () => {
+  it('switches between Russian and English and keeps the choice', async () => {
+    const page = await openPage(browser);
+    await page.goto('/');
+    await page.getByRole('heading', { name: 'Сообщите о проблеме' }).waitFor();
+    await page.getByLabel('Язык').selectOption('en');
+    await page.getByRole('heading', { name: 'Report a problem' }).waitFor();
+    assert.equal(await page.evaluate(() => document.documentElement.lang), 'en');
+    await page.reload();
+    await page.getByRole('heading', { name: 'Report a problem' }).waitFor();
+    await shoot(page, 'portal-english-desktop');
+    assertClean(page);
+  });
+
+  it('saves screenshots at desktop and phone sizes', async () => {
+    for (const [size, viewport] of Object.entries(VIEWPORTS)) {
+      const page = await openPage(browser, { viewport });
+      await signIn(page, USERS.operator);
+      for (const [name, path, ready] of [
+        ['console', '/console', 'table.requests'],
+        ['queues', '/console/queues', 'table.queues'],
+        ['dashboards', '/dashboards', 'table.scorecards'],
+        ['portal', '/', 'form.report'],
+      ]) {
+        await page.goto(path);
+        await page.locator(ready).waitFor();
+        await shoot(page, `${name}-${size}`);
+      }
+      assertClean(page);
+    }
+  });
+});
+
+describe('access and safety', () => {
+  it('an agency user cannot open another agency’s request', async () => {
+    const other = await fileRequest({ service_code: 'water', text: `Нет холодной воды в доме ${MARK}`, lat: 59.93, lon: 30.31 });
+    assert.equal(other.agency, 'water');
+    const page = await openPage(browser);
+    await signIn(page, USERS.roads);
+    await page.goto(`/console/requests/${other.id}`);
+    await page.getByRole('alert').getByText(/Нет доступа/).waitFor();
+    assert.equal(await page.getByText(`Нет холодной воды в доме ${MARK}`).count(), 0, 'the text is not shown');
+    await page.goto('/console');
+    await page.getByText('Нет доступа').waitFor();
+    page.problems = page.problems.filter((p) => !/403/.test(p));
+    assertClean(page);
+  });
+
+  it('renders citizens’ HTML and script as text in the portal, the console and the map', async () => {
+    const payload = `<img src=x onerror="window.__xss=1"><script>window.__xss=2</script> ${MARK}xss`;
+    const filed = await fileRequest({
+      service_code: 'pothole',
+      text: `Яма ${payload}`,
+      address: `<b onmouseover="window.__xss=3">ул. Тестовая</b><svg onload="window.__xss=4">`,
+      lat: 59.9352,
+      lon: 30.3201,
+    });
+    const page = await openPage(browser);
+    await page.goto(`/track/${filed.token}`);
+    await page.getByText(`${MARK}xss`, { exact: false }).first().waitFor();
+    assert.ok((await page.locator('.citizen-text').first().textContent()).includes('<img src=x'), 'shown as typed');
+    await signIn(page, USERS.operator);
+    await page.goto(`/console?q=${MARK}xss`);
+    await page.locator('table.requests').getByText(`${MARK}xss`, { exact: false }).waitFor();
+    await page.goto(`/console/requests/${filed.id}`);
+    await page.getByTestId('request-text').waitFor();
+    const centre = await cellCentre(59.9352, 30.3201);
+    await page.goto(`/map?lat=${centre.lat}&lon=${centre.lon}&zoom=12&window=7`);
+    await mapDrawn(page);
+    await page.getByTestId('map').click();
+    await page.getByTestId('place-details').getByText(`${MARK}xss`, { exact: false }).waitFor();
+    assert.equal(await page.evaluate(() => window.__xss), undefined, 'no injected code ran');
+    assertClean(page);
+  });
+
+  it('the portal checks the form in the browser and shows the server’s objections beside the fields', async () => {
+    const page = await openPage(browser);
+    await page.goto('/');
+    await page.getByRole('button', { name: 'Отправить' }).click();
+    await page.locator('#service-error').getByText('Обязательное поле').waitFor();
+    await page.locator('#text-error').waitFor();
+    await page.locator('#place-error').waitFor();
+    assert.equal(await page.evaluate(() => document.activeElement?.id), 'service', 'focus goes to the first wrong field');
+    await page.getByLabel('Тема', { exact: true }).selectOption('pothole');
+    await page.getByLabel('Адрес').fill('ул. Садовая, 5');
+    await page.getByLabel('Описание').fill('Яма на дороге у дома, глубокая');
+    await page.getByLabel('Телефон').fill('позвоните мне');
+    await page.getByRole('button', { name: 'Отправить' }).click();
+    await page.locator('#phone-error').getByText(/digits/).waitFor();
+    await shoot(page, 'portal-errors-desktop');
+    page.problems = page.problems.filter((p) => !/422/.test(p));
+    assertClean(page);
+  });
+});
