@@ -190,6 +190,16 @@ pub fn demo_today() -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2026, 11, 1, 9, 0, 0).single().expect("valid date")
 }
 
+/// A burst of complaints the demo's spike alerts find: a heating main failing in one district.
+struct Incident {
+    service: &'static str,
+    district: &'static str,
+    requests: usize,
+    days_before_today: i64,
+}
+
+const INCIDENT: Incident = Incident { service: "heating", district: "north", requests: 45, days_before_today: 4 };
+
 /// Half-height and half-width (degrees) of the box a district's requests are scattered in.
 const SCATTER: (f64, f64) = (0.04, 0.07);
 
@@ -341,15 +351,24 @@ pub fn requests(today: DateTime<Utc>) -> Vec<ImportedRequest> {
     let channels = [(Channel::Web, 55), (Channel::Api, 5), (Channel::Phone, 20), (Channel::Email, 8), (Channel::Social, 12)];
     let index = TerritoryIndex::new(districts().into_iter().map(|(t, shape)| (t.code, shape)).collect());
     let mut out = Vec::with_capacity(DEMO_REQUESTS);
+    let incident_service = SERVICES.iter().find(|s| s.code == INCIDENT.service).expect("the incident's service is in the catalog");
+    let incident_district = DISTRICTS.iter().find(|d| d.0 == INCIDENT.district).expect("the incident's district exists");
+    let incident_start = today - Duration::days(INCIDENT.days_before_today);
     for i in 0..DEMO_REQUESTS {
-        // Requests grow a little over time; pick a uniform second in the window, biased later.
-        let frac: f64 = rng.gen_range(0.0..1.0f64).powf(0.85);
-        let created = start + Duration::seconds((frac * 540.0 * 86_400.0) as i64);
-        let weights: Vec<u32> = SERVICES.iter().map(|s| s.weight * if is_winter(created) { s.winter } else { 1 }).collect();
-        let total: u32 = weights.iter().sum();
-        let mut pick = rng.gen_range(0..total);
-        let service = SERVICES.iter().zip(&weights).find(|(_, w)| if pick < **w { true } else { pick -= **w; false }).map(|(s, _)| s).expect("a service");
-        let district = &DISTRICTS[rng.gen_range(0..DISTRICTS.len())];
+        let incident = i >= DEMO_REQUESTS - INCIDENT.requests;
+        let (created, service, district) = if incident {
+            // The last requests are the incident: one service, one district, two days.
+            (incident_start + Duration::seconds(rng.gen_range(0..2 * 86_400)), incident_service, incident_district)
+        } else {
+            // Requests grow a little over time; pick a uniform second in the window, biased later.
+            let frac: f64 = rng.gen_range(0.0..1.0f64).powf(0.85);
+            let created = start + Duration::seconds((frac * 540.0 * 86_400.0) as i64);
+            let weights: Vec<u32> = SERVICES.iter().map(|s| s.weight * if is_winter(created) { s.winter } else { 1 }).collect();
+            let total: u32 = weights.iter().sum();
+            let mut pick = rng.gen_range(0..total);
+            let service = SERVICES.iter().zip(&weights).find(|(_, w)| if pick < **w { true } else { pick -= **w; false }).map(|(s, _)| s).expect("a service");
+            (created, service, &DISTRICTS[rng.gen_range(0..DISTRICTS.len())])
+        };
         let street = STREETS[rng.gen_range(0..STREETS.len())];
         let house = rng.gen_range(1..120);
         let template = service.texts[rng.gen_range(0..service.texts.len())];
@@ -407,6 +426,21 @@ pub fn requests(today: DateTime<Utc>) -> Vec<ImportedRequest> {
     out
 }
 
+/// Days before the demo's last day that its creation scans for spikes.
+const ALERT_SCAN_DAYS: i64 = 60;
+
+/// Scans the demo's last weeks for spikes with the default rules, as `serve` does day by day,
+/// so that the alerts screens have something to show; returns how many were raised.
+async fn scan_demo_alerts(store: &dyn Store) -> Result<usize> {
+    let zone = DeadlineConfig::shipped().timezone;
+    let analytics = okno_server::analytics::Analytics::new(zone);
+    analytics.reload(store).await.map_err(|e| anyhow::anyhow!("loading the demo's rollups: {e:?}"))?;
+    let last = demo_today().with_timezone(&zone).date_naive();
+    let rules = okno_analytics::spikes::SpikeRules::default();
+    let report = okno_server::alerts::scan(&analytics, store, last - Duration::days(ALERT_SCAN_DAYS), last, &rules, Utc::now()).await?;
+    Ok(report.raised)
+}
+
 /// Creates the demo region unless the database already holds requests or services.
 pub async fn ensure_demo(store: &dyn Store) -> Result<()> {
     if store.totals().await?.0 > 0 || !store.services().await?.is_empty() {
@@ -436,11 +470,12 @@ pub async fn ensure_demo(store: &dyn Store) -> Result<()> {
     for chunk in requests.chunks(crate::import::BATCH_SIZE) {
         store.import_batch(chunk).await?;
     }
+    let alerts = scan_demo_alerts(store).await?;
     for (login, password, role, agency) in DEMO_USERS {
         let form = CreateUser { login: login.into(), password: password.into(), role, agency: agency.map(String::from) };
         create_user(store, form, "demo").await.map_err(|e| anyhow::anyhow!("creating demo user {login}: {e}"))?;
     }
-    eprintln!("demo region created: {} requests; sign in as (demo passwords):", requests.len());
+    eprintln!("demo region created: {} requests, {alerts} spike alerts; sign in as (demo passwords):", requests.len());
     for (login, password, role, _) in DEMO_USERS {
         eprintln!("  {login:<9} {password:<24} {}", role.as_str());
     }
