@@ -54,7 +54,12 @@ export function SituationScreen({ publicView }: { publicView: boolean }) {
     const asked = Number(new URLSearchParams(window.location.search).get('window'));
     return WINDOWS.includes(asked) ? asked : 30;
   });
-  const [endOffset, setEndOffset] = useState(0);
+  // `?end=YYYY-MM-DD` opens the window ending that day (e.g. to look at imported history).
+  const [endOffset, setEndOffset] = useState(() => {
+    const end = Date.parse(`${new URLSearchParams(window.location.search).get('end')}T00:00:00Z`);
+    return Number.isFinite(end) ? Math.max(0, Math.round((regionToday() - end) / DAY)) : 0;
+  });
+  const sliderDays = Math.max(SLIDER_DAYS, endOffset);
   const [playing, setPlaying] = useState(false);
   const [filters, setFilters] = useState<Filters>({ category: '', agency: '', status: '', channel: '' });
   const [zoom, setZoom] = useState(8);
@@ -72,6 +77,7 @@ export function SituationScreen({ publicView }: { publicView: boolean }) {
     if (!container.current || !cat) return;
     const view = new RegionMap(container.current, cat.config.map_style_url, t('map_title'));
     view.map.on('zoomend', () => setZoom(Math.round(view.map.getZoom())));
+    view.enableHoverLabels();
     // A link may name the place to look at (`?lat=…&lon=…&zoom=…`); otherwise the view is
     // fitted to the region. Data is asked for once the view is set, at its zoom.
     const asked = new URLSearchParams(window.location.search);
@@ -116,17 +122,21 @@ export function SituationScreen({ publicView }: { publicView: boolean }) {
       const feature = e.features?.[0];
       if (feature) setSelected({ feature, properties: feature.properties ?? {} });
     };
-    const pointer = () => (map.map.getCanvas().style.cursor = 'pointer');
-    const plain = () => (map.map.getCanvas().style.cursor = '');
     map.map.on('click', 'data-fill', onClick);
-    map.map.on('mouseenter', 'data-fill', pointer);
-    map.map.on('mouseleave', 'data-fill', plain);
     return () => {
       map.map.off('click', 'data-fill', onClick);
-      map.map.off('mouseenter', 'data-fill', pointer);
-      map.map.off('mouseleave', 'data-fill', plain);
     };
   }, [map]);
+
+  if (map) {
+    map.describe = (p) => {
+      const lines = [String((lang === 'ru' ? p.name_ru : p.name_en) ?? ''), t('map_count', { count: formatNumber(Number(p.count ?? 0), lang) }),
+        t('map_previous', { count: formatNumber(Number(p.previous ?? 0), lang) })];
+      const rate = valueOf(p, 'per_1000');
+      if (rate !== null) lines.push(t('map_per_1000', { rate: formatNumber(rate, lang, 2) }));
+      return lines.filter(Boolean);
+    };
+  }
 
   // Play-through: the window's end moves forward a week at a time up to today.
   useEffect(() => {
@@ -222,7 +232,7 @@ export function SituationScreen({ publicView }: { publicView: boolean }) {
           <input
             type="range"
             name="end"
-            min={-SLIDER_DAYS}
+            min={-sliderDays}
             max={0}
             step={1}
             value={-endOffset}
@@ -232,7 +242,7 @@ export function SituationScreen({ publicView }: { publicView: boolean }) {
         <button
           type="button"
           onClick={() => {
-            if (!playing && endOffset === 0) setEndOffset(Math.min(SLIDER_DAYS, 180));
+            if (!playing && endOffset === 0) setEndOffset(Math.min(sliderDays, 180));
             setPlaying(!playing);
           }}
         >

@@ -103,6 +103,31 @@ export class RegionMap {
     this.fitted = true;
   }
 
+  /** The lines of the label shown while the pointer is over a place (set on every render,
+   * so the label follows the language). */
+  describe: (properties: Record<string, unknown>) => string[] = () => [];
+
+  /** Shows the label of the place under the pointer, and a pointer cursor over places. */
+  enableHoverLabels(): void {
+    const popup = new maplibregl.Popup({ closeButton: false, closeOnClick: false, className: 'hover-label', offset: 12 });
+    this.map.on('mousemove', 'data-fill', (e) => {
+      const feature = e.features?.[0];
+      if (!feature) return;
+      this.map.getCanvas().style.cursor = 'pointer';
+      const box = document.createElement('div');
+      for (const line of this.describe(feature.properties ?? {})) {
+        const row = document.createElement('div');
+        row.textContent = line;
+        box.append(row);
+      }
+      popup.setLngLat(e.lngLat).setDOMContent(box).addTo(this.map);
+    });
+    this.map.on('mouseleave', 'data-fill', () => {
+      this.map.getCanvas().style.cursor = '';
+      popup.remove();
+    });
+  }
+
   /** Resolves once the map can take data. */
   whenReady(): Promise<void> {
     return this.ready;

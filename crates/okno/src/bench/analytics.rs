@@ -46,6 +46,10 @@ pub struct AnalyticsArgs {
     /// Where to write the JSON results.
     #[arg(long, default_value = "bench-results/analytics.json")]
     pub out: PathBuf,
+    /// Keep the generated database as DIR/okno.db (e.g. to serve it and time the web UI);
+    /// by default it is made in a temporary folder and removed.
+    #[arg(long)]
+    pub keep_dir: Option<PathBuf>,
 }
 
 /// The category of query a, and the municipality of query c, as the issue names them.
@@ -248,7 +252,9 @@ async fn over_http(store: Arc<dyn Store>, q: &Queries, repeat: usize) -> Result<
 pub async fn analytics(args: AnalyticsArgs) -> Result<Value> {
     anyhow::ensure!(args.appeals.exists() && args.boundaries.exists(), "the St. Petersburg data is not at {}", args.appeals.display());
     anyhow::ensure!(args.rows > 0, "--rows must be positive");
-    let dir = std::env::temp_dir().join(format!("okno-bench-analytics-{}", std::process::id()));
+    let dir = args.keep_dir.clone().unwrap_or_else(|| std::env::temp_dir().join(format!("okno-bench-analytics-{}", std::process::id())));
+    std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
+    anyhow::ensure!(!dir.join("okno.db").exists(), "{} already exists; give an empty --keep-dir", dir.join("okno.db").display());
     let db = format!("sqlite://{}/okno.db", dir.display());
     let (rows, source) = templates(&args).await?;
     let store = okno_store::open(&db).await?;
@@ -303,7 +309,11 @@ pub async fn analytics(args: AnalyticsArgs) -> Result<Value> {
         }
         _ => json!({"skipped": format!("no {} or {}: run scripts/bench/python-env.sh", args.python.display(), args.baseline_script.display())}),
     };
-    let _ = std::fs::remove_dir_all(&dir);
+    if args.keep_dir.is_none() {
+        let _ = std::fs::remove_dir_all(&dir);
+    } else if let Some(csv) = csv.filter(|_| args.export_csv.is_none()) {
+        let _ = std::fs::remove_file(csv);
+    }
     write_results(&args.out, &results)?;
     Ok(results)
 }
