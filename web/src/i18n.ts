@@ -187,6 +187,7 @@ const messages = {
   agency_queue: ['Очередь', 'Queue'],
   agency_templates: ['Шаблоны ответов', 'Answer templates'],
   agency_scorecard: ['Показатели ведомства', "The agency's scorecard"],
+  agency_no_scorecard: ['За период обращений не поступало.', 'No requests in the period.'],
   template_done: ['Работы выполнены, проблема устранена. Спасибо за обращение.', 'The work is done and the problem is fixed. Thank you for reporting it.'],
   template_planned: ['Работы включены в план и будут выполнены в ближайшее время.', 'The work is scheduled and will be done shortly.'],
   template_not_ours: ['Вопрос не относится к нашему ведению; обращение передано по принадлежности.', 'This is not within our remit; the request has been passed on.'],
@@ -274,6 +275,25 @@ const TOPIC: Record<string, [string, string]> = {
   utilities: ['Коммунальные услуги', 'Utilities'],
 };
 
+const ACTION: Record<string, [string, string]> = {
+  route: ['Направить', 'Route'],
+  start: ['Взять в работу', 'Start'],
+  'intermediate-answer': ['Промежуточный ответ', 'Interim answer'],
+  answer: ['Ответить', 'Answer'],
+  'extend-deadline': ['Продлить срок', 'Extend deadline'],
+  'mark-duplicate': ['Дубликат', 'Duplicate'],
+  close: ['Закрыть', 'Close'],
+  reopen: ['Вернуть в работу', 'Reopen'],
+  reject: ['Отклонить', 'Reject'],
+  comment: ['Комментарий', 'Comment'],
+};
+
+const ALERT_STATE: Record<string, [string, string]> = {
+  new: ['Новые', 'New'],
+  acknowledged: ['Принятые', 'Acknowledged'],
+  resolved: ['Закрытые', 'Resolved'],
+};
+
 function pick(table: Record<string, [string, string]>, code: string, language: Lang): string {
   const names = table[code];
   return names ? names[language === 'ru' ? 0 : 1] : code;
@@ -287,6 +307,12 @@ export const eventName = (code: string, language: Lang) => pick(EVENT, code, lan
 export const channelName = (code: string, language: Lang) => pick(CHANNEL, code, language);
 /** A topic's (category's) name; unknown topics (e.g. imported Russian ones) as they are. */
 export const topicName = (code: string, language: Lang) => pick(TOPIC, code, language);
+/** A request action's name (as in `POST /requests/{id}/{action}`). */
+export const actionName = (code: string, language: Lang) => pick(ACTION, code, language);
+/** An alert state's name. */
+export const alertStateName = (code: string, language: Lang) => pick(ALERT_STATE, code, language);
+/** The states of alerts. */
+export const ALERT_STATES = Object.keys(ALERT_STATE);
 /** The channels a filter offers. */
 export const CHANNELS = Object.keys(CHANNEL);
 /** The statuses a filter offers. */

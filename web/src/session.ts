@@ -1,6 +1,7 @@
 // Who is signed in, and the catalog (services, agencies, territories) every screen names
 // things from: read once per page load.
 import { Agency, ApiError, get, Me, post, Service, setCsrfToken, Territory, UiConfig } from './api';
+import { Lang, nameOf } from './i18n';
 import { Observable } from './state';
 
 /** The signed-in user, `null` for a citizen, `undefined` until known. */
@@ -53,6 +54,36 @@ export interface Catalog {
   agencies: Agency[];
   territories: Territory[];
   config: UiConfig;
+}
+
+/** An agency's name in the language; the code when it is unknown. */
+export function agencyName(cat: Catalog | undefined, code: string, lang: Lang): string {
+  return nameOf(cat?.agencies.find((a) => a.code === code), lang, code);
+}
+
+/** A service's name in the language; the code when it is unknown. */
+export function serviceName(cat: Catalog | undefined, code: string, lang: Lang): string {
+  return nameOf(cat?.services.find((s) => s.code === code), lang, code);
+}
+
+/** A territory's name in the language; the code when it is unknown. */
+export function territoryName(cat: Catalog | undefined, code: string, lang: Lang): string {
+  return nameOf(cat?.territories.find((t) => t.code === code), lang, code);
+}
+
+/** The agencies as choices ([code, name]). */
+export const agencyChoices = (cat: Catalog | undefined, lang: Lang): [string, string][] => (cat?.agencies ?? []).map((a) => [a.code, nameOf(a, lang)]);
+
+/** The services as choices ([code, name]). */
+export const serviceChoices = (services: Service[] | undefined, lang: Lang): [string, string][] => (services ?? []).map((s) => [s.code, nameOf(s, lang)]);
+
+let boundariesPromise: Promise<GeoJSON.FeatureCollection> | null = null;
+
+/** The territories' boundaries (every map's outlines), fetched once per page load. */
+export function boundaries(): Promise<GeoJSON.FeatureCollection> {
+  boundariesPromise ??= get<GeoJSON.FeatureCollection>('/territories/boundaries');
+  boundariesPromise.catch(() => (boundariesPromise = null));
+  return boundariesPromise;
 }
 
 let catalogPromise: Promise<Catalog> | null = null;

@@ -16,9 +16,8 @@ use utoipa::ToSchema;
 include!(concat!(env!("OUT_DIR"), "/web_assets.rs"));
 
 /// The client-side routes that answer with the UI's page.
-const PAGES: [&str; 12] = [
-    "/", "/login", "/map", "/dashboards", "/console", "/console/{*rest}", "/agency", "/agency/{*rest}", "/track/{token}",
-    "/requests/{id}", "/portal", "/stats",
+const PAGES: [&str; 10] = [
+    "/", "/login", "/map", "/dashboards", "/console", "/console/{*rest}", "/agency", "/agency/{*rest}", "/track/{token}", "/requests/{id}",
 ];
 
 /// The routes of the UI: its pages and its files.

@@ -433,11 +433,9 @@ const ALERT_SCAN_DAYS: i64 = 60;
 /// so that the alerts screens have something to show; returns how many were raised.
 async fn scan_demo_alerts(store: &dyn Store) -> Result<usize> {
     let zone = DeadlineConfig::shipped().timezone;
-    let analytics = okno_server::analytics::Analytics::new(zone);
-    analytics.reload(store).await.map_err(|e| anyhow::anyhow!("loading the demo's rollups: {e:?}"))?;
     let last = demo_today().with_timezone(&zone).date_naive();
     let rules = okno_analytics::spikes::SpikeRules::default();
-    let report = okno_server::alerts::scan(&analytics, store, last - Duration::days(ALERT_SCAN_DAYS), last, &rules, Utc::now()).await?;
+    let (report, _) = crate::alerts::scan_stored(store, zone, last - Duration::days(ALERT_SCAN_DAYS), last, &rules).await?;
     Ok(report.raised)
 }
 
@@ -455,7 +453,7 @@ pub async fn ensure_demo(store: &dyn Store) -> Result<()> {
     let shapes: Vec<(Territory, StoredShape)> = districts()
         .into_iter()
         .map(|(t, shape)| {
-            let stored = StoredShape { territory_code: t.code.clone(), geometry: shape.to_geojson().to_string(), area_km2: shape.area_km2() };
+            let stored = crate::geo::stored_shape(&t.code, &shape);
             (t, stored)
         })
         .collect();

@@ -4,7 +4,7 @@
 use anyhow::{bail, Context, Result};
 use okno_core::text::{search_key, slug};
 use okno_core::Territory;
-use okno_geo::{read_features, FeatureFields, TerritoryIndex};
+use okno_geo::{read_features, FeatureFields, Shape, TerritoryIndex};
 use okno_store::{PlacementUpdate, Store, StoredShape};
 use serde_json::{json, Value};
 use std::collections::{BTreeMap, HashMap};
@@ -53,6 +53,11 @@ pub fn name_key(name: &str) -> String {
     key
 }
 
+/// A territory's boundary as the store keeps it.
+pub fn stored_shape(territory_code: &str, shape: &Shape) -> StoredShape {
+    StoredShape { territory_code: territory_code.to_owned(), geometry: shape.to_geojson().to_string(), area_km2: shape.area_km2() }
+}
+
 /// Reads, checks and stores territories with their boundaries, all or none; returns a report.
 pub async fn import_territories(store: &dyn Store, args: &ImportTerritoriesArgs) -> Result<Value> {
     let text = std::fs::read_to_string(&args.file).with_context(|| format!("reading {}", args.file.display()))?;
@@ -88,7 +93,7 @@ pub async fn import_territories(store: &dyn Store, args: &ImportTerritoriesArgs)
         if let Some(other) = codes.insert(territory.code.clone(), feature.number) {
             bail!("features {other} and {} ({}) would both be territory {:?}; give them distinct names or a --code-field", feature.number, feature.name, territory.code);
         }
-        let shape = StoredShape { territory_code: territory.code.clone(), geometry: feature.shape.to_geojson().to_string(), area_km2: feature.shape.area_km2() };
+        let shape = stored_shape(&territory.code, &feature.shape);
         shapes.push((territory, shape));
     }
     let index = TerritoryIndex::new(features.iter().map(|f| (f.name.clone(), f.shape.clone())).collect());

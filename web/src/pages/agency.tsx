@@ -1,8 +1,8 @@
 // The agency workspace: the agency's own open requests and deadlines, answering with
 // templates, and its scorecard.
 import { get, query, QueueCounts, RequestPage, ScorecardRow } from '../api';
-import { formatNumber, nameOf, useT } from '../i18n';
-import { me } from '../session';
+import { useT } from '../i18n';
+import { agencyName, me } from '../session';
 import { useObservable } from '../state';
 import { ErrorMessage, Loading, Section } from '../ui/common';
 import { useCatalog, useLoad } from '../ui/hooks';
@@ -23,7 +23,7 @@ export function AgencyWorkspace() {
   return (
     <div class="agency">
       <h1>
-        {t('agency_title')}: {nameOf(cat?.agencies.find((a) => a.code === agency), lang, agency)}
+        {t('agency_title')}: {agencyName(cat, agency, lang)}
       </h1>
       {queues.data && (
         <p class="queue-counts">
@@ -40,7 +40,7 @@ export function AgencyWorkspace() {
       <Section title={t('agency_scorecard')}>
         <ErrorMessage error={scorecard.error} />
         {scorecard.data && <ScorecardTable rows={own} />}
-        {scorecard.data && own.length === 0 && <p class="muted">{formatNumber(0, lang)}</p>}
+        {scorecard.data && own.length === 0 && <p class="muted">{t('agency_no_scorecard')}</p>}
       </Section>
     </div>
   );

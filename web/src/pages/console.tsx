@@ -3,11 +3,11 @@
 // the lifecycle actions; the triage queue with keyboard shortcuts; deadline queues; alerts.
 import { useEffect, useRef, useState } from 'preact/hooks';
 import { Alert, Contact, Event as RequestEvent, get, post, query, QueueCounts, Request, RequestPage, TriageItem } from '../api';
-import { channelName, eventName, formatNumber, formatTime, MessageKey, nameOf, statusName, STATUSES, topicName, useT } from '../i18n';
+import { actionName, ALERT_STATES, alertStateName, channelName, eventName, formatNumber, formatTime, MessageKey, statusName, STATUSES, topicName, useT } from '../i18n';
 import { navigate } from '../router';
-import { isCenterStaff, me } from '../session';
+import { agencyChoices, agencyName, boundaries, isCenterStaff, me, serviceChoices, serviceName, territoryName } from '../session';
 import { useObservable } from '../state';
-import { ErrorMessage, Field, Loading, Section, StatusBadge } from '../ui/common';
+import { Choice, ErrorMessage, Field, Loading, Section, StatusBadge } from '../ui/common';
 import { useCatalog, useLoad } from '../ui/hooks';
 import { RegionMap } from '../ui/map';
 
@@ -30,6 +30,11 @@ export function ConsoleNav({ current }: { current: string }) {
   );
 }
 
+/** Whether an unfinished request is past its deadline. */
+function isOverdue(r: Request): boolean {
+  return !!r.due_at && !r.closed_at && Date.parse(r.due_at) < Date.now();
+}
+
 /** A table of requests linking to their pages. */
 export function RequestTable({ items, showAgency = true }: { items: Request[]; showAgency?: boolean }) {
   const { t, lang } = useT();
@@ -37,7 +42,6 @@ export function RequestTable({ items, showAgency = true }: { items: Request[]; s
   const user = useObservable(me);
   const base = user?.role === 'agency_staff' ? '/agency/requests' : '/console/requests';
   if (items.length === 0) return <p class="muted">{t('console_no_requests')}</p>;
-  const now = Date.now();
   return (
     <table class="requests">
       <thead>
@@ -58,16 +62,16 @@ export function RequestTable({ items, showAgency = true }: { items: Request[]; s
               <a href={`${base}/${r.id}`}>{r.id}</a>
             </td>
             <td class="nowrap">{formatTime(r.created_at, lang)}</td>
-            <td>{nameOf(cat?.services.find((s) => s.code === r.service_code), lang, r.service_code)}</td>
+            <td>{serviceName(cat, r.service_code, lang)}</td>
             <td class="clip">
               {r.text}
               {r.address && <small class="muted"> — {r.address}</small>}
             </td>
-            {showAgency && <td>{r.agency ? nameOf(cat?.agencies.find((a) => a.code === r.agency), lang, r.agency) : <em>{t('console_unrouted')}</em>}</td>}
+            {showAgency && <td>{r.agency ? agencyName(cat, r.agency, lang) : <em>{t('console_unrouted')}</em>}</td>}
             <td>
               <StatusBadge status={r.status} />
             </td>
-            <td class={r.due_at && !r.closed_at && Date.parse(r.due_at) < now ? 'nowrap overdue' : 'nowrap'}>{formatTime(r.due_at, lang)}</td>
+            <td class={isOverdue(r) ? 'nowrap overdue' : 'nowrap'}>{formatTime(r.due_at, lang)}</td>
           </tr>
         ))}
       </tbody>
@@ -85,7 +89,7 @@ export function RequestList() {
   const [applied, setApplied] = useState(filters);
   const [cursors, setCursors] = useState<(string | null)[]>([null]);
   const page = useLoad(() => get<RequestPage>(`/requests${query({ ...applied, cursor: cursors[cursors.length - 1], limit: 50 })}`), [applied, cursors]);
-  const set = (key: keyof typeof filters) => (e: Event) => setFilters({ ...filters, [key]: (e.target as HTMLInputElement).value });
+  const set = (key: keyof typeof filters) => (value: string) => setFilters({ ...filters, [key]: value });
   return (
     <div class="console">
       <ConsoleNav current="/console" />
@@ -99,38 +103,17 @@ export function RequestList() {
         }}
       >
         <Field id="q" label={t('console_filter_text')}>
-          <input id="q" type="search" value={filters.q} onInput={set('q')} />
+          <input id="q" type="search" value={filters.q} onInput={(e) => set('q')((e.target as HTMLInputElement).value)} />
         </Field>
         <Field id="f-status" label={t('col_status')}>
-          <select id="f-status" value={filters.status} onChange={set('status')}>
-            <option value="">{t('all')}</option>
-            {STATUSES.map((s) => (
-              <option key={s} value={s}>
-                {statusName(s, lang)}
-              </option>
-            ))}
-          </select>
+          <Choice id="f-status" value={filters.status} empty={t('all')} options={STATUSES.map((s) => [s, statusName(s, lang)])} onChange={set('status')} />
         </Field>
         <Field id="f-service" label={t('col_service')}>
-          <select id="f-service" value={filters.service} onChange={set('service')}>
-            <option value="">{t('all')}</option>
-            {cat?.services.map((s) => (
-              <option key={s.code} value={s.code}>
-                {nameOf(s, lang)}
-              </option>
-            ))}
-          </select>
+          <Choice id="f-service" value={filters.service} empty={t('all')} options={serviceChoices(cat?.services, lang)} onChange={set('service')} />
         </Field>
         {user?.role !== 'agency_staff' && (
           <Field id="f-agency" label={t('col_agency')}>
-            <select id="f-agency" value={filters.agency} onChange={set('agency')}>
-              <option value="">{t('all')}</option>
-              {cat?.agencies.map((a) => (
-                <option key={a.code} value={a.code}>
-                  {nameOf(a, lang)}
-                </option>
-              ))}
-            </select>
+            <Choice id="f-agency" value={filters.agency} empty={t('all')} options={agencyChoices(cat, lang)} onChange={set('agency')} />
           </Field>
         )}
         <button type="submit">{t('apply')}</button>
@@ -146,35 +129,19 @@ export function RequestList() {
   );
 }
 
-/** Actions a staff member can take from the request page, with the fields each needs. */
-const ACTIONS: { action: string; key: MessageKey; needs: ('text' | 'agency' | 'due_at')[]; center?: boolean }[] = [
-  { action: 'route', key: 'request_agency_pick', needs: ['agency', 'text'], center: true },
-  { action: 'start', key: 'request_actions', needs: [] },
-  { action: 'intermediate-answer', key: 'request_actions', needs: ['text'] },
-  { action: 'answer', key: 'request_actions', needs: ['text'] },
-  { action: 'extend-deadline', key: 'request_actions', needs: ['due_at', 'text'] },
-  { action: 'mark-duplicate', key: 'request_actions', needs: ['text'], center: true },
-  { action: 'close', key: 'request_actions', needs: [] },
-  { action: 'reopen', key: 'request_actions', needs: ['text'] },
-  { action: 'reject', key: 'request_actions', needs: ['text'] },
-  { action: 'comment', key: 'request_actions', needs: ['text'] },
+/** The actions the request page offers; `center`: only the management center's staff. */
+const ACTIONS: { action: string; center?: boolean }[] = [
+  { action: 'route', center: true },
+  { action: 'start' },
+  { action: 'intermediate-answer' },
+  { action: 'answer' },
+  { action: 'extend-deadline' },
+  { action: 'mark-duplicate', center: true },
+  { action: 'close' },
+  { action: 'reopen' },
+  { action: 'reject' },
+  { action: 'comment' },
 ];
-
-const ACTION_NAMES: Record<string, [string, string]> = {
-  route: ['Направить', 'Route'],
-  start: ['Взять в работу', 'Start'],
-  'intermediate-answer': ['Промежуточный ответ', 'Interim answer'],
-  answer: ['Ответить', 'Answer'],
-  'extend-deadline': ['Продлить срок', 'Extend deadline'],
-  'mark-duplicate': ['Дубликат', 'Duplicate'],
-  close: ['Закрыть', 'Close'],
-  reopen: ['Вернуть в работу', 'Reopen'],
-  reject: ['Отклонить', 'Reject'],
-  comment: ['Комментарий', 'Comment'],
-};
-
-/** An action's name in the language. */
-export const actionName = (action: string, lang: 'ru' | 'en') => ACTION_NAMES[action]?.[lang === 'ru' ? 0 : 1] ?? action;
 
 /** The request page: everything about one request and what can be done with it. */
 export function RequestPageView({ id, templates = [] }: { id: string; templates?: string[] }) {
@@ -214,7 +181,7 @@ export function RequestPageView({ id, templates = [] }: { id: string; templates?
         <div>
           <Section title={t('request_title', { id: r.id })}>
             <p>
-              <strong>{nameOf(cat?.services.find((s) => s.code === r.service_code), lang, r.service_code)}</strong> · <StatusBadge status={r.status} />{' '}
+              <strong>{serviceName(cat, r.service_code, lang)}</strong> · <StatusBadge status={r.status} />{' '}
               {r.category && <span class="muted">· {topicName(r.category, lang)}</span>}
             </p>
             {r.address && <p>{r.address}</p>}
@@ -230,15 +197,15 @@ export function RequestPageView({ id, templates = [] }: { id: string; templates?
             )}
             <dl class="facts">
               <dt>{t('col_agency')}</dt>
-              <dd data-testid="request-agency">{r.agency ? nameOf(cat?.agencies.find((a) => a.code === r.agency), lang, r.agency) : t('console_unrouted')}</dd>
+              <dd data-testid="request-agency">{r.agency ? agencyName(cat, r.agency, lang) : t('console_unrouted')}</dd>
               <dt>{t('request_channel')}</dt>
               <dd>{channelName(r.channel, lang)}</dd>
               <dt>{t('request_territory')}</dt>
-              <dd>{nameOf(cat?.territories.find((x) => x.code === r.territory), lang, r.territory ?? '—')}</dd>
+              <dd>{r.territory ? territoryName(cat, r.territory, lang) : '—'}</dd>
               <dt>{t('col_created')}</dt>
               <dd>{formatTime(r.created_at, lang)}</dd>
               <dt>{t('col_due')}</dt>
-              <dd class={r.due_at && !r.closed_at && Date.parse(r.due_at) < Date.now() ? 'overdue' : ''}>{formatTime(r.due_at, lang)}</dd>
+              <dd class={isOverdue(r) ? 'overdue' : ''}>{formatTime(r.due_at, lang)}</dd>
             </dl>
             {r.last_answer && (
               <div class="answer">
@@ -263,14 +230,7 @@ export function RequestPageView({ id, templates = [] }: { id: string; templates?
               </Field>
               {isCenterStaff(user) && (
                 <Field id="action-agency" label={t('request_agency_pick')}>
-                  <select id="action-agency" value={agency} onChange={(e) => setAgency((e.target as HTMLSelectElement).value)}>
-                    <option value="">—</option>
-                    {cat?.agencies.map((a) => (
-                      <option key={a.code} value={a.code}>
-                        {nameOf(a, lang)}
-                      </option>
-                    ))}
-                  </select>
+                  <Choice id="action-agency" value={agency} empty="—" options={agencyChoices(cat, lang)} onChange={setAgency} />
                 </Field>
               )}
               <Field id="action-due" label={t('request_new_due')}>
@@ -297,7 +257,7 @@ export function RequestPageView({ id, templates = [] }: { id: string; templates?
                 {events.data.map((e) => (
                   <li key={e.id}>
                     <time>{formatTime(e.at, lang)}</time> <strong>{eventName(e.kind, lang)}</strong> <span class="muted">{e.actor}</span>
-                    {e.agency && <span> → {nameOf(cat?.agencies.find((a) => a.code === e.agency), lang, e.agency)}</span>}
+                    {e.agency && <span> → {agencyName(cat, e.agency, lang)}</span>}
                     {e.new_due_at && (
                       <span class="muted">
                         {' '}
@@ -331,7 +291,7 @@ function RequestMap({ lat, lon }: { lat: number; lon: number }) {
     const view = new RegionMap(box.current, cat.config.map_style_url, `${lat}, ${lon}`);
     view.focus(lat, lon, 13);
     view.setPins([{ lat, lon }]);
-    get<GeoJSON.FeatureCollection>('/territories/boundaries').then((b) => view.setOutlines(b), () => undefined);
+    boundaries().then((b) => view.setOutlines(b), () => undefined);
     return () => view.remove();
   }, [cat, lat, lon]);
   return <div ref={box} class="map small-map card" />;
@@ -430,7 +390,7 @@ export function TriageQueue() {
             <ul class="choices">
               {item.prediction.agencies_explained.slice(0, 3).map((c, n) => (
                 <li key={c.code}>
-                  <kbd>{n + 1}</kbd> {nameOf(cat?.agencies.find((a) => a.code === c.code), lang, c.code)} {formatNumber(c.probability * 100, lang)}%{' '}
+                  <kbd>{n + 1}</kbd> {agencyName(cat, c.code, lang)} {formatNumber(c.probability * 100, lang)}%{' '}
                   <small class="muted">
                     {t('console_because')}: {words(c.because)}
                   </small>
@@ -478,7 +438,7 @@ export function QueuesPage() {
         <tbody>
           {summary.data?.agencies.map((q) => (
             <tr key={q.agency ?? '-'}>
-              <th scope="row">{q.agency ? nameOf(cat?.agencies.find((a) => a.code === q.agency), lang, q.agency) : t('console_unrouted')}</th>
+              <th scope="row">{q.agency ? agencyName(cat, q.agency, lang) : t('console_unrouted')}</th>
               {columns.map(([key]) => (
                 <td key={key} class={key === 'overdue' && (q[key] as number) > 0 ? 'overdue' : ''}>
                   {q[key]}
@@ -508,11 +468,7 @@ export function AlertsPage() {
       <ConsoleNav current="/console/alerts" />
       <label>
         {t('col_status')}{' '}
-        <select value={state} onChange={(e) => setState((e.target as HTMLSelectElement).value)}>
-          <option value="new">new</option>
-          <option value="acknowledged">acknowledged</option>
-          <option value="resolved">resolved</option>
-        </select>
+        <Choice value={state} options={ALERT_STATES.map((s) => [s, alertStateName(s, lang)])} onChange={setState} />
       </label>
       <ErrorMessage error={alerts.error} />
       {alerts.data?.items.length === 0 && <p class="muted">{t('panel_no_alerts')}</p>}

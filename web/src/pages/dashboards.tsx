@@ -1,17 +1,15 @@
 // Dashboards read at a glance: the agencies' league table, daily dynamics per topic with the
 // year before, and the mix of channels requests arrive through.
 import { get, query, ScorecardRow, SeriesPoint } from '../api';
+import { isoDate, regionToday, windowEnding } from '../dates';
 import { channelName, CHANNELS, formatDate, formatNumber, nameOf, topicName, useT } from '../i18n';
+import { agencyName } from '../session';
 import { Bars, SeriesChart } from '../ui/charts';
 import { ErrorMessage, Loading, Section } from '../ui/common';
 import { useCatalog, useLoad } from '../ui/hooks';
 
-const DAY = 86_400_000;
-
-function period(days: number): { from: string; to: string } {
-  const end = Date.now() + 3 * 3_600_000;
-  return { from: new Date(end - (days - 1) * DAY).toISOString().slice(0, 10), to: new Date(end + DAY).toISOString().slice(0, 10) };
-}
+/** Days the dashboards cover, ending today. */
+const DASHBOARD_DAYS = 90;
 
 /** Scorecard rows as a table; unranked rows say why. */
 export function ScorecardTable({ rows }: { rows: ScorecardRow[] }) {
@@ -37,7 +35,7 @@ export function ScorecardTable({ rows }: { rows: ScorecardRow[] }) {
         {rows.map((r) => (
           <tr key={r.key}>
             <td>{r.rank ?? <small class="muted">{t('sc_unranked')}</small>}</td>
-            <th scope="row">{r.key === '-' ? t('console_unrouted') : nameOf(cat?.agencies.find((a) => a.code === r.key), lang, r.key)}</th>
+            <th scope="row">{r.key === '-' ? t('console_unrouted') : agencyName(cat, r.key, lang)}</th>
             <td>{r.received}</td>
             <td>{r.closed}</td>
             <td>{share(r.on_time_share)}</td>
@@ -54,7 +52,7 @@ export function ScorecardTable({ rows }: { rows: ScorecardRow[] }) {
 export function Dashboards() {
   const { t, lang } = useT();
   const cat = useCatalog();
-  const span = period(90);
+  const span = windowEnding(DASHBOARD_DAYS);
   const league = useLoad(() => get<{ rows: ScorecardRow[] }>(`/scorecards${query({ by: 'agency', ...span })}`), []);
   const topics = [...new Set(cat?.services.map((s) => s.group) ?? [])].sort();
   const dynamics = useLoad(
@@ -73,7 +71,7 @@ export function Dashboards() {
   return (
     <div class="dashboards">
       <h1>{t('dash_title')}</h1>
-      <p class="muted">{formatDate(span.from, lang)} – {formatDate(new Date(Date.parse(span.to) - DAY).toISOString().slice(0, 10), lang)}</p>
+      <p class="muted">{formatDate(span.from, lang)} – {formatDate(isoDate(regionToday()), lang)}</p>
       <Section title={t('dash_league')}>
         <ErrorMessage error={league.error} />
         {league.data ? <ScorecardTable rows={league.data.rows} /> : <Loading />}

@@ -3,9 +3,10 @@
 // link. The form checks itself in the browser; what the server refuses is shown beside the field.
 import { useEffect, useRef, useState } from 'preact/hooks';
 import { ApiError, get, post, PublicRequest, query, Service, Suggestion } from '../api';
-import { formatNumber, formatTime, MessageKey, nameOf, useT } from '../i18n';
+import { formatNumber, formatTime, MessageKey, useT } from '../i18n';
 import { navigate } from '../router';
-import { ErrorMessage, Field, StatusBadge } from '../ui/common';
+import { boundaries, serviceChoices } from '../session';
+import { Choice, ErrorMessage, Field, StatusBadge } from '../ui/common';
 import { useCatalog } from '../ui/hooks';
 import { RegionMap } from '../ui/map';
 
@@ -36,14 +37,21 @@ function check(form: Form, pin: { lat: number; lon: number } | null, t: (k: Mess
   return errors;
 }
 
-/** The server's field errors, keyed by the form's fields. */
-function serverErrors(e: ApiError): Errors {
-  const fields: Record<string, keyof Form | 'place'> = {
-    service_code: 'service', text: 'text', lat: 'place', lon: 'place', address: 'address', media_url: 'media_url',
-    'contact.email': 'email', 'contact.phone': 'phone', 'contact.name': 'name',
-  };
+/** The form's field each of the server's field names stands for. */
+const SERVER_FIELDS: Record<string, keyof Errors> = {
+  service_code: 'service', text: 'text', lat: 'place', lon: 'place', address: 'address', media_url: 'media_url',
+  'contact.email': 'email', 'contact.phone': 'phone', 'contact.name': 'name',
+};
+
+/** The server's field errors keyed by the form's fields; null when one names no field of the
+ * form (then the whole error is shown below the form instead). */
+function serverErrors(e: ApiError): Errors | null {
   const errors: Errors = {};
-  for (const { field, message } of e.errors) errors[fields[field] ?? 'text'] = message;
+  for (const { field, message } of e.errors) {
+    const mine = SERVER_FIELDS[field];
+    if (!mine) return null;
+    errors[mine] = message;
+  }
   return errors;
 }
 
@@ -69,7 +77,7 @@ export function Portal() {
   useEffect(() => {
     if (!mapBox.current || !cat) return;
     const view = new RegionMap(mapBox.current, cat.config.map_style_url, t('portal_place'));
-    get<GeoJSON.FeatureCollection>('/territories/boundaries').then((b) => view.setOutlines(b)).catch(setFailure);
+    boundaries().then((b) => view.setOutlines(b)).catch(setFailure);
     view.map.on('click', (e) => setPin({ lat: Number(e.lngLat.lat.toFixed(6)), lon: Number(e.lngLat.lng.toFixed(6)) }));
     mapRef.current = view;
     return () => view.remove();
@@ -91,10 +99,11 @@ export function Portal() {
     return () => clearTimeout(timer);
   }, [form.service, pin?.lat, pin?.lon, form.text]);
 
-  const set = (key: keyof Form) => (e: Event) => {
-    setForm({ ...form, [key]: (e.target as HTMLInputElement).value });
+  const setField = (key: keyof Form) => (value: string) => {
+    setForm({ ...form, [key]: value });
     if (errors[key]) setErrors({ ...errors, [key]: undefined });
   };
+  const set = (key: keyof Form) => (e: Event) => setField(key)((e.target as HTMLInputElement).value);
 
   const submit = async (e: Event) => {
     e.preventDefault();
@@ -120,7 +129,8 @@ export function Portal() {
       });
       navigate(`/track/${encodeURIComponent(created.token)}?new=1`);
     } catch (err) {
-      if (err instanceof ApiError && err.errors.length > 0) setErrors(serverErrors(err));
+      const fields = err instanceof ApiError && err.errors.length > 0 ? serverErrors(err) : null;
+      if (fields) setErrors(fields);
       else setFailure(err);
     } finally {
       setSending(false);
@@ -138,14 +148,7 @@ export function Portal() {
           <input id="service-search" type="search" value={words} onInput={(e) => setWords((e.target as HTMLInputElement).value)} autoComplete="off" />
         </Field>
         <Field id="service" label={t('portal_service')} error={errors.service}>
-          <select id="service" name="service" value={form.service} onChange={set('service')} required aria-invalid={!!errors.service} aria-describedby={describedBy('service')}>
-            <option value="">{t('portal_service_pick')}</option>
-            {services.map((s) => (
-              <option key={s.code} value={s.code}>
-                {nameOf(s, lang)}
-              </option>
-            ))}
-          </select>
+          <Choice id="service" value={form.service} empty={t('portal_service_pick')} options={serviceChoices(services, lang)} onChange={setField('service')} invalid={!!errors.service} describedBy={describedBy('service')} />
         </Field>
         <div class={errors.place ? 'field invalid' : 'field'}>
           <span class="label" id="place-label">

@@ -4,29 +4,19 @@
 // map and statistics without the staff panels.
 import { useEffect, useMemo, useRef, useState } from 'preact/hooks';
 import { Alert, get, HeatMap, post, query, QueueCounts, RequestPage, SeriesPoint } from '../api';
-import { channelName, CHANNELS, formatDate, formatNumber, MessageKey, nameOf, topicName, useT } from '../i18n';
-import { isCenterStaff, me } from '../session';
+import { DAY, isoDate, regionToday, windowEnding } from '../dates';
+import { channelName, CHANNELS, formatDate, formatNumber, MessageKey, topicName, useT } from '../i18n';
+import { agencyChoices, agencyName, boundaries, isCenterStaff, me } from '../session';
 import { useObservable } from '../state';
 import { Bars, SeriesChart } from '../ui/charts';
-import { ErrorMessage, StatusBadge } from '../ui/common';
+import { Choice, ErrorMessage, StatusBadge } from '../ui/common';
 import { useCatalog, useLoad } from '../ui/hooks';
 import type { MapMouseEvent } from 'maplibre-gl';
 import { bboxText, Legend, Measure, RegionMap, valueOf } from '../ui/map';
 
-const DAY = 86_400_000;
 const WINDOWS = [7, 30, 90, 365];
 /** How far back the slider reaches. */
 const SLIDER_DAYS = 540;
-
-function isoDate(t: number): string {
-  return new Date(t).toISOString().slice(0, 10);
-}
-
-/** Today as a date in the region (Moscow time, UTC+3). */
-function regionToday(): number {
-  const now = Date.now() + 3 * 3_600_000;
-  return now - (now % DAY);
-}
 
 interface Filters {
   category: string;
@@ -69,7 +59,7 @@ export function SituationScreen({ publicView }: { publicView: boolean }) {
   const [heat, setHeat] = useState<HeatMap | null>(null);
 
   const end = regionToday() - endOffset * DAY;
-  const span = { from: isoDate(end - (windowDays - 1) * DAY), to: isoDate(end + DAY) };
+  const span = windowEnding(windowDays, end);
   const countQuery = { ...span, ...filters };
 
   // The map is made once; its outlines come from the territories' boundaries.
@@ -83,7 +73,7 @@ export function SituationScreen({ publicView }: { publicView: boolean }) {
     const asked = new URLSearchParams(window.location.search);
     const [lat, lon, z] = ['lat', 'lon', 'zoom'].map((k) => Number(asked.get(k) ?? NaN));
     if (Number.isFinite(lat) && Number.isFinite(lon)) view.focus(lat, lon, Number.isFinite(z) ? z : 12);
-    get<GeoJSON.FeatureCollection>('/territories/boundaries')
+    boundaries()
       .then((outlines) => view.setOutlines(outlines))
       .catch(setError)
       .finally(() => {
@@ -105,6 +95,7 @@ export function SituationScreen({ publicView }: { publicView: boolean }) {
         setError(null);
         setLegend(await map.setData(data, measure));
         await map.drawn();
+        // What the browser tests and web/bench/first-render.mjs wait for.
         if (current) performance.mark('okno-data-drawn');
         document.body.dataset.mapDrawn = String(data.okno.count);
       },
@@ -154,7 +145,7 @@ export function SituationScreen({ publicView }: { publicView: boolean }) {
   }, [playing]);
 
   const categories = useMemo(() => [...new Set(cat?.services.map((s) => s.group) ?? [])].sort(), [cat]);
-  const setFilter = (key: keyof Filters) => (e: Event) => setFilters({ ...filters, [key]: (e.target as HTMLSelectElement).value });
+  const setFilter = (key: keyof Filters) => (value: string) => setFilters({ ...filters, [key]: value });
 
   return (
     <div class="situation">
@@ -178,44 +169,25 @@ export function SituationScreen({ publicView }: { publicView: boolean }) {
         </label>
         <label>
           {t('map_topic')}
-          <select name="category" value={filters.category} onChange={setFilter('category')}>
-            <option value="">{t('all')}</option>
-            {categories.map((c) => (
-              <option key={c} value={c}>
-                {topicName(c, lang)}
-              </option>
-            ))}
-          </select>
+          <Choice name="category" value={filters.category} empty={t('all')} options={categories.map((c) => [c, topicName(c, lang)])} onChange={setFilter('category')} />
         </label>
         <label>
           {t('map_agency')}
-          <select name="agency" value={filters.agency} onChange={setFilter('agency')}>
-            <option value="">{t('all')}</option>
-            {cat?.agencies.map((a) => (
-              <option key={a.code} value={a.code}>
-                {nameOf(a, lang)}
-              </option>
-            ))}
-          </select>
+          <Choice name="agency" value={filters.agency} empty={t('all')} options={agencyChoices(cat, lang)} onChange={setFilter('agency')} />
         </label>
         <label>
           {t('map_status')}
-          <select name="status" value={filters.status} onChange={setFilter('status')}>
-            <option value="">{t('all')}</option>
-            <option value="open">{t('map_status_open')}</option>
-            <option value="closed">{t('map_status_closed')}</option>
-          </select>
+          <Choice
+            name="status"
+            value={filters.status}
+            empty={t('all')}
+            options={[['open', t('map_status_open')], ['closed', t('map_status_closed')]]}
+            onChange={setFilter('status')}
+          />
         </label>
         <label>
           {t('map_channel')}
-          <select name="channel" value={filters.channel} onChange={setFilter('channel')}>
-            <option value="">{t('all')}</option>
-            {CHANNELS.map((c) => (
-              <option key={c} value={c}>
-                {channelName(c, lang)}
-              </option>
-            ))}
-          </select>
+          <Choice name="channel" value={filters.channel} empty={t('all')} options={CHANNELS.map((c) => [c, channelName(c, lang)])} onChange={setFilter('channel')} />
         </label>
         <label>
           {t('map_window')}
@@ -380,7 +352,7 @@ function OverduePanel() {
   const rows = queues.data.agencies
     .filter((q) => q.agency && q.overdue > 0)
     .sort((a, b) => b.overdue - a.overdue)
-    .map((q) => ({ label: nameOf(cat?.agencies.find((a) => a.code === q.agency), lang, q.agency ?? ''), value: q.overdue }));
+    .map((q) => ({ label: agencyName(cat, q.agency ?? '', lang), value: q.overdue }));
   return (
     <section class="card" aria-label={t('panel_overdue')}>
       <h2>{t('panel_overdue')}</h2>

@@ -3,7 +3,8 @@
 // contacts or staff comments: the server leaves them out.
 import { useState } from 'preact/hooks';
 import { ApiError, get, post, PublicRequest } from '../api';
-import { eventName, formatTime, nameOf, useT } from '../i18n';
+import { eventName, formatTime, useT } from '../i18n';
+import { agencyName, serviceName } from '../session';
 import { ErrorMessage, Field, Loading, Section, StatusBadge } from '../ui/common';
 import { useCatalog, useLoad } from '../ui/hooks';
 
@@ -47,19 +48,17 @@ export function FollowedRequestPage({ id }: { id: string }) {
 function RequestSummary({ request }: { request: PublicRequest }) {
   const { t, lang } = useT();
   const cat = useCatalog();
-  const service = cat?.services.find((s) => s.code === request.service_code);
-  const agency = cat?.agencies.find((a) => a.code === request.agency);
   return (
     <section class="card" aria-label={t('track_title', { id: request.id })}>
       <h1>{t('track_title', { id: request.id })}</h1>
       <p>
-        <strong>{nameOf(service, lang, request.service_code)}</strong> · <StatusBadge status={request.status} />
+        <strong>{serviceName(cat, request.service_code, lang)}</strong> · <StatusBadge status={request.status} />
       </p>
       {request.address && <p>{request.address}</p>}
       <p class="citizen-text">{request.text}</p>
       <dl class="facts">
         <dt>{t('col_agency')}</dt>
-        <dd>{nameOf(agency, lang, request.agency ?? '—')}</dd>
+        <dd>{request.agency ? agencyName(cat, request.agency, lang) : '—'}</dd>
         <dt>{t('col_created')}</dt>
         <dd>{formatTime(request.created_at, lang)}</dd>
         <dt>{t('track_due')}</dt>

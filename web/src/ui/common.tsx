@@ -69,3 +69,34 @@ export function Section(props: { title: string; children: ComponentChildren; cla
     </section>
   );
 }
+
+/** A drop-down of `options` ([value, label]) led by `empty` (the empty value, e.g. "all")
+ * when given. */
+export function Choice(props: {
+  id?: string;
+  name?: string;
+  value: string;
+  options: [string, string][];
+  empty?: string;
+  onChange: (value: string) => void;
+  invalid?: boolean;
+  describedBy?: string;
+}) {
+  return (
+    <select
+      id={props.id}
+      name={props.name ?? props.id}
+      value={props.value}
+      onChange={(e) => props.onChange((e.target as HTMLSelectElement).value)}
+      aria-invalid={props.invalid}
+      aria-describedby={props.describedBy}
+    >
+      {props.empty !== undefined && <option value="">{props.empty}</option>}
+      {props.options.map(([value, label]) => (
+        <option key={value} value={value}>
+          {label}
+        </option>
+      ))}
+    </select>
+  );
+}

@@ -137,12 +137,15 @@ export class RegionMap {
   async setOutlines(outlines: GeoJSON.FeatureCollection): Promise<void> {
     await this.ready;
     (this.map.getSource('outlines') as GeoJSONSource).setData(outlines);
-    if (!this.fitted) {
-      const bounds = boundsOf(outlines);
-      if (bounds) {
-        this.map.fitBounds(bounds, { padding: 24, animate: false });
-        this.fitted = true;
-      }
+    this.fitOnce(outlines);
+  }
+
+  /** Fits the view to the collection unless it was fitted or focused before. */
+  private fitOnce(collection: GeoJSON.FeatureCollection): void {
+    const bounds = this.fitted ? null : boundsOf(collection);
+    if (bounds) {
+      this.map.fitBounds(bounds, { padding: 24, animate: false });
+      this.fitted = true;
     }
   }
 
@@ -159,13 +162,7 @@ export class RegionMap {
     });
     const source = this.map.getSource('data') as GeoJSONSource;
     source.setData({ type: 'FeatureCollection', features: coloured });
-    if (!this.fitted) {
-      const bounds = boundsOf({ type: 'FeatureCollection', features });
-      if (bounds) {
-        this.map.fitBounds(bounds, { padding: 24, animate: false });
-        this.fitted = true;
-      }
-    }
+    this.fitOnce({ type: 'FeatureCollection', features });
     return legend;
   }
 
@@ -181,12 +178,8 @@ export class RegionMap {
   /** Resolves when the map has drawn everything it was given. */
   drawn(): Promise<void> {
     return new Promise((resolve) => {
-      if (this.map.loaded() && !this.map.isMoving()) {
-        this.map.once('idle', () => resolve());
-        this.map.triggerRepaint();
-      } else {
-        this.map.once('idle', () => resolve());
-      }
+      this.map.once('idle', () => resolve());
+      this.map.triggerRepaint();
     });
   }
 

@@ -312,6 +312,7 @@ pub async fn analytics(args: AnalyticsArgs) -> Result<Value> {
     if args.keep_dir.is_none() {
         let _ = std::fs::remove_dir_all(&dir);
     } else if let Some(csv) = csv.filter(|_| args.export_csv.is_none()) {
+        // The kept folder holds the database; the CSV made only for the baseline goes.
         let _ = std::fs::remove_file(csv);
     }
     write_results(&args.out, &results)?;
