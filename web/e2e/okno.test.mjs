@@ -115,6 +115,30 @@ describe('a request through its whole life', () => {
   });
 });
 
+describe('duplicates', () => {
+  it('an operator merges a twin into the original, and the twin’s citizen is sent to follow the original', async () => {
+    const spot = { service_code: 'pothole', lat: 59.9351, lon: 30.3262 };
+    const original = await fileRequest({ ...spot, text: `Глубокая яма на дороге у остановки ${MARK}` });
+    const twin = await fileRequest({ ...spot, lat: spot.lat + 0.0003, text: `Яма на дороге возле остановки ${MARK}` });
+    const page = await openPage(browser);
+    await signIn(page, USERS.operator);
+    await page.goto(`/console/requests/${twin.id}`);
+    await page.locator(`button[data-merge="${original.id}"]`).click();
+    await page.getByTestId('merged-into').getByText(`№${original.id}`).waitFor();
+    await page.getByRole('link', { name: new RegExp(`№${original.id}`) }).first().click();
+    await page.getByTestId('merged-here').getByRole('link', { name: `№${twin.id}` }).waitFor();
+    assertClean(page);
+
+    const citizen = await openPage(browser);
+    await citizen.goto(`/track/${twin.token}`);
+    await citizen.getByTestId('merged-into').getByRole('link').click();
+    await citizen.getByRole('heading', { name: `Обращение №${original.id}` }).waitFor();
+    assert.match(await citizen.getByTestId('followers').textContent(), /: 1$/);
+    await shoot(citizen, 'followed-original-desktop');
+    assertClean(citizen);
+  });
+});
+
 describe('the situation screen', () => {
   it('draws the data layer with no base map, and reports the time to first render', async () => {
     const page = await openPage(browser);

@@ -140,6 +140,7 @@ export interface Request {
   extensions: number;
   escalation_level: number;
   paused_at: string | null;
+  duplicate_of: number | null;
 }
 
 /** A step of a request's history as staff see it. */
@@ -172,6 +173,8 @@ export interface PublicRequest {
   rating: number | null;
   media_url: string | null;
   timeline: { at: string; kind: string; status: string | null; agency: string | null; text: string | null; new_due_at: string | null }[];
+  duplicate_of: number | null;
+  followers: number;
 }
 
 /** A page of requests. */

@@ -548,6 +548,8 @@ pub struct Request {
     pub routing_due_at: Option<DateTime<Utc>>,
     /// What placing its point found: the H3 cell and any data-quality flag.
     pub location: Location,
+    /// The request this one was merged into as a duplicate (its citizen follows that one).
+    pub duplicate_of: Option<i64>,
 }
 
 /// One entry in a request's timeline.
@@ -648,6 +650,8 @@ pub struct RequestFilter {
     pub no_reaction_by: Option<DateTime<Utc>>,
     /// Only requests still without an agency whose routing deadline is before this.
     pub unrouted_by: Option<DateTime<Utc>>,
+    /// Only the duplicates merged into this request.
+    pub duplicate_of: Option<i64>,
 }
 
 /// The order of a request list.

@@ -24,6 +24,9 @@ pub struct ActionInput {
     pub due_at: Option<DateTime<Utc>>,
     /// Rating 1–5 (`rate`, required).
     pub rating: Option<i16>,
+    /// The request this one duplicates (`mark_duplicate`): the duplicate is linked to it and
+    /// its citizen follows it; the link stands in for the reason.
+    pub duplicate_of: Option<i64>,
 }
 
 /// The full new state of a request's mutable fields after an action, and its event.
@@ -53,6 +56,8 @@ pub struct RequestUpdate {
     pub escalation_level: i16,
     /// When the deadline clock was stopped, while it stands still.
     pub paused_at: Option<DateTime<Utc>>,
+    /// The request it was merged into as a duplicate.
+    pub duplicate_of: Option<i64>,
     /// The event recording the action.
     pub event: NewEvent,
 }
@@ -138,6 +143,7 @@ pub fn plan(
         extensions: request.extensions,
         escalation_level: request.escalation_level,
         paused_at: if status.awaits_agency() { request.paused_at } else { None },
+        duplicate_of: request.duplicate_of,
         event: NewEvent::new(now, event_kind(action), actor.name()),
     };
     if matches!(action, Action::Start | Action::IntermediateAnswer | Action::Answer) && matches!(actor, Actor::User(_)) {
@@ -181,9 +187,16 @@ pub fn plan(
             update.last_answer = text.clone();
             update.event.agency = request.agency.clone();
         }
-        Action::Reopen | Action::Reject | Action::MarkDuplicate | Action::Comment if text.is_none() => {
-            errors.add("text", "a reason is required")
-        }
+        Action::MarkDuplicate => match input.duplicate_of {
+            Some(original) if original == request.id => errors.add("duplicate_of", "a request cannot duplicate itself"),
+            Some(original) => {
+                update.duplicate_of = Some(original);
+                update.event.text = Some(format!("#{original}"));
+            }
+            None if text.is_none() => errors.add("text", "a reason or the original request (duplicate_of) is required"),
+            None => {}
+        },
+        Action::Reopen | Action::Reject | Action::Comment if text.is_none() => errors.add("text", "a reason is required"),
         Action::Reopen => {
             if let Some(r) = rules.filter(|r| r.regime.reopen_restarts) {
                 set_clock(&mut update, r.start(now));
@@ -308,7 +321,7 @@ mod tests {
             priority: Priority::Normal, created_at: at("2021-03-01T10:00:00+03:00"), updated_at: at("2021-03-01T10:00:00+03:00"),
             closed_at: None, due_at: Some(at(due)), attributes: BTreeMap::new(), media_url: None, category: None, reason: None,
             rating: None, last_answer: None, first_reaction_due_at: None, first_reaction_at: None, first_answer_at: None,
-            extensions: 0, escalation_level: 2, paused_at: None, routing_due_at: None, location: Default::default(),
+            extensions: 0, escalation_level: 2, paused_at: None, routing_due_at: None, location: Default::default(), duplicate_of: None,
         }
     }
 
@@ -352,6 +365,24 @@ mod tests {
         let fz59 = Some(DeadlineRules { config: &config, regime: config.regime("fz59").unwrap() });
         let kept = plan(&r, Action::Route, &route, &Actor::User(&op), now, &|_, _| true, fz59).unwrap();
         assert_eq!(kept.due_at, r.due_at);
+    }
+
+    #[test]
+    fn a_merge_links_the_duplicate_and_needs_no_other_reason() {
+        let op = operator();
+        let r = request(Status::Routed, "2021-03-31T23:59:59+03:00");
+        let now = at("2021-03-10T12:00:00+03:00");
+        let merge = |input: ActionInput| plan(&r, Action::MarkDuplicate, &input, &Actor::User(&op), now, &|_, _| true, None);
+        let merged = merge(ActionInput { duplicate_of: Some(7), ..Default::default() }).unwrap();
+        assert_eq!((merged.status, merged.duplicate_of, merged.closed_at), (Status::Duplicate, Some(7), Some(now)));
+        assert_eq!(merged.event.text.as_deref(), Some("#7"));
+        let with_note = merge(ActionInput { duplicate_of: Some(7), text: Some("тот же двор".into()), ..Default::default() }).unwrap();
+        assert_eq!(with_note.event.text.as_deref(), Some("#7: тот же двор"));
+        let itself = merge(ActionInput { duplicate_of: Some(r.id), ..Default::default() }).unwrap_err();
+        assert!(itself.to_string().contains("duplicate_of"), "{itself}");
+        assert!(merge(ActionInput::default()).is_err(), "neither a reason nor an original");
+        let closed_with_reason = merge(ActionInput { text: Some("дубль из соцсетей".into()), ..Default::default() }).unwrap();
+        assert_eq!(closed_with_reason.duplicate_of, None);
     }
 
     #[test]

@@ -97,6 +97,10 @@ pub struct PublicRequest {
     pub media_url: Option<String>,
     /// Public timeline (staff comments and staff names left out).
     pub timeline: Vec<PublicEvent>,
+    /// The request this one was merged into: follow that one for the answer.
+    pub duplicate_of: Option<i64>,
+    /// How many other citizens' requests were merged into this one (they follow it too).
+    pub followers: i64,
 }
 
 /// One step of the public timeline.
@@ -117,6 +121,13 @@ pub struct PublicEvent {
 }
 
 impl PublicRequest {
+    /// The public view of `r` with its timeline and followers read from the store.
+    async fn read(state: &AppState, r: Request) -> Result<Self, ApiError> {
+        let events = state.store.events(r.id).await?;
+        let followers = state.store.duplicate_count(r.id).await?;
+        Ok(PublicRequest { followers, ..PublicRequest::new(r, events) })
+    }
+
     fn new(r: Request, events: Vec<Event>) -> Self {
         let timeline = events
             .into_iter()
@@ -127,7 +138,8 @@ impl PublicRequest {
             id: r.id, token: r.token, service_code: r.service_code, status: r.status, open311_status: r.status.open311(),
             text: r.text, address: r.address, coordinates: r.coordinates, territory: r.territory, agency: r.agency,
             created_at: r.created_at, updated_at: r.updated_at, due_at: r.due_at, closed_at: r.closed_at,
-            last_answer: r.last_answer, rating: r.rating, media_url: r.media_url, timeline,
+            last_answer: r.last_answer, rating: r.rating, media_url: r.media_url, timeline, duplicate_of: r.duplicate_of,
+            followers: 0,
         }
     }
 }
@@ -197,6 +209,8 @@ pub struct ListQuery {
     pub cursor: Option<String>,
     /// Page size, 1–500 (default 50).
     pub limit: Option<u32>,
+    /// Only the duplicates merged into this request.
+    pub duplicate_of: Option<i64>,
 }
 
 /// A page of requests.
@@ -267,6 +281,7 @@ impl ListQuery {
             text: present(&self.q).map(String::from),
             before_id,
             limit,
+            duplicate_of: self.duplicate_of,
             ..RequestFilter::default()
         };
         Ok(errors.finish(filter)?)
@@ -352,6 +367,10 @@ async fn perform(state: &AppState, request: &Request, action: Action, input: Act
     } else {
         Vec::new()
     };
+    let input = match (action, &actor, input.duplicate_of) {
+        (Action::MarkDuplicate, Actor::User(user), Some(original)) => ActionInput { duplicate_of: Some(merge_target(state, user, original).await?), ..input },
+        _ => input,
+    };
     let now = Utc::now();
     let service = state.store.service(&request.service_code).await?;
     let rules = service.as_ref().and_then(|s| state.deadlines.rules_for(&s.code, &s.deadline_regime));
@@ -361,6 +380,21 @@ async fn perform(state: &AppState, request: &Request, action: Action, input: Act
     }, rules);
     let id = request.id;
     state.store.apply(id, &planner).await?.ok_or_else(|| ApiError::NotFound(format!("no request {id}")))
+}
+
+/// The request a duplicate is merged into when the user names `original`: that one, or the
+/// request it was itself merged into (so every duplicate points at the live original), provided
+/// the user may read it.
+async fn merge_target(state: &AppState, user: &Principal, original: i64) -> Result<i64, ApiError> {
+    let unknown = || ApiError::field("duplicate_of", format!("no request {original}"));
+    let mut target = state.store.request(original).await?.ok_or_else(unknown)?;
+    if let Some(root) = target.duplicate_of {
+        target = state.store.request(root).await?.ok_or_else(unknown)?;
+    }
+    if !user.can_read_request(target.agency.as_deref()) {
+        return Err(ApiError::field("duplicate_of", format!("request {} belongs to another agency", target.id)));
+    }
+    Ok(target.id)
 }
 
 /// Performs a lifecycle action: `route`, `start`, `intermediate-answer`, `answer`,
@@ -393,9 +427,7 @@ async fn tracked(state: &AppState, token: &str) -> Result<Request, ApiError> {
 #[utoipa::path(get, path = "/api/v1/track/{token}", tag = "citizens",
     responses((status = 200, body = PublicRequest), (status = 404, body = Problem)))]
 pub async fn track(State(state): State<AppState>, ApiPath(token): ApiPath<String>) -> Result<Json<PublicRequest>, ApiError> {
-    let request = tracked(&state, &token).await?;
-    let events = state.store.events(request.id).await?;
-    Ok(Json(PublicRequest::new(request, events)))
+    Ok(Json(PublicRequest::read(&state, tracked(&state, &token).await?).await?))
 }
 
 /// A request as anyone following it sees it: status, answer and public timeline, without its
@@ -405,8 +437,7 @@ pub async fn track(State(state): State<AppState>, ApiPath(token): ApiPath<String
     responses((status = 200, body = PublicRequest), (status = 404, body = Problem)))]
 pub async fn public_request(State(state): State<AppState>, ApiPath(id): ApiPath<i64>) -> Result<Json<PublicRequest>, ApiError> {
     let request = state.store.request(id).await?.ok_or_else(|| ApiError::NotFound(format!("no request {id}")))?;
-    let events = state.store.events(request.id).await?;
-    Ok(Json(PublicRequest { token: String::new(), ..PublicRequest::new(request, events) }))
+    Ok(Json(PublicRequest { token: String::new(), ..PublicRequest::read(&state, request).await? }))
 }
 
 /// The citizen rates the answer (`rate`), sends the request back (`reopen`) or adds a message (`comment`).
@@ -424,6 +455,5 @@ pub async fn citizen_act(
     let action = parse_action(&action)?;
     let request = tracked(&state, &token).await?;
     let updated = perform(&state, &request, action, input, Actor::Citizen).await?;
-    let events = state.store.events(updated.id).await?;
-    Ok(Json(PublicRequest::new(updated, events)))
+    Ok(Json(PublicRequest::read(&state, updated).await?))
 }

@@ -107,6 +107,7 @@ macro_rules! impl_store {
                 paused_at: get_opt_time(row, "paused_at")?,
                 routing_due_at: get_opt_time(row, "routing_due_at")?,
                 location: okno_core::Location { flag: row.try_get("location_flag")?, cell: row.try_get("h3_cell")? },
+                duplicate_of: row.try_get("duplicate_of")?,
             })
         }
 
@@ -596,13 +597,13 @@ macro_rules! impl_store {
                 sqlx::query(
                     "UPDATE requests SET status = $1, agency_code = $2, due_at = $3, closed_at = $4, rating = $5, \
                      last_answer = $6, updated_at = $7, first_reaction_at = $8, first_answer_at = $9, extensions = $10, \
-                     escalation_level = $11, paused_at = $12, service_code = $14 WHERE id = $13",
+                     escalation_level = $11, paused_at = $12, service_code = $14, duplicate_of = $15 WHERE id = $13",
                 )
                 .bind(update.status.as_str()).bind(&update.agency).bind(opt_time(update.due_at))
                 .bind(opt_time(update.closed_at)).bind(update.rating).bind(&update.last_answer)
                 .bind(to_db(update.event.at)).bind(opt_time(update.first_reaction_at)).bind(opt_time(update.first_answer_at))
                 .bind(update.extensions).bind(update.escalation_level).bind(opt_time(update.paused_at)).bind(request_id)
-                .bind(&update.service_code)
+                .bind(&update.service_code).bind(update.duplicate_of)
                 .execute(&mut *tx).await.map_err(classify)?;
                 insert_event(&mut tx, request_id, &update.event).await?;
                 if matches!(update.event.kind, okno_core::EventKind::Routed | okno_core::EventKind::Reclassified) {
@@ -617,6 +618,10 @@ macro_rules! impl_store {
                 tx.commit().await?;
                 self.listeners.notify(&deltas);
                 Ok(Some(request))
+            }
+
+            async fn duplicate_count(&self, id: i64) -> Result<i64> {
+                Ok(sqlx::query_scalar("SELECT COUNT(*) FROM requests WHERE duplicate_of = $1").bind(id).fetch_one(&self.reader).await?)
             }
 
             async fn prediction(&self, request_id: i64) -> Result<Option<PredictionRecord>> {

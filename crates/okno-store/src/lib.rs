@@ -465,6 +465,8 @@ pub trait Store: Send + Sync {
     /// Applies an action atomically: reads the request under a write lock, asks `plan` what to
     /// do, stores the new state and its event. `Ok(None)` if there is no such request.
     async fn apply(&self, request_id: i64, plan: &Planner<'_>) -> Result<Option<Request>>;
+    /// How many requests were merged into request `id` as its duplicates.
+    async fn duplicate_count(&self, id: i64) -> Result<i64>;
     /// Counts requests grouped by a column, largest first.
     async fn count_requests_by(&self, by: CountBy) -> Result<Vec<(Option<String>, i64)>>;
     /// The rows scorecards are computed from: requests submitted in `[from, to)`, keyed by agency

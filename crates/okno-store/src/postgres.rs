@@ -37,6 +37,7 @@ impl PostgresStore {
             ("geo", include_str!("../migrations/postgres/0007_geo.sql")),
             ("rollups", include_str!("../migrations/postgres/0008_rollups.sql")),
             ("alerts", include_str!("../migrations/postgres/0009_alerts.sql")),
+            ("merge", include_str!("../migrations/postgres/0010_merge.sql")),
         ]).run(&pool).await?;
         Ok(PostgresStore { writer: pool.clone(), reader: pool, listeners: crate::Listeners::default() })
     }

@@ -11,7 +11,7 @@ use std::sync::LazyLock;
 pub const REQUEST_COLUMNS: &str = "id, token, service_code, channel, source_system, source_id, text, lat, lon, \
     address, territory_code, agency_code, status, priority, created_at, updated_at, closed_at, due_at, \
     attributes, media_url, category, reason, rating, last_answer, first_reaction_due_at, first_reaction_at, \
-    first_answer_at, extensions, escalation_level, paused_at, routing_due_at, location_flag, h3_cell";
+    first_answer_at, extensions, escalation_level, paused_at, routing_due_at, location_flag, h3_cell, duplicate_of";
 
 /// The statuses in which a request awaits its agency, as an SQL list.
 pub const AWAITING_STATUSES: &str = "'registered', 'routed', 'in_progress', 'intermediate_answer', 'reopened'";
@@ -283,6 +283,9 @@ pub fn list_requests(filter: &RequestFilter) -> (String, Vec<Bind>) {
     }
     if let Some(t) = filter.unrouted_by {
         push(&mut sql, " AND agency_code IS NULL AND routing_due_at < ?", Bind::Time(Some(t)));
+    }
+    if let Some(id) = filter.duplicate_of {
+        push(&mut sql, " AND duplicate_of = ?", Bind::Int(Some(id)));
     }
     if let Some(id) = filter.before_id {
         push(&mut sql, " AND id < ?", Bind::Int(Some(id)));

@@ -54,6 +54,7 @@ impl SqliteStore {
             ("geo", include_str!("../migrations/sqlite/0007_geo.sql")),
             ("rollups", include_str!("../migrations/sqlite/0008_rollups.sql")),
             ("alerts", include_str!("../migrations/sqlite/0009_alerts.sql")),
+            ("merge", include_str!("../migrations/sqlite/0010_merge.sql")),
         ]).run(&writer).await?;
         let reader = if in_memory {
             writer.clone()

@@ -195,6 +195,25 @@ async fn the_api_serves_citizens_operators_agencies_and_analysts() {
         assert!(beside.as_array().unwrap().iter().all(|s| s["request"]["id"] != twin_id), "never itself");
         assert_eq!(anon.get(server.url(&format!("/api/v1/requests/{twin_id}/duplicates"))).send().await.unwrap().status(), StatusCode::UNAUTHORIZED);
 
+        // Merging: the twin is closed as a duplicate linked to the original; its citizen's
+        // tracking page points there, the original counts a follower, and a third request
+        // merged into the twin is linked to the original instead (no chains).
+        let merge = |of: i64, into: Value| operator.post(server.url(&format!("/api/v1/requests/{of}/mark-duplicate")))
+            .header("x-csrf-token", &csrf).json(&json!({"duplicate_of": into})).send();
+        assert_eq!(merge(twin_id, json!(twin_id)).await.unwrap().status(), StatusCode::UNPROCESSABLE_ENTITY, "not itself");
+        assert_eq!(merge(twin_id, json!(99_999_999)).await.unwrap().status(), StatusCode::UNPROCESSABLE_ENTITY, "unknown original");
+        let merged: Value = merge(twin_id, json!(id)).await.unwrap().json().await.unwrap();
+        assert_eq!((merged["status"].as_str(), merged["duplicate_of"].as_i64()), (Some("duplicate"), Some(id)), "{merged}");
+        let followed: Value = anon.get(server.url(&format!("/api/v1/track/{}", twin["token"].as_str().unwrap()))).send().await.unwrap().json().await.unwrap();
+        assert_eq!(followed["duplicate_of"], id);
+        let third: Value = anon.post(server.url("/api/v1/requests")).json(&citizen_request("pothole")).send().await.unwrap().json().await.unwrap();
+        let third_merged: Value = merge(third["id"].as_i64().unwrap(), json!(twin_id)).await.unwrap().json().await.unwrap();
+        assert_eq!(third_merged["duplicate_of"], id, "merged into the twin's original");
+        let original: Value = anon.get(server.url(&format!("/api/v1/public/requests/{id}"))).send().await.unwrap().json().await.unwrap();
+        assert_eq!(original["followers"], 2, "{original}");
+        let listed: Value = operator.get(server.url(&format!("/api/v1/requests?duplicate_of={id}"))).send().await.unwrap().json().await.unwrap();
+        assert_eq!(listed["items"].as_array().unwrap().len(), 2);
+
         // Anonymous submissions are rate-limited per client.
         let mut statuses = Vec::new();
         for _ in 0..25 {

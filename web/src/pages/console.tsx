@@ -184,6 +184,11 @@ export function RequestPageView({ id, templates = [] }: { id: string; templates?
               <strong>{serviceName(cat, r.service_code, lang)}</strong> · <StatusBadge status={r.status} />{' '}
               {r.category && <span class="muted">· {topicName(r.category, lang)}</span>}
             </p>
+            {r.duplicate_of && (
+              <p class="notice" data-testid="merged-into">
+                <a href={`/console/requests/${r.duplicate_of}`}>{t('request_merged_into', { id: r.duplicate_of })}</a>
+              </p>
+            )}
             {r.address && <p>{r.address}</p>}
             <p class="citizen-text" data-testid="request-text">
               {r.text}
@@ -276,7 +281,7 @@ export function RequestPageView({ id, templates = [] }: { id: string; templates?
         <div>
           {r.coordinates && <RequestMap lat={r.coordinates.lat} lon={r.coordinates.lon} />}
           {user?.role !== 'analyst' && <ContactReveal id={r.id} />}
-          <DuplicatesOf id={r.id} />
+          <DuplicatesOf request={r} mayMerge={isCenterStaff(user)} onMerged={request.reload} />
         </div>
       </div>
     </div>
@@ -322,22 +327,48 @@ function ContactReveal({ id }: { id: number }) {
   );
 }
 
-function DuplicatesOf({ id }: { id: number }) {
+/** Likely duplicates of an open request, each of which the center's staff may merge it into,
+ * and the requests already merged into this one. */
+function DuplicatesOf({ request, mayMerge, onMerged }: { request: Request; mayMerge: boolean; onMerged: () => void }) {
   const { t, lang } = useT();
+  const id = request.id;
   const found = useLoad(() => get<{ request: Request; distance_m: number; text_similarity: number }[]>(`/requests/${id}/duplicates`), [id]);
+  const merged = useLoad(() => get<RequestPage>(`/requests?duplicate_of=${id}`), [id]);
+  const [error, setError] = useState<unknown>(null);
+  const open = !request.closed_at;
+  const merge = (original: number) =>
+    post(`/requests/${id}/mark-duplicate`, { duplicate_of: original }).then(onMerged, setError);
   return (
-    <Section title={t('request_duplicates')}>
-      <ErrorMessage error={found.error} />
-      {found.data?.length === 0 && <p class="muted">{t('request_no_duplicates')}</p>}
-      <ul class="compact-list">
-        {found.data?.map((d) => (
-          <li key={d.request.id}>
-            <a href={`/console/requests/${d.request.id}`}>№{d.request.id}</a> <StatusBadge status={d.request.status} /> {formatNumber(d.distance_m, lang)} m ·{' '}
-            {formatNumber(d.text_similarity * 100, lang)}% <span class="clip">{d.request.text}</span>
-          </li>
-        ))}
-      </ul>
-    </Section>
+    <>
+      <Section title={t('request_duplicates')}>
+        <ErrorMessage error={found.error ?? error} />
+        {found.data?.length === 0 && <p class="muted">{t('request_no_duplicates')}</p>}
+        <ul class="compact-list" data-testid="duplicates">
+          {found.data?.map((d) => (
+            <li key={d.request.id}>
+              <a href={`/console/requests/${d.request.id}`}>№{d.request.id}</a> <StatusBadge status={d.request.status} /> {formatNumber(d.distance_m, lang)} m ·{' '}
+              {formatNumber(d.text_similarity * 100, lang)}% <span class="clip">{d.request.text}</span>
+              {mayMerge && open && (
+                <button type="button" class="small" data-merge={d.request.id} onClick={() => merge(d.request.id)}>
+                  {t('request_merge', { id: d.request.id })}
+                </button>
+              )}
+            </li>
+          ))}
+        </ul>
+      </Section>
+      {merged.data && merged.data.items.length > 0 && (
+        <Section title={t('request_merged_here')}>
+          <ul class="compact-list" data-testid="merged-here">
+            {merged.data.items.map((m) => (
+              <li key={m.id}>
+                <a href={`/console/requests/${m.id}`}>№{m.id}</a> {formatTime(m.created_at, lang)} <span class="clip">{m.text}</span>
+              </li>
+            ))}
+          </ul>
+        </Section>
+      )}
+    </>
   );
 }
 

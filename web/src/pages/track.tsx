@@ -51,6 +51,11 @@ function RequestSummary({ request }: { request: PublicRequest }) {
   return (
     <section class="card" aria-label={t('track_title', { id: request.id })}>
       <h1>{t('track_title', { id: request.id })}</h1>
+      {request.duplicate_of && (
+        <p class="notice" data-testid="merged-into">
+          <a href={`/requests/${request.duplicate_of}`}>{t('track_merged', { id: request.duplicate_of })}</a>
+        </p>
+      )}
       <p>
         <strong>{serviceName(cat, request.service_code, lang)}</strong> · <StatusBadge status={request.status} />
       </p>
@@ -64,6 +69,7 @@ function RequestSummary({ request }: { request: PublicRequest }) {
         <dt>{t('track_due')}</dt>
         <dd>{formatTime(request.due_at, lang)}</dd>
       </dl>
+      {request.followers > 0 && <p data-testid="followers">{t('track_followers', { n: request.followers })}</p>}
       {request.last_answer && (
         <div class="answer" data-testid="answer">
           <h2>{t('track_answer')}</h2>
