@@ -46,21 +46,32 @@ pub fn distance_m(a: Coordinates, b: Coordinates) -> f64 {
 }
 
 /// The character trigrams of a text's words (each padded with spaces), case and `ё` folded:
-/// robust to the endings Russian words change by.
-fn trigrams(text: &str) -> HashSet<[char; 3]> {
-    let mut grams = HashSet::new();
-    for word in search_key(text).split(|c: char| !c.is_alphanumeric()).filter(|w| !w.is_empty()) {
-        let chars: Vec<char> = std::iter::once(' ').chain(word.chars()).chain([' ', ' ']).collect();
-        grams.extend(chars.windows(3).map(|w| [w[0], w[1], w[2]]));
+/// robust to the endings Russian words change by. Built once per text when many are compared.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Trigrams(HashSet<[char; 3]>);
+
+impl Trigrams {
+    /// The trigrams of `text`.
+    pub fn of(text: &str) -> Self {
+        let mut grams = HashSet::new();
+        for word in search_key(text).split(|c: char| !c.is_alphanumeric()).filter(|w| !w.is_empty()) {
+            let chars: Vec<char> = std::iter::once(' ').chain(word.chars()).chain([' ', ' ']).collect();
+            grams.extend(chars.windows(3).map(|w| [w[0], w[1], w[2]]));
+        }
+        Trigrams(grams)
     }
-    grams
+
+    /// Jaccard similarity of the two sets (0 when either text has no words).
+    pub fn similarity(&self, other: &Trigrams) -> f64 {
+        let shared = self.0.intersection(&other.0).count();
+        let union = self.0.len() + other.0.len() - shared;
+        if union == 0 { 0.0 } else { shared as f64 / union as f64 }
+    }
 }
 
 /// Jaccard similarity of two texts' trigram sets (0 when either has no words).
 pub fn text_similarity(a: &str, b: &str) -> f64 {
-    let (a, b) = (trigrams(a), trigrams(b));
-    let union = a.union(&b).count();
-    if union == 0 { 0.0 } else { a.intersection(&b).count() as f64 / union as f64 }
+    Trigrams::of(a).similarity(&Trigrams::of(b))
 }
 
 /// Ranks `candidates` (open requests of the service, already narrowed to the area and period)

@@ -12,6 +12,7 @@ pub mod clock;
 pub mod deadline;
 pub mod duplicates;
 pub mod lifecycle;
+pub mod problem;
 pub mod request;
 pub mod rollup;
 pub mod scorecard;

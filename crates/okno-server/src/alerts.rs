@@ -118,15 +118,7 @@ fn view(names: &HashMap<String, String>, alert: Alert) -> AlertView {
     responses((status = 200, body = AlertPage), (status = 401, body = Problem), (status = 422, body = Problem)))]
 pub async fn list(State(state): State<AppState>, caller: Caller, ApiQuery(q): ApiQuery<AlertQuery>) -> Result<Json<AlertPage>, ApiError> {
     caller.staff()?;
-    let states = q
-        .state
-        .as_deref()
-        .into_iter()
-        .flat_map(|s| s.split(','))
-        .map(str::trim)
-        .filter(|s| !s.is_empty())
-        .map(|s| s.parse::<AlertState>().map_err(|e| ApiError::field("state", e)))
-        .collect::<Result<Vec<_>, _>>()?;
+    let states: Vec<AlertState> = crate::parse_list("state", q.state.as_deref())?;
     let period = q.period.as_deref().map(|p| p.parse::<Period>().map_err(|e| ApiError::field("period", e))).transpose()?;
     let limit = q.limit.unwrap_or(50);
     if !(1..=MAX_ALERT_PAGE).contains(&limit) {

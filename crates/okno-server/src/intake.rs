@@ -27,7 +27,8 @@ pub fn new_tracking_token() -> String {
 /// triage queue); its agency comes from a rule, its service or the agency model (see
 /// [`triage::decide`]). Its point is placed in the territory boundaries in force (its territory,
 /// when the channel named none, its H3 cell and any flag) before triage reads the place. Its
-/// deadlines follow its service's regime (none if the regime is unknown).
+/// deadlines follow its service's regime (none if the regime is unknown). Once stored, it joins
+/// the open systemic problem it matches, if any.
 pub async fn submit(
     state: &AppState,
     mut draft: RequestDraft,
@@ -74,6 +75,9 @@ pub async fn submit(
     let mut request = NewRequest::validate(draft, service.as_ref(), channel, source_system, now)?;
     request.location = placement.as_ref().map(places::location).unwrap_or_default();
     let service = service.ok_or_else(|| ApiError::Internal("validated request without a service".into()))?;
+    // The topic the heat map, the spike alerts and the systemic problems count it under: the
+    // service's group, as for the demo's and the imported requests.
+    request.category = Some(service.group.clone()).filter(|g| !g.is_empty());
     request.agency = match &decision {
         Some(d) => d.agency.clone(),
         None => service.default_agency.clone(),
@@ -86,5 +90,11 @@ pub async fn submit(
         }
     };
     let prediction = decision.and_then(|d| d.prediction);
-    Ok(store.create_triaged_request(&request, &new_tracking_token(), due, prediction.as_ref()).await?)
+    let created = store.create_triaged_request(&request, &new_tracking_token(), due, prediction.as_ref()).await?;
+    if created.created
+        && let Err(e) = crate::problems::attach(state, &created.request, now).await
+    {
+        tracing::warn!(request = created.request.id, error = %e, "attaching to a systemic problem failed; the next scan links it");
+    }
+    Ok(created)
 }

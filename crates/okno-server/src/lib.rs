@@ -13,6 +13,7 @@ pub mod in_force;
 pub mod intake;
 pub mod open311;
 pub mod places;
+pub mod problems;
 pub mod queues;
 pub mod report;
 pub mod triage;
@@ -49,6 +50,8 @@ pub struct ServerConfig {
     pub scorecard_min_requests: u64,
     /// When a topic's count is a spike alert.
     pub spike_rules: okno_analytics::spikes::SpikeRules,
+    /// When requests are clustered into systemic problems.
+    pub problem_rules: okno_core::problem::ProblemRules,
     /// A MapLibre style URL for the web UI's base map; none: outlines and data only.
     pub map_style_url: Option<String>,
 }
@@ -63,6 +66,7 @@ impl Default for ServerConfig {
             open311: open311::Open311Config::default(),
             scorecard_min_requests: 30,
             spike_rules: okno_analytics::spikes::SpikeRules::default(),
+            problem_rules: okno_core::problem::ProblemRules::default(),
             map_style_url: None,
         }
     }
@@ -116,6 +120,18 @@ impl AppState {
     }
 }
 
+/// Parses a comma-separated list of names (`state=new,acknowledged`) in query parameter
+/// `field`; empty or absent: none.
+pub(crate) fn parse_list<T: std::str::FromStr<Err = String>>(field: &str, value: Option<&str>) -> Result<Vec<T>, ApiError> {
+    value
+        .into_iter()
+        .flat_map(|s| s.split(','))
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(|s| s.parse::<T>().map_err(|e| ApiError::field(field, e)))
+        .collect()
+}
+
 /// A JSON body whose rejections become problem details.
 #[derive(Debug, FromRequest)]
 #[from_request(via(axum::Json), rejection(ApiError))]
@@ -146,6 +162,7 @@ pub struct ApiPath<T>(pub T);
         places::reload_territories, places::location_issues,
         analytics::heatmap, analytics::series, analytics::backlog, analytics::reload,
         alerts::list, alerts::get, alerts::requests, alerts::change, alerts::scan_now,
+        problems::list, problems::get, problems::requests, problems::change, problems::scan_now,
         duplicates::for_form, duplicates::for_request,
     ),
     components(schemas(okno_core::Channel, okno_core::Priority, okno_core::EventKind, okno_core::Role))
@@ -206,6 +223,10 @@ pub fn app(state: AppState) -> Router {
         .route("/alerts/scan", post(alerts::scan_now))
         .route("/alerts/{id}", get(alerts::get).post(alerts::change))
         .route("/alerts/{id}/requests", get(alerts::requests))
+        .route("/problems", get(problems::list))
+        .route("/problems/scan", post(problems::scan_now))
+        .route("/problems/{id}", get(problems::get).post(problems::change))
+        .route("/problems/{id}/requests", get(problems::requests))
         .route("/openapi.json", get(openapi))
         .fallback(not_found);
     let open311 = open311::router(state.config.open311.max_media_bytes + max_body);

@@ -38,6 +38,7 @@ impl PostgresStore {
             ("rollups", include_str!("../migrations/postgres/0008_rollups.sql")),
             ("alerts", include_str!("../migrations/postgres/0009_alerts.sql")),
             ("merge", include_str!("../migrations/postgres/0010_merge.sql")),
+            ("problems", include_str!("../migrations/postgres/0011_problems.sql")),
         ]).run(&pool).await?;
         Ok(PostgresStore { writer: pool.clone(), reader: pool, listeners: crate::Listeners::default() })
     }

@@ -4,6 +4,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use okno_core::text::search_key;
 use crate::ImportedRequest;
 use okno_core::alert::AlertFilter;
+use okno_core::problem::ProblemFilter;
 use okno_core::{NewEvent, RequestFilter, RequestOrder};
 use std::sync::LazyLock;
 
@@ -216,122 +217,141 @@ fn like_pattern(words: &str) -> String {
     p
 }
 
+/// A `SELECT … WHERE 1=1` being extended with conditions, and the values bound to them.
+struct Conditions {
+    sql: String,
+    binds: Vec<Bind>,
+}
+
+impl Conditions {
+    fn new(select: String) -> Self {
+        Conditions { sql: select + " WHERE 1=1", binds: Vec::new() }
+    }
+
+    /// Appends `clause`, its `?` standing for `value`.
+    fn push(&mut self, clause: &str, value: Bind) {
+        self.binds.push(value);
+        self.sql += &clause.replace('?', &format!("${}", self.binds.len()));
+    }
+
+    /// Appends ` AND column IN (…)` for `values`, unless there are none.
+    fn push_in(&mut self, column: &str, values: impl IntoIterator<Item = Bind>) {
+        let mut values = values.into_iter().peekable();
+        if values.peek().is_none() {
+            return;
+        }
+        self.sql += &format!(" AND {column} IN (");
+        for (i, v) in values.enumerate() {
+            self.push(if i == 0 { "?" } else { ", ?" }, v);
+        }
+        self.sql += ")";
+    }
+
+    /// Ends with `tail` (ORDER BY …), its `?` standing for the page size.
+    fn finish(mut self, tail: &str, limit: u32) -> (String, Vec<Bind>) {
+        self.push(tail, Bind::Int(Some(i64::from(limit))));
+        (self.sql, self.binds)
+    }
+}
+
 /// The `SELECT` for a request filter and the values to bind to it, in order.
 pub fn list_requests(filter: &RequestFilter) -> (String, Vec<Bind>) {
-    let mut sql = format!("SELECT {REQUEST_COLUMNS} FROM requests WHERE 1=1");
-    let mut binds = Vec::new();
-    let mut push = |sql: &mut String, clause: &str, value: Bind| {
-        binds.push(value);
-        *sql += &clause.replace('?', &format!("${}", binds.len()));
-    };
-    if !filter.ids.is_empty() {
-        sql += " AND id IN (";
-        for (i, id) in filter.ids.iter().enumerate() {
-            push(&mut sql, if i == 0 { "?" } else { ", ?" }, Bind::Int(Some(*id)));
-        }
-        sql += ")";
-    }
-    if !filter.services.is_empty() {
-        sql += " AND service_code IN (";
-        for (i, s) in filter.services.iter().enumerate() {
-            push(&mut sql, if i == 0 { "?" } else { ", ?" }, Bind::Text(Some(s.clone())));
-        }
-        sql += ")";
-    }
-    if !filter.statuses.is_empty() {
-        sql += " AND status IN (";
-        for (i, s) in filter.statuses.iter().enumerate() {
-            push(&mut sql, if i == 0 { "?" } else { ", ?" }, Bind::Text(Some(s.as_str().to_owned())));
-        }
-        sql += ")";
-    }
+    let mut c = Conditions::new(format!("SELECT {REQUEST_COLUMNS} FROM requests"));
+    c.push_in("id", filter.ids.iter().map(|id| Bind::Int(Some(*id))));
+    c.push_in("service_code", filter.services.iter().map(|s| Bind::Text(Some(s.clone()))));
+    c.push_in("status", filter.statuses.iter().map(|s| Bind::Text(Some(s.as_str().to_owned()))));
     if let Some(a) = &filter.agency {
-        push(&mut sql, " AND agency_code = ?", Bind::Text(Some(a.clone())));
+        c.push(" AND agency_code = ?", Bind::Text(Some(a.clone())));
     }
     if let Some(t) = &filter.territory {
-        push(&mut sql, " AND territory_code = ?", Bind::Text(Some(t.clone())));
+        c.push(" AND territory_code = ?", Bind::Text(Some(t.clone())));
     }
-    if let Some(c) = &filter.category {
-        push(&mut sql, " AND category = ?", Bind::Text(Some(c.clone())));
+    if let Some(cat) = &filter.category {
+        c.push(" AND category = ?", Bind::Text(Some(cat.clone())));
     }
-    if let Some(c) = filter.channel {
-        push(&mut sql, " AND channel = ?", Bind::Text(Some(c.as_str().to_owned())));
+    if let Some(ch) = filter.channel {
+        c.push(" AND channel = ?", Bind::Text(Some(ch.as_str().to_owned())));
     }
     if let Some(t) = filter.created_from {
-        push(&mut sql, " AND created_at >= ?", Bind::Time(Some(t)));
+        c.push(" AND created_at >= ?", Bind::Time(Some(t)));
     }
     if let Some(t) = filter.created_to {
-        push(&mut sql, " AND created_at < ?", Bind::Time(Some(t)));
+        c.push(" AND created_at < ?", Bind::Time(Some(t)));
     }
     if let Some(b) = filter.bbox {
-        push(&mut sql, " AND lon >= ?", Bind::Float(Some(b.min_lon)));
-        push(&mut sql, " AND lon <= ?", Bind::Float(Some(b.max_lon)));
-        push(&mut sql, " AND lat >= ?", Bind::Float(Some(b.min_lat)));
-        push(&mut sql, " AND lat <= ?", Bind::Float(Some(b.max_lat)));
+        c.push(" AND lon >= ?", Bind::Float(Some(b.min_lon)));
+        c.push(" AND lon <= ?", Bind::Float(Some(b.max_lon)));
+        c.push(" AND lat >= ?", Bind::Float(Some(b.min_lat)));
+        c.push(" AND lat <= ?", Bind::Float(Some(b.max_lat)));
     }
     if let Some(words) = filter.text.as_deref().filter(|w| !w.trim().is_empty()) {
-        push(&mut sql, " AND search_text LIKE ? ESCAPE '\\'", Bind::Text(Some(like_pattern(words))));
+        c.push(" AND search_text LIKE ? ESCAPE '\\'", Bind::Text(Some(like_pattern(words))));
     }
     if let Some(t) = filter.due_before {
-        push(&mut sql, " AND due_at < ? AND paused_at IS NULL", Bind::Time(Some(t)));
+        c.push(" AND due_at < ? AND paused_at IS NULL", Bind::Time(Some(t)));
     }
     if let Some(t) = filter.due_from {
-        push(&mut sql, " AND due_at >= ? AND paused_at IS NULL", Bind::Time(Some(t)));
+        c.push(" AND due_at >= ? AND paused_at IS NULL", Bind::Time(Some(t)));
     }
     if let Some(t) = filter.no_reaction_by {
-        push(&mut sql, " AND first_reaction_at IS NULL AND first_reaction_due_at < ?", Bind::Time(Some(t)));
+        c.push(" AND first_reaction_at IS NULL AND first_reaction_due_at < ?", Bind::Time(Some(t)));
     }
     if let Some(t) = filter.unrouted_by {
-        push(&mut sql, " AND agency_code IS NULL AND routing_due_at < ?", Bind::Time(Some(t)));
+        c.push(" AND agency_code IS NULL AND routing_due_at < ?", Bind::Time(Some(t)));
     }
     if let Some(id) = filter.duplicate_of {
-        push(&mut sql, " AND duplicate_of = ?", Bind::Int(Some(id)));
+        c.push(" AND duplicate_of = ?", Bind::Int(Some(id)));
     }
     if let Some(id) = filter.before_id {
-        push(&mut sql, " AND id < ?", Bind::Int(Some(id)));
+        c.push(" AND id < ?", Bind::Int(Some(id)));
     }
-    sql += match filter.order {
+    let order = match filter.order {
         RequestOrder::NewestId => " ORDER BY id DESC",
         RequestOrder::NewestCreated => " ORDER BY created_at DESC, id DESC",
         RequestOrder::DueSoonest => " ORDER BY due_at, id",
     };
-    push(&mut sql, " LIMIT ?", Bind::Int(Some(i64::from(filter.limit))));
-    push(&mut sql, " OFFSET ?", Bind::Int(Some(i64::from(filter.offset))));
+    let (mut sql, mut binds) = c.finish(&format!("{order} LIMIT ?"), filter.limit);
+    binds.push(Bind::Int(Some(i64::from(filter.offset))));
+    sql += &format!(" OFFSET ${}", binds.len());
     (sql, binds)
+}
+
+/// The `SELECT` for a problem filter and the values to bind to it, in order: newest first.
+pub fn list_problems(filter: &ProblemFilter) -> (String, Vec<Bind>) {
+    let mut c = Conditions::new("SELECT * FROM problems".into());
+    c.push_in("state", filter.states.iter().map(|s| Bind::Text(Some(s.as_str().to_owned()))));
+    if let Some(t) = &filter.topic {
+        c.push(" AND topic = ?", Bind::Text(Some(t.clone())));
+    }
+    if let Some(o) = &filter.owner {
+        c.push(" AND owner_agency = ?", Bind::Text(Some(o.clone())));
+    }
+    if let Some(id) = filter.before_id {
+        c.push(" AND id < ?", Bind::Int(Some(id)));
+    }
+    c.finish(" ORDER BY id DESC LIMIT ?", filter.limit)
 }
 
 /// The `SELECT` for an alert filter and the values to bind to it, in order: newest first.
 pub fn list_alerts(filter: &AlertFilter) -> (String, Vec<Bind>) {
-    let mut sql = String::from("SELECT * FROM alerts WHERE 1=1");
-    let mut binds = Vec::new();
-    let mut push = |sql: &mut String, clause: &str, value: Bind| {
-        binds.push(value);
-        *sql += &clause.replace('?', &format!("${}", binds.len()));
-    };
-    if !filter.states.is_empty() {
-        sql += " AND state IN (";
-        for (i, s) in filter.states.iter().enumerate() {
-            push(&mut sql, if i == 0 { "?" } else { ", ?" }, Bind::Text(Some(s.as_str().to_owned())));
-        }
-        sql += ")";
-    }
+    let mut c = Conditions::new("SELECT * FROM alerts".into());
+    c.push_in("state", filter.states.iter().map(|s| Bind::Text(Some(s.as_str().to_owned()))));
     if let Some(p) = filter.period {
-        push(&mut sql, " AND period = ?", Bind::Text(Some(p.as_str().to_owned())));
+        c.push(" AND period = ?", Bind::Text(Some(p.as_str().to_owned())));
     }
-    if let Some(c) = &filter.category {
-        push(&mut sql, " AND category = ?", Bind::Text(Some(c.clone())));
+    if let Some(cat) = &filter.category {
+        c.push(" AND category = ?", Bind::Text(Some(cat.clone())));
     }
     if let Some(t) = &filter.territory {
-        push(&mut sql, " AND territory_code = ?", Bind::Text(Some(t.clone())));
+        c.push(" AND territory_code = ?", Bind::Text(Some(t.clone())));
     }
     if let Some(d) = filter.since {
-        push(&mut sql, " AND last_day >= ?", Bind::Date(Some(d)));
+        c.push(" AND last_day >= ?", Bind::Date(Some(d)));
     }
     if let Some(id) = filter.before_id {
-        push(&mut sql, " AND id < ?", Bind::Int(Some(id)));
+        c.push(" AND id < ?", Bind::Int(Some(id)));
     }
-    push(&mut sql, " ORDER BY id DESC LIMIT ?", Bind::Int(Some(i64::from(filter.limit))));
-    (sql, binds)
+    c.finish(" ORDER BY id DESC LIMIT ?", filter.limit)
 }
 
 #[cfg(test)]

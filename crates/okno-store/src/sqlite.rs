@@ -55,6 +55,7 @@ impl SqliteStore {
             ("rollups", include_str!("../migrations/sqlite/0008_rollups.sql")),
             ("alerts", include_str!("../migrations/sqlite/0009_alerts.sql")),
             ("merge", include_str!("../migrations/sqlite/0010_merge.sql")),
+            ("problems", include_str!("../migrations/sqlite/0011_problems.sql")),
         ]).run(&writer).await?;
         let reader = if in_memory {
             writer.clone()

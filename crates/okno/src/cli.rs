@@ -62,6 +62,14 @@ pub struct ServeArgs {
     /// the defaults otherwise.
     #[arg(long, env = "OKNO_ALERT_RULES")]
     pub alert_rules: Option<PathBuf>,
+    /// Seconds between systemic-problem scans while serving (0: none; run `okno problems scan`
+    /// instead).
+    #[arg(long, env = "OKNO_PROBLEM_INTERVAL", default_value_t = 3600)]
+    pub problem_interval: u64,
+    /// Systemic-problem clustering rules as TOML (radius_m, min_similarity, min_neighbours,
+    /// min_members, min_days, max_radius_m, days); the defaults otherwise.
+    #[arg(long, env = "OKNO_PROBLEM_RULES")]
+    pub problem_rules: Option<PathBuf>,
     /// Deadline configuration (regimes, working hours, extra calendar files); the shipped one if absent.
     #[arg(long, env = "OKNO_DEADLINES")]
     pub deadlines: Option<PathBuf>,
@@ -145,6 +153,12 @@ pub enum Command {
         /// What to do.
         #[command(subcommand)]
         command: crate::alerts::AlertCommand,
+    },
+    /// Systemic problems: clusters of requests that are really one cause.
+    Problems {
+        /// What to do.
+        #[command(subcommand)]
+        command: crate::problems::ProblemCommand,
     },
     /// Deadline control.
     Sla {
@@ -525,6 +539,10 @@ pub async fn run(cli: Cli) -> Result<()> {
             let store = open(&cli.db).await?;
             crate::alerts::run(&*store, command).await
         }
+        Command::Problems { command } => {
+            let store = open(&cli.db).await?;
+            crate::problems::run(&*store, command).await
+        }
         Command::Bench { suite } => {
             let results = match suite {
                 BenchSuite::Foundation(args) => crate::bench::foundation(args).await?,
@@ -789,6 +807,7 @@ pub async fn serve(store: Arc<dyn Store>, args: ServeArgs) -> Result<()> {
             ..Default::default()
         },
         spike_rules: crate::alerts::load_rules(args.alert_rules.as_deref())?,
+        problem_rules: crate::problems::load_rules(args.problem_rules.as_deref())?,
         map_style_url: args.map_style_url.clone(),
         ..ServerConfig::default()
     };
@@ -835,6 +854,21 @@ pub async fn serve(store: Arc<dyn Store>, args: ServeArgs) -> Result<()> {
                     Ok(r) if r.raised > 0 => tracing::info!(raised = r.raised, updated = r.updated, "spike scan"),
                     Ok(_) => {}
                     Err(e) => tracing::warn!(error = %e, "spike scan failed"),
+                }
+                tokio::time::sleep(every).await;
+            }
+        });
+    }
+    if args.problem_interval > 0 {
+        let state = state.clone();
+        let every = std::time::Duration::from_secs(args.problem_interval);
+        tokio::spawn(async move {
+            loop {
+                let (rules, zone) = (&state.config.problem_rules, state.deadlines.timezone);
+                match okno_server::problems::scan(state.store.as_ref(), rules, zone, chrono::Utc::now()).await {
+                    Ok(r) if r.created + r.extended > 0 => tracing::info!(created = r.created, extended = r.extended, "systemic problem scan"),
+                    Ok(_) => {}
+                    Err(e) => tracing::warn!(error = %e, "systemic problem scan failed"),
                 }
                 tokio::time::sleep(every).await;
             }

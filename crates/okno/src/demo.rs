@@ -200,6 +200,34 @@ struct Incident {
 
 const INCIDENT: Incident = Incident { service: "heating", district: "north", requests: 45, days_before_today: 4 };
 
+/// A cause that keeps coming back, which the demo's systemic-problem scan finds: the roof of one
+/// building in the central district leaking after every rain for six weeks.
+struct Recurring {
+    service: &'static str,
+    district: &'static str,
+    point: (f64, f64),
+    every_days: i64,
+    texts: &'static [&'static str],
+}
+
+const RECURRING: Recurring = Recurring {
+    service: "roof",
+    district: "central",
+    point: (59.9402, 30.3105),
+    every_days: 5,
+    texts: &[
+        "Протекает крыша в подъезде, вода течёт по стенам на пятом этаже.",
+        "Снова течёт крыша после дождя, в подъезде лужи.",
+        "Протечка кровли над подъездом, мокрые стены и потолок.",
+        "Крыша протекает уже месяц, управляющая компания не реагирует.",
+        "После дождя опять протекает крыша, вода в квартире на пятом этаже.",
+        "Течёт кровля, в подъезде вода на лестнице.",
+        "Протекает крыша дома, потолок в подъезде промок.",
+        "Опять течёт крыша в подъезде, ремонт так и не сделали.",
+        "Протечка крыши, вода течёт по стенам подъезда.",
+    ],
+};
+
 /// Half-height and half-width (degrees) of the box a district's requests are scattered in.
 const SCATTER: (f64, f64) = (0.04, 0.07);
 
@@ -354,11 +382,19 @@ pub fn requests(today: DateTime<Utc>) -> Vec<ImportedRequest> {
     let incident_service = SERVICES.iter().find(|s| s.code == INCIDENT.service).expect("the incident's service is in the catalog");
     let incident_district = DISTRICTS.iter().find(|d| d.0 == INCIDENT.district).expect("the incident's district exists");
     let incident_start = today - Duration::days(INCIDENT.days_before_today);
+    let recurring_service = SERVICES.iter().find(|s| s.code == RECURRING.service).expect("the recurring cause's service is in the catalog");
+    let recurring_district = DISTRICTS.iter().find(|d| d.0 == RECURRING.district).expect("the recurring cause's district exists");
+    let recurring_from = DEMO_REQUESTS - INCIDENT.requests - RECURRING.texts.len();
     for i in 0..DEMO_REQUESTS {
         let incident = i >= DEMO_REQUESTS - INCIDENT.requests;
+        let recurring = (recurring_from..DEMO_REQUESTS - INCIDENT.requests).contains(&i).then(|| i - recurring_from);
         let (created, service, district) = if incident {
             // The last requests are the incident: one service, one district, two days.
             (incident_start + Duration::seconds(rng.gen_range(0..2 * 86_400)), incident_service, incident_district)
+        } else if let Some(k) = recurring {
+            // Before them, the recurring cause: one every few days, the latest a day ago.
+            let days = 1 + RECURRING.every_days * k as i64;
+            (today - Duration::days(days) + Duration::seconds(rng.gen_range(0..36_000)), recurring_service, recurring_district)
         } else {
             // Requests grow a little over time; pick a uniform second in the window, biased later.
             let frac: f64 = rng.gen_range(0.0..1.0f64).powf(0.85);
@@ -372,8 +408,13 @@ pub fn requests(today: DateTime<Utc>) -> Vec<ImportedRequest> {
         let street = STREETS[rng.gen_range(0..STREETS.len())];
         let house = rng.gen_range(1..120);
         let template = service.texts[rng.gen_range(0..service.texts.len())];
-        let text = template.replace("{s}", street).replace("{h}", &house.to_string());
-        let (lat, lon) = (district.4 + rng.gen_range(-SCATTER.0..SCATTER.0), district.5 + rng.gen_range(-SCATTER.1..SCATTER.1));
+        let mut text = template.replace("{s}", street).replace("{h}", &house.to_string());
+        let (mut lat, mut lon) = (district.4 + rng.gen_range(-SCATTER.0..SCATTER.0), district.5 + rng.gen_range(-SCATTER.1..SCATTER.1));
+        if let Some(k) = recurring {
+            // Within some 40 metres of the building, each worded differently.
+            text = RECURRING.texts[k].to_owned();
+            (lat, lon) = (RECURRING.point.0 + rng.gen_range(-0.0003..0.0003), RECURRING.point.1 + rng.gen_range(-0.0005..0.0005));
+        }
         let coordinates = Coordinates::new(lat, lon);
         let placement = index.place(lat, lon);
         let mut pick = rng.gen_range(0..100);
@@ -469,11 +510,13 @@ pub async fn ensure_demo(store: &dyn Store) -> Result<()> {
         store.import_batch(chunk).await?;
     }
     let alerts = scan_demo_alerts(store).await?;
+    let zone = DeadlineConfig::shipped().timezone;
+    let problems = okno_server::problems::scan(store, &okno_core::problem::ProblemRules::default(), zone, demo_today()).await?;
     for (login, password, role, agency) in DEMO_USERS {
         let form = CreateUser { login: login.into(), password: password.into(), role, agency: agency.map(String::from) };
         create_user(store, form, "demo").await.map_err(|e| anyhow::anyhow!("creating demo user {login}: {e}"))?;
     }
-    eprintln!("demo region created: {} requests, {alerts} spike alerts; sign in as (demo passwords):", requests.len());
+    eprintln!("demo region created: {} requests, {alerts} spike alerts, {} systemic problems; sign in as (demo passwords):", requests.len(), problems.created);
     for (login, password, role, _) in DEMO_USERS {
         eprintln!("  {login:<9} {password:<24} {}", role.as_str());
     }
@@ -496,6 +539,26 @@ mod tests {
         assert!(a.iter().all(|r| r.events.windows(2).all(|w| w[0].at <= w[1].at)), "timelines are ordered");
         let first = a.first().unwrap().request.created_at;
         assert!(demo_today() - first > Duration::days(365), "more than a year of requests");
+    }
+
+    #[test]
+    fn the_demo_holds_one_systemic_problem_the_recurring_roof_leak() {
+        use okno_core::duplicates::Trigrams;
+        use okno_core::problem::{find, Member, ProblemRules};
+        let rules = ProblemRules::default();
+        let members: Vec<Member> = requests(demo_today())
+            .iter()
+            .enumerate()
+            .filter(|(_, r)| r.request.created_at > demo_today() - Duration::days(rules.days))
+            .map(|(i, r)| Member {
+                id: i as i64, topic: r.request.category.clone().unwrap_or_default(), at: r.request.created_at,
+                point: r.request.coordinates.expect("demo requests have points"), grams: Trigrams::of(&r.request.text),
+                text: r.request.text.clone(), territory: r.request.territory.clone(), agency: r.request.agency.clone(),
+            })
+            .collect();
+        let found = find(&members, &rules, DeadlineConfig::shipped().timezone);
+        assert_eq!(found.len(), 1, "{found:#?}");
+        assert_eq!((found[0].topic.as_str(), found[0].members.len(), found[0].territory.as_deref()), ("housing", RECURRING.texts.len(), Some("central")));
     }
 
     #[test]

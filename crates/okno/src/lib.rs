@@ -11,5 +11,6 @@ pub mod export;
 pub mod geo;
 pub mod import;
 pub mod outbox;
+pub mod problems;
 pub mod process;
 pub mod sla;

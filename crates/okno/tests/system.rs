@@ -224,6 +224,65 @@ async fn the_api_serves_citizens_operators_agencies_and_analysts() {
 }
 
 #[tokio::test]
+async fn systemic_problems_are_proposed_accepted_grow_and_close() {
+    for db in okno_store::testing::fresh_database_urls().await {
+        okno(&db, &["demo", "--no-serve"]);
+        let server = Server::start(&db, &["--submit-per-minute", "0"]);
+        let (operator, csrf) = login(&server, "operator", "demo-operator-password").await;
+        let anon = Client::new();
+
+        // The demo's recurring roof leak was proposed when the demo was created.
+        let listed: Value = operator.get(server.url("/api/v1/problems?state=proposed")).send().await.unwrap().json().await.unwrap();
+        let items = listed["items"].as_array().unwrap();
+        assert_eq!(items.len(), 1, "{listed}");
+        let (id, members) = (items[0]["id"].as_i64().unwrap(), items[0]["members"].as_i64().unwrap());
+        assert_eq!((items[0]["topic"].as_str(), items[0]["territory"].as_str(), members), (Some("housing"), Some("central"), 9));
+        let detail: Value = operator.get(server.url(&format!("/api/v1/problems/{id}"))).send().await.unwrap().json().await.unwrap();
+        assert_eq!(detail["weeks"].as_array().unwrap().iter().map(|w| w["count"].as_i64().unwrap()).sum::<i64>(), 9, "{detail}");
+        let page: Value = operator.get(server.url(&format!("/api/v1/problems/{id}/requests"))).send().await.unwrap().json().await.unwrap();
+        assert!(page["items"].as_array().unwrap().iter().all(|r| r["service_code"] == "roof"), "{page}");
+
+        // Accepting needs a name; the owner must exist; agency staff may not handle it.
+        let change = |body: Value| operator.post(server.url(&format!("/api/v1/problems/{id}"))).header("x-csrf-token", &csrf).json(&body).send();
+        assert_eq!(change(json!({"state": "accepted"})).await.unwrap().status(), StatusCode::UNPROCESSABLE_ENTITY);
+        assert_eq!(change(json!({"state": "accepted", "title": "Кровля", "owner": "nobody"})).await.unwrap().status(), StatusCode::UNPROCESSABLE_ENTITY);
+        let accepted: Value = change(json!({"state": "accepted", "title": "Протекает кровля дома у Садовой", "owner": "housing"})).await.unwrap().json().await.unwrap();
+        assert_eq!((accepted["state"].as_str(), accepted["owner"].as_str(), accepted["handled_by"].as_str()), (Some("accepted"), Some("housing"), Some("operator")));
+        let (roads, roads_csrf) = login(&server, "roads", "demo-roads-password").await;
+        let theirs: Value = roads.get(server.url("/api/v1/problems")).send().await.unwrap().json().await.unwrap();
+        assert_eq!(theirs["items"].as_array().unwrap().len(), 0, "roads owns none");
+        assert_eq!(roads.get(server.url(&format!("/api/v1/problems/{id}"))).send().await.unwrap().status(), StatusCode::FORBIDDEN);
+        let refused = roads.post(server.url(&format!("/api/v1/problems/{id}"))).header("x-csrf-token", &roads_csrf).json(&json!({"state": "closed"})).send().await.unwrap();
+        assert_eq!(refused.status(), StatusCode::FORBIDDEN);
+
+        // A new request about the same roof attaches at intake; one about something else does not.
+        let file = |text: &str, lat: f64| anon.post(server.url("/api/v1/requests"))
+            .json(&json!({"service_code": "roof", "text": text, "lat": lat, "lon": 30.3105, "channel": "web"})).send();
+        let same: Value = file("Опять протекает крыша в подъезде после дождя", 59.9403).await.unwrap().json().await.unwrap();
+        let other: Value = file("Сломан домофон в подъезде", 59.9403).await.unwrap().json().await.unwrap();
+        let grown: Value = operator.get(server.url(&format!("/api/v1/problems/{id}"))).send().await.unwrap().json().await.unwrap();
+        assert_eq!(grown["members"], members + 1, "{grown}");
+        let page: Value = operator.get(server.url(&format!("/api/v1/problems/{id}/requests?limit=500"))).send().await.unwrap().json().await.unwrap();
+        let ids: Vec<&Value> = page["items"].as_array().unwrap().iter().map(|r| &r["id"]).collect();
+        assert!(ids.contains(&&same["id"]) && !ids.contains(&&other["id"]), "{ids:?}");
+
+        // Once closed (the roof was fixed), new complaints no longer attach; a scan now proposes
+        // nothing new from two requests.
+        let closed: Value = change(json!({"state": "closed", "note": "Кровля отремонтирована"})).await.unwrap().json().await.unwrap();
+        assert_eq!((closed["state"].as_str(), closed["title"].as_str()), (Some("closed"), Some("Протекает кровля дома у Садовой")), "the name stays");
+        file("Снова течёт крыша в подъезде", 59.9402).await.unwrap();
+        let after: Value = operator.get(server.url(&format!("/api/v1/problems/{id}"))).send().await.unwrap().json().await.unwrap();
+        assert_eq!(after["members"], members + 1);
+        let (admin, admin_csrf) = login(&server, "admin", "demo-admin-password").await;
+        let scanned: Value = admin.post(server.url("/api/v1/problems/scan")).header("x-csrf-token", &admin_csrf).send().await.unwrap().json().await.unwrap();
+        assert_eq!(scanned["created"], 0, "{scanned}");
+        assert_eq!(operator.post(server.url("/api/v1/problems/scan")).header("x-csrf-token", &csrf).send().await.unwrap().status(), StatusCode::FORBIDDEN);
+        let printed = okno_stdout(&db, &["problems", "list", "--state", "closed"]);
+        assert!(printed.contains(&format!("#{id}")) && printed.contains("Протекает кровля"), "{printed}");
+    }
+}
+
+#[tokio::test]
 async fn acknowledged_requests_survive_kill_dash_nine() {
     for db in okno_store::testing::fresh_database_urls().await {
         okno(&db, &["demo", "--no-serve"]);

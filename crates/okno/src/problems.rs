@@ -1,0 +1,85 @@
+//! `okno problems`: scan recent requests for systemic problems and list them, from the command line.
+
+use anyhow::{Context, Result};
+use chrono::Utc;
+use clap::Subcommand;
+use okno_core::problem::{Problem, ProblemFilter, ProblemRules, ProblemState};
+use okno_store::Store;
+use std::path::{Path, PathBuf};
+
+/// Systemic problem commands.
+#[derive(Debug, Subcommand)]
+pub enum ProblemCommand {
+    /// Cluster the requests of the last `days` (see the rules) and store new proposals and new
+    /// requests of known problems; prints the report and the largest problems found.
+    Scan {
+        /// Clustering rules as TOML (radius_m, min_similarity, min_neighbours, min_members,
+        /// min_days, max_radius_m, days); the defaults otherwise.
+        #[arg(long, env = "OKNO_PROBLEM_RULES")]
+        rules: Option<PathBuf>,
+        /// Deadline configuration, whose time zone days are counted in (the shipped one if absent).
+        #[arg(long, env = "OKNO_DEADLINES")]
+        deadlines: Option<PathBuf>,
+        /// How many of the largest problems to print.
+        #[arg(long, default_value_t = 20)]
+        top: usize,
+    },
+    /// List problems, newest first, one per line.
+    List {
+        /// Only this state: proposed, accepted, dismissed or closed.
+        #[arg(long)]
+        state: Option<String>,
+        /// At most this many.
+        #[arg(long, default_value_t = 50)]
+        limit: u32,
+    },
+}
+
+/// Reads clustering rules from a TOML file (defaults for fields left out), refusing values out of range.
+pub fn load_rules(path: Option<&Path>) -> Result<ProblemRules> {
+    let Some(path) = path else { return Ok(ProblemRules::default()) };
+    let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+    let rules: ProblemRules = toml::from_str(&text).with_context(|| format!("{} is not valid problem rules", path.display()))?;
+    rules.validated().map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))
+}
+
+/// One problem as a line of text.
+fn line(p: &Problem) -> String {
+    format!(
+        "#{:<5} {:<9} {:>5} requests  {}..{}  {:<28} r={:>4.0} m  ({:.5}, {:.5})  {}",
+        p.id, p.state.as_str(), p.members, p.first_at.date_naive(), p.last_at.date_naive(), p.topic,
+        p.radius_m, p.centre.lat, p.centre.lon, p.title.as_deref().unwrap_or(&p.sample_text).chars().take(70).collect::<String>(),
+    )
+}
+
+/// Scans with `rules` at now, days counted in `zone`; returns the report and the seconds it took.
+pub async fn scan_stored(store: &dyn Store, rules: &ProblemRules, zone: chrono_tz::Tz) -> Result<(okno_server::problems::ProblemScanReport, f64)> {
+    let started = std::time::Instant::now();
+    let report = okno_server::problems::scan(store, rules, zone, Utc::now()).await?;
+    Ok((report, started.elapsed().as_secs_f64()))
+}
+
+/// Runs a problem command on `store`.
+pub async fn run(store: &dyn Store, command: ProblemCommand) -> Result<()> {
+    match command {
+        ProblemCommand::Scan { rules, deadlines, top } => {
+            let zone = crate::cli::load_deadlines(deadlines.as_deref())?.timezone;
+            let rules = load_rules(rules.as_deref())?;
+            let (report, seconds) = scan_stored(store, &rules, zone).await?;
+            println!("{}", serde_json::json!({ "report": report, "seconds": seconds }));
+            let mut found = store.problems(&ProblemFilter { limit: 100_000, ..Default::default() }).await?;
+            found.sort_by_key(|p| std::cmp::Reverse(p.members));
+            for p in found.iter().take(top) {
+                println!("{}", line(p));
+            }
+            Ok(())
+        }
+        ProblemCommand::List { state, limit } => {
+            let states = state.map(|s| s.parse::<ProblemState>().map_err(anyhow::Error::msg)).transpose()?.into_iter().collect();
+            for p in store.problems(&ProblemFilter { states, limit, ..Default::default() }).await? {
+                println!("{}", line(&p));
+            }
+            Ok(())
+        }
+    }
+}
