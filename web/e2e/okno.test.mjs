@@ -139,6 +139,32 @@ describe('duplicates', () => {
   });
 });
 
+describe('systemic problems', () => {
+  it('the situation screen lists the demo’s recurring roof leak; an operator names it, gives it an owner and accepts it', async () => {
+    const page = await openPage(browser);
+    await signIn(page, USERS.operator);
+    await page.goto('/map');
+    await mapDrawn(page);
+    const proposal = page.getByTestId('problems-panel').getByRole('link', { name: /крыш/i }).first();
+    await proposal.click();
+    await page.getByTestId('problem-members').getByText('9').waitFor();
+    await page.getByTestId('problem-map').locator('canvas').waitFor();
+    await page.locator('button[data-decision=accepted]').click();
+    await page.getByText('Назовите проблему, чтобы принять её в работу').waitFor();
+    await page.getByLabel('Название').fill('Протекает кровля дома в Центральном районе');
+    await page.getByLabel('Ответственное ведомство').selectOption('housing');
+    await page.locator('button[data-decision=accepted]').click();
+    await page.getByTestId('problem-state').getByText('Принятые в работу').waitFor();
+    await page.getByTestId('problem-label').getByText('Протекает кровля дома в Центральном районе').waitFor();
+    await page.getByTestId('problem-owner').getByText('Комитет по жилищно-коммунальному хозяйству').waitFor();
+    await shoot(page, 'problem-desktop');
+    await page.goto('/console/problems');
+    await page.getByLabel('Статус').selectOption('accepted');
+    await page.getByRole('link', { name: 'Протекает кровля дома в Центральном районе' }).waitFor();
+    assertClean(page);
+  });
+});
+
 describe('the situation screen', () => {
   it('draws the data layer with no base map, and reports the time to first render', async () => {
     const page = await openPage(browser);

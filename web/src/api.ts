@@ -256,6 +256,28 @@ export interface Alert {
   note: string | null;
 }
 
+/** A systemic problem: many requests that are really one cause. */
+export interface SystemicProblem {
+  id: number;
+  state: 'proposed' | 'accepted' | 'dismissed' | 'closed';
+  title: string | null;
+  owner: string | null;
+  topic: string;
+  territory: string | null;
+  territory_name: string | null;
+  agency: string | null;
+  centre: Coordinates;
+  radius_m: number;
+  sample_text: string;
+  first_at: string;
+  last_at: string;
+  members: number;
+  detected_at: string;
+  updated_at: string;
+  handled_by: string | null;
+  note: string | null;
+}
+
 /** One day of a series. */
 export interface SeriesPoint {
   date: string;

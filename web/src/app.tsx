@@ -9,6 +9,7 @@ import { isCenterStaff, me, signOut } from './session';
 import { useObservable } from './state';
 import { AgencyRequest, AgencyWorkspace } from './pages/agency';
 import { AlertsPage, QueuesPage, RequestList, RequestPageView, TriageQueue } from './pages/console';
+import { ProblemPage, ProblemsPage } from './pages/problems';
 import { Dashboards } from './pages/dashboards';
 import { LoginPage } from './pages/login';
 import { Portal } from './pages/portal';
@@ -98,6 +99,8 @@ function Screen({ url }: { url: URL }) {
   if (path === '/console/triage') return <Guard roles={['admin', 'operator']}><TriageQueue /></Guard>;
   if (path === '/console/queues') return <Guard roles={STAFF}><QueuesPage /></Guard>;
   if (path === '/console/alerts') return <Guard roles={CENTER}><AlertsPage /></Guard>;
+  if (path === '/console/problems') return <Guard roles={CENTER}><ProblemsPage /></Guard>;
+  if ((params = match('/console/problems/:id', path))) return <Guard roles={STAFF}><ProblemPage id={params.id} /></Guard>;
   if ((params = match('/console/requests/:id', path))) return <Guard roles={STAFF}><RequestPageView id={params.id} /></Guard>;
   if (path === '/agency') return <Guard roles={['agency_staff']}><AgencyWorkspace /></Guard>;
   if ((params = match('/agency/requests/:id', path))) return <Guard roles={['agency_staff']}><AgencyRequest id={params.id} /></Guard>;

@@ -149,6 +149,30 @@ const messages = {
   console_triage: ['Разбор', 'Triage'],
   console_queues: ['Контроль сроков', 'Deadlines'],
   console_alerts: ['Всплески', 'Alerts'],
+  console_problems: ['Системные проблемы', 'Systemic problems'],
+  panel_problems: ['Системные проблемы', 'Systemic problems'],
+  problems_none: ['Системных проблем нет.', 'No systemic problems.'],
+  problems_members: ['обращений: {n}', '{n} requests'],
+  problems_what: ['Проблема', 'Problem'],
+  problems_topic: ['Тема', 'Topic'],
+  problems_requests: ['Обращения', 'Requests'],
+  problems_span: ['Период', 'Period'],
+  problems_owner: ['Ответственное ведомство', 'Owner'],
+  problems_extent: ['Охват', 'Extent'],
+  problems_radius: ['в радиусе {m} м', 'within {m} m'],
+  problems_note: ['Примечание', 'Note'],
+  problems_sample: ['Что пишут жители', 'What residents write'],
+  problems_decision: ['Решение', 'Decision'],
+  problems_name: ['Название', 'Name'],
+  problems_need_name: ['Назовите проблему, чтобы принять её в работу', 'Name the problem to accept it'],
+  problems_weeks: ['Обращений по неделям', 'Requests per week'],
+  problems_map: ['Обращения на карте', 'Requests on the map'],
+  problems_to_accepted: ['Принять в работу', 'Accept'],
+  problems_to_dismissed: ['Отклонить', 'Dismiss'],
+  problems_to_closed: ['Устранена', 'Close as fixed'],
+  problems_to_proposed: ['Вернуть в предложенные', 'Back to proposed'],
+  problem_title: ['Системная проблема №{id}', 'Systemic problem #{id}'],
+  agency_problems: ['Системные проблемы ведомства', "The agency's systemic problems"],
   console_filter_text: ['Слова в тексте или адресе', 'Words in the text or address'],
   console_no_requests: ['Ничего не найдено.', 'Nothing found.'],
   console_triage_empty: ['Все обращения разобраны.', 'Nothing waits for triage.'],
@@ -302,6 +326,13 @@ const ALERT_STATE: Record<string, [string, string]> = {
   resolved: ['Закрытые', 'Resolved'],
 };
 
+const PROBLEM_STATE: Record<string, [string, string]> = {
+  proposed: ['Предложенные', 'Proposed'],
+  accepted: ['Принятые в работу', 'Accepted'],
+  dismissed: ['Отклонённые', 'Dismissed'],
+  closed: ['Устранённые', 'Closed'],
+};
+
 function pick(table: Record<string, [string, string]>, code: string, language: Lang): string {
   const names = table[code];
   return names ? names[language === 'ru' ? 0 : 1] : code;
@@ -319,6 +350,10 @@ export const topicName = (code: string, language: Lang) => pick(TOPIC, code, lan
 export const actionName = (code: string, language: Lang) => pick(ACTION, code, language);
 /** An alert state's name. */
 export const alertStateName = (code: string, language: Lang) => pick(ALERT_STATE, code, language);
+/** The Russian or English name of a systemic problem's state. */
+export const problemStateName = (code: string, language: Lang) => pick(PROBLEM_STATE, code, language);
+/** The states of systemic problems. */
+export const PROBLEM_STATES = Object.keys(PROBLEM_STATE);
 /** The states of alerts. */
 export const ALERT_STATES = Object.keys(ALERT_STATE);
 /** The channels a filter offers. */
@@ -347,5 +382,6 @@ export function formatTime(iso: string | null, language: Lang): string {
 
 /** A calendar date (YYYY-MM-DD) in the language's style. */
 export function formatDate(date: string, language: Lang): string {
-  return new Date(`${date}T12:00:00Z`).toLocaleDateString(language === 'ru' ? 'ru-RU' : 'en-GB', { day: 'numeric', month: 'short', year: 'numeric' });
+  const at = date.length > 10 ? new Date(date) : new Date(`${date}T12:00:00Z`);
+  return at.toLocaleDateString(language === 'ru' ? 'ru-RU' : 'en-GB', { day: 'numeric', month: 'short', year: 'numeric' });
 }

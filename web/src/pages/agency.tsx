@@ -1,6 +1,6 @@
 // The agency workspace: the agency's own open requests and deadlines, answering with
 // templates, and its scorecard.
-import { get, query, QueueCounts, RequestPage, ScorecardRow } from '../api';
+import { get, query, QueueCounts, RequestPage, ScorecardRow, SystemicProblem } from '../api';
 import { useT } from '../i18n';
 import { agencyName, me } from '../session';
 import { useObservable } from '../state';
@@ -8,6 +8,7 @@ import { ErrorMessage, Loading, Section } from '../ui/common';
 import { useCatalog, useLoad } from '../ui/hooks';
 import { RequestPageView, RequestTable } from './console';
 import { ScorecardTable } from './dashboards';
+import { ProblemList } from './problems';
 
 const OPEN = 'registered,routed,in_progress,intermediate_answer,reopened';
 
@@ -19,6 +20,7 @@ export function AgencyWorkspace() {
   const open = useLoad(() => get<RequestPage>(`/requests${query({ status: OPEN, agency, limit: 100 })}`), [agency]);
   const queues = useLoad(() => get<{ total: QueueCounts }>(`/queues${query({ agency })}`), [agency]);
   const scorecard = useLoad(() => get<{ rows: ScorecardRow[]; min_requests: number }>('/scorecards?by=agency'), []);
+  const problems = useLoad(() => get<{ items: SystemicProblem[] }>(`/problems${query({ state: 'accepted' })}`), []);
   const own = scorecard.data?.rows.filter((r) => r.key === agency) ?? [];
   return (
     <div class="agency">
@@ -37,6 +39,11 @@ export function AgencyWorkspace() {
         <ErrorMessage error={open.error} />
         {open.data ? <RequestTable items={open.data.items} showAgency={false} /> : <Loading />}
       </Section>
+      {problems.data && problems.data.items.length > 0 && (
+        <Section title={t('agency_problems')}>
+          <ProblemList items={problems.data.items} />
+        </Section>
+      )}
       <Section title={t('agency_scorecard')}>
         <ErrorMessage error={scorecard.error} />
         {scorecard.data && <ScorecardTable rows={own} />}

@@ -18,7 +18,7 @@ export function ConsoleNav({ current }: { current: string }) {
   const pages: [string, MessageKey][] = [['/console', 'console_requests']];
   if (isCenterStaff(user)) pages.push(['/console/triage', 'console_triage']);
   pages.push(['/console/queues', 'console_queues']);
-  if (user?.role !== 'agency_staff') pages.push(['/console/alerts', 'console_alerts']);
+  if (user?.role !== 'agency_staff') pages.push(['/console/alerts', 'console_alerts'], ['/console/problems', 'console_problems']);
   return (
     <nav class="subnav" aria-label={t('nav_console')}>
       {pages.map(([href, key]) => (

@@ -1,6 +1,6 @@
 // The situation screen: the region's map of requests (H3 hexagons or territories) over a time
 // window that can be played through, with filters, the requests behind a place, and side
-// panels for spike alerts, overdue work by agency and the daily series. Citizens see the same
+// panels for spike alerts, systemic problems, overdue work by agency and the daily series. Citizens see the same
 // map and statistics without the staff panels.
 import { useEffect, useMemo, useRef, useState } from 'preact/hooks';
 import { Alert, get, HeatMap, post, query, QueueCounts, RequestPage, SeriesPoint } from '../api';
@@ -13,6 +13,7 @@ import { Choice, ErrorMessage, StatusBadge } from '../ui/common';
 import { useCatalog, useLoad } from '../ui/hooks';
 import type { MapMouseEvent } from 'maplibre-gl';
 import { bboxText, Legend, Measure, RegionMap, valueOf } from '../ui/map';
+import { ProblemsPanel } from './problems';
 
 const WINDOWS = [7, 30, 90, 365];
 /** How far back the slider reaches. */
@@ -235,6 +236,7 @@ export function SituationScreen({ publicView }: { publicView: boolean }) {
         {selected && <PlaceDetails selected={selected} countQuery={countQuery} staff={staff} measure={measure} onClose={() => setSelected(null)} />}
         <SeriesPanel countQuery={countQuery} />
         {staff && isCenterStaff(user) && <AlertsPanel />}
+        {staff && isCenterStaff(user) && <ProblemsPanel />}
         {staff && <OverduePanel />}
       </aside>
     </div>
