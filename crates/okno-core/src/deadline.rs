@@ -450,13 +450,22 @@ impl DeadlineConfig {
         self.calendar.working_days_between(self.local(a).date(), self.local(b).date())
     }
 
-    /// Working days from `a` to `b` by local date, plus the fraction of a day between their
-    /// times: the measure scorecards use ("answered in 3.5 working days").
+    /// The working time from `a` to `b` in days: the part of the span that falls on working
+    /// days, a whole working day counting 1 and days off nothing (negative when `b` is earlier).
+    /// The measure scorecards use ("answered in 3.5 working days"); a request filed on Friday
+    /// evening and closed on Saturday morning took the rest of Friday, not less than nothing.
     pub fn working_days_between(&self, a: DateTime<Utc>, b: DateTime<Utc>) -> f64 {
+        if b < a {
+            return -self.working_days_between(b, a);
+        }
         let (la, lb) = (self.local(a), self.local(b));
-        let whole = self.calendar.working_days_between(la.date(), lb.date()) as f64;
-        let fraction = (lb.time() - la.time()).num_seconds() as f64 / 86_400.0;
-        whole + fraction
+        let fraction = |t: NaiveTime| f64::from(chrono::Timelike::num_seconds_from_midnight(&t)) / 86_400.0;
+        let counted = |d: NaiveDate| if self.calendar.is_working(d) { 1.0 } else { 0.0 };
+        if la.date() == lb.date() {
+            return counted(la.date()) * (fraction(lb.time()) - fraction(la.time()));
+        }
+        let strictly_between = self.calendar.working_days_between(la.date(), lb.date()) as f64 - counted(lb.date());
+        counted(la.date()) * (1.0 - fraction(la.time())) + strictly_between + counted(lb.date()) * fraction(lb.time())
     }
 
     /// The answer deadline of a request registered at `registered_at` under `regime`, if it sets one.
@@ -488,6 +497,26 @@ impl DeadlineConfig {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn working_time_never_runs_backwards_over_a_weekend() {
+        let config = DeadlineConfig::shipped();
+        let at = |s: &str| DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc);
+        // Friday 15:00 to Saturday 10:00: the rest of Friday.
+        let friday_evening = config.working_days_between(at("2021-03-12T15:00:00+03:00"), at("2021-03-13T10:00:00+03:00"));
+        assert!((friday_evening - 0.375).abs() < 1e-9, "{friday_evening}");
+        // Saturday to Sunday: nothing; Saturday 15:00 to Monday 10:00: Monday's first ten hours.
+        assert_eq!(config.working_days_between(at("2021-03-13T15:00:00+03:00"), at("2021-03-14T10:00:00+03:00")), 0.0);
+        let over_weekend = config.working_days_between(at("2021-03-13T15:00:00+03:00"), at("2021-03-15T10:00:00+03:00"));
+        assert!((over_weekend - 10.0 / 24.0).abs() < 1e-9, "{over_weekend}");
+        // Monday 09:00 to Tuesday 09:00 is one working day; backwards is minus that.
+        let day = config.working_days_between(at("2021-03-15T09:00:00+03:00"), at("2021-03-16T09:00:00+03:00"));
+        assert!((day - 1.0).abs() < 1e-9, "{day}");
+        assert_eq!(config.working_days_between(at("2021-03-16T09:00:00+03:00"), at("2021-03-15T09:00:00+03:00")), -day);
+        // Across the May holidays of 2021 (1–10 May off): 30 April 18:00 to 11 May 09:00.
+        let holidays = config.working_days_between(at("2021-04-30T18:00:00+03:00"), at("2021-05-11T09:00:00+03:00"));
+        assert!((holidays - (0.25 + 0.375)).abs() < 1e-9, "{holidays}");
+    }
 
     fn at(s: &str) -> DateTime<Utc> {
         DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc)
