@@ -35,11 +35,12 @@ pub struct ProblemScanReport {
     pub extended: usize,
 }
 
-/// The requests with a point filed in the `rules.days` before `now`, as cluster members.
+/// The requests with a point filed in the `rules.days` up to `now`, as cluster members.
 async fn recent_members(store: &dyn Store, rules: &ProblemRules, now: DateTime<Utc>) -> okno_store::Result<Vec<Member>> {
     let mut members = Vec::new();
     let mut filter = RequestFilter {
         created_from: Some(now - Duration::days(rules.days)),
+        created_to: Some(now),
         order: RequestOrder::NewestId,
         limit: SCAN_PAGE,
         ..RequestFilter::default()

@@ -1,7 +1,7 @@
 //! `okno problems`: scan recent requests for systemic problems and list them, from the command line.
 
 use anyhow::{Context, Result};
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 use clap::Subcommand;
 use okno_core::problem::{Problem, ProblemFilter, ProblemRules, ProblemState};
 use okno_store::Store;
@@ -20,6 +20,9 @@ pub enum ProblemCommand {
         /// Deadline configuration, whose time zone days are counted in (the shipped one if absent).
         #[arg(long, env = "OKNO_DEADLINES")]
         deadlines: Option<PathBuf>,
+        /// Scan as of the end of this local date instead of now (for imported history).
+        #[arg(long)]
+        until: Option<chrono::NaiveDate>,
         /// How many of the largest problems to print.
         #[arg(long, default_value_t = 20)]
         top: usize,
@@ -52,20 +55,21 @@ fn line(p: &Problem) -> String {
     )
 }
 
-/// Scans with `rules` at now, days counted in `zone`; returns the report and the seconds it took.
-pub async fn scan_stored(store: &dyn Store, rules: &ProblemRules, zone: chrono_tz::Tz) -> Result<(okno_server::problems::ProblemScanReport, f64)> {
+/// Scans with `rules` as of `at`, days counted in `zone`; returns the report and the seconds it took.
+pub async fn scan_stored(store: &dyn Store, rules: &ProblemRules, zone: chrono_tz::Tz, at: DateTime<Utc>) -> Result<(okno_server::problems::ProblemScanReport, f64)> {
     let started = std::time::Instant::now();
-    let report = okno_server::problems::scan(store, rules, zone, Utc::now()).await?;
+    let report = okno_server::problems::scan(store, rules, zone, at).await?;
     Ok((report, started.elapsed().as_secs_f64()))
 }
 
 /// Runs a problem command on `store`.
 pub async fn run(store: &dyn Store, command: ProblemCommand) -> Result<()> {
     match command {
-        ProblemCommand::Scan { rules, deadlines, top } => {
-            let zone = crate::cli::load_deadlines(deadlines.as_deref())?.timezone;
+        ProblemCommand::Scan { rules, deadlines, until, top } => {
+            let deadlines = crate::cli::load_deadlines(deadlines.as_deref())?;
             let rules = load_rules(rules.as_deref())?;
-            let (report, seconds) = scan_stored(store, &rules, zone).await?;
+            let at = until.map_or_else(Utc::now, |day| deadlines.start_of_day(day + chrono::Duration::days(1)));
+            let (report, seconds) = scan_stored(store, &rules, deadlines.timezone, at).await?;
             println!("{}", serde_json::json!({ "report": report, "seconds": seconds }));
             let mut found = store.problems(&ProblemFilter { limit: 100_000, ..Default::default() }).await?;
             found.sort_by_key(|p| std::cmp::Reverse(p.members));
