@@ -287,6 +287,11 @@ impl Default for WorkingDay {
     }
 }
 
+/// The Monday of the week `date` falls in (weeks are labelled by their Monday).
+pub fn monday_of(date: NaiveDate) -> NaiveDate {
+    date - Duration::days(i64::from(date.weekday().num_days_from_monday()))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

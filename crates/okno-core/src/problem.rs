@@ -135,9 +135,9 @@ pub fn topic_of(r: &Request) -> &str {
     r.category.as_deref().unwrap_or(&r.service_code)
 }
 
-/// A cluster as a scan found it.
+/// What a cluster of requests looks like: its topic, place, extent, wording and span.
 #[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
-pub struct ProblemDraft {
+pub struct ClusterSummary {
     /// Topic.
     pub topic: String,
     /// The territory most of its requests lie in.
@@ -154,6 +154,14 @@ pub struct ProblemDraft {
     pub first_at: DateTime<Utc>,
     /// Latest request filed.
     pub last_at: DateTime<Utc>,
+}
+
+/// A cluster as a scan found it.
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+pub struct ProblemDraft {
+    /// What it looks like.
+    #[serde(flatten)]
+    pub summary: ClusterSummary,
     /// Request ids, ascending.
     pub members: Vec<i64>,
 }
@@ -169,22 +177,9 @@ pub struct Problem {
     pub title: Option<String>,
     /// The agency that owns fixing it.
     pub owner: Option<String>,
-    /// Topic.
-    pub topic: String,
-    /// The territory most of its requests lie in.
-    pub territory: Option<String>,
-    /// The agency most of its requests went to.
-    pub agency: Option<String>,
-    /// Mean point of its requests (as last scanned).
-    pub centre: Coordinates,
-    /// Its extent from the centre, metres.
-    pub radius_m: f64,
-    /// What its requests say.
-    pub sample_text: String,
-    /// First request filed.
-    pub first_at: DateTime<Utc>,
-    /// Latest request filed.
-    pub last_at: DateTime<Utc>,
+    /// What its requests look like, as last scanned (the span also as requests attached).
+    #[serde(flatten)]
+    pub summary: ClusterSummary,
     /// How many requests belong to it.
     pub members: i64,
     /// When a scan first proposed it.
@@ -317,14 +312,19 @@ fn most_common<'a>(values: impl Iterator<Item = Option<&'a String>>) -> Option<S
     counts.into_iter().max_by(|a, b| a.1.cmp(&b.1).then(b.0.cmp(a.0))).map(|(v, _)| v.clone())
 }
 
-/// Sums up a cluster's members (at least one) as a draft.
-pub fn summarize(members: &[&Member]) -> ProblemDraft {
+/// The mean point of some members (at least one) and the distance from it to the farthest.
+fn centre_and_radius(members: &[&Member]) -> (Coordinates, f64) {
     let n = members.len().max(1) as f64;
     let centre = Coordinates {
         lat: members.iter().map(|m| m.point.lat).sum::<f64>() / n,
         lon: members.iter().map(|m| m.point.lon).sum::<f64>() / n,
     };
-    let radius_m = members.iter().map(|m| distance_m(centre, m.point)).fold(0.0, f64::max);
+    (centre, members.iter().map(|m| distance_m(centre, m.point)).fold(0.0, f64::max))
+}
+
+/// Sums up a cluster's members (at least one) as a draft.
+pub fn summarize(members: &[&Member]) -> ProblemDraft {
+    let (centre, radius_m) = centre_and_radius(members);
     // The sample: the text with the highest summed similarity to the others (of the latest 200).
     let mut recent: Vec<&&Member> = members.iter().collect();
     recent.sort_by_key(|m| std::cmp::Reverse(m.at));
@@ -338,14 +338,16 @@ pub fn summarize(members: &[&Member]) -> ProblemDraft {
     let mut ids: Vec<i64> = members.iter().map(|m| m.id).collect();
     ids.sort_unstable();
     ProblemDraft {
-        topic: members.first().map(|m| m.topic.clone()).unwrap_or_default(),
-        territory: most_common(members.iter().map(|m| m.territory.as_ref())),
-        agency: most_common(members.iter().map(|m| m.agency.as_ref())),
-        centre,
-        radius_m,
-        sample_text: sample,
-        first_at: members.iter().map(|m| m.at).min().unwrap_or_default(),
-        last_at: members.iter().map(|m| m.at).max().unwrap_or_default(),
+        summary: ClusterSummary {
+            topic: members.first().map(|m| m.topic.clone()).unwrap_or_default(),
+            territory: most_common(members.iter().map(|m| m.territory.as_ref())),
+            agency: most_common(members.iter().map(|m| m.agency.as_ref())),
+            centre,
+            radius_m,
+            sample_text: sample,
+            first_at: members.iter().map(|m| m.at).min().unwrap_or_default(),
+            last_at: members.iter().map(|m| m.at).max().unwrap_or_default(),
+        },
         members: ids,
     }
 }
@@ -362,7 +364,7 @@ fn clusters_of<'m>(members: &[&'m Member], rules: &ProblemRules, radius_m: f64, 
     let mut out = Vec::new();
     for cluster in dbscan(members, radius_m, rules.min_similarity, rules.min_neighbours) {
         let cluster: Vec<&Member> = cluster.into_iter().map(|i| members[i]).collect();
-        if summarize(&cluster).radius_m > rules.max_radius_m && depth < 3 {
+        if centre_and_radius(&cluster).1 > rules.max_radius_m && depth < 3 {
             out.extend(clusters_of(&cluster, rules, radius_m / 2.0, depth + 1));
         } else {
             out.push(cluster);
@@ -384,7 +386,7 @@ pub fn find(members: &[Member], rules: &ProblemRules, zone: chrono_tz::Tz) -> Ve
         .filter(|c| qualifies(c, rules, zone))
         .map(|c| summarize(&c))
         .collect();
-    found.sort_by(|a, b| b.members.len().cmp(&a.members.len()).then(a.first_at.cmp(&b.first_at)));
+    found.sort_by(|a, b| b.members.len().cmp(&a.members.len()).then(a.summary.first_at.cmp(&b.summary.first_at)));
     found
 }
 
@@ -421,13 +423,14 @@ pub fn reconcile(drafts: &[ProblemDraft], members: &[Member], links: &HashMap<i6
 /// when it is of the problem's topic, lies within the problem's extent plus the rules' radius and
 /// says something alike enough; `None` otherwise.
 pub fn match_score(problem: &Problem, member: &Member, rules: &ProblemRules) -> Option<f64> {
-    if !problem.state.is_open() || problem.topic != member.topic {
+    let found = &problem.summary;
+    if !problem.state.is_open() || found.topic != member.topic {
         return None;
     }
-    if distance_m(problem.centre, member.point) > problem.radius_m + rules.radius_m {
+    if distance_m(found.centre, member.point) > found.radius_m + rules.radius_m {
         return None;
     }
-    let similarity = Trigrams::of(&problem.sample_text).similarity(&member.grams);
+    let similarity = Trigrams::of(&found.sample_text).similarity(&member.grams);
     (similarity >= rules.min_similarity).then_some(similarity)
 }
 
@@ -485,9 +488,9 @@ mod tests {
         let found = find(&all, &ProblemRules::default(), ZONE);
         assert_eq!(found.len(), 1, "{found:#?}");
         let p = &found[0];
-        assert_eq!((p.topic.as_str(), p.members.clone()), ("housing", (1..=8).collect::<Vec<i64>>()));
-        assert!(p.radius_m < 100.0 && p.sample_text.contains("крыш"), "{p:?}");
-        assert_eq!((p.territory.as_deref(), p.agency.as_deref()), (Some("central"), Some("housing")));
+        assert_eq!((p.summary.topic.as_str(), p.members.clone()), ("housing", (1..=8).collect::<Vec<i64>>()));
+        assert!(p.summary.radius_m < 100.0 && p.summary.sample_text.contains("крыш"), "{p:?}");
+        assert_eq!((p.summary.territory.as_deref(), p.summary.agency.as_deref()), (Some("central"), Some("housing")));
     }
 
     #[test]
@@ -523,10 +526,10 @@ mod tests {
     fn a_new_request_matches_an_open_problem_near_it_saying_the_same() {
         let rules = ProblemRules::default();
         let draft = find(&roof(), &rules, ZONE).remove(0);
+        let at = draft.summary.last_at;
         let problem = Problem {
-            id: 1, state: ProblemState::Accepted, title: None, owner: None, topic: draft.topic, territory: None, agency: None,
-            centre: draft.centre, radius_m: draft.radius_m, sample_text: draft.sample_text, first_at: draft.first_at, last_at: draft.last_at,
-            members: 8, detected_at: draft.last_at, updated_at: draft.last_at, handled_by: None, note: None,
+            id: 1, state: ProblemState::Accepted, title: None, owner: None, summary: draft.summary,
+            members: 8, detected_at: at, updated_at: at, handled_by: None, note: None,
         };
         let same = member(100, "housing", 40, 59.9402, 30.3001, "Опять протекает крыша в подъезде");
         assert!(match_score(&problem, &same, &rules).is_some());

@@ -652,6 +652,8 @@ pub struct RequestFilter {
     pub unrouted_by: Option<DateTime<Utc>>,
     /// Only the duplicates merged into this request.
     pub duplicate_of: Option<i64>,
+    /// Only the requests of this systemic problem.
+    pub problem: Option<i64>,
 }
 
 /// The order of a request list.

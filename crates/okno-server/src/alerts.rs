@@ -103,7 +103,7 @@ pub struct AlertQuery {
 const MAX_ALERT_PAGE: u32 = 200;
 
 /// Russian names of the territories by code.
-async fn territory_names(state: &AppState) -> Result<HashMap<String, String>, ApiError> {
+pub(crate) async fn territory_names(state: &AppState) -> Result<HashMap<String, String>, ApiError> {
     Ok(state.store.territories().await?.into_iter().map(|t| (t.code, t.name_ru)).collect())
 }
 

@@ -332,7 +332,7 @@ fn lay_out(days: Vec<(NaiveDate, i64)>, year_before: Option<Vec<(NaiveDate, i64)
     let mut points: Vec<SeriesPoint> = Vec::new();
     for (date, count) in days {
         let before = year_before.as_ref().map(|m| m.get(&year_earlier(date)).copied().unwrap_or(0));
-        let label = if weekly { date - Duration::days(i64::from(date.weekday().num_days_from_monday())) } else { date };
+        let label = if weekly { okno_core::calendar::monday_of(date) } else { date };
         match points.last_mut() {
             Some(p) if p.date == label => {
                 p.count += count;

@@ -123,24 +123,22 @@ pub struct PublicEvent {
 impl PublicRequest {
     /// The public view of `r` with its timeline and followers read from the store.
     async fn read(state: &AppState, r: Request) -> Result<Self, ApiError> {
-        let events = state.store.events(r.id).await?;
-        let followers = state.store.duplicate_count(r.id).await?;
-        Ok(PublicRequest { followers, ..PublicRequest::new(r, events) })
-    }
-
-    fn new(r: Request, events: Vec<Event>) -> Self {
-        let timeline = events
+        let timeline = state
+            .store
+            .events(r.id)
+            .await?
             .into_iter()
             .filter(|e| e.kind != EventKind::Comment || e.actor == "citizen")
             .map(|e| PublicEvent { at: e.at, kind: e.kind, status: e.status, agency: e.agency, text: e.text, new_due_at: e.new_due_at })
             .collect();
-        PublicRequest {
+        let followers = state.store.duplicate_count(r.id).await?;
+        Ok(PublicRequest {
             id: r.id, token: r.token, service_code: r.service_code, status: r.status, open311_status: r.status.open311(),
             text: r.text, address: r.address, coordinates: r.coordinates, territory: r.territory, agency: r.agency,
             created_at: r.created_at, updated_at: r.updated_at, due_at: r.due_at, closed_at: r.closed_at,
             last_answer: r.last_answer, rating: r.rating, media_url: r.media_url, timeline, duplicate_of: r.duplicate_of,
-            followers: 0,
-        }
+            followers,
+        })
     }
 }
 
@@ -176,8 +174,7 @@ pub async fn create_request(
     let created = intake::submit(&state, body.draft, channel, source_system, Utc::now()).await?;
     let status = if created.created { StatusCode::CREATED } else { StatusCode::OK };
     let location = format!("/api/v1/track/{}", created.request.token);
-    let events = state.store.events(created.request.id).await?;
-    let mut response = (status, Json(PublicRequest::new(created.request, events))).into_response();
+    let mut response = (status, Json(PublicRequest::read(&state, created.request).await?)).into_response();
     if let Ok(value) = location.parse() {
         response.headers_mut().insert(header::LOCATION, value);
     }

@@ -12,7 +12,8 @@ use crate::error::{ApiError, Problem as ProblemDetails};
 use crate::{ApiJson, ApiPath, ApiQuery, AppState};
 use axum::extract::State;
 use axum::Json;
-use chrono::{DateTime, Datelike, Duration, NaiveDate, SubsecRound, Utc};
+use chrono::{DateTime, Duration, NaiveDate, SubsecRound, Utc};
+use okno_core::calendar::monday_of;
 use okno_core::problem::{self, Member, Problem, ProblemFilter, ProblemRules, ProblemState, ProblemUpdate};
 use okno_core::{Principal, Request, RequestFilter, RequestOrder, Role};
 use okno_store::Store;
@@ -81,7 +82,7 @@ pub async fn attach(state: &AppState, request: &Request, now: DateTime<Utc>) -> 
         .filter_map(|p| problem::match_score(&p, &member, rules).map(|score| (score, p.id)))
         .max_by(|a, b| a.0.total_cmp(&b.0));
     match best {
-        Some((_, id)) if state.store.attach_to_problem(id, request.id, request.created_at, now).await? => Ok(Some(id)),
+        Some((_, id)) if state.store.attach_to_problem(id, request.id, now).await? => Ok(Some(id)),
         _ => Ok(None),
     }
 }
@@ -126,11 +127,11 @@ pub struct ProblemQuery {
 const MAX_PROBLEM_PAGE: u32 = 200;
 
 async fn views(state: &AppState, problems: Vec<Problem>) -> Result<Vec<ProblemView>, ApiError> {
-    let names: std::collections::HashMap<String, String> = state.store.territories().await?.into_iter().map(|t| (t.code, t.name_ru)).collect();
+    let names = crate::alerts::territory_names(state).await?;
     Ok(problems
         .into_iter()
         .map(|p| ProblemView {
-            territory_name: p.territory.as_ref().and_then(|c| names.get(c).cloned()),
+            territory_name: p.summary.territory.as_ref().and_then(|c| names.get(c).cloned()),
             requests_url: format!("/api/v1/problems/{}/requests", p.id),
             problem: p,
         })
@@ -194,13 +195,10 @@ const TREND_MEMBERS: u32 = 2_000;
     responses((status = 200, body = ProblemDetail), (status = 401, body = ProblemDetails), (status = 403, body = ProblemDetails), (status = 404, body = ProblemDetails)))]
 pub async fn get(State(state): State<AppState>, caller: Caller, ApiPath(id): ApiPath<i64>) -> Result<Json<ProblemDetail>, ApiError> {
     let found = readable(&state, &caller.staff()?, id).await?;
-    let ids = state.store.problem_members(id, TREND_MEMBERS).await?;
-    let requests = state.store.list_requests(&RequestFilter { ids, limit: TREND_MEMBERS, ..RequestFilter::default() }).await?;
+    let filter = RequestFilter { problem: Some(id), limit: TREND_MEMBERS, ..RequestFilter::default() };
+    let requests = state.store.list_requests(&filter).await?;
     let zone = state.deadlines.timezone;
-    let monday = |t: DateTime<Utc>| {
-        let day = t.with_timezone(&zone).date_naive();
-        day - Duration::days(i64::from(day.weekday().num_days_from_monday()))
-    };
+    let monday = |t: DateTime<Utc>| monday_of(t.with_timezone(&zone).date_naive());
     let mut weeks: std::collections::BTreeMap<NaiveDate, i64> = std::collections::BTreeMap::new();
     if let (Some(first), Some(last)) = (requests.iter().map(|r| r.created_at).min(), requests.iter().map(|r| r.created_at).max()) {
         let mut week = monday(first);
@@ -233,12 +231,7 @@ pub async fn requests(State(state): State<AppState>, caller: Caller, ApiPath(id)
     let user = caller.staff()?;
     readable(&state, &user, id).await?;
     let page = crate::api::ListQuery { cursor: q.cursor, limit: q.limit, ..Default::default() }.into_filter(&user)?;
-    let mut ids = state.store.problem_members(id, u32::MAX).await?;
-    if let Some(before) = page.before_id {
-        ids.retain(|&m| m < before);
-    }
-    ids.truncate(page.limit as usize);
-    let filter = RequestFilter { ids, before_id: None, ..page };
+    let filter = RequestFilter { problem: Some(id), ..page };
     Ok(Json(crate::api::request_page(&state, filter).await?))
 }
 

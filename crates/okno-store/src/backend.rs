@@ -38,7 +38,7 @@ macro_rules! impl_store {
         use chrono::{DateTime, Utc};
         use okno_core::alert::{Alert, AlertDraft, AlertFilter, AlertState};
         use okno_core::deadline::Due;
-        use okno_core::problem::{Problem, ProblemChange, ProblemFilter, ProblemUpdate};
+        use okno_core::problem::{ClusterSummary, Problem, ProblemChange, ProblemFilter, ProblemUpdate};
         use okno_core::rollup::{Counted, RollupDeltas, RollupKey, RollupRow};
         use okno_core::scorecard::ScoreRow;
         use okno_core::triage::{Prediction, PredictionRecord, RoutingRule, RuleDraft};
@@ -163,14 +163,16 @@ macro_rules! impl_store {
                 state: parse_stored("state", row.try_get("state")?)?,
                 title: row.try_get("title")?,
                 owner: row.try_get("owner_agency")?,
-                topic: row.try_get("topic")?,
-                territory: row.try_get("territory_code")?,
-                agency: row.try_get("agency_code")?,
-                centre: Coordinates { lat: row.try_get("lat")?, lon: row.try_get("lon")? },
-                radius_m: row.try_get("radius_m")?,
-                sample_text: row.try_get("sample_text")?,
-                first_at: get_time(row, "first_at")?,
-                last_at: get_time(row, "last_at")?,
+                summary: ClusterSummary {
+                    topic: row.try_get("topic")?,
+                    territory: row.try_get("territory_code")?,
+                    agency: row.try_get("agency_code")?,
+                    centre: Coordinates { lat: row.try_get("lat")?, lon: row.try_get("lon")? },
+                    radius_m: row.try_get("radius_m")?,
+                    sample_text: row.try_get("sample_text")?,
+                    first_at: get_time(row, "first_at")?,
+                    last_at: get_time(row, "last_at")?,
+                },
                 members: row.try_get("members")?,
                 detected_at: get_time(row, "detected_at")?,
                 updated_at: get_time(row, "updated_at")?,
@@ -180,18 +182,22 @@ macro_rules! impl_store {
         }
 
         /// Links requests to a problem (those already in one stay there) and brings its count
-        /// and span up to date.
-        async fn add_problem_members(tx: &mut Tx<'_>, problem: i64, ids: &[i64], added_by: &str, now: DateTime<Utc>) -> Result<()> {
+        /// and span up to date; how many were linked.
+        async fn add_problem_members(tx: &mut Tx<'_>, problem: i64, ids: &[i64], added_by: &str, now: DateTime<Utc>) -> Result<u64> {
+            let mut linked = 0;
             for id in ids {
-                sqlx::query("INSERT INTO problem_members (request_id, problem_id, added_at, added_by) VALUES ($1, $2, $3, $4) ON CONFLICT (request_id) DO NOTHING")
+                linked += sqlx::query("INSERT INTO problem_members (request_id, problem_id, added_at, added_by) VALUES ($1, $2, $3, $4) ON CONFLICT (request_id) DO NOTHING")
                     .bind(id).bind(problem).bind(to_db(now)).bind(added_by)
-                    .execute(&mut **tx).await.map_err(classify)?;
+                    .execute(&mut **tx).await.map_err(classify)?.rows_affected();
             }
             sqlx::query(
-                "UPDATE problems SET members = (SELECT COUNT(*) FROM problem_members WHERE problem_id = $1),                  first_at = COALESCE((SELECT MIN(r.created_at) FROM problem_members m JOIN requests r ON r.id = m.request_id WHERE m.problem_id = $1), first_at),                  last_at = COALESCE((SELECT MAX(r.created_at) FROM problem_members m JOIN requests r ON r.id = m.request_id WHERE m.problem_id = $1), last_at),                  updated_at = $2 WHERE id = $1",
+                "UPDATE problems SET members = (SELECT COUNT(*) FROM problem_members WHERE problem_id = $1), \
+                 first_at = COALESCE((SELECT MIN(r.created_at) FROM problem_members m JOIN requests r ON r.id = m.request_id WHERE m.problem_id = $1), first_at), \
+                 last_at = COALESCE((SELECT MAX(r.created_at) FROM problem_members m JOIN requests r ON r.id = m.request_id WHERE m.problem_id = $1), last_at), \
+                 updated_at = $2 WHERE id = $1",
             )
             .bind(problem).bind(to_db(now)).execute(&mut **tx).await.map_err(classify)?;
-            Ok(())
+            Ok(linked)
         }
 
         fn rule_from_row(row: &DbRow) -> Result<RoutingRule> {
@@ -1058,38 +1064,33 @@ macro_rules! impl_store {
                 Ok(links)
             }
 
-            async fn record_problems(&self, changes: &[ProblemChange], now: DateTime<Utc>) -> Result<Vec<Problem>> {
+            async fn record_problems(&self, changes: &[ProblemChange], now: DateTime<Utc>) -> Result<()> {
                 let mut tx = self.writer.begin().await?;
-                let mut touched = Vec::with_capacity(changes.len());
                 for change in changes {
                     let (id, draft) = match change {
                         ProblemChange::Create(d) => {
+                            let f = &d.summary;
                             let id: i64 = sqlx::query_scalar(
                                 "INSERT INTO problems (topic, territory_code, agency_code, lat, lon, radius_m, sample_text, first_at, last_at, \
                                  members, detected_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 0, $10, $10) RETURNING id",
                             )
-                            .bind(&d.topic).bind(&d.territory).bind(&d.agency).bind(d.centre.lat).bind(d.centre.lon).bind(d.radius_m)
-                            .bind(&d.sample_text).bind(to_db(d.first_at)).bind(to_db(d.last_at)).bind(to_db(now))
+                            .bind(&f.topic).bind(&f.territory).bind(&f.agency).bind(f.centre.lat).bind(f.centre.lon).bind(f.radius_m)
+                            .bind(&f.sample_text).bind(to_db(f.first_at)).bind(to_db(f.last_at)).bind(to_db(now))
                             .fetch_one(&mut *tx).await.map_err(classify)?;
                             (id, d)
                         }
                         ProblemChange::Extend { problem, draft } => {
+                            let f = &draft.summary;
                             sqlx::query("UPDATE problems SET lat = $1, lon = $2, radius_m = $3, sample_text = $4 WHERE id = $5")
-                                .bind(draft.centre.lat).bind(draft.centre.lon).bind(draft.radius_m).bind(&draft.sample_text).bind(problem)
+                                .bind(f.centre.lat).bind(f.centre.lon).bind(f.radius_m).bind(&f.sample_text).bind(problem)
                                 .execute(&mut *tx).await.map_err(classify)?;
                             (*problem, draft)
                         }
                     };
                     add_problem_members(&mut tx, id, &draft.members, "scan", now).await?;
-                    touched.push(id);
-                }
-                let mut stored = Vec::with_capacity(touched.len());
-                for id in touched {
-                    let row = sqlx::query("SELECT * FROM problems WHERE id = $1").bind(id).fetch_one(&mut *tx).await?;
-                    stored.push(problem_from_row(&row)?);
                 }
                 tx.commit().await?;
-                Ok(stored)
+                Ok(())
             }
 
             async fn problems(&self, filter: &ProblemFilter) -> Result<Vec<Problem>> {
@@ -1103,11 +1104,6 @@ macro_rules! impl_store {
                 row.as_ref().map(problem_from_row).transpose()
             }
 
-            async fn problem_members(&self, id: i64, limit: u32) -> Result<Vec<i64>> {
-                Ok(sqlx::query_scalar("SELECT request_id FROM problem_members WHERE problem_id = $1 ORDER BY request_id DESC LIMIT $2")
-                    .bind(id).bind(i64::from(limit)).fetch_all(&self.reader).await?)
-            }
-
             async fn update_problem(&self, id: i64, change: &ProblemUpdate, by: &str, now: DateTime<Utc>) -> Result<Option<Problem>> {
                 let row = sqlx::query(
                     "UPDATE problems SET state = $1, title = COALESCE($2, title), owner_agency = COALESCE($3, owner_agency), \
@@ -1118,23 +1114,15 @@ macro_rules! impl_store {
                 row.as_ref().map(problem_from_row).transpose()
             }
 
-            async fn attach_to_problem(&self, problem: i64, request_id: i64, filed_at: DateTime<Utc>, now: DateTime<Utc>) -> Result<bool> {
+            async fn attach_to_problem(&self, problem: i64, request_id: i64, now: DateTime<Utc>) -> Result<bool> {
                 let mut tx = self.writer.begin().await?;
-                let added = sqlx::query(
-                    "INSERT INTO problem_members (request_id, problem_id, added_at, added_by) \
-                     SELECT $1, id, $2, 'intake' FROM problems WHERE id = $3 AND state IN ('proposed', 'accepted') \
-                     ON CONFLICT (request_id) DO NOTHING",
-                )
-                .bind(request_id).bind(to_db(now)).bind(problem)
-                .execute(&mut *tx).await.map_err(classify)?.rows_affected() == 1;
-                if added {
-                    sqlx::query(
-                        "UPDATE problems SET members = members + 1, last_at = CASE WHEN last_at < $1 THEN $1 ELSE last_at END, \
-                         updated_at = $2 WHERE id = $3",
-                    )
-                    .bind(to_db(filed_at)).bind(to_db(now)).bind(problem)
-                    .execute(&mut *tx).await.map_err(classify)?;
-                }
+                let sql = format!("SELECT state FROM problems WHERE id = $1{}", $lock);
+                let state: Option<String> = sqlx::query_scalar(AssertSqlSafe(sql)).bind(problem).fetch_optional(&mut *tx).await?;
+                let open = match state {
+                    Some(s) => parse_stored::<okno_core::problem::ProblemState>("state", &s)?.is_open(),
+                    None => false,
+                };
+                let added = open && add_problem_members(&mut tx, problem, &[request_id], "intake", now).await? == 1;
                 tx.commit().await?;
                 Ok(added)
             }

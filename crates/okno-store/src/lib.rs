@@ -544,20 +544,17 @@ pub trait Store: Send + Sync {
     /// The problems the requests `ids` belong to, by request id.
     async fn problem_links(&self, ids: &[i64]) -> Result<std::collections::HashMap<i64, okno_core::problem::Link>>;
     /// Stores what a problem scan found, in one transaction: new proposals and new requests of
-    /// existing problems (a request already in a problem stays where it is). Returns the
-    /// problems created or extended.
-    async fn record_problems(&self, changes: &[okno_core::problem::ProblemChange], now: DateTime<Utc>) -> Result<Vec<okno_core::problem::Problem>>;
+    /// existing problems (a request already in a problem stays where it is).
+    async fn record_problems(&self, changes: &[okno_core::problem::ProblemChange], now: DateTime<Utc>) -> Result<()>;
     /// Problems by a filter, newest first.
     async fn problems(&self, filter: &okno_core::problem::ProblemFilter) -> Result<Vec<okno_core::problem::Problem>>;
     /// One problem.
     async fn problem(&self, id: i64) -> Result<Option<okno_core::problem::Problem>>;
-    /// The ids of a problem's requests, newest first, at most `limit`.
-    async fn problem_members(&self, id: i64, limit: u32) -> Result<Vec<i64>>;
     /// An operator's change of a problem's state, name, owner or note.
     async fn update_problem(&self, id: i64, change: &okno_core::problem::ProblemUpdate, by: &str, now: DateTime<Utc>) -> Result<Option<okno_core::problem::Problem>>;
-    /// Adds request `request_id` (filed at `filed_at`) to problem `problem` if the problem is
-    /// open and the request belongs to none yet; whether it was added.
-    async fn attach_to_problem(&self, problem: i64, request_id: i64, filed_at: DateTime<Utc>, now: DateTime<Utc>) -> Result<bool>;
+    /// Adds request `request_id` to problem `problem` if the problem is open and the request
+    /// belongs to none yet; whether it was added.
+    async fn attach_to_problem(&self, problem: i64, request_id: i64, now: DateTime<Utc>) -> Result<bool>;
 
 
     /// Stores a batch of imported requests with their histories in one transaction, skipping

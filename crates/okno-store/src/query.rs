@@ -302,6 +302,9 @@ pub fn list_requests(filter: &RequestFilter) -> (String, Vec<Bind>) {
     if let Some(id) = filter.duplicate_of {
         c.push(" AND duplicate_of = ?", Bind::Int(Some(id)));
     }
+    if let Some(id) = filter.problem {
+        c.push(" AND id IN (SELECT request_id FROM problem_members WHERE problem_id = ?)", Bind::Int(Some(id)));
+    }
     if let Some(id) = filter.before_id {
         c.push(" AND id < ?", Bind::Int(Some(id)));
     }

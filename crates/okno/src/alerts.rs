@@ -1,6 +1,6 @@
 //! `okno alerts`: scan days for spikes and list the alerts, from the command line.
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 use chrono::{Duration, NaiveDate, Utc};
 use clap::Subcommand;
 use okno_analytics::spikes::SpikeRules;
@@ -8,7 +8,7 @@ use okno_core::alert::{Alert, AlertFilter, AlertState};
 use okno_server::alerts::ScanReport;
 use okno_server::analytics::Analytics;
 use okno_store::Store;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 /// Spike alert commands.
 #[derive(Debug, Subcommand)]
@@ -46,14 +46,6 @@ pub enum AlertCommand {
     },
 }
 
-/// Reads spike rules from a TOML file (defaults for fields left out), refusing values out of range.
-pub fn load_rules(path: Option<&Path>) -> Result<SpikeRules> {
-    let Some(path) = path else { return Ok(SpikeRules::default()) };
-    let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
-    let rules: SpikeRules = toml::from_str(&text).with_context(|| format!("{} is not valid spike rules", path.display()))?;
-    rules.validated().map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))
-}
-
 /// One alert as a line of text.
 fn line(a: &Alert) -> String {
     let s = &a.spike;
@@ -79,7 +71,7 @@ pub async fn run(store: &dyn Store, command: AlertCommand) -> Result<()> {
     match command {
         AlertCommand::Scan { from, to, rules, deadlines, top } => {
             let zone = crate::cli::load_deadlines(deadlines.as_deref())?.timezone;
-            let rules = load_rules(rules.as_deref())?;
+            let rules = crate::config::load_rules(rules.as_deref(), "spike rules", SpikeRules::validated)?;
             let today = Utc::now().with_timezone(&zone).date_naive();
             let to = to.unwrap_or(today);
             let from = from.unwrap_or(to - Duration::days(1));

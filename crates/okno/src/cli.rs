@@ -806,8 +806,8 @@ pub async fn serve(store: Arc<dyn Store>, args: ServeArgs) -> Result<()> {
             timezone,
             ..Default::default()
         },
-        spike_rules: crate::alerts::load_rules(args.alert_rules.as_deref())?,
-        problem_rules: crate::problems::load_rules(args.problem_rules.as_deref())?,
+        spike_rules: crate::config::load_rules(args.alert_rules.as_deref(), "spike rules", okno_analytics::spikes::SpikeRules::validated)?,
+        problem_rules: crate::config::load_rules(args.problem_rules.as_deref(), "problem rules", okno_core::problem::ProblemRules::validated)?,
         map_style_url: args.map_style_url.clone(),
         ..ServerConfig::default()
     };

@@ -72,6 +72,15 @@ pub fn apply(command: Command, values: &BTreeMap<String, String>, path: &Path) -
     Ok(with_defaults(command, values))
 }
 
+/// Rules of `what` kind read from a TOML file (defaults for the fields left out) and checked by
+/// `validated`, which refuses values out of range; the defaults when there is no file.
+pub fn load_rules<T: serde::de::DeserializeOwned + Default>(path: Option<&Path>, what: &str, validated: impl FnOnce(T) -> Result<T, String>) -> Result<T> {
+    let Some(path) = path else { return Ok(T::default()) };
+    let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+    let rules: T = toml::from_str(&text).with_context(|| format!("{} is not valid {what}", path.display()))?;
+    validated(rules).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

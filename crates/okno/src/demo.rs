@@ -558,7 +558,8 @@ mod tests {
             .collect();
         let found = find(&members, &rules, DeadlineConfig::shipped().timezone);
         assert_eq!(found.len(), 1, "{found:#?}");
-        assert_eq!((found[0].topic.as_str(), found[0].members.len(), found[0].territory.as_deref()), ("housing", RECURRING.texts.len(), Some("central")));
+        let summary = &found[0].summary;
+        assert_eq!((summary.topic.as_str(), found[0].members.len(), summary.territory.as_deref()), ("housing", RECURRING.texts.len(), Some("central")));
     }
 
     #[test]

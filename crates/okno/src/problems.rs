@@ -1,11 +1,11 @@
 //! `okno problems`: scan recent requests for systemic problems and list them, from the command line.
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 use chrono::{DateTime, Utc};
 use clap::Subcommand;
 use okno_core::problem::{Problem, ProblemFilter, ProblemRules, ProblemState};
 use okno_store::Store;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 /// Systemic problem commands.
 #[derive(Debug, Subcommand)]
@@ -38,20 +38,13 @@ pub enum ProblemCommand {
     },
 }
 
-/// Reads clustering rules from a TOML file (defaults for fields left out), refusing values out of range.
-pub fn load_rules(path: Option<&Path>) -> Result<ProblemRules> {
-    let Some(path) = path else { return Ok(ProblemRules::default()) };
-    let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
-    let rules: ProblemRules = toml::from_str(&text).with_context(|| format!("{} is not valid problem rules", path.display()))?;
-    rules.validated().map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))
-}
-
 /// One problem as a line of text.
 fn line(p: &Problem) -> String {
+    let f = &p.summary;
     format!(
         "#{:<5} {:<9} {:>5} requests  {}..{}  {:<28} r={:>4.0} m  ({:.5}, {:.5})  {}",
-        p.id, p.state.as_str(), p.members, p.first_at.date_naive(), p.last_at.date_naive(), p.topic,
-        p.radius_m, p.centre.lat, p.centre.lon, p.title.as_deref().unwrap_or(&p.sample_text).chars().take(70).collect::<String>(),
+        p.id, p.state.as_str(), p.members, f.first_at.date_naive(), f.last_at.date_naive(), f.topic,
+        f.radius_m, f.centre.lat, f.centre.lon, p.title.as_deref().unwrap_or(&f.sample_text).chars().take(70).collect::<String>(),
     )
 }
 
@@ -67,7 +60,7 @@ pub async fn run(store: &dyn Store, command: ProblemCommand) -> Result<()> {
     match command {
         ProblemCommand::Scan { rules, deadlines, until, top } => {
             let deadlines = crate::cli::load_deadlines(deadlines.as_deref())?;
-            let rules = load_rules(rules.as_deref())?;
+            let rules = crate::config::load_rules(rules.as_deref(), "problem rules", ProblemRules::validated)?;
             let at = until.map_or_else(Utc::now, |day| deadlines.start_of_day(day + chrono::Duration::days(1)));
             let (report, seconds) = scan_stored(store, &rules, deadlines.timezone, at).await?;
             println!("{}", serde_json::json!({ "report": report, "seconds": seconds }));
