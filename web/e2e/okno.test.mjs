@@ -23,11 +23,13 @@ function assertClean(page) {
 describe('a request through its whole life', () => {
   const state = {};
 
-  it('a citizen finds the service by words, places a pin, files the request and gets a tracking link', async () => {
+  it('a citizen leaves the topic to Okno, places a pin, files the request and gets a tracking link', async () => {
     const page = await openPage(browser);
     await page.goto('/');
+    // Searching narrows the catalog; not sure which topic fits, the citizen lets Okno choose.
     await page.getByLabel('Найдите тему по словам').fill('двор');
-    await page.getByLabel('Тема', { exact: true }).selectOption('yard');
+    await page.getByLabel('Тема', { exact: true }).getByRole('option', { name: 'Благоустройство двора' }).waitFor({ state: 'attached' });
+    await page.getByLabel('Тема', { exact: true }).selectOption({ label: 'Не знаю — пусть Окно определит по описанию' });
     // The pin: click the map where the demo's central district lies.
     await page.getByTestId('portal-map').waitFor();
     await page.waitForFunction(() => document.querySelector('[data-testid=portal-map] canvas'));
@@ -50,7 +52,25 @@ describe('a request through its whole life', () => {
     assertClean(page);
   });
 
-  it('an operator finds it by full-text search, sees the contact only on an audited reveal, and routes it', async () => {
+  it('an operator triages it from the keyboard: the suggested topic routes it to its agency', async () => {
+    const page = await openPage(browser);
+    await signIn(page, USERS.operator);
+    await page.goto('/console/triage');
+    const items = page.getByTestId('triage').locator(':scope > li');
+    const mine = items.filter({ hasText: MARK });
+    await mine.waitFor();
+    // j moves down until this request is the current one.
+    while ((await mine.getAttribute('aria-current')) !== 'true') await page.keyboard.press('j');
+    const choices = (await mine.locator('.choices > li').allTextContents()).map((c) => c.replace(/\s+/g, ' '));
+    const pothole = choices.findIndex((c) => c.includes('Яма на дороге → Комитет по дорожному хозяйству'));
+    assert.ok(pothole >= 0, `the model suggests the pothole service among ${JSON.stringify(choices)}`);
+    await shoot(page, 'triage-desktop');
+    await page.keyboard.press(String(pothole + 1));
+    await mine.waitFor({ state: 'detached' });
+    assertClean(page);
+  });
+
+  it('an operator finds it by full-text search and sees the contact only on an audited reveal', async () => {
     const page = await openPage(browser);
     await signIn(page, USERS.operator);
     await page.goto('/console');
@@ -61,10 +81,6 @@ describe('a request through its whole life', () => {
     assert.equal(await page.getByText('citizen@example.org').count(), 0, 'contact hidden until revealed');
     await page.getByRole('button', { name: /Показать контакты/ }).click();
     await page.getByTestId('contact').getByText('citizen@example.org').waitFor();
-    await page.getByLabel('Ведомство').selectOption('roads');
-    await page.getByLabel(/Текст ответа/).fill('Яма на проезде — дорожное хозяйство');
-    await page.locator('button[data-action=route]').click();
-    await page.getByRole('status').waitFor();
     await page.getByTestId('request-agency').getByText('Комитет по дорожному хозяйству', { exact: true }).waitFor();
     await page.getByTestId('timeline').getByText('Направлено в ведомство').last().waitFor();
     await shoot(page, 'request-desktop');
@@ -154,7 +170,7 @@ describe('systemic problems', () => {
     await page.getByLabel('Название').fill('Протекает кровля дома в Центральном районе');
     await page.getByLabel('Ответственное ведомство').selectOption('housing');
     await page.locator('button[data-decision=accepted]').click();
-    await page.getByTestId('problem-state').getByText('Принятые в работу').waitFor();
+    await page.getByTestId('problem-state').getByText('Принята в работу').waitFor();
     await page.getByTestId('problem-label').getByText('Протекает кровля дома в Центральном районе').waitFor();
     await page.getByTestId('problem-owner').getByText('Комитет по жилищно-коммунальному хозяйству').waitFor();
     await shoot(page, 'problem-desktop');

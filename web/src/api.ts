@@ -207,13 +207,17 @@ export interface Suggestion {
 export interface Explained {
   code: string;
   probability: number;
-  because: { feature: unknown; weight: number }[];
+  because: { feature: FeatureName; weight: number }[];
 }
+
+/** A classifier feature as the API names it: a word stem, two neighbouring stems, a character
+ * n-gram (spaces mark word boundaries) or a field given beside the text. */
+export type FeatureName = { Stem: string } | { Bigram: [string, string] } | { Chars: string } | { Extra: string };
 
 /** A request waiting for an operator's decision, with the model's choices. */
 export interface TriageItem {
   request: Request;
-  prediction: { services_explained: Explained[]; agencies_explained: Explained[] };
+  prediction: { service_by: string; agency_by: string; services_explained: Explained[]; agencies_explained: Explained[] };
 }
 
 /** Counts of one agency's control queues. */
@@ -295,4 +299,5 @@ export interface UiConfig {
   map_style_url: string | null;
   region_name_ru: string;
   region_name_en: string;
+  service_optional: boolean;
 }

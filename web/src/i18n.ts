@@ -64,6 +64,7 @@ const messages = {
   portal_service: ['Тема', 'Topic'],
   portal_service_search: ['Найдите тему по словам', 'Find a topic by words'],
   portal_service_pick: ['Выберите тему', 'Choose a topic'],
+  portal_service_auto: ['Не знаю — пусть Окно определит по описанию', 'Not sure — let Okno tell from the description'],
   portal_place: ['Место', 'Place'],
   portal_place_hint: ['Нажмите на карту, чтобы поставить метку, или введите адрес.', 'Click the map to place a pin, or type an address.'],
   portal_address: ['Адрес', 'Address'],
@@ -176,7 +177,10 @@ const messages = {
   console_filter_text: ['Слова в тексте или адресе', 'Words in the text or address'],
   console_no_requests: ['Ничего не найдено.', 'Nothing found.'],
   console_triage_empty: ['Все обращения разобраны.', 'Nothing waits for triage.'],
-  console_triage_keys: ['Клавиши: 1–3 — направить в предложенное ведомство, j/k — следующее/предыдущее.', 'Keys: 1–3 route to a suggested agency, j/k next/previous.'],
+  console_triage_keys: [
+    'Клавиши: 1–3 — принять предложенную тему или ведомство и направить, j/k — следующее/предыдущее, Enter — открыть.',
+    'Keys: 1–3 take a suggested topic or agency and route, j/k next/previous, Enter opens.',
+  ],
   console_because: ['Почему', 'Because of'],
   console_unrouted: ['Не направлено', 'Not routed'],
   col_id: ['№', '#'],
@@ -327,10 +331,10 @@ const ALERT_STATE: Record<string, [string, string]> = {
 };
 
 const PROBLEM_STATE: Record<string, [string, string]> = {
-  proposed: ['Предложенные', 'Proposed'],
-  accepted: ['Принятые в работу', 'Accepted'],
-  dismissed: ['Отклонённые', 'Dismissed'],
-  closed: ['Устранённые', 'Closed'],
+  proposed: ['Предложена', 'Proposed'],
+  accepted: ['Принята в работу', 'Accepted'],
+  dismissed: ['Отклонена', 'Dismissed'],
+  closed: ['Устранена', 'Closed'],
 };
 
 function pick(table: Record<string, [string, string]>, code: string, language: Lang): string {

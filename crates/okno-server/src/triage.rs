@@ -252,7 +252,8 @@ pub struct Decision {
 /// Decides a new request's service and agency. `chosen` is the service the citizen chose.
 /// The service: the citizen's choice, else a matching operator's rule, else the topic model if
 /// confident (otherwise its best guess, waiting for triage). The agency: the rule's, then the
-/// service's default agency, then the agency model if confident; no agency means triage.
+/// default agency of a service that was not merely guessed, then the agency model if
+/// confident; no agency means triage.
 pub fn decide(models: &Models, threshold: f32, catalog: &Catalog, chosen: Option<&Service>, facts: &Facts<'_>) -> Decision {
     let territory_codes: Vec<String> = facts.territories.iter().map(|t| t.code.clone()).collect();
     let rule = matching_rule(&catalog.rules, facts.text, &territory_codes);
@@ -290,7 +291,10 @@ pub fn decide(models: &Models, threshold: f32, catalog: &Catalog, chosen: Option
         }
         None => Vec::new(),
     };
-    let (agency, agency_by) = match (rule.and_then(|r| r.agency.clone()), service_entry.and_then(|s| s.default_agency.clone())) {
+    // A service only guessed below the threshold does not send the request to its agency: an
+    // operator confirms the service first, so no agency receives work that may not be its own.
+    let service_agency = service_entry.filter(|_| service_by != Decider::Triage).and_then(|s| s.default_agency.clone());
+    let (agency, agency_by) = match (rule.and_then(|r| r.agency.clone()), service_agency) {
         (Some(code), _) => (Some(code), Decider::Rule),
         (None, Some(code)) => (Some(code), Decider::Service),
         (None, None) => match agencies.first() {

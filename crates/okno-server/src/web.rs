@@ -121,6 +121,9 @@ pub struct UiConfig {
     pub region_name_ru: String,
     /// The region's name in English.
     pub region_name_en: String,
+    /// Whether a topic model is in force, so that a request may be filed without choosing a
+    /// service (the portal then offers "let Okno choose").
+    pub service_optional: bool,
 }
 
 /// Settings of the web UI (public).
@@ -131,6 +134,7 @@ pub async fn ui_config(State(state): State<AppState>) -> Result<Json<UiConfig>, 
         map_style_url: state.config.map_style_url.clone(),
         region_name_ru: region.as_ref().map(|r| r.name_ru.clone()).unwrap_or_default(),
         region_name_en: region.map(|r| r.name_en).unwrap_or_default(),
+        service_optional: state.classifier.current().topic.is_some(),
     }))
 }
 

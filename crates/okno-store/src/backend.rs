@@ -337,7 +337,8 @@ macro_rules! impl_store {
             Ok(())
         }
 
-        /// The timeline a new request starts with: registered, then routed if it names an agency.
+        /// The timeline a new request starts with: registered, then routed by the system if it
+        /// names an agency (no text: the UI words the event in the reader's language).
         fn intake_events(r: &NewRequest, due: Due) -> Vec<NewEvent> {
             let mut registered = NewEvent::new(r.created_at, okno_core::EventKind::Registered, r.channel.as_str());
             registered.status = Some(Status::Registered);
@@ -347,7 +348,6 @@ macro_rules! impl_store {
                 let mut routed = NewEvent::new(r.created_at, okno_core::EventKind::Routed, "system");
                 routed.status = Some(Status::Routed);
                 routed.agency = Some(agency.clone());
-                routed.text = Some("default agency of the service".to_owned());
                 events.push(routed);
             }
             events

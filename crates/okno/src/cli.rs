@@ -7,7 +7,7 @@ use okno_server::admin::{create_user, CreateUser};
 use okno_server::{AppState, ServerConfig};
 use okno_store::{Store, DEFAULT_DATABASE_URL};
 use std::io::{BufRead, IsTerminal};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
 
@@ -459,14 +459,37 @@ async fn open(db: &str) -> Result<Arc<dyn Store>> {
     okno_store::open(db).await.with_context(|| format!("opening database {db}"))
 }
 
+/// Trains the demo's topic model and writes it beside an SQLite database file (in the
+/// temporary folder for other databases), replacing the file whole; returns its path.
+fn write_demo_topic_model(db: &str) -> Result<PathBuf> {
+    let file = db.strip_prefix("sqlite://").map(|rest| rest.split('?').next().unwrap_or(rest)).filter(|f| !f.is_empty() && !f.starts_with(':'));
+    let path = match file.and_then(|f| Path::new(f).parent()) {
+        Some(dir) => dir.join("demo-topic.model"),
+        None => std::env::temp_dir().join("okno-demo-topic.model"),
+    };
+    let started = std::time::Instant::now();
+    let model = crate::demo::topic_model()?;
+    let partial = path.with_extension(format!("model.{}", std::process::id()));
+    std::fs::write(&partial, model.to_bytes()).with_context(|| format!("writing {}", partial.display()))?;
+    std::fs::rename(&partial, &path).with_context(|| format!("writing {}", path.display()))?;
+    eprintln!("demo topic model trained in {:.1} s: {}", started.elapsed().as_secs_f64(), path.display());
+    Ok(path)
+}
+
 /// Runs one parsed command.
 pub async fn run(cli: Cli) -> Result<()> {
     match cli.command {
         Command::Serve(args) => serve(open(&cli.db).await?, args).await,
-        Command::Demo { serve: args, no_serve } => {
+        Command::Demo { serve: mut args, no_serve } => {
             let store = open(&cli.db).await?;
             crate::demo::ensure_demo(&*store).await?;
-            if no_serve { Ok(()) } else { serve(store, args).await }
+            if no_serve {
+                return Ok(());
+            }
+            if args.topic_model.is_none() && crate::demo::holds_demo(&*store).await? {
+                args.topic_model = Some(write_demo_topic_model(&cli.db)?);
+            }
+            serve(store, args).await
         }
         Command::User { command: UserCommand::Add { login, role, agency } } => {
             let store = open(&cli.db).await?;

@@ -11,6 +11,7 @@ use okno_core::{
     Agency, Attribute, AttributeDatatype, AttributeValue, Channel, Contact, Coordinates, EventKind, NewEvent, NewRequest,
     Priority, Role, Service, Status, Territory,
 };
+use okno_classify::{train, Example, FeatureConfig, Model, TrainParams, TrainSpec};
 use okno_geo::{Shape, TerritoryIndex};
 use okno_server::admin::{create_user, CreateUser};
 use okno_store::{ImportedRequest, Store, StoredShape};
@@ -480,6 +481,35 @@ async fn scan_demo_alerts(store: &dyn Store) -> Result<usize> {
     Ok(report.raised)
 }
 
+/// Whether the database's catalog is the demo's (every demo service is in it).
+pub async fn holds_demo(store: &dyn Store) -> Result<bool> {
+    let services = store.services().await?;
+    Ok(SERVICES.iter().all(|d| services.iter().any(|s| s.code == d.code)))
+}
+
+/// Trains the topic model the demo's intake uses for requests filed without a service: each
+/// demo request's text labelled with its service code. Deterministic (the same demo gives the
+/// same model), so that "let Okno choose" on the portal and the triage queue have a real model
+/// behind them without a training step of the user's. The demo's texts come from a few
+/// templates, which a model fits perfectly: with the usual settings it would be sure of any
+/// text sharing one word with a template ("невозможно спать" → snow on the road, 100 %). A
+/// stronger L2 penalty and no temperature fitted on (equally templated) held-out texts keep it
+/// sure of texts like the templates and unsure of others, which then wait for triage.
+pub fn topic_model() -> Result<Model> {
+    let requests = requests(demo_today());
+    let examples: Vec<Example<'_>> =
+        requests.iter().map(|r| Example { text: &r.request.text, extras: Vec::new(), label: &r.request.service_code }).collect();
+    let spec = TrainSpec {
+        target: "reason".into(),
+        extra_fields: Vec::new(),
+        features: FeatureConfig::default(),
+        params: TrainParams { l2: 3e-4, calibration_share: 0.0, ..TrainParams::default() },
+        roles: None,
+        routing: None,
+    };
+    Ok(train(&examples, &spec)?)
+}
+
 /// Creates the demo region unless the database already holds requests or services.
 pub async fn ensure_demo(store: &dyn Store) -> Result<()> {
     if store.totals().await?.0 > 0 || !store.services().await?.is_empty() {
@@ -526,6 +556,24 @@ pub async fn ensure_demo(store: &dyn Store) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_demo_topic_model_is_sure_of_clear_texts_and_leaves_vague_ones_to_triage() {
+        let model = topic_model().unwrap();
+        let best = |text: &str| {
+            let query = okno_classify::Query { text, ..Default::default() };
+            model.ranked(&query, 3, &mut okno_classify::Workspace::default()).remove(0)
+        };
+        let threshold = 0.6;
+        for (text, service) in [("Огромная яма на проезжей части", "pothole"), ("Контейнеры переполнены, мусор не вывозят", "garbage")] {
+            let (label, p) = best(text);
+            assert!(label == service && p >= threshold, "{text}: {label} {p}");
+        }
+        for text in ["Соседи шумят по ночам, невозможно спать", "Во дворе глубокая яма на проезде, машины не проходят"] {
+            let (label, p) = best(text);
+            assert!(p < threshold, "{text}: {label} {p}");
+        }
+    }
 
     #[test]
     fn the_demo_is_deterministic_and_plausible() {

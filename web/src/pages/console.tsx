@@ -2,10 +2,10 @@
 // its whole timeline, the audited contact reveal, its place on the map, likely duplicates and
 // the lifecycle actions; the triage queue with keyboard shortcuts; deadline queues; alerts.
 import { useEffect, useRef, useState } from 'preact/hooks';
-import { Alert, Contact, Event as RequestEvent, get, post, query, QueueCounts, Request, RequestPage, TriageItem } from '../api';
-import { actionName, ALERT_STATES, alertStateName, channelName, eventName, formatNumber, formatTime, MessageKey, statusName, STATUSES, topicName, useT } from '../i18n';
+import { Alert, Contact, Event as RequestEvent, Explained, FeatureName, get, post, query, QueueCounts, Request, RequestPage, TriageItem } from '../api';
+import { actionName, ALERT_STATES, alertStateName, channelName, eventName, formatNumber, formatTime, MessageKey, statusName, STATUSES, topicName, useT, Lang } from '../i18n';
 import { navigate } from '../router';
-import { agencyChoices, agencyName, boundaries, isCenterStaff, me, serviceChoices, serviceName, territoryName } from '../session';
+import { agencyChoices, agencyName, boundaries, Catalog, isCenterStaff, me, serviceChoices, serviceName, territoryName } from '../session';
 import { useObservable } from '../state';
 import { Choice, ErrorMessage, Field, Loading, Section, StatusBadge } from '../ui/common';
 import { useCatalog, useLoad } from '../ui/hooks';
@@ -372,8 +372,47 @@ function DuplicatesOf({ request, mayMerge, onMerged }: { request: Request; mayMe
   );
 }
 
+/** One way to settle a triage item: a suggested service (confirmed or corrected, then routed
+ * to its default agency) or a suggested agency (routed to). */
+interface TriageChoice {
+  service?: string;
+  agency?: string;
+  label: string;
+  probability: number;
+  because: Explained['because'];
+}
+
+/** The choices an item offers: the services when the service was only guessed, else the agencies. */
+function triageChoices(item: TriageItem, cat: Catalog | undefined, lang: Lang): TriageChoice[] {
+  const p = item.prediction;
+  if (p.service_by === 'triage' && p.services_explained.length > 0) {
+    return p.services_explained.slice(0, 3).map((c) => {
+      const agency = cat?.services.find((s) => s.code === c.code)?.default_agency ?? undefined;
+      const label = serviceName(cat, c.code, lang) + (agency ? ` → ${agencyName(cat, agency, lang)}` : '');
+      return { service: c.code, agency, label, probability: c.probability, because: c.because };
+    });
+  }
+  return p.agencies_explained.slice(0, 3).map((c) => ({ agency: c.code, label: agencyName(cat, c.code, lang), probability: c.probability, because: c.because }));
+}
+
+/** A feature as people read it: the stem, the two stems, «n-gram», or the field. */
+function featureText(feature: FeatureName): string {
+  if ('Stem' in feature) return feature.Stem;
+  if ('Bigram' in feature) return feature.Bigram.join(' ');
+  if ('Chars' in feature) return `«${feature.Chars.trim()}»`;
+  return feature.Extra;
+}
+
+/** Settles a triage item by a choice: the service first (when it differs), then the agency. */
+async function settle(request: Request, choice: TriageChoice) {
+  if (choice.service && choice.service !== request.service_code) {
+    await post(`/requests/${request.id}/reclassify`, { service: choice.service });
+  }
+  if (choice.agency) await post(`/requests/${request.id}/route`, { agency: choice.agency });
+}
+
 /** The triage queue: requests the model was unsure of, with its top choices and the words
- * behind them. Keys: j/k move, 1–3 route to the suggested agency, Enter opens the request. */
+ * behind them. Keys: j/k move, 1–3 take a suggested choice, Enter opens the request. */
 export function TriageQueue() {
   const { t, lang } = useT();
   const cat = useCatalog();
@@ -385,14 +424,16 @@ export function TriageQueue() {
   useEffect(() => {
     const onKey = async (e: KeyboardEvent) => {
       if ((e.target as HTMLElement).closest('input, textarea, select') || list.length === 0) return;
+      const current = list[Math.min(index, list.length - 1)];
       if (e.key === 'j') setIndex((i) => Math.min(list.length - 1, i + 1));
       else if (e.key === 'k') setIndex((i) => Math.max(0, i - 1));
-      else if (e.key === 'Enter') navigate(`/console/requests/${list[index].request.id}`);
+      else if (e.key === 'Enter') navigate(`/console/requests/${current.request.id}`);
       else if (['1', '2', '3'].includes(e.key)) {
-        const choice = list[index].prediction.agencies_explained[Number(e.key) - 1];
+        const choice = triageChoices(current, cat, lang)[Number(e.key) - 1];
         if (!choice) return;
         try {
-          await post(`/requests/${list[index].request.id}/route`, { agency: choice.code, text: 'triage' });
+          setError(null);
+          await settle(current.request, choice);
           items.reload();
           unrouted.reload();
         } catch (err) {
@@ -402,26 +443,22 @@ export function TriageQueue() {
     };
     document.addEventListener('keydown', onKey);
     return () => document.removeEventListener('keydown', onKey);
-  }, [list, index]);
-  const words = (because: { feature: unknown }[]) =>
-    because
-      .slice(0, 4)
-      .map((b) => (typeof b.feature === 'string' ? b.feature : JSON.stringify(b.feature)))
-      .join(', ');
+  }, [list, index, cat, lang]);
+  const words = (because: Explained['because']) => because.slice(0, 4).map((b) => featureText(b.feature)).join(', ');
   return (
     <div class="console">
       <ConsoleNav current="/console/triage" />
       <p class="muted">{t('console_triage_keys')}</p>
       <ErrorMessage error={items.error ?? error} />
       {items.data && list.length === 0 && <p class="muted">{t('console_triage_empty')}</p>}
-      <ol class="triage">
+      <ol class="triage" data-testid="triage">
         {list.map((item, i) => (
           <li key={item.request.id} class={i === index ? 'current' : ''} aria-current={i === index ? 'true' : undefined}>
             <a href={`/console/requests/${item.request.id}`}>№{item.request.id}</a> <span class="clip">{item.request.text}</span>
             <ul class="choices">
-              {item.prediction.agencies_explained.slice(0, 3).map((c, n) => (
-                <li key={c.code}>
-                  <kbd>{n + 1}</kbd> {agencyName(cat, c.code, lang)} {formatNumber(c.probability * 100, lang)}%{' '}
+              {triageChoices(item, cat, lang).map((c, n) => (
+                <li key={c.label}>
+                  <kbd>{n + 1}</kbd> {c.label} {formatNumber(c.probability * 100, lang)}%{' '}
                   <small class="muted">
                     {t('console_because')}: {words(c.because)}
                   </small>

@@ -11,6 +11,8 @@ import { useCatalog } from '../ui/hooks';
 import { RegionMap } from '../ui/map';
 
 const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
+/** The topic choice that leaves the service to Okno's topic model (offered when one is in force). */
+const LET_OKNO_CHOOSE = '*';
 const MIN_TEXT = 10;
 
 interface Form {
@@ -89,7 +91,7 @@ export function Portal() {
 
   // Likely duplicates: asked again when the service, the pin or the words settle.
   useEffect(() => {
-    if (!form.service || !pin) {
+    if (!form.service || form.service === LET_OKNO_CHOOSE || !pin) {
       setDuplicates([]);
       return;
     }
@@ -118,7 +120,7 @@ export function Portal() {
     setSending(true);
     try {
       const created = await post<PublicRequest>('/requests', {
-        service_code: form.service,
+        service_code: form.service === LET_OKNO_CHOOSE ? undefined : form.service,
         text: form.text.trim(),
         address: form.address.trim() || undefined,
         lat: pin?.lat,
@@ -138,6 +140,8 @@ export function Portal() {
   };
 
   const services = (cat?.services ?? []).filter((s) => s.active && matches(s, words));
+  const choices = serviceChoices(services, lang);
+  if (cat?.config.service_optional) choices.push([LET_OKNO_CHOOSE, t('portal_service_auto')]);
   const describedBy = (key: keyof Errors, hint = false) => (errors[key] ? `${key}-error` : hint ? `${key}-hint` : undefined);
   return (
     <div class="portal">
@@ -148,7 +152,7 @@ export function Portal() {
           <input id="service-search" type="search" value={words} onInput={(e) => setWords((e.target as HTMLInputElement).value)} autoComplete="off" />
         </Field>
         <Field id="service" label={t('portal_service')} error={errors.service}>
-          <Choice id="service" value={form.service} empty={t('portal_service_pick')} options={serviceChoices(services, lang)} onChange={setField('service')} invalid={!!errors.service} describedBy={describedBy('service')} />
+          <Choice id="service" value={form.service} empty={t('portal_service_pick')} options={choices} onChange={setField('service')} invalid={!!errors.service} describedBy={describedBy('service')} />
         </Field>
         <div class={errors.place ? 'field invalid' : 'field'}>
           <span class="label" id="place-label">
