@@ -736,19 +736,23 @@ macro_rules! impl_store {
                      EXISTS (SELECT 1 FROM events e WHERE e.request_id = r.id AND e.kind = 'reopened') AS reopened \
                      FROM requests r WHERE created_at >= $1 AND created_at < $2"
                 );
-                let rows = sqlx::query(AssertSqlSafe(sql)).bind(to_db(from)).bind(to_db(to)).fetch_all(&self.reader).await?;
-                rows.iter()
-                    .map(|r| Ok(ScoreRow {
-                        key: r.try_get("key")?,
-                        created_at: get_time(r, "created_at")?,
-                        first_answer_at: get_opt_time(r, "first_answer_at")?,
-                        closed_at: get_opt_time(r, "closed_at")?,
-                        due_at: get_opt_time(r, "due_at")?,
-                        status: parse_stored("status", r.try_get("status")?)?,
-                        rating: r.try_get("rating")?,
-                        reopened: r.try_get("reopened")?,
-                    }))
-                    .collect()
+                // Streamed row by row: a year of a large region is millions of rows, which
+                // fetched whole would hold every driver row in memory at once.
+                let mut rows = sqlx::query(AssertSqlSafe(sql)).bind(to_db(from)).bind(to_db(to)).fetch(&self.reader);
+                let mut out = Vec::new();
+                while let Some(r) = futures_util::TryStreamExt::try_next(&mut rows).await? {
+                    out.push(ScoreRow {
+                        key: r.try_get(0)?,
+                        created_at: get_time(&r, "created_at")?,
+                        first_answer_at: get_opt_time(&r, "first_answer_at")?,
+                        closed_at: get_opt_time(&r, "closed_at")?,
+                        due_at: get_opt_time(&r, "due_at")?,
+                        status: parse_stored("status", r.try_get(5)?)?,
+                        rating: r.try_get(6)?,
+                        reopened: r.try_get(7)?,
+                    });
+                }
+                Ok(out)
             }
 
             async fn queue_counts(&self, now: DateTime<Utc>, today_end: DateTime<Utc>, soon_end: DateTime<Utc>) -> Result<Vec<QueueCounts>> {
