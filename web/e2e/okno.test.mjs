@@ -254,6 +254,24 @@ describe('every screen', () => {
   });
 });
 
+describe('dashboards', () => {
+  it('ranks agencies or territories, and shows one territory’s dynamics and channels', async () => {
+    const page = await openPage(browser);
+    await signIn(page, USERS.analyst);
+    await page.goto('/dashboards');
+    await page.getByRole('heading', { name: 'Рейтинг ведомств' }).waitFor();
+    await page.locator('table.scorecards').getByRole('rowheader', { name: 'Комитет по дорожному хозяйству' }).waitFor();
+    await page.getByLabel('Территории', { exact: true }).check();
+    await page.getByRole('heading', { name: 'Рейтинг территорий' }).waitFor();
+    await page.locator('table.scorecards').getByRole('rowheader', { name: 'Центральный район' }).waitFor();
+    const region = await page.locator('.bars').textContent();
+    await page.getByLabel('Динамика и каналы:').selectOption({ label: 'Лесной район' });
+    await page.waitForFunction((before) => document.querySelector('.bars')?.textContent !== before, region);
+    await shoot(page, 'dashboards-territory-desktop');
+    assertClean(page);
+  });
+});
+
 describe('access and safety', () => {
   it('an agency user cannot open another agency’s request', async () => {
     const other = await fileRequest({ service_code: 'water', text: `Нет холодной воды в доме ${MARK}`, lat: 59.93, lon: 30.31 });

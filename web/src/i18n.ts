@@ -189,6 +189,7 @@ const messages = {
   col_text: ['Текст', 'Text'],
   col_address: ['Адрес', 'Address'],
   col_agency: ['Ведомство', 'Agency'],
+  col_territory: ['Территория', 'Territory'],
   col_status: ['Статус', 'Status'],
   col_due: ['Срок', 'Due'],
   col_overdue: ['Просрочено', 'Overdue'],
@@ -230,6 +231,11 @@ const messages = {
 
   dash_title: ['Показатели', 'Dashboards'],
   dash_league: ['Рейтинг ведомств', 'Agency league table'],
+  dash_league_territories: ['Рейтинг территорий', 'Territory league table'],
+  dash_by_agency: ['Ведомства', 'Agencies'],
+  dash_by_territory: ['Территории', 'Territories'],
+  dash_territory: ['Динамика и каналы:', 'Dynamics and channels for'],
+  dash_whole_region: ['весь регион', 'the whole region'],
   dash_dynamics: ['Динамика по темам', 'Dynamics by topic'],
   dash_channels: ['Каналы поступления', 'Channel mix'],
   dash_period: ['За 30 дней по {date}', '30 days to {date}'],
@@ -241,6 +247,7 @@ const messages = {
   sc_overdue: ['Просрочено сейчас', 'Overdue now'],
   sc_rating: ['Оценка', 'Rating'],
   sc_unranked: ['мало обращений', 'too few'],
+  sc_no_territory: ['Вне территорий', 'Outside every territory'],
 } satisfies Record<string, [string, string]>;
 
 /** A key of the UI's texts. */

@@ -1,18 +1,23 @@
-// Dashboards read at a glance: the agencies' league table, daily dynamics per topic with the
-// year before, and the mix of channels requests arrive through.
+// Dashboards read at a glance: the league table of agencies or territories, daily dynamics per
+// topic with the year before, and the mix of channels requests arrive through — for the whole
+// region or one territory.
+import { useState } from 'preact/hooks';
 import { get, query, ScorecardRow, SeriesPoint } from '../api';
 import { isoDate, regionToday, windowEnding } from '../dates';
 import { channelName, CHANNELS, formatDate, formatNumber, nameOf, topicName, useT } from '../i18n';
-import { agencyName } from '../session';
+import { agencyName, territoryName } from '../session';
 import { Bars, SeriesChart } from '../ui/charts';
-import { ErrorMessage, Loading, Section } from '../ui/common';
+import { Choice, ErrorMessage, Loading, Section } from '../ui/common';
 import { useCatalog, useLoad } from '../ui/hooks';
 
 /** Days the dashboards cover, ending today. */
 const DASHBOARD_DAYS = 90;
 
-/** Scorecard rows as a table; unranked rows say why. */
-export function ScorecardTable({ rows }: { rows: ScorecardRow[] }) {
+/** What a league table ranks. */
+type RankedBy = 'agency' | 'territory';
+
+/** Scorecard rows as a table of agencies or territories; unranked rows say why. */
+export function ScorecardTable({ rows, by = 'agency' }: { rows: ScorecardRow[]; by?: RankedBy }) {
   const { t, lang } = useT();
   const cat = useCatalog();
   const share = (v: number | null) => (v === null ? '—' : `${formatNumber(v * 100, lang)}%`);
@@ -22,7 +27,7 @@ export function ScorecardTable({ rows }: { rows: ScorecardRow[] }) {
       <thead>
         <tr>
           <th scope="col">{t('sc_rank')}</th>
-          <th scope="col">{t('col_agency')}</th>
+          <th scope="col">{t(by === 'agency' ? 'col_agency' : 'col_territory')}</th>
           <th scope="col">{t('sc_received')}</th>
           <th scope="col">{t('sc_closed')}</th>
           <th scope="col">{t('sc_on_time')}</th>
@@ -35,7 +40,7 @@ export function ScorecardTable({ rows }: { rows: ScorecardRow[] }) {
         {rows.map((r) => (
           <tr key={r.key}>
             <td>{r.rank ?? <small class="muted">{t('sc_unranked')}</small>}</td>
-            <th scope="row">{r.key === '-' ? t('console_unrouted') : agencyName(cat, r.key, lang)}</th>
+            <th scope="row">{r.key === '-' ? t(by === 'agency' ? 'console_unrouted' : 'sc_no_territory') : (by === 'agency' ? agencyName : territoryName)(cat, r.key, lang)}</th>
             <td>{r.received}</td>
             <td>{r.closed}</td>
             <td>{share(r.on_time_share)}</td>
@@ -53,29 +58,48 @@ export function Dashboards() {
   const { t, lang } = useT();
   const cat = useCatalog();
   const span = windowEnding(DASHBOARD_DAYS);
-  const league = useLoad(() => get<{ rows: ScorecardRow[] }>(`/scorecards${query({ by: 'agency', ...span })}`), []);
+  const [by, setBy] = useState<RankedBy>('agency');
+  const [territory, setTerritory] = useState('');
+  const place = { territory: territory || undefined };
+  const league = useLoad(() => get<{ rows: ScorecardRow[] }>(`/scorecards${query({ by, ...span })}`), [by]);
   const topics = [...new Set(cat?.services.map((s) => s.group) ?? [])].sort();
   const dynamics = useLoad(
-    () => Promise.all(topics.map((category) => get<SeriesPoint[]>(`/analytics/series${query({ ...span, category })}`).then((points) => ({ category, points })))),
-    [topics.join()],
+    () => Promise.all(topics.map((category) => get<SeriesPoint[]>(`/analytics/series${query({ ...span, ...place, category })}`).then((points) => ({ category, points })))),
+    [topics.join(), territory],
   );
   const channels = useLoad(
     () =>
       Promise.all(
         CHANNELS.map((channel) =>
-          get<{ okno: { count: number } }>(`/analytics/heatmap${query({ ...span, channel, by: 'territories', format: 'json' })}`).then((m) => ({ channel, count: m.okno.count })),
+          get<{ okno: { count: number } }>(`/analytics/heatmap${query({ ...span, ...place, channel, by: 'territories', format: 'json' })}`).then((m) => ({
+            channel,
+            count: m.okno.count,
+          })),
         ),
       ),
-    [],
+    [territory],
   );
+  const territories: [string, string][] = (cat?.territories ?? []).filter((x) => x.parent).map((x) => [x.code, territoryName(cat, x.code, lang)]);
   return (
     <div class="dashboards">
       <h1>{t('dash_title')}</h1>
       <p class="muted">{formatDate(span.from, lang)} – {formatDate(isoDate(regionToday()), lang)}</p>
-      <Section title={t('dash_league')}>
+      <Section title={t(by === 'agency' ? 'dash_league' : 'dash_league_territories')}>
+        <fieldset class="segmented">
+          <legend class="visually-hidden">{t('dash_league')}</legend>
+          {(['agency', 'territory'] as const).map((b) => (
+            <label key={b} class={by === b ? 'on' : ''}>
+              <input type="radio" name="league-by" value={b} checked={by === b} onChange={() => setBy(b)} />
+              {t(b === 'agency' ? 'dash_by_agency' : 'dash_by_territory')}
+            </label>
+          ))}
+        </fieldset>
         <ErrorMessage error={league.error} />
-        {league.data ? <ScorecardTable rows={league.data.rows} /> : <Loading />}
+        {league.data ? <ScorecardTable rows={league.data.rows} by={by} /> : <Loading />}
       </Section>
+      <label class="dash-territory">
+        {t('dash_territory')} <Choice name="territory" value={territory} empty={t('dash_whole_region')} options={territories} onChange={setTerritory} />
+      </label>
       <Section title={t('dash_channels')}>
         <ErrorMessage error={channels.error} />
         {channels.data && (
