@@ -57,10 +57,13 @@ impl SqliteStore {
             ("merge", include_str!("../migrations/sqlite/0010_merge.sql")),
             ("problems", include_str!("../migrations/sqlite/0011_problems.sql")),
         ]).run(&writer).await?;
+        // Readers hand rows to the async side through a channel; at the default 50 rows the
+        // worker thread and the reading task take turns row by row, which made reading a
+        // million scorecard rows take 8.2 s (5.4 s with a larger buffer; SQLite itself: 1 s).
         let reader = if in_memory {
             writer.clone()
         } else {
-            SqlitePoolOptions::new().max_connections(4).connect_with(options.read_only(true)).await?
+            SqlitePoolOptions::new().max_connections(4).connect_with(options.read_only(true).row_buffer_size(4096)).await?
         };
         Ok(SqliteStore { writer, reader, listeners: crate::Listeners::default() })
     }
