@@ -99,9 +99,6 @@ pub struct AlertQuery {
     pub limit: Option<u32>,
 }
 
-/// Largest page of alerts.
-const MAX_ALERT_PAGE: u32 = 200;
-
 /// Russian names of the territories by code.
 pub(crate) async fn territory_names(state: &AppState) -> Result<HashMap<String, String>, ApiError> {
     Ok(state.store.territories().await?.into_iter().map(|t| (t.code, t.name_ru)).collect())
@@ -120,13 +117,10 @@ pub async fn list(State(state): State<AppState>, caller: Caller, ApiQuery(q): Ap
     caller.staff()?;
     let states: Vec<AlertState> = crate::parse_list("state", q.state.as_deref())?;
     let period = q.period.as_deref().map(|p| p.parse::<Period>().map_err(|e| ApiError::field("period", e))).transpose()?;
-    let limit = q.limit.unwrap_or(50);
-    if !(1..=MAX_ALERT_PAGE).contains(&limit) {
-        return Err(ApiError::field("limit", format!("must be 1 to {MAX_ALERT_PAGE}")));
-    }
+    let limit = crate::page_limit(q.limit)?;
     let filter = AlertFilter { states, period, category: q.category, territory: q.territory, since: q.since, before_id: q.before, limit };
     let alerts = state.store.alerts(&filter).await?;
-    let next_before = (alerts.len() == limit as usize).then(|| alerts.last().map(|a| a.id)).flatten();
+    let next_before = crate::next_before(&alerts, limit, |a| a.id);
     let names = territory_names(&state).await?;
     Ok(Json(AlertPage { items: alerts.into_iter().map(|a| view(&names, a)).collect(), next_before }))
 }

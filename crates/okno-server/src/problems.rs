@@ -123,9 +123,6 @@ pub struct ProblemQuery {
     pub limit: Option<u32>,
 }
 
-/// Largest page of problems.
-const MAX_PROBLEM_PAGE: u32 = 200;
-
 async fn views(state: &AppState, problems: Vec<Problem>) -> Result<Vec<ProblemView>, ApiError> {
     let names = crate::alerts::territory_names(state).await?;
     Ok(problems
@@ -149,14 +146,11 @@ fn may_read(user: &Principal, p: &Problem) -> bool {
 pub async fn list(State(state): State<AppState>, caller: Caller, ApiQuery(q): ApiQuery<ProblemQuery>) -> Result<Json<ProblemPage>, ApiError> {
     let user = caller.staff()?;
     let states: Vec<ProblemState> = crate::parse_list("state", q.state.as_deref())?;
-    let limit = q.limit.unwrap_or(50);
-    if !(1..=MAX_PROBLEM_PAGE).contains(&limit) {
-        return Err(ApiError::field("limit", format!("must be 1 to {MAX_PROBLEM_PAGE}")));
-    }
+    let limit = crate::page_limit(q.limit)?;
     let owner = if user.role == Role::AgencyStaff { user.agency.clone() } else { q.owner };
     let filter = ProblemFilter { states, topic: q.topic, owner, before_id: q.before, limit };
     let found = state.store.problems(&filter).await?;
-    let next_before = (found.len() == limit as usize).then(|| found.last().map(|p| p.id)).flatten();
+    let next_before = crate::next_before(&found, limit, |p| p.id);
     Ok(Json(ProblemPage { items: views(&state, found).await?, next_before }))
 }
 
