@@ -10,33 +10,56 @@
 //!   percentile, on the working calendar;
 //! - *overdue now*: still awaiting the agency with the deadline passed;
 //! - *reopened share*: requests reopened at least once; *average rating*: of the rated.
+//!
+//! The database counts ([`ScoreCounts`]); durations are measured here, on the working calendar.
 
 use crate::deadline::DeadlineConfig;
-use crate::lifecycle::Status;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
-use std::collections::BTreeMap;
 use utoipa::ToSchema;
 
-/// One request, as much of it as a scorecard needs.
-#[derive(Debug, Clone, PartialEq)]
-pub struct ScoreRow {
-    /// The agency or territory it counts for (`None`: unassigned).
-    pub key: Option<String>,
+/// What the database counts for one agency or territory over a period: everything a
+/// scorecard shows except the durations, which only Okno can measure (working days).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ScoreCounts {
+    /// Requests submitted.
+    pub received: u64,
+    /// Of them, finished (closed, rejected, duplicate).
+    pub closed: u64,
+    /// With a deadline, answered by it.
+    pub on_time: u64,
+    /// With a deadline, answered or with the deadline passed.
+    pub judged: u64,
+    /// Awaiting the agency with the deadline passed.
+    pub overdue_now: u64,
+    /// Reopened at least once.
+    pub reopened: u64,
+    /// Rated by the citizen.
+    pub rated: u64,
+    /// Sum of the ratings.
+    pub rating_sum: u64,
+}
+
+/// When one answered or finished request was submitted, first answered and finished.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ScoreTimes {
     /// Submitted.
     pub created_at: DateTime<Utc>,
     /// First answer (interim or final).
     pub first_answer_at: Option<DateTime<Utc>>,
     /// Finished.
     pub closed_at: Option<DateTime<Utc>>,
-    /// Answer deadline.
-    pub due_at: Option<DateTime<Utc>>,
-    /// Current status.
-    pub status: Status,
-    /// Citizen's rating.
-    pub rating: Option<i16>,
-    /// Reopened at least once.
-    pub reopened: bool,
+}
+
+/// Everything a scorecard is computed from, for one agency or territory.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ScoreGroup {
+    /// Agency or territory code (`None`: unassigned requests).
+    pub key: Option<String>,
+    /// The counts.
+    pub counts: ScoreCounts,
+    /// The times of its answered or finished requests.
+    pub times: Vec<ScoreTimes>,
 }
 
 /// One body's scorecard.
@@ -83,45 +106,27 @@ fn share(part: u64, whole: u64) -> Option<f64> {
 
 /// Scorecards by key, ranked: first by on-time share (higher first), then by median time to
 /// first answer (shorter first); keys with fewer than `min_requests` received are not ranked.
-pub fn scorecards(rows: &[ScoreRow], config: &DeadlineConfig, now: DateTime<Utc>, min_requests: u64) -> Vec<Scorecard> {
-    let mut groups: BTreeMap<String, Vec<&ScoreRow>> = BTreeMap::new();
-    for row in rows {
-        groups.entry(row.key.clone().unwrap_or_else(|| "-".to_owned())).or_default().push(row);
-    }
+pub fn scorecards(groups: &[ScoreGroup], config: &DeadlineConfig, min_requests: u64) -> Vec<Scorecard> {
     let mut cards: Vec<Scorecard> = groups
-        .into_iter()
-        .map(|(key, rows)| {
-            let received = rows.len() as u64;
-            let closed = rows.iter().filter(|r| r.status.is_final()).count() as u64;
-            let (mut on_time, mut judged) = (0u64, 0u64);
-            for r in &rows {
-                let Some(due) = r.due_at else { continue };
-                match r.first_answer_at {
-                    Some(answered) => {
-                        judged += 1;
-                        on_time += u64::from(answered <= due);
-                    }
-                    None if due < now => judged += 1,
-                    None => {}
-                }
-            }
-            let mut first: Vec<f64> = rows.iter().filter_map(|r| r.first_answer_at.map(|a| config.working_days_between(r.created_at, a))).collect();
-            let mut closure: Vec<f64> = rows.iter().filter_map(|r| r.closed_at.map(|c| config.working_days_between(r.created_at, c))).collect();
+        .iter()
+        .map(|group| {
+            let c = &group.counts;
+            let mut first: Vec<f64> = group.times.iter().filter_map(|t| t.first_answer_at.map(|a| config.working_days_between(t.created_at, a))).collect();
+            let mut closure: Vec<f64> = group.times.iter().filter_map(|t| t.closed_at.map(|d| config.working_days_between(t.created_at, d))).collect();
             first.sort_by(f64::total_cmp);
             closure.sort_by(f64::total_cmp);
-            let ratings: Vec<f64> = rows.iter().filter_map(|r| r.rating.map(f64::from)).collect();
             Scorecard {
-                key,
-                received,
-                closed,
-                on_time_share: share(on_time, judged),
+                key: group.key.clone().unwrap_or_else(|| "-".to_owned()),
+                received: c.received,
+                closed: c.closed,
+                on_time_share: share(c.on_time, c.judged),
                 first_answer_days_median: quantile(&first, 0.5),
                 first_answer_days_p90: quantile(&first, 0.9),
                 closure_days_median: quantile(&closure, 0.5),
                 closure_days_p90: quantile(&closure, 0.9),
-                overdue_now: rows.iter().filter(|r| r.status.awaits_agency() && r.due_at.is_some_and(|d| d < now)).count() as u64,
-                reopened_share: share(rows.iter().filter(|r| r.reopened).count() as u64, received),
-                average_rating: (!ratings.is_empty()).then(|| ratings.iter().sum::<f64>() / ratings.len() as f64),
+                overdue_now: c.overdue_now,
+                reopened_share: share(c.reopened, c.received),
+                average_rating: share(c.rating_sum, c.rated),
                 rank: None,
             }
         })
@@ -150,14 +155,6 @@ mod tests {
         DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc)
     }
 
-    fn row(key: &str, answered: Option<&str>, due: &str, status: Status) -> ScoreRow {
-        ScoreRow {
-            key: Some(key.into()), created_at: at("2021-03-01T10:00:00+03:00"), first_answer_at: answered.map(at),
-            closed_at: if status.is_final() { answered.map(at) } else { None }, due_at: Some(at(due)), status,
-            rating: Some(4), reopened: false,
-        }
-    }
-
     #[test]
     fn quantiles_use_the_nearest_rank() {
         let v = [1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0, 9.0, 10.0];
@@ -165,31 +162,39 @@ mod tests {
         assert_eq!(quantile(&[], 0.5), None);
     }
 
+    /// A group of `received` requests answered at the given times (all on Monday 1 March 2021).
+    fn group(key: &str, received: u64, on_time: u64, answered: &[&str]) -> ScoreGroup {
+        let created_at = at("2021-03-01T10:00:00+03:00");
+        ScoreGroup {
+            key: Some(key.into()),
+            counts: ScoreCounts { received, closed: answered.len() as u64, on_time, judged: received, rated: 2, rating_sum: 8, ..Default::default() },
+            times: answered.iter().map(|a| ScoreTimes { created_at, first_answer_at: Some(at(a)), closed_at: Some(at(a)) }).collect(),
+        }
+    }
+
     #[test]
-    fn scorecards_count_rank_and_refuse_to_rank_small_counts() {
+    fn scorecards_measure_rank_and_refuse_to_rank_small_counts() {
         let config = DeadlineConfig::shipped();
-        let now = at("2021-04-01T12:00:00+03:00");
-        let mut rows = vec![
-            // roads: 2 of 3 on time; one still open and overdue
-            row("roads", Some("2021-03-03T10:00:00+03:00"), "2021-03-10T23:59:59+03:00", Status::Closed),
-            row("roads", Some("2021-03-05T10:00:00+03:00"), "2021-03-10T23:59:59+03:00", Status::Closed),
-            row("roads", None, "2021-03-10T23:59:59+03:00", Status::InProgress),
-            // water: all on time
-            row("water", Some("2021-03-02T10:00:00+03:00"), "2021-03-10T23:59:59+03:00", Status::Closed),
-            row("water", Some("2021-03-02T10:00:00+03:00"), "2021-03-10T23:59:59+03:00", Status::Closed),
-            row("water", Some("2021-03-04T10:00:00+03:00"), "2021-03-10T23:59:59+03:00", Status::Closed),
-            // tiny: perfect, but one request only
-            row("tiny", Some("2021-03-01T11:00:00+03:00"), "2021-03-10T23:59:59+03:00", Status::Closed),
+        let mut roads = group("roads", 3, 2, &["2021-03-03T10:00:00+03:00", "2021-03-05T10:00:00+03:00"]);
+        roads.counts.overdue_now = 1;
+        roads.counts.reopened = 1;
+        let groups = [
+            roads,
+            group("water", 3, 3, &["2021-03-02T10:00:00+03:00", "2021-03-02T10:00:00+03:00", "2021-03-04T10:00:00+03:00"]),
+            // perfect, but one request only
+            group("tiny", 1, 1, &["2021-03-01T11:00:00+03:00"]),
+            ScoreGroup { key: None, counts: ScoreCounts { received: 1, ..Default::default() }, times: Vec::new() },
         ];
-        rows[2].reopened = true;
-        let cards = scorecards(&rows, &config, now, 3);
+        let cards = scorecards(&groups, &config, 3);
         let keys: Vec<(&str, Option<u32>)> = cards.iter().map(|c| (c.key.as_str(), c.rank)).collect();
-        assert_eq!(keys, [("water", Some(1)), ("roads", Some(2)), ("tiny", None)]);
+        assert_eq!(keys, [("water", Some(1)), ("roads", Some(2)), ("tiny", None), ("-", None)]);
         let roads = &cards[1];
         assert_eq!((roads.received, roads.closed, roads.overdue_now), (3, 2, 1));
         assert!((roads.on_time_share.unwrap() - 2.0 / 3.0).abs() < 1e-9);
         assert_eq!(roads.first_answer_days_median, Some(2.0), "Mon 1 → Wed 3 March: 2 working days");
+        assert!((roads.closure_days_p90.unwrap() - 4.0).abs() < 1e-9, "Mon 1 → Fri 5 March: 4 working days");
         assert!((roads.reopened_share.unwrap() - 1.0 / 3.0).abs() < 1e-9);
         assert_eq!(roads.average_rating, Some(4.0));
+        assert_eq!((cards[3].on_time_share, cards[3].first_answer_days_median, cards[3].average_rating), (None, None, None));
     }
 }

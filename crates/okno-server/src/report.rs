@@ -61,13 +61,13 @@ pub async fn scorecard_report(
     now: DateTime<Utc>,
 ) -> Result<ScorecardReport, ApiError> {
     let (from, to) = (deadlines.start_of_day(period.from), deadlines.start_of_day(period.to));
-    let rows = store.score_rows(from, to, by).await?;
+    let groups = store.score_groups(from, to, by, now).await?;
     Ok(ScorecardReport {
         by: match by { ScoreBy::Agency => "agency", ScoreBy::Territory => "territory" }.into(),
         from: period.from,
         to: period.to,
         min_requests,
-        rows: scorecards(&rows, deadlines, now, min_requests),
+        rows: scorecards(&groups, deadlines, min_requests),
     })
 }
 

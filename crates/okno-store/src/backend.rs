@@ -33,14 +33,14 @@ pub fn parse_json<T: serde::de::DeserializeOwned>(column: &str, value: &str) -> 
 macro_rules! impl_store {
     (store = $Store:ty, db = $DB:ty, backend = $backend:expr, lock = $lock:literal) => {
         use crate::backend::{classify, parse_json, parse_stored};
-        use crate::query::{self, Bind, AWAITING_STATUSES, EVENT_COLUMNS, EVENT_INSERT_COLUMNS, INSERT_EVENT, INSERT_REQUEST, REQUEST_COLUMNS};
+        use crate::query::{self, Bind, AWAITING_STATUSES, FINAL_STATUSES, EVENT_COLUMNS, EVENT_INSERT_COLUMNS, INSERT_EVENT, INSERT_REQUEST, REQUEST_COLUMNS};
         use crate::{ApiKeyInfo, AuditEntry, Backend, Media, Notification, QueueCounts, ScoreBy, CountBy, Created, DeadlineUpdate, ImportCounts, ImportedRequest, NewUser, Pending, Planner, Result, Store, StoreError, Timeline, TimelineEvent, UserRecord};
         use chrono::{DateTime, Utc};
         use okno_core::alert::{Alert, AlertDraft, AlertFilter, AlertState};
         use okno_core::deadline::Due;
         use okno_core::problem::{ClusterSummary, Problem, ProblemChange, ProblemFilter, ProblemUpdate};
         use okno_core::rollup::{Counted, RollupDeltas, RollupKey, RollupRow};
-        use okno_core::scorecard::ScoreRow;
+        use okno_core::scorecard::{ScoreCounts, ScoreGroup};
         use okno_core::triage::{Prediction, PredictionRecord, RoutingRule, RuleDraft};
         use okno_core::{Agency, Contact, Coordinates, Event, NewEvent, NewRequest, Principal, Request, RequestFilter, Service, Status, Territory};
         use sqlx::{AssertSqlSafe, Row};
@@ -726,33 +726,52 @@ macro_rules! impl_store {
                 rows.iter().map(|r| Ok((r.try_get(0)?, r.try_get(1)?))).collect()
             }
 
-            async fn score_rows(&self, from: DateTime<Utc>, to: DateTime<Utc>, by: ScoreBy) -> Result<Vec<ScoreRow>> {
+            async fn score_groups(&self, from: DateTime<Utc>, to: DateTime<Utc>, by: ScoreBy, now: DateTime<Utc>) -> Result<Vec<ScoreGroup>> {
                 let key = match by {
                     ScoreBy::Agency => "agency_code",
                     ScoreBy::Territory => "territory_code",
                 };
-                let sql = format!(
-                    "SELECT {key} AS key, created_at, first_answer_at, closed_at, due_at, status, rating, \
-                     EXISTS (SELECT 1 FROM events e WHERE e.request_id = r.id AND e.kind = 'reopened') AS reopened \
-                     FROM requests r WHERE created_at >= $1 AND created_at < $2"
+                let mut tx = self.reader.begin().await?;
+                let counts = format!(
+                    "SELECT {key}, COUNT(*), \
+                     SUM(CASE WHEN status IN ({FINAL_STATUSES}) THEN 1 ELSE 0 END), \
+                     SUM(CASE WHEN due_at IS NOT NULL AND first_answer_at <= due_at THEN 1 ELSE 0 END), \
+                     SUM(CASE WHEN due_at IS NOT NULL AND (first_answer_at IS NOT NULL OR due_at < $3) THEN 1 ELSE 0 END), \
+                     SUM(CASE WHEN status IN ({AWAITING_STATUSES}) AND due_at < $3 THEN 1 ELSE 0 END), \
+                     SUM(CASE WHEN EXISTS (SELECT 1 FROM events e WHERE e.request_id = r.id AND e.kind = 'reopened') THEN 1 ELSE 0 END), \
+                     COUNT(rating), COALESCE(SUM(rating), 0) \
+                     FROM requests r WHERE created_at >= $1 AND created_at < $2 GROUP BY {key}"
                 );
-                // Streamed row by row: a year of a large region is millions of rows, which
-                // fetched whole would hold every driver row in memory at once.
-                let mut rows = sqlx::query(AssertSqlSafe(sql)).bind(to_db(from)).bind(to_db(to)).fetch(&self.reader);
-                let mut out = Vec::new();
-                while let Some(r) = futures_util::TryStreamExt::try_next(&mut rows).await? {
-                    out.push(ScoreRow {
+                let rows = sqlx::query(AssertSqlSafe(counts)).bind(to_db(from)).bind(to_db(to)).bind(to_db(now)).fetch_all(&mut *tx).await?;
+                let count = |r: &DbRow, i: usize| -> Result<u64> { Ok(u64::try_from(r.try_get::<i64, _>(i)?).unwrap_or(0)) };
+                let mut groups = rows
+                    .iter()
+                    .map(|r| Ok(ScoreGroup {
                         key: r.try_get(0)?,
-                        created_at: get_time(&r, "created_at")?,
-                        first_answer_at: get_opt_time(&r, "first_answer_at")?,
-                        closed_at: get_opt_time(&r, "closed_at")?,
-                        due_at: get_opt_time(&r, "due_at")?,
-                        status: parse_stored("status", r.try_get(5)?)?,
-                        rating: r.try_get(6)?,
-                        reopened: r.try_get(7)?,
-                    });
+                        counts: ScoreCounts {
+                            received: count(r, 1)?, closed: count(r, 2)?, on_time: count(r, 3)?, judged: count(r, 4)?,
+                            overdue_now: count(r, 5)?, reopened: count(r, 6)?, rated: count(r, 7)?, rating_sum: count(r, 8)?,
+                        },
+                        times: Vec::new(),
+                    }))
+                    .collect::<Result<Vec<_>>>()?;
+                // The times of the answered or finished requests come packed, one text per group:
+                // the driver copies every value it reads, and row by row a year of a large region
+                // (millions of rows) took several times longer than the database's own work.
+                let times = format!(
+                    "SELECT {key}, {} FROM requests \
+                     WHERE created_at >= $1 AND created_at < $2 AND (first_answer_at IS NOT NULL OR closed_at IS NOT NULL) GROUP BY {key}",
+                    packed_times_sql()
+                );
+                let packed = sqlx::query(AssertSqlSafe(times)).bind(to_db(from)).bind(to_db(to)).fetch_all(&mut *tx).await?;
+                for r in &packed {
+                    let key: Option<String> = r.try_get(0)?;
+                    if let Some(group) = groups.iter_mut().find(|g| g.key == key) {
+                        group.times = query::unpack_times(r.try_get(1)?)?;
+                    }
                 }
-                Ok(out)
+                tx.commit().await?;
+                Ok(groups)
             }
 
             async fn queue_counts(&self, now: DateTime<Utc>, today_end: DateTime<Utc>, soon_end: DateTime<Utc>) -> Result<Vec<QueueCounts>> {

@@ -16,7 +16,7 @@ use chrono::{DateTime, Utc};
 use okno_core::alert::{Alert, AlertDraft, AlertFilter, AlertState};
 use okno_core::deadline::Due;
 use okno_core::rollup::{RollupDeltas, RollupRow};
-use okno_core::scorecard::ScoreRow;
+use okno_core::scorecard::ScoreGroup;
 use okno_core::triage::{Prediction, PredictionRecord, RoutingRule, RuleDraft};
 use okno_core::workflow::{ActionError, RequestUpdate};
 use okno_core::{Agency, Contact, Coordinates, Event, Location, NewEvent, NewRequest, Principal, Request, RequestFilter, Role, Service, Status, Territory};
@@ -469,9 +469,10 @@ pub trait Store: Send + Sync {
     async fn duplicate_count(&self, id: i64) -> Result<i64>;
     /// Counts requests grouped by a column, largest first.
     async fn count_requests_by(&self, by: CountBy) -> Result<Vec<(Option<String>, i64)>>;
-    /// The rows scorecards are computed from: requests submitted in `[from, to)`, keyed by agency
-    /// or territory, with whether each was ever reopened.
-    async fn score_rows(&self, from: DateTime<Utc>, to: DateTime<Utc>, by: ScoreBy) -> Result<Vec<ScoreRow>>;
+    /// What scorecards are computed from, per agency or territory, for requests submitted in
+    /// `[from, to)`: counts made by the database (overdue and on time as of `now`), and the
+    /// times of the answered or finished requests, read from one snapshot.
+    async fn score_groups(&self, from: DateTime<Utc>, to: DateTime<Utc>, by: ScoreBy, now: DateTime<Utc>) -> Result<Vec<ScoreGroup>>;
     /// Queue sizes per agency, for requests awaiting their agency: overdue at `now`, due before
     /// `today_end`, due before `soon_end`, first reaction missing at `now`.
     async fn queue_counts(&self, now: DateTime<Utc>, today_end: DateTime<Utc>, soon_end: DateTime<Utc>) -> Result<Vec<QueueCounts>>;

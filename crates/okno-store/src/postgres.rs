@@ -133,6 +133,16 @@ fn hour_sql(column: &str) -> String {
     format!("floor(extract(epoch FROM {column}) / 3600)::bigint")
 }
 
+/// An aggregate packing the creation, first-answer and closing times of a group's rows into one
+/// text (see [`crate::query::unpack_times`]), as microseconds since the Unix epoch.
+fn packed_times_sql() -> String {
+    let micros = |column: &str| format!("(extract(epoch FROM {column}) * 1000000)::bigint");
+    format!(
+        "string_agg({} || ',' || COALESCE({}::text, '') || ',' || COALESCE({}::text, ''), ';')",
+        micros("created_at"), micros("first_answer_at"), micros("closed_at")
+    )
+}
+
 /// `$N` placeholders, the only kind PostgreSQL takes.
 const NUMBERED_PLACEHOLDERS: bool = true;
 

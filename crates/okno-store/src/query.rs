@@ -17,6 +17,9 @@ pub const REQUEST_COLUMNS: &str = "id, token, service_code, channel, source_syst
 /// The statuses in which a request awaits its agency, as an SQL list.
 pub const AWAITING_STATUSES: &str = "'registered', 'routed', 'in_progress', 'intermediate_answer', 'reopened'";
 
+/// Statuses in which a request is finished ([`okno_core::Status::is_final`]), as an SQL list.
+pub const FINAL_STATUSES: &str = "'closed', 'rejected', 'duplicate'";
+
 /// The columns of `events` read into an [`okno_core::Event`].
 pub const EVENT_COLUMNS: &str =
     "id, request_id, at, kind, actor, status, agency_code, text, old_due_at, new_due_at, rating";
@@ -179,6 +182,28 @@ pub fn event_row(request_id: i64, e: &NewEvent) -> Vec<Bind> {
         Bind::Time(e.new_due_at),
         Bind::Int(e.rating.map(i64::from)),
     ]
+}
+
+/// Reads the times packed by a backend's `packed_times_sql`: `created,answered,closed` in Unix
+/// microseconds (empty for none), rows separated by `;`.
+pub fn unpack_times(packed: &str) -> crate::Result<Vec<okno_core::scorecard::ScoreTimes>> {
+    let corrupt = || crate::StoreError::Corrupt(format!("packed times near {:?}", packed.get(..40).unwrap_or(packed)));
+    let time = |v: &str| -> crate::Result<Option<DateTime<Utc>>> {
+        if v.is_empty() {
+            return Ok(None);
+        }
+        v.parse().ok().and_then(DateTime::from_timestamp_micros).map(Some).ok_or_else(corrupt)
+    };
+    packed
+        .split(';')
+        .map(|row| {
+            let mut parts = row.split(',');
+            let (Some(created), Some(answered), Some(closed), None) = (parts.next(), parts.next(), parts.next(), parts.next()) else {
+                return Err(corrupt());
+            };
+            Ok(okno_core::scorecard::ScoreTimes { created_at: time(created)?.ok_or_else(corrupt)?, first_answer_at: time(answered)?, closed_at: time(closed)? })
+        })
+        .collect()
 }
 
 /// A value to bind to a dynamically built query; `None` is a NULL of that type.
@@ -362,14 +387,27 @@ mod tests {
     use super::*;
     use okno_core::Status;
 
+    /// The lifecycle's statuses that satisfy `keep`, as an SQL list.
+    fn sql_list(keep: fn(Status) -> bool) -> String {
+        let listed: Vec<String> = okno_core::lifecycle::ALL_STATUSES.into_iter().filter(|s| keep(*s)).map(|s| format!("'{}'", s.as_str())).collect();
+        listed.join(", ")
+    }
+
     #[test]
-    fn the_awaiting_list_is_the_lifecycle_s() {
-        let listed: Vec<String> = okno_core::lifecycle::ALL_STATUSES
-            .into_iter()
-            .filter(|s| s.awaits_agency())
-            .map(|s| format!("'{}'", s.as_str()))
-            .collect();
-        assert_eq!(AWAITING_STATUSES, listed.join(", "));
+    fn packed_times_unpack_and_refuse_garbage() {
+        let times = unpack_times("1000000,2000000,;3000000,,4000000").unwrap();
+        assert_eq!(times.len(), 2);
+        assert_eq!((times[0].created_at.timestamp(), times[0].first_answer_at.map(|t| t.timestamp()), times[0].closed_at), (1, Some(2), None));
+        assert_eq!((times[1].first_answer_at, times[1].closed_at.map(|t| t.timestamp())), (None, Some(4)));
+        for bad in ["", "1,2", "1,2,3,4", "x,2,3", ",2,3"] {
+            assert!(unpack_times(bad).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn the_status_lists_are_the_lifecycle_s() {
+        assert_eq!(AWAITING_STATUSES, sql_list(Status::awaits_agency));
+        assert_eq!(FINAL_STATUSES, sql_list(Status::is_final));
     }
 
     #[test]

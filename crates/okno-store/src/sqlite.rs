@@ -130,6 +130,12 @@ fn hour_sql(column: &str) -> String {
     format!("{column} / 3600000000")
 }
 
+/// An aggregate packing the creation, first-answer and closing times of a group's rows into one
+/// text (see [`crate::query::unpack_times`]); times are stored as microseconds already.
+fn packed_times_sql() -> String {
+    "group_concat(created_at || ',' || IFNULL(first_answer_at, '') || ',' || IFNULL(closed_at, ''), ';')".to_owned()
+}
+
 /// Anonymous `?` placeholders: SQLite looks numbered ones up in a list.
 const NUMBERED_PLACEHOLDERS: bool = false;
 

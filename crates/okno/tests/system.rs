@@ -363,14 +363,18 @@ async fn the_st_petersburg_import_matches_its_source() {
         }
         assert_eq!(stored(okno_store::CountBy::Status).await, expected_status);
 
-        // Scorecards from the real timelines, checked against an independent SQL computation.
+        // Scorecards from the real timelines, checked against an independent computation.
         let report: Value = serde_json::from_str(&okno(&db, &["report", "scorecard", "--period", "2020-10-01..2021-05-01", "--min", "100", "--json"])).unwrap();
         let rows = report["rows"].as_array().unwrap();
         assert_eq!(rows.iter().map(|r| r["received"].as_u64().unwrap()).sum::<u64>(), 59_889);
-        let by_sql = independent_scorecard_counts(&db).await;
+        let expected = independent_scorecards(&db).await;
         for row in rows {
             let key = row["key"].as_str().unwrap();
-            let (received, closed, reopened, on_time, judged) = by_sql[key];
+            let (received, closed, reopened, on_time, judged, first_answer_median) = expected[key];
+            match (row["first_answer_days_median"].as_f64(), first_answer_median) {
+                (Some(reported), Some(expected)) => assert!((reported - expected).abs() < 1e-9, "{key} median days to the first answer"),
+                (reported, expected) => assert_eq!(reported, expected, "{key} median days to the first answer"),
+            }
             assert_eq!(row["received"].as_i64().unwrap(), received, "{key} received");
             assert_eq!(row["closed"].as_i64().unwrap(), closed, "{key} closed");
             let reopened_share = row["reopened_share"].as_f64().unwrap();
@@ -423,27 +427,47 @@ fn source_rows(path: &std::path::Path, keep: impl Fn(&std::collections::HashMap<
         .count() as u64
 }
 
-/// Per agency: received, closed, reopened, answered on time, judged — computed in SQL alone.
-async fn independent_scorecard_counts(db: &str) -> std::collections::HashMap<String, (i64, i64, i64, i64, i64)> {
-    let now = chrono::Utc::now();
-    let store_kind_is_sqlite = db.starts_with("sqlite:");
-    let now_value = if store_kind_is_sqlite { now.timestamp_micros().to_string() } else { format!("'{}'::timestamptz", now.to_rfc3339()) };
-    let sql = format!(
-        "SELECT COALESCE(agency_code, '-'), COUNT(*), \
-         SUM(CASE WHEN status IN ('closed', 'rejected', 'duplicate') THEN 1 ELSE 0 END), \
-         SUM(CASE WHEN EXISTS (SELECT 1 FROM events e WHERE e.request_id = r.id AND e.kind = 'reopened') THEN 1 ELSE 0 END), \
-         SUM(CASE WHEN due_at IS NOT NULL AND first_answer_at IS NOT NULL AND first_answer_at <= due_at THEN 1 ELSE 0 END), \
-         SUM(CASE WHEN due_at IS NOT NULL AND (first_answer_at IS NOT NULL OR due_at < {now_value}) THEN 1 ELSE 0 END) \
-         FROM requests r GROUP BY COALESCE(agency_code, '-')"
-    );
-    let rows: Vec<(String, i64, i64, i64, i64, i64)> = if store_kind_is_sqlite {
+/// Per agency: received, closed, reopened, answered on time, judged, and the median working days
+/// to the first answer — computed here, request by request, from plain rows (the report counts
+/// in SQL and reads times packed per agency).
+async fn independent_scorecards(db: &str) -> std::collections::HashMap<String, (i64, i64, i64, i64, i64, Option<f64>)> {
+    /// Agency, status, created, first answered, due (times as the backend stores them), reopened.
+    type Plain<T> = (Option<String>, String, T, Option<T>, Option<T>, bool);
+    type Counts = (i64, i64, i64, i64, i64);
+    let sql = "SELECT agency_code, status, created_at, first_answer_at, due_at, \
+               EXISTS (SELECT 1 FROM events e WHERE e.request_id = r.id AND e.kind = 'reopened') FROM requests r";
+    let rows: Vec<Plain<i64>> = if db.starts_with("sqlite:") {
         let pool = sqlx::SqlitePool::connect(db).await.unwrap();
-        sqlx::query_as(sqlx::AssertSqlSafe(sql)).fetch_all(&pool).await.unwrap()
+        sqlx::query_as(sql).fetch_all(&pool).await.unwrap()
     } else {
         let pool = sqlx::PgPool::connect(db).await.unwrap();
-        sqlx::query_as(sqlx::AssertSqlSafe(sql)).fetch_all(&pool).await.unwrap()
+        let micros = |t: chrono::DateTime<chrono::Utc>| t.timestamp_micros();
+        let rows: Vec<Plain<chrono::DateTime<chrono::Utc>>> = sqlx::query_as(sql).fetch_all(&pool).await.unwrap();
+        rows.into_iter().map(|(a, s, c, f, d, r)| (a, s, micros(c), f.map(micros), d.map(micros), r)).collect()
     };
-    rows.into_iter().map(|(k, a, b, c, d, e)| (k, (a, b, c, d, e))).collect()
+    let now = chrono::Utc::now().timestamp_micros();
+    let time = |micros: i64| chrono::DateTime::from_timestamp_micros(micros).unwrap();
+    let calendar = okno_core::deadline::DeadlineConfig::shipped();
+    let mut by_agency: std::collections::HashMap<String, (Counts, Vec<f64>)> = Default::default();
+    for (agency, status, created, answered, due, reopened) in rows {
+        let (counts, first) = by_agency.entry(agency.unwrap_or_else(|| "-".into())).or_default();
+        counts.0 += 1;
+        counts.1 += i64::from(["closed", "rejected", "duplicate"].contains(&status.as_str()));
+        counts.2 += i64::from(reopened);
+        if let Some(due) = due {
+            counts.3 += i64::from(answered.is_some_and(|a| a <= due));
+            counts.4 += i64::from(answered.is_some() || due < now);
+        }
+        first.extend(answered.map(|a| calendar.working_days_between(time(created), time(a))));
+    }
+    by_agency
+        .into_iter()
+        .map(|(key, (c, mut first))| {
+            first.sort_by(f64::total_cmp);
+            let median = (!first.is_empty()).then(|| first[first.len().div_ceil(2) - 1]);
+            (key, (c.0, c.1, c.2, c.3, c.4, median))
+        })
+        .collect()
 }
 
 #[tokio::test]
