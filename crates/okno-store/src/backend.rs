@@ -641,13 +641,15 @@ macro_rules! impl_store {
                 sqlx::query(
                     "UPDATE requests SET status = $1, agency_code = $2, due_at = $3, closed_at = $4, rating = $5, \
                      last_answer = $6, updated_at = $7, first_reaction_at = $8, first_answer_at = $9, extensions = $10, \
-                     escalation_level = $11, paused_at = $12, service_code = $14, duplicate_of = $15 WHERE id = $13",
+                     escalation_level = $11, paused_at = $12, service_code = $14, duplicate_of = $15, reopenings = reopenings + $16 \
+                     WHERE id = $13",
                 )
                 .bind(update.status.as_str()).bind(&update.agency).bind(opt_time(update.due_at))
                 .bind(opt_time(update.closed_at)).bind(update.rating).bind(&update.last_answer)
                 .bind(to_db(update.event.at)).bind(opt_time(update.first_reaction_at)).bind(opt_time(update.first_answer_at))
                 .bind(update.extensions).bind(update.escalation_level).bind(opt_time(update.paused_at)).bind(request_id)
                 .bind(&update.service_code).bind(update.duplicate_of)
+                .bind(i64::from(update.event.kind == okno_core::EventKind::Reopened))
                 .execute(&mut *tx).await.map_err(classify)?;
                 insert_event(&mut tx, request_id, &update.event).await?;
                 if matches!(update.event.kind, okno_core::EventKind::Routed | okno_core::EventKind::Reclassified) {
@@ -738,9 +740,9 @@ macro_rules! impl_store {
                      SUM(CASE WHEN due_at IS NOT NULL AND first_answer_at <= due_at THEN 1 ELSE 0 END), \
                      SUM(CASE WHEN due_at IS NOT NULL AND (first_answer_at IS NOT NULL OR due_at < $3) THEN 1 ELSE 0 END), \
                      SUM(CASE WHEN status IN ({AWAITING_STATUSES}) AND due_at < $3 THEN 1 ELSE 0 END), \
-                     SUM(CASE WHEN EXISTS (SELECT 1 FROM events e WHERE e.request_id = r.id AND e.kind = 'reopened') THEN 1 ELSE 0 END), \
+                     SUM(CASE WHEN reopenings > 0 THEN 1 ELSE 0 END), \
                      COUNT(rating), COALESCE(SUM(rating), 0) \
-                     FROM requests r WHERE created_at >= $1 AND created_at < $2 GROUP BY {key}"
+                     FROM requests WHERE created_at >= $1 AND created_at < $2 GROUP BY {key}"
                 );
                 let rows = sqlx::query(AssertSqlSafe(counts)).bind(to_db(from)).bind(to_db(to)).bind(to_db(now)).fetch_all(&mut *tx).await?;
                 let count = |r: &DbRow, i: usize| -> Result<u64> { Ok(u64::try_from(r.try_get::<i64, _>(i)?).unwrap_or(0)) };

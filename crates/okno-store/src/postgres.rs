@@ -39,6 +39,7 @@ impl PostgresStore {
             ("alerts", include_str!("../migrations/postgres/0009_alerts.sql")),
             ("merge", include_str!("../migrations/postgres/0010_merge.sql")),
             ("problems", include_str!("../migrations/postgres/0011_problems.sql")),
+            ("reopenings", include_str!("../migrations/postgres/0012_reopenings.sql")),
         ]).run(&pool).await?;
         Ok(PostgresStore { writer: pool.clone(), reader: pool, listeners: crate::Listeners::default() })
     }

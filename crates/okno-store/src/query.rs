@@ -25,11 +25,11 @@ pub const EVENT_COLUMNS: &str =
     "id, request_id, at, kind, actor, status, agency_code, text, old_due_at, new_due_at, rating";
 
 /// Columns written for a new request, in the order of [`request_row`].
-pub const REQUEST_INSERT_COLUMNS: [&str; 30] = [
+pub const REQUEST_INSERT_COLUMNS: [&str; 31] = [
     "token", "service_code", "channel", "source_system", "source_id", "text", "search_text", "lat", "lon", "address",
     "territory_code", "agency_code", "status", "priority", "created_at", "updated_at", "closed_at", "due_at",
     "attributes", "media_url", "category", "reason", "rating", "last_answer", "first_reaction_due_at", "first_reaction_at",
-    "first_answer_at", "routing_due_at", "location_flag", "h3_cell",
+    "first_answer_at", "routing_due_at", "location_flag", "h3_cell", "reopenings",
 ];
 
 /// Columns written for a new event, in the order of [`event_row`].
@@ -165,6 +165,7 @@ pub fn request_row(item: &ImportedRequest) -> Vec<Bind> {
         Bind::Time(item.routing_due_at),
         Bind::Text(r.location.flag.clone()),
         Bind::Int(r.location.cell),
+        Bind::Int(Some(item.events.iter().filter(|e| e.kind == okno_core::EventKind::Reopened).count() as i64)),
     ]
 }
 

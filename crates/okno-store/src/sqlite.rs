@@ -56,6 +56,7 @@ impl SqliteStore {
             ("alerts", include_str!("../migrations/sqlite/0009_alerts.sql")),
             ("merge", include_str!("../migrations/sqlite/0010_merge.sql")),
             ("problems", include_str!("../migrations/sqlite/0011_problems.sql")),
+            ("reopenings", include_str!("../migrations/sqlite/0012_reopenings.sql")),
         ]).run(&writer).await?;
         // Readers hand rows to the async side through a channel; at the default 50 rows the
         // worker thread and the reading task take turns row by row, which made reading a

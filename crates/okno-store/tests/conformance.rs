@@ -203,6 +203,17 @@ async fn actions_change_status_and_record_events() {
         assert_eq!((events[3].old_due_at, events[3].new_due_at), (Some(t(20, 9)), Some(t(30, 9))));
         assert_eq!(events[1].actor, "op");
         assert_eq!(store.request(id).await.unwrap().unwrap().updated_at, t(7, 10));
+
+        // What scorecards read: counted by the database, answered in time, reopened, rated 5.
+        let groups = store.score_groups(t(1, 0), t(2, 0), okno_store::ScoreBy::Agency, t(8, 0)).await.unwrap();
+        assert_eq!(groups.len(), 1);
+        let (group, c) = (&groups[0], &groups[0].counts);
+        assert_eq!(group.key.as_deref(), Some("roads"));
+        assert_eq!((c.received, c.closed, c.on_time, c.judged, c.overdue_now, c.reopened, c.rated, c.rating_sum), (1, 0, 1, 1, 0, 1, 1, 5));
+        let times = [okno_core::scorecard::ScoreTimes { created_at: t(1, 9), first_answer_at: Some(t(4, 10)), closed_at: None }];
+        assert_eq!(group.times, times);
+        let overdue = store.score_groups(t(1, 0), t(2, 0), okno_store::ScoreBy::Territory, t(31, 0)).await.unwrap();
+        assert_eq!((overdue[0].key.as_deref(), overdue[0].counts.overdue_now), (Some("north"), 1), "reopened, awaiting its agency past the deadline");
     }
 }
 
