@@ -3,8 +3,9 @@
 //! A backend module provides, before invoking the macro: a struct with `writer` and `reader`
 //! pools, a `DbTime` type with `to_db`/`from_db` conversions (how a time is stored),
 //! `known_source_ids`, `reserve_request_ids` and `write_rows` (how a bulk import is streamed in),
-//! `hour_sql` (a time column's hour in SQL) and `NUMBERED_PLACEHOLDERS`. The macro supplies
-//! everything else.
+//! `hour_sql` (a time column's hour in SQL), `packed_times_sql` (scorecard times in one text
+//! per group), `READ_SNAPSHOT` (how a read transaction sees one snapshot) and
+//! `NUMBERED_PLACEHOLDERS`. The macro supplies everything else.
 
 /// Maps a database error onto the store's errors: broken references and taken keys become
 /// [`crate::StoreError::Conflict`] with the database's message.
@@ -734,6 +735,9 @@ macro_rules! impl_store {
                     ScoreBy::Territory => "territory_code",
                 };
                 let mut tx = self.reader.begin().await?;
+                if let Some(snapshot) = READ_SNAPSHOT {
+                    sqlx::query(snapshot).execute(&mut *tx).await?;
+                }
                 let counts = format!(
                     "SELECT {key}, COUNT(*), \
                      SUM(CASE WHEN status IN ({FINAL_STATUSES}) THEN 1 ELSE 0 END), \

@@ -144,6 +144,10 @@ fn packed_times_sql() -> String {
     )
 }
 
+/// Asked first in a read transaction whose statements must see one snapshot (PostgreSQL's
+/// default gives each statement its own).
+const READ_SNAPSHOT: Option<&str> = Some("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY");
+
 /// `$N` placeholders, the only kind PostgreSQL takes.
 const NUMBERED_PLACEHOLDERS: bool = true;
 

@@ -137,6 +137,9 @@ fn packed_times_sql() -> String {
     "group_concat(created_at || ',' || IFNULL(first_answer_at, '') || ',' || IFNULL(closed_at, ''), ';')".to_owned()
 }
 
+/// Nothing to ask: in WAL mode a read transaction sees one snapshot from its first read on.
+const READ_SNAPSHOT: Option<&str> = None;
+
 /// Anonymous `?` placeholders: SQLite looks numbered ones up in a list.
 const NUMBERED_PLACEHOLDERS: bool = false;
 
