@@ -283,6 +283,22 @@ macro_rules! impl_store {
             q
         }
 
+        /// Statements to run one after another, each bound only when it is next.
+        type Statements<'a> = Box<dyn Iterator<Item = Query<'static>> + Send + 'a>;
+
+        /// Runs `statements` in order in the transaction, binding each while the database runs
+        /// the one before (SQLite on its worker thread, PostgreSQL in its server): `join` polls
+        /// the running statement first, which hands it over, then binds the next.
+        async fn execute_pipelined(tx: &mut Tx<'_>, mut statements: Statements<'_>) -> Result<()> {
+            let mut next = statements.next();
+            while let Some(statement) = next {
+                let (done, following) = futures_util::future::join(statement.execute(&mut **tx), async { statements.next() }).await;
+                done.map_err(classify)?;
+                next = following;
+            }
+            Ok(())
+        }
+
         /// Inserts a request row; `None` when its source id is already stored.
         async fn insert_request(tx: &mut Tx<'_>, item: &ImportedRequest) -> Result<Option<i64>> {
             let q = bind_all(sqlx::query(AssertSqlSafe(INSERT_REQUEST.as_str())), query::request_row(item));
@@ -320,11 +336,11 @@ macro_rules! impl_store {
         /// subtraction from a key not stored, or below zero, is refused: the rollups drifted.
         async fn write_rollups(tx: &mut Tx<'_>, deltas: &RollupDeltas) -> Result<()> {
             let (added, removed): (Vec<(&RollupKey, i64)>, Vec<(&RollupKey, i64)>) = deltas.iter().partition(|(_, n)| *n > 0);
-            for chunk in added.chunks(query::ROLLUPS_PER_UPSERT) {
+            let upserts = added.chunks(query::ROLLUPS_PER_UPSERT).map(|chunk| {
                 let sql = query::upsert_rollups(chunk.len(), NUMBERED_PLACEHOLDERS);
                 bind_all(sqlx::query(AssertSqlSafe(sql)), chunk.iter().flat_map(|(key, n)| query::rollup_row(key, Some(*n))))
-                    .execute(&mut **tx).await.map_err(classify)?;
-            }
+            });
+            execute_pipelined(tx, Box::new(upserts)).await?;
             for (key, n) in removed {
                 let mut binds = vec![Bind::Int(Some(n))];
                 binds.extend(query::rollup_row(key, None));
@@ -1160,16 +1176,14 @@ macro_rules! impl_store {
                 let mut tx = self.writer.begin().await?;
                 let fresh = new_items(&mut tx, batch).await?;
                 let ids = reserve_request_ids(&mut tx, fresh.len()).await?;
-                let mut requests = Vec::with_capacity(fresh.len());
-                let mut events = Vec::new();
-                for (item, &id) in fresh.iter().zip(&ids) {
+                let request_columns = [&["id"][..], &query::REQUEST_INSERT_COLUMNS[..]].concat();
+                let requests: query::Rows = Box::new(fresh.iter().zip(&ids).map(|(item, &id)| {
                     let mut row = vec![Bind::Int(Some(id))];
                     row.extend(query::request_row(item));
-                    requests.push(row);
-                    events.extend(item.events.iter().map(|e| query::event_row(id, e)));
-                }
-                let request_columns = [&["id"][..], &query::REQUEST_INSERT_COLUMNS[..]].concat();
+                    row
+                }));
                 write_rows(&mut tx, "requests", &request_columns, requests).await?;
+                let events: query::Rows = Box::new(fresh.iter().zip(&ids).flat_map(|(item, &id)| item.events.iter().map(move |e| query::event_row(id, e))));
                 write_rows(&mut tx, "events", &EVENT_INSERT_COLUMNS, events).await?;
                 let mut deltas = RollupDeltas::default();
                 for (item, &id) in fresh.iter().zip(&ids) {

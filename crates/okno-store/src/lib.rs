@@ -23,7 +23,7 @@ use okno_core::{Agency, Contact, Coordinates, Event, Location, NewEvent, NewRequ
 use std::sync::Arc;
 
 pub use postgres::PostgresStore;
-pub use sqlite::SqliteStore;
+pub use sqlite::{SqliteStore, WRITER_CACHE_KIB as SQLITE_WRITER_CACHE_KIB};
 
 /// The database URL used when none is configured: a file under `./data`.
 pub const DEFAULT_DATABASE_URL: &str = "sqlite://data/okno.db";

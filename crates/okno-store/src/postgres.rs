@@ -104,7 +104,7 @@ async fn write_rows(
     tx: &mut sqlx::Transaction<'_, sqlx::Postgres>,
     table: &str,
     columns: &[&str],
-    rows: Vec<Vec<crate::query::Bind>>,
+    rows: crate::query::Rows<'_>,
 ) -> crate::Result<()> {
     let sql = format!("COPY {table} ({}) FROM STDIN", columns.join(", "));
     let mut copy = tx.copy_in_raw(&sql).await?;

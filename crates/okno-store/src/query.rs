@@ -112,6 +112,9 @@ pub fn rollups_from_requests(hour: fn(&str) -> String) -> String {
     )
 }
 
+/// Rows to write in bulk, made as they are written (the values of each in column order).
+pub type Rows<'a> = Box<dyn Iterator<Item = Vec<Bind>> + Send + 'a>;
+
 /// `INSERT INTO table (columns) VALUES (…), (…)` for `rows` rows of placeholders: `$N` when
 /// `numbered` (PostgreSQL), else anonymous `?` — SQLite's lookup of a named or numbered
 /// parameter walks a list, which makes binding thousands of them quadratic.

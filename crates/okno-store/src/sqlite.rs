@@ -20,6 +20,9 @@ fn from_db(micros: DbTime) -> crate::Result<chrono::DateTime<chrono::Utc>> {
     chrono::DateTime::from_timestamp_micros(micros).ok_or_else(|| crate::StoreError::Corrupt(format!("time {micros}")))
 }
 
+/// The writer connection's page cache, as `PRAGMA cache_size` takes it (negative: KiB).
+pub const WRITER_CACHE_KIB: &str = "-65536";
+
 /// Okno's store in an SQLite file.
 #[derive(Debug, Clone)]
 pub struct SqliteStore {
@@ -42,8 +45,11 @@ impl SqliteStore {
             std::fs::create_dir_all(dir)?;
         }
         // An in-memory database exists per connection: share the single writer connection for reads.
+        // The writer keeps a larger page cache (64 MiB; SQLite's default is 2 MiB): an import
+        // appends to every index at once, at one place per agency, territory, status and so on,
+        // and with the default cache those pages keep being evicted and read back.
         let writer = SqlitePoolOptions::new().max_connections(1).min_connections(1).idle_timeout(None).max_lifetime(None)
-            .connect_with(options.clone()).await?;
+            .connect_with(options.clone().pragma("cache_size", WRITER_CACHE_KIB)).await?;
         migrator(&[
             ("foundation", include_str!("../migrations/sqlite/0001_foundation.sql")),
             ("open311", include_str!("../migrations/sqlite/0002_open311.sql")),
@@ -108,22 +114,24 @@ async fn reserve_request_ids(tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>, n: us
 /// Most rows in one multi-row `INSERT` (SQLite binds at most 32,766 parameters per statement).
 const ROWS_PER_INSERT: usize = 500;
 
-/// Writes rows with multi-row `INSERT`s.
+/// Writes rows with multi-row `INSERT`s, made and bound as they are written (see
+/// `execute_pipelined`), so a bulk import keeps SQLite's thread and this one busy at once.
 async fn write_rows(
     tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>,
     table: &str,
     columns: &[&str],
-    rows: Vec<Vec<crate::query::Bind>>,
+    rows: crate::query::Rows<'_>,
 ) -> crate::Result<()> {
     let per_statement = ROWS_PER_INSERT.min(32_000 / columns.len());
     let full_sql = crate::query::multi_row_insert(table, columns, per_statement, false);
-    let mut rows = rows.into_iter().peekable();
-    while rows.peek().is_some() {
+    let mut rows = rows.peekable();
+    let statements = std::iter::from_fn(move || {
+        rows.peek()?;
         let chunk: Vec<Vec<crate::query::Bind>> = rows.by_ref().take(per_statement).collect();
         let sql = if chunk.len() == per_statement { full_sql.clone() } else { crate::query::multi_row_insert(table, columns, chunk.len(), false) };
-        bind_all(sqlx::query(sqlx::AssertSqlSafe(sql)), chunk.into_iter().flatten()).execute(&mut **tx).await.map_err(classify)?;
-    }
-    Ok(())
+        Some(bind_all(sqlx::query(sqlx::AssertSqlSafe(sql)), chunk.into_iter().flatten()))
+    });
+    execute_pipelined(tx, Box::new(statements)).await
 }
 
 /// A time column's hour since the Unix epoch, in SQL (times are microseconds after 1970).

@@ -361,6 +361,57 @@ async fn imports_are_idempotent_and_keep_history() {
     }
 }
 
+/// A batch of `n` imported requests, a day's hours apart, each with a registration and every
+/// third with a closing event too.
+fn imported_batch(source: &str, n: usize) -> Vec<ImportedRequest> {
+    (0..n)
+        .map(|i| {
+            let at = t(1, 0) + Duration::hours(i64::try_from(i).unwrap());
+            let mut r = new_request(if i % 2 == 0 { "pothole" } else { "leak" }, &format!("обращение {i}"), at);
+            (r.channel, r.source_system, r.source_id) = (Channel::Import, Some(source.into()), Some(i.to_string()));
+            let mut events = vec![NewEvent::new(at, EventKind::Registered, source)];
+            let closed_at = (i % 3 == 0).then(|| at + Duration::hours(5));
+            if let Some(closed) = closed_at {
+                let mut done = NewEvent::new(closed, EventKind::StatusChanged, source);
+                done.status = Some(Status::Closed);
+                events.push(done);
+            }
+            ImportedRequest {
+                request: r, token: format!("{source}-{i}"), status: if closed_at.is_some() { Status::Closed } else { Status::Registered },
+                updated_at: closed_at.unwrap_or(at), closed_at, due_at: None, last_answer: None, rating: None,
+                first_reaction_due_at: None, routing_due_at: None, first_reaction_at: None, first_answer_at: None, events,
+            }
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn large_import_batches_are_stored_whole_or_not_at_all() {
+    for url in okno_store::testing::fresh_database_urls().await {
+        let store = okno_store::open(&url).await.unwrap();
+        seed(&*store).await;
+        // More rows than one multi-row statement takes, ending with a part-filled statement.
+        let batch = imported_batch("big", 1_234);
+        let done = store.import_batch(&batch).await.unwrap();
+        assert_eq!((done.inserted, done.existing, done.events), (1_234, 0, 1_234 + 412));
+        assert_eq!(store.totals().await.unwrap(), (1_234, 1_646));
+        let last = store.request_by_token("big-1233").await.unwrap().expect("the last row of the last statement");
+        assert_eq!((last.text.as_str(), last.service_code.as_str()), ("обращение 1233", "leak"));
+        assert_eq!(store.events(last.id).await.unwrap().len(), 2, "registered, then closed (1,233 is a multiple of 3)");
+        let check = store.rebuild_rollups(true).await.unwrap();
+        assert_eq!((check.differing, check.requests), (0, 1_234), "{check:?}");
+
+        // A bad row in a later statement refuses the whole batch: nothing of it is kept.
+        let mut bad = imported_batch("bad", 1_234);
+        bad[1_100].request.service_code = "no-such-service".into();
+        let refused = store.import_batch(&bad).await;
+        assert!(matches!(refused, Err(okno_store::StoreError::Conflict(_))), "{refused:?}");
+        assert_eq!(store.totals().await.unwrap(), (1_234, 1_646));
+        assert!(store.request_by_token("bad-0").await.unwrap().is_none());
+        assert_eq!(store.rebuild_rollups(true).await.unwrap().differing, 0);
+    }
+}
+
 #[tokio::test]
 async fn api_keys_and_media() {
     for store in stores().await {
