@@ -55,8 +55,6 @@ pub struct AnalyticsArgs {
 /// The category of query a, and the municipality of query c, as the issue names them.
 const CATEGORY_A: &str = "Благоустройство";
 const MUNICIPALITY_C: &str = "Смольнинское";
-/// Requests per import batch.
-const BATCH: usize = 10_000;
 
 fn date(s: &str) -> NaiveDate {
     s.parse().expect("a valid date")
@@ -112,8 +110,8 @@ async fn prepare(store: &dyn Store, source: &dyn Store, args: &AnalyticsArgs) ->
 }
 
 /// Generates, places and imports the rows; writes the CSV when asked. Returns the import figures.
-async fn generate(store: &dyn Store, templates: &[Request], args: &AnalyticsArgs, csv: Option<&PathBuf>) -> Result<Value> {
-    let boundaries = okno_server::places::load_boundaries(store).await.map_err(|e| anyhow::anyhow!("{e}"))?;
+async fn generate(store: &Arc<dyn Store>, templates: &[Request], args: &AnalyticsArgs, csv: Option<&PathBuf>) -> Result<Value> {
+    let boundaries = okno_server::places::load_boundaries(store.as_ref()).await.map_err(|e| anyhow::anyhow!("{e}"))?;
     let names: HashMap<String, String> = store.territories().await?.into_iter().map(|t| (t.code, t.name_ru)).collect();
     let mut out = csv.map(|p| std::fs::File::create(p).map(std::io::BufWriter::new)).transpose()?;
     if let Some(out) = out.as_mut() {
@@ -127,8 +125,7 @@ async fn generate(store: &dyn Store, templates: &[Request], args: &AnalyticsArgs
     // An export comes in the order requests arrived: times drawn, then sorted.
     let mut times: Vec<i64> = (0..args.rows).map(|_| random.gen_range(0..span)).collect();
     times.sort_unstable();
-    let started = Instant::now();
-    let mut batch = Vec::with_capacity(BATCH);
+    let mut batcher = crate::import::Batcher::new(store.clone(), "bench");
     for (i, offset) in times.into_iter().enumerate() {
         let t = &templates[random.gen_range(0..templates.len())];
         let point = t.coordinates.context("templates have points")?;
@@ -156,22 +153,57 @@ async fn generate(store: &dyn Store, templates: &[Request], args: &AnalyticsArgs
             done.status = Some(Status::Closed);
             events.push(done);
         }
-        batch.push(ImportedRequest {
+        batcher.row();
+        batcher.push(ImportedRequest {
             request, token: format!("bench-{i}"), status: t.status, updated_at: closed_at.unwrap_or(created_at), closed_at,
             due_at: None, last_answer: None, rating: None, first_reaction_due_at: None, routing_due_at: None,
             first_reaction_at: None, first_answer_at: None, events,
-        });
-        if batch.len() == BATCH || i + 1 == args.rows {
-            store.import_batch(&batch).await?;
-            batch.clear();
-        }
+        }).await?;
     }
-    let seconds = started.elapsed().as_secs_f64();
+    let report = batcher.finish().await?;
+    anyhow::ensure!(report.counts.inserted == args.rows as u64, "{} of {} requests stored", report.counts.inserted, args.rows);
+    let seconds = report.elapsed.as_secs_f64();
     if let Some(mut out) = out {
         out.flush()?;
     }
     Ok(json!({"rows": args.rows, "seconds": seconds, "rows_per_s": args.rows as f64 / seconds,
-        "includes": "generation, placement in 111 municipal boundaries, H3 cell, rows with their events and rollups in one transaction per 10,000"}))
+        "includes": format!("generation, placement in 111 municipal boundaries, H3 cell, rows with their events and rollups through okno import's batcher, one transaction per {}", crate::import::BATCH_SIZE)}))
+}
+
+/// SQLite's own speed on the very rows just imported, the ceiling of any import into Okno's
+/// schema: a fresh database made by the store (same schema, indexes and constraints), written
+/// with the store writer's settings, filled by `INSERT … SELECT` from the imported one — no
+/// binding, no Okno code — 10,000 requests with their events per transaction, then the rollups.
+async fn sqlite_copy(dir: &std::path::Path) -> Result<Value> {
+    use sqlx::{Connection, Executor};
+    let target = dir.join("copy.db");
+    drop(okno_store::open(&format!("sqlite://{}", target.display())).await?);
+    let options = sqlx::sqlite::SqliteConnectOptions::new().filename(&target)
+        .journal_mode(sqlx::sqlite::SqliteJournalMode::Wal).synchronous(sqlx::sqlite::SqliteSynchronous::Full)
+        .foreign_keys(false).pragma("cache_size", okno_store::SQLITE_WRITER_CACHE_KIB);
+    let mut copy = sqlx::SqliteConnection::connect_with(&options).await?;
+    copy.execute(sqlx::AssertSqlSafe(format!("ATTACH DATABASE '{}' AS imported", dir.join("okno.db").display()))).await?;
+    for catalog in ["agencies", "territories", "territory_shapes", "services"] {
+        copy.execute(sqlx::AssertSqlSafe(format!("INSERT OR REPLACE INTO main.{catalog} SELECT * FROM imported.{catalog}"))).await?;
+    }
+    copy.execute("PRAGMA foreign_keys = ON").await?;
+    let last: i64 = sqlx::query_scalar("SELECT COALESCE(MAX(id), 0) FROM imported.requests").fetch_one(&mut copy).await?;
+    let started = Instant::now();
+    for low in (0..last).step_by(10_000) {
+        let mut tx = copy.begin().await?;
+        for sql in ["INSERT INTO main.requests SELECT * FROM imported.requests WHERE id > $1 AND id <= $2 ORDER BY id",
+            "INSERT INTO main.events SELECT * FROM imported.events WHERE request_id > $1 AND request_id <= $2 ORDER BY id"] {
+            sqlx::query(sql).bind(low).bind(low + 10_000).execute(&mut *tx).await?;
+        }
+        tx.commit().await?;
+    }
+    copy.execute("INSERT INTO main.rollups SELECT * FROM imported.rollups").await?;
+    let seconds = started.elapsed().as_secs_f64();
+    drop(copy);
+    for suffix in ["", "-wal", "-shm"] {
+        let _ = std::fs::remove_file(dir.join(format!("copy.db{suffix}")));
+    }
+    Ok(json!({"rows": last, "seconds": seconds, "rows_per_s": last as f64 / seconds}))
 }
 
 fn csv_text(s: &str) -> String {
@@ -263,8 +295,10 @@ pub async fn analytics(args: AnalyticsArgs) -> Result<Value> {
     let baseline_wanted = args.python.exists() && args.baseline_script.exists();
     let csv = args.export_csv.clone().or_else(|| baseline_wanted.then(|| dir.join("rows.csv")));
     eprintln!("generating and importing {} requests into {db}", args.rows);
-    let import = generate(store.as_ref(), &rows, &args, csv.as_ref()).await?;
+    let mut import = generate(&store, &rows, &args, csv.as_ref()).await?;
     drop(rows);
+    eprintln!("copying the same rows with SQLite alone");
+    import["sqlite_copy"] = sqlite_copy(&dir).await?;
 
     let rss_before = rss_kib();
     let started = Instant::now();

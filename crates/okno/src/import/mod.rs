@@ -17,8 +17,10 @@ use std::sync::Arc;
 use tokio::task::JoinHandle;
 use std::time::{Duration, Instant};
 
-/// Requests stored per transaction.
-pub const BATCH_SIZE: usize = 2_000;
+/// Requests stored per transaction. Each commit costs a sync and a pass over the indexes' hot
+/// pages: 300,000 resampled appeals import at 44,000 requests/s in transactions of 2,000 and at
+/// 65,000/s in transactions of 10,000 (`okno bench analytics`).
+pub const BATCH_SIZE: usize = 10_000;
 /// Bad rows listed in full in a report (all are counted).
 pub const BAD_ROWS_SHOWN: usize = 20;
 
@@ -150,7 +152,7 @@ impl Batcher {
     }
 
     /// Counts a row read.
-    fn row(&mut self) {
+    pub fn row(&mut self) {
         self.report.rows += 1;
         if self.report.rows >= self.next_progress {
             self.next_progress += 10_000;
