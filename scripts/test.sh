@@ -19,7 +19,10 @@ fi
 
 pg_dir=$(mktemp -d /tmp/okno-pg-XXXXXX)
 pg_port=$(( 20000 + RANDOM % 20000 ))
-trap 'scripts/pg-cluster.sh stop "$pg_dir"' EXIT
+# The tests' throwaway databases (a folder per test store) go in one folder removed at exit.
+test_tmp=$(mktemp -d /tmp/okno-tests-XXXXXX)
+export TMPDIR=$test_tmp
+trap 'scripts/pg-cluster.sh stop "$pg_dir"; rm -rf "$test_tmp"' EXIT
 OKNO_TEST_POSTGRES_URL=$(scripts/pg-cluster.sh start "$pg_dir" "$pg_port")
 export OKNO_TEST_POSTGRES_URL
 echo "PostgreSQL 15 test cluster at $OKNO_TEST_POSTGRES_URL"

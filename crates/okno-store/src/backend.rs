@@ -524,8 +524,10 @@ macro_rules! impl_store {
             }
 
             async fn rollup_hours(&self) -> Result<Option<(i64, i64)>> {
+                // Two subqueries: each is one step down the key's index, where SQLite answers
+                // `min(hour), max(hour)` together by reading every row (3.8 s at ten million).
                 let (first, last): (Option<i64>, Option<i64>) =
-                    sqlx::query_as("SELECT min(hour), max(hour) FROM rollups").fetch_one(&self.reader).await?;
+                    sqlx::query_as("SELECT (SELECT min(hour) FROM rollups), (SELECT max(hour) FROM rollups)").fetch_one(&self.reader).await?;
                 Ok(first.zip(last))
             }
 
