@@ -63,16 +63,23 @@ impl Analytics {
     }
 }
 
-/// Loads all stored rollups, a month of creation hours at a time.
+/// Loads all stored rollups, a month of creation hours at a time: each month is counted into
+/// the cube on a blocking thread while the next is read from the store.
 pub async fn load_cube(store: &dyn Store, zone: Tz) -> okno_store::Result<Cube> {
     let mut cube = Cube::new(zone);
-    if let Some((first, last)) = store.rollup_hours().await? {
-        let mut from = first;
-        while from <= last {
-            cube.load(store.rollups(from, from + LOAD_PAGE_HOURS).await?);
-            from += LOAD_PAGE_HOURS;
-        }
+    let Some((first, last)) = store.rollup_hours().await? else { return Ok(cube) };
+    let mut from = first;
+    let mut page = store.rollups(from, from + LOAD_PAGE_HOURS).await?;
+    while from + LOAD_PAGE_HOURS <= last {
+        from += LOAD_PAGE_HOURS;
+        let counting = tokio::task::spawn_blocking(move || {
+            cube.load(page);
+            cube
+        });
+        page = store.rollups(from, from + LOAD_PAGE_HOURS).await?;
+        cube = counting.await.unwrap_or_else(|e| std::panic::resume_unwind(e.into_panic()));
     }
+    cube.load(page);
     Ok(cube)
 }
 
