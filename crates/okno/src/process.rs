@@ -48,8 +48,18 @@ impl ServerProcess {
 
     /// Peak resident memory so far, in KiB (Linux `VmHWM`).
     pub fn peak_rss_kib(&self) -> Option<u64> {
+        self.memory_kib("VmHWM")
+    }
+
+    /// Resident memory now, in KiB (Linux `VmRSS`).
+    pub fn rss_kib(&self) -> Option<u64> {
+        self.memory_kib("VmRSS")
+    }
+
+    /// One `…kB` line of the process's `/proc/PID/status`.
+    fn memory_kib(&self, field: &str) -> Option<u64> {
         let status = std::fs::read_to_string(format!("/proc/{}/status", self.pid())).ok()?;
-        let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+        let line = status.lines().find(|l| l.split(':').next() == Some(field))?;
         line.split_whitespace().nth(1)?.parse().ok()
     }
 

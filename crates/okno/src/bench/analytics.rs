@@ -60,12 +60,6 @@ fn date(s: &str) -> NaiveDate {
     s.parse().expect("a valid date")
 }
 
-/// Resident set size of this process, in KiB.
-fn rss_kib() -> u64 {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-    status.lines().find_map(|l| l.strip_prefix("VmRSS:")).and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok()).unwrap_or(0)
-}
-
 /// The real appeals with a point, read back from a throwaway store the portal importer filled,
 /// and that store (its catalog is copied into the bench's).
 async fn templates(args: &AnalyticsArgs) -> Result<(Vec<Request>, Arc<dyn Store>)> {
@@ -247,17 +241,16 @@ async fn in_process(cube: &Cube, q: &Queries, repeat: usize) -> Result<Value> {
     }))
 }
 
-/// Times the four queries through HTTP against a server in this process over the same store.
-async fn over_http(store: Arc<dyn Store>, q: &Queries, repeat: usize) -> Result<Value> {
-    let state = okno_server::AppState::new(store.clone(), okno_server::ServerConfig::default(),
-        okno_core::deadline::DeadlineConfig::shipped(), okno_server::triage::Classifier::load(okno_server::triage::ClassifierConfig {
-            topic_model: None, agency_model: None, threshold: 0.9 }).map_err(|e| anyhow::anyhow!(e))?).map_err(|e| anyhow::anyhow!("{e}"))?;
-    state.analytics.reload(store.as_ref()).await.map_err(|e| anyhow::anyhow!("{e}"))?;
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-    let base = format!("http://{}", listener.local_addr()?);
-    let server = tokio::spawn(okno_server::serve(listener, state));
+/// Starts `okno serve` on the bench's database (it loads the rollups before it listens), times
+/// the four queries through HTTP against it, and reports its start time and memory.
+async fn over_http(db: &str, store: &dyn Store, q: &Queries, repeat: usize) -> Result<(Value, Value)> {
+    let started = Instant::now();
+    let quiet = ["--sla-interval", "0", "--webhook-interval", "0", "--alert-interval", "0", "--problem-interval", "0"];
+    let server = crate::process::ServerProcess::start(&std::env::current_exe()?, db, &quiet)?;
+    let start_seconds = started.elapsed().as_secs_f64();
+    let rss_at_start = server.rss_kib();
     let client = reqwest::Client::new();
-    let cookie = super::sign_in(&client, &base, store.as_ref()).await?;
+    let cookie = super::sign_in(&client, &server.base, store).await?;
     let [w, s, e, n] = q.bbox;
     let paths = [
         ("a", format!("/api/v1/analytics/heatmap?format=json&resolution=8&bbox={w},{s},{e},{n}&from=2021-01-15&to=2021-02-14&category={CATEGORY_A}")),
@@ -268,7 +261,7 @@ async fn over_http(store: Arc<dyn Store>, q: &Queries, repeat: usize) -> Result<
     ];
     let mut figures = serde_json::Map::new();
     for (name, path) in paths {
-        let url = format!("{base}{path}");
+        let url = server.url(&path);
         let figure = latency(repeat, || async {
             let response = client.get(&url).header("cookie", &cookie).send().await?;
             anyhow::ensure!(response.status().is_success(), "GET {url}: {}", response.status());
@@ -276,8 +269,9 @@ async fn over_http(store: Arc<dyn Store>, q: &Queries, repeat: usize) -> Result<
         }).await?;
         figures.insert(name.to_owned(), figure);
     }
-    server.abort();
-    Ok(Value::Object(figures))
+    let memory = json!({"start_seconds": start_seconds, "rss_kib_at_start": rss_at_start, "rss_kib_after_queries": server.rss_kib(),
+        "peak_rss_kib": server.peak_rss_kib()});
+    Ok((Value::Object(figures), memory))
 }
 
 /// Runs the whole bench and writes its results.
@@ -300,11 +294,9 @@ pub async fn analytics(args: AnalyticsArgs) -> Result<Value> {
     eprintln!("copying the same rows with SQLite alone");
     import["sqlite_copy"] = sqlite_copy(&dir).await?;
 
-    let rss_before = rss_kib();
     let started = Instant::now();
     let cube = okno_server::analytics::load_cube(store.as_ref(), chrono_tz::Europe::Moscow).await?;
     let load_seconds = started.elapsed().as_secs_f64();
-    let rss_after = rss_kib();
     let municipality = store.territories().await?.into_iter().find(|t| t.kind == "municipality" && t.name_ru.contains(MUNICIPALITY_C))
         .context("no Smolninskoe municipality among the territories")?;
     let queries = Queries { bbox: [30.25, 59.90, 30.40, 59.97], municipality: municipality.code.clone() };
@@ -312,7 +304,7 @@ pub async fn analytics(args: AnalyticsArgs) -> Result<Value> {
     let okno = in_process(&cube, &queries, args.repeat).await?;
     let size = cube.size();
     drop(cube);
-    let http = over_http(store.clone(), &queries, args.repeat).await?;
+    let (http, server) = over_http(&db, store.as_ref(), &queries, args.repeat).await?;
     let file_bytes = std::fs::metadata(dir.join("okno.db")).map(|m| m.len()).unwrap_or(0);
 
     let mut results = json!({
@@ -321,7 +313,8 @@ pub async fn analytics(args: AnalyticsArgs) -> Result<Value> {
         "http": http,
         "import_rows_per_s": import["rows_per_s"],
         "import": import,
-        "rollups": {"load_seconds": load_seconds, "size": size, "cube_rss_kib": rss_after.saturating_sub(rss_before), "process_rss_kib": rss_after},
+        "rollups": {"load_seconds": load_seconds, "size": size},
+        "server": server,
         "database_bytes": file_bytes,
         "answers": answers,
         "municipality_c": municipality.name_ru,
