@@ -331,27 +331,44 @@ macro_rules! impl_store {
             row.as_ref().map(request_from_row).transpose()
         }
 
+        /// The `rollup_dims` ids of the texts in `deltas`' keys, adding the values not stored
+        /// yet; also returns the pairs it had to ask for, for the dictionary to learn once the
+        /// transaction commits (not before: a rollback takes added values back).
+        async fn dim_ids<'k>(tx: &mut Tx<'_>, dims: &crate::dims::RollupDims, deltas: &'k RollupDeltas)
+            -> Result<(std::collections::HashMap<&'k str, i64>, Vec<(String, i64)>)> {
+            let (mut ids, unknown) = dims.split(deltas.iter().flat_map(|(key, _)| query::dim_texts(key)));
+            let mut asked = Vec::with_capacity(unknown.len());
+            for value in unknown {
+                let id: i64 = sqlx::query_scalar(query::ADD_ROLLUP_DIM).bind(value).fetch_one(&mut **tx).await.map_err(classify)?;
+                ids.insert(value, id);
+                asked.push((value.to_owned(), id));
+            }
+            Ok((ids, asked))
+        }
+
         /// Adds counts to the rollups inside the writing transaction: additions are upserted in
         /// batches, subtractions update their key and remove it when its count reaches zero. A
         /// subtraction from a key not stored, or below zero, is refused: the rollups drifted.
-        async fn write_rollups(tx: &mut Tx<'_>, deltas: &RollupDeltas) -> Result<()> {
+        /// Returns the dictionary pairs to learn after the commit (see [`dim_ids`]).
+        async fn write_rollups(tx: &mut Tx<'_>, dims: &crate::dims::RollupDims, deltas: &RollupDeltas) -> Result<Vec<(String, i64)>> {
+            let (ids, asked) = dim_ids(tx, dims, deltas).await?;
             let (added, removed): (Vec<(&RollupKey, i64)>, Vec<(&RollupKey, i64)>) = deltas.iter().partition(|(_, n)| *n > 0);
             let upserts = added.chunks(query::ROLLUPS_PER_UPSERT).map(|chunk| {
                 let sql = query::upsert_rollups(chunk.len(), NUMBERED_PLACEHOLDERS);
-                bind_all(sqlx::query(AssertSqlSafe(sql)), chunk.iter().flat_map(|(key, n)| query::rollup_row(key, Some(*n))))
+                bind_all(sqlx::query(AssertSqlSafe(sql)), chunk.iter().flat_map(|(key, n)| query::rollup_row(key, &ids, Some(*n))))
             });
             execute_pipelined(tx, Box::new(upserts)).await?;
             for (key, n) in removed {
                 let mut binds = vec![Bind::Int(Some(n))];
-                binds.extend(query::rollup_row(key, None));
+                binds.extend(query::rollup_row(key, &ids, None));
                 let done = bind_all(sqlx::query(AssertSqlSafe(query::SUBTRACT_ROLLUP.as_str())), binds).execute(&mut **tx).await.map_err(classify)?;
                 if done.rows_affected() != 1 {
                     return Err(StoreError::Corrupt(format!("rollup {key:?} is not stored; run `okno rollup rebuild`")));
                 }
-                bind_all(sqlx::query(AssertSqlSafe(query::DELETE_EMPTY_ROLLUP.as_str())), query::rollup_row(key, None))
+                bind_all(sqlx::query(AssertSqlSafe(query::DELETE_EMPTY_ROLLUP.as_str())), query::rollup_row(key, &ids, None))
                     .execute(&mut **tx).await?;
             }
-            Ok(())
+            Ok(asked)
         }
 
         /// The timeline a new request starts with: registered, then routed by the system if it
@@ -391,6 +408,25 @@ macro_rules! impl_store {
                     key.0.is_none() || key.1.is_none() || stored.insert(key)
                 })
                 .collect())
+        }
+
+        impl $Store {
+            /// Writes the rollup changes of a transaction, commits it, then lets the rollups'
+            /// dictionary learn the values added and the listeners hear of the changes.
+            async fn commit_counted(&self, mut tx: Tx<'_>, deltas: &RollupDeltas) -> Result<()> {
+                let asked = write_rollups(&mut tx, &self.dims, deltas).await?;
+                tx.commit().await?;
+                self.dims.learn(asked);
+                self.listeners.notify(deltas);
+                Ok(())
+            }
+
+            /// Reads the whole rollups' dictionary in (values another process added).
+            async fn read_rollup_dims(&self) -> Result<()> {
+                let pairs: Vec<(i64, String)> = sqlx::query_as("SELECT id, value FROM rollup_dims").fetch_all(&self.reader).await?;
+                self.dims.learn(pairs.into_iter().map(|(id, value)| (value, id)));
+                Ok(())
+            }
         }
 
         #[async_trait::async_trait]
@@ -499,9 +535,7 @@ macro_rules! impl_store {
                         .bind(&u.territory).bind(&u.location.flag).bind(u.location.cell).bind(u.request_id)
                         .execute(&mut *tx).await.map_err(classify)?;
                 }
-                write_rollups(&mut tx, &deltas).await?;
-                tx.commit().await?;
-                self.listeners.notify(&deltas);
+                self.commit_counted(tx, &deltas).await?;
                 Ok(())
             }
 
@@ -510,17 +544,24 @@ macro_rules! impl_store {
             }
 
             async fn rollups(&self, from_hour: i64, to_hour: i64) -> Result<Vec<RollupRow>> {
+                type Stored = (i64, i64, i64, i64, i64, i64, i64, i64, i64);
                 let sql = format!("SELECT {}, n FROM rollups WHERE hour >= $1 AND hour < $2", query::ROLLUP_KEY_COLUMNS.join(", "));
-                let rows = sqlx::query(AssertSqlSafe(sql)).bind(from_hour).bind(to_hour).fetch_all(&self.reader).await?;
-                rows.iter()
-                    .map(|r| Ok(RollupRow {
-                        key: RollupKey {
-                            hour: r.try_get(0)?, cell: r.try_get(1)?, territory: r.try_get(2)?, service: r.try_get(3)?,
-                            category: r.try_get(4)?, agency: r.try_get(5)?, channel: r.try_get(6)?, closed_hour: r.try_get(7)?,
-                        },
-                        n: r.try_get(8)?,
-                    }))
-                    .collect()
+                let rows: Vec<Stored> = sqlx::query_as(AssertSqlSafe(sql)).bind(from_hour).bind(to_hour).fetch_all(&self.reader).await?;
+                if !self.dims.knows_all(rows.iter().flat_map(|r| [r.2, r.3, r.4, r.5, r.6])) {
+                    self.read_rollup_dims().await?;
+                }
+                self.dims.with_values(|values| {
+                    let text = |id: i64| values.get(id).map(str::to_owned).ok_or_else(|| StoreError::Corrupt(format!("rollup_dims has no id {id}")));
+                    rows.into_iter()
+                        .map(|(hour, cell, territory, service, category, agency, channel, closed_hour, n)| Ok(RollupRow {
+                            key: RollupKey {
+                                hour, cell, territory: text(territory)?, service: text(service)?, category: text(category)?,
+                                agency: text(agency)?, channel: text(channel)?, closed_hour,
+                            },
+                            n,
+                        }))
+                        .collect()
+                })
             }
 
             async fn rollup_hours(&self) -> Result<Option<(i64, i64)>> {
@@ -535,6 +576,7 @@ macro_rules! impl_store {
                 let fresh = query::rollups_from_requests(hour_sql);
                 let columns = [&query::ROLLUP_KEY_COLUMNS[..], &["n"]].concat().join(", ");
                 let mut tx = self.writer.begin().await?;
+                sqlx::query(AssertSqlSafe(query::ADD_ROLLUP_DIMS_OF_REQUESTS.as_str())).execute(&mut *tx).await?;
                 let differing: i64 = sqlx::query_scalar(AssertSqlSafe(format!(
                     "WITH fresh AS ({fresh}) SELECT \
                      (SELECT count(*) FROM (SELECT {columns} FROM rollups EXCEPT SELECT {columns} FROM fresh) kept_only) + \
@@ -621,9 +663,7 @@ macro_rules! impl_store {
                 let request = request_in(&mut *tx, id).await?.ok_or_else(|| StoreError::Corrupt("inserted request vanished".into()))?;
                 let mut deltas = RollupDeltas::default();
                 deltas.count(&request, 1);
-                write_rollups(&mut tx, &deltas).await?;
-                tx.commit().await?;
-                self.listeners.notify(&deltas);
+                self.commit_counted(tx, &deltas).await?;
                 Ok(Created { request, created: true })
             }
 
@@ -679,9 +719,7 @@ macro_rules! impl_store {
                 let request = request_in(&mut *tx, request_id).await?.ok_or_else(|| StoreError::Corrupt("changed request vanished".into()))?;
                 let mut deltas = RollupDeltas::default();
                 deltas.change(&before, &request);
-                write_rollups(&mut tx, &deltas).await?;
-                tx.commit().await?;
-                self.listeners.notify(&deltas);
+                self.commit_counted(tx, &deltas).await?;
                 Ok(Some(request))
             }
 
@@ -1196,9 +1234,7 @@ macro_rules! impl_store {
                         category: r.category.as_deref(), agency: r.agency.as_deref(), channel: r.channel, closed_at: item.closed_at,
                     }), 1);
                 }
-                write_rollups(&mut tx, &deltas).await?;
-                tx.commit().await?;
-                self.listeners.notify(&deltas);
+                self.commit_counted(tx, &deltas).await?;
                 Ok(ImportCounts {
                     inserted: fresh.len() as u64,
                     existing: (batch.len() - fresh.len()) as u64,

@@ -6,6 +6,7 @@
 //! Every acknowledged write has been committed durably before the call returns.
 
 mod backend;
+mod dims;
 mod postgres;
 mod query;
 mod sqlite;
@@ -573,5 +574,43 @@ pub async fn open(url: &str) -> Result<Arc<dyn Store>> {
         Ok(Arc::new(PostgresStore::open(url).await?))
     } else {
         Err(StoreError::UnsupportedUrl(url.to_owned()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use okno_core::rollup::{RollupKey, RollupRow};
+
+    /// Rollups stored by an Okno older than migration 13 (texts in every key).
+    const OLD_ROLLUPS: &str = "INSERT INTO rollups (hour, cell, territory_code, service_code, category, agency_code, channel, closed_hour, n) \
+        VALUES (10, 0, '', 'snow', 'Благоустройство', 'roads', 'web', 0, 3), (11, 612789031652032511, 'smolny', 'snow', '', '', 'import', 12, 1)";
+
+    #[tokio::test]
+    async fn rollups_keyed_by_text_are_carried_over_to_ids() {
+        for url in crate::testing::fresh_database_urls().await {
+            let before_ids = crate::sqlite::MIGRATIONS.len() - 1;
+            if url.starts_with("sqlite:") {
+                let options: sqlx::sqlite::SqliteConnectOptions = url.parse().unwrap();
+                std::fs::create_dir_all(options.get_filename().parent().unwrap()).unwrap();
+                let pool = sqlx::SqlitePool::connect_with(options.create_if_missing(true)).await.unwrap();
+                crate::sqlite::migrator(&crate::sqlite::MIGRATIONS[..before_ids]).run(&pool).await.unwrap();
+                sqlx::query(OLD_ROLLUPS).execute(&pool).await.unwrap();
+            } else {
+                let pool = sqlx::PgPool::connect(&url).await.unwrap();
+                crate::sqlite::migrator(&crate::postgres::MIGRATIONS[..before_ids]).run(&pool).await.unwrap();
+                sqlx::query(OLD_ROLLUPS).execute(&pool).await.unwrap();
+            }
+            let store = crate::open(&url).await.unwrap();
+            let key = |hour, cell, territory: &str, category: &str, agency: &str, channel: &str, closed_hour| RollupKey {
+                hour, cell, territory: territory.into(), service: "snow".into(), category: category.into(), agency: agency.into(),
+                channel: channel.into(), closed_hour,
+            };
+            let mut rows = store.rollups(0, 100).await.unwrap();
+            rows.sort_by_key(|r| r.key.hour);
+            assert_eq!(rows, [
+                RollupRow { key: key(10, 0, "", "Благоустройство", "roads", "web", 0), n: 3 },
+                RollupRow { key: key(11, 612789031652032511, "smolny", "", "", "import", 12), n: 1 },
+            ], "{url}");
+        }
     }
 }

@@ -15,33 +15,38 @@ fn from_db(t: DbTime) -> crate::Result<chrono::DateTime<chrono::Utc>> {
     Ok(t)
 }
 
+/// The schema's migrations, oldest first: (description, SQL).
+pub(crate) const MIGRATIONS: &[(&str, &str)] = &[
+    ("foundation", include_str!("../migrations/postgres/0001_foundation.sql")),
+    ("open311", include_str!("../migrations/postgres/0002_open311.sql")),
+    ("deadlines", include_str!("../migrations/postgres/0003_deadlines.sql")),
+    ("clock", include_str!("../migrations/postgres/0004_clock.sql")),
+    ("routing", include_str!("../migrations/postgres/0005_routing.sql")),
+    ("triage", include_str!("../migrations/postgres/0006_triage.sql")),
+    ("geo", include_str!("../migrations/postgres/0007_geo.sql")),
+    ("rollups", include_str!("../migrations/postgres/0008_rollups.sql")),
+    ("alerts", include_str!("../migrations/postgres/0009_alerts.sql")),
+    ("merge", include_str!("../migrations/postgres/0010_merge.sql")),
+    ("problems", include_str!("../migrations/postgres/0011_problems.sql")),
+    ("reopenings", include_str!("../migrations/postgres/0012_reopenings.sql")),
+    ("rollup dims", include_str!("../migrations/postgres/0013_rollup_dims.sql")),
+];
+
 /// Okno's store in a PostgreSQL database.
 #[derive(Debug, Clone)]
 pub struct PostgresStore {
     writer: PgPool,
     reader: PgPool,
     listeners: crate::Listeners,
+    dims: crate::dims::RollupDims,
 }
 
 impl PostgresStore {
     /// Connects to `postgres://…` and migrates the database.
     pub async fn open(url: &str) -> crate::Result<Self> {
         let pool = PgPoolOptions::new().max_connections(16).connect(url).await?;
-        migrator(&[
-            ("foundation", include_str!("../migrations/postgres/0001_foundation.sql")),
-            ("open311", include_str!("../migrations/postgres/0002_open311.sql")),
-            ("deadlines", include_str!("../migrations/postgres/0003_deadlines.sql")),
-            ("clock", include_str!("../migrations/postgres/0004_clock.sql")),
-            ("routing", include_str!("../migrations/postgres/0005_routing.sql")),
-            ("triage", include_str!("../migrations/postgres/0006_triage.sql")),
-            ("geo", include_str!("../migrations/postgres/0007_geo.sql")),
-            ("rollups", include_str!("../migrations/postgres/0008_rollups.sql")),
-            ("alerts", include_str!("../migrations/postgres/0009_alerts.sql")),
-            ("merge", include_str!("../migrations/postgres/0010_merge.sql")),
-            ("problems", include_str!("../migrations/postgres/0011_problems.sql")),
-            ("reopenings", include_str!("../migrations/postgres/0012_reopenings.sql")),
-        ]).run(&pool).await?;
-        Ok(PostgresStore { writer: pool.clone(), reader: pool, listeners: crate::Listeners::default() })
+        migrator(MIGRATIONS).run(&pool).await?;
+        Ok(PostgresStore { writer: pool.clone(), reader: pool, listeners: crate::Listeners::default(), dims: crate::dims::RollupDims::default() })
     }
 }
 

@@ -6,6 +6,7 @@ use crate::ImportedRequest;
 use okno_core::alert::AlertFilter;
 use okno_core::problem::ProblemFilter;
 use okno_core::{NewEvent, RequestFilter, RequestOrder};
+use std::collections::HashMap;
 use std::sync::LazyLock;
 
 /// The columns of `requests` read into a [`okno_core::Request`], in the order the decoder expects.
@@ -50,8 +51,16 @@ pub static INSERT_REQUEST: LazyLock<String> = LazyLock::new(|| {
 pub static INSERT_EVENT: LazyLock<String> = LazyLock::new(|| multi_row_insert("events", &EVENT_INSERT_COLUMNS, 1, true));
 
 /// The key columns of `rollups`, in the order of [`rollup_row`], `n` following them.
-pub const ROLLUP_KEY_COLUMNS: [&str; 8] =
-    ["hour", "cell", "territory_code", "service_code", "category", "agency_code", "channel", "closed_hour"];
+pub const ROLLUP_KEY_COLUMNS: [&str; 8] = ["hour", "cell", "territory", "service", "category", "agency", "channel", "closed_hour"];
+
+/// The texts of a rollup key, in the order of their columns, each stored as a `rollup_dims` id.
+pub fn dim_texts(key: &okno_core::rollup::RollupKey) -> [&str; 5] {
+    [&key.territory, &key.service, &key.category, &key.agency, &key.channel]
+}
+
+/// Adds a value to `rollup_dims` unless it is there, and returns its id either way.
+pub const ADD_ROLLUP_DIM: &str =
+    "INSERT INTO rollup_dims (value) VALUES ($1) ON CONFLICT (value) DO UPDATE SET value = excluded.value RETURNING id";
 
 /// Most keys in one rollup upsert.
 pub const ROLLUPS_PER_UPSERT: usize = 500;
@@ -80,35 +89,46 @@ pub static SUBTRACT_ROLLUP: LazyLock<String> =
 pub static DELETE_EMPTY_ROLLUP: LazyLock<String> =
     LazyLock::new(|| format!("DELETE FROM rollups WHERE {} AND n = 0", rollup_key_condition(1)));
 
-/// The values of a rollup key, then `n` when given.
-pub fn rollup_row(key: &okno_core::rollup::RollupKey, n: Option<i64>) -> Vec<Bind> {
-    let text = |v: &str| Bind::Text(Some(v.to_owned()));
-    let mut row = vec![
-        Bind::Int(Some(key.hour)),
-        Bind::Int(Some(key.cell)),
-        text(&key.territory),
-        text(&key.service),
-        text(&key.category),
-        text(&key.agency),
-        text(&key.channel),
-        Bind::Int(Some(key.closed_hour)),
-    ];
+/// The values of a rollup key, its texts as their `rollup_dims` ids (`dims` has them all), then
+/// `n` when given.
+pub fn rollup_row(key: &okno_core::rollup::RollupKey, dims: &HashMap<&str, i64>, n: Option<i64>) -> Vec<Bind> {
+    let mut row = vec![Bind::Int(Some(key.hour)), Bind::Int(Some(key.cell))];
+    row.extend(dim_texts(key).map(|text| Bind::Int(dims.get(text).copied())));
+    row.push(Bind::Int(Some(key.closed_hour)));
     row.extend(n.map(|n| Bind::Int(Some(n))));
     row
 }
 
+/// The texts of the requests' rollup keys, as [`rollups_from_requests`] counts them.
+const COUNTED_TEXTS: [&str; 5] = ["COALESCE(territory_code, '')", "service_code", "COALESCE(category, '')", "COALESCE(agency_code, '')", "channel"];
+
+/// Adds to `rollup_dims` every text the requests' rollup keys hold (before a recount).
+pub static ADD_ROLLUP_DIMS_OF_REQUESTS: LazyLock<String> = LazyLock::new(|| {
+    let texts: Vec<String> = COUNTED_TEXTS.iter().map(|t| format!("SELECT {t} AS value FROM requests")).collect();
+    // `WHERE true`: SQLite would read `ON CONFLICT` as a join's `ON` without it.
+    format!("INSERT INTO rollup_dims (value) SELECT value FROM ({}) texts WHERE true ON CONFLICT (value) DO NOTHING", texts.join(" UNION "))
+});
+
 /// The rollups counted afresh from `requests` in SQL — the second code path that checks the
-/// counts kept with each write. `hour` turns a time column into its hour since the epoch.
+/// counts kept with each write — their texts as `rollup_dims` ids (run
+/// [`ADD_ROLLUP_DIMS_OF_REQUESTS`] first). `hour` turns a time column into its hour since the epoch.
 pub fn rollups_from_requests(hour: fn(&str) -> String) -> String {
+    let dims = ["territory", "service", "category", "agency", "channel"];
+    let texts: Vec<String> = COUNTED_TEXTS.iter().zip(dims).map(|(t, d)| format!("{t} AS {d}_text")).collect();
+    let ids: Vec<String> = dims.iter().map(|d| format!("{d}_dim.id AS {d}")).collect();
+    let joins: Vec<String> = dims.iter().map(|d| format!("JOIN rollup_dims {d}_dim ON {d}_dim.value = counted.{d}_text")).collect();
     // The cell's parent at resolution 8: resolution field (bits 52–55) set to 8, the digits of
     // resolutions 9 and 10 (bits 15–20) set to 7. Stored cells are at resolution 10.
     format!(
-        "SELECT {} AS hour, CASE WHEN h3_cell IS NULL THEN 0 ELSE (h3_cell & ~67553994410557440) | 36028797018963968 | 2064384 END AS cell, \
-         COALESCE(territory_code, '') AS territory_code, service_code, COALESCE(category, '') AS category, \
-         COALESCE(agency_code, '') AS agency_code, channel, CASE WHEN closed_at IS NULL THEN 0 ELSE {} END AS closed_hour, \
-         count(*) AS n FROM requests GROUP BY 1, 2, 3, 4, 5, 6, 7, 8",
+        "SELECT counted.hour, counted.cell, {ids}, counted.closed_hour, counted.n FROM (\
+         SELECT {} AS hour, CASE WHEN h3_cell IS NULL THEN 0 ELSE (h3_cell & ~67553994410557440) | 36028797018963968 | 2064384 END AS cell, \
+         {texts}, CASE WHEN closed_at IS NULL THEN 0 ELSE {} END AS closed_hour, count(*) AS n \
+         FROM requests GROUP BY 1, 2, 3, 4, 5, 6, 7, 8) counted {joins}",
         hour("created_at"),
-        hour("closed_at")
+        hour("closed_at"),
+        ids = ids.join(", "),
+        texts = texts.join(", "),
+        joins = joins.join(" "),
     )
 }
 

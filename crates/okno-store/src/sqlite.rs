@@ -23,12 +23,30 @@ fn from_db(micros: DbTime) -> crate::Result<chrono::DateTime<chrono::Utc>> {
 /// The writer connection's page cache, as `PRAGMA cache_size` takes it (negative: KiB).
 pub const WRITER_CACHE_KIB: &str = "-65536";
 
+/// The schema's migrations, oldest first: (description, SQL).
+pub(crate) const MIGRATIONS: &[(&str, &str)] = &[
+    ("foundation", include_str!("../migrations/sqlite/0001_foundation.sql")),
+    ("open311", include_str!("../migrations/sqlite/0002_open311.sql")),
+    ("deadlines", include_str!("../migrations/sqlite/0003_deadlines.sql")),
+    ("clock", include_str!("../migrations/sqlite/0004_clock.sql")),
+    ("routing", include_str!("../migrations/sqlite/0005_routing.sql")),
+    ("triage", include_str!("../migrations/sqlite/0006_triage.sql")),
+    ("geo", include_str!("../migrations/sqlite/0007_geo.sql")),
+    ("rollups", include_str!("../migrations/sqlite/0008_rollups.sql")),
+    ("alerts", include_str!("../migrations/sqlite/0009_alerts.sql")),
+    ("merge", include_str!("../migrations/sqlite/0010_merge.sql")),
+    ("problems", include_str!("../migrations/sqlite/0011_problems.sql")),
+    ("reopenings", include_str!("../migrations/sqlite/0012_reopenings.sql")),
+    ("rollup dims", include_str!("../migrations/sqlite/0013_rollup_dims.sql")),
+];
+
 /// Okno's store in an SQLite file.
 #[derive(Debug, Clone)]
 pub struct SqliteStore {
     writer: SqlitePool,
     reader: SqlitePool,
     listeners: crate::Listeners,
+    dims: crate::dims::RollupDims,
 }
 
 impl SqliteStore {
@@ -50,20 +68,7 @@ impl SqliteStore {
         // and with the default cache those pages keep being evicted and read back.
         let writer = SqlitePoolOptions::new().max_connections(1).min_connections(1).idle_timeout(None).max_lifetime(None)
             .connect_with(options.clone().pragma("cache_size", WRITER_CACHE_KIB)).await?;
-        migrator(&[
-            ("foundation", include_str!("../migrations/sqlite/0001_foundation.sql")),
-            ("open311", include_str!("../migrations/sqlite/0002_open311.sql")),
-            ("deadlines", include_str!("../migrations/sqlite/0003_deadlines.sql")),
-            ("clock", include_str!("../migrations/sqlite/0004_clock.sql")),
-            ("routing", include_str!("../migrations/sqlite/0005_routing.sql")),
-            ("triage", include_str!("../migrations/sqlite/0006_triage.sql")),
-            ("geo", include_str!("../migrations/sqlite/0007_geo.sql")),
-            ("rollups", include_str!("../migrations/sqlite/0008_rollups.sql")),
-            ("alerts", include_str!("../migrations/sqlite/0009_alerts.sql")),
-            ("merge", include_str!("../migrations/sqlite/0010_merge.sql")),
-            ("problems", include_str!("../migrations/sqlite/0011_problems.sql")),
-            ("reopenings", include_str!("../migrations/sqlite/0012_reopenings.sql")),
-        ]).run(&writer).await?;
+        migrator(MIGRATIONS).run(&writer).await?;
         // Readers hand rows to the async side through a channel; at the default 50 rows the
         // worker thread and the reading task take turns row by row, which made reading a
         // million scorecard rows take 8.2 s (5.4 s with a larger buffer; SQLite itself: 1 s).
@@ -72,7 +77,7 @@ impl SqliteStore {
         } else {
             SqlitePoolOptions::new().max_connections(4).connect_with(options.read_only(true).row_buffer_size(4096)).await?
         };
-        Ok(SqliteStore { writer, reader, listeners: crate::Listeners::default() })
+        Ok(SqliteStore { writer, reader, listeners: crate::Listeners::default(), dims: crate::dims::RollupDims::default() })
     }
 }
 

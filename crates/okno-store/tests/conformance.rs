@@ -552,7 +552,7 @@ async fn rollups_follow_every_write_and_agree_with_a_recount() {
         assert_eq!(store.rollup_hours().await.unwrap(), Some((okno_core::rollup::hour_of(t(1, 9)), okno_core::rollup::hour_of(t(3, 9)))));
 
         // A count changed behind the store's back is found and recounted.
-        let tamper = "UPDATE rollups SET n = n + 5 WHERE channel = 'import'";
+        let tamper = "UPDATE rollups SET n = n + 5 WHERE channel = (SELECT id FROM rollup_dims WHERE value = 'import')";
         if url.starts_with("sqlite:") {
             let mut c = <sqlx::SqliteConnection as sqlx::Connection>::connect(&url).await.unwrap();
             sqlx::query(tamper).execute(&mut c).await.unwrap();

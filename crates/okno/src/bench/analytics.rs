@@ -177,7 +177,7 @@ async fn sqlite_copy(dir: &std::path::Path) -> Result<Value> {
         .foreign_keys(false).pragma("cache_size", okno_store::SQLITE_WRITER_CACHE_KIB);
     let mut copy = sqlx::SqliteConnection::connect_with(&options).await?;
     copy.execute(sqlx::AssertSqlSafe(format!("ATTACH DATABASE '{}' AS imported", dir.join("okno.db").display()))).await?;
-    for catalog in ["agencies", "territories", "territory_shapes", "services"] {
+    for catalog in ["agencies", "territories", "territory_shapes", "services", "rollup_dims"] {
         copy.execute(sqlx::AssertSqlSafe(format!("INSERT OR REPLACE INTO main.{catalog} SELECT * FROM imported.{catalog}"))).await?;
     }
     copy.execute("PRAGMA foreign_keys = ON").await?;
