@@ -589,7 +589,8 @@ macro_rules! impl_store {
                 }
                 let (rows, requests): (i64, Option<i64>) =
                     sqlx::query_as("SELECT count(*), CAST(sum(n) AS BIGINT) FROM rollups").fetch_one(&mut *tx).await?;
-                tx.commit().await?;
+                // A check changes nothing, not even the dictionary the recount added to.
+                if dry_run { tx.rollback().await? } else { tx.commit().await? }
                 let count = |n: i64| u64::try_from(n).unwrap_or_default();
                 Ok(crate::RollupRebuild { differing: count(differing), rows: count(rows), requests: count(requests.unwrap_or(0)), replaced })
             }
