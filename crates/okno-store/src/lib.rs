@@ -585,19 +585,21 @@ mod tests {
     const OLD_ROLLUPS: &str = "INSERT INTO rollups (hour, cell, territory_code, service_code, category, agency_code, channel, closed_hour, n) \
         VALUES (10, 0, '', 'snow', 'Благоустройство', 'roads', 'web', 0, 3), (11, 612789031652032511, 'smolny', 'snow', '', '', 'import', 12, 1)";
 
+    /// Migrations applied before rollups were keyed by ids (0001–0012).
+    const BEFORE_ROLLUP_DIMS: usize = 12;
+
     #[tokio::test]
     async fn rollups_keyed_by_text_are_carried_over_to_ids() {
         for url in crate::testing::fresh_database_urls().await {
-            let before_ids = crate::sqlite::MIGRATIONS.len() - 1;
             if url.starts_with("sqlite:") {
                 let options: sqlx::sqlite::SqliteConnectOptions = url.parse().unwrap();
                 std::fs::create_dir_all(options.get_filename().parent().unwrap()).unwrap();
                 let pool = sqlx::SqlitePool::connect_with(options.create_if_missing(true)).await.unwrap();
-                crate::sqlite::migrator(&crate::sqlite::MIGRATIONS[..before_ids]).run(&pool).await.unwrap();
+                crate::sqlite::migrator(&crate::sqlite::MIGRATIONS[..BEFORE_ROLLUP_DIMS]).run(&pool).await.unwrap();
                 sqlx::query(OLD_ROLLUPS).execute(&pool).await.unwrap();
             } else {
                 let pool = sqlx::PgPool::connect(&url).await.unwrap();
-                crate::sqlite::migrator(&crate::postgres::MIGRATIONS[..before_ids]).run(&pool).await.unwrap();
+                crate::sqlite::migrator(&crate::postgres::MIGRATIONS[..BEFORE_ROLLUP_DIMS]).run(&pool).await.unwrap();
                 sqlx::query(OLD_ROLLUPS).execute(&pool).await.unwrap();
             }
             let store = crate::open(&url).await.unwrap();
