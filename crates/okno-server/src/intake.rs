@@ -14,11 +14,33 @@ use okno_core::{Channel, NewRequest, RequestDraft};
 use okno_store::Created;
 use rand::Rng;
 
-/// A new public tracking token: 16 characters from an alphabet without look-alikes (~80 bits).
-pub fn new_tracking_token() -> String {
-    const ALPHABET: &[u8] = b"abcdefghjkmnpqrstuvwxyz23456789";
-    let mut rng = rand::thread_rng();
-    (0..16).map(|_| ALPHABET[rng.gen_range(0..ALPHABET.len())] as char).collect()
+/// The characters of tracking tokens: no look-alikes (0, 1, i, l, o), in ASCII order, so that
+/// a token's leading time characters sort as the time they encode.
+const TOKEN_ALPHABET: &[u8; 31] = b"23456789abcdefghjkmnpqrstuvwxyz";
+
+/// Leading characters of a token that encode its request's creation minute.
+const TOKEN_TIME_CHARS: u32 = 6;
+
+/// Random characters after them (31^10, about 49 bits).
+const TOKEN_RANDOM_CHARS: usize = 10;
+
+/// A public tracking token for a request created at `at`: its creation minute since 1970 in six
+/// characters (base 31: they sort by time until the year 3657), then ten random ones. Tracking
+/// shows a request's public face only (never contacts), and a guess must hit the random part.
+/// The time comes first because tokens are a unique index: tokens that grow with time are
+/// appended to it, while wholly random ones sent every insert to a random page of it — at six
+/// million requests that made an insert three times dearer, and more as the index grew.
+pub fn tracking_token(at: DateTime<Utc>, rng: &mut impl Rng) -> String {
+    let base = TOKEN_ALPHABET.len() as i64;
+    let minute = at.timestamp().div_euclid(60).clamp(0, base.pow(TOKEN_TIME_CHARS) - 1);
+    let time = (0..TOKEN_TIME_CHARS).rev().map(|place| TOKEN_ALPHABET[(minute / base.pow(place) % base) as usize] as char);
+    let random = (0..TOKEN_RANDOM_CHARS).map(|_| TOKEN_ALPHABET[rng.gen_range(0..TOKEN_ALPHABET.len())] as char);
+    time.chain(random).collect()
+}
+
+/// A tracking token for a request created at `at`, from the thread's random generator.
+pub fn new_tracking_token(at: DateTime<Utc>) -> String {
+    tracking_token(at, &mut rand::thread_rng())
 }
 
 /// Validates and stores a request from any channel. `source_system` names the client that
@@ -90,11 +112,35 @@ pub async fn submit(
         }
     };
     let prediction = decision.and_then(|d| d.prediction);
-    let created = store.create_triaged_request(&request, &new_tracking_token(), due, prediction.as_ref()).await?;
+    let created = store.create_triaged_request(&request, &new_tracking_token(request.created_at), due, prediction.as_ref()).await?;
     if created.created
         && let Err(e) = crate::problems::attach(state, &created.request, now).await
     {
         tracing::warn!(request = created.request.id, error = %e, "attaching to a systemic problem failed; the next scan links it");
     }
     Ok(created)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+    use rand::SeedableRng;
+
+    #[test]
+    fn tracking_tokens_sort_by_their_creation_minute() {
+        let mut rng = rand::rngs::StdRng::seed_from_u64(7);
+        let times = ["1969-07-20T20:17:00Z", "1970-01-01T00:00:59Z", "2021-03-26T08:00:00Z", "2021-03-26T08:01:00Z", "2026-11-22T10:00:00Z"];
+        let tokens: Vec<String> = times.iter().map(|t| tracking_token(t.parse().unwrap(), &mut rng)).collect();
+        for token in &tokens {
+            assert_eq!(token.len(), 16, "{token}");
+            assert!(token.bytes().all(|b| TOKEN_ALPHABET.contains(&b)), "{token}");
+        }
+        assert_eq!(&tokens[0][..6], "222222", "before 1970 is minute zero");
+        assert_eq!(&tokens[1][..6], "222222");
+        assert!(tokens.windows(2).skip(1).all(|w| w[0] < w[1]), "{tokens:?}");
+        let same_minute = tracking_token(Utc.with_ymd_and_hms(2021, 3, 26, 8, 0, 30).unwrap(), &mut rng);
+        assert_eq!(same_minute[..6], tokens[2][..6]);
+        assert_ne!(same_minute, tokens[2], "the random part differs");
+    }
 }

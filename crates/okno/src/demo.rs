@@ -441,7 +441,7 @@ pub fn requests(today: DateTime<Utc>) -> Vec<ImportedRequest> {
         let rules = deadlines.rules_for(service.code, service.regime);
         let intake_due = rules.map(|r| r.due_at_intake(created, false)).unwrap_or_default();
         let due_at = rules.and_then(|r| record_deadlines(r, &mut life.events));
-        let token: String = (0..16).map(|_| b"abcdefghjkmnpqrstuvwxyz23456789"[rng.gen_range(0..31)] as char).collect();
+        let token = okno_server::intake::tracking_token(created, &mut rng);
         out.push(ImportedRequest {
             request: NewRequest {
                 service_code: service.code.into(), channel, source_system: Some(SOURCE.into()), source_id: Some(format!("demo-{i}")),

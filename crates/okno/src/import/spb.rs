@@ -305,7 +305,7 @@ pub async fn import(shared: Arc<dyn Store>, appeals: &Path, events: Option<&Path
                 category: Some(category.to_owned()).filter(|c| !c.is_empty()),
                 reason: Some(reason.to_owned()),
             },
-            token: okno_server::intake::new_tracking_token(),
+            token: okno_server::intake::new_tracking_token(created_at),
             status,
             updated_at,
             closed_at: if status.is_final() { final_at.or(Some(updated_at)) } else { None },

@@ -186,7 +186,7 @@ pub async fn import(shared: Arc<dyn Store>, path: &Path, profile: Profile) -> Re
                 location: Location::default(),
                 contact: Contact::default(), category: Some(request_type.to_owned()), reason: None,
             },
-            token: okno_server::intake::new_tracking_token(),
+            token: okno_server::intake::new_tracking_token(created_at),
             status,
             updated_at: closed_at.unwrap_or(created_at),
             closed_at,
