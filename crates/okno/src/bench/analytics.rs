@@ -172,7 +172,9 @@ async fn generate(store: &Arc<dyn Store>, templates: &[Request], args: &Analytic
 /// constraints stay): the ceiling of any design that keeps these rows at all.
 async fn sqlite_copy(dir: &std::path::Path, without_indexes: bool) -> Result<Value> {
     use sqlx::{Connection, Executor};
-    let target = dir.join("copy.db");
+    // A file of its own for each copy: the previous copy's files are removed just before.
+    let name = if without_indexes { "copy-without-indexes.db" } else { "copy.db" };
+    let target = dir.join(name);
     drop(okno_store::open(&format!("sqlite://{}", target.display())).await?);
     let options = sqlx::sqlite::SqliteConnectOptions::new().filename(&target)
         .journal_mode(sqlx::sqlite::SqliteJournalMode::Wal).synchronous(sqlx::sqlite::SqliteSynchronous::Full)
@@ -202,9 +204,9 @@ async fn sqlite_copy(dir: &std::path::Path, without_indexes: bool) -> Result<Val
     }
     copy.execute("INSERT INTO main.rollups SELECT * FROM imported.rollups").await?;
     let seconds = started.elapsed().as_secs_f64();
-    drop(copy);
+    copy.close().await?;
     for suffix in ["", "-wal", "-shm"] {
-        let _ = std::fs::remove_file(dir.join(format!("copy.db{suffix}")));
+        let _ = std::fs::remove_file(dir.join(format!("{name}{suffix}")));
     }
     Ok(json!({"rows": last, "seconds": seconds, "rows_per_s": last as f64 / seconds}))
 }
