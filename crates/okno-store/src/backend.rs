@@ -7,6 +7,9 @@
 //! per group), `READ_SNAPSHOT` (how a read transaction sees one snapshot) and
 //! `NUMBERED_PLACEHOLDERS`. The macro supplies everything else.
 
+use sqlx::migrate::{Migration, MigrationType, Migrator};
+use sqlx::SqlSafeStr;
+
 /// Maps a database error onto the store's errors: broken references and taken keys become
 /// [`crate::StoreError::Conflict`] with the database's message.
 pub fn classify(err: sqlx::Error) -> crate::StoreError {
@@ -27,6 +30,19 @@ pub fn parse_stored<T: std::str::FromStr>(column: &str, value: &str) -> crate::R
 /// Parses a stored JSON column.
 pub fn parse_json<T: serde::de::DeserializeOwned>(column: &str, value: &str) -> crate::Result<T> {
     serde_json::from_str(value).map_err(|e| crate::StoreError::Corrupt(format!("{column}: {e}")))
+}
+
+/// The schema's migrations for one backend, oldest first: (description, SQL).
+pub(crate) fn migrator(steps: &[(&'static str, &'static str)]) -> Migrator {
+    Migrator::with_migrations(
+        steps
+            .iter()
+            .zip(1..)
+            .map(|((description, sql), version)| {
+                Migration::new(version, (*description).into(), MigrationType::Simple, sqlx::AssertSqlSafe(*sql).into_sql_str(), false)
+            })
+            .collect(),
+    )
 }
 
 /// Implements [`crate::Store`] for a backend struct; see the module documentation.

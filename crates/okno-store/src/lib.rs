@@ -595,11 +595,11 @@ mod tests {
                 let options: sqlx::sqlite::SqliteConnectOptions = url.parse().unwrap();
                 std::fs::create_dir_all(options.get_filename().parent().unwrap()).unwrap();
                 let pool = sqlx::SqlitePool::connect_with(options.create_if_missing(true)).await.unwrap();
-                crate::sqlite::migrator(&crate::sqlite::MIGRATIONS[..BEFORE_ROLLUP_DIMS]).run(&pool).await.unwrap();
+                crate::backend::migrator(&crate::sqlite::MIGRATIONS[..BEFORE_ROLLUP_DIMS]).run(&pool).await.unwrap();
                 sqlx::query(OLD_ROLLUPS).execute(&pool).await.unwrap();
             } else {
                 let pool = sqlx::PgPool::connect(&url).await.unwrap();
-                crate::sqlite::migrator(&crate::postgres::MIGRATIONS[..BEFORE_ROLLUP_DIMS]).run(&pool).await.unwrap();
+                crate::backend::migrator(&crate::postgres::MIGRATIONS[..BEFORE_ROLLUP_DIMS]).run(&pool).await.unwrap();
                 sqlx::query(OLD_ROLLUPS).execute(&pool).await.unwrap();
             }
             let store = crate::open(&url).await.unwrap();

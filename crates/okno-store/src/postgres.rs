@@ -1,7 +1,6 @@
 //! The PostgreSQL backend, for production and scale-out.
 
 use crate::backend::impl_store;
-use crate::sqlite::migrator;
 use sqlx::postgres::{PgPool, PgPoolOptions};
 
 /// Times are stored as `TIMESTAMPTZ`.
@@ -45,7 +44,7 @@ impl PostgresStore {
     /// Connects to `postgres://…` and migrates the database.
     pub async fn open(url: &str) -> crate::Result<Self> {
         let pool = PgPoolOptions::new().max_connections(16).connect(url).await?;
-        migrator(MIGRATIONS).run(&pool).await?;
+        crate::backend::migrator(MIGRATIONS).run(&pool).await?;
         Ok(PostgresStore { writer: pool.clone(), reader: pool, listeners: crate::Listeners::default(), dims: crate::dims::RollupDims::default() })
     }
 }

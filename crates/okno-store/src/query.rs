@@ -53,7 +53,8 @@ pub static INSERT_EVENT: LazyLock<String> = LazyLock::new(|| multi_row_insert("e
 /// The key columns of `rollups`, in the order of [`rollup_row`], `n` following them.
 pub const ROLLUP_KEY_COLUMNS: [&str; 8] = ["hour", "cell", "territory", "service", "category", "agency", "channel", "closed_hour"];
 
-/// The texts of a rollup key, in the order of their columns, each stored as a `rollup_dims` id.
+/// The texts of a rollup key, in the order of their columns (`ROLLUP_KEY_COLUMNS[2..7]`), each
+/// stored as a `rollup_dims` id.
 pub fn dim_texts(key: &okno_core::rollup::RollupKey) -> [&str; 5] {
     [&key.territory, &key.service, &key.category, &key.agency, &key.channel]
 }
@@ -113,7 +114,7 @@ pub static ADD_ROLLUP_DIMS_OF_REQUESTS: LazyLock<String> = LazyLock::new(|| {
 /// counts kept with each write — their texts as `rollup_dims` ids (run
 /// [`ADD_ROLLUP_DIMS_OF_REQUESTS`] first). `hour` turns a time column into its hour since the epoch.
 pub fn rollups_from_requests(hour: fn(&str) -> String) -> String {
-    let dims = ["territory", "service", "category", "agency", "channel"];
+    let dims = &ROLLUP_KEY_COLUMNS[2..7];
     let texts: Vec<String> = COUNTED_TEXTS.iter().zip(dims).map(|(t, d)| format!("{t} AS {d}_text")).collect();
     let ids: Vec<String> = dims.iter().map(|d| format!("{d}_dim.id AS {d}")).collect();
     let joins: Vec<String> = dims.iter().map(|d| format!("JOIN rollup_dims {d}_dim ON {d}_dim.value = counted.{d}_text")).collect();

@@ -3,9 +3,7 @@
 //! (SQLite allows one writer at a time; queuing them here avoids lock errors), reads through a pool.
 
 use crate::backend::impl_store;
-use sqlx::migrate::{Migration, MigrationType, Migrator};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
-use sqlx::SqlSafeStr;
 use std::str::FromStr;
 use std::time::Duration;
 
@@ -68,7 +66,7 @@ impl SqliteStore {
         // and with the default cache those pages keep being evicted and read back.
         let writer = SqlitePoolOptions::new().max_connections(1).min_connections(1).idle_timeout(None).max_lifetime(None)
             .connect_with(options.clone().pragma("cache_size", WRITER_CACHE_KIB)).await?;
-        migrator(MIGRATIONS).run(&writer).await?;
+        crate::backend::migrator(MIGRATIONS).run(&writer).await?;
         // Readers hand rows to the async side through a channel; at the default 50 rows the
         // worker thread and the reading task take turns row by row, which made reading a
         // million scorecard rows take 8.2 s (5.4 s with a larger buffer; SQLite itself: 1 s).
@@ -79,19 +77,6 @@ impl SqliteStore {
         };
         Ok(SqliteStore { writer, reader, listeners: crate::Listeners::default(), dims: crate::dims::RollupDims::default() })
     }
-}
-
-/// The schema's migrations for one backend, oldest first: (description, SQL).
-pub(crate) fn migrator(steps: &[(&'static str, &'static str)]) -> Migrator {
-    Migrator::with_migrations(
-        steps
-            .iter()
-            .zip(1..)
-            .map(|((description, sql), version)| {
-                Migration::new(version, (*description).into(), MigrationType::Simple, sqlx::AssertSqlSafe(*sql).into_sql_str(), false)
-            })
-            .collect(),
-    )
 }
 
 /// Which of `ids` from source `system` are stored already.

@@ -7,7 +7,7 @@ import { isoDate, regionToday, windowEnding } from '../dates';
 import { channelName, CHANNELS, formatDate, formatNumber, nameOf, topicName, useT } from '../i18n';
 import { agencyName, territoryName } from '../session';
 import { Bars, SeriesChart } from '../ui/charts';
-import { Choice, ErrorMessage, Loading, Section } from '../ui/common';
+import { Choice, ErrorMessage, Loading, Section, Segmented } from '../ui/common';
 import { useCatalog, useLoad } from '../ui/hooks';
 
 /** Days the dashboards cover, ending today. */
@@ -85,15 +85,13 @@ export function Dashboards() {
       <h1>{t('dash_title')}</h1>
       <p class="muted">{formatDate(span.from, lang)} – {formatDate(isoDate(regionToday()), lang)}</p>
       <Section title={t(by === 'agency' ? 'dash_league' : 'dash_league_territories')}>
-        <fieldset class="segmented">
-          <legend class="visually-hidden">{t('dash_league')}</legend>
-          {(['agency', 'territory'] as const).map((b) => (
-            <label key={b} class={by === b ? 'on' : ''}>
-              <input type="radio" name="league-by" value={b} checked={by === b} onChange={() => setBy(b)} />
-              {t(b === 'agency' ? 'dash_by_agency' : 'dash_by_territory')}
-            </label>
-          ))}
-        </fieldset>
+        <Segmented
+          name="league-by"
+          legend={t('dash_league')}
+          value={by}
+          options={[['agency', t('dash_by_agency')], ['territory', t('dash_by_territory')]]}
+          onChange={setBy}
+        />
         <ErrorMessage error={league.error} />
         {league.data ? <ScorecardTable rows={league.data.rows} by={by} /> : <Loading />}
       </Section>

@@ -9,7 +9,7 @@ import { channelName, CHANNELS, formatDate, formatNumber, MessageKey, topicName,
 import { agencyChoices, agencyName, boundaries, isCenterStaff, me } from '../session';
 import { useObservable } from '../state';
 import { Bars, SeriesChart } from '../ui/charts';
-import { Choice, ErrorMessage, StatusBadge } from '../ui/common';
+import { Choice, ErrorMessage, Segmented, StatusBadge } from '../ui/common';
 import { useCatalog, useLoad } from '../ui/hooks';
 import type { MapMouseEvent } from 'maplibre-gl';
 import { bboxText, Legend, Measure, RegionMap, valueOf } from '../ui/map';
@@ -151,15 +151,13 @@ export function SituationScreen({ publicView }: { publicView: boolean }) {
   return (
     <div class="situation">
       <form class="map-controls" aria-label={t('map_title')} onSubmit={(e) => e.preventDefault()}>
-        <fieldset class="segmented">
-          <legend class="visually-hidden">{t('map_mode_cells')}</legend>
-          {(['cells', 'territories'] as const).map((m) => (
-            <label key={m} class={mode === m ? 'on' : ''}>
-              <input type="radio" name="mode" value={m} checked={mode === m} onChange={() => setMode(m)} />
-              {t(m === 'cells' ? 'map_mode_cells' : 'map_mode_territories')}
-            </label>
-          ))}
-        </fieldset>
+        <Segmented
+          name="mode"
+          legend={t('map_mode_cells')}
+          value={mode}
+          options={[['cells', t('map_mode_cells')], ['territories', t('map_mode_territories')]]}
+          onChange={setMode}
+        />
         <label>
           {t('map_measure')}
           <select name="measure" value={measure} onChange={(e) => setMeasure((e.target as HTMLSelectElement).value as Measure)}>

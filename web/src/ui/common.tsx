@@ -100,3 +100,19 @@ export function Choice(props: {
     </select>
   );
 }
+
+/** One of a few `options` ([value, label]) as a row of radio buttons, the chosen one lit;
+ * `legend` names the group for screen readers. */
+export function Segmented<T extends string>(props: { name: string; legend: string; value: T; options: [T, string][]; onChange: (value: T) => void }) {
+  return (
+    <fieldset class="segmented">
+      <legend class="visually-hidden">{props.legend}</legend>
+      {props.options.map(([value, label]) => (
+        <label key={value} class={props.value === value ? 'on' : ''}>
+          <input type="radio" name={props.name} value={value} checked={props.value === value} onChange={() => props.onChange(value)} />
+          {label}
+        </label>
+      ))}
+    </fieldset>
+  );
+}

@@ -161,13 +161,14 @@ async fn generate(store: &Arc<dyn Store>, templates: &[Request], args: &Analytic
         out.flush()?;
     }
     Ok(json!({"rows": args.rows, "seconds": seconds, "rows_per_s": args.rows as f64 / seconds,
-        "includes": format!("generation, placement in 111 municipal boundaries, H3 cell, rows with their events and rollups through okno import's batcher, one transaction per {}", crate::import::BATCH_SIZE)}))
+        "includes": format!("generation, placement in {} municipal boundaries, H3 cell, rows with their events and rollups through okno import's batcher, one transaction per {}", boundaries.index.len(), crate::import::BATCH_SIZE)}))
 }
 
 /// SQLite's own speed on the very rows just imported, the ceiling of any import into Okno's
 /// schema: a fresh database made by the store (same schema, indexes and constraints), written
 /// with the store writer's settings, filled by `INSERT … SELECT` from the imported one — no
-/// binding, no Okno code — 10,000 requests with their events per transaction, then the rollups.
+/// binding, no Okno code — as many requests with their events per transaction as an import
+/// writes, then the rollups.
 /// `without_indexes` first drops the requests' and events' secondary indexes (their UNIQUE
 /// constraints stay): the ceiling of any design that keeps these rows at all.
 async fn sqlite_copy(dir: &std::path::Path, without_indexes: bool) -> Result<Value> {
@@ -194,11 +195,12 @@ async fn sqlite_copy(dir: &std::path::Path, without_indexes: bool) -> Result<Val
     copy.execute("PRAGMA foreign_keys = ON").await?;
     let last: i64 = sqlx::query_scalar("SELECT COALESCE(MAX(id), 0) FROM imported.requests").fetch_one(&mut copy).await?;
     let started = Instant::now();
-    for low in (0..last).step_by(10_000) {
+    let per_transaction = crate::import::BATCH_SIZE as i64;
+    for low in (0..last).step_by(crate::import::BATCH_SIZE) {
         let mut tx = copy.begin().await?;
         for sql in ["INSERT INTO main.requests SELECT * FROM imported.requests WHERE id > $1 AND id <= $2 ORDER BY id",
             "INSERT INTO main.events SELECT * FROM imported.events WHERE request_id > $1 AND request_id <= $2 ORDER BY id"] {
-            sqlx::query(sql).bind(low).bind(low + 10_000).execute(&mut *tx).await?;
+            sqlx::query(sql).bind(low).bind(low + per_transaction).execute(&mut *tx).await?;
         }
         tx.commit().await?;
     }
