@@ -1,76 +1,35 @@
-//! The PostgreSQL backend, for production and scale-out.
+//! The PostgreSQL backend, for production and scale-out. Times are stored as `TIMESTAMPTZ`;
+//! bulk imports are streamed in with `COPY`.
 
-use crate::backend::impl_store;
-use sqlx::postgres::{PgPool, PgPoolOptions};
+use crate::dialect::{classify, Column, Conn, Dialect, Index, Param, Query, Row, SqlStore};
+use crate::query::{Bind, Rows};
+use crate::{Backend, Result};
+use chrono::{DateTime, Utc};
+use sqlx::postgres::PgPoolOptions;
+use sqlx::{Postgres, Row as _};
+use std::future::Future;
 
-/// Times are stored as `TIMESTAMPTZ`.
-type DbTime = chrono::DateTime<chrono::Utc>;
+/// The schema's migrations, oldest first: (description, SQL), listed by the build script.
+pub(crate) const MIGRATIONS: &[(&str, &str)] = include!(concat!(env!("OUT_DIR"), "/migrations_postgres.rs"));
 
-fn to_db(t: chrono::DateTime<chrono::Utc>) -> DbTime {
-    t
-}
-
-fn from_db(t: DbTime) -> crate::Result<chrono::DateTime<chrono::Utc>> {
-    Ok(t)
-}
-
-/// The schema's migrations, oldest first: (description, SQL).
-pub(crate) const MIGRATIONS: &[(&str, &str)] = &[
-    ("foundation", include_str!("../migrations/postgres/0001_foundation.sql")),
-    ("open311", include_str!("../migrations/postgres/0002_open311.sql")),
-    ("deadlines", include_str!("../migrations/postgres/0003_deadlines.sql")),
-    ("clock", include_str!("../migrations/postgres/0004_clock.sql")),
-    ("routing", include_str!("../migrations/postgres/0005_routing.sql")),
-    ("triage", include_str!("../migrations/postgres/0006_triage.sql")),
-    ("geo", include_str!("../migrations/postgres/0007_geo.sql")),
-    ("rollups", include_str!("../migrations/postgres/0008_rollups.sql")),
-    ("alerts", include_str!("../migrations/postgres/0009_alerts.sql")),
-    ("merge", include_str!("../migrations/postgres/0010_merge.sql")),
-    ("problems", include_str!("../migrations/postgres/0011_problems.sql")),
-    ("reopenings", include_str!("../migrations/postgres/0012_reopenings.sql")),
-    ("rollup dims", include_str!("../migrations/postgres/0013_rollup_dims.sql")),
-];
+/// PostgreSQL's ways.
+#[derive(Debug, Clone, Copy)]
+pub struct PostgresDialect;
 
 /// Okno's store in a PostgreSQL database.
-#[derive(Debug, Clone)]
-pub struct PostgresStore {
-    writer: PgPool,
-    reader: PgPool,
-    listeners: crate::Listeners,
-    dims: crate::dims::RollupDims,
-}
+pub type PostgresStore = SqlStore<PostgresDialect>;
 
-impl PostgresStore {
+impl SqlStore<PostgresDialect> {
     /// Connects to `postgres://…` and migrates the database.
-    pub async fn open(url: &str) -> crate::Result<Self> {
+    pub async fn open(url: &str) -> Result<Self> {
         let pool = PgPoolOptions::new().max_connections(16).connect(url).await?;
-        crate::backend::migrator(MIGRATIONS).run(&pool).await?;
-        Ok(PostgresStore { writer: pool.clone(), reader: pool, listeners: crate::Listeners::default(), dims: crate::dims::RollupDims::default() })
+        crate::dialect::migrator(MIGRATIONS).run(&pool).await?;
+        Ok(SqlStore::new(pool.clone(), pool))
     }
 }
 
-/// Which of `ids` from source `system` are stored already.
-async fn known_source_ids(tx: &mut sqlx::Transaction<'_, sqlx::Postgres>, system: &str, ids: &[&str]) -> crate::Result<Vec<String>> {
-    Ok(sqlx::query_scalar(
-        "SELECT r.source_id FROM unnest($2::text[]) AS k(id) JOIN requests r ON r.source_system = $1 AND r.source_id = k.id",
-    )
-    .bind(system)
-    .bind(ids)
-    .fetch_all(&mut **tx)
-    .await?)
-}
-
-/// Ids for `n` new requests, drawn from the identity sequence.
-async fn reserve_request_ids(tx: &mut sqlx::Transaction<'_, sqlx::Postgres>, n: usize) -> crate::Result<Vec<i64>> {
-    Ok(sqlx::query_scalar("SELECT nextval(pg_get_serial_sequence('requests', 'id')) FROM generate_series(1, $1::bigint)")
-        .bind(n as i64)
-        .fetch_all(&mut **tx)
-        .await?)
-}
-
 /// Appends a value in `COPY`'s text format.
-fn copy_value(out: &mut String, value: &crate::query::Bind) {
-    use crate::query::Bind;
+fn copy_value(out: &mut String, value: &Bind) {
     use std::fmt::Write;
     match value {
         Bind::Text(None) | Bind::Int(None) | Bind::Float(None) | Bind::Time(None) | Bind::Date(None) => out.push_str("\\N"),
@@ -103,56 +62,101 @@ fn copy_value(out: &mut String, value: &crate::query::Bind) {
 /// Bytes of `COPY` data sent per message.
 const COPY_CHUNK: usize = 1 << 20;
 
-/// Writes rows with `COPY … FROM STDIN`.
-async fn write_rows(
-    tx: &mut sqlx::Transaction<'_, sqlx::Postgres>,
-    table: &str,
-    columns: &[&str],
-    rows: crate::query::Rows<'_>,
-) -> crate::Result<()> {
-    let sql = format!("COPY {table} ({}) FROM STDIN", columns.join(", "));
-    let mut copy = tx.copy_in_raw(&sql).await?;
-    let mut buffer = String::with_capacity(COPY_CHUNK + 4096);
-    for row in rows {
-        for (i, value) in row.iter().enumerate() {
-            if i > 0 {
-                buffer.push('\t');
+impl Dialect for PostgresDialect {
+    type DB = Postgres;
+    const BACKEND: Backend = Backend::Postgres;
+    const LOCK_FOR_UPDATE: &'static str = " FOR UPDATE";
+    /// `$N` placeholders, the only kind PostgreSQL takes.
+    const NUMBERED_PLACEHOLDERS: bool = true;
+    /// PostgreSQL's default gives each statement its own snapshot.
+    const READ_SNAPSHOT: Option<&'static str> = Some("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY");
+
+    fn bind<'t, T: Param<'t>>(query: Query<Self>, value: T) -> Query<Self> {
+        query.bind(value)
+    }
+
+    fn bind_time(query: Query<Self>, time: Option<DateTime<Utc>>) -> Query<Self> {
+        query.bind(time)
+    }
+
+    fn get<T: Column, I: Index>(row: &Row<Self>, index: I) -> sqlx::Result<T> {
+        row.try_get(index)
+    }
+
+    fn get_opt_time<I: Index>(row: &Row<Self>, index: I) -> Result<Option<DateTime<Utc>>> {
+        Ok(row.try_get(index)?)
+    }
+
+    fn execute(query: Query<Self>, conn: &mut Conn<Self>) -> impl Future<Output = sqlx::Result<u64>> + Send + '_ {
+        async move { Ok(query.execute(conn).await?.rows_affected()) }
+    }
+
+    fn fetch_all(query: Query<Self>, conn: &mut Conn<Self>) -> impl Future<Output = sqlx::Result<Vec<Row<Self>>>> + Send + '_ {
+        query.fetch_all(conn)
+    }
+
+    fn fetch_optional(query: Query<Self>, conn: &mut Conn<Self>) -> impl Future<Output = sqlx::Result<Option<Row<Self>>>> + Send + '_ {
+        query.fetch_optional(conn)
+    }
+
+    fn hour_sql(column: &str) -> String {
+        format!("floor(extract(epoch FROM {column}) / 3600)::bigint")
+    }
+
+    fn packed_times_sql() -> String {
+        let micros = |column: &str| format!("(extract(epoch FROM {column}) * 1000000)::bigint");
+        format!(
+            "string_agg({} || ',' || COALESCE({}::text, '') || ',' || COALESCE({}::text, ''), ';')",
+            micros("created_at"), micros("first_answer_at"), micros("closed_at")
+        )
+    }
+
+    fn known_source_ids<'a>(conn: &'a mut Conn<Self>, system: &'a str, ids: &'a [&'a str]) -> impl Future<Output = Result<Vec<String>>> + Send + 'a {
+        async move {
+            let rows = sqlx::query("SELECT r.source_id FROM unnest($2::text[]) AS k(id) JOIN requests r ON r.source_system = $1 AND r.source_id = k.id")
+                .bind(system)
+                .bind(ids)
+                .fetch_all(conn)
+                .await?;
+            Ok(rows.iter().map(|row| row.try_get(0)).collect::<sqlx::Result<_>>()?)
+        }
+    }
+
+    /// Drawn from the identity sequence.
+    fn reserve_request_ids(conn: &mut Conn<Self>, n: usize) -> impl Future<Output = Result<Vec<i64>>> + Send + '_ {
+        async move {
+            let rows = Self::sql("SELECT nextval(pg_get_serial_sequence('requests', 'id')) FROM generate_series(1, $1::bigint)")
+                .bind(n as i64)
+                .fetch_all(conn)
+                .await?;
+            Ok(rows.iter().map(|row| row.try_get(0)).collect::<sqlx::Result<_>>()?)
+        }
+    }
+
+    /// `COPY … FROM STDIN`.
+    fn write_rows<'a>(conn: &'a mut Conn<Self>, table: &'a str, columns: &'a [&'a str], rows: Rows<'a>) -> impl Future<Output = Result<()>> + Send + 'a {
+        async move {
+            let sql = format!("COPY {table} ({}) FROM STDIN", columns.join(", "));
+            let mut copy = conn.copy_in_raw(&sql).await?;
+            let mut buffer = String::with_capacity(COPY_CHUNK + 4096);
+            for row in rows {
+                for (i, value) in row.iter().enumerate() {
+                    if i > 0 {
+                        buffer.push('\t');
+                    }
+                    copy_value(&mut buffer, value);
+                }
+                buffer.push('\n');
+                if buffer.len() >= COPY_CHUNK {
+                    copy.send(std::mem::take(&mut buffer).into_bytes()).await?;
+                    buffer.reserve(COPY_CHUNK + 4096);
+                }
             }
-            copy_value(&mut buffer, value);
-        }
-        buffer.push('\n');
-        if buffer.len() >= COPY_CHUNK {
-            copy.send(std::mem::take(&mut buffer).into_bytes()).await?;
-            buffer.reserve(COPY_CHUNK + 4096);
+            if !buffer.is_empty() {
+                copy.send(buffer.into_bytes()).await?;
+            }
+            copy.finish().await.map_err(classify)?;
+            Ok(())
         }
     }
-    if !buffer.is_empty() {
-        copy.send(buffer.into_bytes()).await?;
-    }
-    copy.finish().await.map_err(classify)?;
-    Ok(())
 }
-
-/// A time column's hour since the Unix epoch, in SQL.
-fn hour_sql(column: &str) -> String {
-    format!("floor(extract(epoch FROM {column}) / 3600)::bigint")
-}
-
-/// An aggregate packing the creation, first-answer and closing times of a group's rows into one
-/// text (see [`crate::query::unpack_times`]), as microseconds since the Unix epoch.
-fn packed_times_sql() -> String {
-    let micros = |column: &str| format!("(extract(epoch FROM {column}) * 1000000)::bigint");
-    format!(
-        "string_agg({} || ',' || COALESCE({}::text, '') || ',' || COALESCE({}::text, ''), ';')",
-        micros("created_at"), micros("first_answer_at"), micros("closed_at")
-    )
-}
-
-/// Asked first in a read transaction whose statements must see one snapshot (PostgreSQL's
-/// default gives each statement its own).
-const READ_SNAPSHOT: Option<&str> = Some("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY");
-
-/// `$N` placeholders, the only kind PostgreSQL takes.
-const NUMBERED_PLACEHOLDERS: bool = true;
-
-impl_store!(store = PostgresStore, db = sqlx::Postgres, backend = Backend::Postgres, lock = " FOR UPDATE");

@@ -1,55 +1,34 @@
 //! The embedded SQLite backend: one file, write-ahead log, `synchronous = FULL` so that a
 //! committed transaction survives a crash or power loss. Writes go through a single connection
 //! (SQLite allows one writer at a time; queuing them here avoids lock errors), reads through a pool.
+//! Times are stored as Unix microseconds.
 
-use crate::backend::impl_store;
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
+use crate::dialect::{execute_pipelined, Column, Conn, Dialect, Index, Param, Query, Row, Sql, SqlStore};
+use crate::query::{multi_row_insert, Bind, Rows};
+use crate::{Backend, Result, StoreError};
+use chrono::{DateTime, Utc};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::{Row as _, Sqlite};
+use std::future::Future;
 use std::str::FromStr;
 use std::time::Duration;
-
-/// Times are stored as Unix microseconds.
-type DbTime = i64;
-
-fn to_db(t: chrono::DateTime<chrono::Utc>) -> DbTime {
-    t.timestamp_micros()
-}
-
-fn from_db(micros: DbTime) -> crate::Result<chrono::DateTime<chrono::Utc>> {
-    chrono::DateTime::from_timestamp_micros(micros).ok_or_else(|| crate::StoreError::Corrupt(format!("time {micros}")))
-}
 
 /// The writer connection's page cache, as `PRAGMA cache_size` takes it (negative: KiB).
 pub const WRITER_CACHE_KIB: &str = "-65536";
 
-/// The schema's migrations, oldest first: (description, SQL).
-pub(crate) const MIGRATIONS: &[(&str, &str)] = &[
-    ("foundation", include_str!("../migrations/sqlite/0001_foundation.sql")),
-    ("open311", include_str!("../migrations/sqlite/0002_open311.sql")),
-    ("deadlines", include_str!("../migrations/sqlite/0003_deadlines.sql")),
-    ("clock", include_str!("../migrations/sqlite/0004_clock.sql")),
-    ("routing", include_str!("../migrations/sqlite/0005_routing.sql")),
-    ("triage", include_str!("../migrations/sqlite/0006_triage.sql")),
-    ("geo", include_str!("../migrations/sqlite/0007_geo.sql")),
-    ("rollups", include_str!("../migrations/sqlite/0008_rollups.sql")),
-    ("alerts", include_str!("../migrations/sqlite/0009_alerts.sql")),
-    ("merge", include_str!("../migrations/sqlite/0010_merge.sql")),
-    ("problems", include_str!("../migrations/sqlite/0011_problems.sql")),
-    ("reopenings", include_str!("../migrations/sqlite/0012_reopenings.sql")),
-    ("rollup dims", include_str!("../migrations/sqlite/0013_rollup_dims.sql")),
-];
+/// The schema's migrations, oldest first: (description, SQL), listed by the build script.
+pub(crate) const MIGRATIONS: &[(&str, &str)] = include!(concat!(env!("OUT_DIR"), "/migrations_sqlite.rs"));
+
+/// SQLite's ways.
+#[derive(Debug, Clone, Copy)]
+pub struct SqliteDialect;
 
 /// Okno's store in an SQLite file.
-#[derive(Debug, Clone)]
-pub struct SqliteStore {
-    writer: SqlitePool,
-    reader: SqlitePool,
-    listeners: crate::Listeners,
-    dims: crate::dims::RollupDims,
-}
+pub type SqliteStore = SqlStore<SqliteDialect>;
 
-impl SqliteStore {
+impl SqlStore<SqliteDialect> {
     /// Opens `sqlite://PATH` (creating the file and its folder) or `sqlite::memory:`, and migrates it.
-    pub async fn open(url: &str) -> crate::Result<Self> {
+    pub async fn open(url: &str) -> Result<Self> {
         let in_memory = url.contains(":memory:");
         let options = SqliteConnectOptions::from_str(url)?
             .create_if_missing(true)
@@ -66,7 +45,7 @@ impl SqliteStore {
         // and with the default cache those pages keep being evicted and read back.
         let writer = SqlitePoolOptions::new().max_connections(1).min_connections(1).idle_timeout(None).max_lifetime(None)
             .connect_with(options.clone().pragma("cache_size", WRITER_CACHE_KIB)).await?;
-        crate::backend::migrator(MIGRATIONS).run(&writer).await?;
+        crate::dialect::migrator(MIGRATIONS).run(&writer).await?;
         // Readers hand rows to the async side through a channel; at the default 50 rows the
         // worker thread and the reading task take turns row by row, which made reading a
         // million scorecard rows take 8.2 s (5.4 s with a larger buffer; SQLite itself: 1 s).
@@ -75,70 +54,102 @@ impl SqliteStore {
         } else {
             SqlitePoolOptions::new().max_connections(4).connect_with(options.read_only(true).row_buffer_size(4096)).await?
         };
-        Ok(SqliteStore { writer, reader, listeners: crate::Listeners::default(), dims: crate::dims::RollupDims::default() })
+        Ok(SqlStore::new(writer, reader))
     }
-}
-
-/// Which of `ids` from source `system` are stored already.
-async fn known_source_ids(tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>, system: &str, ids: &[&str]) -> crate::Result<Vec<String>> {
-    let mut known = Vec::new();
-    for chunk in ids.chunks(1_000) {
-        let placeholders = vec!["?"; chunk.len()].join(", ");
-        let sql = format!("SELECT source_id FROM requests WHERE source_system = ? AND source_id IN ({placeholders})");
-        let mut q = sqlx::query_scalar(sqlx::AssertSqlSafe(sql)).bind(system);
-        for id in chunk {
-            q = q.bind(*id);
-        }
-        known.extend(q.fetch_all(&mut **tx).await?);
-    }
-    Ok(known)
-}
-
-/// Ids for `n` new requests: SQLite has one writer, so the next ids after the largest are free
-/// for the rest of this transaction.
-async fn reserve_request_ids(tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>, n: usize) -> crate::Result<Vec<i64>> {
-    let next: i64 = sqlx::query_scalar("SELECT COALESCE(MAX(id), 0) + 1 FROM requests").fetch_one(&mut **tx).await?;
-    Ok((next..next + n as i64).collect())
 }
 
 /// Most rows in one multi-row `INSERT` (SQLite binds at most 32,766 parameters per statement).
 const ROWS_PER_INSERT: usize = 500;
 
-/// Writes rows with multi-row `INSERT`s, made and bound as they are written (see
-/// `execute_pipelined`), so a bulk import keeps SQLite's thread and this one busy at once.
-async fn write_rows(
-    tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>,
-    table: &str,
-    columns: &[&str],
-    rows: crate::query::Rows<'_>,
-) -> crate::Result<()> {
-    let per_statement = ROWS_PER_INSERT.min(32_000 / columns.len());
-    let full_sql = crate::query::multi_row_insert(table, columns, per_statement, false);
-    let mut rows = rows.peekable();
-    let statements = std::iter::from_fn(move || {
-        rows.peek()?;
-        let chunk: Vec<Vec<crate::query::Bind>> = rows.by_ref().take(per_statement).collect();
-        let sql = if chunk.len() == per_statement { full_sql.clone() } else { crate::query::multi_row_insert(table, columns, chunk.len(), false) };
-        Some(bind_all(sqlx::query(sqlx::AssertSqlSafe(sql)), chunk.into_iter().flatten()))
-    });
-    execute_pipelined(tx, Box::new(statements)).await
+impl Dialect for SqliteDialect {
+    type DB = Sqlite;
+    const BACKEND: Backend = Backend::Sqlite;
+    /// SQLite has one writer: a transaction's reads are already its own.
+    const LOCK_FOR_UPDATE: &'static str = "";
+    const NUMBERED_PLACEHOLDERS: bool = false;
+    /// Nothing to ask: in WAL mode a read transaction sees one snapshot from its first read on.
+    const READ_SNAPSHOT: Option<&'static str> = None;
+
+    fn bind<'t, T: Param<'t>>(query: Query<Self>, value: T) -> Query<Self> {
+        query.bind(value)
+    }
+
+    fn bind_time(query: Query<Self>, time: Option<DateTime<Utc>>) -> Query<Self> {
+        query.bind(time.map(|t| t.timestamp_micros()))
+    }
+
+    fn get<T: Column, I: Index>(row: &Row<Self>, index: I) -> sqlx::Result<T> {
+        row.try_get(index)
+    }
+
+    fn get_opt_time<I: Index>(row: &Row<Self>, index: I) -> Result<Option<DateTime<Utc>>> {
+        row.try_get::<Option<i64>, _>(index)?
+            .map(|micros| DateTime::from_timestamp_micros(micros).ok_or_else(|| StoreError::Corrupt(format!("time {micros}"))))
+            .transpose()
+    }
+
+    fn execute(query: Query<Self>, conn: &mut Conn<Self>) -> impl Future<Output = sqlx::Result<u64>> + Send + '_ {
+        async move { Ok(query.execute(conn).await?.rows_affected()) }
+    }
+
+    fn fetch_all(query: Query<Self>, conn: &mut Conn<Self>) -> impl Future<Output = sqlx::Result<Vec<Row<Self>>>> + Send + '_ {
+        query.fetch_all(conn)
+    }
+
+    fn fetch_optional(query: Query<Self>, conn: &mut Conn<Self>) -> impl Future<Output = sqlx::Result<Option<Row<Self>>>> + Send + '_ {
+        query.fetch_optional(conn)
+    }
+
+    /// Times are microseconds after 1970.
+    fn hour_sql(column: &str) -> String {
+        format!("{column} / 3600000000")
+    }
+
+    /// Times are stored as microseconds already.
+    fn packed_times_sql() -> String {
+        "group_concat(created_at || ',' || IFNULL(first_answer_at, '') || ',' || IFNULL(closed_at, ''), ';')".to_owned()
+    }
+
+    fn known_source_ids<'a>(conn: &'a mut Conn<Self>, system: &'a str, ids: &'a [&'a str]) -> impl Future<Output = Result<Vec<String>>> + Send + 'a {
+        async move {
+            let mut known = Vec::new();
+            for chunk in ids.chunks(1_000) {
+                let placeholders = vec!["?"; chunk.len()].join(", ");
+                let sql = format!("SELECT source_id FROM requests WHERE source_system = ? AND source_id IN ({placeholders})");
+                let mut q = Self::sql(sqlx::AssertSqlSafe(sql)).bind(system);
+                for id in chunk {
+                    q = q.bind(*id);
+                }
+                for row in q.fetch_all(&mut *conn).await? {
+                    known.push(row.try_get(0)?);
+                }
+            }
+            Ok(known)
+        }
+    }
+
+    /// SQLite has one writer, so the next ids after the largest are free for the rest of the
+    /// transaction.
+    fn reserve_request_ids(conn: &mut Conn<Self>, n: usize) -> impl Future<Output = Result<Vec<i64>>> + Send + '_ {
+        async move {
+            let row = Self::sql("SELECT COALESCE(MAX(id), 0) + 1 FROM requests").fetch_one(conn).await?;
+            let next: i64 = row.try_get(0)?;
+            Ok((next..next + n as i64).collect())
+        }
+    }
+
+    /// Multi-row `INSERT`s, made and bound as they are written (see [`execute_pipelined`]), so
+    /// a bulk import keeps SQLite's thread and this one busy at once.
+    fn write_rows<'a>(conn: &'a mut Conn<Self>, table: &'a str, columns: &'a [&'a str], rows: Rows<'a>) -> impl Future<Output = Result<()>> + Send + 'a {
+        let per_statement = ROWS_PER_INSERT.min(32_000 / columns.len());
+        let full_sql = multi_row_insert(table, columns, per_statement, false);
+        let mut rows = rows.peekable();
+        let statements = std::iter::from_fn(move || {
+            rows.peek()?;
+            let chunk: Vec<Vec<Bind>> = rows.by_ref().take(per_statement).collect();
+            let sql = if chunk.len() == per_statement { full_sql.clone() } else { multi_row_insert(table, columns, chunk.len(), false) };
+            Some(Self::sql(sqlx::AssertSqlSafe(sql)).bind_all(chunk.into_iter().flatten()))
+        });
+        execute_pipelined::<Self>(conn, Box::new(statements) as Box<dyn Iterator<Item = Sql<Self>> + Send + 'a>)
+    }
 }
-
-/// A time column's hour since the Unix epoch, in SQL (times are microseconds after 1970).
-fn hour_sql(column: &str) -> String {
-    format!("{column} / 3600000000")
-}
-
-/// An aggregate packing the creation, first-answer and closing times of a group's rows into one
-/// text (see [`crate::query::unpack_times`]); times are stored as microseconds already.
-fn packed_times_sql() -> String {
-    "group_concat(created_at || ',' || IFNULL(first_answer_at, '') || ',' || IFNULL(closed_at, ''), ';')".to_owned()
-}
-
-/// Nothing to ask: in WAL mode a read transaction sees one snapshot from its first read on.
-const READ_SNAPSHOT: Option<&str> = None;
-
-/// Anonymous `?` placeholders: SQLite looks numbered ones up in a list.
-const NUMBERED_PLACEHOLDERS: bool = false;
-
-impl_store!(store = SqliteStore, db = sqlx::Sqlite, backend = Backend::Sqlite, lock = "");

@@ -609,3 +609,90 @@ async fn alerts_keep_their_state_across_rescans_and_filter() {
         assert_eq!(store.alert(first[1].id).await.unwrap().unwrap().spike.observed, 55);
     }
 }
+
+/// A column as both schemas are compared: its type by storage family, and whether it may be NULL.
+type ColumnShape = (String, bool);
+
+/// The family a SQLite column's declared type stores as.
+fn sqlite_family(declared: &str) -> String {
+    let declared = declared.to_ascii_uppercase();
+    let family = match declared.as_str() {
+        t if t.contains("INT") => "integer",
+        t if t.contains("CHAR") || t.contains("TEXT") => "text",
+        t if t.contains("REAL") || t.contains("DOUB") || t.contains("FLOA") => "real",
+        "BLOB" => "bytes",
+        "BOOLEAN" => "boolean",
+        other => other,
+    };
+    family.to_owned()
+}
+
+/// The SQLite storage family a PostgreSQL column's type corresponds to in Okno: times are
+/// TIMESTAMPTZ there and Unix microseconds (INTEGER) in SQLite; days are DATE there and ISO text
+/// in SQLite.
+fn postgres_family(data_type: &str) -> String {
+    let family = match data_type {
+        "bigint" | "integer" | "smallint" | "timestamp with time zone" => "integer",
+        "text" | "character varying" | "date" => "text",
+        "double precision" | "real" => "real",
+        "bytea" => "bytes",
+        "boolean" => "boolean",
+        other => other,
+    };
+    family.to_owned()
+}
+
+/// Every table's columns after migrating: (table, column) → shape. A primary-key column counts
+/// as NOT NULL on SQLite too (PostgreSQL makes it so; SQLite's rowid key cannot be NULL either).
+async fn sqlite_schema(url: &str) -> BTreeMap<(String, String), ColumnShape> {
+    use sqlx::{Connection, Row};
+    okno_store::open(url).await.expect("migrating SQLite");
+    let mut conn = sqlx::SqliteConnection::connect(url).await.unwrap();
+    let rows = sqlx::query(
+        "SELECT m.name, p.name, p.type, p.\"notnull\", p.pk FROM sqlite_master m, pragma_table_info(m.name) p \
+         WHERE m.type = 'table' AND m.name NOT LIKE 'sqlite_%' AND m.name <> '_sqlx_migrations'",
+    )
+    .fetch_all(&mut conn).await.unwrap();
+    rows.iter()
+        .map(|r| {
+            let (table, column, declared): (String, String, String) = (r.get(0), r.get(1), r.get(2));
+            let nullable = r.get::<i64, _>(3) == 0 && r.get::<i64, _>(4) == 0;
+            ((table, column), (sqlite_family(&declared), nullable))
+        })
+        .collect()
+}
+
+async fn postgres_schema(url: &str) -> BTreeMap<(String, String), ColumnShape> {
+    use sqlx::{Connection, Row};
+    okno_store::open(url).await.expect("migrating PostgreSQL");
+    let mut conn = sqlx::PgConnection::connect(url).await.unwrap();
+    let rows = sqlx::query(
+        "SELECT table_name::text, column_name::text, data_type::text, is_nullable = 'YES' FROM information_schema.columns \
+         WHERE table_schema = 'public' AND table_name <> '_sqlx_migrations'",
+    )
+    .fetch_all(&mut conn).await.unwrap();
+    rows.iter()
+        .map(|r| ((r.get::<String, _>(0), r.get::<String, _>(1)), (postgres_family(&r.get::<String, _>(2)), r.get(3))))
+        .collect()
+}
+
+#[tokio::test]
+async fn both_backends_migrate_to_the_same_tables_columns_types_and_nullability() {
+    let urls = okno_store::testing::fresh_database_urls().await;
+    let [sqlite_url, postgres_url] = urls.as_slice() else {
+        okno_store::testing::skipped("comparing the SQLite schema with PostgreSQL's (no PostgreSQL server)");
+        return;
+    };
+    let sqlite = sqlite_schema(sqlite_url).await;
+    let postgres = postgres_schema(postgres_url).await;
+    assert!(sqlite.len() > 100, "SQLite's schema was read: {} columns", sqlite.len());
+    let differences: Vec<String> = sqlite
+        .keys()
+        .chain(postgres.keys())
+        .collect::<std::collections::BTreeSet<_>>()
+        .into_iter()
+        .filter(|key| sqlite.get(*key) != postgres.get(*key))
+        .map(|key| format!("{}.{}: SQLite {:?}, PostgreSQL {:?}", key.0, key.1, sqlite.get(key), postgres.get(key)))
+        .collect();
+    assert!(differences.is_empty(), "the two migration sets drifted apart:\n{}", differences.join("\n"));
+}
