@@ -1,4 +1,4 @@
-//! Administration: users and the audit log. Admins only.
+//! Administration: users, the audit log and the periodic jobs' states. Admins only.
 
 use crate::auth::{hash_password, Caller};
 use crate::error::{ApiError, Problem};
@@ -80,4 +80,12 @@ pub async fn add_user(State(state): State<AppState>, caller: Caller, ApiJson(for
 pub async fn audit_log(State(state): State<AppState>, caller: Caller) -> Result<Json<Vec<AuditEntry>>, ApiError> {
     caller.admin()?;
     Ok(Json(state.store.audit_log(500).await?))
+}
+
+/// The periodic jobs (deadline checks, scans, webhook delivery): each one's interval, last run,
+/// its duration and outcome, failures in a row and next run.
+#[utoipa::path(get, path = "/api/v1/jobs", tag = "admin", responses((status = 200, body = [Object]), (status = 403, body = Problem)))]
+pub async fn jobs(State(state): State<AppState>, caller: Caller) -> Result<Json<Vec<okno_app::jobs::JobStatus>>, ApiError> {
+    caller.admin()?;
+    Ok(Json(state.jobs.snapshot()))
 }

@@ -94,6 +94,8 @@ pub struct AppState {
     /// The rollups in memory (empty until [`analytics::Analytics::reload`]), following every
     /// write made through `store`.
     pub analytics: Arc<analytics::Analytics>,
+    /// The periodic jobs' states (empty when this process runs none).
+    pub jobs: okno_app::jobs::JobBoard,
 }
 
 impl AppState {
@@ -116,6 +118,7 @@ impl AppState {
             login_limiter: Arc::new(RateLimiter::new(config.login_per_minute, config.login_per_minute.max(1))),
             dummy_hash: Arc::new(auth::hash_password(&auth::new_secret())?),
             config: Arc::new(config),
+            jobs: okno_app::jobs::JobBoard::default(),
         })
     }
 }
@@ -171,7 +174,7 @@ pub struct ApiPath<T>(pub T);
         api::create_request, api::list_requests, api::get_request, api::request_events, api::request_contact, api::act,
         api::track, api::citizen_act, api::public_request, web::ui_config, web::boundaries,
         auth::login, auth::logout, auth::me, auth::issue_token,
-        admin::add_user, admin::audit_log, report::scorecards_endpoint, queues::summary, queues::queue,
+        admin::add_user, admin::audit_log, admin::jobs, report::scorecards_endpoint, queues::summary, queues::queue,
         triage::triage_queue, triage::request_prediction, triage::classify, triage::models, triage::reload_models,
         triage::list_rules, triage::add_rule, triage::disable_rule,
         places::reload_territories, places::location_issues,
@@ -218,6 +221,7 @@ pub fn app(state: AppState) -> Router {
         .route("/auth/tokens", post(auth::issue_token))
         .route("/users", post(admin::add_user))
         .route("/audit", get(admin::audit_log))
+        .route("/jobs", get(admin::jobs))
         .route("/scorecards", get(report::scorecards_endpoint))
         .route("/queues", get(queues::summary))
         .route("/queues/{queue}", get(queues::queue))
@@ -259,10 +263,27 @@ pub fn app(state: AppState) -> Router {
         .with_state(state)
 }
 
-/// Serves `app` on `listener` until the process is told to stop (Ctrl-C or SIGTERM).
+/// How long requests in flight may take to finish once the process is told to stop.
+pub const REQUEST_GRACE: std::time::Duration = std::time::Duration::from_secs(20);
+
+/// Serves `app` on `listener` until the process is told to stop (Ctrl-C or SIGTERM); then
+/// accepts no new connection and lets the requests in flight finish, for at most [`REQUEST_GRACE`].
 pub async fn serve(listener: tokio::net::TcpListener, state: AppState) -> std::io::Result<()> {
     let service = app(state).into_make_service_with_connect_info::<std::net::SocketAddr>();
-    axum::serve(listener, service).with_graceful_shutdown(shutdown_signal()).await
+    let signalled = Arc::new(tokio::sync::Notify::new());
+    let notify = signalled.clone();
+    let graceful = axum::serve(listener, service).with_graceful_shutdown(async move {
+        shutdown_signal().await;
+        tracing::info!("stopping: finishing the requests in flight");
+        notify.notify_one();
+    });
+    tokio::select! {
+        served = graceful.into_future() => served,
+        () = async { signalled.notified().await; tokio::time::sleep(REQUEST_GRACE).await } => {
+            tracing::warn!("requests still in flight {} s after the stop signal were cut off", REQUEST_GRACE.as_secs());
+            Ok(())
+        }
+    }
 }
 
 async fn shutdown_signal() {

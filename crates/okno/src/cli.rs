@@ -813,7 +813,11 @@ fn calibration_base(base: Option<&std::path::Path>, calendars: &[PathBuf]) -> Re
     Ok((table, config))
 }
 
-/// Serves the API until interrupted.
+/// How long a job's run in progress may take to finish once the server is told to stop.
+const JOB_GRACE: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// Serves the API and runs the periodic jobs until told to stop (Ctrl-C or SIGTERM); then lets
+/// requests in flight and job runs in progress finish.
 pub async fn serve(store: Arc<dyn Store>, args: ServeArgs) -> Result<()> {
     let timezone: chrono_tz::Tz = args.timezone.parse().map_err(|_| anyhow::anyhow!("unknown time zone {:?}", args.timezone))?;
     if !args.open311_base.starts_with('/') || args.open311_base.len() < 2 || args.open311_base.ends_with('/') {
@@ -849,72 +853,54 @@ pub async fn serve(store: Arc<dyn Store>, args: ServeArgs) -> Result<()> {
         threshold: args.auto_route_threshold,
     })
     .map_err(|e| anyhow::anyhow!("loading a classifier model: {e}"))?;
-    let state = AppState::new(store, config, deadlines, classifier).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let mut state = AppState::new(store, config, deadlines, classifier).map_err(|e| anyhow::anyhow!("{e}"))?;
     let boundaries = state.places.reload(state.store.as_ref()).await.map_err(|e| anyhow::anyhow!("loading territory boundaries: {e}"))?;
     tracing::info!(boundaries, "territory boundaries in force");
     let rollups = state.analytics.reload(state.store.as_ref()).await.map_err(|e| anyhow::anyhow!("loading the rollups: {e}"))?;
     tracing::info!(requests = rollups.requests, facts = rollups.facts, "rollups in memory");
-    if args.sla_interval > 0 {
-        let (store, deadlines) = (state.store.clone(), state.deadlines.clone());
-        let every = std::time::Duration::from_secs(args.sla_interval);
-        tokio::spawn(async move {
-            loop {
-                match okno_server::queues::sla_check(&*store, &deadlines, chrono::Utc::now()).await {
-                    Ok(r) if r.escalated > 0 => tracing::info!(overdue = r.overdue, escalated = r.escalated, "deadline check"),
-                    Ok(_) => {}
-                    Err(e) => tracing::warn!(error = %e, "deadline check failed"),
-                }
-                tokio::time::sleep(every).await;
-            }
-        });
-    }
-    if args.alert_interval > 0 {
-        let state = state.clone();
-        let every = std::time::Duration::from_secs(args.alert_interval);
-        tokio::spawn(async move {
-            loop {
-                match okno_server::alerts::scan_recent(&state, chrono::Utc::now()).await {
-                    Ok(r) if r.raised > 0 => tracing::info!(raised = r.raised, updated = r.updated, "spike scan"),
-                    Ok(_) => {}
-                    Err(e) => tracing::warn!(error = %e, "spike scan failed"),
-                }
-                tokio::time::sleep(every).await;
-            }
-        });
-    }
-    if args.problem_interval > 0 {
-        let state = state.clone();
-        let every = std::time::Duration::from_secs(args.problem_interval);
-        tokio::spawn(async move {
-            loop {
-                let (rules, zone) = (&state.config.problem_rules, state.deadlines.timezone);
-                match okno_server::problems::scan(state.store.as_ref(), rules, zone, chrono::Utc::now()).await {
-                    Ok(r) if r.created + r.extended > 0 => tracing::info!(created = r.created, extended = r.extended, "systemic problem scan"),
-                    Ok(_) => {}
-                    Err(e) => tracing::warn!(error = %e, "systemic problem scan failed"),
-                }
-                tokio::time::sleep(every).await;
-            }
-        });
-    }
-    if args.webhook_interval > 0 {
-        let store = state.store.clone();
-        let every = std::time::Duration::from_secs(args.webhook_interval);
-        tokio::spawn(async move {
-            let client = reqwest::Client::new();
-            loop {
-                match crate::outbox::deliver_webhooks(&*store, &client, chrono::Utc::now()).await {
-                    Ok(r) if r.delivered + r.failed > 0 => tracing::info!(delivered = r.delivered, failed = r.failed, "webhooks"),
-                    Ok(_) => {}
-                    Err(e) => tracing::warn!(error = %e, "webhook delivery failed"),
-                }
-                tokio::time::sleep(every).await;
-            }
-        });
-    }
+    let mut jobs = okno_app::jobs::JobRunner::new();
+    let every = std::time::Duration::from_secs;
+    let (store, deadlines) = (state.store.clone(), state.deadlines.clone());
+    jobs.add("deadline-check", every(args.sla_interval), move || {
+        let (store, deadlines) = (store.clone(), deadlines.clone());
+        async move {
+            let r = okno_server::queues::sla_check(&*store, &deadlines, chrono::Utc::now()).await.map_err(|e| e.to_string())?;
+            Ok(if r.escalated > 0 { format!("{} overdue, {} escalated", r.overdue, r.escalated) } else { String::new() })
+        }
+    });
+    let scanned = state.clone();
+    jobs.add("spike-scan", every(args.alert_interval), move || {
+        let state = scanned.clone();
+        async move {
+            let r = okno_server::alerts::scan_recent(&state, chrono::Utc::now()).await.map_err(|e| e.to_string())?;
+            Ok(if r.raised > 0 { format!("{} spikes raised, {} updated", r.raised, r.updated) } else { String::new() })
+        }
+    });
+    let scanned = state.clone();
+    jobs.add("problem-scan", every(args.problem_interval), move || {
+        let state = scanned.clone();
+        async move {
+            let (rules, zone) = (&state.config.problem_rules, state.deadlines.timezone);
+            let r = okno_server::problems::scan(state.store.as_ref(), rules, zone, chrono::Utc::now()).await.map_err(|e| e.to_string())?;
+            Ok(if r.created + r.extended > 0 { format!("{} systemic problems proposed, {} extended", r.created, r.extended) } else { String::new() })
+        }
+    });
+    let (store, client) = (state.store.clone(), reqwest::Client::new());
+    jobs.add("webhook-delivery", every(args.webhook_interval), move || {
+        let (store, client) = (store.clone(), client.clone());
+        async move {
+            let r = crate::outbox::deliver_webhooks(&*store, &client, chrono::Utc::now()).await.map_err(|e| e.to_string())?;
+            Ok(if r.delivered + r.failed > 0 { format!("{} webhooks delivered, {} failed", r.delivered, r.failed) } else { String::new() })
+        }
+    });
+    state.jobs = jobs.board();
+    let running = jobs.start();
     let listener = tokio::net::TcpListener::bind(&args.listen).await.with_context(|| format!("listening on {}", args.listen))?;
     let addr = listener.local_addr()?;
     tracing::info!("Okno is serving on http://{addr}/");
-    okno_server::serve(listener, state).await?;
+    let served = okno_server::serve(listener, state).await;
+    tracing::info!("stopping the jobs");
+    running.stop(JOB_GRACE).await;
+    served?;
     Ok(())
 }

@@ -63,6 +63,15 @@ impl ServerProcess {
         line.split_whitespace().nth(1)?.parse().ok()
     }
 
+    /// Asks the server to stop with SIGTERM, as a service manager would, and waits for it to exit.
+    pub fn terminate(mut self) -> Result<std::process::ExitStatus> {
+        let sent = Command::new("kill").args(["-TERM", &self.pid().to_string()]).status().context("running kill")?;
+        if !sent.success() {
+            bail!("kill -TERM {} failed", self.pid());
+        }
+        Ok(self.child.wait()?)
+    }
+
     /// Kills the server with SIGKILL, as a crash would.
     pub fn kill_dash_nine(mut self) -> Result<()> {
         self.child.kill()?;

@@ -1072,3 +1072,49 @@ async fn check_analytics(store: &dyn okno_store::Store, server: &Server, staff: 
     assert!(backlog.as_array().is_some_and(|b| !b.is_empty()), "{backlog}");
     assert_eq!(Client::new().get(server.url("/api/v1/analytics/backlog")).send().await.unwrap().status(), StatusCode::UNAUTHORIZED);
 }
+
+#[tokio::test]
+async fn jobs_report_their_runs_and_sigterm_lets_a_request_in_flight_finish() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let db = okno_store::testing::fresh_sqlite_url();
+    okno(&db, &["demo", "--no-serve"]);
+    let server = Server::start(&db, &["--problem-interval", "0"]);
+    let (admin, _) = login(&server, "admin", "demo-admin-password").await;
+    let mut jobs: Vec<Value> = Vec::new();
+    for _ in 0..100 {
+        jobs = admin.get(server.url("/api/v1/jobs")).send().await.unwrap().json().await.unwrap();
+        if jobs.iter().all(|j| j["runs"].as_u64() > Some(0)) {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    let names: Vec<&str> = jobs.iter().filter_map(|j| j["name"].as_str()).collect();
+    assert_eq!(names, ["deadline-check", "spike-scan", "webhook-delivery"], "a zero interval switches a job off: {jobs:?}");
+    for job in &jobs {
+        assert_eq!(job["last_outcome"], "ok", "{job}");
+        assert!(job["last_duration_ms"].is_u64() && job["next_run_at"].is_string(), "{job}");
+    }
+    let anon = Client::new();
+    assert_eq!(anon.get(server.url("/api/v1/jobs")).send().await.unwrap().status(), StatusCode::UNAUTHORIZED);
+
+    // A request whose body is still arriving when the server is told to stop is answered.
+    let body = citizen_request("pothole").to_string();
+    let address = server.url("").trim_start_matches("http://").to_owned();
+    let mut stream = tokio::net::TcpStream::connect(&address).await.unwrap();
+    let head = format!("POST /api/v1/requests HTTP/1.1\r\nHost: {address}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n", body.len());
+    let (first, rest) = body.as_bytes().split_at(body.len() / 2);
+    stream.write_all(head.as_bytes()).await.unwrap();
+    stream.write_all(first).await.unwrap();
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    let stopping = std::thread::spawn(move || server.0.terminate().expect("SIGTERM"));
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    assert!(!stopping.is_finished(), "the server waits for the request in flight");
+    stream.write_all(rest).await.unwrap();
+    let mut answer = String::new();
+    stream.read_to_string(&mut answer).await.unwrap();
+    assert!(answer.starts_with("HTTP/1.1 201"), "{answer}");
+    let status = stopping.join().unwrap();
+    assert!(status.success(), "okno serve exits cleanly on SIGTERM: {status}");
+    let exported = okno_stdout(&db, &["export", "requests", "--format", "jsonl"]);
+    assert_eq!(exported.lines().count(), 6_001, "the request answered during shutdown is stored");
+}
