@@ -19,8 +19,6 @@
 //! once in 10,000 periods by chance. An alert needs the score, a minimum count and a minimum ratio
 //! of observed to expected, all in [`SpikeRules`].
 
-pub mod evaluation;
-
 use chrono::{Datelike, NaiveDate};
 
 /// When a count is a spike.

@@ -159,7 +159,7 @@ fn listed(rows: &[LabelledRow], dir: &Path, list: &str) -> Result<Vec<LabelledRo
 }
 
 /// The training and test rows of a split folder, reading the data once.
-pub(crate) fn split_rows(data: &Path, dir: &Path) -> Result<(Vec<LabelledRow>, Vec<LabelledRow>)> {
+pub fn split_rows(data: &Path, dir: &Path) -> Result<(Vec<LabelledRow>, Vec<LabelledRow>)> {
     let rows = read_rows(data)?;
     Ok((listed(&rows, dir, "train_ids.txt")?, listed(&rows, dir, "test_ids.txt")?))
 }

@@ -127,12 +127,6 @@ pub enum Command {
         #[command(subcommand)]
         source: ImportSource,
     },
-    /// Measure Okno's figures against their baselines and write them as JSON.
-    Bench {
-        /// Which figures.
-        #[command(subcommand)]
-        suite: BenchSuite,
-    },
     /// The notification outbox: webhook delivery, and e-mail rows for the mail sender.
     Outbox {
         /// What to do.
@@ -363,24 +357,6 @@ pub enum ScoreByArg {
     Territory,
 }
 
-/// Benchmark suites.
-#[derive(Debug, Subcommand)]
-pub enum BenchSuite {
-    /// Import speed, durable POST throughput and latency, server memory.
-    Foundation(crate::bench::FoundationArgs),
-    /// Open311 GET and POST throughput and latency on the imported St. Petersburg data.
-    Open311(crate::bench::Open311Args),
-    /// Deadline computation, full recomputation and scorecard latency.
-    Sla(crate::bench::SlaArgs),
-    /// Classifier quality, training time and prediction speed against scikit-learn.
-    Classify(crate::bench::ClassifyArgs),
-    /// Heat map, series and backlog queries on N resampled requests against DuckDB.
-    Analytics(crate::bench::AnalyticsArgs),
-    /// Spike detection: precision and recall on injected spikes, findings and scan time on
-    /// the real St. Petersburg and Los Angeles requests.
-    Alerts(crate::bench::AlertsArgs),
-}
-
 /// Exports.
 #[derive(Debug, Subcommand)]
 pub enum ExportWhat {
@@ -565,18 +541,6 @@ pub async fn run(cli: Cli) -> Result<()> {
         Command::Problems { command } => {
             let store = open(&cli.db).await?;
             crate::problems::run(&*store, command).await
-        }
-        Command::Bench { suite } => {
-            let results = match suite {
-                BenchSuite::Foundation(args) => crate::bench::foundation(args).await?,
-                BenchSuite::Open311(args) => crate::bench::open311(args).await?,
-                BenchSuite::Sla(args) => crate::bench::sla(args).await?,
-                BenchSuite::Classify(args) => crate::bench::classify(args)?,
-                BenchSuite::Analytics(args) => crate::bench::analytics(args).await?,
-                BenchSuite::Alerts(args) => crate::bench::alerts(args).await?,
-            };
-            println!("{}", serde_json::to_string_pretty(&results)?);
-            Ok(())
         }
         Command::Sla { command: SlaCommand::Check { deadlines } } => {
             let store = open(&cli.db).await?;

@@ -1,8 +1,8 @@
-//! The `okno` binary's library: command-line interface, demo region, imports and exports.
+//! The `okno` binary's library: command-line interface, demo region, imports and exports
+//! (the benchmarks, in `okno-bench`, drive the same code).
 //! Kept as a library so integration tests drive the same code the binary runs.
 
 pub mod alerts;
-pub mod bench;
 pub mod classify;
 pub mod cli;
 pub mod config;

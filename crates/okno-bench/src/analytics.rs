@@ -1,9 +1,9 @@
-//! `okno bench analytics`: N requests resampled from the real St. Petersburg appeals (places
+//! `okno-bench analytics`: N requests resampled from the real St. Petersburg appeals (places
 //! jittered by up to ~150 m, times spread over 2019–2021), imported into a fresh embedded store
 //! with placement and rollups, then the four queries timed in Okno's process and
 //! through HTTP, side by side with DuckDB on the very same rows (exported as CSV) in one run.
 
-use super::{latency, run_python, write_results};
+use crate::suites::{latency, run_python, write_results};
 use anyhow::{Context, Result};
 use chrono::{DateTime, Duration, NaiveDate, TimeZone, Utc};
 use okno_analytics::{Cube, Filter, StatusClass, Window};
@@ -17,7 +17,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Instant;
 
-/// What `okno bench analytics` is told.
+/// What `okno-bench analytics` is told.
 #[derive(Debug, Clone, clap::Args)]
 pub struct AnalyticsArgs {
     /// Requests to generate.
@@ -64,7 +64,7 @@ fn date(s: &str) -> NaiveDate {
 /// and that store (its catalog is copied into the bench's).
 async fn templates(args: &AnalyticsArgs) -> Result<(Vec<Request>, Arc<dyn Store>)> {
     let source = okno_store::open("sqlite::memory:").await?;
-    crate::import::spb::import(source.clone(), &args.appeals, None).await?;
+    okno::import::spb::import(source.clone(), &args.appeals, None).await?;
     let mut rows = Vec::new();
     let mut before = None;
     loop {
@@ -96,7 +96,7 @@ async fn prepare(store: &dyn Store, source: &dyn Store, args: &AnalyticsArgs) ->
     for s in source.services().await? {
         store.upsert_service(&s).await?;
     }
-    crate::geo::import_territories(store, &crate::geo::ImportTerritoriesArgs {
+    okno::geo::import_territories(store, &okno::geo::ImportTerritoriesArgs {
         file: args.boundaries.clone(), name_field: "name".into(), kind: "municipality".into(), code_field: None,
         parent: None, population_field: None, repair: false,
     }).await?;
@@ -119,7 +119,7 @@ async fn generate(store: &Arc<dyn Store>, templates: &[Request], args: &Analytic
     // An export comes in the order requests arrived: times drawn, then sorted.
     let mut times: Vec<i64> = (0..args.rows).map(|_| random.gen_range(0..span)).collect();
     times.sort_unstable();
-    let mut batcher = crate::import::Batcher::new(store.clone(), "bench");
+    let mut batcher = okno::import::Batcher::new(store.clone(), "bench");
     for (i, offset) in times.into_iter().enumerate() {
         let t = &templates[random.gen_range(0..templates.len())];
         let point = t.coordinates.context("templates have points")?;
@@ -161,7 +161,7 @@ async fn generate(store: &Arc<dyn Store>, templates: &[Request], args: &Analytic
         out.flush()?;
     }
     Ok(json!({"rows": args.rows, "seconds": seconds, "rows_per_s": args.rows as f64 / seconds,
-        "includes": format!("generation, placement in {} municipal boundaries, H3 cell, rows with their events and rollups through okno import's batcher, one transaction per {}", boundaries.index.len(), crate::import::BATCH_SIZE)}))
+        "includes": format!("generation, placement in {} municipal boundaries, H3 cell, rows with their events and rollups through okno import's batcher, one transaction per {}", boundaries.index.len(), okno::import::BATCH_SIZE)}))
 }
 
 /// SQLite's own speed on the very rows just imported, the ceiling of any import into Okno's
@@ -195,8 +195,8 @@ async fn sqlite_copy(dir: &std::path::Path, without_indexes: bool) -> Result<Val
     copy.execute("PRAGMA foreign_keys = ON").await?;
     let last: i64 = sqlx::query_scalar("SELECT COALESCE(MAX(id), 0) FROM imported.requests").fetch_one(&mut copy).await?;
     let started = Instant::now();
-    let per_transaction = crate::import::BATCH_SIZE as i64;
-    for low in (0..last).step_by(crate::import::BATCH_SIZE) {
+    let per_transaction = okno::import::BATCH_SIZE as i64;
+    for low in (0..last).step_by(okno::import::BATCH_SIZE) {
         let mut tx = copy.begin().await?;
         for sql in ["INSERT INTO main.requests SELECT * FROM imported.requests WHERE id > $1 AND id <= $2 ORDER BY id",
             "INSERT INTO main.events SELECT * FROM imported.events WHERE request_id > $1 AND request_id <= $2 ORDER BY id"] {
@@ -259,11 +259,11 @@ async fn in_process(cube: &Cube, q: &Queries, repeat: usize) -> Result<Value> {
 async fn over_http(db: &str, store: &dyn Store, q: &Queries, repeat: usize) -> Result<(Value, Value)> {
     let started = Instant::now();
     let quiet = ["--sla-interval", "0", "--webhook-interval", "0", "--alert-interval", "0", "--problem-interval", "0"];
-    let server = crate::process::ServerProcess::start(&std::env::current_exe()?, db, &quiet)?;
+    let server = okno::process::ServerProcess::start(&&crate::okno_binary()?, db, &quiet)?;
     let start_seconds = started.elapsed().as_secs_f64();
     let rss_at_start = server.rss_kib();
     let client = reqwest::Client::new();
-    let cookie = super::sign_in(&client, &server.base, store).await?;
+    let cookie = crate::suites::sign_in(&client, &server.base, store).await?;
     let [w, s, e, n] = q.bbox;
     let paths = [
         ("a", format!("/api/v1/analytics/heatmap?format=json&resolution=8&bbox={w},{s},{e},{n}&from=2021-01-15&to=2021-02-14&category={CATEGORY_A}")),
@@ -340,7 +340,7 @@ pub async fn analytics(args: AnalyticsArgs) -> Result<Value> {
             let baseline = run_python(&args.python, &args.baseline_script, &[csv.as_os_str(), "--municipality".as_ref(),
                 municipality.name_ru.as_ref(), "--category".as_ref(), CATEGORY_A.as_ref(), "--repeat".as_ref(), repeat.as_ref()])?;
             for name in ["a", "b", "c", "d"] {
-                results["ratios"][name] = super::ratio(&baseline["queries"][name], &results["queries"][name], "median_ms");
+                results["ratios"][name] = crate::suites::ratio(&baseline["queries"][name], &results["queries"][name], "median_ms");
             }
             results["agreement"] = json!({
                 "c_same_counts": baseline["answers"]["c_by_category"] == results["answers"]["c_by_category"],

@@ -1,5 +1,5 @@
-//! `okno bench foundation|open311|sla|classify|analytics|alerts`: Okno's figures measured end to end, side by side with
-//! their baselines in one run, written as JSON. No thresholds: these are measurements.
+//! The `foundation`, `open311` and `sla` suites, and what every suite shares (load generation,
+//! medians, Python baselines, results files).
 //!
 //! `foundation`:
 //! - import of the St. Petersburg data (appeals + events) into SQLite and PostgreSQL, against
@@ -15,7 +15,7 @@
 //! `classify`: the classifiers trained and evaluated on the fixed St. Petersburg split, against
 //! the scikit-learn pipeline the issue names, run on the same rows.
 
-use crate::process::ServerProcess;
+use okno::process::ServerProcess;
 use anyhow::{Context, Result};
 use serde_json::{json, Value};
 use std::io::Read;
@@ -24,12 +24,6 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-mod alerts;
-mod analytics;
-mod classify;
-pub use alerts::{alerts, AlertsArgs};
-pub use analytics::{analytics, AnalyticsArgs};
-pub use classify::{classify, ClassifyArgs};
 
 /// The St. Petersburg data a bench imports, and where PostgreSQL runs.
 #[derive(Debug, Clone, clap::Args)]
@@ -52,7 +46,7 @@ impl SpbData {
     }
 }
 
-/// What `okno bench foundation` is told.
+/// What `okno-bench foundation` is told.
 #[derive(Debug, Clone, clap::Args)]
 pub struct FoundationArgs {
     /// The data and the PostgreSQL server.
@@ -94,7 +88,7 @@ async fn fresh_postgres(admin_url: &str, name: &str) -> Result<String> {
 async fn import_figures(db: &str, appeals: &Path, events: &Path) -> Result<Value> {
     let store = okno_store::open(db).await?;
     let started = Instant::now();
-    let report = crate::import::spb::import(store, appeals, Some(events)).await?;
+    let report = okno::import::spb::import(store, appeals, Some(events)).await?;
     let seconds = started.elapsed().as_secs_f64();
     let rows = report.counts.inserted + report.counts.events;
     Ok(json!({"requests": report.counts.inserted, "events": report.counts.events, "rows": rows,
@@ -109,7 +103,7 @@ async fn postgres_copy_baseline(admin_url: &str, args: &FoundationArgs) -> Resul
     let started = Instant::now();
     let mut rows = 0u64;
     for (table, path) in [("appeals", &args.data.appeals), ("events", &args.data.events)] {
-        let mut reader = crate::import::open_csv(path)?;
+        let mut reader = okno::import::open_csv(path)?;
         let columns: Vec<String> = reader.headers()?.iter().map(|h| format!("\"{h}\" text")).collect();
         sqlx::query(sqlx::AssertSqlSafe(format!("CREATE TABLE {table} ({})", columns.join(", ")))).execute(&mut conn).await?;
         let mut raw = Vec::new();
@@ -130,7 +124,7 @@ fn python_baseline(args: &FoundationArgs) -> Result<Value> {
 }
 
 /// Runs a Python baseline script on one core and reads the JSON it prints.
-fn run_python(python: &Path, script: &Path, args: &[&std::ffi::OsStr]) -> Result<Value> {
+pub(crate) fn run_python(python: &Path, script: &Path, args: &[&std::ffi::OsStr]) -> Result<Value> {
     let out = std::process::Command::new(python)
         .arg(script)
         .args(args)
@@ -142,7 +136,7 @@ fn run_python(python: &Path, script: &Path, args: &[&std::ffi::OsStr]) -> Result
 }
 
 /// Writes a bench's results as pretty JSON, creating the folder.
-fn write_results(out: &Path, results: &Value) -> Result<()> {
+pub(crate) fn write_results(out: &Path, results: &Value) -> Result<()> {
     if let Some(dir) = out.parent() {
         std::fs::create_dir_all(dir)?;
     }
@@ -151,7 +145,7 @@ fn write_results(out: &Path, results: &Value) -> Result<()> {
 }
 
 /// Runs `measure` `runs` times and reports the run with the median `seconds`, with every run's seconds.
-async fn median_of<F, Fut>(runs: usize, mut measure: F) -> Result<Value>
+pub(crate) async fn median_of<F, Fut>(runs: usize, mut measure: F) -> Result<Value>
 where
     F: FnMut(usize) -> Fut,
     Fut: std::future::Future<Output = Result<Value>>,
@@ -234,14 +228,14 @@ pub async fn post_load(server: &ServerProcess, total: usize, concurrency: usize)
 }
 
 async fn post_figures(db: &str, args: &FoundationArgs) -> Result<Value> {
-    crate::demo::ensure_demo(&*okno_store::open(db).await?).await?;
-    let server = ServerProcess::start(&std::env::current_exe()?, db, &["--submit-per-minute", "0"])?;
+    okno::demo::ensure_demo(&*okno_store::open(db).await?).await?;
+    let server = ServerProcess::start(&&crate::okno_binary()?, db, &["--submit-per-minute", "0"])?;
     post_load(&server, args.posts, args.concurrency).await
 }
 
 /// Peak memory of a server holding the imported data after a mix of list and read calls.
 async fn serve_memory(db: &str) -> Result<Value> {
-    let server = ServerProcess::start(&std::env::current_exe()?, db, &[])?;
+    let server = ServerProcess::start(&&crate::okno_binary()?, db, &[])?;
     let client = reqwest::Client::new();
     let store = okno_store::open(db).await?;
     let token = sign_in(&client, &server.url(""), &*store).await?;
@@ -262,7 +256,7 @@ async fn serve_memory(db: &str) -> Result<Value> {
 
 /// Signs an analyst in on the server at `base` (creating the user when new); returns the
 /// session cookie to send.
-async fn sign_in(client: &reqwest::Client, base: &str, store: &dyn okno_store::Store) -> Result<String> {
+pub(crate) async fn sign_in(client: &reqwest::Client, base: &str, store: &dyn okno_store::Store) -> Result<String> {
     let (login, password) = ("bench-analyst", "bench-password-1");
     let _ = okno_server::admin::create_user(store, okno_server::admin::CreateUser {
         login: login.into(), password: password.into(), role: okno_core::Role::Analyst, agency: None }, "bench").await;
@@ -271,7 +265,7 @@ async fn sign_in(client: &reqwest::Client, base: &str, store: &dyn okno_store::S
     Ok(response.headers().get("set-cookie").and_then(|v| v.to_str().ok()).unwrap_or_default().split(';').next().unwrap_or_default().to_owned())
 }
 
-fn ratio(a: &Value, b: &Value, key: &str) -> Value {
+pub(crate) fn ratio(a: &Value, b: &Value, key: &str) -> Value {
     match (a[key].as_f64(), b[key].as_f64()) {
         (Some(x), Some(y)) if y > 0.0 => json!(x / y),
         _ => Value::Null,
@@ -317,7 +311,7 @@ pub async fn foundation(args: FoundationArgs) -> Result<Value> {
     Ok(results)
 }
 
-/// What `okno bench open311` is told.
+/// What `okno-bench open311` is told.
 #[derive(Debug, Clone, clap::Args)]
 pub struct Open311Args {
     /// The data and the PostgreSQL server.
@@ -346,7 +340,7 @@ async fn open311_figures(db: String, args: &Open311Args) -> Result<Value> {
     let store = okno_store::open(db).await?;
     let key = okno_server::auth::new_secret();
     store.create_api_key("bench", &okno_server::auth::secret_hash(&key), chrono::Utc::now()).await?;
-    let server = ServerProcess::start(&std::env::current_exe()?, db, &[])?;
+    let server = ServerProcess::start(&&crate::okno_binary()?, db, &[])?;
     let base = server.url("/open311/v2");
     let mut figures = json!({});
     let get = |url: String| -> RequestMaker { Arc::new(move |client, _| client.get(&url)) };
@@ -394,7 +388,7 @@ where
     Ok(results)
 }
 
-/// What `okno bench sla` is told.
+/// What `okno-bench sla` is told.
 #[derive(Debug, Clone, clap::Args)]
 pub struct SlaArgs {
     /// The data and the PostgreSQL server.
@@ -412,7 +406,7 @@ pub struct SlaArgs {
 }
 
 /// Median and p90 of `runs` timings of `f`, in milliseconds.
-async fn latency<F, Fut, T>(runs: usize, mut f: F) -> Result<Value>
+pub(crate) async fn latency<F, Fut, T>(runs: usize, mut f: F) -> Result<Value>
 where
     F: FnMut() -> Fut,
     Fut: std::future::Future<Output = Result<T>>,
@@ -510,16 +504,16 @@ async fn sla_figures(db: String, args: &SlaArgs) -> Result<Value> {
         figures["synthetic"] = add_synthetic(&*store, args.synthetic).await?;
     }
     let config = okno_core::deadline::DeadlineConfig::shipped();
-    let catalog = crate::sla::catalog_regimes(&*store).await?;
+    let catalog = okno::sla::catalog_regimes(&*store).await?;
 
     eprintln!("   reading every timeline and replaying it");
     let (mut replayed, mut requests, mut events) = (Duration::ZERO, 0usize, 0usize);
     let started = Instant::now();
-    crate::sla::for_each_batch(&*store, async |batch| {
+    okno::sla::for_each_batch(&*store, async |batch| {
         let replay_started = Instant::now();
         for t in &batch {
-            if let Some(rules) = crate::sla::rules_of(&config, &catalog, &t.service_code) {
-                std::hint::black_box(crate::sla::replay_timeline(rules, t));
+            if let Some(rules) = okno::sla::rules_of(&config, &catalog, &t.service_code) {
+                std::hint::black_box(okno::sla::replay_timeline(rules, t));
             }
         }
         replayed += replay_started.elapsed();
@@ -535,11 +529,11 @@ async fn sla_figures(db: String, args: &SlaArgs) -> Result<Value> {
     eprintln!("   full recomputation, stored");
     let now = chrono::Utc::now();
     let started = Instant::now();
-    let report = crate::sla::recompute(&*store, &config, true, false, now).await?;
+    let report = okno::sla::recompute(&*store, &config, true, false, now).await?;
     let seconds = started.elapsed().as_secs_f64();
     figures["recompute_all"] = json!({"report": report, "seconds": seconds, "requests_per_s": report.requests as f64 / seconds});
     let started = Instant::now();
-    let unchanged = crate::sla::recompute(&*store, &config, true, true, now).await?;
+    let unchanged = okno::sla::recompute(&*store, &config, true, true, now).await?;
     let seconds = started.elapsed().as_secs_f64();
     figures["recompute_again_no_changes"] = json!({"changed": unchanged.changed, "seconds": seconds, "requests_per_s": unchanged.requests as f64 / seconds});
 

@@ -1,11 +1,11 @@
-//! `okno bench alerts`: how well the spike detector finds injected spikes (precision and recall
+//! `okno-bench alerts`: how well the spike detector finds injected spikes (precision and recall
 //! by spike size and by how busy a series is), what it finds in the real St. Petersburg and Los
 //! Angeles requests, and how long a scan of one day takes.
 
-use super::write_results;
+use crate::suites::write_results;
 use anyhow::Result;
 use chrono::Duration;
-use okno_analytics::spikes::evaluation::{evaluate, Scenario};
+use crate::spike_evaluation::{evaluate, Scenario};
 use okno_analytics::spikes::SpikeRules;
 use okno_core::alert::AlertDraft;
 use okno_server::analytics::load_cube;
@@ -16,7 +16,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Instant;
 
-/// What `okno bench alerts` is told.
+/// What `okno-bench alerts` is told.
 #[derive(Debug, Clone, clap::Args)]
 pub struct AlertsArgs {
     /// The St. Petersburg portal's appeals.csv.gz.
@@ -105,14 +105,14 @@ pub async fn alerts(args: AlertsArgs) -> Result<Value> {
     let mut results = json!({ "rules": rules, "injected_spikes": injected_spikes(&rules) });
     if args.appeals.exists() {
         let store = okno_store::open("sqlite::memory:").await?;
-        crate::import::spb::import(store.clone(), &args.appeals, None).await?;
+        okno::import::spb::import(store.clone(), &args.appeals, None).await?;
         results["st_petersburg"] = real_scan(&*store, chrono_tz::Europe::Moscow, &rules).await?;
     } else {
         results["st_petersburg"] = json!({ "skipped": format!("{} is absent", args.appeals.display()) });
     }
     if args.la.exists() {
         let store: Arc<dyn Store> = okno_store::open("sqlite::memory:").await?;
-        crate::import::us311::import(store.clone(), &args.la, crate::import::us311::Profile::La).await?;
+        okno::import::us311::import(store.clone(), &args.la, okno::import::us311::Profile::La).await?;
         // The four windows are a few days each, a year apart: a baseline of two weeks is the
         // most they hold, and it only exists inside a window (the rest of the history is empty).
         let short = SpikeRules { history_days: 14, half_life_days: 7.0, ..rules };

@@ -2,7 +2,7 @@
 //! model of real request counts (weekday pattern, trend, over-dispersed noise), some with one
 //! injected spike, scanned day by day exactly as the server scans the cube.
 
-use super::{test, weekday_profile, SpikeRules};
+use okno_analytics::spikes::{test, weekday_profile, SpikeRules};
 use okno_core::alert::Period;
 use chrono::NaiveDate;
 use rand::{Rng, SeedableRng};

@@ -1,4 +1,4 @@
-//! `okno bench classify`: Okno's classifiers trained and evaluated on the fixed St. Petersburg
+//! `okno-bench classify`: Okno's classifiers trained and evaluated on the fixed St. Petersburg
 //! split, beside the scikit-learn pipeline the issue names run on the same rows in the same run.
 //!
 //! Both sides run on one core. Prediction speed is the median of `--repeat` passes over the test
@@ -6,8 +6,8 @@
 //! first, as at intake). Besides the issue's targets, the figures with the kind of place the
 //! citizen picked on the form (`city_object`) read beside the text.
 
-use super::{ratio, run_python, write_results};
-use crate::classify::{evaluate_model, predict_all, split_rows, train_model, LabelledRow, Target, Topics};
+use crate::suites::{ratio, run_python, write_results};
+use okno::classify::{evaluate_model, predict_all, split_rows, train_model, LabelledRow, Target, Topics};
 use anyhow::Result;
 use okno_classify::{FeatureConfig, Model, TrainParams};
 use serde_json::{json, Value};
@@ -17,7 +17,7 @@ use std::path::PathBuf;
 /// `*_with_city_object` figures show what asking for it adds.
 const PLACE_KIND: &str = "city_object";
 
-/// What `okno bench classify` is told.
+/// What `okno-bench classify` is told.
 #[derive(Debug, Clone, clap::Args)]
 pub struct ClassifyArgs {
     /// The portal's appeals.csv.gz.
