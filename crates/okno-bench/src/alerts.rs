@@ -8,7 +8,7 @@ use chrono::Duration;
 use crate::spike_evaluation::{evaluate, Scenario};
 use okno_analytics::spikes::SpikeRules;
 use okno_core::alert::AlertDraft;
-use okno_server::analytics::load_cube;
+use okno_app::analytics::load_cube;
 use okno_store::Store;
 use serde_json::{json, Value};
 use std::collections::{BTreeMap, HashMap};
@@ -105,14 +105,14 @@ pub async fn alerts(args: AlertsArgs) -> Result<Value> {
     let mut results = json!({ "rules": rules, "injected_spikes": injected_spikes(&rules) });
     if args.appeals.exists() {
         let store = okno_store::open("sqlite::memory:").await?;
-        okno::import::spb::import(store.clone(), &args.appeals, None).await?;
+        okno_app::imports::spb::import(store.clone(), &args.appeals, None).await?;
         results["st_petersburg"] = real_scan(&*store, chrono_tz::Europe::Moscow, &rules).await?;
     } else {
         results["st_petersburg"] = json!({ "skipped": format!("{} is absent", args.appeals.display()) });
     }
     if args.la.exists() {
         let store: Arc<dyn Store> = okno_store::open("sqlite::memory:").await?;
-        okno::import::us311::import(store.clone(), &args.la, okno::import::us311::Profile::La).await?;
+        okno_app::imports::us311::import(store.clone(), &args.la, okno_app::imports::us311::Profile::La).await?;
         // The four windows are a few days each, a year apart: a baseline of two weeks is the
         // most they hold, and it only exists inside a window (the rest of the history is empty).
         let short = SpikeRules { history_days: 14, half_life_days: 7.0, ..rules };

@@ -64,7 +64,7 @@ fn date(s: &str) -> NaiveDate {
 /// and that store (its catalog is copied into the bench's).
 async fn templates(args: &AnalyticsArgs) -> Result<(Vec<Request>, Arc<dyn Store>)> {
     let source = okno_store::open("sqlite::memory:").await?;
-    okno::import::spb::import(source.clone(), &args.appeals, None).await?;
+    okno_app::imports::spb::import(source.clone(), &args.appeals, None).await?;
     let mut rows = Vec::new();
     let mut before = None;
     loop {
@@ -96,7 +96,7 @@ async fn prepare(store: &dyn Store, source: &dyn Store, args: &AnalyticsArgs) ->
     for s in source.services().await? {
         store.upsert_service(&s).await?;
     }
-    okno::geo::import_territories(store, &okno::geo::ImportTerritoriesArgs {
+    okno_app::imports::territories::import_territories(store, &okno_app::imports::territories::ImportTerritoriesArgs {
         file: args.boundaries.clone(), name_field: "name".into(), kind: "municipality".into(), code_field: None,
         parent: None, population_field: None, repair: false,
     }).await?;
@@ -105,7 +105,7 @@ async fn prepare(store: &dyn Store, source: &dyn Store, args: &AnalyticsArgs) ->
 
 /// Generates, places and imports the rows; writes the CSV when asked. Returns the import figures.
 async fn generate(store: &Arc<dyn Store>, templates: &[Request], args: &AnalyticsArgs, csv: Option<&PathBuf>) -> Result<Value> {
-    let boundaries = okno_server::places::load_boundaries(store.as_ref()).await.map_err(|e| anyhow::anyhow!("{e}"))?;
+    let boundaries = okno_app::places::load_boundaries(store.as_ref()).await.map_err(|e| anyhow::anyhow!("{e}"))?;
     let names: HashMap<String, String> = store.territories().await?.into_iter().map(|t| (t.code, t.name_ru)).collect();
     let mut out = csv.map(|p| std::fs::File::create(p).map(std::io::BufWriter::new)).transpose()?;
     if let Some(out) = out.as_mut() {
@@ -119,7 +119,7 @@ async fn generate(store: &Arc<dyn Store>, templates: &[Request], args: &Analytic
     // An export comes in the order requests arrived: times drawn, then sorted.
     let mut times: Vec<i64> = (0..args.rows).map(|_| random.gen_range(0..span)).collect();
     times.sort_unstable();
-    let mut batcher = okno::import::Batcher::new(store.clone(), "bench");
+    let mut batcher = okno_app::imports::Batcher::new(store.clone(), "bench");
     for (i, offset) in times.into_iter().enumerate() {
         let t = &templates[random.gen_range(0..templates.len())];
         let point = t.coordinates.context("templates have points")?;
@@ -128,14 +128,14 @@ async fn generate(store: &Arc<dyn Store>, templates: &[Request], args: &Analytic
         let created_at = start + Duration::seconds(offset);
         let closed_at = t.closed_at.map(|c| created_at + (c - t.created_at));
         let placement = boundaries.index.place(lat, lon);
-        let request = okno_core::NewRequest {
-            service_code: t.service_code.clone(), channel: t.channel, source_system: Some("bench".into()),
-            source_id: Some(i.to_string()), text: t.text.clone(), coordinates: okno_core::Coordinates::new(lat, lon),
-            address: None, territory: placement.territory.clone().or_else(|| t.territory.clone()), agency: t.agency.clone(),
-            priority: t.priority, created_at, attributes: BTreeMap::new(), media_url: None,
-            location: okno_server::places::location(&placement), contact: okno_core::Contact::default(),
-            category: t.category.clone(), reason: t.reason.clone(),
-        };
+        let mut request = okno_core::NewRequest::recorded(t.service_code.clone(), t.channel, Some(("bench".into(), i.to_string())), t.text.clone(), created_at)?;
+        request.coordinates = okno_core::Coordinates::new(lat, lon);
+        request.territory = placement.territory.clone().or_else(|| t.territory.clone());
+        request.agency = t.agency.clone();
+        request.priority = t.priority;
+        request.location = okno_app::places::location(&placement);
+        request.category = t.category.clone();
+        request.reason = t.reason.clone();
         if let Some(out) = out.as_mut() {
             let municipality = placement.territory.as_ref().and_then(|c| names.get(c)).map_or("", String::as_str);
             writeln!(out, "{i},{},{},{},{},{lat:.6},{lon:.6},{},{}", local(created_at), csv_text(request.category.as_deref().unwrap_or("")),
@@ -149,7 +149,7 @@ async fn generate(store: &Arc<dyn Store>, templates: &[Request], args: &Analytic
         }
         batcher.row();
         batcher.push(ImportedRequest {
-            token: okno_server::intake::tracking_token(created_at, &mut random), request, status: t.status, updated_at: closed_at.unwrap_or(created_at), closed_at,
+            token: okno_app::intake::tracking_token(created_at, &mut random), request, status: t.status, updated_at: closed_at.unwrap_or(created_at), closed_at,
             due_at: None, last_answer: None, rating: None, first_reaction_due_at: None, routing_due_at: None,
             first_reaction_at: None, first_answer_at: None, events,
         }).await?;
@@ -161,7 +161,7 @@ async fn generate(store: &Arc<dyn Store>, templates: &[Request], args: &Analytic
         out.flush()?;
     }
     Ok(json!({"rows": args.rows, "seconds": seconds, "rows_per_s": args.rows as f64 / seconds,
-        "includes": format!("generation, placement in {} municipal boundaries, H3 cell, rows with their events and rollups through okno import's batcher, one transaction per {}", boundaries.index.len(), okno::import::BATCH_SIZE)}))
+        "includes": format!("generation, placement in {} municipal boundaries, H3 cell, rows with their events and rollups through okno import's batcher, one transaction per {}", boundaries.index.len(), okno_app::imports::BATCH_SIZE)}))
 }
 
 /// SQLite's own speed on the very rows just imported, the ceiling of any import into Okno's
@@ -195,8 +195,8 @@ async fn sqlite_copy(dir: &std::path::Path, without_indexes: bool) -> Result<Val
     copy.execute("PRAGMA foreign_keys = ON").await?;
     let last: i64 = sqlx::query_scalar("SELECT COALESCE(MAX(id), 0) FROM imported.requests").fetch_one(&mut copy).await?;
     let started = Instant::now();
-    let per_transaction = okno::import::BATCH_SIZE as i64;
-    for low in (0..last).step_by(okno::import::BATCH_SIZE) {
+    let per_transaction = okno_app::imports::BATCH_SIZE as i64;
+    for low in (0..last).step_by(okno_app::imports::BATCH_SIZE) {
         let mut tx = copy.begin().await?;
         for sql in ["INSERT INTO main.requests SELECT * FROM imported.requests WHERE id > $1 AND id <= $2 ORDER BY id",
             "INSERT INTO main.events SELECT * FROM imported.events WHERE request_id > $1 AND request_id <= $2 ORDER BY id"] {
@@ -259,7 +259,7 @@ async fn in_process(cube: &Cube, q: &Queries, repeat: usize) -> Result<Value> {
 async fn over_http(db: &str, store: &dyn Store, q: &Queries, repeat: usize) -> Result<(Value, Value)> {
     let started = Instant::now();
     let quiet = ["--sla-interval", "0", "--webhook-interval", "0", "--alert-interval", "0", "--problem-interval", "0"];
-    let server = okno::process::ServerProcess::start(&&crate::okno_binary()?, db, &quiet)?;
+    let server = okno::process::ServerProcess::start(&crate::okno_binary()?, db, &quiet)?;
     let start_seconds = started.elapsed().as_secs_f64();
     let rss_at_start = server.rss_kib();
     let client = reqwest::Client::new();
@@ -309,7 +309,7 @@ pub async fn analytics(args: AnalyticsArgs) -> Result<Value> {
     import["sqlite_copy_without_indexes"] = sqlite_copy(&dir, true).await?;
 
     let started = Instant::now();
-    let cube = okno_server::analytics::load_cube(store.as_ref(), chrono_tz::Europe::Moscow).await?;
+    let cube = okno_app::analytics::load_cube(store.as_ref(), chrono_tz::Europe::Moscow).await?;
     let load_seconds = started.elapsed().as_secs_f64();
     let municipality = store.territories().await?.into_iter().find(|t| t.kind == "municipality" && t.name_ru.contains(MUNICIPALITY_C))
         .context("no Smolninskoe municipality among the territories")?;

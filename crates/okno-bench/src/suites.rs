@@ -88,7 +88,7 @@ async fn fresh_postgres(admin_url: &str, name: &str) -> Result<String> {
 async fn import_figures(db: &str, appeals: &Path, events: &Path) -> Result<Value> {
     let store = okno_store::open(db).await?;
     let started = Instant::now();
-    let report = okno::import::spb::import(store, appeals, Some(events)).await?;
+    let report = okno_app::imports::spb::import(store, appeals, Some(events)).await?;
     let seconds = started.elapsed().as_secs_f64();
     let rows = report.counts.inserted + report.counts.events;
     Ok(json!({"requests": report.counts.inserted, "events": report.counts.events, "rows": rows,
@@ -103,7 +103,7 @@ async fn postgres_copy_baseline(admin_url: &str, args: &FoundationArgs) -> Resul
     let started = Instant::now();
     let mut rows = 0u64;
     for (table, path) in [("appeals", &args.data.appeals), ("events", &args.data.events)] {
-        let mut reader = okno::import::open_csv(path)?;
+        let mut reader = okno_app::imports::open_csv(path)?;
         let columns: Vec<String> = reader.headers()?.iter().map(|h| format!("\"{h}\" text")).collect();
         sqlx::query(sqlx::AssertSqlSafe(format!("CREATE TABLE {table} ({})", columns.join(", ")))).execute(&mut conn).await?;
         let mut raw = Vec::new();
@@ -229,13 +229,13 @@ pub async fn post_load(server: &ServerProcess, total: usize, concurrency: usize)
 
 async fn post_figures(db: &str, args: &FoundationArgs) -> Result<Value> {
     okno::demo::ensure_demo(&*okno_store::open(db).await?).await?;
-    let server = ServerProcess::start(&&crate::okno_binary()?, db, &["--submit-per-minute", "0"])?;
+    let server = ServerProcess::start(&crate::okno_binary()?, db, &["--submit-per-minute", "0"])?;
     post_load(&server, args.posts, args.concurrency).await
 }
 
 /// Peak memory of a server holding the imported data after a mix of list and read calls.
 async fn serve_memory(db: &str) -> Result<Value> {
-    let server = ServerProcess::start(&&crate::okno_binary()?, db, &[])?;
+    let server = ServerProcess::start(&crate::okno_binary()?, db, &[])?;
     let client = reqwest::Client::new();
     let store = okno_store::open(db).await?;
     let token = sign_in(&client, &server.url(""), &*store).await?;
@@ -258,8 +258,8 @@ async fn serve_memory(db: &str) -> Result<Value> {
 /// session cookie to send.
 pub(crate) async fn sign_in(client: &reqwest::Client, base: &str, store: &dyn okno_store::Store) -> Result<String> {
     let (login, password) = ("bench-analyst", "bench-password-1");
-    let _ = okno_server::admin::create_user(store, okno_server::admin::CreateUser {
-        login: login.into(), password: password.into(), role: okno_core::Role::Analyst, agency: None }, "bench").await;
+    let _ = okno_app::access::create_user(store, okno_app::access::CreateUser {
+        login: login.into(), password: password.into(), role: okno_core::Role::Analyst, agency: None }, "bench", chrono::Utc::now()).await;
     let response = client.post(format!("{base}/api/v1/auth/login")).json(&json!({"login": login, "password": password})).send().await?;
     anyhow::ensure!(response.status().is_success(), "signing in: {}", response.status());
     Ok(response.headers().get("set-cookie").and_then(|v| v.to_str().ok()).unwrap_or_default().split(';').next().unwrap_or_default().to_owned())
@@ -338,9 +338,9 @@ async fn open311_figures(db: String, args: &Open311Args) -> Result<Value> {
     let db = db.as_str();
     import_figures(db, &args.data.appeals, &args.data.events).await?;
     let store = okno_store::open(db).await?;
-    let key = okno_server::auth::new_secret();
-    store.create_api_key("bench", &okno_server::auth::secret_hash(&key), chrono::Utc::now()).await?;
-    let server = ServerProcess::start(&&crate::okno_binary()?, db, &[])?;
+    let key = okno_app::access::new_secret();
+    store.create_api_key("bench", &okno_app::access::secret_hash(&key), chrono::Utc::now()).await?;
+    let server = ServerProcess::start(&crate::okno_binary()?, db, &[])?;
     let base = server.url("/open311/v2");
     let mut figures = json!({});
     let get = |url: String| -> RequestMaker { Arc::new(move |client, _| client.get(&url)) };
@@ -426,7 +426,7 @@ where
 /// registered → routed → answered → closed timeline (the last two for four in five).
 async fn add_synthetic(store: &dyn okno_store::Store, n: u64) -> Result<Value> {
     use chrono::{Duration as Span, TimeZone, Utc};
-    use okno_core::{Channel, EventKind, Location, NewEvent, NewRequest, Priority, Status};
+    use okno_core::{Channel, EventKind, NewEvent, NewRequest, Status};
     let services = store.services().await?;
     let agencies = store.agencies().await?;
     anyhow::ensure!(!services.is_empty() && !agencies.is_empty(), "import the St. Petersburg data first");
@@ -450,15 +450,12 @@ async fn add_synthetic(store: &dyn okno_store::Store, n: u64) -> Result<Value> {
                 events.push(e);
             }
         }
+        let service = services[(i % services.len() as u64) as usize].code.clone();
+        let mut request = NewRequest::recorded(service, Channel::Import, Some(("bench".into(), i.to_string())), format!("synthetic request {i}"), created)?;
+        request.coordinates = okno_core::Coordinates::new(59.8 + (i % 300) as f64 / 1000.0, 30.2 + (i % 400) as f64 / 1000.0);
+        request.agency = Some(agency);
         batch.push(okno_store::ImportedRequest {
-            request: NewRequest {
-                service_code: services[(i % services.len() as u64) as usize].code.clone(), channel: Channel::Import,
-                source_system: Some("bench".into()), source_id: Some(i.to_string()), text: format!("synthetic request {i}"),
-                coordinates: okno_core::Coordinates::new(59.8 + (i % 300) as f64 / 1000.0, 30.2 + (i % 400) as f64 / 1000.0),
-                address: None, territory: None, agency: Some(agency), priority: Priority::Normal, created_at: created,
-                attributes: Default::default(), media_url: None, contact: Default::default(), category: None, reason: None,
-                location: Location::default(),
-            },
+            request,
             token: format!("bench{i:011}"),
             status: if closed { Status::Closed } else { Status::Routed },
             updated_at: created, closed_at: closed.then(|| answered_at + Span::hours(3)), due_at: None,
@@ -504,16 +501,16 @@ async fn sla_figures(db: String, args: &SlaArgs) -> Result<Value> {
         figures["synthetic"] = add_synthetic(&*store, args.synthetic).await?;
     }
     let config = okno_core::deadline::DeadlineConfig::shipped();
-    let catalog = okno::sla::catalog_regimes(&*store).await?;
+    let catalog = okno_app::timelines::catalog_regimes(&*store).await?;
 
     eprintln!("   reading every timeline and replaying it");
     let (mut replayed, mut requests, mut events) = (Duration::ZERO, 0usize, 0usize);
     let started = Instant::now();
-    okno::sla::for_each_batch(&*store, async |batch| {
+    okno_app::timelines::for_each_batch(&*store, async |batch| {
         let replay_started = Instant::now();
         for t in &batch {
-            if let Some(rules) = okno::sla::rules_of(&config, &catalog, &t.service_code) {
-                std::hint::black_box(okno::sla::replay_timeline(rules, t));
+            if let Some(rules) = okno_app::timelines::rules_of(&config, &catalog, &t.service_code) {
+                std::hint::black_box(okno_app::timelines::replay_timeline(rules, t));
             }
         }
         replayed += replay_started.elapsed();
@@ -529,20 +526,20 @@ async fn sla_figures(db: String, args: &SlaArgs) -> Result<Value> {
     eprintln!("   full recomputation, stored");
     let now = chrono::Utc::now();
     let started = Instant::now();
-    let report = okno::sla::recompute(&*store, &config, true, false, now).await?;
+    let report = okno_app::timelines::recompute(&*store, &config, true, false, now).await?;
     let seconds = started.elapsed().as_secs_f64();
     figures["recompute_all"] = json!({"report": report, "seconds": seconds, "requests_per_s": report.requests as f64 / seconds});
     let started = Instant::now();
-    let unchanged = okno::sla::recompute(&*store, &config, true, true, now).await?;
+    let unchanged = okno_app::timelines::recompute(&*store, &config, true, true, now).await?;
     let seconds = started.elapsed().as_secs_f64();
     figures["recompute_again_no_changes"] = json!({"changed": unchanged.changed, "seconds": seconds, "requests_per_s": unchanged.requests as f64 / seconds});
 
     eprintln!("   scorecards");
-    let period: okno_server::report::Period = "2013-01-01..2028-01-01".parse().map_err(|e: String| anyhow::anyhow!(e))?;
+    let period: okno_app::reports::Period = "2013-01-01..2028-01-01".parse().map_err(|e: String| anyhow::anyhow!(e))?;
     let problem = |e| anyhow::anyhow!("{e:?}");
     for (name, by) in [("scorecard_by_agency", okno_store::ScoreBy::Agency), ("scorecard_by_territory", okno_store::ScoreBy::Territory)] {
         figures[name] = latency(args.repeat, || async {
-            okno_server::report::scorecard_report(&*store, &config, by, period, 30, now).await.map_err(problem)
+            okno_app::reports::scorecard_report(&*store, &config, by, period, 30, now).await.map_err(problem)
         }).await?;
     }
     figures["baseline_sql_counts_by_agency"] = latency(args.repeat, || scorecard_sql_baseline(db)).await?;

@@ -6,38 +6,10 @@
 use crate::features::{extra_bucket, FeatureConfig, Featurizer, Scratch, HASH_BITS};
 use crate::roles::RoleTable;
 use crate::routing::RoutingTable;
+pub use crate::model::TrainParams;
 use crate::model::{row_index, scores_into, softmax, vectorize_with, Model, ModelInfo, Vector, FORMAT_VERSION};
-use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use std::collections::{BTreeMap, BTreeSet};
-
-/// Training settings.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
-pub struct TrainParams {
-    /// Passes over the examples.
-    pub epochs: u32,
-    /// Initial learning rate; it falls as `1 / (1 + epochs done)`, so that examples with
-    /// the same features and different labels (short, templated texts) settle on their
-    /// shares instead of following the last ones seen.
-    pub learning_rate: f32,
-    /// L2 regularization strength.
-    pub l2: f32,
-    /// The model is the mean of the weights at the ends of this many last epochs (1: the
-    /// last weights), which smooths the noise of the final steps.
-    pub averaged_epochs: u32,
-    /// Text features seen in fewer examples than this are dropped.
-    pub min_df: u32,
-    /// Share of the newest examples held out to fit the temperature (0: none).
-    pub calibration_share: f32,
-    /// Seed of the example order.
-    pub seed: u64,
-}
-
-impl Default for TrainParams {
-    fn default() -> Self {
-        TrainParams { epochs: 12, learning_rate: 2.0, l2: 2e-6, averaged_epochs: 6, min_df: 2, calibration_share: 0.1, seed: 20_210_301 }
-    }
-}
 
 /// One training example.
 #[derive(Debug, Clone, PartialEq)]

@@ -2,19 +2,12 @@
 //! ([`crate::workflow::plan`]); [`replay`] runs it over a whole stored timeline, so deadlines can
 //! be recomputed from events alone (after a regime changes, or to check imported deadlines).
 
-use crate::deadline::{DeadlineConfig, Due, Regime, TermStart};
+use crate::deadline::{Due, TermStart};
 use crate::lifecycle::Status;
 use crate::request::{EventKind, NewEvent};
 use chrono::{DateTime, Utc};
 
-/// The deadline rules that apply to a request: the configuration and the service's regime.
-#[derive(Debug, Clone, Copy)]
-pub struct DeadlineRules<'a> {
-    /// Calendar, time zone and regimes.
-    pub config: &'a DeadlineConfig,
-    /// The request's regime.
-    pub regime: &'a Regime,
-}
+pub use crate::deadline::DeadlineRules;
 
 /// Where a request's answer deadline stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -157,6 +150,7 @@ pub fn replay<'e>(rules: DeadlineRules<'_>, facts: impl IntoIterator<Item = Fact
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
+    use crate::deadline::DeadlineConfig;
 
     fn at(s: &str) -> DateTime<Utc> {
         DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc)

@@ -3,7 +3,6 @@
 //! The regimes are configuration (`data/regimes.toml` shipped; a file of the same shape
 //! replaces it at run time); a bad file is refused as a whole with a reason.
 
-use crate::clock::DeadlineRules;
 use crate::calendar::{CalendarError, WorkCalendar, WorkingDay};
 use chrono::{DateTime, Duration, NaiveDate, NaiveDateTime, NaiveTime, TimeZone, Utc};
 use chrono_tz::Tz;
@@ -11,6 +10,15 @@ use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::fmt;
 use std::str::FromStr;
+
+/// The deadline rules that apply to a request: the configuration and the service's regime.
+#[derive(Debug, Clone, Copy)]
+pub struct DeadlineRules<'a> {
+    /// Calendar, time zone and regimes.
+    pub config: &'a DeadlineConfig,
+    /// The request's regime.
+    pub regime: &'a Regime,
+}
 
 /// The regimes shipped with Okno.
 pub const SHIPPED: &str = include_str!("../data/regimes.toml");

@@ -25,5 +25,5 @@ pub use catalog::{Agency, Attribute, AttributeDatatype, AttributeValue, Service,
 pub use lifecycle::{Action, Open311Status, Status, TransitionError};
 pub use request::{
     AttributeInput, BBox, Channel, Contact, Coordinates, Event, EventKind, FieldError, FieldErrors, Location,
-    NewEvent, NewRequest, Priority, Request, RequestDraft, RequestFilter, RequestOrder, ValidationError,
+    LocationFlag, NewEvent, NewRequest, Priority, Request, RequestDraft, RequestFilter, RequestOrder, ValidationError,
 };

@@ -128,8 +128,11 @@ string_enum! {
     }
 }
 
-/// A point on the Earth (WGS 84), validated.
+/// A point on the Earth (WGS 84), validated: made only by [`Coordinates::new`] (or read from
+/// JSON through it).
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(try_from = "Point")]
+#[non_exhaustive]
 pub struct Coordinates {
     /// Latitude in degrees, −90…90.
     pub lat: f64,
@@ -142,6 +145,20 @@ impl Coordinates {
     pub fn new(lat: f64, lon: f64) -> Option<Self> {
         (lat.is_finite() && lon.is_finite() && (-90.0..=90.0).contains(&lat) && (-180.0..=180.0).contains(&lon))
             .then_some(Coordinates { lat, lon })
+    }
+}
+
+/// Coordinates as read, before they are checked.
+#[derive(Deserialize)]
+struct Point {
+    lat: f64,
+    lon: f64,
+}
+
+impl TryFrom<Point> for Coordinates {
+    type Error = String;
+    fn try_from(p: Point) -> Result<Self, String> {
+        Coordinates::new(p.lat, p.lon).ok_or_else(|| format!("{},{} is not a point on Earth", p.lat, p.lon))
     }
 }
 
@@ -237,8 +254,11 @@ impl FieldErrors {
     }
 }
 
-/// A request as it enters Okno, before it is stored. Build it with [`NewRequest::validate`].
+/// A request as it enters Okno, before it is stored. Made only by [`NewRequest::validate`]
+/// (intake from any channel) or [`NewRequest::recorded`] (a system of record: imports, the
+/// demo); the optional fields are set after.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct NewRequest {
     /// Service (request type) code; the service must exist and be active.
     pub service_code: String,
@@ -276,11 +296,47 @@ pub struct NewRequest {
     pub location: Location,
 }
 
+/// What is wrong with a request's location, when something is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum LocationFlag {
+    /// In the region's extent but in no territory (a gap, the sea, a boundary not loaded).
+    OutsideTerritories,
+    /// Far from every territory.
+    OutsideRegion,
+    /// Latitude and longitude were given the wrong way round (common in 311 exports): swapped
+    /// back, the point falls in a territory, where it is placed.
+    Swapped,
+}
+
+impl LocationFlag {
+    /// The name stored and shown.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            LocationFlag::OutsideTerritories => "outside_territories",
+            LocationFlag::OutsideRegion => "outside_region",
+            LocationFlag::Swapped => "swapped",
+        }
+    }
+
+    /// The flag of a stored name.
+    pub fn parse(name: &str) -> Option<LocationFlag> {
+        [LocationFlag::OutsideTerritories, LocationFlag::OutsideRegion, LocationFlag::Swapped].into_iter().find(|f| f.as_str() == name)
+    }
+}
+
+impl std::str::FromStr for LocationFlag {
+    type Err = String;
+    fn from_str(name: &str) -> Result<Self, String> {
+        LocationFlag::parse(name).ok_or_else(|| format!("unknown location flag {name:?}"))
+    }
+}
+
 /// What placing a request's point in the territories found, beside the territory itself.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct Location {
-    /// What is wrong with the point (`outside_territories`, `outside_region`, `swapped`).
-    pub flag: Option<String>,
+    /// What is wrong with the point, if anything.
+    pub flag: Option<LocationFlag>,
     /// The point's H3 cell (resolution 10) as a number.
     pub cell: Option<i64>,
 }
@@ -335,6 +391,37 @@ impl AttributeInput {
 }
 
 impl NewRequest {
+    /// A request another system recorded (an import, the demo region, a benchmark), kept as that
+    /// system has it: its service code must not be blank, and when it names its source both the
+    /// system and the id there must not be blank. Priority normal, nothing else set.
+    pub fn recorded(
+        service_code: impl Into<String>,
+        channel: Channel,
+        source: Option<(String, String)>,
+        text: impl Into<String>,
+        created_at: DateTime<Utc>,
+    ) -> Result<NewRequest, ValidationError> {
+        let mut errors = FieldErrors::default();
+        let service_code = service_code.into();
+        if service_code.trim().is_empty() {
+            errors.add("service_code", "is required");
+        }
+        if let Some((system, id)) = &source {
+            if system.trim().is_empty() {
+                errors.add("source_system", "is required with a source id");
+            }
+            if id.trim().is_empty() {
+                errors.add("source_id", "is required with a source system");
+            }
+        }
+        let (source_system, source_id) = source.unzip();
+        errors.finish(NewRequest {
+            service_code, channel, source_system, source_id, text: text.into(), coordinates: None, address: None,
+            territory: None, agency: None, priority: Priority::Normal, created_at, attributes: BTreeMap::new(), media_url: None,
+            contact: Contact::default(), category: None, reason: None, location: Location::default(),
+        })
+    }
+
     /// Checks a draft against the service it names and returns the request to store, or every
     /// problem found, field by field. `service` is the catalog entry for `draft.service_code`
     /// (`None` when there is no such service).

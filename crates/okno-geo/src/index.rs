@@ -26,34 +26,7 @@ const OVERLAP_TOLERANCE_M: f64 = 25.0;
 /// cells are its parents.
 pub const CELL_RESOLUTION: h3o::Resolution = h3o::Resolution::Ten;
 
-/// What is wrong with a request's location, when something is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum LocationFlag {
-    /// In the region's extent but in no territory (a gap, the sea, a boundary not loaded).
-    OutsideTerritories,
-    /// Far from every territory.
-    OutsideRegion,
-    /// Latitude and longitude were given the wrong way round (common in 311 exports): swapped
-    /// back, the point falls in a territory, where it is placed.
-    Swapped,
-}
-
-impl LocationFlag {
-    /// The name stored and shown.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            LocationFlag::OutsideTerritories => "outside_territories",
-            LocationFlag::OutsideRegion => "outside_region",
-            LocationFlag::Swapped => "swapped",
-        }
-    }
-
-    /// The flag of a stored name.
-    pub fn parse(name: &str) -> Option<LocationFlag> {
-        [LocationFlag::OutsideTerritories, LocationFlag::OutsideRegion, LocationFlag::Swapped].into_iter().find(|f| f.as_str() == name)
-    }
-}
+pub use okno_core::LocationFlag;
 
 /// Where a point belongs.
 #[derive(Debug, Clone, PartialEq)]

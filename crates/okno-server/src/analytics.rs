@@ -8,90 +8,20 @@
 
 use crate::auth::Caller;
 use crate::error::{ApiError, Problem};
-use crate::{ApiQuery, AppState};
+use crate::extract::ApiQuery;
+use crate::state::AppState;
 use axum::extract::State;
 use axum::Json;
 use chrono::{Datelike, Duration, NaiveDate, Utc};
 use chrono_tz::Tz;
-use okno_analytics::{Cube, CubeSize, Filter, PlaceCount, QueryError, StatusClass, Window};
-use okno_store::Store;
+use okno_analytics::{Cube, CubeSize, Filter, PlaceCount, StatusClass, Window};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use std::collections::HashMap;
-use std::sync::{Arc, PoisonError, RwLock};
 use utoipa::{IntoParams, ToSchema};
 
 /// Most places one heat-map answer may hold; more asks for a coarser resolution or a smaller box.
 pub const MAX_FEATURES: usize = 50_000;
-
-/// Hours of rollups read per page when loading.
-const LOAD_PAGE_HOURS: i64 = 24 * 31;
-
-/// The in-memory rollups of this process.
-pub struct Analytics {
-    cube: RwLock<Cube>,
-}
-
-impl Analytics {
-    /// Empty analytics counting days in `zone`.
-    pub fn new(zone: Tz) -> Arc<Analytics> {
-        Arc::new(Analytics { cube: RwLock::new(Cube::new(zone)) })
-    }
-
-    /// Applies every rollup change `store` commits from now on.
-    pub fn follow(self: &Arc<Self>, store: &dyn Store) {
-        let analytics = Arc::downgrade(self);
-        store.watch_rollups(Arc::new(move |deltas| {
-            if let Some(a) = analytics.upgrade() {
-                a.cube.write().unwrap_or_else(PoisonError::into_inner).apply(deltas);
-            }
-        }));
-    }
-
-    /// Reads the stored rollups and puts them in force; returns their size.
-    pub async fn reload(&self, store: &dyn Store) -> Result<CubeSize, ApiError> {
-        let zone = self.read(|c| c.zone());
-        let cube = load_cube(store, zone).await?;
-        let size = cube.size();
-        *self.cube.write().unwrap_or_else(PoisonError::into_inner) = cube;
-        Ok(size)
-    }
-
-    /// Runs a read on the rollups in force.
-    pub fn read<T>(&self, f: impl FnOnce(&Cube) -> T) -> T {
-        f(&self.cube.read().unwrap_or_else(PoisonError::into_inner))
-    }
-}
-
-/// Loads all stored rollups, a month of creation hours at a time: each month is counted into
-/// the cube on a blocking thread while the next is read from the store.
-pub async fn load_cube(store: &dyn Store, zone: Tz) -> okno_store::Result<Cube> {
-    let mut cube = Cube::new(zone);
-    let Some((first, last)) = store.rollup_hours().await? else { return Ok(cube) };
-    let mut from = first;
-    let mut page = store.rollups(from, from + LOAD_PAGE_HOURS).await?;
-    while from + LOAD_PAGE_HOURS <= last {
-        from += LOAD_PAGE_HOURS;
-        let counting = tokio::task::spawn_blocking(move || {
-            cube.load(page);
-            cube
-        });
-        page = store.rollups(from, from + LOAD_PAGE_HOURS).await?;
-        cube = counting.await.unwrap_or_else(|e| std::panic::resume_unwind(e.into_panic()));
-    }
-    cube.load(page);
-    Ok(cube)
-}
-
-impl From<QueryError> for ApiError {
-    fn from(e: QueryError) -> Self {
-        let field = match e {
-            QueryError::Window(_) => "to",
-            QueryError::Resolution(_) => "resolution",
-        };
-        ApiError::field(field, e.to_string())
-    }
-}
 
 /// What to count, shared by the map and the series.
 #[derive(Debug, Default, Deserialize, IntoParams)]
@@ -184,7 +114,7 @@ fn change(count: i64, previous: i64) -> Option<f64> {
 #[utoipa::path(get, path = "/api/v1/analytics/heatmap", tag = "analytics", params(CountQuery, MapQuery),
     responses((status = 200, description = "GeoJSON FeatureCollection, or counts with format=json", body = Object), (status = 422, body = Problem)))]
 pub async fn heatmap(State(state): State<AppState>, ApiQuery(q): ApiQuery<CountQuery>, ApiQuery(m): ApiQuery<MapQuery>) -> Result<Json<Value>, ApiError> {
-    let zone = state.analytics.read(Cube::zone);
+    let zone = state.app.analytics.read(Cube::zone);
     let (from, to, window) = q.window(zone)?;
     let filter = q.filter()?;
     let geojson = match m.format.as_deref() {
@@ -206,7 +136,7 @@ pub async fn heatmap(State(state): State<AppState>, ApiQuery(q): ApiQuery<CountQ
                 (None, None) => okno_core::rollup::CELL_RESOLUTION,
             };
             resolution = Some(res);
-            let cells = state.analytics.read(|c| c.cells(res, bbox, window, &filter))?;
+            let cells = state.app.analytics.read(|c| c.cells(res, bbox, window, &filter))?;
             too_many(cells.len())?;
             for PlaceCount { place, count, previous } in cells {
                 total = (total.0 + count, total.1 + previous);
@@ -216,10 +146,10 @@ pub async fn heatmap(State(state): State<AppState>, ApiQuery(q): ApiQuery<CountQ
             }
         }
         Some("territories") => {
-            let counts = state.analytics.read(|c| c.territories(window, &filter));
+            let counts = state.app.analytics.read(|c| c.territories(window, &filter));
             too_many(counts.len())?;
-            let territories: HashMap<String, okno_core::Territory> = state.store.territories().await?.into_iter().map(|t| (t.code.clone(), t)).collect();
-            let boundaries = state.places.current();
+            let territories: HashMap<String, okno_core::Territory> = state.app.store.territories().await?.into_iter().map(|t| (t.code.clone(), t)).collect();
+            let boundaries = state.app.places.current();
             for PlaceCount { place, count, previous } in counts {
                 let t = territories.get(&place);
                 if let (Some(b), Some(t)) = (bbox, t.and_then(|t| boundaries.index.bbox_of(&t.code)))
@@ -294,7 +224,7 @@ pub struct SeriesPoint {
 #[utoipa::path(get, path = "/api/v1/analytics/series", tag = "analytics", params(CountQuery, SeriesQuery),
     responses((status = 200, description = "points, or an object of points by category", body = Vec<SeriesPoint>), (status = 422, body = Problem)))]
 pub async fn series(State(state): State<AppState>, ApiQuery(q): ApiQuery<CountQuery>, ApiQuery(s): ApiQuery<SeriesQuery>) -> Result<Json<Value>, ApiError> {
-    let zone = state.analytics.read(Cube::zone);
+    let zone = state.app.analytics.read(Cube::zone);
     let (from, to, window) = q.window(zone)?;
     let filter = q.filter()?;
     let weekly = match s.step.as_deref() {
@@ -309,11 +239,11 @@ pub async fn series(State(state): State<AppState>, ApiQuery(q): ApiQuery<CountQu
     };
     match s.by.as_deref() {
         None => {
-            let (now, before) = state.analytics.read(|c| (c.series(window, &filter), last_year.map(|w| c.series(w, &filter))));
+            let (now, before) = state.app.analytics.read(|c| (c.series(window, &filter), last_year.map(|w| c.series(w, &filter))));
             Ok(Json(json!(lay_out(now, before, weekly))))
         }
         Some("category") => {
-            let (now, before) = state.analytics.read(|c| {
+            let (now, before) = state.app.analytics.read(|c| {
                 (c.series_by_category(window, &filter), last_year.map(|w| c.series_by_category(w, &filter)))
             });
             let mut before: Option<HashMap<String, Vec<(NaiveDate, i64)>>> = before.map(|b| b.into_iter().collect());
@@ -375,10 +305,10 @@ pub struct AgencyBacklog {
     responses((status = 200, body = Vec<AgencyBacklog>), (status = 401, body = Problem)))]
 pub async fn backlog(State(state): State<AppState>, caller: Caller, ApiQuery(q): ApiQuery<BacklogQuery>) -> Result<Json<Vec<AgencyBacklog>>, ApiError> {
     caller.staff()?;
-    let zone = state.analytics.read(Cube::zone);
+    let zone = state.app.analytics.read(Cube::zone);
     let open_at = q.open_at.unwrap_or_else(|| Utc::now().with_timezone(&zone).date_naive());
     let created_before = q.created_before.unwrap_or(open_at - Duration::days(30));
-    let rows = state.analytics.read(|c| c.backlog(created_before, open_at));
+    let rows = state.app.analytics.read(|c| c.backlog(created_before, open_at));
     Ok(Json(rows.into_iter().map(|(agency, open)| AgencyBacklog { agency, open }).collect()))
 }
 
@@ -387,8 +317,5 @@ pub async fn backlog(State(state): State<AppState>, caller: Caller, ApiQuery(q):
 #[utoipa::path(post, path = "/api/v1/analytics/reload", tag = "analytics",
     responses((status = 200, body = Object), (status = 401, body = Problem), (status = 403, body = Problem)))]
 pub async fn reload(State(state): State<AppState>, caller: Caller) -> Result<Json<CubeSize>, ApiError> {
-    let admin = caller.admin()?;
-    let size = state.analytics.reload(state.store.as_ref()).await?;
-    state.store.audit(&admin.login, "reload_analytics", None, Some(&format!("{} requests", size.requests)), Utc::now()).await?;
-    Ok(Json(size))
+    Ok(Json(okno_app::analytics::reload(&state.app, &caller.admin()?, Utc::now()).await?))
 }

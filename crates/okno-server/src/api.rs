@@ -2,7 +2,8 @@
 
 use crate::auth::Caller;
 use crate::error::{ApiError, Problem};
-use crate::{intake, ApiJson, ApiPath, ApiQuery, AppState};
+use crate::extract::{ApiJson, ApiPath, ApiQuery};
+use crate::state::AppState;
 use axum::extract::State;
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -10,11 +11,9 @@ use axum::Json;
 use base64::Engine;
 use chrono::{DateTime, Utc};
 use okno_core::lifecycle::ALL_ACTIONS;
-use okno_core::workflow::{plan, ActionInput, Actor, CatalogItem};
-use okno_core::{
-    Action, Agency, BBox, Channel, Contact, Coordinates, Event, EventKind, FieldErrors, Open311Status, Principal,
-    Request, RequestDraft, RequestFilter, Service, Status, Territory,
-};
+use okno_app::requests::PublicRequest;
+use okno_core::workflow::ActionInput;
+use okno_core::{Action, Agency, BBox, Channel, Contact, Event, FieldErrors, Principal, Request, RequestDraft, RequestFilter, Service, Status, Territory};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
@@ -24,26 +23,26 @@ pub const MAX_PAGE: u32 = 500;
 /// The service catalog.
 #[utoipa::path(get, path = "/api/v1/services", tag = "catalog", responses((status = 200, body = [Service])))]
 pub async fn list_services(State(state): State<AppState>) -> Result<Json<Vec<Service>>, ApiError> {
-    Ok(Json(state.store.services().await?))
+    Ok(Json(state.app.store.services().await?))
 }
 
 /// One service with its form fields.
 #[utoipa::path(get, path = "/api/v1/services/{code}", tag = "catalog",
     responses((status = 200, body = Service), (status = 404, body = Problem)))]
 pub async fn get_service(State(state): State<AppState>, ApiPath(code): ApiPath<String>) -> Result<Json<Service>, ApiError> {
-    state.store.service(&code).await?.map(Json).ok_or_else(|| ApiError::NotFound(format!("no service {code:?}")))
+    state.app.store.service(&code).await?.map(Json).ok_or_else(|| ApiError::NotFound(format!("no service {code:?}")))
 }
 
 /// All agencies.
 #[utoipa::path(get, path = "/api/v1/agencies", tag = "catalog", responses((status = 200, body = [Agency])))]
 pub async fn list_agencies(State(state): State<AppState>) -> Result<Json<Vec<Agency>>, ApiError> {
-    Ok(Json(state.store.agencies().await?))
+    Ok(Json(state.app.store.agencies().await?))
 }
 
 /// All territories.
 #[utoipa::path(get, path = "/api/v1/territories", tag = "catalog", responses((status = 200, body = [Territory])))]
 pub async fn list_territories(State(state): State<AppState>) -> Result<Json<Vec<Territory>>, ApiError> {
-    Ok(Json(state.store.territories().await?))
+    Ok(Json(state.app.store.territories().await?))
 }
 
 /// A new request: the draft's fields plus, for staff entering a call or letter, the channel.
@@ -54,92 +53,6 @@ pub struct CreateRequest {
     pub draft: RequestDraft,
     /// `web` or `api` for anyone (default `api`); staff may also give `phone`, `email`, `social`.
     pub channel: Option<Channel>,
-}
-
-/// What the public (and the citizen holding the token) may see of a request: never contacts.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct PublicRequest {
-    /// Request id.
-    pub id: i64,
-    /// Tracking token (absent when the request is shown to someone who only follows it).
-    #[serde(skip_serializing_if = "String::is_empty")]
-    pub token: String,
-    /// Service code.
-    pub service_code: String,
-    /// Fine-grained status.
-    pub status: Status,
-    /// Open311 status.
-    #[schema(value_type = String)]
-    pub open311_status: Open311Status,
-    /// What was written.
-    pub text: String,
-    /// Address.
-    pub address: Option<String>,
-    /// Place.
-    pub coordinates: Option<Coordinates>,
-    /// Territory code.
-    pub territory: Option<String>,
-    /// Responsible agency code.
-    pub agency: Option<String>,
-    /// Submitted.
-    pub created_at: DateTime<Utc>,
-    /// Last changed.
-    pub updated_at: DateTime<Utc>,
-    /// Answer due.
-    pub due_at: Option<DateTime<Utc>>,
-    /// Finished.
-    pub closed_at: Option<DateTime<Utc>>,
-    /// Latest answer.
-    pub last_answer: Option<String>,
-    /// Rating given.
-    pub rating: Option<i16>,
-    /// Photo link.
-    pub media_url: Option<String>,
-    /// Public timeline (staff comments and staff names left out).
-    pub timeline: Vec<PublicEvent>,
-    /// The request this one was merged into: follow that one for the answer.
-    pub duplicate_of: Option<i64>,
-    /// How many other citizens' requests were merged into this one (they follow it too).
-    pub followers: i64,
-}
-
-/// One step of the public timeline.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct PublicEvent {
-    /// When.
-    pub at: DateTime<Utc>,
-    /// What happened.
-    pub kind: EventKind,
-    /// Status after it.
-    pub status: Option<Status>,
-    /// Agency involved.
-    pub agency: Option<String>,
-    /// Answer or reason.
-    pub text: Option<String>,
-    /// New deadline.
-    pub new_due_at: Option<DateTime<Utc>>,
-}
-
-impl PublicRequest {
-    /// The public view of `r` with its timeline and followers read from the store.
-    async fn read(state: &AppState, r: Request) -> Result<Self, ApiError> {
-        let timeline = state
-            .store
-            .events(r.id)
-            .await?
-            .into_iter()
-            .filter(|e| e.kind != EventKind::Comment || e.actor == "citizen")
-            .map(|e| PublicEvent { at: e.at, kind: e.kind, status: e.status, agency: e.agency, text: e.text, new_due_at: e.new_due_at })
-            .collect();
-        let followers = state.store.duplicate_count(r.id).await?;
-        Ok(PublicRequest {
-            id: r.id, token: r.token, service_code: r.service_code, status: r.status, open311_status: r.status.open311(),
-            text: r.text, address: r.address, coordinates: r.coordinates, territory: r.territory, agency: r.agency,
-            created_at: r.created_at, updated_at: r.updated_at, due_at: r.due_at, closed_at: r.closed_at,
-            last_answer: r.last_answer, rating: r.rating, media_url: r.media_url, timeline, duplicate_of: r.duplicate_of,
-            followers,
-        })
-    }
 }
 
 /// Files a request. Anyone may; anonymous callers are rate-limited per address. A repeated
@@ -153,28 +66,14 @@ pub async fn create_request(
     ApiJson(body): ApiJson<CreateRequest>,
 ) -> Result<Response, ApiError> {
     let channel = body.channel.unwrap_or(Channel::Api);
-    let source_system = match &caller.principal {
-        Some(user) => {
-            if !user.can_register() && !matches!(channel, Channel::Web | Channel::Api) {
-                return Err(ApiError::Forbidden("only the management center enters phone, e-mail and social requests".into()));
-            }
-            Some(format!("user:{}", user.login))
-        }
-        None => {
-            state.submit_limiter.check(caller.ip)?;
-            if !matches!(channel, Channel::Web | Channel::Api) {
-                return Err(ApiError::field("channel", "must be web or api"));
-            }
-            if body.draft.source_id.is_some() {
-                return Err(ApiError::field("source_id", "only authenticated clients may send their own ids"));
-            }
-            None
-        }
-    };
-    let created = intake::submit(&state, body.draft, channel, source_system, Utc::now()).await?;
+    if caller.principal.is_none() {
+        state.submit_limiter.check(caller.ip)?;
+    }
+    let source_system = okno_app::requests::intake_source(caller.principal.as_ref(), channel, &body.draft)?;
+    let created = okno_app::intake::submit(&state.app, body.draft, channel, source_system, Utc::now()).await?;
     let status = if created.created { StatusCode::CREATED } else { StatusCode::OK };
     let location = format!("/api/v1/track/{}", created.request.token);
-    let mut response = (status, Json(PublicRequest::read(&state, created.request).await?)).into_response();
+    let mut response = (status, Json(okno_app::requests::public_view(&state.app, created.request).await?)).into_response();
     if let Ok(value) = location.parse() {
         response.headers_mut().insert(header::LOCATION, value);
     }
@@ -299,46 +198,32 @@ pub async fn list_requests(
 
 /// A page of the requests `filter` finds, with the cursor of the next.
 pub(crate) async fn request_page(state: &AppState, filter: RequestFilter) -> Result<RequestPage, ApiError> {
-    let items = state.store.list_requests(&filter).await?;
+    let items = state.app.store.list_requests(&filter).await?;
     let next_cursor = (items.len() == filter.limit as usize)
         .then(|| items.last().map(|r| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(r.id.to_string())))
         .flatten();
     Ok(RequestPage { items, next_cursor })
 }
 
-async fn readable_request(state: &AppState, user: &Principal, id: i64) -> Result<Request, ApiError> {
-    let request = state.store.request(id).await?.ok_or_else(|| ApiError::NotFound(format!("no request {id}")))?;
-    if !user.can_read_request(request.agency.as_deref()) {
-        return Err(ApiError::Forbidden("this request belongs to another agency".into()));
-    }
-    Ok(request)
-}
-
 /// One request (staff).
 #[utoipa::path(get, path = "/api/v1/requests/{id}", tag = "requests",
     responses((status = 200, body = Request), (status = 403, body = Problem), (status = 404, body = Problem)))]
 pub async fn get_request(State(state): State<AppState>, caller: Caller, ApiPath(id): ApiPath<i64>) -> Result<Json<Request>, ApiError> {
-    Ok(Json(readable_request(&state, &caller.staff()?, id).await?))
+    Ok(Json(okno_app::requests::readable(&state.app, &caller.staff()?, id).await?))
 }
 
 /// A request's whole timeline (staff).
 #[utoipa::path(get, path = "/api/v1/requests/{id}/events", tag = "requests",
     responses((status = 200, body = [Event]), (status = 403, body = Problem), (status = 404, body = Problem)))]
 pub async fn request_events(State(state): State<AppState>, caller: Caller, ApiPath(id): ApiPath<i64>) -> Result<Json<Vec<Event>>, ApiError> {
-    readable_request(&state, &caller.staff()?, id).await?;
-    Ok(Json(state.store.events(id).await?))
+    Ok(Json(okno_app::requests::events(&state.app, &caller.staff()?, id).await?))
 }
 
 /// The citizen's contact. Every read is written to the audit log; analysts may not read it.
 #[utoipa::path(get, path = "/api/v1/requests/{id}/contact", tag = "requests",
     responses((status = 200, body = Contact), (status = 403, body = Problem), (status = 404, body = Problem)))]
 pub async fn request_contact(State(state): State<AppState>, caller: Caller, ApiPath(id): ApiPath<i64>) -> Result<Json<Contact>, ApiError> {
-    let user = caller.staff()?;
-    let request = readable_request(&state, &user, id).await?;
-    if !user.can_read_contact(request.agency.as_deref()) {
-        return Err(ApiError::Forbidden("your role may not see citizens' personal data".into()));
-    }
-    Ok(Json(state.store.read_contact(id, &user, Utc::now()).await?.unwrap_or_default()))
+    Ok(Json(okno_app::requests::contact(&state.app, &caller.staff()?, id, Utc::now()).await?))
 }
 
 fn parse_action(name: &str) -> Result<Action, ApiError> {
@@ -347,51 +232,6 @@ fn parse_action(name: &str) -> Result<Action, ApiError> {
         .into_iter()
         .find(|a| a.as_str() == wanted)
         .ok_or_else(|| ApiError::NotFound(format!("no action {name:?}")))
-}
-
-/// Applies `action` to `request` (as read by the caller). The deadline regime is looked up
-/// from its service; reclassification keeps the deadlines already set (the term runs from
-/// registration whatever the topic), so the regime read here holds inside the store's
-/// transaction.
-async fn perform(state: &AppState, request: &Request, action: Action, input: ActionInput, actor: Actor<'_>) -> Result<Request, ApiError> {
-    let agencies: Vec<String> = if action == Action::Route {
-        state.store.agencies().await?.into_iter().map(|a| a.code).collect()
-    } else {
-        Vec::new()
-    };
-    let services: Vec<String> = if action == Action::Reclassify {
-        state.store.services().await?.into_iter().map(|s| s.code).collect()
-    } else {
-        Vec::new()
-    };
-    let input = match (action, &actor, input.duplicate_of) {
-        (Action::MarkDuplicate, Actor::User(user), Some(original)) => ActionInput { duplicate_of: Some(merge_target(state, user, original).await?), ..input },
-        _ => input,
-    };
-    let now = Utc::now();
-    let service = state.store.service(&request.service_code).await?;
-    let rules = service.as_ref().and_then(|s| state.deadlines.rules_for(&s.code, &s.deadline_regime));
-    let planner = |r: &Request| plan(r, action, &input, &actor, now, &|item, code| match item {
-        CatalogItem::Agency => agencies.iter().any(|a| a == code),
-        CatalogItem::Service => services.iter().any(|s| s == code),
-    }, rules);
-    let id = request.id;
-    state.store.apply(id, &planner).await?.ok_or_else(|| ApiError::NotFound(format!("no request {id}")))
-}
-
-/// The request a duplicate is merged into when the user names `original`: that one, or the
-/// request it was itself merged into (so every duplicate points at the live original), provided
-/// the user may read it.
-async fn merge_target(state: &AppState, user: &Principal, original: i64) -> Result<i64, ApiError> {
-    let unknown = || ApiError::field("duplicate_of", format!("no request {original}"));
-    let mut target = state.store.request(original).await?.ok_or_else(unknown)?;
-    if let Some(root) = target.duplicate_of {
-        target = state.store.request(root).await?.ok_or_else(unknown)?;
-    }
-    if !user.can_read_request(target.agency.as_deref()) {
-        return Err(ApiError::field("duplicate_of", format!("request {} belongs to another agency", target.id)));
-    }
-    Ok(target.id)
 }
 
 /// Performs a lifecycle action: `route`, `start`, `intermediate-answer`, `answer`,
@@ -409,22 +249,15 @@ pub async fn act(
 ) -> Result<Json<Request>, ApiError> {
     let user = caller.staff()?;
     let action = parse_action(&action)?;
-    let request = readable_request(&state, &user, id).await?;
-    if !user.can_act(action, request.agency.as_deref()) {
-        return Err(ApiError::Forbidden(format!("your role may not {} this request", action.as_str())));
-    }
-    Ok(Json(perform(&state, &request, action, input, Actor::User(&user)).await?))
-}
-
-async fn tracked(state: &AppState, token: &str) -> Result<Request, ApiError> {
-    state.store.request_by_token(token).await?.ok_or_else(|| ApiError::NotFound("no request with this token".into()))
+    Ok(Json(okno_app::requests::act(&state.app, &user, id, action, input, Utc::now()).await?))
 }
 
 /// Tracks a request by its token (public; never shows contacts).
 #[utoipa::path(get, path = "/api/v1/track/{token}", tag = "citizens",
     responses((status = 200, body = PublicRequest), (status = 404, body = Problem)))]
 pub async fn track(State(state): State<AppState>, ApiPath(token): ApiPath<String>) -> Result<Json<PublicRequest>, ApiError> {
-    Ok(Json(PublicRequest::read(&state, tracked(&state, &token).await?).await?))
+    let request = okno_app::requests::tracked(&state.app, &token).await?;
+    Ok(Json(okno_app::requests::public_view(&state.app, request).await?))
 }
 
 /// A request as anyone following it sees it: status, answer and public timeline, without its
@@ -433,8 +266,7 @@ pub async fn track(State(state): State<AppState>, ApiPath(token): ApiPath<String
 #[utoipa::path(get, path = "/api/v1/public/requests/{id}", tag = "citizens", params(("id" = i64, Path)),
     responses((status = 200, body = PublicRequest), (status = 404, body = Problem)))]
 pub async fn public_request(State(state): State<AppState>, ApiPath(id): ApiPath<i64>) -> Result<Json<PublicRequest>, ApiError> {
-    let request = state.store.request(id).await?.ok_or_else(|| ApiError::NotFound(format!("no request {id}")))?;
-    Ok(Json(PublicRequest { token: String::new(), ..PublicRequest::read(&state, request).await? }))
+    Ok(Json(okno_app::requests::public(&state.app, id).await?))
 }
 
 /// The citizen rates the answer (`rate`), sends the request back (`reopen`) or adds a message (`comment`).
@@ -450,7 +282,5 @@ pub async fn citizen_act(
 ) -> Result<Json<PublicRequest>, ApiError> {
     state.submit_limiter.check(caller.ip)?;
     let action = parse_action(&action)?;
-    let request = tracked(&state, &token).await?;
-    let updated = perform(&state, &request, action, input, Actor::Citizen).await?;
-    Ok(Json(PublicRequest::read(&state, updated).await?))
+    Ok(Json(okno_app::requests::act_as_citizen(&state.app, &token, action, input, Utc::now()).await?))
 }

@@ -1,34 +1,17 @@
-//! Likely duplicates: for the citizens' form before a request is filed (public, no personal
-//! data), and for operators looking at a filed request. See [`okno_core::duplicates`].
+//! Likely duplicates over HTTP: for the citizens' form before a request is filed (public, no
+//! personal data), and for staff looking at a filed request (see [`okno_app::duplicates`]).
 
 use crate::auth::Caller;
 use crate::error::{ApiError, Problem};
-use crate::{ApiPath, ApiQuery, AppState};
+use crate::extract::{ApiPath, ApiQuery};
+use crate::state::AppState;
 use axum::extract::State;
 use axum::Json;
-use chrono::{DateTime, Duration, Utc};
-use okno_core::duplicates::{bbox_around, rank, DuplicateRules, Suggestion};
-use okno_core::lifecycle::ALL_STATUSES;
-use okno_core::{BBox, Coordinates, Request, RequestFilter, Status};
+use chrono::{DateTime, Utc};
+use okno_core::duplicates::Suggestion;
+use okno_core::{Coordinates, Status};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
-
-/// Candidates read from the store before ranking (the area and period are small).
-const MAX_CANDIDATES: u32 = 1_000;
-
-/// Open requests of `service` near `point` filed in the last `rules.days`, ranked against `text`.
-async fn suggestions(state: &AppState, service: &str, point: Coordinates, text: &str, rules: &DuplicateRules, now: DateTime<Utc>) -> Result<Vec<Suggestion>, ApiError> {
-    let (min_lon, min_lat, max_lon, max_lat) = bbox_around(point, rules.radius_m);
-    let filter = RequestFilter {
-        services: vec![service.to_owned()],
-        statuses: ALL_STATUSES.into_iter().filter(|s| !s.is_final()).collect(),
-        created_from: Some(now - Duration::days(rules.days)),
-        bbox: Some(BBox { min_lon, min_lat, max_lon, max_lat }),
-        limit: MAX_CANDIDATES,
-        ..RequestFilter::default()
-    };
-    Ok(rank(point, text, state.store.list_requests(&filter).await?, rules))
-}
 
 /// What the citizens' form asks with.
 #[derive(Debug, Deserialize, IntoParams)]
@@ -74,11 +57,7 @@ pub struct PublicSuggestion {
 #[utoipa::path(get, path = "/api/v1/duplicates", tag = "citizens", params(DuplicateQuery),
     responses((status = 200, body = [PublicSuggestion]), (status = 422, body = Problem)))]
 pub async fn for_form(State(state): State<AppState>, ApiQuery(q): ApiQuery<DuplicateQuery>) -> Result<Json<Vec<PublicSuggestion>>, ApiError> {
-    let point = Coordinates::new(q.lat, q.lon).ok_or_else(|| ApiError::field("lat", "lat and lon must be a point on Earth (−90…90, −180…180)"))?;
-    if state.store.service(&q.service).await?.is_none() {
-        return Err(ApiError::field("service", format!("no service with code {:?}", q.service)));
-    }
-    let found = suggestions(&state, &q.service, point, q.text.as_deref().unwrap_or(""), &DuplicateRules::default(), Utc::now()).await?;
+    let found = okno_app::duplicates::for_form(&state.app, &q.service, q.lat, q.lon, q.text.as_deref().unwrap_or(""), Utc::now()).await?;
     Ok(Json(found.into_iter().map(|s| PublicSuggestion {
         id: s.request.id, service_code: s.request.service_code, status: s.request.status, text: s.request.text,
         address: s.request.address, coordinates: s.request.coordinates, created_at: s.request.created_at,
@@ -91,15 +70,6 @@ pub async fn for_form(State(state): State<AppState>, ApiQuery(q): ApiQuery<Dupli
 #[utoipa::path(get, path = "/api/v1/requests/{id}/duplicates", tag = "requests", params(("id" = i64, Path)),
     responses((status = 200, body = [Suggestion]), (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem)))]
 pub async fn for_request(State(state): State<AppState>, caller: Caller, ApiPath(id): ApiPath<i64>) -> Result<Json<Vec<Suggestion>>, ApiError> {
-    let user = caller.staff()?;
-    let request: Request = state.store.request(id).await?.ok_or_else(|| ApiError::NotFound(format!("no request {id}")))?;
-    if !user.can_read_request(request.agency.as_deref()) {
-        return Err(ApiError::Forbidden("this request belongs to another agency".into()));
-    }
-    let Some(point) = request.coordinates else { return Ok(Json(Vec::new())) };
-    let rules = DuplicateRules { limit: DuplicateRules::default().limit + 1, ..DuplicateRules::default() };
-    let mut found = suggestions(&state, &request.service_code, point, &request.text, &rules, request.created_at + Duration::seconds(1)).await?;
-    found.retain(|s| s.request.id != id && user.can_read_request(s.request.agency.as_deref()));
-    found.truncate(DuplicateRules::default().limit);
+    let found = okno_app::duplicates::for_request(&state.app, &caller.staff()?, id).await?;
     Ok(Json(found))
 }

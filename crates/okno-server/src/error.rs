@@ -123,6 +123,28 @@ impl From<StoreError> for ApiError {
     }
 }
 
+impl From<okno_app::AppError> for ApiError {
+    fn from(e: okno_app::AppError) -> Self {
+        use okno_app::AppError;
+        match e {
+            AppError::Invalid(fields) => ApiError::Invalid(fields),
+            AppError::Unauthenticated => ApiError::Unauthenticated,
+            AppError::Forbidden(message) => ApiError::Forbidden(message),
+            AppError::NotFound(message) => ApiError::NotFound(message),
+            AppError::Conflict(message) => ApiError::Conflict(message),
+            AppError::Refused(action) => action.into(),
+            AppError::Store(store) => store.into(),
+            AppError::Internal(cause) | AppError::Input(cause) => ApiError::Internal(cause),
+        }
+    }
+}
+
+impl From<okno_analytics::QueryError> for ApiError {
+    fn from(e: okno_analytics::QueryError) -> Self {
+        okno_app::AppError::from(e).into()
+    }
+}
+
 macro_rules! rejection_into_bad_request {
     ($($rejection:ty),+) => {$(
         impl From<$rejection> for ApiError {

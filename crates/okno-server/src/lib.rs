@@ -9,161 +9,29 @@ pub mod api;
 pub mod auth;
 pub mod duplicates;
 pub mod error;
-pub mod in_force;
-pub mod intake;
+pub mod extract;
 pub mod open311;
 pub mod places;
 pub mod problems;
 pub mod queues;
 pub mod report;
+pub mod state;
 pub mod triage;
 pub mod web;
 pub mod xml;
 
-use auth::RateLimiter;
-use axum::extract::{DefaultBodyLimit, FromRequest, FromRequestParts};
+use axum::extract::DefaultBodyLimit;
 use axum::http::{header, HeaderValue};
 use axum::response::IntoResponse;
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use error::ApiError;
-use okno_store::Store;
 use std::sync::Arc;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::set_header::SetResponseHeaderLayer;
 use utoipa::OpenApi;
 
-/// Settings of the HTTP server.
-#[derive(Debug, Clone)]
-pub struct ServerConfig {
-    /// Mark the session cookie `Secure` (set when served over HTTPS).
-    pub secure_cookies: bool,
-    /// Largest request body accepted, in bytes.
-    pub max_body_bytes: usize,
-    /// Anonymous submissions (and citizens' actions) per minute per client address; 0 = unlimited.
-    pub submit_per_minute: u32,
-    /// Sign-in attempts per minute per client address; 0 = unlimited.
-    pub login_per_minute: u32,
-    /// The Open311 endpoint.
-    pub open311: open311::Open311Config,
-    /// Fewest requests a body needs to be ranked in a scorecard league table.
-    pub scorecard_min_requests: u64,
-    /// When a topic's count is a spike alert.
-    pub spike_rules: okno_analytics::spikes::SpikeRules,
-    /// When requests are clustered into systemic problems.
-    pub problem_rules: okno_core::problem::ProblemRules,
-    /// A MapLibre style URL for the web UI's base map; none: outlines and data only.
-    pub map_style_url: Option<String>,
-}
-
-impl Default for ServerConfig {
-    fn default() -> Self {
-        ServerConfig {
-            secure_cookies: false,
-            max_body_bytes: 64 * 1024,
-            submit_per_minute: 20,
-            login_per_minute: 10,
-            open311: open311::Open311Config::default(),
-            scorecard_min_requests: 30,
-            spike_rules: okno_analytics::spikes::SpikeRules::default(),
-            problem_rules: okno_core::problem::ProblemRules::default(),
-            map_style_url: None,
-        }
-    }
-}
-
-/// Everything a handler needs.
-#[derive(Clone)]
-pub struct AppState {
-    /// The database.
-    pub store: Arc<dyn Store>,
-    /// Settings.
-    pub config: Arc<ServerConfig>,
-    /// Limits anonymous submissions per client.
-    pub submit_limiter: Arc<RateLimiter>,
-    /// Limits sign-in attempts per client.
-    pub login_limiter: Arc<RateLimiter>,
-    /// A password hash to verify against when a login is unknown (constant-time sign-in).
-    pub dummy_hash: Arc<String>,
-    /// Calendar, time zone and deadline regimes.
-    pub deadlines: Arc<okno_core::deadline::DeadlineConfig>,
-    /// The classifier models in force for intake's triage.
-    pub classifier: Arc<triage::Classifier>,
-    /// The territory boundaries in force for intake (none until [`places::Places::reload`]).
-    pub places: Arc<places::Places>,
-    /// The rollups in memory (empty until [`analytics::Analytics::reload`]), following every
-    /// write made through `store`.
-    pub analytics: Arc<analytics::Analytics>,
-    /// The periodic jobs' states (empty when this process runs none).
-    pub jobs: okno_app::jobs::JobBoard,
-}
-
-impl AppState {
-    /// State over `store` with `config`, the deadline rules `deadlines` and the `classifier`.
-    pub fn new(
-        store: Arc<dyn Store>,
-        config: ServerConfig,
-        deadlines: okno_core::deadline::DeadlineConfig,
-        classifier: triage::Classifier,
-    ) -> Result<Self, ApiError> {
-        let analytics = analytics::Analytics::new(deadlines.timezone);
-        analytics.follow(store.as_ref());
-        Ok(AppState {
-            classifier: Arc::new(classifier),
-            places: Arc::default(),
-            analytics,
-            deadlines: Arc::new(deadlines),
-            store,
-            submit_limiter: Arc::new(RateLimiter::new(config.submit_per_minute, config.submit_per_minute.max(1))),
-            login_limiter: Arc::new(RateLimiter::new(config.login_per_minute, config.login_per_minute.max(1))),
-            dummy_hash: Arc::new(auth::hash_password(&auth::new_secret())?),
-            config: Arc::new(config),
-            jobs: okno_app::jobs::JobBoard::default(),
-        })
-    }
-}
-
-/// Parses a comma-separated list of names (`state=new,acknowledged`) in query parameter
-/// `field`; empty or absent: none.
-pub(crate) fn parse_list<T: std::str::FromStr<Err = String>>(field: &str, value: Option<&str>) -> Result<Vec<T>, ApiError> {
-    value
-        .into_iter()
-        .flat_map(|s| s.split(','))
-        .map(str::trim)
-        .filter(|s| !s.is_empty())
-        .map(|s| s.parse::<T>().map_err(|e| ApiError::field(field, e)))
-        .collect()
-}
-
-/// Largest page of a newest-first list (alerts, systemic problems).
-const MAX_PAGE: u32 = 200;
-
-/// The page size a newest-first list was asked for: 50 by default, refused outside 1–200.
-pub(crate) fn page_limit(limit: Option<u32>) -> Result<u32, ApiError> {
-    let limit = limit.unwrap_or(50);
-    if (1..=MAX_PAGE).contains(&limit) { Ok(limit) } else { Err(ApiError::field("limit", format!("must be 1 to {MAX_PAGE}"))) }
-}
-
-/// Where a newest-first list continues (`before` of the next page): the last item's id when
-/// the page is full, none on the last page.
-pub(crate) fn next_before<T>(page: &[T], limit: u32, id: impl Fn(&T) -> i64) -> Option<i64> {
-    (page.len() == limit as usize).then(|| page.last().map(id)).flatten()
-}
-
-/// A JSON body whose rejections become problem details.
-#[derive(Debug, FromRequest)]
-#[from_request(via(axum::Json), rejection(ApiError))]
-pub struct ApiJson<T>(pub T);
-
-/// Query parameters whose rejections become problem details.
-#[derive(Debug, FromRequestParts)]
-#[from_request(via(axum::extract::Query), rejection(ApiError))]
-pub struct ApiQuery<T>(pub T);
-
-/// Path parameters whose rejections become problem details.
-#[derive(Debug, FromRequestParts)]
-#[from_request(via(axum::extract::Path), rejection(ApiError))]
-pub struct ApiPath<T>(pub T);
+pub use state::{AppState, Open311Config, ServerConfig};
 
 /// The OpenAPI description of the JSON API.
 #[derive(OpenApi)]
@@ -302,20 +170,4 @@ async fn shutdown_signal() {
     #[cfg(not(unix))]
     let terminate = std::future::pending::<()>();
     tokio::select! { _ = ctrl_c => {}, _ = terminate => {} }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn newest_first_pages_are_bounded_and_continue_only_when_full() {
-        assert_eq!(page_limit(None).unwrap(), 50);
-        assert_eq!(page_limit(Some(200)).unwrap(), 200);
-        assert!(page_limit(Some(0)).is_err() && page_limit(Some(201)).is_err());
-        let ids = [9_i64, 7, 4];
-        assert_eq!(next_before(&ids, 3, |i| *i), Some(4));
-        assert_eq!(next_before(&ids, 5, |i| *i), None);
-        assert_eq!(next_before(&[] as &[i64], 3, |i| *i), None);
-    }
 }

@@ -6,10 +6,10 @@
 //! strings, empty parameters count as absent, `api_key` may come in the query or the body,
 //! both `services/{code}` and `service/{code}` answer, errors are a list of `{code, description}`.
 
-use crate::auth::{new_secret, secret_hash};
+use okno_app::access::new_secret;
 use crate::error::ApiError;
 use crate::xml::XmlWriter;
-use crate::{intake, AppState};
+use crate::state::AppState;
 use axum::body::Bytes;
 use axum::extract::{FromRequest, Multipart, Path, RawQuery, Request, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
@@ -17,7 +17,6 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
 use chrono::{DateTime, Duration, SecondsFormat, Utc};
-use chrono_tz::Tz;
 use okno_core::lifecycle::ALL_STATUSES;
 use okno_core::request::AttributeInput;
 use okno_core::{Channel, Contact, Open311Status, Request as OknoRequest, RequestDraft, RequestFilter, RequestOrder, Service};
@@ -33,30 +32,6 @@ pub const MAX_REQUESTS: u32 = 1_000;
 pub const WINDOW_DAYS: i64 = 90;
 /// Image types accepted as `media` uploads.
 pub const MEDIA_TYPES: [&str; 4] = ["image/jpeg", "image/png", "image/gif", "image/webp"];
-
-/// Settings of the Open311 endpoint.
-#[derive(Debug, Clone)]
-pub struct Open311Config {
-    /// Where the endpoint lives, e.g. `/open311/v2`.
-    pub base_path: String,
-    /// If set, a `jurisdiction_id` that is given must equal it.
-    pub jurisdiction_id: Option<String>,
-    /// Time zone of the dates in responses.
-    pub timezone: Tz,
-    /// Largest `media` upload, in bytes.
-    pub max_media_bytes: usize,
-}
-
-impl Default for Open311Config {
-    fn default() -> Self {
-        Open311Config {
-            base_path: "/open311/v2".into(),
-            jurisdiction_id: None,
-            timezone: chrono_tz::Europe::Moscow,
-            max_media_bytes: 5 * 1024 * 1024,
-        }
-    }
-}
 
 /// Response format, from the path's suffix.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -291,7 +266,7 @@ fn service_name(service: &Service, en: bool) -> &str {
 async fn services(state: &AppState, params: &Params, headers: &HeaderMap, format: Format) -> Result<Response> {
     check_jurisdiction(state, params, format)?;
     let en = english(params, headers);
-    let services: Vec<Service> = state.store.services().await.map_err(internal(format))?.into_iter().filter(|s| s.active).collect();
+    let services: Vec<Service> = state.app.store.services().await.map_err(internal(format))?.into_iter().filter(|s| s.active).collect();
     let json = Value::Array(
         services
             .iter()
@@ -319,7 +294,7 @@ async fn services(state: &AppState, params: &Params, headers: &HeaderMap, format
 async fn service_definition(state: &AppState, code: &str, params: &Params, format: Format) -> Result<Response> {
     check_jurisdiction(state, params, format)?;
     let en = params.get("locale").is_some_and(|l| l.starts_with("en"));
-    let service = state.store.service(code).await.map_err(internal(format))?.filter(|s| s.active)
+    let service = state.app.store.service(code).await.map_err(internal(format))?.filter(|s| s.active)
         .ok_or_else(|| Open311Error::new(StatusCode::NOT_FOUND, format, format!("service_code {code:?} not found")))?;
     let mut attributes = service.attributes.clone();
     attributes.sort_by_key(|a| a.order);
@@ -369,8 +344,8 @@ impl Names {
     }
 
     async fn load(state: &AppState, english: bool, format: Format) -> Result<Names> {
-        let services = state.store.services().await.map_err(internal(format))?.into_iter().map(|s| (s.code.clone(), s)).collect();
-        let agencies = state.store.agencies().await.map_err(internal(format))?.into_iter().map(|a| (a.code, (a.name_ru, a.name_en))).collect();
+        let services = state.app.store.services().await.map_err(internal(format))?.into_iter().map(|s| (s.code.clone(), s)).collect();
+        let agencies = state.app.store.agencies().await.map_err(internal(format))?.into_iter().map(|a| (a.code, (a.name_ru, a.name_en))).collect();
         Ok(Names { services, agencies, english })
     }
 }
@@ -510,7 +485,7 @@ fn requests_filter(params: &Params, format: Format, now: DateTime<Utc>, capped: 
 async fn requests(state: &AppState, params: &Params, headers: &HeaderMap, format: Format) -> Result<Response> {
     check_jurisdiction(state, params, format)?;
     let filter = requests_filter(params, format, Utc::now(), true)?;
-    let requests = state.store.list_requests(&filter).await.map_err(internal(format))?;
+    let requests = state.app.store.list_requests(&filter).await.map_err(internal(format))?;
     let names = Names::for_requests(state, &requests, english(params, headers), format).await?;
     Ok(render_requests(state, &names, &requests, format))
 }
@@ -519,14 +494,14 @@ async fn one_request(state: &AppState, id: &str, params: &Params, headers: &Head
     check_jurisdiction(state, params, format)?;
     let not_found = || Open311Error::new(StatusCode::NOT_FOUND, format, format!("service_request_id {id:?} not found"));
     let id: i64 = id.parse().map_err(|_| not_found())?;
-    let request = state.store.request(id).await.map_err(internal(format))?.ok_or_else(not_found)?;
+    let request = state.app.store.request(id).await.map_err(internal(format))?.ok_or_else(not_found)?;
     let names = Names::load(state, english(params, headers), format).await?;
     Ok(render_requests(state, &names, &[request], format))
 }
 
 async fn token(state: &AppState, token: &str, params: &Params, format: Format) -> Result<Response> {
     check_jurisdiction(state, params, format)?;
-    let request = state.store.request_by_token(token).await.map_err(internal(format))?
+    let request = state.app.store.request_by_token(token).await.map_err(internal(format))?
         .ok_or_else(|| Open311Error::new(StatusCode::NOT_FOUND, format, format!("token {token:?} not found")))?;
     let id = request.id.to_string();
     Ok(render(format, json!([{"service_request_id": id, "token": token}]), |w| {
@@ -605,11 +580,11 @@ async fn post_request(State(state): State<AppState>, Path(file): Path<String>, r
 async fn file_request(state: &AppState, params: Params, upload: Option<Upload>, host: &str, format: Format) -> Result<Response> {
     let forbidden = |d: &str| Open311Error::new(StatusCode::FORBIDDEN, format, d);
     let key = params.get("api_key").ok_or_else(|| forbidden("api_key is required to file a request"))?;
-    let client = state.store.api_key_client(&secret_hash(key)).await.map_err(internal(format))?
+    let client = okno_app::access::api_key_client(&state.app, key).await.map_err(|e| Open311Error::from_api(format, e.into()))?
         .ok_or_else(|| forbidden("api_key is not valid"))?;
     check_jurisdiction(state, &params, format)?;
     let code = params.get("service_code").ok_or_else(|| Open311Error::bad(format, "service_code: is required"))?;
-    let service = state.store.service(code).await.map_err(internal(format))?
+    let service = state.app.store.service(code).await.map_err(internal(format))?
         .ok_or_else(|| Open311Error::bad(format, format!("service_code: no service {code:?}")))?;
     let number = |name: &str| -> Result<Option<f64>> {
         params.get(name).map(|v| v.parse::<f64>().map_err(|_| Open311Error::bad(format, format!("{name}: {v:?} is not a number")))).transpose()
@@ -643,12 +618,12 @@ async fn file_request(state: &AppState, params: Params, upload: Option<Upload>, 
         },
         ..RequestDraft::default()
     };
-    let created = intake::submit(state, draft, Channel::Open311, Some(format!("open311:{client}")), Utc::now())
+    let created = okno_app::intake::submit(&state.app, draft, Channel::Open311, Some(format!("open311:{client}")), Utc::now())
         .await
-        .map_err(|e| Open311Error::from_api(format, e))?;
+        .map_err(|e| Open311Error::from_api(format, e.into()))?;
     let id = created.request.id.to_string();
     let agency = match &created.request.agency {
-        Some(code) => state.store.agencies().await.map_err(internal(format))?.into_iter().find(|a| &a.code == code).map(|a| a.name_ru),
+        Some(code) => state.app.store.agencies().await.map_err(internal(format))?.into_iter().find(|a| &a.code == code).map(|a| a.name_ru),
         None => None,
     };
     let mut notice = format!("Обращение зарегистрировано. Ответственный: {}.", agency.as_deref().unwrap_or("будет назначен"));
@@ -670,14 +645,14 @@ async fn store_upload(state: &AppState, upload: Upload, host: &str, format: Form
     }
     let token = new_secret();
     let media = Media { content_type: upload.content_type, bytes: upload.bytes.to_vec() };
-    state.store.store_media(&token, &media, Utc::now()).await.map_err(internal(format))?;
+    state.app.store.store_media(&token, &media, Utc::now()).await.map_err(internal(format))?;
     Ok(format!("http://{host}/media/{token}"))
 }
 
 /// Serves an uploaded photo. Only checked image types are ever stored; they are served with a
 /// sandboxing content security policy all the same.
 pub async fn media(State(state): State<AppState>, Path(token): Path<String>) -> std::result::Result<Response, ApiError> {
-    let media = state.store.media(&token).await?.ok_or_else(|| ApiError::NotFound("no such file".into()))?;
+    let media = state.app.store.media(&token).await?.ok_or_else(|| ApiError::NotFound("no such file".into()))?;
     let content_type = HeaderValue::from_str(&media.content_type).unwrap_or(HeaderValue::from_static("application/octet-stream"));
     Ok((
         [
@@ -712,7 +687,7 @@ async fn bulk_csv(state: &AppState, params: &Params) -> Result<Response> {
     let mut out = csv::Writer::from_writer(Vec::new());
     out.write_record(BULK_COLUMNS).map_err(|e| Open311Error::from_api(format, ApiError::Internal(e.to_string())))?;
     loop {
-        let page = state.store.list_requests(&filter).await.map_err(internal(format))?;
+        let page = state.app.store.list_requests(&filter).await.map_err(internal(format))?;
         for r in &page {
             let s = show(state, &names, r);
             let mut row: Vec<String> = s.fields.into_iter().map(|(_, v)| v.unwrap_or_default()).collect();

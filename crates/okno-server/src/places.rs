@@ -1,76 +1,16 @@
-//! Where requests are: the territory boundaries in force for intake (loaded at start and
-//! reloaded whole), and the data-quality list of requests whose point was flagged.
+//! Where requests are, over HTTP: putting the stored territory boundaries in force, and the
+//! data-quality list of requests whose point was flagged (see [`okno_app::places`]).
 
 use crate::auth::Caller;
 use crate::error::{ApiError, Problem};
-use crate::{ApiQuery, AppState};
+use crate::extract::ApiQuery;
+use crate::state::AppState;
 use axum::extract::State;
 use axum::Json;
 use chrono::Utc;
-use crate::in_force::InForce;
-use okno_core::{Location, Request};
-use okno_geo::{LocationFlag, Placement, Shape, TerritoryIndex};
-use okno_store::Store;
+use okno_core::Request;
 use serde::{Deserialize, Serialize};
-use std::collections::HashMap;
-use std::sync::Arc;
 use utoipa::{IntoParams, ToSchema};
-
-/// The territory boundaries intake places requests in.
-pub struct Places {
-    boundaries: InForce<Boundaries>,
-}
-
-/// Territory boundaries: indexed for placing points, and as GeoJSON geometry for maps.
-pub struct Boundaries {
-    /// The index points are placed with.
-    pub index: TerritoryIndex,
-    /// Each territory's boundary as a GeoJSON geometry, by code.
-    pub geometry: HashMap<String, serde_json::Value>,
-}
-
-impl Default for Places {
-    fn default() -> Self {
-        Places { boundaries: InForce::new(Boundaries { index: TerritoryIndex::new(Vec::new()), geometry: HashMap::new() }) }
-    }
-}
-
-impl Places {
-    /// The boundaries in force.
-    pub fn current(&self) -> Arc<Boundaries> {
-        self.boundaries.current()
-    }
-
-    /// Reads the stored boundaries and puts them in force; returns how many there are. On an
-    /// error the boundaries in force stay.
-    pub async fn reload(&self, store: &dyn Store) -> Result<usize, ApiError> {
-        let boundaries = load_boundaries(store).await?;
-        let count = boundaries.index.len();
-        self.boundaries.replace(boundaries);
-        Ok(count)
-    }
-}
-
-/// The stored boundaries, indexed; a stored boundary that no longer reads is an error naming
-/// its territory.
-pub async fn load_boundaries(store: &dyn Store) -> Result<Boundaries, ApiError> {
-    let shapes = store.territory_shapes().await?;
-    let mut territories = Vec::with_capacity(shapes.len());
-    let mut geometries = HashMap::with_capacity(shapes.len());
-    for stored in shapes {
-        let corrupt = |e: String| ApiError::Internal(format!("stored boundary of {}: {e}", stored.territory_code));
-        let geometry: serde_json::Value = serde_json::from_str(&stored.geometry).map_err(|e| corrupt(e.to_string()))?;
-        let shape = Shape::from_geojson(&geometry).map_err(|e| corrupt(e.to_string()))?;
-        territories.push((stored.territory_code.clone(), shape));
-        geometries.insert(stored.territory_code, geometry);
-    }
-    Ok(Boundaries { index: TerritoryIndex::new(territories), geometry: geometries })
-}
-
-/// What a placement stores beside the territory: the flag's name and the H3 cell.
-pub fn location(placement: &Placement) -> Location {
-    Location { flag: placement.flag.map(|f| f.as_str().to_owned()), cell: placement.cell.and_then(|c| i64::try_from(c).ok()) }
-}
 
 /// The territory boundaries now in force.
 #[derive(Debug, Serialize, ToSchema)]
@@ -84,9 +24,7 @@ pub struct PlacesStatus {
 #[utoipa::path(post, path = "/api/v1/territories/reload", tag = "territories",
     responses((status = 200, body = PlacesStatus), (status = 401, body = Problem), (status = 403, body = Problem)))]
 pub async fn reload_territories(State(state): State<AppState>, caller: Caller) -> Result<Json<PlacesStatus>, ApiError> {
-    let admin = caller.admin()?;
-    let territories = state.places.reload(state.store.as_ref()).await?;
-    state.store.audit(&admin.login, "reload_territories", None, Some(&format!("{territories} boundaries")), Utc::now()).await?;
+    let territories = okno_app::places::reload(&state.app, &caller.admin()?, Utc::now()).await?;
     Ok(Json(PlacesStatus { territories }))
 }
 
@@ -109,13 +47,5 @@ pub struct IssuesQuery {
     responses((status = 200, body = Vec<Request>), (status = 401, body = Problem), (status = 403, body = Problem), (status = 422, body = Problem)))]
 pub async fn location_issues(State(state): State<AppState>, caller: Caller, ApiQuery(q): ApiQuery<IssuesQuery>) -> Result<Json<Vec<Request>>, ApiError> {
     let user = caller.staff()?;
-    if !user.can_read_request(None) {
-        return Err(ApiError::Forbidden("the data-quality view covers every agency's requests".into()));
-    }
-    if let Some(flag) = q.flag.as_deref()
-        && LocationFlag::parse(flag).is_none()
-    {
-        return Err(ApiError::field("flag", format!("unknown flag {flag:?}; known: outside_territories, outside_region, swapped")));
-    }
-    Ok(Json(state.store.location_issues(q.flag.as_deref(), q.after, q.limit.unwrap_or(100).clamp(1, 1_000)).await?))
+    Ok(Json(okno_app::places::location_issues(&state.app, &user, q.flag.as_deref(), q.after, q.limit.unwrap_or(100)).await?))
 }

@@ -1,106 +1,14 @@
-//! Control queues: requests past their deadline, due today, due within N working days,
-//! without a first reaction, and not routed to an agency in time — for the whole center or one
-//! agency (agency staff see their own).
+//! The control queues over HTTP: the requests in one queue and the queue sizes per agency (see
+//! [`okno_app::deadlines`]).
 
 use crate::auth::Caller;
 use crate::error::{ApiError, Problem};
-use crate::{ApiPath, ApiQuery, AppState};
+use crate::extract::{ApiPath, ApiQuery};
+use crate::state::AppState;
 use axum::extract::State;
 use axum::Json;
-use chrono::{DateTime, Utc};
-use okno_core::deadline::DeadlineConfig;
-use okno_core::lifecycle::ALL_STATUSES;
-use okno_core::{Principal, Request, RequestFilter, RequestOrder, Role};
-use okno_store::QueueCounts;
-use serde::{Deserialize, Serialize};
-use utoipa::{IntoParams, ToSchema};
-
-/// Default horizon of the "due soon" queue, in working days.
-pub const DEFAULT_SOON_DAYS: u32 = 3;
-
-/// A control queue.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Queue {
-    /// Past the answer deadline.
-    Overdue,
-    /// Due before the end of today.
-    DueToday,
-    /// Due within the horizon.
-    DueSoon,
-    /// Past the first-reaction deadline without a reaction.
-    NoFirstReaction,
-    /// Past the routing deadline without an agency (the center's own desk).
-    Unrouted,
-}
-
-impl Queue {
-    fn parse(name: &str) -> Result<Queue, ApiError> {
-        match name {
-            "overdue" => Ok(Queue::Overdue),
-            "due-today" => Ok(Queue::DueToday),
-            "due-soon" => Ok(Queue::DueSoon),
-            "no-first-reaction" => Ok(Queue::NoFirstReaction),
-            "unrouted" => Ok(Queue::Unrouted),
-            other => Err(ApiError::NotFound(format!("no queue {other:?}; queues: overdue, due-today, due-soon, no-first-reaction, unrouted"))),
-        }
-    }
-}
-
-/// The end of today and of the horizon `days` working days on, in the region's time.
-pub fn horizons(config: &DeadlineConfig, now: DateTime<Utc>, days: u32) -> (DateTime<Utc>, DateTime<Utc>) {
-    let today = now.with_timezone(&config.timezone).date_naive();
-    (config.end_of_day(today), config.end_of_day(config.calendar.add_working_days(today, days)))
-}
-
-/// The filter that selects a queue's requests at `now`.
-pub fn queue_filter(queue: Queue, config: &DeadlineConfig, now: DateTime<Utc>, days: u32) -> RequestFilter {
-    let (today_end, soon_end) = horizons(config, now, days);
-    let mut filter = RequestFilter {
-        statuses: ALL_STATUSES.into_iter().filter(|s| s.awaits_agency()).collect(),
-        order: RequestOrder::DueSoonest,
-        ..RequestFilter::default()
-    };
-    match queue {
-        Queue::Overdue => filter.due_before = Some(now),
-        Queue::DueToday => (filter.due_from, filter.due_before) = (Some(now), Some(today_end)),
-        Queue::DueSoon => (filter.due_from, filter.due_before) = (Some(now), Some(soon_end)),
-        Queue::NoFirstReaction => filter.no_reaction_by = Some(now),
-        Queue::Unrouted => filter.unrouted_by = Some(now),
-    }
-    filter
-}
-
-/// Queue parameters.
-#[derive(Debug, Default, Deserialize, IntoParams)]
-pub struct QueueQuery {
-    /// Only this agency (agency staff: always their own).
-    pub agency: Option<String>,
-    /// Horizon of `due-soon` in working days (default 3).
-    pub days: Option<u32>,
-    /// Page size, 1–500 (default 50).
-    pub limit: Option<u32>,
-    /// Page number from 1.
-    pub page: Option<u32>,
-}
-
-fn own_agency(user: &Principal, asked: Option<String>) -> Result<Option<String>, ApiError> {
-    if user.role != Role::AgencyStaff {
-        return Ok(asked);
-    }
-    if asked.is_some() && asked != user.agency {
-        return Err(ApiError::Forbidden("agency staff see their own agency's queues only".into()));
-    }
-    Ok(user.agency.clone())
-}
-
-/// A page of a queue.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct QueuePage {
-    /// Soonest deadline first.
-    pub items: Vec<Request>,
-    /// Page number.
-    pub page: u32,
-}
+use chrono::Utc;
+use okno_app::deadlines::{Queue, QueuePage, QueueQuery, QueueSummary};
 
 /// The requests in one queue: `overdue`, `due-today`, `due-soon`, `no-first-reaction`.
 #[utoipa::path(get, path = "/api/v1/queues/{queue}", tag = "control", params(("queue" = String, Path), QueueQuery),
@@ -112,30 +20,8 @@ pub async fn queue(
     ApiQuery(q): ApiQuery<QueueQuery>,
 ) -> Result<Json<QueuePage>, ApiError> {
     let user = caller.staff()?;
-    let queue = Queue::parse(&name)?;
-    let limit = q.limit.unwrap_or(50);
-    if !(1..=crate::api::MAX_PAGE).contains(&limit) {
-        return Err(ApiError::field("limit", format!("must be 1 to {}", crate::api::MAX_PAGE)));
-    }
-    let page = q.page.unwrap_or(1).max(1);
-    let mut filter = queue_filter(queue, &state.deadlines, Utc::now(), q.days.unwrap_or(DEFAULT_SOON_DAYS).min(60));
-    filter.agency = own_agency(&user, q.agency)?;
-    filter.limit = limit;
-    filter.offset = (page - 1).saturating_mul(limit);
-    Ok(Json(QueuePage { items: state.store.list_requests(&filter).await?, page }))
-}
-
-/// Queue sizes per agency and for the whole center.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct QueueSummary {
-    /// Horizon of `due_soon`, working days.
-    pub days: u32,
-    /// Per agency (`agency: null` = not routed yet).
-    #[schema(value_type = Vec<Object>)]
-    pub agencies: Vec<QueueCounts>,
-    /// Sums over the agencies shown.
-    #[schema(value_type = Object)]
-    pub total: QueueCounts,
+    let queue: Queue = name.parse()?;
+    Ok(Json(okno_app::deadlines::queue_page(&state.app, &user, queue, q, Utc::now()).await?))
 }
 
 /// Queue sizes per agency (agency staff: their own).
@@ -143,85 +29,5 @@ pub struct QueueSummary {
     responses((status = 200, body = QueueSummary), (status = 401, body = Problem)))]
 pub async fn summary(State(state): State<AppState>, caller: Caller, ApiQuery(q): ApiQuery<QueueQuery>) -> Result<Json<QueueSummary>, ApiError> {
     let user = caller.staff()?;
-    let agency = own_agency(&user, q.agency)?;
-    let days = q.days.unwrap_or(DEFAULT_SOON_DAYS).min(60);
-    let now = Utc::now();
-    let (today_end, soon_end) = horizons(&state.deadlines, now, days);
-    let mut agencies = state.store.queue_counts(now, today_end, soon_end).await?;
-    if agency.is_some() {
-        agencies.retain(|c| c.agency == agency);
-    }
-    let mut total = QueueCounts { agency: None, overdue: 0, due_today: 0, due_soon: 0, no_first_reaction: 0, unrouted: 0 };
-    for c in &agencies {
-        total.overdue += c.overdue;
-        total.due_today += c.due_today;
-        total.due_soon += c.due_soon;
-        total.no_first_reaction += c.no_first_reaction;
-        total.unrouted += c.unrouted;
-    }
-    Ok(Json(QueueSummary { days, agencies, total }))
-}
-
-/// What one deadline check did.
-#[derive(Debug, Default, Clone, Copy, PartialEq, Eq, Serialize)]
-pub struct SlaReport {
-    /// Requests found past their deadline.
-    pub overdue: u64,
-    /// Of them, escalated one or more steps now.
-    pub escalated: u64,
-}
-
-/// Requests read per page by the deadline check.
-const SLA_PAGE: u32 = 1_000;
-
-fn notifications(config: &DeadlineConfig, r: &Request, due: DateTime<Utc>, level: i16) -> Vec<okno_store::Notification> {
-    let subject = format!("Просрочено обращение № {} (уровень эскалации {level})", r.id);
-    let mut out = Vec::new();
-    if let Some(url) = &config.escalation.webhook {
-        let body = serde_json::json!({
-            "event": "escalated", "request_id": r.id, "service_code": r.service_code, "agency": r.agency,
-            "status": r.status, "due_at": due, "level": level,
-        });
-        out.push(okno_store::Notification { channel: "webhook".into(), recipient: url.clone(), subject: subject.clone(), body: body.to_string() });
-    }
-    for address in &config.escalation.email {
-        let body = format!(
-            "Обращение № {} ({}), ответственный: {}, срок: {}, статус: {}. Уровень эскалации: {level}.",
-            r.id, r.service_code, r.agency.as_deref().unwrap_or("не назначен"),
-            due.with_timezone(&config.timezone).format("%d.%m.%Y %H:%M"), r.status.as_str()
-        );
-        out.push(okno_store::Notification { channel: "email".into(), recipient: address.clone(), subject: subject.clone(), body });
-    }
-    out
-}
-
-/// Finds overdue requests and escalates each to the step it has reached, writing an
-/// `escalated` event and outbox notifications in one transaction per request. Run by
-/// `okno sla check` and periodically by `okno serve`; running it twice changes nothing more.
-pub async fn sla_check(store: &dyn okno_store::Store, config: &DeadlineConfig, now: DateTime<Utc>) -> Result<SlaReport, ApiError> {
-    let mut filter = queue_filter(Queue::Overdue, config, now, 0);
-    filter.limit = SLA_PAGE;
-    let mut report = SlaReport::default();
-    loop {
-        let page = store.list_requests(&filter).await?;
-        for r in &page {
-            let Some(due) = r.due_at else { continue };
-            report.overdue += 1;
-            let level = config.escalation_level(due, now);
-            if level <= r.escalation_level {
-                continue;
-            }
-            let mut event = okno_core::NewEvent::new(now, okno_core::EventKind::Escalated, "system");
-            event.status = Some(r.status);
-            event.agency = r.agency.clone();
-            event.text = Some(format!("escalation step {level}: overdue since {}", due.to_rfc3339()));
-            if store.escalate(r.id, level, &event, &notifications(config, r, due, level)).await? {
-                report.escalated += 1;
-            }
-        }
-        if page.len() < SLA_PAGE as usize {
-            return Ok(report);
-        }
-        filter.offset += SLA_PAGE;
-    }
+    Ok(Json(okno_app::deadlines::summary(&state.app, &user, q, Utc::now()).await?))
 }

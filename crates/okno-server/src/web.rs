@@ -3,7 +3,8 @@
 //! configured map style's origin), plus the few endpoints only the UI needs.
 
 use crate::error::ApiError;
-use crate::{AppState, ApiPath};
+use crate::extract::ApiPath;
+use crate::state::AppState;
 use axum::extract::State;
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -129,12 +130,12 @@ pub struct UiConfig {
 /// Settings of the web UI (public).
 #[utoipa::path(get, path = "/api/v1/ui-config", tag = "ui", responses((status = 200, body = UiConfig)))]
 pub async fn ui_config(State(state): State<AppState>) -> Result<Json<UiConfig>, ApiError> {
-    let region = state.store.territories().await?.into_iter().find(|t| t.parent.is_none());
+    let region = state.app.store.territories().await?.into_iter().find(|t| t.parent.is_none());
     Ok(Json(UiConfig {
         map_style_url: state.config.map_style_url.clone(),
         region_name_ru: region.as_ref().map(|r| r.name_ru.clone()).unwrap_or_default(),
         region_name_en: region.map(|r| r.name_en).unwrap_or_default(),
-        service_optional: state.classifier.current().topic.is_some(),
+        service_optional: state.app.classifier.current().topic.is_some(),
     }))
 }
 
@@ -143,8 +144,8 @@ pub async fn ui_config(State(state): State<AppState>) -> Result<Json<UiConfig>, 
 #[utoipa::path(get, path = "/api/v1/territories/boundaries", tag = "catalog",
     responses((status = 200, description = "GeoJSON FeatureCollection of MultiPolygons", body = Object)))]
 pub async fn boundaries(State(state): State<AppState>) -> Result<Json<Value>, ApiError> {
-    let territories = state.store.territories().await?;
-    let current = state.places.current();
+    let territories = state.app.store.territories().await?;
+    let current = state.app.places.current();
     let features: Vec<Value> = territories
         .iter()
         .filter_map(|t| {

@@ -10,7 +10,7 @@
 
 use crate::dims::RollupDims;
 use crate::query::{Bind, Rows};
-use crate::rollups::Listeners;
+use crate::listeners::Listeners;
 use crate::{Backend, Result, StoreError};
 use chrono::{DateTime, Utc};
 use sqlx::migrate::{Migration, MigrationType, Migrator};
@@ -148,6 +148,12 @@ impl<D: Dialect> Sql<D> {
 /// Reads a time column that is never NULL.
 pub fn get_time<D: Dialect, I: Index>(row: &Row<D>, index: I) -> Result<DateTime<Utc>> {
     D::get_opt_time(row, index)?.ok_or_else(|| StoreError::Corrupt("a required time is NULL".into()))
+}
+
+/// Reads where a request's point lies (columns `location_flag` and `h3_cell`).
+pub fn location_from_row<D: Dialect>(row: &Row<D>) -> Result<okno_core::Location> {
+    let flag: Option<String> = D::get(row, "location_flag")?;
+    Ok(okno_core::Location { flag: flag.as_deref().map(|f| parse_stored("location_flag", f)).transpose()?, cell: D::get(row, "h3_cell")? })
 }
 
 /// Statements to run one after another, each bound only when it is next.

@@ -16,6 +16,7 @@ mod deadlines;
 mod dialect;
 mod dims;
 mod imports;
+mod listeners;
 mod media;
 mod outbox;
 mod postgres;

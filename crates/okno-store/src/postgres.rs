@@ -87,8 +87,8 @@ impl Dialect for PostgresDialect {
         Ok(row.try_get(index)?)
     }
 
-    fn execute(query: Query<Self>, conn: &mut Conn<Self>) -> impl Future<Output = sqlx::Result<u64>> + Send + '_ {
-        async move { Ok(query.execute(conn).await?.rows_affected()) }
+    async fn execute(query: Query<Self>, conn: &mut Conn<Self>) -> sqlx::Result<u64> {
+        Ok(query.execute(conn).await?.rows_affected())
     }
 
     fn fetch_all(query: Query<Self>, conn: &mut Conn<Self>) -> impl Future<Output = sqlx::Result<Vec<Row<Self>>>> + Send + '_ {
@@ -111,52 +111,46 @@ impl Dialect for PostgresDialect {
         )
     }
 
-    fn known_source_ids<'a>(conn: &'a mut Conn<Self>, system: &'a str, ids: &'a [&'a str]) -> impl Future<Output = Result<Vec<String>>> + Send + 'a {
-        async move {
-            let rows = sqlx::query("SELECT r.source_id FROM unnest($2::text[]) AS k(id) JOIN requests r ON r.source_system = $1 AND r.source_id = k.id")
-                .bind(system)
-                .bind(ids)
-                .fetch_all(conn)
-                .await?;
-            Ok(rows.iter().map(|row| row.try_get(0)).collect::<sqlx::Result<_>>()?)
-        }
+    async fn known_source_ids<'a>(conn: &'a mut Conn<Self>, system: &'a str, ids: &'a [&'a str]) -> Result<Vec<String>> {
+        let rows = sqlx::query("SELECT r.source_id FROM unnest($2::text[]) AS k(id) JOIN requests r ON r.source_system = $1 AND r.source_id = k.id")
+            .bind(system)
+            .bind(ids)
+            .fetch_all(conn)
+            .await?;
+        Ok(rows.iter().map(|row| row.try_get(0)).collect::<sqlx::Result<_>>()?)
     }
 
     /// Drawn from the identity sequence.
-    fn reserve_request_ids(conn: &mut Conn<Self>, n: usize) -> impl Future<Output = Result<Vec<i64>>> + Send + '_ {
-        async move {
-            let rows = Self::sql("SELECT nextval(pg_get_serial_sequence('requests', 'id')) FROM generate_series(1, $1::bigint)")
-                .bind(n as i64)
-                .fetch_all(conn)
-                .await?;
-            Ok(rows.iter().map(|row| row.try_get(0)).collect::<sqlx::Result<_>>()?)
-        }
+    async fn reserve_request_ids(conn: &mut Conn<Self>, n: usize) -> Result<Vec<i64>> {
+        let rows = Self::sql("SELECT nextval(pg_get_serial_sequence('requests', 'id')) FROM generate_series(1, $1::bigint)")
+            .bind(n as i64)
+            .fetch_all(conn)
+            .await?;
+        Ok(rows.iter().map(|row| row.try_get(0)).collect::<sqlx::Result<_>>()?)
     }
 
     /// `COPY … FROM STDIN`.
-    fn write_rows<'a>(conn: &'a mut Conn<Self>, table: &'a str, columns: &'a [&'a str], rows: Rows<'a>) -> impl Future<Output = Result<()>> + Send + 'a {
-        async move {
-            let sql = format!("COPY {table} ({}) FROM STDIN", columns.join(", "));
-            let mut copy = conn.copy_in_raw(&sql).await?;
-            let mut buffer = String::with_capacity(COPY_CHUNK + 4096);
-            for row in rows {
-                for (i, value) in row.iter().enumerate() {
-                    if i > 0 {
-                        buffer.push('\t');
-                    }
-                    copy_value(&mut buffer, value);
+    async fn write_rows<'a>(conn: &'a mut Conn<Self>, table: &'a str, columns: &'a [&'a str], rows: Rows<'a>) -> Result<()> {
+        let sql = format!("COPY {table} ({}) FROM STDIN", columns.join(", "));
+        let mut copy = conn.copy_in_raw(&sql).await?;
+        let mut buffer = String::with_capacity(COPY_CHUNK + 4096);
+        for row in rows {
+            for (i, value) in row.iter().enumerate() {
+                if i > 0 {
+                    buffer.push('\t');
                 }
-                buffer.push('\n');
-                if buffer.len() >= COPY_CHUNK {
-                    copy.send(std::mem::take(&mut buffer).into_bytes()).await?;
-                    buffer.reserve(COPY_CHUNK + 4096);
-                }
+                copy_value(&mut buffer, value);
             }
-            if !buffer.is_empty() {
-                copy.send(buffer.into_bytes()).await?;
+            buffer.push('\n');
+            if buffer.len() >= COPY_CHUNK {
+                copy.send(std::mem::take(&mut buffer).into_bytes()).await?;
+                buffer.reserve(COPY_CHUNK + 4096);
             }
-            copy.finish().await.map_err(classify)?;
-            Ok(())
         }
+        if !buffer.is_empty() {
+            copy.send(buffer.into_bytes()).await?;
+        }
+        copy.finish().await.map_err(classify)?;
+        Ok(())
     }
 }

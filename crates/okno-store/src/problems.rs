@@ -3,7 +3,7 @@
 
 use crate::dialect::{classify, get_time, parse_stored, Conn, Dialect, Row, SqlStore};
 use crate::query;
-use crate::Result;
+use crate::{Result, StoreError};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use okno_core::problem::{ClusterSummary, Link, Problem, ProblemChange, ProblemFilter, ProblemState, ProblemUpdate};
@@ -40,7 +40,10 @@ fn problem_from_row<D: Dialect>(row: &Row<D>) -> Result<Problem> {
             topic: D::get(row, "topic")?,
             territory: D::get(row, "territory_code")?,
             agency: D::get(row, "agency_code")?,
-            centre: Coordinates { lat: D::get(row, "lat")?, lon: D::get(row, "lon")? },
+            centre: {
+                let (lat, lon) = (D::get(row, "lat")?, D::get(row, "lon")?);
+                Coordinates::new(lat, lon).ok_or_else(|| StoreError::Corrupt(format!("problem centre {lat},{lon}")))?
+            },
             radius_m: D::get(row, "radius_m")?,
             sample_text: D::get(row, "sample_text")?,
             first_at: get_time::<D, _>(row, "first_at")?,

@@ -187,7 +187,7 @@ pub fn request_row(item: &ImportedRequest) -> Vec<Bind> {
         Bind::Time(item.first_reaction_at),
         Bind::Time(item.first_answer_at),
         Bind::Time(item.routing_due_at),
-        Bind::Text(r.location.flag.clone()),
+        Bind::Text(r.location.flag.map(|f| f.as_str().to_owned())),
         Bind::Int(r.location.cell),
         Bind::Int(Some(item.events.iter().filter(|e| e.kind == okno_core::EventKind::Reopened).count() as i64)),
     ]

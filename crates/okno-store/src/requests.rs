@@ -118,7 +118,7 @@ pub(crate) fn request_from_row<D: Dialect>(row: &Row<D>) -> Result<Request> {
         escalation_level: D::get(row, "escalation_level")?,
         paused_at: D::get_opt_time(row, "paused_at")?,
         routing_due_at: D::get_opt_time(row, "routing_due_at")?,
-        location: okno_core::Location { flag: D::get(row, "location_flag")?, cell: D::get(row, "h3_cell")? },
+        location: crate::dialect::location_from_row::<D>(row)?,
         duplicate_of: D::get(row, "duplicate_of")?,
     })
 }

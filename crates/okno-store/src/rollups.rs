@@ -3,42 +3,13 @@
 //! changes a request, their texts stored once in `rollup_dims`; and the recount that checks them.
 
 use crate::dialect::{classify, Conn, Dialect, SqlStore, Tx};
+pub use crate::listeners::RollupListener;
 use crate::query::{self, Bind};
 use crate::{Result, StoreError};
 use async_trait::async_trait;
 use okno_core::rollup::{RollupDeltas, RollupKey, RollupRow};
 use sqlx::AssertSqlSafe;
 use std::collections::HashMap;
-use std::sync::Arc;
-
-/// Receives each committed change to the rollups made through this store (in this process),
-/// to keep in-memory views current. Changes are sums, so their order does not matter.
-pub type RollupListener = Arc<dyn Fn(&RollupDeltas) + Send + Sync>;
-
-/// The listeners a store tells about committed rollup changes.
-#[derive(Clone, Default)]
-pub(crate) struct Listeners(Arc<std::sync::RwLock<Vec<RollupListener>>>);
-
-impl Listeners {
-    fn add(&self, listener: RollupListener) {
-        self.0.write().unwrap_or_else(std::sync::PoisonError::into_inner).push(listener);
-    }
-
-    fn notify(&self, deltas: &RollupDeltas) {
-        if deltas.is_empty() {
-            return;
-        }
-        for listener in self.0.read().unwrap_or_else(std::sync::PoisonError::into_inner).iter() {
-            listener(deltas);
-        }
-    }
-}
-
-impl std::fmt::Debug for Listeners {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("Listeners")
-    }
-}
 
 /// What recounting the rollups from the requests found.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
@@ -89,7 +60,7 @@ async fn dim_ids<'k, D: Dialect>(conn: &mut Conn<D>, dims: &crate::dims::RollupD
 /// Returns the dictionary pairs to learn after the commit (see [`dim_ids`]).
 async fn write_rollups<D: Dialect>(conn: &mut Conn<D>, dims: &crate::dims::RollupDims, deltas: &RollupDeltas) -> Result<Vec<(String, i64)>> {
     let (ids, asked) = dim_ids::<D>(conn, dims, deltas).await?;
-    let (added, removed): (Vec<(&RollupKey, i64)>, Vec<(&RollupKey, i64)>) = deltas.iter().partition(|(_, n)| *n > 0);
+    let (added, removed): (Vec<_>, Vec<_>) = deltas.iter().partition(|(_, n)| *n > 0);
     let upserts = added.chunks(query::ROLLUPS_PER_UPSERT).map(|chunk| {
         let sql = query::upsert_rollups(chunk.len(), D::NUMBERED_PLACEHOLDERS);
         D::sql(AssertSqlSafe(sql)).bind_all(chunk.iter().flat_map(|(key, n)| query::rollup_row(key, &ids, Some(*n))))

@@ -88,8 +88,8 @@ impl Dialect for SqliteDialect {
             .transpose()
     }
 
-    fn execute(query: Query<Self>, conn: &mut Conn<Self>) -> impl Future<Output = sqlx::Result<u64>> + Send + '_ {
-        async move { Ok(query.execute(conn).await?.rows_affected()) }
+    async fn execute(query: Query<Self>, conn: &mut Conn<Self>) -> sqlx::Result<u64> {
+        Ok(query.execute(conn).await?.rows_affected())
     }
 
     fn fetch_all(query: Query<Self>, conn: &mut Conn<Self>) -> impl Future<Output = sqlx::Result<Vec<Row<Self>>>> + Send + '_ {
@@ -110,32 +110,28 @@ impl Dialect for SqliteDialect {
         "group_concat(created_at || ',' || IFNULL(first_answer_at, '') || ',' || IFNULL(closed_at, ''), ';')".to_owned()
     }
 
-    fn known_source_ids<'a>(conn: &'a mut Conn<Self>, system: &'a str, ids: &'a [&'a str]) -> impl Future<Output = Result<Vec<String>>> + Send + 'a {
-        async move {
-            let mut known = Vec::new();
-            for chunk in ids.chunks(1_000) {
-                let placeholders = vec!["?"; chunk.len()].join(", ");
-                let sql = format!("SELECT source_id FROM requests WHERE source_system = ? AND source_id IN ({placeholders})");
-                let mut q = Self::sql(sqlx::AssertSqlSafe(sql)).bind(system);
-                for id in chunk {
-                    q = q.bind(*id);
-                }
-                for row in q.fetch_all(&mut *conn).await? {
-                    known.push(row.try_get(0)?);
-                }
+    async fn known_source_ids<'a>(conn: &'a mut Conn<Self>, system: &'a str, ids: &'a [&'a str]) -> Result<Vec<String>> {
+        let mut known = Vec::new();
+        for chunk in ids.chunks(1_000) {
+            let placeholders = vec!["?"; chunk.len()].join(", ");
+            let sql = format!("SELECT source_id FROM requests WHERE source_system = ? AND source_id IN ({placeholders})");
+            let mut q = Self::sql(sqlx::AssertSqlSafe(sql)).bind(system);
+            for id in chunk {
+                q = q.bind(*id);
             }
-            Ok(known)
+            for row in q.fetch_all(&mut *conn).await? {
+                known.push(row.try_get(0)?);
+            }
         }
+        Ok(known)
     }
 
     /// SQLite has one writer, so the next ids after the largest are free for the rest of the
     /// transaction.
-    fn reserve_request_ids(conn: &mut Conn<Self>, n: usize) -> impl Future<Output = Result<Vec<i64>>> + Send + '_ {
-        async move {
-            let row = Self::sql("SELECT COALESCE(MAX(id), 0) + 1 FROM requests").fetch_one(conn).await?;
-            let next: i64 = row.try_get(0)?;
-            Ok((next..next + n as i64).collect())
-        }
+    async fn reserve_request_ids(conn: &mut Conn<Self>, n: usize) -> Result<Vec<i64>> {
+        let row = Self::sql("SELECT COALESCE(MAX(id), 0) + 1 FROM requests").fetch_one(conn).await?;
+        let next: i64 = row.try_get(0)?;
+        Ok((next..next + n as i64).collect())
     }
 
     /// Multi-row `INSERT`s, made and bound as they are written (see [`execute_pipelined`]), so

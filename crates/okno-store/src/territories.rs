@@ -134,7 +134,7 @@ impl<D: Dialect> TerritoryStore for SqlStore<D> {
                     request_id: D::get(r, "id")?,
                     coordinates: Coordinates::new(lat, lon).ok_or_else(|| StoreError::Corrupt(format!("coordinates {lat},{lon}")))?,
                     territory: D::get(r, "territory_code")?,
-                    location: Location { flag: D::get(r, "location_flag")?, cell: D::get(r, "h3_cell")? },
+                    location: crate::dialect::location_from_row::<D>(r)?,
                 })
             })
             .collect()
@@ -159,7 +159,7 @@ impl<D: Dialect> TerritoryStore for SqlStore<D> {
             request.location = u.location.clone();
             deltas.count(&request, 1);
             D::sql("UPDATE requests SET territory_code = $1, location_flag = $2, h3_cell = $3 WHERE id = $4")
-                .bind(&u.territory).bind(&u.location.flag).bind(u.location.cell).bind(u.request_id)
+                .bind(&u.territory).bind(u.location.flag.map(|f| f.as_str())).bind(u.location.cell).bind(u.request_id)
                 .execute(&mut tx).await.map_err(classify)?;
         }
         self.commit_counted(tx, &deltas).await?;

@@ -6,7 +6,7 @@ use okno_core::deadline::Due;
 use okno_core::workflow::{plan, ActionError, ActionInput, Actor};
 use okno_core::{
     Action, Agency, Attribute, AttributeDatatype, Channel, Contact, Coordinates, EventKind, Location, NewEvent, NewRequest,
-    Principal, Priority, RequestFilter, Role, Service, Status, Territory,
+    Principal, RequestFilter, Role, Service, Status, Territory,
 };
 use okno_store::{CountBy, ImportedRequest, NewUser, Store, StoreError};
 use std::collections::BTreeMap;
@@ -48,15 +48,13 @@ async fn seed(store: &dyn Store) {
 }
 
 fn new_request(service: &str, text: &str, at: DateTime<Utc>) -> NewRequest {
-    NewRequest {
-        service_code: service.into(), channel: Channel::Web, source_system: None, source_id: None,
-        text: text.into(), coordinates: Coordinates::new(59.95, 30.3), address: Some("Невский проспект, 1".into()),
-        territory: Some("north".into()), agency: None, priority: Priority::Normal, created_at: at,
-        attributes: BTreeMap::from([("depth".to_string(), vec!["10".to_string()])]), media_url: None,
-        location: Location::default(),
-        contact: Contact { name: Some("Иванов И.".into()), phone: Some("+7 900 000-00-00".into()), email: None },
-        category: None, reason: None,
-    }
+    let mut request = NewRequest::recorded(service, Channel::Web, None, text, at).unwrap();
+    request.coordinates = Coordinates::new(59.95, 30.3);
+    request.address = Some("Невский проспект, 1".into());
+    request.territory = Some("north".into());
+    request.attributes = BTreeMap::from([("depth".to_string(), vec!["10".to_string()])]);
+    request.contact = Contact { name: Some("Иванов И.".into()), phone: Some("+7 900 000-00-00".into()), email: None };
+    request
 }
 
 fn operator() -> Principal {
@@ -529,7 +527,7 @@ async fn rollups_follow_every_write_and_agree_with_a_recount() {
         act(&*store, ids[0], Action::Answer, answer, t(2, 9)).await.unwrap();
         act(&*store, ids[0], Action::Close, ActionInput::default(), t(2, 10)).await.unwrap();
         let moved = okno_store::PlacementUpdate {
-            request_id: ids[1], territory: None, location: Location { flag: Some("outside_territories".into()), cell: Some(cell) },
+            request_id: ids[1], territory: None, location: Location { flag: Some(okno_core::LocationFlag::OutsideTerritories), cell: Some(cell) },
         };
         store.set_placements(&[moved]).await.unwrap();
         let mut imported = new_request("leak", "imported", t(3, 9));

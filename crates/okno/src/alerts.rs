@@ -5,8 +5,6 @@ use chrono::{Duration, NaiveDate, Utc};
 use clap::Subcommand;
 use okno_analytics::spikes::SpikeRules;
 use okno_core::alert::{Alert, AlertFilter, AlertState};
-use okno_server::alerts::ScanReport;
-use okno_server::analytics::Analytics;
 use okno_store::Store;
 use std::path::PathBuf;
 
@@ -56,27 +54,19 @@ fn line(a: &Alert) -> String {
     )
 }
 
-/// Loads the stored rollups, counting days in `zone`, and scans the days `[from, to]` for
-/// spikes as `serve` does; returns the report and the seconds the scan itself took.
-pub async fn scan_stored(store: &dyn Store, zone: chrono_tz::Tz, from: NaiveDate, to: NaiveDate, rules: &SpikeRules) -> Result<(ScanReport, f64)> {
-    let analytics = Analytics::new(zone);
-    analytics.reload(store).await.map_err(|e| anyhow::anyhow!("loading the rollups: {e:?}"))?;
-    let started = std::time::Instant::now();
-    let report = okno_server::alerts::scan(&analytics, store, from, to, rules, Utc::now()).await?;
-    Ok((report, started.elapsed().as_secs_f64()))
-}
-
 /// Runs an alert command on `store`.
 pub async fn run(store: &dyn Store, command: AlertCommand) -> Result<()> {
     match command {
         AlertCommand::Scan { from, to, rules, deadlines, top } => {
-            let zone = crate::cli::load_deadlines(deadlines.as_deref())?.timezone;
+            let zone = crate::config::load_deadlines(deadlines.as_deref())?.timezone;
             let rules = crate::config::load_rules(rules.as_deref(), "spike rules", SpikeRules::validated)?;
             let today = Utc::now().with_timezone(&zone).date_naive();
             let to = to.unwrap_or(today);
             let from = from.unwrap_or(to - Duration::days(1));
             anyhow::ensure!(from <= to, "--from {from} is after --to {to}");
-            let (report, seconds) = scan_stored(store, zone, from, to, &rules).await?;
+            let started = std::time::Instant::now();
+            let report = okno_app::alerts::scan_stored(store, zone, from, to, &rules, Utc::now()).await?;
+            let seconds = started.elapsed().as_secs_f64();
             println!("{}", serde_json::json!({ "report": report, "seconds": seconds }));
             let mut found = store.alerts(&AlertFilter { since: Some(from), limit: 100_000, ..Default::default() }).await?;
             found.retain(|a| a.spike.last_day <= to);

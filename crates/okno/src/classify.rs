@@ -6,7 +6,7 @@
 //! `okno export training` both have this shape. `--split DIR` names a folder holding
 //! `train_ids.txt` and `test_ids.txt` (one id per line): train on the first, evaluate on the second.
 
-use crate::import::open_csv;
+use okno_app::imports::open_csv;
 use anyhow::{bail, Context, Result};
 use clap::{Args, ValueEnum};
 use okno_classify::{evaluate, extra_token, train, Example, FeatureConfig, Model, Outcome, Query, RoleTable, RoutingTable, TrainParams, TrainSpec, Workspace, TOPICS_READ};

@@ -2,9 +2,10 @@
 
 use anyhow::{bail, Context, Result};
 use clap::{CommandFactory, FromArgMatches, Parser, Subcommand, ValueEnum};
+use okno_app::export::ExportFormat;
 use okno_core::Role;
-use okno_server::admin::{create_user, CreateUser};
-use okno_server::{AppState, ServerConfig};
+use okno_app::access::{create_user, CreateUser};
+use crate::serve::ServeArgs;
 use okno_store::{Store, DEFAULT_DATABASE_URL};
 use std::io::{BufRead, IsTerminal};
 use std::path::{Path, PathBuf};
@@ -24,75 +25,6 @@ pub struct Cli {
     /// What to do.
     #[command(subcommand)]
     pub command: Command,
-}
-
-/// Where to listen and how to treat clients.
-#[derive(Debug, Clone, clap::Args)]
-pub struct ServeArgs {
-    /// Address to listen on.
-    #[arg(long, env = "OKNO_LISTEN", default_value = "127.0.0.1:8080")]
-    pub listen: String,
-    /// Mark session cookies Secure (behind HTTPS).
-    #[arg(long, env = "OKNO_SECURE_COOKIES")]
-    pub secure_cookies: bool,
-    /// Anonymous submissions per minute per client address (0 = unlimited).
-    #[arg(long, env = "OKNO_SUBMIT_PER_MINUTE", default_value_t = 20)]
-    pub submit_per_minute: u32,
-    /// Sign-in attempts per minute per client address (0 = unlimited).
-    #[arg(long, env = "OKNO_LOGIN_PER_MINUTE", default_value_t = 10)]
-    pub login_per_minute: u32,
-    /// Path of the Open311 GeoReport v2 endpoint.
-    #[arg(long, env = "OKNO_OPEN311_BASE", default_value = "/open311/v2")]
-    pub open311_base: String,
-    /// Open311 jurisdiction id; when set, a jurisdiction_id that is given must match it.
-    #[arg(long, env = "OKNO_JURISDICTION_ID")]
-    pub jurisdiction_id: Option<String>,
-    /// Seconds between deadline checks while serving (0: none; run `okno sla check` instead).
-    #[arg(long, env = "OKNO_SLA_INTERVAL", default_value_t = 600)]
-    pub sla_interval: u64,
-    /// Seconds between webhook deliveries from the outbox while serving (0: none; run
-    /// `okno outbox deliver` instead).
-    #[arg(long, env = "OKNO_WEBHOOK_INTERVAL", default_value_t = 30)]
-    pub webhook_interval: u64,
-    /// Seconds between spike scans of yesterday and today while serving (0: none; run
-    /// `okno alerts scan` instead).
-    #[arg(long, env = "OKNO_ALERT_INTERVAL", default_value_t = 900)]
-    pub alert_interval: u64,
-    /// Spike rules as TOML (history_days, half_life_days, min_observed, min_ratio, min_score);
-    /// the defaults otherwise.
-    #[arg(long, env = "OKNO_ALERT_RULES")]
-    pub alert_rules: Option<PathBuf>,
-    /// Seconds between systemic-problem scans while serving (0: none; run `okno problems scan`
-    /// instead).
-    #[arg(long, env = "OKNO_PROBLEM_INTERVAL", default_value_t = 3600)]
-    pub problem_interval: u64,
-    /// Systemic-problem clustering rules as TOML (radius_m, min_similarity, min_neighbours,
-    /// min_members, min_days, max_radius_m, days); the defaults otherwise.
-    #[arg(long, env = "OKNO_PROBLEM_RULES")]
-    pub problem_rules: Option<PathBuf>,
-    /// Deadline configuration (regimes, working hours, extra calendar files); the shipped one if absent.
-    #[arg(long, env = "OKNO_DEADLINES")]
-    pub deadlines: Option<PathBuf>,
-    /// MapLibre style URL (http or https) of the web UI's base map; its origin is admitted by the
-    /// Content-Security-Policy, so its tiles, glyphs and sprites must come from there. Without
-    /// it the maps draw territory outlines and data only.
-    #[arg(long, env = "OKNO_MAP_STYLE_URL")]
-    pub map_style_url: Option<String>,
-    /// Time zone of Open311 dates (IANA name).
-    #[arg(long, env = "OKNO_TIMEZONE", default_value = "Europe/Moscow")]
-    pub timezone: String,
-    /// Topic model (`okno train --target reason|category`) that picks the service of requests
-    /// filed without one; its labels are service codes or names.
-    #[arg(long, env = "OKNO_TOPIC_MODEL")]
-    pub topic_model: Option<PathBuf>,
-    /// Agency model (`okno train --target agency`) that routes requests whose service has no
-    /// default agency; its labels are agency codes or names.
-    #[arg(long, env = "OKNO_AGENCY_MODEL")]
-    pub agency_model: Option<PathBuf>,
-    /// Probability from which a model's choice is acted on; below it the request waits in the
-    /// triage queue.
-    #[arg(long, env = "OKNO_AUTO_ROUTE_THRESHOLD", default_value_t = 0.6)]
-    pub auto_route_threshold: f32,
 }
 
 /// Okno's commands.
@@ -242,11 +174,11 @@ pub enum ImportSource {
         /// The CSV file.
         file: PathBuf,
         /// Whose export it is.
-        #[arg(long, value_enum)]
-        profile: crate::import::us311::Profile,
+        #[arg(long, value_parser = ["la", "nyc"])]
+        profile: String,
     },
     /// Territory boundaries from GeoJSON (all or none; a bad feature is named).
-    Territories(crate::geo::ImportTerritoriesArgs),
+    Territories(TerritoryFileArgs),
 }
 
 /// Deadline control commands.
@@ -332,7 +264,7 @@ pub enum ReportWhat {
     Scorecard {
         /// FROM..TO, local days, the end exclusive (e.g. 2021-01-01..2021-04-01).
         #[arg(long)]
-        period: okno_server::report::Period,
+        period: okno_app::reports::Period,
         /// Group by agency or territory.
         #[arg(long, value_enum, default_value = "agency")]
         by: ScoreByArg,
@@ -357,14 +289,50 @@ pub enum ScoreByArg {
     Territory,
 }
 
+/// What `okno import territories` is told.
+#[derive(Debug, Clone, clap::Args)]
+pub struct TerritoryFileArgs {
+    /// A GeoJSON FeatureCollection of polygons and multipolygons (WGS84).
+    pub file: PathBuf,
+    /// The property holding each territory's name.
+    #[arg(long)]
+    pub name_field: String,
+    /// The kind of the territories (`municipality`, `district`, …); a feature whose name
+    /// matches a territory of this kind already stored gives that territory its boundary.
+    #[arg(long, default_value = "municipality")]
+    pub kind: String,
+    /// The property holding a code (default: made from the kind and the name).
+    #[arg(long)]
+    pub code_field: Option<String>,
+    /// The code of the territory containing new ones.
+    #[arg(long)]
+    pub parent: Option<String>,
+    /// The property holding the resident population (for per-1,000 rates).
+    #[arg(long)]
+    pub population_field: Option<String>,
+    /// Keep a boundary whose ring crosses itself under the even-odd rule (reported) instead
+    /// of refusing the file.
+    #[arg(long)]
+    pub repair: bool,
+}
+
+impl From<TerritoryFileArgs> for okno_app::imports::territories::ImportTerritoriesArgs {
+    fn from(a: TerritoryFileArgs) -> Self {
+        okno_app::imports::territories::ImportTerritoriesArgs {
+            file: a.file, name_field: a.name_field, kind: a.kind, code_field: a.code_field, parent: a.parent,
+            population_field: a.population_field, repair: a.repair,
+        }
+    }
+}
+
 /// Exports.
 #[derive(Debug, Subcommand)]
 pub enum ExportWhat {
     /// All requests, without contacts.
     Requests {
         /// Output format.
-        #[arg(long, value_enum, default_value = "csv")]
-        format: ExportFormat,
+        #[arg(long, value_parser = ["csv", "jsonl"], default_value = "csv")]
+        format: String,
         /// Output file (default: standard output).
         #[arg(long)]
         out: Option<PathBuf>,
@@ -378,15 +346,6 @@ pub enum ExportWhat {
         #[arg(long)]
         out: Option<PathBuf>,
     },
-}
-
-/// Export formats.
-#[derive(Debug, Clone, Copy, ValueEnum)]
-pub enum ExportFormat {
-    /// Comma-separated values with a header row.
-    Csv,
-    /// One JSON object per line.
-    Jsonl,
 }
 
 /// Runs the command line and returns the process's exit code.
@@ -455,7 +414,7 @@ fn write_demo_topic_model(db: &str) -> Result<PathBuf> {
 /// Runs one parsed command.
 pub async fn run(cli: Cli) -> Result<()> {
     match cli.command {
-        Command::Serve(args) => serve(open(&cli.db).await?, args).await,
+        Command::Serve(args) => crate::serve::serve(open(&cli.db).await?, args).await,
         Command::Demo { serve: mut args, no_serve } => {
             let store = open(&cli.db).await?;
             crate::demo::ensure_demo(&*store).await?;
@@ -465,15 +424,13 @@ pub async fn run(cli: Cli) -> Result<()> {
             if args.topic_model.is_none() && crate::demo::holds_demo(&*store).await? {
                 args.topic_model = Some(write_demo_topic_model(&cli.db)?);
             }
-            serve(store, args).await
+            crate::serve::serve(store, args).await
         }
         Command::User { command: UserCommand::Add { login, role, agency } } => {
             let store = open(&cli.db).await?;
             let role: Role = role.parse().map_err(anyhow::Error::msg)?;
             let password = read_password()?;
-            let created = create_user(&*store, CreateUser { login, password, role, agency }, "cli")
-                .await
-                .map_err(|e| anyhow::anyhow!(problem_text(e)))?;
+            let created = create_user(&*store, CreateUser { login, password, role, agency }, "cli", chrono::Utc::now()).await?;
             println!("created user {} (id {})", created.login, created.id);
             Ok(())
         }
@@ -487,23 +444,24 @@ pub async fn run(cli: Cli) -> Result<()> {
         }
         Command::Import { source: ImportSource::SpbAppeals { appeals, events } } => {
             let store = open(&cli.db).await?;
-            let report = crate::import::spb::import(store, &appeals, events.as_deref()).await?;
+            let report = okno_app::imports::spb::import(store, &appeals, events.as_deref()).await?;
             println!("{report}");
             Ok(())
         }
         Command::Import { source: ImportSource::Territories(args) } => {
             let store = open(&cli.db).await?;
-            println!("{}", serde_json::to_string_pretty(&crate::geo::import_territories(&*store, &args).await?)?);
+            println!("{}", serde_json::to_string_pretty(&okno_app::imports::territories::import_territories(&*store, &args.into()).await?)?);
             Ok(())
         }
         Command::Reindex => {
             let store = open(&cli.db).await?;
-            println!("{}", serde_json::to_string_pretty(&crate::geo::reindex(&*store).await?)?);
+            println!("{}", serde_json::to_string_pretty(&okno_app::places::reindex(&*store).await?)?);
             Ok(())
         }
         Command::Import { source: ImportSource::Us311 { file, profile } } => {
             let store = open(&cli.db).await?;
-            let report = crate::import::us311::import(store, &file, profile).await?;
+            let profile = profile.parse().map_err(anyhow::Error::msg)?;
+            let report = okno_app::imports::us311::import(store, &file, profile).await?;
             println!("{report}");
             Ok(())
         }
@@ -544,33 +502,31 @@ pub async fn run(cli: Cli) -> Result<()> {
         }
         Command::Sla { command: SlaCommand::Check { deadlines } } => {
             let store = open(&cli.db).await?;
-            let config = load_deadlines(deadlines.as_deref())?;
-            let report = okno_server::queues::sla_check(&*store, &config, chrono::Utc::now())
-                .await
-                .map_err(|e| anyhow::anyhow!(problem_text(e)))?;
+            let config = crate::config::load_deadlines(deadlines.as_deref())?;
+            let report = okno_app::deadlines::sla_check(&*store, &config, chrono::Utc::now()).await?;
             println!("overdue: {}, escalated now: {}", report.overdue, report.escalated);
             Ok(())
         }
         Command::Sla { command: SlaCommand::Recompute { deadlines, include_imported, dry_run } } => {
             let store = open(&cli.db).await?;
-            let config = load_deadlines(deadlines.as_deref())?;
-            let report = crate::sla::recompute(&*store, &config, include_imported, dry_run, chrono::Utc::now()).await?;
+            let config = crate::config::load_deadlines(deadlines.as_deref())?;
+            let report = okno_app::timelines::recompute(&*store, &config, include_imported, dry_run, chrono::Utc::now()).await?;
             println!("{}", serde_json::to_string_pretty(&report)?);
             Ok(())
         }
         Command::Sla { command: SlaCommand::Calibrate { source, out, deadlines, min_observations, calendar } } => {
             let store = open(&cli.db).await?;
-            let (table, config) = calibration_base(deadlines.as_deref(), &calendar)?;
-            let (text, report) = crate::sla::calibrate(&*store, &config, table, &source, min_observations.max(1)).await?;
+            let (table, config) = crate::config::calibration_base(deadlines.as_deref(), &calendar)?;
+            let (text, report) = okno_app::timelines::calibrate(&*store, &config, table, &source, min_observations.max(1)).await?;
             std::fs::write(&out, &text).with_context(|| format!("writing {}", out.display()))?;
-            load_deadlines(Some(&out)).context("the calibrated configuration does not load")?;
+            crate::config::load_deadlines(Some(&out)).context("the calibrated configuration does not load")?;
             println!("{}", serde_json::to_string_pretty(&report)?);
             Ok(())
         }
         Command::Sla { command: SlaCommand::Compare { source, deadlines, json } } => {
             let store = open(&cli.db).await?;
-            let config = load_deadlines(deadlines.as_deref())?;
-            let report = crate::sla::compare(&*store, &config, &source).await?;
+            let config = crate::config::load_deadlines(deadlines.as_deref())?;
+            let report = okno_app::timelines::compare(&*store, &config, &source).await?;
             if json {
                 write_stdout(&(serde_json::to_string_pretty(&report)? + "\n"))
             } else {
@@ -579,14 +535,12 @@ pub async fn run(cli: Cli) -> Result<()> {
         }
         Command::Report { what: ReportWhat::Scorecard { period, by, min, deadlines, json } } => {
             let store = open(&cli.db).await?;
-            let config = load_deadlines(deadlines.as_deref())?;
+            let config = crate::config::load_deadlines(deadlines.as_deref())?;
             let by = match by {
                 ScoreByArg::Agency => okno_store::ScoreBy::Agency,
                 ScoreByArg::Territory => okno_store::ScoreBy::Territory,
             };
-            let report = okno_server::report::scorecard_report(&*store, &config, by, period, min.max(1), chrono::Utc::now())
-                .await
-                .map_err(|e| anyhow::anyhow!(problem_text(e)))?;
+            let report = okno_app::reports::scorecard_report(&*store, &config, by, period, min.max(1), chrono::Utc::now()).await?;
             if json {
                 write_stdout(&(serde_json::to_string_pretty(&report)? + "\n"))
             } else {
@@ -595,13 +549,14 @@ pub async fn run(cli: Cli) -> Result<()> {
         }
         Command::Export { what: ExportWhat::Requests { format, out } } => {
             let store = open(&cli.db).await?;
-            let n = crate::export::requests(&*store, format, export_sink(out.as_deref())?).await?;
+            let format: ExportFormat = format.parse().map_err(anyhow::Error::msg)?;
+            let n = okno_app::export::requests(&*store, format, export_sink(out.as_deref())?).await?;
             eprintln!("exported {n} requests");
             Ok(())
         }
         Command::Export { what: ExportWhat::Training { corrections_only, out } } => {
             let store = open(&cli.db).await?;
-            let n = crate::export::training(&*store, corrections_only, export_sink(out.as_deref())?).await?;
+            let n = okno_app::export::training(&*store, corrections_only, export_sink(out.as_deref())?).await?;
             eprintln!("exported {n} labelled requests");
             Ok(())
         }
@@ -621,23 +576,17 @@ async fn outbox(store: &dyn Store, command: OutboxCommand) -> Result<()> {
     let now = chrono::Utc::now();
     match command {
         OutboxCommand::Deliver => {
-            let report = crate::outbox::deliver_webhooks(store, &reqwest::Client::new(), now).await?;
+            let report = okno_app::outbox::deliver_webhooks(store, &reqwest::Client::new(), now).await?;
             println!("{}", serde_json::to_string(&report)?);
         }
         OutboxCommand::Pending { channel } => {
             let mut out = String::new();
-            for pending in store.pending_notifications(channel.as_deref(), now, u32::MAX, u32::MAX).await? {
+            for pending in okno_app::outbox::pending(store, channel.as_deref(), now).await? {
                 out += &(serde_json::to_string(&pending)? + "\n");
             }
             write_stdout(&out)?;
         }
-        OutboxCommand::Sent { ids } => {
-            for id in ids {
-                if !store.notification_sent(id, now).await? {
-                    bail!("no undelivered notification {id}");
-                }
-            }
-        }
+        OutboxCommand::Sent { ids } => okno_app::outbox::mark_sent(store, &ids, now).await?,
     }
     Ok(())
 }
@@ -646,15 +595,9 @@ async fn apikey(store: &dyn Store, command: ApikeyCommand) -> Result<()> {
     let now = chrono::Utc::now();
     match command {
         ApikeyCommand::Add { client } => {
-            let client = client.trim();
-            if client.is_empty() || client.chars().count() > 100 {
-                bail!("the client name must be 1 to 100 characters");
-            }
-            let key = okno_server::auth::new_secret();
-            let id = store.create_api_key(client, &okno_server::auth::secret_hash(&key), now).await?;
-            store.audit("cli", "apikey.create", None, Some(&format!("key {id} for {client}")), now).await?;
-            println!("{key}");
-            eprintln!("API key {id} issued to {client}; it is shown only this once");
+            let issued = okno_app::access::issue_api_key(store, &client, "cli", now).await?;
+            println!("{}", issued.key);
+            eprintln!("API key {} issued to {}; it is shown only this once", issued.id, issued.client);
         }
         ApikeyCommand::List => {
             for key in store.api_keys().await? {
@@ -663,17 +606,14 @@ async fn apikey(store: &dyn Store, command: ApikeyCommand) -> Result<()> {
             }
         }
         ApikeyCommand::Revoke { id } => {
-            if !store.revoke_api_key(id, now).await? {
-                bail!("no active API key {id}");
-            }
-            store.audit("cli", "apikey.revoke", None, Some(&format!("key {id}")), now).await?;
+            okno_app::access::revoke_api_key(store, id, "cli", now).await?;
             println!("revoked API key {id}");
         }
     }
     Ok(())
 }
 
-fn print_comparison(report: &crate::sla::Comparison) -> Result<()> {
+fn print_comparison(report: &okno_app::timelines::Comparison) -> Result<()> {
     use std::fmt::Write as _;
     let mut out = format!("{} requests from {} replayed\n", report.requests, report.source);
     writeln!(out, "{:<28} {:>8} {:>8} {:>10} {:>8} {:>8}", "deadlines", "compared", "exact", "±1 wd", "earlier", "later")?;
@@ -688,7 +628,7 @@ fn print_comparison(report: &crate::sla::Comparison) -> Result<()> {
     write_stdout(&out)
 }
 
-fn print_scorecards(report: &okno_server::report::ScorecardReport) -> Result<()> {
+fn print_scorecards(report: &okno_app::reports::ScorecardReport) -> Result<()> {
     use std::fmt::Write as _;
     let pct = |v: Option<f64>| v.map_or("-".to_owned(), |v| format!("{:.1}%", v * 100.0));
     let num = |v: Option<f64>| v.map_or("-".to_owned(), |v| format!("{v:.1}"));
@@ -715,15 +655,6 @@ fn write_stdout(text: &str) -> Result<()> {
     }
 }
 
-fn problem_text(e: okno_server::error::ApiError) -> String {
-    match e {
-        okno_server::error::ApiError::Invalid(fields) => {
-            fields.iter().map(|f| format!("{}: {}", f.field, f.message)).collect::<Vec<_>>().join("; ")
-        }
-        other => other.to_string(),
-    }
-}
-
 fn read_password() -> Result<String> {
     if let Ok(p) = std::env::var("OKNO_PASSWORD") {
         return Ok(p);
@@ -738,133 +669,4 @@ fn read_password() -> Result<String> {
         bail!("no password given (set OKNO_PASSWORD or pipe it on standard input)");
     }
     Ok(password)
-}
-
-/// The deadline configuration in `path` (calendar files it names are read relative to it), or
-/// the shipped one. A bad file is refused with its reason.
-pub fn load_deadlines(path: Option<&std::path::Path>) -> Result<okno_core::deadline::DeadlineConfig> {
-    let Some(path) = path else { return Ok(okno_core::deadline::DeadlineConfig::shipped()) };
-    let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
-    let dir = path.parent().map(std::path::Path::to_path_buf).unwrap_or_default();
-    let read = |name: &str| std::fs::read_to_string(dir.join(name)).map_err(|e| e.to_string());
-    okno_core::deadline::DeadlineConfig::parse(&text, &read).with_context(|| format!("loading {}", path.display()))
-}
-
-/// The deadline configuration a calibration starts from, as TOML and loaded: `base` (or the
-/// shipped one) with `calendars` added, every calendar file named by its absolute path so the
-/// calibrated file can be written anywhere.
-fn calibration_base(base: Option<&std::path::Path>, calendars: &[PathBuf]) -> Result<(toml::Table, okno_core::deadline::DeadlineConfig)> {
-    let (text, dir) = match base {
-        Some(path) => (
-            std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?,
-            path.parent().map(std::path::Path::to_path_buf).unwrap_or_default(),
-        ),
-        None => (okno_core::deadline::SHIPPED.to_owned(), PathBuf::new()),
-    };
-    let mut table: toml::Table = toml::from_str(&text).context("the base deadline configuration is not TOML")?;
-    let absolute = |p: &std::path::Path| std::path::absolute(p).map(|p| p.display().to_string());
-    let mut files = Vec::new();
-    for name in table.get("calendar_files").and_then(toml::Value::as_array).into_iter().flatten() {
-        files.push(absolute(&dir.join(name.as_str().context("calendar_files must hold file names")?))?);
-    }
-    for path in calendars {
-        files.push(absolute(path)?);
-    }
-    table.insert("calendar_files".into(), files.into());
-    let text = toml::to_string(&table)?;
-    let read = |name: &str| std::fs::read_to_string(name).map_err(|e| e.to_string());
-    let config = okno_core::deadline::DeadlineConfig::parse(&text, &read).context("loading the base deadline configuration")?;
-    Ok((table, config))
-}
-
-/// How long a job's run in progress may take to finish once the server is told to stop.
-const JOB_GRACE: std::time::Duration = std::time::Duration::from_secs(10);
-
-/// Serves the API and runs the periodic jobs until told to stop (Ctrl-C or SIGTERM); then lets
-/// requests in flight and job runs in progress finish.
-pub async fn serve(store: Arc<dyn Store>, args: ServeArgs) -> Result<()> {
-    let timezone: chrono_tz::Tz = args.timezone.parse().map_err(|_| anyhow::anyhow!("unknown time zone {:?}", args.timezone))?;
-    if !args.open311_base.starts_with('/') || args.open311_base.len() < 2 || args.open311_base.ends_with('/') {
-        bail!("--open311-base must start with / and not end with one, e.g. /open311/v2");
-    }
-    let config = ServerConfig {
-        secure_cookies: args.secure_cookies,
-        submit_per_minute: args.submit_per_minute,
-        login_per_minute: args.login_per_minute,
-        open311: okno_server::open311::Open311Config {
-            base_path: args.open311_base,
-            jurisdiction_id: args.jurisdiction_id,
-            timezone,
-            ..Default::default()
-        },
-        spike_rules: crate::config::load_rules(args.alert_rules.as_deref(), "spike rules", okno_analytics::spikes::SpikeRules::validated)?,
-        problem_rules: crate::config::load_rules(args.problem_rules.as_deref(), "problem rules", okno_core::problem::ProblemRules::validated)?,
-        map_style_url: args.map_style_url.clone(),
-        ..ServerConfig::default()
-    };
-    if let Some(url) = &args.map_style_url
-        && okno_server::web::origin_of(url).is_none()
-    {
-        bail!("--map-style-url must be an http or https URL, got {url:?}");
-    }
-    let deadlines = load_deadlines(args.deadlines.as_deref())?;
-    if !(0.0..=1.0).contains(&args.auto_route_threshold) {
-        bail!("--auto-route-threshold must be between 0 and 1");
-    }
-    let classifier = okno_server::triage::Classifier::load(okno_server::triage::ClassifierConfig {
-        topic_model: args.topic_model,
-        agency_model: args.agency_model,
-        threshold: args.auto_route_threshold,
-    })
-    .map_err(|e| anyhow::anyhow!("loading a classifier model: {e}"))?;
-    let mut state = AppState::new(store, config, deadlines, classifier).map_err(|e| anyhow::anyhow!("{e}"))?;
-    let boundaries = state.places.reload(state.store.as_ref()).await.map_err(|e| anyhow::anyhow!("loading territory boundaries: {e}"))?;
-    tracing::info!(boundaries, "territory boundaries in force");
-    let rollups = state.analytics.reload(state.store.as_ref()).await.map_err(|e| anyhow::anyhow!("loading the rollups: {e}"))?;
-    tracing::info!(requests = rollups.requests, facts = rollups.facts, "rollups in memory");
-    let mut jobs = okno_app::jobs::JobRunner::new();
-    let every = std::time::Duration::from_secs;
-    let (store, deadlines) = (state.store.clone(), state.deadlines.clone());
-    jobs.add("deadline-check", every(args.sla_interval), move || {
-        let (store, deadlines) = (store.clone(), deadlines.clone());
-        async move {
-            let r = okno_server::queues::sla_check(&*store, &deadlines, chrono::Utc::now()).await.map_err(|e| e.to_string())?;
-            Ok(if r.escalated > 0 { format!("{} overdue, {} escalated", r.overdue, r.escalated) } else { String::new() })
-        }
-    });
-    let scanned = state.clone();
-    jobs.add("spike-scan", every(args.alert_interval), move || {
-        let state = scanned.clone();
-        async move {
-            let r = okno_server::alerts::scan_recent(&state, chrono::Utc::now()).await.map_err(|e| e.to_string())?;
-            Ok(if r.raised > 0 { format!("{} spikes raised, {} updated", r.raised, r.updated) } else { String::new() })
-        }
-    });
-    let scanned = state.clone();
-    jobs.add("problem-scan", every(args.problem_interval), move || {
-        let state = scanned.clone();
-        async move {
-            let (rules, zone) = (&state.config.problem_rules, state.deadlines.timezone);
-            let r = okno_server::problems::scan(state.store.as_ref(), rules, zone, chrono::Utc::now()).await.map_err(|e| e.to_string())?;
-            Ok(if r.created + r.extended > 0 { format!("{} systemic problems proposed, {} extended", r.created, r.extended) } else { String::new() })
-        }
-    });
-    let (store, client) = (state.store.clone(), reqwest::Client::new());
-    jobs.add("webhook-delivery", every(args.webhook_interval), move || {
-        let (store, client) = (store.clone(), client.clone());
-        async move {
-            let r = crate::outbox::deliver_webhooks(&*store, &client, chrono::Utc::now()).await.map_err(|e| e.to_string())?;
-            Ok(if r.delivered + r.failed > 0 { format!("{} webhooks delivered, {} failed", r.delivered, r.failed) } else { String::new() })
-        }
-    });
-    state.jobs = jobs.board();
-    let running = jobs.start();
-    let listener = tokio::net::TcpListener::bind(&args.listen).await.with_context(|| format!("listening on {}", args.listen))?;
-    let addr = listener.local_addr()?;
-    tracing::info!("Okno is serving on http://{addr}/");
-    let served = okno_server::serve(listener, state).await;
-    tracing::info!("stopping the jobs");
-    running.stop(JOB_GRACE).await;
-    served?;
-    Ok(())
 }

@@ -81,6 +81,43 @@ pub fn load_rules<T: serde::de::DeserializeOwned + Default>(path: Option<&Path>,
     validated(rules).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))
 }
 
+/// The deadline configuration in `path` (calendar files it names are read relative to it), or
+/// the shipped one. A bad file is refused with its reason.
+pub fn load_deadlines(path: Option<&std::path::Path>) -> anyhow::Result<okno_core::deadline::DeadlineConfig> {
+    let Some(path) = path else { return Ok(okno_core::deadline::DeadlineConfig::shipped()) };
+    let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+    let dir = path.parent().map(std::path::Path::to_path_buf).unwrap_or_default();
+    let read = |name: &str| std::fs::read_to_string(dir.join(name)).map_err(|e| e.to_string());
+    okno_core::deadline::DeadlineConfig::parse(&text, &read).with_context(|| format!("loading {}", path.display()))
+}
+
+/// The deadline configuration a calibration starts from, as TOML and loaded: `base` (or the
+/// shipped one) with `calendars` added, every calendar file named by its absolute path so the
+/// calibrated file can be written anywhere.
+pub fn calibration_base(base: Option<&std::path::Path>, calendars: &[PathBuf]) -> anyhow::Result<(toml::Table, okno_core::deadline::DeadlineConfig)> {
+    let (text, dir) = match base {
+        Some(path) => (
+            std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?,
+            path.parent().map(std::path::Path::to_path_buf).unwrap_or_default(),
+        ),
+        None => (okno_core::deadline::SHIPPED.to_owned(), PathBuf::new()),
+    };
+    let mut table: toml::Table = toml::from_str(&text).context("the base deadline configuration is not TOML")?;
+    let absolute = |p: &std::path::Path| std::path::absolute(p).map(|p| p.display().to_string());
+    let mut files = Vec::new();
+    for name in table.get("calendar_files").and_then(toml::Value::as_array).into_iter().flatten() {
+        files.push(absolute(&dir.join(name.as_str().context("calendar_files must hold file names")?))?);
+    }
+    for path in calendars {
+        files.push(absolute(path)?);
+    }
+    table.insert("calendar_files".into(), files.into());
+    let text = toml::to_string(&table)?;
+    let read = |name: &str| std::fs::read_to_string(name).map_err(|e| e.to_string());
+    let config = okno_core::deadline::DeadlineConfig::parse(&text, &read).context("loading the base deadline configuration")?;
+    Ok((table, config))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

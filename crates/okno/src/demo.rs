@@ -2,7 +2,7 @@
 //! of requests with realistic Russian texts and lifecycles, and one user per role. The same
 //! seed always gives the same data; the region and its people are fictional.
 
-use anyhow::Result;
+use anyhow::{Context, Result};
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use okno_core::lifecycle::{transition, Action};
 use okno_core::clock::{replay, DeadlineRules, Fact};
@@ -13,7 +13,7 @@ use okno_core::{
 };
 use okno_classify::{train, Example, FeatureConfig, Model, TrainParams, TrainSpec};
 use okno_geo::{Shape, TerritoryIndex};
-use okno_server::admin::{create_user, CreateUser};
+use okno_app::access::{create_user, CreateUser};
 use okno_store::{ImportedRequest, Store, StoredShape};
 use rand::rngs::StdRng;
 use rand::seq::SliceRandom;
@@ -441,15 +441,20 @@ pub fn requests(today: DateTime<Utc>) -> Vec<ImportedRequest> {
         let rules = deadlines.rules_for(service.code, service.regime);
         let intake_due = rules.map(|r| r.due_at_intake(created, false)).unwrap_or_default();
         let due_at = rules.and_then(|r| record_deadlines(r, &mut life.events));
-        let token = okno_server::intake::tracking_token(created, &mut rng);
+        let token = okno_app::intake::tracking_token(created, &mut rng);
+        let mut request = NewRequest::recorded(service.code, channel, Some((SOURCE.into(), format!("demo-{i}"))), text, created)
+            .expect("the demo's services and ids are not blank");
+        request.coordinates = coordinates;
+        request.address = Some(format!("{}, {}", street.replace("улице", "ул.").replace("проспекту", "пр."), house));
+        request.territory = placement.territory.clone();
+        request.agency = agency;
+        request.priority = if service.code == "heating" { Priority::High } else { Priority::Normal };
+        request.attributes = attributes;
+        request.contact = contact;
+        request.category = Some(service.group.into());
+        request.location = okno_app::places::location(&placement);
         out.push(ImportedRequest {
-            request: NewRequest {
-                service_code: service.code.into(), channel, source_system: Some(SOURCE.into()), source_id: Some(format!("demo-{i}")),
-                text, coordinates, address: Some(format!("{}, {}", street.replace("улице", "ул.").replace("проспекту", "пр."), house)),
-                territory: placement.territory.clone(), agency, priority: if service.code == "heating" { Priority::High } else { Priority::Normal },
-                created_at: created, attributes, media_url: None, contact, category: Some(service.group.into()), reason: None,
-                location: okno_server::places::location(&placement),
-            },
+            request,
             token,
             status: life.status,
             updated_at: life.updated_at,
@@ -477,7 +482,7 @@ async fn scan_demo_alerts(store: &dyn Store) -> Result<usize> {
     let zone = DeadlineConfig::shipped().timezone;
     let last = demo_today().with_timezone(&zone).date_naive();
     let rules = okno_analytics::spikes::SpikeRules::default();
-    let (report, _) = crate::alerts::scan_stored(store, zone, last - Duration::days(ALERT_SCAN_DAYS), last, &rules).await?;
+    let report = okno_app::alerts::scan_stored(store, zone, last - Duration::days(ALERT_SCAN_DAYS), last, &rules, chrono::Utc::now()).await?;
     Ok(report.raised)
 }
 
@@ -524,7 +529,7 @@ pub async fn ensure_demo(store: &dyn Store) -> Result<()> {
     let shapes: Vec<(Territory, StoredShape)> = districts()
         .into_iter()
         .map(|(t, shape)| {
-            let stored = crate::geo::stored_shape(&t.code, &shape);
+            let stored = okno_app::imports::territories::stored_shape(&t.code, &shape);
             (t, stored)
         })
         .collect();
@@ -536,15 +541,15 @@ pub async fn ensure_demo(store: &dyn Store) -> Result<()> {
         store.upsert_service(&service).await?;
     }
     let requests = requests(demo_today());
-    for chunk in requests.chunks(crate::import::BATCH_SIZE) {
+    for chunk in requests.chunks(okno_app::imports::BATCH_SIZE) {
         store.import_batch(chunk).await?;
     }
     let alerts = scan_demo_alerts(store).await?;
     let zone = DeadlineConfig::shipped().timezone;
-    let problems = okno_server::problems::scan(store, &okno_core::problem::ProblemRules::default(), zone, demo_today()).await?;
+    let problems = okno_app::problems::scan(store, &okno_core::problem::ProblemRules::default(), zone, demo_today()).await?;
     for (login, password, role, agency) in DEMO_USERS {
         let form = CreateUser { login: login.into(), password: password.into(), role, agency: agency.map(String::from) };
-        create_user(store, form, "demo").await.map_err(|e| anyhow::anyhow!("creating demo user {login}: {e}"))?;
+        create_user(store, form, "demo", chrono::Utc::now()).await.with_context(|| format!("creating demo user {login}"))?;
     }
     eprintln!("demo region created: {} requests, {alerts} spike alerts, {} systemic problems; sign in as (demo passwords):", requests.len(), problems.created);
     for (login, password, role, _) in DEMO_USERS {

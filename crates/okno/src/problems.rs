@@ -49,9 +49,9 @@ fn line(p: &Problem) -> String {
 }
 
 /// Scans with `rules` as of `at`, days counted in `zone`; returns the report and the seconds it took.
-pub async fn scan_stored(store: &dyn Store, rules: &ProblemRules, zone: chrono_tz::Tz, at: DateTime<Utc>) -> Result<(okno_server::problems::ProblemScanReport, f64)> {
+pub async fn scan_stored(store: &dyn Store, rules: &ProblemRules, zone: chrono_tz::Tz, at: DateTime<Utc>) -> Result<(okno_app::problems::ProblemScanReport, f64)> {
     let started = std::time::Instant::now();
-    let report = okno_server::problems::scan(store, rules, zone, at).await?;
+    let report = okno_app::problems::scan(store, rules, zone, at).await?;
     Ok((report, started.elapsed().as_secs_f64()))
 }
 
@@ -59,7 +59,7 @@ pub async fn scan_stored(store: &dyn Store, rules: &ProblemRules, zone: chrono_t
 pub async fn run(store: &dyn Store, command: ProblemCommand) -> Result<()> {
     match command {
         ProblemCommand::Scan { rules, deadlines, until, top } => {
-            let deadlines = crate::cli::load_deadlines(deadlines.as_deref())?;
+            let deadlines = crate::config::load_deadlines(deadlines.as_deref())?;
             let rules = crate::config::load_rules(rules.as_deref(), "problem rules", ProblemRules::validated)?;
             let at = until.map_or_else(Utc::now, |day| deadlines.start_of_day(day + chrono::Duration::days(1)));
             let (report, seconds) = scan_stored(store, &rules, deadlines.timezone, at).await?;

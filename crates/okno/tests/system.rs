@@ -347,7 +347,7 @@ async fn the_st_petersburg_import_matches_its_source() {
         }};
         assert_eq!(stored(okno_store::CountBy::Category).await, source_counts(std::path::Path::new(appeals), "category"));
         let agencies: std::collections::BTreeMap<String, i64> = source_counts(std::path::Path::new(appeals), "responsible_org")
-            .into_iter().map(|(name, n)| (okno::import::spb::agency_code(&name), n)).collect();
+            .into_iter().map(|(name, n)| (okno_app::imports::spb::agency_code(&name), n)).collect();
         assert_eq!(stored(okno_store::CountBy::Agency).await, agencies);
         let mut expected_status = std::collections::BTreeMap::new();
         for (portal, n) in source_counts(std::path::Path::new(appeals), "final_status") {

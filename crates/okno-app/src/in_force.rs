@@ -1,4 +1,4 @@
-//! A value the server works with that can be replaced whole while it runs (classifier models,
+//! A value Okno works with that can be replaced whole while it runs (classifier models,
 //! territory boundaries): readers take the one in force and keep it for their whole request.
 
 use std::sync::{Arc, RwLock};

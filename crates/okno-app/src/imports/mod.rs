@@ -4,9 +4,10 @@
 //! nothing twice (requests are keyed by source system and source id).
 
 pub mod spb;
+pub mod territories;
 pub mod us311;
 
-use anyhow::{Context, Result};
+use crate::error::{AppError, Result};
 use okno_core::{Agency, Service, Territory};
 use okno_store::{ImportCounts, ImportedRequest, Store};
 use std::collections::HashSet;
@@ -74,7 +75,7 @@ impl fmt::Display for ImportReport {
 
 /// Opens a CSV file, gzip-compressed or not (judged by its first bytes).
 pub fn open_csv(path: &Path) -> Result<csv::Reader<Box<dyn Read>>> {
-    let mut file = std::fs::File::open(path).with_context(|| format!("opening {}", path.display()))?;
+    let mut file = std::fs::File::open(path).map_err(|e| AppError::Input(format!("opening {}: {e}", path.display())))?;
     let mut magic = [0u8; 2];
     let n = file.read(&mut magic)?;
     let head = std::io::Cursor::new(magic[..n].to_vec());
@@ -156,7 +157,7 @@ impl Batcher {
         self.report.rows += 1;
         if self.report.rows >= self.next_progress {
             self.next_progress += 10_000;
-            eprintln!("  … {} rows ({:.0} rows/s)", self.report.rows, self.report.rows as f64 / self.started.elapsed().as_secs_f64());
+            tracing::info!(source = %self.report.source, rows = self.report.rows, rows_per_s = (self.report.rows as f64 / self.started.elapsed().as_secs_f64()) as u64, "importing");
         }
     }
 
@@ -177,7 +178,7 @@ impl Batcher {
     /// Waits for the batch being written, if any.
     async fn settle(&mut self) -> Result<()> {
         if let Some(writing) = self.in_flight.take() {
-            self.report.counts += writing.await.context("import batch task")??;
+            self.report.counts += writing.await.map_err(|e| AppError::Internal(format!("import batch task: {e}")))??;
         }
         Ok(())
     }

@@ -2,7 +2,7 @@
 //! calibrating a regime table from an imported source's own deadline changes, and checking how
 //! many of that source's deadlines Okno reproduces.
 
-use anyhow::{Context, Result};
+use crate::error::{AppError, Result};
 use chrono::{DateTime, Utc};
 use okno_core::clock::{replay, ClockState, DeadlineRules, DueChange};
 use okno_core::deadline::DeadlineConfig;
@@ -262,7 +262,7 @@ pub async fn calibrate(store: &dyn Store, config: &DeadlineConfig, mut table: to
     if let Some(toml::Value::Table(regimes)) = table.get_mut("regimes") {
         regimes.extend(new_regimes);
     }
-    table.entry("services").or_insert_with(|| toml::Table::new().into()).as_table_mut().context("[services] must be a table")?.extend(services);
+    table.entry("services").or_insert_with(|| toml::Table::new().into()).as_table_mut().ok_or_else(|| AppError::Input("[services] must be a table".into()))?.extend(services);
     let text = format!(
         "# Deadline configuration calibrated by `okno sla calibrate --source {source}` from {} observed\n\
          # deadline changes; the per-service terms below are derived from the data, not from regulations.\n\n{}",

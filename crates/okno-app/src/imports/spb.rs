@@ -4,12 +4,12 @@
 //! Portal times are Moscow local time (UTC+3 all through the data's period).
 
 use super::{line_of, open_csv, Batcher, ImportReport, SeenCatalog};
-use anyhow::{bail, Context, Result};
+use crate::error::{AppError, Result};
 use chrono::{DateTime, FixedOffset, NaiveDate, NaiveDateTime, TimeZone, Utc};
 use okno_core::text::slug;
-use okno_core::{Agency, Channel, Contact, Coordinates, EventKind, Location, NewEvent, NewRequest, Priority, Service, Status, Territory};
+use okno_core::{Agency, Channel, Coordinates, EventKind, NewEvent, NewRequest, Service, Status, Territory};
 use okno_store::{ImportedRequest, Store};
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::path::Path;
 use std::sync::Arc;
 
@@ -70,11 +70,11 @@ struct RawEvent {
 fn load_events(path: &Path) -> Result<HashMap<String, Vec<RawEvent>>> {
     let mut reader = open_csv(path)?;
     let headers = reader.headers()?.clone();
-    let col = |name: &str| headers.iter().position(|h| h == name).with_context(|| format!("{}: no column {name}", path.display()));
+    let col = |name: &str| headers.iter().position(|h| h == name).ok_or_else(|| AppError::Input(format!("{}: no column {name}", path.display())));
     let (id, dt, event, status, detail) = (col("id")?, col("dt")?, col("event")?, col("status_name")?, col("detail")?);
     let mut by_appeal: HashMap<String, Vec<RawEvent>> = HashMap::new();
     for record in reader.records() {
-        let record = record.with_context(|| format!("reading {}", path.display()))?;
+        let record = record.map_err(|e| AppError::Input(format!("reading {}: {e}", path.display())))?;
         let Some(at) = parse_time(&record[dt]) else { continue };
         by_appeal.entry(record[id].to_owned()).or_default().push(RawEvent {
             at,
@@ -193,7 +193,7 @@ pub async fn import(shared: Arc<dyn Store>, appeals: &Path, events: Option<&Path
     for needed in ["id", "created_at", "category", "reason_id", "reason", "district", "municipality", "latitude", "longitude",
         "address", "responsible_org", "final_status", "final_status_at", "expected_answer_dt", "text"] {
         if !index.contains_key(needed) {
-            bail!("{}: no column {needed}; is this the portal's appeals.csv?", appeals.display());
+            return Err(AppError::Input(format!("{}: no column {needed}; is this the portal's appeals.csv?", appeals.display())));
         }
     }
     let mut catalog = SeenCatalog::default();
@@ -285,27 +285,22 @@ pub async fn import(shared: Arc<dyn Store>, appeals: &Path, events: Option<&Path
         }
         let final_at = parse_time(field("final_status_at"));
         let updated_at = events.iter().map(|e| e.at).chain(final_at).max().unwrap_or(created_at);
+        let mut request = match NewRequest::recorded(service, Channel::Import, Some((SOURCE.into(), id.into())), text, created_at) {
+            Ok(request) => request,
+            Err(e) => {
+                batcher.bad(line, format!("appeal {id}: {e}"));
+                continue;
+            }
+        };
+        request.coordinates = coordinates;
+        request.address = Some(field("address").to_owned()).filter(|a| !a.is_empty());
+        request.territory = territory;
+        request.agency = agency;
+        request.category = Some(category.to_owned()).filter(|c| !c.is_empty());
+        request.reason = Some(reason.to_owned());
         batcher.push(ImportedRequest {
-            request: NewRequest {
-                service_code: service,
-                channel: Channel::Import,
-                source_system: Some(SOURCE.into()),
-                source_id: Some(id.into()),
-                text: text.into(),
-                coordinates,
-                address: Some(field("address").to_owned()).filter(|a| !a.is_empty()),
-                territory,
-                agency,
-                priority: Priority::Normal,
-                created_at,
-                attributes: BTreeMap::new(),
-                media_url: None,
-                location: Location::default(),
-                contact: Contact::default(),
-                category: Some(category.to_owned()).filter(|c| !c.is_empty()),
-                reason: Some(reason.to_owned()),
-            },
-            token: okno_server::intake::new_tracking_token(created_at),
+            request,
+            token: crate::intake::new_tracking_token(created_at),
             status,
             updated_at,
             closed_at: if status.is_final() { final_at.or(Some(updated_at)) } else { None },

@@ -1,7 +1,7 @@
 //! Delivery of the notification outbox: webhooks are POSTed by Okno with retries; e-mail rows
 //! wait for the mail sender, which lists them and marks them sent (`okno outbox …`).
 
-use anyhow::Result;
+use crate::error::{AppError, Result};
 use chrono::{DateTime, Duration, Utc};
 use okno_store::Store;
 use serde::Serialize;
@@ -15,6 +15,22 @@ const BATCH: u32 = 500;
 /// The wait before retry `attempt` (1-based): one minute, doubling, at most six hours.
 pub fn retry_delay(attempt: u32) -> Duration {
     Duration::minutes(1_i64 << attempt.saturating_sub(1).min(9)).min(Duration::hours(6))
+}
+
+/// Notifications of `channel` (all when none) waiting for delivery, oldest first.
+pub async fn pending(store: &dyn Store, channel: Option<&str>, now: DateTime<Utc>) -> Result<Vec<okno_store::Pending>> {
+    Ok(store.pending_notifications(channel, now, u32::MAX, u32::MAX).await?)
+}
+
+/// Marks notifications delivered by the mail sender; an id that is unknown or already sent is
+/// refused (those before it stay marked).
+pub async fn mark_sent(store: &dyn Store, ids: &[i64], now: DateTime<Utc>) -> Result<()> {
+    for &id in ids {
+        if !store.notification_sent(id, now).await? {
+            return Err(AppError::NotFound(format!("no undelivered notification {id}")));
+        }
+    }
+    Ok(())
 }
 
 /// What a delivery run did.

@@ -4,23 +4,35 @@
 //! territories. Local times are converted with the city's time zone (daylight saving included).
 
 use super::{line_of, open_csv, Batcher, ImportReport, SeenCatalog};
-use anyhow::{bail, Result};
+use crate::error::{AppError, Result};
 use chrono::{DateTime, NaiveDateTime, TimeZone, Utc};
 use chrono_tz::Tz;
 use okno_core::text::slug;
-use okno_core::{Agency, Channel, Contact, Coordinates, EventKind, Location, NewEvent, NewRequest, Priority, Service, Status, Territory};
+use okno_core::{Agency, Channel, Coordinates, EventKind, NewEvent, NewRequest, Service, Status, Territory};
 use okno_store::{ImportedRequest, Store};
 use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
 use std::sync::Arc;
 
 /// Whose export a file is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Profile {
     /// Los Angeles MyLA311.
     La,
     /// New York City 311.
     Nyc,
+}
+
+impl std::str::FromStr for Profile {
+    type Err = String;
+    /// `la` or `nyc`.
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "la" => Ok(Profile::La),
+            "nyc" => Ok(Profile::Nyc),
+            other => Err(format!("unknown 311 profile {other:?}: la or nyc")),
+        }
+    }
 }
 
 /// Which columns hold what, by normalized header name (lower case, `_` for spaces).
@@ -91,7 +103,7 @@ pub async fn import(shared: Arc<dyn Store>, path: &Path, profile: Profile) -> Re
     let index: HashMap<&str, usize> = headers.iter().enumerate().map(|(i, h)| (h.as_str(), i)).collect();
     for needed in [cols.id, cols.created, cols.closed, cols.request_type, cols.status, cols.agency, "latitude", "longitude"] {
         if !index.contains_key(needed) {
-            bail!("{}: no column {needed}; is this a {:?} 311 export?", path.display(), profile);
+            return Err(AppError::Input(format!("{}: no column {needed}; is this a {:?} 311 export?", path.display(), profile)));
         }
     }
     let mut catalog = SeenCatalog::default();
@@ -177,16 +189,22 @@ pub async fn import(shared: Arc<dyn Store>, path: &Path, profile: Profile) -> Re
             closed.text = Some(field(cols.status).to_owned());
             events.push(closed);
         }
+        let mut request = match NewRequest::recorded(service, Channel::Import, Some((cols.source.into(), id.into())), text, created_at) {
+            Ok(request) => request,
+            Err(e) => {
+                batcher.bad(line, format!("request {id}: {e}"));
+                continue;
+            }
+        };
+        request.coordinates = coordinates;
+        request.address = Some(field(cols.address).to_owned()).filter(|a| !a.is_empty());
+        request.territory = territory;
+        request.agency = agency;
+        request.attributes = attributes;
+        request.category = Some(request_type.to_owned());
         batcher.push(ImportedRequest {
-            request: NewRequest {
-                service_code: service, channel: Channel::Import, source_system: Some(cols.source.into()),
-                source_id: Some(id.into()), text, coordinates,
-                address: Some(field(cols.address).to_owned()).filter(|a| !a.is_empty()),
-                territory, agency, priority: Priority::Normal, created_at, attributes, media_url: None,
-                location: Location::default(),
-                contact: Contact::default(), category: Some(request_type.to_owned()), reason: None,
-            },
-            token: okno_server::intake::new_tracking_token(created_at),
+            request,
+            token: crate::intake::new_tracking_token(created_at),
             status,
             updated_at: closed_at.unwrap_or(created_at),
             closed_at,

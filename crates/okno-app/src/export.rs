@@ -1,13 +1,33 @@
 //! Exports without personal data: no contacts, no tracking tokens, no attachments.
 
-use crate::cli::ExportFormat;
-use anyhow::Result;
+use crate::error::Result;
 use okno_core::catalog::{name_of_kind, territory_chain};
 use okno_core::triage::{Decider, PredictionRecord};
 use okno_core::{Request, RequestFilter};
 use okno_store::Store;
 use serde::Serialize;
 use std::io::Write;
+
+/// Export formats.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ExportFormat {
+    /// Comma-separated values with a header row.
+    Csv,
+    /// One JSON object per line.
+    Jsonl,
+}
+
+impl std::str::FromStr for ExportFormat {
+    type Err = String;
+    /// `csv` or `jsonl`.
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "csv" => Ok(ExportFormat::Csv),
+            "jsonl" => Ok(ExportFormat::Jsonl),
+            other => Err(format!("unknown export format {other:?}: csv or jsonl")),
+        }
+    }
+}
 
 /// Requests read per page while exporting.
 const PAGE: u32 = 5_000;

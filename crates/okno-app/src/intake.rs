@@ -3,10 +3,10 @@
 //! rules, the service's default agency, the classifier), the initial deadline and storage are
 //! the same for all.
 
-use crate::error::ApiError;
+use crate::error::{AppError, Result};
 use crate::places;
 use crate::triage::{self, Catalog, Facts};
-use crate::AppState;
+use crate::App;
 use std::collections::BTreeMap;
 use chrono::{DateTime, SubsecRound, Utc};
 use okno_core::deadline::Due;
@@ -52,16 +52,16 @@ pub fn new_tracking_token(at: DateTime<Utc>) -> String {
 /// deadlines follow its service's regime (none if the regime is unknown). Once stored, it joins
 /// the open systemic problem it matches, if any.
 pub async fn submit(
-    state: &AppState,
+    app: &App,
     mut draft: RequestDraft,
     channel: Channel,
     source_system: Option<String>,
     now: DateTime<Utc>,
-) -> Result<Created, ApiError> {
-    let (store, deadlines, classifier) = (state.store.as_ref(), state.deadlines.as_ref(), state.classifier.as_ref());
+) -> Result<Created> {
+    let (store, deadlines, classifier) = (app.store.as_ref(), app.deadlines.as_ref(), app.classifier.as_ref());
     let now = now.trunc_subsecs(6);
     let models = classifier.current();
-    let placement = draft.lat.zip(draft.lon).map(|(lat, lon)| state.places.current().index.place(lat, lon));
+    let placement = draft.lat.zip(draft.lon).map(|(lat, lon)| app.places.current().index.place(lat, lon));
     if draft.territory.as_deref().is_none_or(|t| t.trim().is_empty()) {
         draft.territory = placement.as_ref().and_then(|p| p.territory.clone());
     }
@@ -70,7 +70,7 @@ pub async fn submit(
     if let Some(code) = territory
         && !catalog.territories.iter().any(|t| t.code == code)
     {
-        return Err(ApiError::field("territory", format!("no territory with code {code:?}")));
+        return Err(AppError::field("territory", format!("no territory with code {code:?}")));
     }
     let chosen_code = draft.service_code.as_deref().map(str::trim).filter(|c| !c.is_empty());
     let chosen = chosen_code.and_then(|code| catalog.services.iter().find(|s| s.code == code));
@@ -96,7 +96,7 @@ pub async fn submit(
     }
     let mut request = NewRequest::validate(draft, service.as_ref(), channel, source_system, now)?;
     request.location = placement.as_ref().map(places::location).unwrap_or_default();
-    let service = service.ok_or_else(|| ApiError::Internal("validated request without a service".into()))?;
+    let service = service.ok_or_else(|| AppError::Internal("validated request without a service".into()))?;
     // The topic the heat map, the spike alerts and the systemic problems count it under: the
     // service's group, as for the demo's and the imported requests.
     request.category = Some(service.group.clone()).filter(|g| !g.is_empty());
@@ -114,7 +114,7 @@ pub async fn submit(
     let prediction = decision.and_then(|d| d.prediction);
     let created = store.create_triaged_request(&request, &new_tracking_token(request.created_at), due, prediction.as_ref()).await?;
     if created.created
-        && let Err(e) = crate::problems::attach(state, &created.request, now).await
+        && let Err(e) = crate::problems::attach(store, &app.rules.problems, &created.request, now).await
     {
         tracing::warn!(request = created.request.id, error = %e, "attaching to a systemic problem failed; the next scan links it");
     }

@@ -1,0 +1,193 @@
+//! Who may do what: passwords (argon2id), staff users and their creation, sign-in, bearer
+//! tokens and integrators' Open311 API keys. Secrets are stored only as SHA-256 hashes and
+//! never logged; every creation and revocation is audited.
+
+use crate::error::{AppError, Result};
+use crate::App;
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use argon2::Argon2;
+use base64::Engine;
+use chrono::{DateTime, Duration, Utc};
+use okno_core::{FieldErrors, Principal, Role};
+use okno_store::{NewUser, Store};
+use rand::RngCore;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use utoipa::ToSchema;
+
+/// Shortest password accepted.
+pub const MIN_PASSWORD_CHARS: usize = 10;
+/// How long a browser session lasts.
+pub const SESSION_HOURS: i64 = 12;
+
+/// Hashes a password with argon2id and a random salt (PHC string).
+pub fn hash_password(password: &str) -> Result<String> {
+    let mut salt = [0u8; 16];
+    rand::thread_rng().fill_bytes(&mut salt);
+    let salt = SaltString::encode_b64(&salt).map_err(|e| AppError::Internal(e.to_string()))?;
+    Argon2::default()
+        .hash_password(password.as_bytes(), &salt)
+        .map(|h| h.to_string())
+        .map_err(|e| AppError::Internal(e.to_string()))
+}
+
+/// Whether `password` matches a stored PHC hash.
+pub fn verify_password(hash: &str, password: &str) -> bool {
+    PasswordHash::new(hash).is_ok_and(|h| Argon2::default().verify_password(password.as_bytes(), &h).is_ok())
+}
+
+/// A new random secret (256 bits, URL-safe base64).
+pub fn new_secret() -> String {
+    let mut bytes = [0u8; 32];
+    rand::thread_rng().fill_bytes(&mut bytes);
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
+}
+
+/// What the database keeps of a secret.
+pub fn secret_hash(secret: &str) -> String {
+    hex::encode(Sha256::digest(secret.as_bytes()))
+}
+
+/// A user to create.
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct CreateUser {
+    /// Login name: letters, digits, `.`, `-`, `_`; 2–64 characters.
+    pub login: String,
+    /// At least 10 characters.
+    pub password: String,
+    /// Role.
+    pub role: Role,
+    /// Agency code, required for (and only for) agency staff.
+    pub agency: Option<String>,
+}
+
+/// A created user.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CreatedUser {
+    /// User id.
+    pub id: i64,
+    /// Login name.
+    pub login: String,
+}
+
+/// Checks a new user and stores it with its password hashed; the creation is audited as `actor`.
+pub async fn create_user(store: &dyn Store, form: CreateUser, actor: &str, now: DateTime<Utc>) -> Result<CreatedUser> {
+    let mut errors = FieldErrors::default();
+    let login = form.login.trim().to_owned();
+    if !(2..=64).contains(&login.chars().count()) || !login.chars().all(|c| c.is_alphanumeric() || ".-_".contains(c)) {
+        errors.add("login", "must be 2–64 letters, digits, '.', '-' or '_'");
+    }
+    if form.password.chars().count() < MIN_PASSWORD_CHARS {
+        errors.add("password", format!("must be at least {MIN_PASSWORD_CHARS} characters"));
+    }
+    match (form.role, &form.agency) {
+        (Role::AgencyStaff, None) => errors.add("agency", "agency staff need an agency"),
+        (Role::AgencyStaff, Some(code)) if !store.agencies().await?.iter().any(|a| &a.code == code) => {
+            errors.add("agency", format!("no agency with code {code:?}"))
+        }
+        (Role::AgencyStaff, Some(_)) => {}
+        (_, Some(_)) => errors.add("agency", "only agency staff belong to an agency"),
+        (_, None) => {}
+    }
+    errors.finish(())?;
+    let user = NewUser { login: login.clone(), password_hash: hash_password(&form.password)?, role: form.role, agency: form.agency };
+    let id = store.create_user(&user, now).await.map_err(|e| match e {
+        okno_store::StoreError::Conflict(_) => AppError::field("login", "is taken"),
+        other => other.into(),
+    })?;
+    store.audit(actor, "user.create", None, Some(&format!("{login} as {}", user.role.as_str())), now).await?;
+    Ok(CreatedUser { id, login })
+}
+
+/// A new browser session: its secret (for the cookie) and who it is for.
+#[derive(Debug)]
+pub struct Session {
+    /// The session's secret; only its hash is stored.
+    pub secret: String,
+    /// The signed-in user.
+    pub principal: Principal,
+}
+
+/// Signs in with login and password. An unknown login is checked against a decoy hash, so the
+/// time taken does not tell whether a login exists.
+pub async fn sign_in(app: &App, login: &str, password: &str, now: DateTime<Utc>) -> Result<Session> {
+    let user = app.store.user_by_login(login.trim()).await?;
+    let hash = user.as_ref().map_or(app.password_decoy.as_str(), |u| u.password_hash.as_str());
+    let password_ok = verify_password(hash, password);
+    let Some(user) = user.filter(|u| password_ok && u.active) else {
+        return Err(AppError::Unauthenticated);
+    };
+    let secret = new_secret();
+    app.store.create_session(&secret_hash(&secret), user.principal.user_id, now + Duration::hours(SESSION_HOURS)).await?;
+    Ok(Session { secret, principal: user.principal })
+}
+
+/// Ends the session whose secret is `secret`.
+pub async fn sign_out(app: &App, secret: &str) -> Result<()> {
+    Ok(app.store.delete_session(&secret_hash(secret)).await?)
+}
+
+/// A name for a token or a client: 1–100 characters once trimmed.
+fn short_name<'a>(field: &str, name: &'a str) -> Result<&'a str> {
+    let name = name.trim();
+    if name.is_empty() || name.chars().count() > 100 { Err(AppError::field(field, "must be 1 to 100 characters")) } else { Ok(name) }
+}
+
+/// Issues a bearer token named `name` for `user`; the token is returned once and stored only as a hash.
+pub async fn issue_token(app: &App, user: &Principal, name: &str, now: DateTime<Utc>) -> Result<String> {
+    let name = short_name("name", name)?;
+    let token = new_secret();
+    app.store.create_api_token(user.user_id, name, &secret_hash(&token), now).await?;
+    Ok(token)
+}
+
+/// The integrator holding Open311 API key `key`, if it is valid (issued and not revoked).
+pub async fn api_key_client(app: &App, key: &str) -> Result<Option<String>> {
+    Ok(app.store.api_key_client(&secret_hash(key)).await?)
+}
+
+/// An Open311 API key just issued.
+#[derive(Debug)]
+pub struct IssuedKey {
+    /// Its id.
+    pub id: i64,
+    /// The client it was issued to (trimmed).
+    pub client: String,
+    /// The key; shown this once, stored only as a hash.
+    pub key: String,
+}
+
+/// Issues an Open311 API key to `client`, audited as `actor`'s.
+pub async fn issue_api_key(store: &dyn Store, client: &str, actor: &str, now: DateTime<Utc>) -> Result<IssuedKey> {
+    let client = short_name("client", client)?;
+    let key = new_secret();
+    let id = store.create_api_key(client, &secret_hash(&key), now).await?;
+    store.audit(actor, "apikey.create", None, Some(&format!("key {id} for {client}")), now).await?;
+    Ok(IssuedKey { id, client: client.to_owned(), key })
+}
+
+/// Revokes Open311 API key `id`, audited as `actor`'s.
+pub async fn revoke_api_key(store: &dyn Store, id: i64, actor: &str, now: DateTime<Utc>) -> Result<()> {
+    if !store.revoke_api_key(id, now).await? {
+        return Err(AppError::NotFound(format!("no active API key {id}")));
+    }
+    store.audit(actor, "apikey.revoke", None, Some(&format!("key {id}")), now).await?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn passwords_verify_and_secrets_hash() {
+        let hash = hash_password("correct horse").unwrap();
+        assert!(hash.starts_with("$argon2id$"));
+        assert!(verify_password(&hash, "correct horse"));
+        assert!(!verify_password(&hash, "wrong"));
+        assert!(!verify_password("garbage", "x"));
+        let s = new_secret();
+        assert_eq!(s.len(), 43);
+        assert_ne!(secret_hash(&s), s);
+    }
+}

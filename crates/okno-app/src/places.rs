@@ -1,0 +1,139 @@
+//! Where requests are: the territory boundaries in force for intake (loaded at start and
+//! reloaded whole), what a placement stores, and the data-quality list of requests whose point
+//! was flagged.
+
+use crate::error::{AppError, Result};
+use crate::in_force::InForce;
+use crate::App;
+use chrono::{DateTime, Utc};
+use okno_core::{Location, Principal, Request};
+use okno_geo::{LocationFlag, Placement, Shape, TerritoryIndex};
+use okno_store::{PlacementUpdate, Store};
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
+
+/// Requests placed per transaction by `okno reindex`.
+const REINDEX_PAGE: u32 = 10_000;
+
+/// The territory boundaries intake places requests in.
+pub struct Places {
+    boundaries: InForce<Boundaries>,
+}
+
+/// Territory boundaries: indexed for placing points, and as GeoJSON geometry for maps.
+pub struct Boundaries {
+    /// The index points are placed with.
+    pub index: TerritoryIndex,
+    /// Each territory's boundary as a GeoJSON geometry, by code.
+    pub geometry: HashMap<String, serde_json::Value>,
+}
+
+impl Default for Places {
+    fn default() -> Self {
+        Places { boundaries: InForce::new(Boundaries { index: TerritoryIndex::new(Vec::new()), geometry: HashMap::new() }) }
+    }
+}
+
+impl Places {
+    /// The boundaries in force.
+    pub fn current(&self) -> Arc<Boundaries> {
+        self.boundaries.current()
+    }
+
+    /// Reads the stored boundaries and puts them in force; returns how many there are. On an
+    /// error the boundaries in force stay.
+    pub async fn reload(&self, store: &dyn Store) -> Result<usize> {
+        let boundaries = load_boundaries(store).await?;
+        let count = boundaries.index.len();
+        self.boundaries.replace(boundaries);
+        Ok(count)
+    }
+}
+
+/// The stored boundaries, indexed; a stored boundary that no longer reads is an error naming
+/// its territory.
+pub async fn load_boundaries(store: &dyn Store) -> Result<Boundaries> {
+    let shapes = store.territory_shapes().await?;
+    let mut territories = Vec::with_capacity(shapes.len());
+    let mut geometries = HashMap::with_capacity(shapes.len());
+    for stored in shapes {
+        let corrupt = |e: String| AppError::Internal(format!("stored boundary of {}: {e}", stored.territory_code));
+        let geometry: serde_json::Value = serde_json::from_str(&stored.geometry).map_err(|e| corrupt(e.to_string()))?;
+        let shape = Shape::from_geojson(&geometry).map_err(|e| corrupt(e.to_string()))?;
+        territories.push((stored.territory_code.clone(), shape));
+        geometries.insert(stored.territory_code, geometry);
+    }
+    Ok(Boundaries { index: TerritoryIndex::new(territories), geometry: geometries })
+}
+
+/// What a placement stores beside the territory: the flag's name and the H3 cell.
+pub fn location(placement: &Placement) -> Location {
+    Location { flag: placement.flag, cell: placement.cell.and_then(|c| i64::try_from(c).ok()) }
+}
+
+/// Puts the stored territory boundaries in force for intake (after `okno import territories`),
+/// audited as `admin`'s; how many there are.
+pub async fn reload(app: &App, admin: &Principal, now: DateTime<Utc>) -> Result<usize> {
+    let territories = app.places.reload(app.store.as_ref()).await?;
+    app.store.audit(&admin.login, "reload_territories", None, Some(&format!("{territories} boundaries")), now).await?;
+    Ok(territories)
+}
+
+/// Requests whose point lies outside every territory, far outside the region, or had latitude
+/// and longitude swapped (only those with `flag`, when given), by id after `after`, at most
+/// `limit` (1–1,000); for staff who see every agency's requests.
+pub async fn location_issues(app: &App, user: &Principal, flag: Option<&str>, after: i64, limit: u32) -> Result<Vec<Request>> {
+    if !user.can_read_request(None) {
+        return Err(AppError::Forbidden("the data-quality view covers every agency's requests".into()));
+    }
+    if let Some(flag) = flag
+        && LocationFlag::parse(flag).is_none()
+    {
+        return Err(AppError::field("flag", format!("unknown flag {flag:?}; known: outside_territories, outside_region, swapped")));
+    }
+    Ok(app.store.location_issues(flag, after, limit.clamp(1, 1_000)).await?)
+}
+
+/// Places every request with a point in the stored boundaries; a request whose point lies in
+/// no territory keeps the territory it had and is flagged. Returns a report.
+pub async fn reindex(store: &dyn Store) -> Result<serde_json::Value> {
+    let index = load_boundaries(store).await?.index;
+    if index.is_empty() {
+        return Err(AppError::Input("no territory boundaries are stored; import them first with `okno import territories`".into()));
+    }
+    let started = std::time::Instant::now();
+    let (mut after, mut seen, mut changed, mut moved, mut had_territory, mut agreed) = (0i64, 0u64, 0u64, 0u64, 0u64, 0u64);
+    let mut flags: BTreeMap<&'static str, u64> = BTreeMap::new();
+    loop {
+        let page = store.locations(after, REINDEX_PAGE).await?;
+        let Some(last) = page.last() else { break };
+        after = last.request_id;
+        let mut updates = Vec::new();
+        for located in &page {
+            seen += 1;
+            let placement = index.place(located.coordinates.lat, located.coordinates.lon);
+            if let Some(flag) = placement.flag {
+                *flags.entry(flag.as_str()).or_default() += 1;
+            }
+            if located.territory.is_some() && placement.territory.is_some() {
+                had_territory += 1;
+                agreed += u64::from(located.territory == placement.territory);
+            }
+            let territory = placement.territory.clone().or_else(|| located.territory.clone());
+            let location = location(&placement);
+            if territory != located.territory || location != located.location {
+                moved += u64::from(territory != located.territory);
+                changed += 1;
+                updates.push(PlacementUpdate { request_id: located.request_id, territory, location });
+            }
+        }
+        store.set_placements(&updates).await?;
+    }
+    let seconds = started.elapsed().as_secs_f64();
+    Ok(serde_json::json!({
+        "requests_with_points": seen, "updated": changed, "territory_changed": moved, "flagged": flags,
+        "had_a_territory_and_placed": had_territory,
+        "same_territory_as_before_share": if had_territory > 0 { agreed as f64 / had_territory as f64 } else { 0.0 },
+        "seconds": seconds, "requests_per_s": seen as f64 / seconds.max(1e-9),
+    }))
+}

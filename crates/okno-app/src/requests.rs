@@ -1,0 +1,216 @@
+//! Requests as staff and citizens read and act on them: who may read which, the public view,
+//! audited reads of the citizen's contact, and the lifecycle actions (by staff, and by the
+//! citizen holding the tracking token).
+
+use crate::error::{AppError, Result};
+use crate::App;
+use chrono::{DateTime, Utc};
+use okno_core::workflow::{plan, ActionInput, Actor, CatalogItem};
+use okno_core::{Action, Channel, Contact, Coordinates, Event, EventKind, Open311Status, Principal, Request, RequestDraft, Status};
+use serde::Serialize;
+use utoipa::ToSchema;
+
+/// What the public (and the citizen holding the token) may see of a request: never contacts.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PublicRequest {
+    /// Request id.
+    pub id: i64,
+    /// Tracking token (absent when the request is shown to someone who only follows it).
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub token: String,
+    /// Service code.
+    pub service_code: String,
+    /// Fine-grained status.
+    pub status: Status,
+    /// Open311 status.
+    #[schema(value_type = String)]
+    pub open311_status: Open311Status,
+    /// What was written.
+    pub text: String,
+    /// Address.
+    pub address: Option<String>,
+    /// Place.
+    pub coordinates: Option<Coordinates>,
+    /// Territory code.
+    pub territory: Option<String>,
+    /// Responsible agency code.
+    pub agency: Option<String>,
+    /// Submitted.
+    pub created_at: DateTime<Utc>,
+    /// Last changed.
+    pub updated_at: DateTime<Utc>,
+    /// Answer due.
+    pub due_at: Option<DateTime<Utc>>,
+    /// Finished.
+    pub closed_at: Option<DateTime<Utc>>,
+    /// Latest answer.
+    pub last_answer: Option<String>,
+    /// Rating given.
+    pub rating: Option<i16>,
+    /// Photo link.
+    pub media_url: Option<String>,
+    /// Public timeline (staff comments and staff names left out).
+    pub timeline: Vec<PublicEvent>,
+    /// The request this one was merged into: follow that one for the answer.
+    pub duplicate_of: Option<i64>,
+    /// How many other citizens' requests were merged into this one (they follow it too).
+    pub followers: i64,
+}
+
+/// One step of the public timeline.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PublicEvent {
+    /// When.
+    pub at: DateTime<Utc>,
+    /// What happened.
+    pub kind: EventKind,
+    /// Status after it.
+    pub status: Option<Status>,
+    /// Agency involved.
+    pub agency: Option<String>,
+    /// Answer or reason.
+    pub text: Option<String>,
+    /// New deadline.
+    pub new_due_at: Option<DateTime<Utc>>,
+}
+
+/// The public view of `r`, with its timeline (staff comments left out) and followers.
+pub async fn public_view(app: &App, r: Request) -> Result<PublicRequest> {
+    let timeline = app
+        .store
+        .events(r.id)
+        .await?
+        .into_iter()
+        .filter(|e| e.kind != EventKind::Comment || e.actor == "citizen")
+        .map(|e| PublicEvent { at: e.at, kind: e.kind, status: e.status, agency: e.agency, text: e.text, new_due_at: e.new_due_at })
+        .collect();
+    let followers = app.store.duplicate_count(r.id).await?;
+    Ok(PublicRequest {
+        id: r.id, token: r.token, service_code: r.service_code, status: r.status, open311_status: r.status.open311(),
+        text: r.text, address: r.address, coordinates: r.coordinates, territory: r.territory, agency: r.agency,
+        created_at: r.created_at, updated_at: r.updated_at, due_at: r.due_at, closed_at: r.closed_at,
+        last_answer: r.last_answer, rating: r.rating, media_url: r.media_url, timeline, duplicate_of: r.duplicate_of,
+        followers,
+    })
+}
+
+/// Request `id` as anyone following it sees it: without its tracking token (which lets its
+/// author rate and reopen it) and without contacts.
+pub async fn public(app: &App, id: i64) -> Result<PublicRequest> {
+    let request = app.store.request(id).await?.ok_or_else(|| AppError::NotFound(format!("no request {id}")))?;
+    Ok(PublicRequest { token: String::new(), ..public_view(app, request).await? })
+}
+
+/// The request whose tracking token is `token`.
+pub async fn tracked(app: &App, token: &str) -> Result<Request> {
+    app.store.request_by_token(token).await?.ok_or_else(|| AppError::NotFound("no request with this token".into()))
+}
+
+/// Request `id`, if `user` may read it (agency staff: their agency's).
+pub async fn readable(app: &App, user: &Principal, id: i64) -> Result<Request> {
+    let request = app.store.request(id).await?.ok_or_else(|| AppError::NotFound(format!("no request {id}")))?;
+    if !user.can_read_request(request.agency.as_deref()) {
+        return Err(AppError::Forbidden("this request belongs to another agency".into()));
+    }
+    Ok(request)
+}
+
+/// The timeline of request `id`, if `user` may read it.
+pub async fn events(app: &App, user: &Principal, id: i64) -> Result<Vec<Event>> {
+    readable(app, user, id).await?;
+    Ok(app.store.events(id).await?)
+}
+
+/// The citizen's contact of request `id`, if `user`'s role may see personal data; every read
+/// is written to the audit log.
+pub async fn contact(app: &App, user: &Principal, id: i64, now: DateTime<Utc>) -> Result<Contact> {
+    let request = readable(app, user, id).await?;
+    if !user.can_read_contact(request.agency.as_deref()) {
+        return Err(AppError::Forbidden("your role may not see citizens' personal data".into()));
+    }
+    Ok(app.store.read_contact(id, user, now).await?.unwrap_or_default())
+}
+
+/// The source system a new request is recorded under, after checking who may file it through
+/// `channel`: staff as `user:LOGIN` (only the center enters phone, e-mail and social
+/// requests); anonymous callers only through `web` or `api`, without their own ids.
+pub fn intake_source(user: Option<&Principal>, channel: Channel, draft: &RequestDraft) -> Result<Option<String>> {
+    match user {
+        Some(user) => {
+            if !user.can_register() && !matches!(channel, Channel::Web | Channel::Api) {
+                return Err(AppError::Forbidden("only the management center enters phone, e-mail and social requests".into()));
+            }
+            Ok(Some(format!("user:{}", user.login)))
+        }
+        None => {
+            if !matches!(channel, Channel::Web | Channel::Api) {
+                return Err(AppError::field("channel", "must be web or api"));
+            }
+            if draft.source_id.is_some() {
+                return Err(AppError::field("source_id", "only authenticated clients may send their own ids"));
+            }
+            Ok(None)
+        }
+    }
+}
+
+/// A staff member's lifecycle action on request `id`, if their role allows it on this request.
+pub async fn act(app: &App, user: &Principal, id: i64, action: Action, input: ActionInput, now: DateTime<Utc>) -> Result<Request> {
+    let request = readable(app, user, id).await?;
+    if !user.can_act(action, request.agency.as_deref()) {
+        return Err(AppError::Forbidden(format!("your role may not {} this request", action.as_str())));
+    }
+    perform(app, &request, action, input, Actor::User(user), now).await
+}
+
+/// The citizen's action (rate, reopen, comment) on the request whose token is `token`; the
+/// request's public view after it.
+pub async fn act_as_citizen(app: &App, token: &str, action: Action, input: ActionInput, now: DateTime<Utc>) -> Result<PublicRequest> {
+    let request = tracked(app, token).await?;
+    let updated = perform(app, &request, action, input, Actor::Citizen, now).await?;
+    public_view(app, updated).await
+}
+
+/// Applies `action` to `request` (as read by the caller). The deadline regime is looked up
+/// from its service; reclassification keeps the deadlines already set (the term runs from
+/// registration whatever the topic), so the regime read here holds inside the store's
+/// transaction.
+async fn perform(app: &App, request: &Request, action: Action, input: ActionInput, actor: Actor<'_>, now: DateTime<Utc>) -> Result<Request> {
+    let agencies: Vec<String> = if action == Action::Route {
+        app.store.agencies().await?.into_iter().map(|a| a.code).collect()
+    } else {
+        Vec::new()
+    };
+    let services: Vec<String> = if action == Action::Reclassify {
+        app.store.services().await?.into_iter().map(|s| s.code).collect()
+    } else {
+        Vec::new()
+    };
+    let input = match (action, &actor, input.duplicate_of) {
+        (Action::MarkDuplicate, Actor::User(user), Some(original)) => ActionInput { duplicate_of: Some(merge_target(app, user, original).await?), ..input },
+        _ => input,
+    };
+    let service = app.store.service(&request.service_code).await?;
+    let rules = service.as_ref().and_then(|s| app.deadlines.rules_for(&s.code, &s.deadline_regime));
+    let planner = |r: &Request| plan(r, action, &input, &actor, now, &|item, code| match item {
+        CatalogItem::Agency => agencies.iter().any(|a| a == code),
+        CatalogItem::Service => services.iter().any(|s| s == code),
+    }, rules);
+    let id = request.id;
+    app.store.apply(id, &planner).await?.ok_or_else(|| AppError::NotFound(format!("no request {id}")))
+}
+
+/// The request a duplicate is merged into when the user names `original`: that one, or the
+/// request it was itself merged into (so every duplicate points at the live original), provided
+/// the user may read it.
+async fn merge_target(app: &App, user: &Principal, original: i64) -> Result<i64> {
+    let unknown = || AppError::field("duplicate_of", format!("no request {original}"));
+    let mut target = app.store.request(original).await?.ok_or_else(unknown)?;
+    if let Some(root) = target.duplicate_of {
+        target = app.store.request(root).await?.ok_or_else(unknown)?;
+    }
+    if !user.can_read_request(target.agency.as_deref()) {
+        return Err(AppError::field("duplicate_of", format!("request {} belongs to another agency", target.id)));
+    }
+    Ok(target.id)
+}

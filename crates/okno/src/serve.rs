@@ -1,0 +1,143 @@
+//! `okno serve`: the HTTP server over the application, with the periodic jobs, until told to
+//! stop; and its settings.
+
+use anyhow::{bail, Context, Result};
+use okno_server::{AppState, ServerConfig};
+use okno_store::Store;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+/// Where to listen and how to treat clients.
+#[derive(Debug, Clone, clap::Args)]
+pub struct ServeArgs {
+    /// Address to listen on.
+    #[arg(long, env = "OKNO_LISTEN", default_value = "127.0.0.1:8080")]
+    pub listen: String,
+    /// Mark session cookies Secure (behind HTTPS).
+    #[arg(long, env = "OKNO_SECURE_COOKIES")]
+    pub secure_cookies: bool,
+    /// Anonymous submissions per minute per client address (0 = unlimited).
+    #[arg(long, env = "OKNO_SUBMIT_PER_MINUTE", default_value_t = 20)]
+    pub submit_per_minute: u32,
+    /// Sign-in attempts per minute per client address (0 = unlimited).
+    #[arg(long, env = "OKNO_LOGIN_PER_MINUTE", default_value_t = 10)]
+    pub login_per_minute: u32,
+    /// Path of the Open311 GeoReport v2 endpoint.
+    #[arg(long, env = "OKNO_OPEN311_BASE", default_value = "/open311/v2")]
+    pub open311_base: String,
+    /// Open311 jurisdiction id; when set, a jurisdiction_id that is given must match it.
+    #[arg(long, env = "OKNO_JURISDICTION_ID")]
+    pub jurisdiction_id: Option<String>,
+    /// Seconds between deadline checks while serving (0: none; run `okno sla check` instead).
+    #[arg(long, env = "OKNO_SLA_INTERVAL", default_value_t = 600)]
+    pub sla_interval: u64,
+    /// Seconds between webhook deliveries from the outbox while serving (0: none; run
+    /// `okno outbox deliver` instead).
+    #[arg(long, env = "OKNO_WEBHOOK_INTERVAL", default_value_t = 30)]
+    pub webhook_interval: u64,
+    /// Seconds between spike scans of yesterday and today while serving (0: none; run
+    /// `okno alerts scan` instead).
+    #[arg(long, env = "OKNO_ALERT_INTERVAL", default_value_t = 900)]
+    pub alert_interval: u64,
+    /// Spike rules as TOML (history_days, half_life_days, min_observed, min_ratio, min_score);
+    /// the defaults otherwise.
+    #[arg(long, env = "OKNO_ALERT_RULES")]
+    pub alert_rules: Option<PathBuf>,
+    /// Seconds between systemic-problem scans while serving (0: none; run `okno problems scan`
+    /// instead).
+    #[arg(long, env = "OKNO_PROBLEM_INTERVAL", default_value_t = 3600)]
+    pub problem_interval: u64,
+    /// Systemic-problem clustering rules as TOML (radius_m, min_similarity, min_neighbours,
+    /// min_members, min_days, max_radius_m, days); the defaults otherwise.
+    #[arg(long, env = "OKNO_PROBLEM_RULES")]
+    pub problem_rules: Option<PathBuf>,
+    /// Deadline configuration (regimes, working hours, extra calendar files); the shipped one if absent.
+    #[arg(long, env = "OKNO_DEADLINES")]
+    pub deadlines: Option<PathBuf>,
+    /// MapLibre style URL (http or https) of the web UI's base map; its origin is admitted by the
+    /// Content-Security-Policy, so its tiles, glyphs and sprites must come from there. Without
+    /// it the maps draw territory outlines and data only.
+    #[arg(long, env = "OKNO_MAP_STYLE_URL")]
+    pub map_style_url: Option<String>,
+    /// Time zone of Open311 dates (IANA name).
+    #[arg(long, env = "OKNO_TIMEZONE", default_value = "Europe/Moscow")]
+    pub timezone: String,
+    /// Topic model (`okno train --target reason|category`) that picks the service of requests
+    /// filed without one; its labels are service codes or names.
+    #[arg(long, env = "OKNO_TOPIC_MODEL")]
+    pub topic_model: Option<PathBuf>,
+    /// Agency model (`okno train --target agency`) that routes requests whose service has no
+    /// default agency; its labels are agency codes or names.
+    #[arg(long, env = "OKNO_AGENCY_MODEL")]
+    pub agency_model: Option<PathBuf>,
+    /// Probability from which a model's choice is acted on; below it the request waits in the
+    /// triage queue.
+    #[arg(long, env = "OKNO_AUTO_ROUTE_THRESHOLD", default_value_t = 0.6)]
+    pub auto_route_threshold: f32,
+}
+
+/// How long a job's run in progress may take to finish once the server is told to stop.
+const JOB_GRACE: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// Serves the API and runs the periodic jobs until told to stop (Ctrl-C or SIGTERM); then lets
+/// requests in flight and job runs in progress finish.
+pub async fn serve(store: Arc<dyn Store>, args: ServeArgs) -> Result<()> {
+    let timezone: chrono_tz::Tz = args.timezone.parse().map_err(|_| anyhow::anyhow!("unknown time zone {:?}", args.timezone))?;
+    if !args.open311_base.starts_with('/') || args.open311_base.len() < 2 || args.open311_base.ends_with('/') {
+        bail!("--open311-base must start with / and not end with one, e.g. /open311/v2");
+    }
+    let config = ServerConfig {
+        secure_cookies: args.secure_cookies,
+        submit_per_minute: args.submit_per_minute,
+        login_per_minute: args.login_per_minute,
+        open311: okno_server::Open311Config {
+            base_path: args.open311_base,
+            jurisdiction_id: args.jurisdiction_id,
+            timezone,
+            ..Default::default()
+        },
+        map_style_url: args.map_style_url.clone(),
+        ..ServerConfig::default()
+    };
+    if let Some(url) = &args.map_style_url
+        && okno_server::web::origin_of(url).is_none()
+    {
+        bail!("--map-style-url must be an http or https URL, got {url:?}");
+    }
+    let deadlines = crate::config::load_deadlines(args.deadlines.as_deref())?;
+    if !(0.0..=1.0).contains(&args.auto_route_threshold) {
+        bail!("--auto-route-threshold must be between 0 and 1");
+    }
+    let classifier = okno_app::models::Classifier::load(okno_app::models::ClassifierConfig {
+        topic_model: args.topic_model,
+        agency_model: args.agency_model,
+        threshold: args.auto_route_threshold,
+    })
+    .map_err(|e| anyhow::anyhow!("loading a classifier model: {e}"))?;
+    let rules = okno_app::Rules {
+        spikes: crate::config::load_rules(args.alert_rules.as_deref(), "spike rules", okno_analytics::spikes::SpikeRules::validated)?,
+        problems: crate::config::load_rules(args.problem_rules.as_deref(), "problem rules", okno_core::problem::ProblemRules::validated)?,
+        ..okno_app::Rules::default()
+    };
+    let mut app = okno_app::App::new(store, deadlines, rules, classifier)?;
+    let loaded = app.load().await.context("loading the territory boundaries and the rollups")?;
+    tracing::info!(boundaries = loaded.boundaries, requests = loaded.rollups.requests, facts = loaded.rollups.facts, "boundaries and rollups in memory");
+    let every = std::time::Duration::from_secs;
+    let jobs = okno_app::schedule::jobs(&app, okno_app::schedule::Intervals {
+        deadline_check: every(args.sla_interval),
+        spike_scan: every(args.alert_interval),
+        problem_scan: every(args.problem_interval),
+        webhook_delivery: every(args.webhook_interval),
+    });
+    app.jobs = jobs.board();
+    let state = AppState::new(app, config);
+    let running = jobs.start();
+    let listener = tokio::net::TcpListener::bind(&args.listen).await.with_context(|| format!("listening on {}", args.listen))?;
+    let addr = listener.local_addr()?;
+    tracing::info!("Okno is serving on http://{addr}/");
+    let served = okno_server::serve(listener, state).await;
+    tracing::info!("stopping the jobs");
+    running.stop(JOB_GRACE).await;
+    served?;
+    Ok(())
+}
