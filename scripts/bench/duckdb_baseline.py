@@ -1,4 +1,4 @@
-"""The baseline of `okno bench analytics`: the issue's four queries in DuckDB, in memory, with
+"""The baseline of `okno-bench analytics`: the issue's four queries in DuckDB, in memory, with
 two threads, on the very rows Okno counted (the CSV the bench exports). Prints JSON: the load
 time, each query's median and 90th-percentile milliseconds, and the answers to compare."""
 

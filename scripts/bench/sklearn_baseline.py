@@ -1,4 +1,4 @@
-"""Baseline for `okno bench classify`: the issue's scikit-learn pipeline on the fixed split.
+"""Baseline for `okno-bench classify`: the issue's scikit-learn pipeline on the fixed split.
 
 TF-IDF word 1-2-grams + char_wb 2-5-grams (sublinear tf), LinearSVC, one core. Targets:
 category and reason from the text; agency by the lookup district x predicted reason (the most

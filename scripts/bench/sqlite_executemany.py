@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Baseline for `okno bench foundation`: the naive embedded import, Python's sqlite3
+"""Baseline for `okno-bench foundation`: the naive embedded import, Python's sqlite3
 executemany of the St. Petersburg appeals and events into two plain tables in one transaction.
 Prints one JSON object: {"rows": N, "seconds": S, "rows_per_s": R}."""
 import csv

@@ -6,7 +6,7 @@
 //! Layers, each importing only those before it: the components of an [`App`] ([`in_force`],
 //! [`models`], [`places`], [`analytics`]) and [`paging`]; then the use-cases — [`intake`] (with
 //! [`triage`] and [`problems`]), [`requests`] and their actions, [`duplicates`], [`deadlines`], [`reports`],
-//! [`alerts`], [`access`], [`catalog`], [`outbox`], [`imports`], [`export`], [`timelines`] — and [`jobs`], the runner of periodic
+//! [`alerts`], [`access`], [`catalog`], [`outbox`], [`media`], [`imports`], [`export`], [`timelines`] — and [`jobs`], the runner of periodic
 //! work, with [`schedule`], the jobs `okno serve` runs.
 
 pub mod access;
@@ -21,6 +21,7 @@ pub mod imports;
 pub mod in_force;
 pub mod intake;
 pub mod jobs;
+pub mod media;
 pub mod models;
 pub mod outbox;
 pub mod paging;

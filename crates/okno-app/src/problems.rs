@@ -11,7 +11,7 @@ use crate::App;
 use chrono::{DateTime, Duration, NaiveDate, SubsecRound, Utc};
 use okno_core::calendar::monday_of;
 use okno_core::problem::{self, Member, Problem, ProblemFilter, ProblemRules, ProblemState, ProblemUpdate};
-use okno_core::{Principal, Request, RequestFilter, RequestOrder, Role};
+use okno_core::{Principal, ProblemId, Request, RequestFilter, RequestId, RequestOrder, Role};
 use okno_store::Store;
 use serde::Serialize;
 use utoipa::ToSchema;
@@ -71,7 +71,7 @@ pub async fn scan_now(app: &App, now: DateTime<Utc>) -> Result<ProblemScanReport
 }
 
 /// Attaches a just-filed request to the open problem it matches best, if any; the problem's id.
-pub async fn attach(store: &dyn Store, rules: &ProblemRules, request: &Request, now: DateTime<Utc>) -> Result<Option<i64>> {
+pub async fn attach(store: &dyn Store, rules: &ProblemRules, request: &Request, now: DateTime<Utc>) -> Result<Option<ProblemId>> {
     let Some(member) = Member::of(request) else { return Ok(None) };
     let filter = ProblemFilter { states: vec![ProblemState::Proposed, ProblemState::Accepted], topic: Some(member.topic.clone()), limit: 10_000, ..Default::default() };
     let best = store
@@ -81,7 +81,7 @@ pub async fn attach(store: &dyn Store, rules: &ProblemRules, request: &Request, 
         .filter_map(|p| problem::match_score(&p, &member, rules).map(|score| (score, p.id)))
         .max_by(|a, b| a.0.total_cmp(&b.0));
     match best {
-        Some((_, id)) if store.attach_to_problem(id, request.id, now).await? => Ok(Some(id)),
+        Some((_, id)) if store.attach_to_problem(id, RequestId(request.id), now).await? => Ok(Some(id)),
         _ => Ok(None),
     }
 }
@@ -130,12 +130,12 @@ pub async fn list(app: &App, user: &Principal, mut filter: ProblemFilter) -> Res
         filter.owner.clone_from(&user.agency);
     }
     let found = app.store.problems(&filter).await?;
-    let next_before = crate::paging::next_before(&found, filter.limit, |p| p.id);
+    let next_before = crate::paging::next_before(&found, filter.limit, |p| p.id.0);
     Ok(ProblemPage { items: views(app, found).await?, next_before })
 }
 
 /// Problem `id`, if `user` may read it.
-pub async fn readable(app: &App, user: &Principal, id: i64) -> Result<Problem> {
+pub async fn readable(app: &App, user: &Principal, id: ProblemId) -> Result<Problem> {
     let found = app.store.problem(id).await?.ok_or_else(|| AppError::NotFound(format!("no problem {id}")))?;
     if !may_read(user, &found) {
         return Err(AppError::Forbidden("this problem is not your agency's".into()));
@@ -166,9 +166,9 @@ pub struct ProblemDetail {
 const TREND_MEMBERS: u32 = 2_000;
 
 /// Problem `id` with its weekly trend, if `user` may read it.
-pub async fn detail(app: &App, user: &Principal, id: i64) -> Result<ProblemDetail> {
+pub async fn detail(app: &App, user: &Principal, id: ProblemId) -> Result<ProblemDetail> {
     let found = readable(app, user, id).await?;
-    let filter = RequestFilter { problem: Some(id), limit: TREND_MEMBERS, ..RequestFilter::default() };
+    let filter = RequestFilter { problem: Some(id.0), limit: TREND_MEMBERS, ..RequestFilter::default() };
     let requests = app.store.list_requests(&filter).await?;
     let zone = app.deadlines.timezone;
     let monday = |t: DateTime<Utc>| monday_of(t.with_timezone(&zone).date_naive());
@@ -194,7 +194,7 @@ const MAX_NOTE_CHARS: usize = 2_000;
 
 /// Accepts (with a name and, usually, an owner), dismisses, closes or reopens a problem, for
 /// the center's operators, analysts and administrators.
-pub async fn change(app: &App, user: &Principal, id: i64, change: ProblemUpdate, now: DateTime<Utc>) -> Result<ProblemView> {
+pub async fn change(app: &App, user: &Principal, id: ProblemId, change: ProblemUpdate, now: DateTime<Utc>) -> Result<ProblemView> {
     if user.role == Role::AgencyStaff {
         return Err(AppError::Forbidden("systemic problems are handled by the center's operators and analysts".into()));
     }

@@ -11,6 +11,7 @@ pub mod catalog;
 pub mod clock;
 pub mod deadline;
 pub mod duplicates;
+pub mod ids;
 pub mod lifecycle;
 pub mod problem;
 pub mod request;
@@ -21,6 +22,7 @@ pub mod triage;
 pub mod workflow;
 
 pub use access::{Principal, Role};
+pub use ids::{ProblemId, RequestId};
 pub use catalog::{Agency, Attribute, AttributeDatatype, AttributeValue, Service, Territory};
 pub use lifecycle::{Action, Open311Status, Status, TransitionError};
 pub use request::{

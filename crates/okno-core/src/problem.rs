@@ -14,6 +14,7 @@
 //! Operators then accept a proposal (naming it and giving it an owner), dismiss it, or close
 //! it once its cause is fixed; new matching requests attach to the open ones.
 
+use crate::ids::ProblemId;
 use crate::duplicates::{distance_m, Trigrams};
 use crate::request::{string_enum, Coordinates, Request};
 use chrono::{DateTime, Utc};
@@ -170,7 +171,8 @@ pub struct ProblemDraft {
 #[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
 pub struct Problem {
     /// Its number.
-    pub id: i64,
+    #[schema(value_type = i64)]
+    pub id: ProblemId,
     /// Where operators have taken it.
     pub state: ProblemState,
     /// Its name, given on acceptance.
@@ -231,14 +233,14 @@ pub enum ProblemChange {
     /// `draft.members` only the requests not yet linked.
     Extend {
         /// The problem.
-        problem: i64,
+        problem: ProblemId,
         /// The cluster now.
         draft: ProblemDraft,
     },
 }
 
 /// A request's link to a problem: the problem and its state.
-pub type Link = (i64, ProblemState);
+pub type Link = (ProblemId, ProblemState);
 
 /// Cells of a grid about `radius_m` wide, for finding neighbours without comparing every pair.
 fn cell(point: Coordinates, radius_m: f64) -> (i64, i64) {
@@ -399,7 +401,7 @@ pub fn reconcile(drafts: &[ProblemDraft], members: &[Member], links: &HashMap<i6
     let by_id: HashMap<i64, &Member> = members.iter().map(|m| (m.id, m)).collect();
     let mut changes = Vec::new();
     for draft in drafts {
-        let mut overlap: BTreeMap<i64, usize> = BTreeMap::new();
+        let mut overlap: BTreeMap<ProblemId, usize> = BTreeMap::new();
         for (problem, state) in draft.members.iter().filter_map(|id| links.get(id)) {
             if *state != ProblemState::Closed {
                 *overlap.entry(*problem).or_default() += 1;
@@ -510,14 +512,14 @@ mod tests {
         let drafts = find(&members, &rules, ZONE);
         let fresh = reconcile(&drafts, &members, &HashMap::new(), &rules, ZONE);
         assert!(matches!(&fresh[..], [ProblemChange::Create(d)] if d.members.len() == 8));
-        let mut links: HashMap<i64, Link> = (1..=6).map(|id| (id, (40, ProblemState::Accepted))).collect();
+        let mut links: HashMap<i64, Link> = (1..=6).map(|id| (id, (ProblemId(40), ProblemState::Accepted))).collect();
         let extended = reconcile(&drafts, &members, &links, &rules, ZONE);
-        assert!(matches!(&extended[..], [ProblemChange::Extend { problem: 40, draft }] if draft.members == [7, 8]), "{extended:?}");
-        links.extend([(7, (40, ProblemState::Accepted)), (8, (40, ProblemState::Accepted))]);
+        assert!(matches!(&extended[..], [ProblemChange::Extend { problem: ProblemId(40), draft }] if draft.members == [7, 8]), "{extended:?}");
+        links.extend([(7, (ProblemId(40), ProblemState::Accepted)), (8, (ProblemId(40), ProblemState::Accepted))]);
         assert!(reconcile(&drafts, &members, &links, &rules, ZONE).is_empty(), "nothing new");
         links.values_mut().for_each(|l| l.1 = ProblemState::Dismissed);
         assert!(reconcile(&drafts, &members, &links, &rules, ZONE).is_empty(), "a dismissed problem is not proposed again");
-        let closed: HashMap<i64, Link> = (1..=3).map(|id| (id, (40, ProblemState::Closed))).collect();
+        let closed: HashMap<i64, Link> = (1..=3).map(|id| (id, (ProblemId(40), ProblemState::Closed))).collect();
         let back = reconcile(&drafts, &members, &closed, &rules, ZONE);
         assert!(matches!(&back[..], [ProblemChange::Create(d)] if d.members == [4, 5, 6, 7, 8]), "the cause came back: {back:?}");
     }
@@ -528,7 +530,7 @@ mod tests {
         let draft = find(&roof(), &rules, ZONE).remove(0);
         let at = draft.summary.last_at;
         let problem = Problem {
-            id: 1, state: ProblemState::Accepted, title: None, owner: None, summary: draft.summary,
+            id: ProblemId(1), state: ProblemState::Accepted, title: None, owner: None, summary: draft.summary,
             members: 8, detected_at: at, updated_at: at, handled_by: None, note: None,
         };
         let same = member(100, "housing", 40, 59.9402, 30.3001, "Опять протекает крыша в подъезде");

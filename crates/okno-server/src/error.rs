@@ -155,3 +155,32 @@ macro_rules! rejection_into_bad_request {
     )+};
 }
 rejection_into_bad_request!(JsonRejection, QueryRejection, PathRejection);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use okno_app::AppError;
+    use okno_core::lifecycle::TransitionError;
+    use okno_core::{Action, Status};
+
+    fn status_and_detail(e: AppError) -> (u16, String) {
+        let api = ApiError::from(e);
+        let detail = api.to_string();
+        (api.into_response().status().as_u16(), detail)
+    }
+
+    #[test]
+    fn use_case_errors_keep_their_http_status_and_hide_database_causes() {
+        let refused = |e: ActionError| status_and_detail(AppError::Refused(e)).0;
+        assert_eq!(status_and_detail(AppError::field("text", "is required")).0, 422);
+        assert_eq!(status_and_detail(AppError::Unauthenticated).0, 401);
+        assert_eq!(status_and_detail(AppError::Forbidden("no".into())), (403, "no".to_owned()));
+        assert_eq!(status_and_detail(AppError::NotFound("no request 7".into())), (404, "no request 7".to_owned()));
+        assert_eq!(status_and_detail(AppError::Conflict("taken".into())).0, 409);
+        assert_eq!(refused(ActionError::Forbidden(Action::Close)), 403);
+        assert_eq!(refused(ActionError::Transition(TransitionError { from: Status::Closed, action: Action::Answer })), 409);
+        let store = AppError::from(StoreError::Corrupt("secret table detail".into()));
+        assert_eq!(status_and_detail(store), (500, "internal error".to_owned()), "a database cause never reaches a client");
+        assert_eq!(status_and_detail(AppError::Input("a file".into())).0, 500);
+    }
+}

@@ -11,7 +11,7 @@ use axum::Json;
 use chrono::Utc;
 use okno_app::problems::{ProblemDetail, ProblemPage, ProblemScanReport, ProblemView};
 use okno_core::problem::{ProblemFilter, ProblemState, ProblemUpdate};
-use okno_core::RequestFilter;
+use okno_core::{ProblemId, RequestFilter};
 use serde::Deserialize;
 use utoipa::IntoParams;
 
@@ -45,7 +45,7 @@ pub async fn list(State(state): State<AppState>, caller: Caller, ApiQuery(q): Ap
 #[utoipa::path(get, path = "/api/v1/problems/{id}", tag = "problems", params(("id" = i64, Path, description = "Problem id")),
     responses((status = 200, body = ProblemDetail), (status = 401, body = ProblemDetails), (status = 403, body = ProblemDetails), (status = 404, body = ProblemDetails)))]
 pub async fn get(State(state): State<AppState>, caller: Caller, ApiPath(id): ApiPath<i64>) -> Result<Json<ProblemDetail>, ApiError> {
-    Ok(Json(okno_app::problems::detail(&state.app, &caller.staff()?, id).await?))
+    Ok(Json(okno_app::problems::detail(&state.app, &caller.staff()?, ProblemId(id)).await?))
 }
 
 /// A page of a problem's requests.
@@ -63,7 +63,7 @@ pub struct ProblemRequestsQuery {
     responses((status = 200, body = RequestPage), (status = 401, body = ProblemDetails), (status = 403, body = ProblemDetails), (status = 404, body = ProblemDetails)))]
 pub async fn requests(State(state): State<AppState>, caller: Caller, ApiPath(id): ApiPath<i64>, ApiQuery(q): ApiQuery<ProblemRequestsQuery>) -> Result<Json<RequestPage>, ApiError> {
     let user = caller.staff()?;
-    okno_app::problems::readable(&state.app, &user, id).await?;
+    okno_app::problems::readable(&state.app, &user, ProblemId(id)).await?;
     let page = crate::api::ListQuery { cursor: q.cursor, limit: q.limit, ..Default::default() }.into_filter(&user)?;
     let filter = RequestFilter { problem: Some(id), ..page };
     Ok(Json(crate::api::request_page(&state, filter).await?))
@@ -74,7 +74,7 @@ pub async fn requests(State(state): State<AppState>, caller: Caller, ApiPath(id)
 #[utoipa::path(post, path = "/api/v1/problems/{id}", tag = "problems", params(("id" = i64, Path, description = "Problem id")), request_body = ProblemUpdate,
     responses((status = 200, body = ProblemView), (status = 401, body = ProblemDetails), (status = 403, body = ProblemDetails), (status = 404, body = ProblemDetails), (status = 422, body = ProblemDetails)))]
 pub async fn change(State(state): State<AppState>, caller: Caller, ApiPath(id): ApiPath<i64>, ApiJson(change): ApiJson<ProblemUpdate>) -> Result<Json<ProblemView>, ApiError> {
-    Ok(Json(okno_app::problems::change(&state.app, &caller.staff()?, id, change, Utc::now()).await?))
+    Ok(Json(okno_app::problems::change(&state.app, &caller.staff()?, ProblemId(id), change, Utc::now()).await?))
 }
 
 /// Scans the recent requests for systemic problems now (admins).

@@ -7,7 +7,7 @@ use crate::{Result, StoreError};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use okno_core::problem::{ClusterSummary, Link, Problem, ProblemChange, ProblemFilter, ProblemState, ProblemUpdate};
-use okno_core::Coordinates;
+use okno_core::{Coordinates, ProblemId, RequestId};
 use sqlx::AssertSqlSafe;
 use std::collections::HashMap;
 
@@ -22,17 +22,17 @@ pub trait ProblemStore: Send + Sync {
     /// Problems by a filter, newest first.
     async fn problems(&self, filter: &ProblemFilter) -> Result<Vec<Problem>>;
     /// One problem.
-    async fn problem(&self, id: i64) -> Result<Option<Problem>>;
+    async fn problem(&self, id: ProblemId) -> Result<Option<Problem>>;
     /// An operator's change of a problem's state, name, owner or note.
-    async fn update_problem(&self, id: i64, change: &ProblemUpdate, by: &str, now: DateTime<Utc>) -> Result<Option<Problem>>;
-    /// Adds request `request_id` to problem `problem` if the problem is open and the request
+    async fn update_problem(&self, id: ProblemId, change: &ProblemUpdate, by: &str, now: DateTime<Utc>) -> Result<Option<Problem>>;
+    /// Adds request `request` to problem `problem` if the problem is open and the request
     /// belongs to none yet; whether it was added.
-    async fn attach_to_problem(&self, problem: i64, request_id: i64, now: DateTime<Utc>) -> Result<bool>;
+    async fn attach_to_problem(&self, problem: ProblemId, request: RequestId, now: DateTime<Utc>) -> Result<bool>;
 }
 
 fn problem_from_row<D: Dialect>(row: &Row<D>) -> Result<Problem> {
     Ok(Problem {
-        id: D::get(row, "id")?,
+        id: ProblemId(D::get(row, "id")?),
         state: parse_stored("state", &D::get::<String, _>(row, "state")?)?,
         title: D::get(row, "title")?,
         owner: D::get(row, "owner_agency")?,
@@ -59,11 +59,11 @@ fn problem_from_row<D: Dialect>(row: &Row<D>) -> Result<Problem> {
 
 /// Links requests to a problem (those already in one stay there) and brings its count
 /// and span up to date; how many were linked.
-async fn add_problem_members<D: Dialect>(conn: &mut Conn<D>, problem: i64, ids: &[i64], added_by: &str, now: DateTime<Utc>) -> Result<u64> {
+async fn add_problem_members<D: Dialect>(conn: &mut Conn<D>, problem: ProblemId, ids: &[i64], added_by: &str, now: DateTime<Utc>) -> Result<u64> {
     let mut linked = 0;
     for id in ids {
         linked += D::sql("INSERT INTO problem_members (request_id, problem_id, added_at, added_by) VALUES ($1, $2, $3, $4) ON CONFLICT (request_id) DO NOTHING")
-            .bind(id).bind(problem).bind_time(now).bind(added_by)
+            .bind(id).bind(problem.0).bind_time(now).bind(added_by)
             .execute(&mut *conn).await.map_err(classify)?;
     }
     D::sql(
@@ -72,7 +72,7 @@ async fn add_problem_members<D: Dialect>(conn: &mut Conn<D>, problem: i64, ids: 
          last_at = COALESCE((SELECT MAX(r.created_at) FROM problem_members m JOIN requests r ON r.id = m.request_id WHERE m.problem_id = $1), last_at), \
          updated_at = $2 WHERE id = $1",
     )
-    .bind(problem).bind_time(now).execute(&mut *conn).await.map_err(classify)?;
+    .bind(problem.0).bind_time(now).execute(&mut *conn).await.map_err(classify)?;
     Ok(linked)
 }
 
@@ -94,7 +94,7 @@ impl<D: Dialect> ProblemStore for SqlStore<D> {
             }
             for row in q.fetch_all(&mut conn).await? {
                 let state: String = D::get(&row, "state")?;
-                links.insert(D::get(&row, "request_id")?, (D::get(&row, "problem_id")?, parse_stored("state", &state)?));
+                links.insert(D::get(&row, "request_id")?, (ProblemId(D::get(&row, "problem_id")?), parse_stored("state", &state)?));
             }
         }
         Ok(links)
@@ -113,12 +113,12 @@ impl<D: Dialect> ProblemStore for SqlStore<D> {
                     .bind(&f.topic).bind(&f.territory).bind(&f.agency).bind(f.centre.lat).bind(f.centre.lon).bind(f.radius_m)
                     .bind(&f.sample_text).bind_time(f.first_at).bind_time(f.last_at).bind_time(now)
                     .fetch_one(&mut tx).await.map_err(classify)?;
-                    (D::get::<i64, _>(&row, 0)?, d)
+                    (ProblemId(D::get(&row, 0)?), d)
                 }
                 ProblemChange::Extend { problem, draft } => {
                     let f = &draft.summary;
                     D::sql("UPDATE problems SET lat = $1, lon = $2, radius_m = $3, sample_text = $4 WHERE id = $5")
-                        .bind(f.centre.lat).bind(f.centre.lon).bind(f.radius_m).bind(&f.sample_text).bind(problem)
+                        .bind(f.centre.lat).bind(f.centre.lon).bind(f.radius_m).bind(&f.sample_text).bind(problem.0)
                         .execute(&mut tx).await.map_err(classify)?;
                     (*problem, draft)
                 }
@@ -135,30 +135,30 @@ impl<D: Dialect> ProblemStore for SqlStore<D> {
         rows.iter().map(problem_from_row::<D>).collect()
     }
 
-    async fn problem(&self, id: i64) -> Result<Option<Problem>> {
-        let row = D::sql("SELECT * FROM problems WHERE id = $1").bind(id).fetch_optional(&mut *self.read().await?).await?;
+    async fn problem(&self, id: ProblemId) -> Result<Option<Problem>> {
+        let row = D::sql("SELECT * FROM problems WHERE id = $1").bind(id.0).fetch_optional(&mut *self.read().await?).await?;
         row.as_ref().map(problem_from_row::<D>).transpose()
     }
 
-    async fn update_problem(&self, id: i64, change: &ProblemUpdate, by: &str, now: DateTime<Utc>) -> Result<Option<Problem>> {
+    async fn update_problem(&self, id: ProblemId, change: &ProblemUpdate, by: &str, now: DateTime<Utc>) -> Result<Option<Problem>> {
         let row = D::sql(
             "UPDATE problems SET state = $1, title = COALESCE($2, title), owner_agency = COALESCE($3, owner_agency), \
              note = COALESCE($4, note), handled_by = $5, updated_at = $6 WHERE id = $7 RETURNING *",
         )
-        .bind(change.state.as_str()).bind(&change.title).bind(&change.owner).bind(&change.note).bind(by).bind_time(now).bind(id)
+        .bind(change.state.as_str()).bind(&change.title).bind(&change.owner).bind(&change.note).bind(by).bind_time(now).bind(id.0)
         .fetch_optional(&mut *self.write().await?).await.map_err(classify)?;
         row.as_ref().map(problem_from_row::<D>).transpose()
     }
 
-    async fn attach_to_problem(&self, problem: i64, request_id: i64, now: DateTime<Utc>) -> Result<bool> {
+    async fn attach_to_problem(&self, problem: ProblemId, request: RequestId, now: DateTime<Utc>) -> Result<bool> {
         let mut tx = self.begin().await?;
         let sql = format!("SELECT state FROM problems WHERE id = $1{}", D::LOCK_FOR_UPDATE);
-        let row = D::sql(AssertSqlSafe(sql)).bind(problem).fetch_optional(&mut tx).await?;
+        let row = D::sql(AssertSqlSafe(sql)).bind(problem.0).fetch_optional(&mut tx).await?;
         let open = match row {
             Some(row) => parse_stored::<ProblemState>("state", &D::get::<String, _>(&row, 0)?)?.is_open(),
             None => false,
         };
-        let added = open && add_problem_members::<D>(&mut tx, problem, &[request_id], "intake", now).await? == 1;
+        let added = open && add_problem_members::<D>(&mut tx, problem, &[request.0], "intake", now).await? == 1;
         tx.commit().await?;
         Ok(added)
     }

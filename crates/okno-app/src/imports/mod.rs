@@ -20,7 +20,7 @@ use std::time::{Duration, Instant};
 
 /// Requests stored per transaction. Each commit costs a sync and a pass over the indexes' hot
 /// pages: 300,000 resampled appeals import at 44,000 requests/s in transactions of 2,000 and at
-/// 65,000/s in transactions of 10,000 (`okno bench analytics`).
+/// 65,000/s in transactions of 10,000 (`okno-bench analytics`).
 pub const BATCH_SIZE: usize = 10_000;
 /// Bad rows listed in full in a report (all are counted).
 pub const BAD_ROWS_SHOWN: usize = 20;
