@@ -42,7 +42,7 @@ pub async fn for_request(app: &App, user: &Principal, id: i64) -> Result<Vec<Sug
     let Some(point) = request.coordinates else { return Ok(Vec::new()) };
     let rules = DuplicateRules { limit: DuplicateRules::default().limit + 1, ..DuplicateRules::default() };
     let mut found = suggestions(app, &request.service_code, point, &request.text, &rules, request.created_at + Duration::seconds(1)).await?;
-    found.retain(|s| s.request.id != id && user.can_read_request(s.request.agency.as_deref()));
+    found.retain(|s| s.request.id.0 != id && user.can_read_request(s.request.agency.as_deref()));
     found.truncate(DuplicateRules::default().limit);
     Ok(found)
 }

@@ -60,7 +60,7 @@ struct ExportedRequest<'a> {
 impl<'a> From<&'a Request> for ExportedRequest<'a> {
     fn from(r: &'a Request) -> Self {
         ExportedRequest {
-            id: r.id,
+            id: r.id.0,
             service_code: &r.service_code,
             channel: r.channel.as_str(),
             source_system: r.source_system.as_deref(),
@@ -128,7 +128,7 @@ pub async fn requests(store: &dyn Store, format: ExportFormat, out: impl Write) 
         }
         written += page.len() as u64;
         match page.last() {
-            Some(last) if page.len() == PAGE as usize => filter.before_id = Some(last.id),
+            Some(last) if page.len() == PAGE as usize => filter.before_id = Some(last.id.0),
             _ => break,
         }
     }
@@ -179,7 +179,7 @@ pub async fn training(store: &dyn Store, operator_only: bool, out: impl Write) -
             let Some(by) = labelled_by(r, p.as_ref()).filter(|by| !operator_only || *by == "operator") else { continue };
             let chain = territory_chain(&territories, r.territory.as_deref());
             writer.serialize(TrainingRow {
-                id: r.id,
+                id: r.id.0,
                 created_at: r.created_at.to_rfc3339(),
                 text: &r.text,
                 category: group_of(&r.service_code),
@@ -192,7 +192,7 @@ pub async fn training(store: &dyn Store, operator_only: bool, out: impl Write) -
             written += 1;
         }
         match page.last() {
-            Some((last, _)) if page.len() == PAGE as usize => after = last.id,
+            Some((last, _)) if page.len() == PAGE as usize => after = last.id.0,
             _ => break,
         }
     }

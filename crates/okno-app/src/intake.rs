@@ -116,7 +116,7 @@ pub async fn submit(
     if created.created
         && let Err(e) = crate::problems::attach(store, &app.rules.problems, &created.request, now).await
     {
-        tracing::warn!(request = created.request.id, error = %e, "attaching to a systemic problem failed; the next scan links it");
+        tracing::warn!(request = created.request.id.0, error = %e, "attaching to a systemic problem failed; the next scan links it");
     }
     Ok(created)
 }

@@ -11,7 +11,7 @@ use crate::App;
 use chrono::{DateTime, Duration, NaiveDate, SubsecRound, Utc};
 use okno_core::calendar::monday_of;
 use okno_core::problem::{self, Member, Problem, ProblemFilter, ProblemRules, ProblemState, ProblemUpdate};
-use okno_core::{Principal, ProblemId, Request, RequestFilter, RequestId, RequestOrder, Role};
+use okno_core::{Principal, ProblemId, Request, RequestFilter, RequestOrder, Role};
 use okno_store::Store;
 use serde::Serialize;
 use utoipa::ToSchema;
@@ -46,7 +46,7 @@ async fn recent_members(store: &dyn Store, rules: &ProblemRules, now: DateTime<U
         let page = store.list_requests(&filter).await?;
         members.extend(page.iter().filter_map(Member::of));
         match page.last() {
-            Some(last) if page.len() == SCAN_PAGE as usize => filter.before_id = Some(last.id),
+            Some(last) if page.len() == SCAN_PAGE as usize => filter.before_id = Some(last.id.0),
             _ => return Ok(members),
         }
     }
@@ -81,7 +81,7 @@ pub async fn attach(store: &dyn Store, rules: &ProblemRules, request: &Request, 
         .filter_map(|p| problem::match_score(&p, &member, rules).map(|score| (score, p.id)))
         .max_by(|a, b| a.0.total_cmp(&b.0));
     match best {
-        Some((_, id)) if store.attach_to_problem(id, RequestId(request.id), now).await? => Ok(Some(id)),
+        Some((_, id)) if store.attach_to_problem(id, request.id, now).await? => Ok(Some(id)),
         _ => Ok(None),
     }
 }

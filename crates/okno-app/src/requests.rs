@@ -78,15 +78,15 @@ pub struct PublicEvent {
 pub async fn public_view(app: &App, r: Request) -> Result<PublicRequest> {
     let timeline = app
         .store
-        .events(r.id)
+        .events(r.id.0)
         .await?
         .into_iter()
         .filter(|e| e.kind != EventKind::Comment || e.actor == "citizen")
         .map(|e| PublicEvent { at: e.at, kind: e.kind, status: e.status, agency: e.agency, text: e.text, new_due_at: e.new_due_at })
         .collect();
-    let followers = app.store.duplicate_count(r.id).await?;
+    let followers = app.store.duplicate_count(r.id.0).await?;
     Ok(PublicRequest {
-        id: r.id, token: r.token, service_code: r.service_code, status: r.status, open311_status: r.status.open311(),
+        id: r.id.0, token: r.token, service_code: r.service_code, status: r.status, open311_status: r.status.open311(),
         text: r.text, address: r.address, coordinates: r.coordinates, territory: r.territory, agency: r.agency,
         created_at: r.created_at, updated_at: r.updated_at, due_at: r.due_at, closed_at: r.closed_at,
         last_answer: r.last_answer, rating: r.rating, media_url: r.media_url, timeline, duplicate_of: r.duplicate_of,
@@ -197,7 +197,7 @@ async fn perform(app: &App, request: &Request, action: Action, input: ActionInpu
         CatalogItem::Service => services.iter().any(|s| s == code),
     }, rules);
     let id = request.id;
-    app.store.apply(id, &planner).await?.ok_or_else(|| AppError::NotFound(format!("no request {id}")))
+    app.store.apply(id.0, &planner).await?.ok_or_else(|| AppError::NotFound(format!("no request {id}")))
 }
 
 /// The request a duplicate is merged into when the user names `original`: that one, or the
@@ -212,5 +212,5 @@ async fn merge_target(app: &App, user: &Principal, original: i64) -> Result<i64>
     if !user.can_read_request(target.agency.as_deref()) {
         return Err(AppError::field("duplicate_of", format!("request {} belongs to another agency", target.id)));
     }
-    Ok(target.id)
+    Ok(target.id.0)
 }

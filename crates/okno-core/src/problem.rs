@@ -119,7 +119,7 @@ impl Member {
     pub fn of(r: &Request) -> Option<Member> {
         let text = if r.text.trim().is_empty() { r.reason.clone().unwrap_or_default() } else { r.text.clone() };
         Some(Member {
-            id: r.id,
+            id: r.id.0,
             topic: topic_of(r).to_owned(),
             at: r.created_at,
             point: r.coordinates?,

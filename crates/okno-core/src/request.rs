@@ -1,6 +1,7 @@
 //! Requests, their event timeline and the citizen's contact, with the validation applied once
 //! when a request enters Okno through any channel.
 
+use crate::ids::RequestId;
 use crate::catalog::{AttributeDatatype, Service};
 use crate::lifecycle::Status;
 use chrono::{DateTime, Utc};
@@ -574,7 +575,8 @@ pub fn check_attributes(service: &Service, values: &BTreeMap<String, Vec<String>
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct Request {
     /// Okno's id (Open311 `service_request_id`).
-    pub id: i64,
+    #[schema(value_type = i64)]
+    pub id: RequestId,
     /// Public tracking token given to the citizen.
     pub token: String,
     /// Service code.

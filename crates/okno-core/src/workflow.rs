@@ -188,7 +188,7 @@ pub fn plan(
             update.event.agency = request.agency.clone();
         }
         Action::MarkDuplicate => match input.duplicate_of {
-            Some(original) if original == request.id => errors.add("duplicate_of", "a request cannot duplicate itself"),
+            Some(original) if original == request.id.0 => errors.add("duplicate_of", "a request cannot duplicate itself"),
             Some(original) => {
                 update.duplicate_of = Some(original);
                 update.event.text = Some(format!("#{original}"));
@@ -303,6 +303,7 @@ fn event_kind(action: Action) -> EventKind {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::ids::RequestId;
     use crate::access::Role;
     use crate::clock::{replay, Fact};
     use crate::deadline::DeadlineConfig;
@@ -316,7 +317,7 @@ mod tests {
 
     fn request(status: Status, due: &str) -> Request {
         Request {
-            id: 1, token: "t".into(), service_code: "s".into(), channel: Channel::Web, source_system: None, source_id: None,
+            id: RequestId(1), token: "t".into(), service_code: "s".into(), channel: Channel::Web, source_system: None, source_id: None,
             text: "x".into(), coordinates: None, address: None, territory: None, agency: Some("roads".into()), status,
             priority: Priority::Normal, created_at: at("2021-03-01T10:00:00+03:00"), updated_at: at("2021-03-01T10:00:00+03:00"),
             closed_at: None, due_at: Some(at(due)), attributes: BTreeMap::new(), media_url: None, category: None, reason: None,
@@ -378,7 +379,7 @@ mod tests {
         assert_eq!(merged.event.text.as_deref(), Some("#7"));
         let with_note = merge(ActionInput { duplicate_of: Some(7), text: Some("тот же двор".into()), ..Default::default() }).unwrap();
         assert_eq!(with_note.event.text.as_deref(), Some("#7: тот же двор"));
-        let itself = merge(ActionInput { duplicate_of: Some(r.id), ..Default::default() }).unwrap_err();
+        let itself = merge(ActionInput { duplicate_of: Some(r.id.0), ..Default::default() }).unwrap_err();
         assert!(itself.to_string().contains("duplicate_of"), "{itself}");
         assert!(merge(ActionInput::default()).is_err(), "neither a reason nor an original");
         let closed_with_reason = merge(ActionInput { text: Some("дубль из соцсетей".into()), ..Default::default() }).unwrap();

@@ -678,7 +678,7 @@ async fn bulk_csv(state: &AppState, params: &Params) -> Result<Response> {
             out.write_record(&row).map_err(|e| Open311Error::from_api(format, ApiError::Internal(e.to_string())))?;
         }
         match page.last() {
-            Some(last) if page.len() == BULK_PAGE as usize => filter.before_id = Some(last.id),
+            Some(last) if page.len() == BULK_PAGE as usize => filter.before_id = Some(last.id.0),
             _ => break,
         }
     }

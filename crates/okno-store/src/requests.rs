@@ -88,7 +88,7 @@ pub(crate) fn request_from_row<D: Dialect>(row: &Row<D>) -> Result<Request> {
     let lat: Option<f64> = D::get(row, "lat")?;
     let lon: Option<f64> = D::get(row, "lon")?;
     Ok(Request {
-        id: D::get(row, "id")?,
+        id: okno_core::RequestId(D::get(row, "id")?),
         token: D::get(row, "token")?,
         service_code: D::get(row, "service_code")?,
         channel: parse_stored("channel", &D::get::<String, _>(row, "channel")?)?,

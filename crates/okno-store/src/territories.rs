@@ -149,7 +149,7 @@ impl<D: Dialect> TerritoryStore for SqlStore<D> {
             let sql = format!("SELECT {REQUEST_COLUMNS} FROM requests WHERE id IN ({ids})");
             for row in D::sql(AssertSqlSafe(sql)).fetch_all(&mut tx).await? {
                 let request = request_from_row::<D>(&row)?;
-                before.insert(request.id, request);
+                before.insert(request.id.0, request);
             }
         }
         for u in updates {

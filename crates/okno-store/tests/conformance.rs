@@ -97,10 +97,10 @@ async fn requests_are_stored_with_contact_and_history() {
         assert_eq!(req.due_at, Some(t(31, 9)));
         assert_eq!(req.attributes["depth"], ["10"]);
         assert_eq!(store.request_by_token("tok-1").await.unwrap().unwrap().id, req.id);
-        let events = store.events(req.id).await.unwrap();
+        let events = store.events(req.id.0).await.unwrap();
         let kinds: Vec<EventKind> = events.iter().map(|e| e.kind).collect();
         assert_eq!(kinds, [EventKind::Registered, EventKind::Routed]);
-        assert!(store.request(req.id + 1000).await.unwrap().is_none());
+        assert!(store.request(req.id.0 + 1000).await.unwrap().is_none());
     }
 }
 
@@ -160,8 +160,8 @@ async fn lists_filter_search_and_paginate() {
         loop {
             let page = store.list_requests(&RequestFilter { limit: 10, before_id: cursor, ..Default::default() }).await.unwrap();
             if page.is_empty() { break; }
-            cursor = page.last().map(|r| r.id);
-            seen.extend(page.into_iter().map(|r| r.id));
+            cursor = page.last().map(|r| r.id.0);
+            seen.extend(page.into_iter().map(|r| r.id.0));
         }
         assert_eq!(seen.len(), 25);
         assert!(seen.windows(2).all(|w| w[0] > w[1]), "newest first, no repeats");
@@ -172,7 +172,7 @@ async fn lists_filter_search_and_paginate() {
 async fn actions_change_status_and_record_events() {
     for store in stores().await {
         seed(&*store).await;
-        let id = store.create_request(&new_request("pothole", "Яма", t(1, 9)), "tok", Due { answer: Some(t(20, 9)), first_reaction: Some(t(2, 9)), routing: None }).await.unwrap().request.id;
+        let id = store.create_request(&new_request("pothole", "Яма", t(1, 9)), "tok", Due { answer: Some(t(20, 9)), first_reaction: Some(t(2, 9)), routing: None }).await.unwrap().request.id.0;
         let route = ActionInput { agency: Some("roads".into()), text: Some("по компетенции".into()), ..Default::default() };
         assert_eq!(act(&*store, id, Action::Route, route, t(1, 10)).await.unwrap().agency.as_deref(), Some("roads"));
         act(&*store, id, Action::Start, ActionInput::default(), t(2, 10)).await.unwrap();
@@ -220,7 +220,7 @@ async fn an_unrouted_request_waits_in_the_centers_queue_until_routed() {
     for store in stores().await {
         seed(&*store).await;
         let due = Due { answer: Some(t(20, 9)), first_reaction: None, routing: Some(t(8, 9)) };
-        let id = store.create_request(&new_request("pothole", "Яма", t(1, 9)), "tok", due).await.unwrap().request.id;
+        let id = store.create_request(&new_request("pothole", "Яма", t(1, 9)), "tok", due).await.unwrap().request.id.0;
         assert_eq!(store.request(id).await.unwrap().unwrap().routing_due_at, Some(t(8, 9)));
         let unrouted_at = |at: DateTime<Utc>| {
             let store = store.clone();
@@ -246,7 +246,7 @@ async fn a_paused_deadline_leaves_the_queues_and_moves_on_resume() {
     for store in stores().await {
         seed(&*store).await;
         let due = Due { answer: Some(t(5, 9)), ..Due::default() };
-        let id = store.create_request(&new_request("pothole", "Яма", t(1, 9)), "tok", due).await.unwrap().request.id;
+        let id = store.create_request(&new_request("pothole", "Яма", t(1, 9)), "tok", due).await.unwrap().request.id.0;
         let step = |action: Action, text: Option<&str>, at: DateTime<Utc>| {
             let input = ActionInput { agency: Some("roads".into()), text: text.map(str::to_owned), ..Default::default() };
             let store = store.clone();
@@ -279,7 +279,7 @@ async fn a_paused_deadline_leaves_the_queues_and_moves_on_resume() {
 async fn concurrent_actions_are_serialized() {
     for store in stores().await {
         seed(&*store).await;
-        let id = store.create_request(&new_request("pothole", "Яма", t(1, 9)), "tok", Due::default()).await.unwrap().request.id;
+        let id = store.create_request(&new_request("pothole", "Яма", t(1, 9)), "tok", Due::default()).await.unwrap().request.id.0;
         let mut tasks = Vec::new();
         for i in 0..20 {
             let store = store.clone();
@@ -297,7 +297,7 @@ async fn concurrent_actions_are_serialized() {
 async fn contact_reads_are_audited() {
     for store in stores().await {
         seed(&*store).await;
-        let id = store.create_request(&new_request("pothole", "Яма", t(1, 9)), "tok", Due::default()).await.unwrap().request.id;
+        let id = store.create_request(&new_request("pothole", "Яма", t(1, 9)), "tok", Due::default()).await.unwrap().request.id.0;
         let contact = store.read_contact(id, &operator(), t(2, 9)).await.unwrap().unwrap();
         assert_eq!(contact.name.as_deref(), Some("Иванов И."));
         let log = store.audit_log(10).await.unwrap();
@@ -395,7 +395,7 @@ async fn large_import_batches_are_stored_whole_or_not_at_all() {
         assert_eq!(store.totals().await.unwrap(), (1_234, 1_646));
         let last = store.request_by_token("big-1233").await.unwrap().expect("the last row of the last statement");
         assert_eq!((last.text.as_str(), last.service_code.as_str()), ("обращение 1233", "leak"));
-        assert_eq!(store.events(last.id).await.unwrap().len(), 2, "registered, then closed (1,233 is a multiple of 3)");
+        assert_eq!(store.events(last.id.0).await.unwrap().len(), 2, "registered, then closed (1,233 is a multiple of 3)");
         let check = store.rebuild_rollups(true).await.unwrap();
         assert_eq!((check.differing, check.requests), (0, 1_234), "{check:?}");
 
@@ -433,12 +433,12 @@ async fn lists_by_id_and_by_page() {
         seed(&*store).await;
         let mut ids = Vec::new();
         for i in 0..7 {
-            ids.push(store.create_request(&new_request("pothole", "Яма", t(1 + i, 8)), &format!("tok-{i}"), Due::default()).await.unwrap().request.id);
+            ids.push(store.create_request(&new_request("pothole", "Яма", t(1 + i, 8)), &format!("tok-{i}"), Due::default()).await.unwrap().request.id.0);
         }
         let by_id = store.list_requests(&RequestFilter { ids: vec![ids[1], ids[4], 9_999], limit: 10, ..Default::default() }).await.unwrap();
-        assert_eq!(by_id.iter().map(|r| r.id).collect::<Vec<_>>(), [ids[4], ids[1]]);
+        assert_eq!(by_id.iter().map(|r| r.id.0).collect::<Vec<_>>(), [ids[4], ids[1]]);
         let page2 = store.list_requests(&RequestFilter { limit: 3, offset: 3, ..Default::default() }).await.unwrap();
-        assert_eq!(page2.iter().map(|r| r.id).collect::<Vec<_>>(), [ids[3], ids[2], ids[1]]);
+        assert_eq!(page2.iter().map(|r| r.id.0).collect::<Vec<_>>(), [ids[3], ids[2], ids[1]]);
     }
 }
 
@@ -461,27 +461,27 @@ async fn triage_records_wait_until_an_operator_routes_or_reclassifies() {
         let mut routed = new_request("leak", "Течёт труба", t(1, 10));
         routed.agency = Some("water".into());
         let confident = store.create_triaged_request(&routed, "tok-2", Due::default(), Some(&sure)).await.unwrap().request;
-        let stored = store.prediction(doubtful.id).await.unwrap().unwrap();
+        let stored = store.prediction(doubtful.id.0).await.unwrap().unwrap();
         assert_eq!(stored.prediction, prediction);
         assert_eq!((stored.at, stored.corrected_at), (t(1, 9), None));
-        let waiting: Vec<i64> = store.triage_queue(0, 10).await.unwrap().iter().map(|(r, _)| r.id).collect();
-        assert_eq!(waiting, [doubtful.id], "only the doubtful one waits");
+        let waiting: Vec<i64> = store.triage_queue(0, 10).await.unwrap().iter().map(|(r, _)| r.id.0).collect();
+        assert_eq!(waiting, [doubtful.id.0], "only the doubtful one waits");
 
         let input = ActionInput { service: Some("leak".into()), text: Some("течь, не яма".into()), ..ActionInput::default() };
         let op = operator();
         let planner = |r: &okno_core::Request| plan(r, Action::Reclassify, &input, &Actor::User(&op), t(1, 11), &|_, c| c == "leak", None);
-        let reclassified = store.apply(doubtful.id, &planner).await.unwrap().unwrap();
+        let reclassified = store.apply(doubtful.id.0, &planner).await.unwrap().unwrap();
         assert_eq!((reclassified.service_code.as_str(), reclassified.status), ("leak", Status::Registered));
-        let event = store.events(doubtful.id).await.unwrap().pop().unwrap();
+        let event = store.events(doubtful.id.0).await.unwrap().pop().unwrap();
         assert_eq!((event.kind, event.text.as_deref()), (EventKind::Reclassified, Some("pothole -> leak: течь, не яма")));
-        let stored = store.prediction(doubtful.id).await.unwrap().unwrap();
+        let stored = store.prediction(doubtful.id.0).await.unwrap().unwrap();
         assert_eq!((stored.corrected_at, stored.corrected_by.as_deref()), (Some(t(1, 11)), Some("op")));
         assert!(store.triage_queue(0, 10).await.unwrap().is_empty());
 
         let all = store.requests_with_predictions(0, 10).await.unwrap();
         assert_eq!(all.len(), 2);
-        assert!(all.iter().all(|(r, p)| p.as_ref().is_some_and(|p| p.request_id == r.id)));
-        assert_eq!(store.requests_with_predictions(confident.id, 10).await.unwrap().len(), 0);
+        assert!(all.iter().all(|(r, p)| p.as_ref().is_some_and(|p| p.request_id == r.id.0)));
+        assert_eq!(store.requests_with_predictions(confident.id.0, 10).await.unwrap().len(), 0);
 
         let draft = RuleDraft { keywords: vec!["течет".into()], agency: Some("water".into()), territory: Some("north".into()), priority: 2, ..RuleDraft::default() };
         let rule = store.add_routing_rule(&draft, "op", t(2, 9)).await.unwrap();
@@ -519,7 +519,7 @@ async fn rollups_follow_every_write_and_agree_with_a_recount() {
         for (i, service) in ["pothole", "pothole", "leak"].into_iter().enumerate() {
             let mut r = new_request(service, "Яма", t(1, 9 + u32::try_from(i).unwrap()));
             r.location.cell = Some(cell);
-            ids.push(store.create_request(&r, &format!("roll-{i}"), Due::default()).await.unwrap().request.id);
+            ids.push(store.create_request(&r, &format!("roll-{i}"), Due::default()).await.unwrap().request.id.0);
         }
         let route = ActionInput { agency: Some("roads".into()), text: Some("по компетенции".into()), ..Default::default() };
         act(&*store, ids[0], Action::Route, route, t(1, 12)).await.unwrap();
