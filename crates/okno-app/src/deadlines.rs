@@ -207,7 +207,7 @@ pub async fn sla_check(store: &dyn okno_store::Store, config: &DeadlineConfig, n
             event.status = Some(r.status);
             event.agency = r.agency.clone();
             event.text = Some(format!("escalation step {level}: overdue since {}", due.to_rfc3339()));
-            if store.escalate(r.id.0, level, &event, &notifications(config, r, due, level)).await? {
+            if store.escalate(r.id, level, &event, &notifications(config, r, due, level)).await? {
                 report.escalated += 1;
             }
         }

@@ -6,7 +6,7 @@ use crate::App;
 use chrono::{DateTime, Duration, Utc};
 use okno_core::duplicates::{bbox_around, rank, DuplicateRules, Suggestion};
 use okno_core::lifecycle::ALL_STATUSES;
-use okno_core::{BBox, Coordinates, Principal, RequestFilter};
+use okno_core::{BBox, Coordinates, Principal, RequestFilter, RequestId};
 
 /// Candidates read from the store before ranking (the area and period are small).
 const MAX_CANDIDATES: u32 = 1_000;
@@ -37,12 +37,12 @@ pub async fn for_form(app: &App, service: &str, lat: f64, lon: f64, text: &str, 
 
 /// Open requests of the same service near request `id`, filed in the 30 days before it, most
 /// alike first, that `user` may read.
-pub async fn for_request(app: &App, user: &Principal, id: i64) -> Result<Vec<Suggestion>> {
+pub async fn for_request(app: &App, user: &Principal, id: RequestId) -> Result<Vec<Suggestion>> {
     let request = crate::requests::readable(app, user, id).await?;
     let Some(point) = request.coordinates else { return Ok(Vec::new()) };
     let rules = DuplicateRules { limit: DuplicateRules::default().limit + 1, ..DuplicateRules::default() };
     let mut found = suggestions(app, &request.service_code, point, &request.text, &rules, request.created_at + Duration::seconds(1)).await?;
-    found.retain(|s| s.request.id.0 != id && user.can_read_request(s.request.agency.as_deref()));
+    found.retain(|s| s.request.id != id && user.can_read_request(s.request.agency.as_deref()));
     found.truncate(DuplicateRules::default().limit);
     Ok(found)
 }

@@ -6,7 +6,7 @@ use crate::error::{AppError, Result};
 use crate::App;
 use chrono::{DateTime, Utc};
 use okno_core::workflow::{plan, ActionInput, Actor, CatalogItem};
-use okno_core::{Action, Channel, Contact, Coordinates, Event, EventKind, Open311Status, Principal, Request, RequestDraft, Status};
+use okno_core::{Action, Channel, Contact, Coordinates, Event, EventKind, Open311Status, Principal, Request, RequestDraft, RequestId, Status};
 use serde::Serialize;
 use utoipa::ToSchema;
 
@@ -78,13 +78,13 @@ pub struct PublicEvent {
 pub async fn public_view(app: &App, r: Request) -> Result<PublicRequest> {
     let timeline = app
         .store
-        .events(r.id.0)
+        .events(r.id)
         .await?
         .into_iter()
         .filter(|e| e.kind != EventKind::Comment || e.actor == "citizen")
         .map(|e| PublicEvent { at: e.at, kind: e.kind, status: e.status, agency: e.agency, text: e.text, new_due_at: e.new_due_at })
         .collect();
-    let followers = app.store.duplicate_count(r.id.0).await?;
+    let followers = app.store.duplicate_count(r.id).await?;
     Ok(PublicRequest {
         id: r.id.0, token: r.token, service_code: r.service_code, status: r.status, open311_status: r.status.open311(),
         text: r.text, address: r.address, coordinates: r.coordinates, territory: r.territory, agency: r.agency,
@@ -96,7 +96,7 @@ pub async fn public_view(app: &App, r: Request) -> Result<PublicRequest> {
 
 /// Request `id` as anyone following it sees it: without its tracking token (which lets its
 /// author rate and reopen it) and without contacts.
-pub async fn public(app: &App, id: i64) -> Result<PublicRequest> {
+pub async fn public(app: &App, id: RequestId) -> Result<PublicRequest> {
     let request = app.store.request(id).await?.ok_or_else(|| AppError::NotFound(format!("no request {id}")))?;
     Ok(PublicRequest { token: String::new(), ..public_view(app, request).await? })
 }
@@ -107,7 +107,7 @@ pub async fn tracked(app: &App, token: &str) -> Result<Request> {
 }
 
 /// Request `id`, if `user` may read it (agency staff: their agency's).
-pub async fn readable(app: &App, user: &Principal, id: i64) -> Result<Request> {
+pub async fn readable(app: &App, user: &Principal, id: RequestId) -> Result<Request> {
     let request = app.store.request(id).await?.ok_or_else(|| AppError::NotFound(format!("no request {id}")))?;
     if !user.can_read_request(request.agency.as_deref()) {
         return Err(AppError::Forbidden("this request belongs to another agency".into()));
@@ -116,14 +116,14 @@ pub async fn readable(app: &App, user: &Principal, id: i64) -> Result<Request> {
 }
 
 /// The timeline of request `id`, if `user` may read it.
-pub async fn events(app: &App, user: &Principal, id: i64) -> Result<Vec<Event>> {
+pub async fn events(app: &App, user: &Principal, id: RequestId) -> Result<Vec<Event>> {
     readable(app, user, id).await?;
     Ok(app.store.events(id).await?)
 }
 
 /// The citizen's contact of request `id`, if `user`'s role may see personal data; every read
 /// is written to the audit log.
-pub async fn contact(app: &App, user: &Principal, id: i64, now: DateTime<Utc>) -> Result<Contact> {
+pub async fn contact(app: &App, user: &Principal, id: RequestId, now: DateTime<Utc>) -> Result<Contact> {
     let request = readable(app, user, id).await?;
     if !user.can_read_contact(request.agency.as_deref()) {
         return Err(AppError::Forbidden("your role may not see citizens' personal data".into()));
@@ -155,7 +155,7 @@ pub fn intake_source(user: Option<&Principal>, channel: Channel, draft: &Request
 }
 
 /// A staff member's lifecycle action on request `id`, if their role allows it on this request.
-pub async fn act(app: &App, user: &Principal, id: i64, action: Action, input: ActionInput, now: DateTime<Utc>) -> Result<Request> {
+pub async fn act(app: &App, user: &Principal, id: RequestId, action: Action, input: ActionInput, now: DateTime<Utc>) -> Result<Request> {
     let request = readable(app, user, id).await?;
     if !user.can_act(action, request.agency.as_deref()) {
         return Err(AppError::Forbidden(format!("your role may not {} this request", action.as_str())));
@@ -197,7 +197,7 @@ async fn perform(app: &App, request: &Request, action: Action, input: ActionInpu
         CatalogItem::Service => services.iter().any(|s| s == code),
     }, rules);
     let id = request.id;
-    app.store.apply(id.0, &planner).await?.ok_or_else(|| AppError::NotFound(format!("no request {id}")))
+    app.store.apply(id, &planner).await?.ok_or_else(|| AppError::NotFound(format!("no request {id}")))
 }
 
 /// The request a duplicate is merged into when the user names `original`: that one, or the
@@ -205,9 +205,9 @@ async fn perform(app: &App, request: &Request, action: Action, input: ActionInpu
 /// the user may read it.
 async fn merge_target(app: &App, user: &Principal, original: i64) -> Result<i64> {
     let unknown = || AppError::field("duplicate_of", format!("no request {original}"));
-    let mut target = app.store.request(original).await?.ok_or_else(unknown)?;
+    let mut target = app.store.request(RequestId(original)).await?.ok_or_else(unknown)?;
     if let Some(root) = target.duplicate_of {
-        target = app.store.request(root).await?.ok_or_else(unknown)?;
+        target = app.store.request(RequestId(root)).await?.ok_or_else(unknown)?;
     }
     if !user.can_read_request(target.agency.as_deref()) {
         return Err(AppError::field("duplicate_of", format!("request {} belongs to another agency", target.id)));

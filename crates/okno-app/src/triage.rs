@@ -9,7 +9,7 @@ use chrono::{DateTime, Utc};
 use okno_classify::{extra_token, Contribution, Model, ModelInfo, Query, Workspace, TOPICS_READ};
 use okno_core::catalog::{name_of_kind, territory_chain};
 use okno_core::triage::{matching_rule, Decider, Prediction, PredictionRecord, RoutingRule, RuleDraft, Scored};
-use okno_core::{Agency, Principal, Request, Role, Service, Territory};
+use okno_core::{Agency, Principal, Request, RequestId, Role, Service, Territory};
 use okno_store::Store;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -280,7 +280,7 @@ pub async fn queue(app: &App, after: i64, limit: u32) -> Result<Vec<TriageItem>>
 }
 
 /// What intake decided for request `id` and why, for staff who may read the request.
-pub async fn prediction(app: &App, user: &Principal, id: i64) -> Result<PredictionView> {
+pub async fn prediction(app: &App, user: &Principal, id: RequestId) -> Result<PredictionView> {
     let request = crate::requests::readable(app, user, id).await?;
     let record = app.store.prediction(id).await?.ok_or_else(|| AppError::NotFound(format!("request {id} was not triaged at intake")))?;
     let catalog = Catalog::read(app.store.as_ref()).await?;

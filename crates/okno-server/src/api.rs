@@ -13,7 +13,7 @@ use chrono::{DateTime, Utc};
 use okno_core::lifecycle::ALL_ACTIONS;
 use okno_app::requests::PublicRequest;
 use okno_core::workflow::ActionInput;
-use okno_core::{Action, Agency, BBox, Channel, Contact, Event, FieldErrors, Principal, Request, RequestDraft, RequestFilter, Service, Status, Territory};
+use okno_core::{Action, Agency, BBox, Channel, Contact, Event, FieldErrors, Principal, Request, RequestDraft, RequestFilter, RequestId, Service, Status, Territory};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
@@ -208,21 +208,21 @@ pub(crate) async fn request_page(state: &AppState, filter: RequestFilter) -> Res
 /// One request (staff).
 #[utoipa::path(get, path = "/api/v1/requests/{id}", tag = "requests",
     responses((status = 200, body = Request), (status = 403, body = Problem), (status = 404, body = Problem)))]
-pub async fn get_request(State(state): State<AppState>, caller: Caller, ApiPath(id): ApiPath<i64>) -> Result<Json<Request>, ApiError> {
+pub async fn get_request(State(state): State<AppState>, caller: Caller, ApiPath(id): ApiPath<RequestId>) -> Result<Json<Request>, ApiError> {
     Ok(Json(okno_app::requests::readable(&state.app, &caller.staff()?, id).await?))
 }
 
 /// A request's whole timeline (staff).
 #[utoipa::path(get, path = "/api/v1/requests/{id}/events", tag = "requests",
     responses((status = 200, body = [Event]), (status = 403, body = Problem), (status = 404, body = Problem)))]
-pub async fn request_events(State(state): State<AppState>, caller: Caller, ApiPath(id): ApiPath<i64>) -> Result<Json<Vec<Event>>, ApiError> {
+pub async fn request_events(State(state): State<AppState>, caller: Caller, ApiPath(id): ApiPath<RequestId>) -> Result<Json<Vec<Event>>, ApiError> {
     Ok(Json(okno_app::requests::events(&state.app, &caller.staff()?, id).await?))
 }
 
 /// The citizen's contact. Every read is written to the audit log; analysts may not read it.
 #[utoipa::path(get, path = "/api/v1/requests/{id}/contact", tag = "requests",
     responses((status = 200, body = Contact), (status = 403, body = Problem), (status = 404, body = Problem)))]
-pub async fn request_contact(State(state): State<AppState>, caller: Caller, ApiPath(id): ApiPath<i64>) -> Result<Json<Contact>, ApiError> {
+pub async fn request_contact(State(state): State<AppState>, caller: Caller, ApiPath(id): ApiPath<RequestId>) -> Result<Json<Contact>, ApiError> {
     Ok(Json(okno_app::requests::contact(&state.app, &caller.staff()?, id, Utc::now()).await?))
 }
 
@@ -244,7 +244,7 @@ fn parse_action(name: &str) -> Result<Action, ApiError> {
 pub async fn act(
     State(state): State<AppState>,
     caller: Caller,
-    ApiPath((id, action)): ApiPath<(i64, String)>,
+    ApiPath((id, action)): ApiPath<(RequestId, String)>,
     ApiJson(input): ApiJson<ActionInput>,
 ) -> Result<Json<Request>, ApiError> {
     let user = caller.staff()?;
@@ -265,7 +265,7 @@ pub async fn track(State(state): State<AppState>, ApiPath(token): ApiPath<String
 /// facts Open311 publishes for every request.
 #[utoipa::path(get, path = "/api/v1/public/requests/{id}", tag = "citizens", params(("id" = i64, Path)),
     responses((status = 200, body = PublicRequest), (status = 404, body = Problem)))]
-pub async fn public_request(State(state): State<AppState>, ApiPath(id): ApiPath<i64>) -> Result<Json<PublicRequest>, ApiError> {
+pub async fn public_request(State(state): State<AppState>, ApiPath(id): ApiPath<RequestId>) -> Result<Json<PublicRequest>, ApiError> {
     Ok(Json(okno_app::requests::public(&state.app, id).await?))
 }
 

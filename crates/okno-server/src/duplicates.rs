@@ -9,7 +9,7 @@ use axum::extract::State;
 use axum::Json;
 use chrono::{DateTime, Utc};
 use okno_core::duplicates::Suggestion;
-use okno_core::{Coordinates, Status};
+use okno_core::{Coordinates, RequestId, Status};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
@@ -69,7 +69,7 @@ pub async fn for_form(State(state): State<AppState>, ApiQuery(q): ApiQuery<Dupli
 /// most alike first (staff; agency staff see their agency's only).
 #[utoipa::path(get, path = "/api/v1/requests/{id}/duplicates", tag = "requests", params(("id" = i64, Path)),
     responses((status = 200, body = [Suggestion]), (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem)))]
-pub async fn for_request(State(state): State<AppState>, caller: Caller, ApiPath(id): ApiPath<i64>) -> Result<Json<Vec<Suggestion>>, ApiError> {
+pub async fn for_request(State(state): State<AppState>, caller: Caller, ApiPath(id): ApiPath<RequestId>) -> Result<Json<Vec<Suggestion>>, ApiError> {
     let found = okno_app::duplicates::for_request(&state.app, &caller.staff()?, id).await?;
     Ok(Json(found))
 }

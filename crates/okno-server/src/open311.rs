@@ -18,7 +18,7 @@ use axum::Router;
 use chrono::{DateTime, Duration, SecondsFormat, Utc};
 use okno_core::lifecycle::ALL_STATUSES;
 use okno_core::request::AttributeInput;
-use okno_core::{Channel, Contact, Open311Status, Request as OknoRequest, RequestDraft, RequestFilter, RequestOrder, Service};
+use okno_core::{Channel, Contact, Open311Status, Request as OknoRequest, RequestDraft, RequestFilter, RequestId, RequestOrder, Service};
 use serde_json::{json, Value};
 use std::collections::{BTreeMap, HashMap};
 
@@ -490,7 +490,7 @@ async fn one_request(state: &AppState, id: &str, params: &Params, headers: &Head
     check_jurisdiction(state, params, format)?;
     let not_found = || Open311Error::new(StatusCode::NOT_FOUND, format, format!("service_request_id {id:?} not found"));
     let id: i64 = id.parse().map_err(|_| not_found())?;
-    let request = state.app.store.request(id).await.map_err(internal(format))?.ok_or_else(not_found)?;
+    let request = state.app.store.request(RequestId(id)).await.map_err(internal(format))?.ok_or_else(not_found)?;
     let names = Names::load(state, english(params, headers), format).await?;
     Ok(render_requests(state, &names, &[request], format))
 }

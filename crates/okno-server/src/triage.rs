@@ -13,7 +13,7 @@ use chrono::Utc;
 use okno_app::models::ModelsStatus;
 use okno_app::triage::{ClassifyInput, PredictionView, TriageItem};
 use okno_core::triage::{RoutingRule, RuleDraft};
-use okno_core::Principal;
+use okno_core::{Principal, RequestId};
 use serde::Deserialize;
 use utoipa::IntoParams;
 
@@ -45,7 +45,7 @@ pub async fn triage_queue(State(state): State<AppState>, caller: Caller, ApiQuer
 /// What intake decided for a request and why. Staff who may read the request.
 #[utoipa::path(get, path = "/api/v1/requests/{id}/prediction", tag = "triage", params(("id" = i64, Path)),
     responses((status = 200, body = PredictionView), (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem)))]
-pub async fn request_prediction(State(state): State<AppState>, caller: Caller, ApiPath(id): ApiPath<i64>) -> Result<Json<PredictionView>, ApiError> {
+pub async fn request_prediction(State(state): State<AppState>, caller: Caller, ApiPath(id): ApiPath<RequestId>) -> Result<Json<PredictionView>, ApiError> {
     Ok(Json(okno_app::triage::prediction(&state.app, &caller.staff()?, id).await?))
 }
 

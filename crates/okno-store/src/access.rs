@@ -5,7 +5,7 @@ use crate::dialect::{classify, get_time, parse_stored, Dialect, Row, SqlStore};
 use crate::Result;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use okno_core::{Contact, Principal, Role};
+use okno_core::{Contact, Principal, RequestId, Role};
 
 /// A user as stored, with the password hash for verification.
 #[derive(Debug, Clone, PartialEq)]
@@ -66,7 +66,7 @@ pub struct ApiKeyInfo {
 pub trait AccessStore: Send + Sync {
     /// The citizen's contact of a request, read by staff member `reader`. The read is written
     /// to the audit log in the same transaction, whether or not a contact exists.
-    async fn read_contact(&self, request_id: i64, reader: &Principal, now: DateTime<Utc>) -> Result<Option<Contact>>;
+    async fn read_contact(&self, request: RequestId, reader: &Principal, now: DateTime<Utc>) -> Result<Option<Contact>>;
     /// Appends an audit entry.
     async fn audit(&self, user_login: &str, action: &str, request_id: Option<i64>, detail: Option<&str>, now: DateTime<Utc>) -> Result<()>;
     /// The newest audit entries first.
@@ -106,7 +106,8 @@ fn principal_from_row<D: Dialect>(row: &Row<D>) -> Result<Principal> {
 
 #[async_trait]
 impl<D: Dialect> AccessStore for SqlStore<D> {
-    async fn read_contact(&self, request_id: i64, reader: &Principal, now: DateTime<Utc>) -> Result<Option<Contact>> {
+    async fn read_contact(&self, request: RequestId, reader: &Principal, now: DateTime<Utc>) -> Result<Option<Contact>> {
+        let request_id = request.0;
         let mut tx = self.begin().await?;
         let row = D::sql("SELECT name, phone, email FROM contacts WHERE request_id = $1").bind(request_id).fetch_optional(&mut tx).await?;
         D::sql("INSERT INTO audit_log (at, user_login, action, request_id, detail) VALUES ($1, $2, 'contact.read', $3, $4)")

@@ -8,7 +8,7 @@ use crate::requests::insert_event;
 use crate::Result;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use okno_core::{Channel, EventKind, NewEvent, Status};
+use okno_core::{Channel, EventKind, NewEvent, RequestId, Status};
 
 /// How many of an agency's open requests are in each queue.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
@@ -91,7 +91,7 @@ pub trait DeadlineStore: Send + Sync {
     async fn queue_counts(&self, now: DateTime<Utc>, today_end: DateTime<Utc>, soon_end: DateTime<Utc>) -> Result<Vec<QueueCounts>>;
     /// Raises a request's escalation level to `level` with its event and notifications, in one
     /// transaction; `false` (nothing written) if the request is already at that level or higher.
-    async fn escalate(&self, request_id: i64, level: i16, event: &NewEvent, notifications: &[Notification]) -> Result<bool>;
+    async fn escalate(&self, request: RequestId, level: i16, event: &NewEvent, notifications: &[Notification]) -> Result<bool>;
     /// Up to `limit` requests with ids above `after_id`, in id order, with their timelines.
     async fn timelines(&self, after_id: i64, limit: u32) -> Result<Vec<Timeline>>;
     /// Stores recomputed deadlines with their events, in one transaction; a changed deadline
@@ -123,7 +123,8 @@ impl<D: Dialect> DeadlineStore for SqlStore<D> {
             .collect()
     }
 
-    async fn escalate(&self, request_id: i64, level: i16, event: &NewEvent, notifications: &[Notification]) -> Result<bool> {
+    async fn escalate(&self, request: RequestId, level: i16, event: &NewEvent, notifications: &[Notification]) -> Result<bool> {
+        let request_id = request.0;
         let mut tx = self.begin().await?;
         let raised = D::sql("UPDATE requests SET escalation_level = $1 WHERE id = $2 AND escalation_level < $1")
             .bind(level).bind(request_id).execute(&mut tx).await?;

@@ -10,7 +10,7 @@ use okno_core::deadline::Due;
 use okno_core::rollup::RollupDeltas;
 use okno_core::triage::Prediction;
 use okno_core::workflow::{ActionError, RequestUpdate};
-use okno_core::{Contact, Coordinates, Event, NewEvent, NewRequest, Request, RequestFilter, Status};
+use okno_core::{Contact, Coordinates, Event, NewEvent, NewRequest, Request, RequestFilter, RequestId, Status};
 use sqlx::AssertSqlSafe;
 
 /// The outcome of creating a request.
@@ -69,18 +69,18 @@ pub trait RequestStore: Send + Sync {
     /// decided (a request already stored keeps its own).
     async fn create_triaged_request(&self, request: &NewRequest, token: &str, due: Due, prediction: Option<&Prediction>) -> Result<Created>;
     /// One request by id.
-    async fn request(&self, id: i64) -> Result<Option<Request>>;
+    async fn request(&self, id: RequestId) -> Result<Option<Request>>;
     /// One request by its public token.
     async fn request_by_token(&self, token: &str) -> Result<Option<Request>>;
     /// Requests matching a filter, newest first (by id), at most `filter.limit`.
     async fn list_requests(&self, filter: &RequestFilter) -> Result<Vec<Request>>;
     /// A request's timeline, oldest first.
-    async fn events(&self, request_id: i64) -> Result<Vec<Event>>;
+    async fn events(&self, request: RequestId) -> Result<Vec<Event>>;
     /// Applies an action atomically: reads the request under a write lock, asks `plan` what to
     /// do, stores the new state and its event. `Ok(None)` if there is no such request.
-    async fn apply(&self, request_id: i64, plan: &Planner<'_>) -> Result<Option<Request>>;
+    async fn apply(&self, request: RequestId, plan: &Planner<'_>) -> Result<Option<Request>>;
     /// How many requests were merged into request `id` as its duplicates.
-    async fn duplicate_count(&self, id: i64) -> Result<i64>;
+    async fn duplicate_count(&self, id: RequestId) -> Result<i64>;
 }
 
 /// Reads a request row (the columns of [`REQUEST_COLUMNS`]).
@@ -88,7 +88,7 @@ pub(crate) fn request_from_row<D: Dialect>(row: &Row<D>) -> Result<Request> {
     let lat: Option<f64> = D::get(row, "lat")?;
     let lon: Option<f64> = D::get(row, "lon")?;
     Ok(Request {
-        id: okno_core::RequestId(D::get(row, "id")?),
+        id: RequestId(D::get(row, "id")?),
         token: D::get(row, "token")?,
         service_code: D::get(row, "service_code")?,
         channel: parse_stored("channel", &D::get::<String, _>(row, "channel")?)?,
@@ -223,8 +223,8 @@ impl<D: Dialect> RequestStore for SqlStore<D> {
         Ok(Created { request, created: true })
     }
 
-    async fn request(&self, id: i64) -> Result<Option<Request>> {
-        request_in::<D>(&mut *self.read().await?, id).await
+    async fn request(&self, id: RequestId) -> Result<Option<Request>> {
+        request_in::<D>(&mut *self.read().await?, id.0).await
     }
 
     async fn request_by_token(&self, token: &str) -> Result<Option<Request>> {
@@ -239,13 +239,14 @@ impl<D: Dialect> RequestStore for SqlStore<D> {
         rows.iter().map(request_from_row::<D>).collect()
     }
 
-    async fn events(&self, request_id: i64) -> Result<Vec<Event>> {
+    async fn events(&self, request: RequestId) -> Result<Vec<Event>> {
         let sql = format!("SELECT {EVENT_COLUMNS} FROM events WHERE request_id = $1 ORDER BY at, id");
-        let rows = D::sql(AssertSqlSafe(sql)).bind(request_id).fetch_all(&mut *self.read().await?).await?;
+        let rows = D::sql(AssertSqlSafe(sql)).bind(request.0).fetch_all(&mut *self.read().await?).await?;
         rows.iter().map(event_from_row::<D>).collect()
     }
 
-    async fn apply(&self, request_id: i64, plan: &crate::Planner<'_>) -> Result<Option<Request>> {
+    async fn apply(&self, request: RequestId, plan: &crate::Planner<'_>) -> Result<Option<Request>> {
+        let request_id = request.0;
         let mut tx = self.begin().await?;
         let sql = format!("SELECT {REQUEST_COLUMNS} FROM requests WHERE id = $1{}", D::LOCK_FOR_UPDATE);
         let Some(row) = D::sql(AssertSqlSafe(sql)).bind(request_id).fetch_optional(&mut tx).await? else {
@@ -279,8 +280,8 @@ impl<D: Dialect> RequestStore for SqlStore<D> {
         Ok(Some(request))
     }
 
-    async fn duplicate_count(&self, id: i64) -> Result<i64> {
-        let row = D::sql("SELECT COUNT(*) FROM requests WHERE duplicate_of = $1").bind(id).fetch_one(&mut *self.read().await?).await?;
+    async fn duplicate_count(&self, id: RequestId) -> Result<i64> {
+        let row = D::sql("SELECT COUNT(*) FROM requests WHERE duplicate_of = $1").bind(id.0).fetch_one(&mut *self.read().await?).await?;
         Ok(D::get(&row, 0)?)
     }
 }

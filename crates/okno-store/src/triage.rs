@@ -8,14 +8,14 @@ use crate::{Result, StoreError};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use okno_core::triage::{Prediction, PredictionRecord, RoutingRule, RuleDraft};
-use okno_core::Request;
+use okno_core::{Request, RequestId};
 use sqlx::AssertSqlSafe;
 
 /// Triage records and routing rules.
 #[async_trait]
 pub trait TriageStore: Send + Sync {
     /// What intake's triage decided for a request, if it was triaged.
-    async fn prediction(&self, request_id: i64) -> Result<Option<PredictionRecord>>;
+    async fn prediction(&self, request: RequestId) -> Result<Option<PredictionRecord>>;
     /// Open requests waiting for an operator's triage (not routed or reclassified by one since),
     /// oldest first, after `after_id`, at most `limit`.
     async fn triage_queue(&self, after_id: i64, limit: u32) -> Result<Vec<(Request, PredictionRecord)>>;
@@ -76,9 +76,9 @@ fn with_predictions(join: &str, condition: &str) -> String {
 
 #[async_trait]
 impl<D: Dialect> TriageStore for SqlStore<D> {
-    async fn prediction(&self, request_id: i64) -> Result<Option<PredictionRecord>> {
+    async fn prediction(&self, request: RequestId) -> Result<Option<PredictionRecord>> {
         let sql = format!("SELECT {PREDICTION_COLUMNS} FROM predictions p WHERE p.request_id = $1");
-        let row = D::sql(AssertSqlSafe(sql)).bind(request_id).fetch_optional(&mut *self.read().await?).await?;
+        let row = D::sql(AssertSqlSafe(sql)).bind(request.0).fetch_optional(&mut *self.read().await?).await?;
         Ok(row.as_ref().map(prediction_from_row::<D>).transpose()?.flatten())
     }
 

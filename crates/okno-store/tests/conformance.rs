@@ -65,7 +65,7 @@ async fn act(store: &dyn Store, id: i64, action: Action, input: ActionInput, at:
     let op = operator();
     let agencies = ["roads", "water"];
     let planner = move |r: &okno_core::Request| plan(r, action, &input, &Actor::User(&op), at, &|_, c| agencies.contains(&c), None);
-    Ok(store.apply(id, &planner).await?.expect("request exists"))
+    Ok(store.apply(okno_core::RequestId(id), &planner).await?.expect("request exists"))
 }
 
 #[tokio::test]
@@ -97,10 +97,10 @@ async fn requests_are_stored_with_contact_and_history() {
         assert_eq!(req.due_at, Some(t(31, 9)));
         assert_eq!(req.attributes["depth"], ["10"]);
         assert_eq!(store.request_by_token("tok-1").await.unwrap().unwrap().id, req.id);
-        let events = store.events(req.id.0).await.unwrap();
+        let events = store.events(req.id).await.unwrap();
         let kinds: Vec<EventKind> = events.iter().map(|e| e.kind).collect();
         assert_eq!(kinds, [EventKind::Registered, EventKind::Routed]);
-        assert!(store.request(req.id.0 + 1000).await.unwrap().is_none());
+        assert!(store.request(okno_core::RequestId(req.id.0 + 1000)).await.unwrap().is_none());
     }
 }
 
@@ -194,13 +194,13 @@ async fn actions_change_status_and_record_events() {
         let reopened = act(&*store, id, Action::Reopen, ActionInput { text: Some("яма снова".into()), ..Default::default() }, t(7, 10)).await.unwrap();
         assert_eq!((reopened.status, reopened.closed_at), (Status::Reopened, None));
 
-        let events = store.events(id).await.unwrap();
+        let events = store.events(okno_core::RequestId(id)).await.unwrap();
         let kinds: Vec<EventKind> = events.iter().map(|e| e.kind).collect();
         assert_eq!(kinds, [EventKind::Registered, EventKind::Routed, EventKind::Started, EventKind::DeadlineExtended,
             EventKind::Answered, EventKind::Rated, EventKind::Closed, EventKind::Reopened]);
         assert_eq!((events[3].old_due_at, events[3].new_due_at), (Some(t(20, 9)), Some(t(30, 9))));
         assert_eq!(events[1].actor, "op");
-        assert_eq!(store.request(id).await.unwrap().unwrap().updated_at, t(7, 10));
+        assert_eq!(store.request(okno_core::RequestId(id)).await.unwrap().unwrap().updated_at, t(7, 10));
 
         // What scorecards read: counted by the database, answered in time, reopened, rated 5.
         let groups = store.score_groups(t(1, 0), t(2, 0), okno_store::ScoreBy::Agency, t(8, 0)).await.unwrap();
@@ -221,7 +221,7 @@ async fn an_unrouted_request_waits_in_the_centers_queue_until_routed() {
         seed(&*store).await;
         let due = Due { answer: Some(t(20, 9)), first_reaction: None, routing: Some(t(8, 9)) };
         let id = store.create_request(&new_request("pothole", "Яма", t(1, 9)), "tok", due).await.unwrap().request.id.0;
-        assert_eq!(store.request(id).await.unwrap().unwrap().routing_due_at, Some(t(8, 9)));
+        assert_eq!(store.request(okno_core::RequestId(id)).await.unwrap().unwrap().routing_due_at, Some(t(8, 9)));
         let unrouted_at = |at: DateTime<Utc>| {
             let store = store.clone();
             async move {
@@ -253,7 +253,7 @@ async fn a_paused_deadline_leaves_the_queues_and_moves_on_resume() {
             let op = op.clone();
             async move {
                 let planner = move |r: &okno_core::Request| plan(r, action, &input, &Actor::User(&op), at, &|_, _| true, rules);
-                store.apply(id, &planner).await
+                store.apply(okno_core::RequestId(id), &planner).await
             }
         };
         step(Action::Route, None, t(1, 10)).await.unwrap();
@@ -269,7 +269,7 @@ async fn a_paused_deadline_leaves_the_queues_and_moves_on_resume() {
         assert_eq!((resumed.paused_at, resumed.due_at), (None, Some(t(6, 9))));
         assert_eq!(store.queue_counts(t(6, 8), t(6, 23), t(12, 0)).await.unwrap()[0].overdue, 0);
         assert_eq!(store.queue_counts(t(6, 10), t(6, 23), t(12, 0)).await.unwrap()[0].overdue, 1);
-        let events = store.events(id).await.unwrap();
+        let events = store.events(okno_core::RequestId(id)).await.unwrap();
         let last = events.last().unwrap();
         assert_eq!((last.kind, last.old_due_at, last.new_due_at), (EventKind::DeadlineResumed, Some(t(5, 9)), Some(t(6, 9))));
     }
@@ -289,7 +289,7 @@ async fn concurrent_actions_are_serialized() {
             }));
         }
         for task in tasks { task.await.unwrap(); }
-        assert_eq!(store.events(id).await.unwrap().len(), 21);
+        assert_eq!(store.events(okno_core::RequestId(id)).await.unwrap().len(), 21);
     }
 }
 
@@ -298,7 +298,7 @@ async fn contact_reads_are_audited() {
     for store in stores().await {
         seed(&*store).await;
         let id = store.create_request(&new_request("pothole", "Яма", t(1, 9)), "tok", Due::default()).await.unwrap().request.id.0;
-        let contact = store.read_contact(id, &operator(), t(2, 9)).await.unwrap().unwrap();
+        let contact = store.read_contact(okno_core::RequestId(id), &operator(), t(2, 9)).await.unwrap().unwrap();
         assert_eq!(contact.name.as_deref(), Some("Иванов И."));
         let log = store.audit_log(10).await.unwrap();
         assert_eq!((log[0].action.as_str(), log[0].user_login.as_str(), log[0].request_id), ("contact.read", "op", Some(id)));
@@ -395,7 +395,7 @@ async fn large_import_batches_are_stored_whole_or_not_at_all() {
         assert_eq!(store.totals().await.unwrap(), (1_234, 1_646));
         let last = store.request_by_token("big-1233").await.unwrap().expect("the last row of the last statement");
         assert_eq!((last.text.as_str(), last.service_code.as_str()), ("обращение 1233", "leak"));
-        assert_eq!(store.events(last.id.0).await.unwrap().len(), 2, "registered, then closed (1,233 is a multiple of 3)");
+        assert_eq!(store.events(last.id).await.unwrap().len(), 2, "registered, then closed (1,233 is a multiple of 3)");
         let check = store.rebuild_rollups(true).await.unwrap();
         assert_eq!((check.differing, check.requests), (0, 1_234), "{check:?}");
 
@@ -461,7 +461,7 @@ async fn triage_records_wait_until_an_operator_routes_or_reclassifies() {
         let mut routed = new_request("leak", "Течёт труба", t(1, 10));
         routed.agency = Some("water".into());
         let confident = store.create_triaged_request(&routed, "tok-2", Due::default(), Some(&sure)).await.unwrap().request;
-        let stored = store.prediction(doubtful.id.0).await.unwrap().unwrap();
+        let stored = store.prediction(doubtful.id).await.unwrap().unwrap();
         assert_eq!(stored.prediction, prediction);
         assert_eq!((stored.at, stored.corrected_at), (t(1, 9), None));
         let waiting: Vec<i64> = store.triage_queue(0, 10).await.unwrap().iter().map(|(r, _)| r.id.0).collect();
@@ -470,11 +470,11 @@ async fn triage_records_wait_until_an_operator_routes_or_reclassifies() {
         let input = ActionInput { service: Some("leak".into()), text: Some("течь, не яма".into()), ..ActionInput::default() };
         let op = operator();
         let planner = |r: &okno_core::Request| plan(r, Action::Reclassify, &input, &Actor::User(&op), t(1, 11), &|_, c| c == "leak", None);
-        let reclassified = store.apply(doubtful.id.0, &planner).await.unwrap().unwrap();
+        let reclassified = store.apply(doubtful.id, &planner).await.unwrap().unwrap();
         assert_eq!((reclassified.service_code.as_str(), reclassified.status), ("leak", Status::Registered));
-        let event = store.events(doubtful.id.0).await.unwrap().pop().unwrap();
+        let event = store.events(doubtful.id).await.unwrap().pop().unwrap();
         assert_eq!((event.kind, event.text.as_deref()), (EventKind::Reclassified, Some("pothole -> leak: течь, не яма")));
-        let stored = store.prediction(doubtful.id.0).await.unwrap().unwrap();
+        let stored = store.prediction(doubtful.id).await.unwrap().unwrap();
         assert_eq!((stored.corrected_at, stored.corrected_by.as_deref()), (Some(t(1, 11)), Some("op")));
         assert!(store.triage_queue(0, 10).await.unwrap().is_empty());
 

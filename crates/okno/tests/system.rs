@@ -1057,7 +1057,7 @@ async fn check_analytics(store: &dyn okno_store::Store, server: &Server, staff: 
     let (from, to) = (today - chrono::Duration::days(1), today + chrono::Duration::days(2));
     let (_, recent) = get(format!("/api/v1/analytics/heatmap?from={from}&to={to}")).await;
     assert_eq!(recent["okno"]["count"], 1, "the request filed over HTTP is on the map at once: {recent}");
-    let stored = store.request(filed["id"].as_i64().unwrap()).await.unwrap().unwrap();
+    let stored = store.request(okno_core::RequestId(filed["id"].as_i64().unwrap())).await.unwrap().unwrap();
     let cell = okno_core::rollup::h3_parent(stored.location.cell.unwrap(), 8).unwrap();
     assert_eq!(recent["features"][0]["properties"]["cell"], format!("{cell:x}"));
     assert_eq!(recent["features"][0]["geometry"]["type"], "Polygon");
