@@ -20,6 +20,11 @@ pub const MIN_PASSWORD_CHARS: usize = 10;
 /// How long a browser session lasts.
 pub const SESSION_HOURS: i64 = 12;
 
+/// Refuses everyone but administrators.
+pub fn require_admin(user: &Principal) -> Result<()> {
+    if user.role == Role::Admin { Ok(()) } else { Err(AppError::Forbidden("administrators only".into())) }
+}
+
 /// Hashes a password with argon2id and a random salt (PHC string).
 pub fn hash_password(password: &str) -> Result<String> {
     let mut salt = [0u8; 16];

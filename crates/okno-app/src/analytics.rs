@@ -73,6 +73,7 @@ pub async fn load_cube(store: &dyn Store, zone: Tz) -> okno_store::Result<Cube> 
 
 /// Reads the stored rollups again (after an import by another process), audited as `admin`'s.
 pub async fn reload(app: &App, admin: &Principal, now: DateTime<Utc>) -> Result<CubeSize> {
+    crate::access::require_admin(admin)?;
     let size = app.analytics.reload(app.store.as_ref()).await?;
     app.store.audit(&admin.login, "reload_analytics", None, Some(&format!("{} requests", size.requests)), now).await?;
     Ok(size)

@@ -53,9 +53,9 @@ pub struct JobStatus {
     pub every_s: u64,
     /// Whether a run is in progress.
     pub running: bool,
-    /// Runs finished since the server started.
+    /// Runs finished since the runner started.
     pub runs: u64,
-    /// Runs that failed or panicked since the server started.
+    /// Runs that failed or panicked since the runner started.
     pub failures: u64,
     /// Failures in a row up to now (0 after a run that did its work).
     pub failing_in_a_row: u32,

@@ -1,13 +1,15 @@
 //! Okno's use-cases: what the system does, as plain Rust calls with their own errors
 //! ([`AppError`]), callable from the HTTP edge (`okno-server`), the command line (`okno`) and
 //! periodic jobs alike. The edges parse their input, make one call here and translate the
-//! answer; nothing here knows about HTTP or command-line flags.
+//! answer; nothing here parses HTTP or command-line input (views may name the API's URLs, and
+//! query types derive their OpenAPI description).
 //!
-//! Layers, each importing only those before it: the components of an [`App`] ([`in_force`],
-//! [`models`], [`places`], [`analytics`]) and [`paging`]; then the use-cases — [`intake`] (with
-//! [`triage`] and [`problems`]), [`requests`] and their actions, [`duplicates`], [`deadlines`], [`reports`],
-//! [`alerts`], [`access`], [`catalog`], [`outbox`], [`media`], [`imports`], [`export`], [`timelines`] — and [`jobs`], the runner of periodic
-//! work, with [`schedule`], the jobs `okno serve` runs.
+//! The components of an [`App`] ([`in_force`], [`models`], [`places`], [`analytics`]) and
+//! [`paging`] import no use-case. The use-cases import components and one another without a
+//! cycle: [`intake`] (with [`triage`] and [`problems`]), [`requests`] and their actions,
+//! [`duplicates`], [`deadlines`], [`timelines`], [`reports`], [`alerts`], [`access`],
+//! [`catalog`], [`outbox`], [`media`], [`imports`] and [`export`]. [`jobs`] runs periodic work;
+//! [`schedule`] is the work `okno serve` runs.
 
 pub mod access;
 pub mod alerts;

@@ -66,7 +66,7 @@ pub async fn load_boundaries(store: &dyn Store) -> Result<Boundaries> {
     Ok(Boundaries { index: TerritoryIndex::new(territories), geometry: geometries })
 }
 
-/// What a placement stores beside the territory: the flag's name and the H3 cell.
+/// What a placement stores beside the territory: the flag and the H3 cell.
 pub fn location(placement: &Placement) -> Location {
     Location { flag: placement.flag, cell: placement.cell.and_then(|c| i64::try_from(c).ok()) }
 }
@@ -74,6 +74,7 @@ pub fn location(placement: &Placement) -> Location {
 /// Puts the stored territory boundaries in force for intake (after `okno import territories`),
 /// audited as `admin`'s; how many there are.
 pub async fn reload(app: &App, admin: &Principal, now: DateTime<Utc>) -> Result<usize> {
+    crate::access::require_admin(admin)?;
     let territories = app.places.reload(app.store.as_ref()).await?;
     app.store.audit(&admin.login, "reload_territories", None, Some(&format!("{territories} boundaries")), now).await?;
     Ok(territories)

@@ -24,6 +24,7 @@ pub struct Intervals {
 /// The jobs of `app`, not started.
 pub fn jobs(app: &App, every: Intervals) -> JobRunner {
     let mut jobs = JobRunner::new();
+    let app = &App { jobs: jobs.board(), ..app.clone() };
     add(&mut jobs, app, "deadline-check", every.deadline_check, |app| async move {
         let r = crate::deadlines::sla_check(app.store.as_ref(), &app.deadlines, Utc::now()).await.map_err(|e| e.to_string())?;
         Ok(if r.escalated > 0 { format!("{} overdue, {} escalated", r.overdue, r.escalated) } else { String::new() })

@@ -269,7 +269,9 @@ pub struct TriageItem {
 
 /// The triage queue: open requests whose service or agency waits for an operator, oldest
 /// first, after `after`, at most `limit` (1–500), each explained with the models in force.
-pub async fn queue(app: &App, after: i64, limit: u32) -> Result<Vec<TriageItem>> {
+/// Operators only.
+pub async fn queue(app: &App, user: &Principal, after: i64, limit: u32) -> Result<Vec<TriageItem>> {
+    require_operator(user)?;
     let rows = app.store.triage_queue(after, limit.clamp(1, 500)).await?;
     let catalog = Catalog::read(app.store.as_ref()).await?;
     let models = app.classifier.current();
@@ -325,6 +327,7 @@ pub async fn classify(app: &App, input: &ClassifyInput, now: DateTime<Utc>) -> R
 /// missing, corrupt or other-version file is refused with its reason (field `model`) and the
 /// models in force stay.
 pub async fn reload_models(app: &App, admin: &Principal, now: DateTime<Utc>) -> Result<crate::models::ModelsStatus> {
+    crate::access::require_admin(admin)?;
     let classifier = app.classifier.clone();
     let result = tokio::task::spawn_blocking(move || classifier.reload()).await.map_err(|e| AppError::Internal(e.to_string()))?;
     let detail = match &result {
@@ -335,8 +338,9 @@ pub async fn reload_models(app: &App, admin: &Principal, now: DateTime<Utc>) -> 
     result.map_err(|e| AppError::field("model", e))
 }
 
-/// Adds an operator's keyword rule after checking that the codes it names exist.
+/// Adds an operator's keyword rule after checking that the codes it names exist. Operators only.
 pub async fn add_rule(app: &App, user: &Principal, draft: RuleDraft, now: DateTime<Utc>) -> Result<RoutingRule> {
+    require_operator(user)?;
     let draft = draft.validate()?;
     let catalog = Catalog::read(app.store.as_ref()).await?;
     let mut errors = okno_core::FieldErrors::default();
@@ -353,7 +357,8 @@ pub async fn add_rule(app: &App, user: &Principal, draft: RuleDraft, now: DateTi
     Ok(app.store.add_routing_rule(&draft, &user.login, now).await?)
 }
 
-/// Turns a keyword rule off (it is kept for the record).
-pub async fn disable_rule(app: &App, id: i64) -> Result<()> {
+/// Turns a keyword rule off (it is kept for the record). Operators only.
+pub async fn disable_rule(app: &App, user: &Principal, id: i64) -> Result<()> {
+    require_operator(user)?;
     if app.store.set_routing_rule_active(id, false).await? { Ok(()) } else { Err(AppError::NotFound(format!("no rule {id}"))) }
 }

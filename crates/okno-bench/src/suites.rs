@@ -11,9 +11,6 @@
 //!
 //! `sla`: deadline replay throughput, a full stored recomputation, and scorecard and queue
 //! latency against the same counts in one SQL query (optionally on `--synthetic` more requests).
-//!
-//! `classify`: the classifiers trained and evaluated on the fixed St. Petersburg split, against
-//! the scikit-learn pipeline the issue names, run on the same rows.
 
 use okno::process::ServerProcess;
 use anyhow::{Context, Result};

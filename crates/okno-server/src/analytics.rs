@@ -2,9 +2,8 @@
 //! ([`okno_analytics::Cube`]) that every committed write through this process keeps current.
 //!
 //! Counts are aggregates with no personal data, so the map and the series are public; the
-//! backlog per agency is for staff. A reload (after an import by another process) reads the
-//! stored rollups again; writes committed while it runs may be counted once or not at all
-//! until the next reload, so reload when intake is quiet or run it twice.
+//! backlog per agency is for staff. The cube and its reload are `okno_app::analytics`'s; this
+//! module reads it for each query and lays the answer out (GeoJSON, series, tables).
 
 use crate::auth::Caller;
 use crate::error::{ApiError, Problem};

@@ -1,6 +1,7 @@
-//! Authentication: argon2id passwords, browser sessions (HttpOnly, SameSite cookie plus a CSRF
-//! token for state-changing calls), bearer API tokens, and per-client rate limits.
-//! Secrets are stored only as SHA-256 hashes and never logged.
+//! Who is calling, over HTTP: the `Caller` extractor (a bearer token or a browser session:
+//! HttpOnly, SameSite cookie plus a CSRF token for state-changing calls), sign-in and sign-out
+//! with their cookies, and bearer tokens. Passwords and secrets are `okno_app::access`'s; they
+//! are stored only as hashes and never logged.
 
 use crate::error::ApiError;
 use crate::state::AppState;

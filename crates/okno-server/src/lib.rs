@@ -1,6 +1,7 @@
-//! Okno's HTTP edge: the JSON API under `/api/v1` with its OpenAPI document, authentication
-//! and access control. Handlers are thin: they parse input into domain types, call the store
-//! or the intake path, and render results or problem details.
+//! Okno's HTTP edge: the JSON API under `/api/v1` with its OpenAPI document, Open311 GeoReport
+//! v2, sign-in and the embedded web UI. Handlers are thin: they parse input into domain types,
+//! call a use-case of `okno-app`, and render its answer or its error as problem details.
+//! What every handler shares is in `state.rs`, the extractors in `extract.rs`.
 
 pub mod alerts;
 pub mod admin;

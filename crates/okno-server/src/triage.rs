@@ -38,8 +38,7 @@ pub struct TriageQuery {
 #[utoipa::path(get, path = "/api/v1/triage", tag = "triage", params(TriageQuery),
     responses((status = 200, body = Vec<TriageItem>), (status = 401, body = Problem), (status = 403, body = Problem)))]
 pub async fn triage_queue(State(state): State<AppState>, caller: Caller, ApiQuery(q): ApiQuery<TriageQuery>) -> Result<Json<Vec<TriageItem>>, ApiError> {
-    operator(caller)?;
-    Ok(Json(okno_app::triage::queue(&state.app, q.after, q.limit.unwrap_or(50)).await?))
+    Ok(Json(okno_app::triage::queue(&state.app, &caller.staff()?, q.after, q.limit.unwrap_or(50)).await?))
 }
 
 /// What intake decided for a request and why. Staff who may read the request.
@@ -89,15 +88,13 @@ pub async fn list_rules(State(state): State<AppState>, caller: Caller) -> Result
 #[utoipa::path(post, path = "/api/v1/routing-rules", tag = "triage", request_body = RuleDraft,
     responses((status = 201, body = RoutingRule), (status = 401, body = Problem), (status = 403, body = Problem), (status = 422, body = Problem)))]
 pub async fn add_rule(State(state): State<AppState>, caller: Caller, ApiJson(draft): ApiJson<RuleDraft>) -> Result<(StatusCode, Json<RoutingRule>), ApiError> {
-    let user = operator(caller)?;
-    Ok((StatusCode::CREATED, Json(okno_app::triage::add_rule(&state.app, &user, draft, Utc::now()).await?)))
+    Ok((StatusCode::CREATED, Json(okno_app::triage::add_rule(&state.app, &caller.staff()?, draft, Utc::now()).await?)))
 }
 
 /// Turns a keyword rule off (it is kept for the record). Operators.
 #[utoipa::path(delete, path = "/api/v1/routing-rules/{id}", tag = "triage", params(("id" = i64, Path)),
     responses((status = 204), (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem)))]
 pub async fn disable_rule(State(state): State<AppState>, caller: Caller, ApiPath(id): ApiPath<i64>) -> Result<StatusCode, ApiError> {
-    operator(caller)?;
-    okno_app::triage::disable_rule(&state.app, id).await?;
+    okno_app::triage::disable_rule(&state.app, &caller.staff()?, id).await?;
     Ok(StatusCode::NO_CONTENT)
 }

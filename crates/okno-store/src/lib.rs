@@ -5,8 +5,9 @@
 //!
 //! Both backends share their SQL and their code: each aggregate's module implements its trait
 //! once for [`dialect::SqlStore`], generic over the small [`dialect::Dialect`] that says how the
-//! engines differ (see `dialect.rs`). A new aggregate adds its module here and its migration
-//! files under `migrations/sqlite` and `migrations/postgres`; nothing else.
+//! engines differ (see `dialect.rs`). A new aggregate adds its module (declared and re-exported
+//! here, its trait added to `Store`'s) and its migration files under `migrations/sqlite` and
+//! `migrations/postgres`.
 //! Every acknowledged write has been committed durably before the call returns.
 
 mod access;
@@ -49,14 +50,6 @@ pub use rollups::{RollupListener, RollupRebuild, RollupStore};
 pub use sqlite::{SqliteDialect, SqliteStore, WRITER_CACHE_KIB as SQLITE_WRITER_CACHE_KIB};
 pub use territories::{Located, PlacementUpdate, StoredShape, TerritoryStore};
 pub use triage::TriageStore;
-
-/// Every aggregate's trait, for callers that hold an `Arc<dyn Store>`: `use okno_store::prelude::*;`.
-pub mod prelude {
-    pub use crate::{
-        AccessStore, AlertStore, CatalogStore, DeadlineStore, ImportStore, MediaStore, OutboxStore, ProblemStore, ReportStore,
-        RequestStore, RollupStore, Store, TerritoryStore, TriageStore,
-    };
-}
 
 /// The database URL used when none is configured: a file under `./data`.
 pub const DEFAULT_DATABASE_URL: &str = "sqlite://data/okno.db";

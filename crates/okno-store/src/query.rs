@@ -1,4 +1,6 @@
-//! SQL shared by both backends. Placeholders are `$N`, which SQLite and PostgreSQL both accept.
+//! SQL shared by both backends. Placeholders are `$N`, which SQLite and PostgreSQL both accept,
+//! except in long generated statements, where SQLite gets anonymous `?` (see
+//! [`multi_row_insert`]).
 
 use chrono::{DateTime, NaiveDate, Utc};
 use okno_core::text::search_key;

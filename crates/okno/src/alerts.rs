@@ -1,6 +1,6 @@
 //! `okno alerts`: scan days for spikes and list the alerts, from the command line.
 
-use anyhow::Result;
+use anyhow::{Context, Result};
 use chrono::{Duration, NaiveDate, Utc};
 use clap::Subcommand;
 use okno_analytics::spikes::SpikeRules;
@@ -64,8 +64,10 @@ pub async fn run(store: &dyn Store, command: AlertCommand) -> Result<()> {
             let to = to.unwrap_or(today);
             let from = from.unwrap_or(to - Duration::days(1));
             anyhow::ensure!(from <= to, "--from {from} is after --to {to}");
+            let analytics = okno_app::analytics::Analytics::new(zone);
+            analytics.reload(store).await.context("loading the rollups")?;
             let started = std::time::Instant::now();
-            let report = okno_app::alerts::scan_stored(store, zone, from, to, &rules, Utc::now()).await?;
+            let report = okno_app::alerts::scan(&analytics, store, from, to, &rules, Utc::now()).await?;
             let seconds = started.elapsed().as_secs_f64();
             println!("{}", serde_json::json!({ "report": report, "seconds": seconds }));
             let mut found = store.alerts(&AlertFilter { since: Some(from), limit: 100_000, ..Default::default() }).await?;

@@ -4,6 +4,10 @@
 //!
 //! The file is flat: its keys are the long flag names (`db`, `listen`, `submit_per_minute`…,
 //! `-` or `_` alike). A key that no command knows is an error, so a typo is not silently ignored.
+//!
+//! Also the files commands read their rules from: spike and problem rules (`load_rules`), the
+//! deadline configuration (`load_deadlines`) and the base a calibration starts from
+//! (`calibration_base`).
 
 use anyhow::{bail, Context, Result};
 use clap::Command;

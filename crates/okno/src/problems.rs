@@ -49,7 +49,7 @@ fn line(p: &Problem) -> String {
 }
 
 /// Scans with `rules` as of `at`, days counted in `zone`; returns the report and the seconds it took.
-pub async fn scan_stored(store: &dyn Store, rules: &ProblemRules, zone: chrono_tz::Tz, at: DateTime<Utc>) -> Result<(okno_app::problems::ProblemScanReport, f64)> {
+async fn scan_stored(store: &dyn Store, rules: &ProblemRules, zone: chrono_tz::Tz, at: DateTime<Utc>) -> Result<(okno_app::problems::ProblemScanReport, f64)> {
     let started = std::time::Instant::now();
     let report = okno_app::problems::scan(store, rules, zone, at).await?;
     Ok((report, started.elapsed().as_secs_f64()))
