@@ -20,6 +20,18 @@ pub const MIN_PASSWORD_CHARS: usize = 10;
 /// How long a browser session lasts.
 pub const SESSION_HOURS: i64 = 12;
 
+/// The agency whose records `user` sees: agency staff their own (asking for another is refused
+/// with `refusal`), everyone else the one they asked for, if any.
+pub fn scope_agency(user: &Principal, asked: Option<String>, refusal: &str) -> Result<Option<String>> {
+    if user.role != Role::AgencyStaff {
+        return Ok(asked);
+    }
+    if asked.is_some() && asked != user.agency {
+        return Err(AppError::Forbidden(refusal.into()));
+    }
+    Ok(user.agency.clone())
+}
+
 /// Refuses everyone but administrators.
 pub fn require_admin(user: &Principal) -> Result<()> {
     if user.role == Role::Admin { Ok(()) } else { Err(AppError::Forbidden("administrators only".into())) }

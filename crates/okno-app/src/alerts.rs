@@ -13,7 +13,7 @@ use chrono::{DateTime, Duration, NaiveDate, SubsecRound, Utc};
 use okno_analytics::spikes::SpikeRules;
 use okno_analytics::{Cube, Filter, Window};
 use okno_core::alert::{Alert, AlertFilter, AlertState};
-use okno_core::{Principal, Role};
+use okno_core::{Principal, RequestFilter, Role};
 use okno_store::Store;
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
@@ -119,6 +119,19 @@ pub async fn list(app: &App, filter: &AlertFilter) -> Result<AlertPage> {
 /// Alert `id` as stored.
 pub async fn stored(app: &App, id: i64) -> Result<Alert> {
     app.store.alert(id).await?.ok_or_else(|| AppError::NotFound(format!("no alert {id}")))
+}
+
+/// The requests alert `id` counts — its topic and place, created in its period — on the page
+/// of `page` (whose scope the reader's role already set).
+pub async fn requests_filter(app: &App, id: i64, page: RequestFilter) -> Result<RequestFilter> {
+    let spike = stored(app, id).await?.spike;
+    Ok(RequestFilter {
+        territory: spike.territory,
+        created_from: Some(app.deadlines.start_of_day(spike.first_day)),
+        created_to: Some(app.deadlines.start_of_day(spike.last_day + Duration::days(1))),
+        category: Some(spike.category),
+        ..page
+    })
 }
 
 /// One day of an alert's series.

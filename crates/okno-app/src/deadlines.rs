@@ -8,7 +8,7 @@ use crate::App;
 use chrono::{DateTime, Utc};
 use okno_core::deadline::DeadlineConfig;
 use okno_core::lifecycle::ALL_STATUSES;
-use okno_core::{Principal, Request, RequestFilter, RequestOrder, Role};
+use okno_core::{Principal, Request, RequestFilter, RequestOrder};
 use okno_store::QueueCounts;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -73,13 +73,7 @@ pub fn queue_filter(queue: Queue, config: &DeadlineConfig, now: DateTime<Utc>, d
 /// The agency whose queues `user` sees: agency staff their own (asking for another is
 /// refused), everyone else the one they asked for, if any.
 pub fn scope_agency(user: &Principal, asked: Option<String>) -> Result<Option<String>> {
-    if user.role != Role::AgencyStaff {
-        return Ok(asked);
-    }
-    if asked.is_some() && asked != user.agency {
-        return Err(AppError::Forbidden("agency staff see their own agency's queues only".into()));
-    }
-    Ok(user.agency.clone())
+    crate::access::scope_agency(user, asked, "agency staff see their own agency's queues only")
 }
 
 /// Which part of a queue, or which queues' sizes, to read.

@@ -143,6 +143,12 @@ pub async fn readable(app: &App, user: &Principal, id: ProblemId) -> Result<Prob
     Ok(found)
 }
 
+/// The requests of problem `id`, if `user` may read it, on the page of `page`.
+pub async fn requests_filter(app: &App, user: &Principal, id: ProblemId, page: RequestFilter) -> Result<RequestFilter> {
+    readable(app, user, id).await?;
+    Ok(RequestFilter { problem: Some(id.0), ..page })
+}
+
 /// Requests of a problem filed in one week.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct WeekCount {

@@ -115,6 +115,12 @@ pub async fn readable(app: &App, user: &Principal, id: RequestId) -> Result<Requ
     Ok(request)
 }
 
+/// The agency whose requests `user` lists: agency staff their own, everyone else the one they
+/// asked for, if any.
+pub fn scope_agency(user: &Principal, asked: Option<String>) -> Result<Option<String>> {
+    crate::access::scope_agency(user, asked, "agency staff see their own agency's requests only")
+}
+
 /// The timeline of request `id`, if `user` may read it.
 pub async fn events(app: &App, user: &Principal, id: RequestId) -> Result<Vec<Event>> {
     readable(app, user, id).await?;

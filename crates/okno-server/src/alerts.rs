@@ -8,10 +8,9 @@ use crate::extract::{ApiJson, ApiPath, ApiQuery};
 use crate::state::AppState;
 use axum::extract::State;
 use axum::Json;
-use chrono::{Duration, NaiveDate, Utc};
+use chrono::{NaiveDate, Utc};
 use okno_app::alerts::{AlertChange, AlertDetail, AlertPage, AlertView, ScanReport};
 use okno_core::alert::{AlertFilter, AlertState, Period};
-use okno_core::RequestFilter;
 use serde::Deserialize;
 use utoipa::{IntoParams, ToSchema};
 
@@ -69,17 +68,8 @@ pub struct AlertRequestsQuery {
     responses((status = 200, body = RequestPage), (status = 401, body = Problem), (status = 404, body = Problem)))]
 pub async fn requests(State(state): State<AppState>, caller: Caller, ApiPath(id): ApiPath<i64>, ApiQuery(q): ApiQuery<AlertRequestsQuery>) -> Result<Json<RequestPage>, ApiError> {
     let user = caller.staff()?;
-    let alert = okno_app::alerts::stored(&state.app, id).await?;
-    let deadlines = &state.app.deadlines;
-    let page = crate::api::ListQuery {
-        territory: alert.spike.territory.clone(),
-        created_from: Some(deadlines.start_of_day(alert.spike.first_day).to_rfc3339()),
-        created_to: Some(deadlines.start_of_day(alert.spike.last_day + Duration::days(1)).to_rfc3339()),
-        cursor: q.cursor,
-        limit: q.limit,
-        ..Default::default()
-    };
-    let filter = RequestFilter { category: Some(alert.spike.category), ..page.into_filter(&user)? };
+    let page = crate::api::ListQuery { cursor: q.cursor, limit: q.limit, ..Default::default() }.into_filter(&user)?;
+    let filter = okno_app::alerts::requests_filter(&state.app, id, page).await?;
     Ok(Json(crate::api::request_page(&state, filter).await?))
 }
 

@@ -158,13 +158,7 @@ impl ListQuery {
         if !(1..=MAX_PAGE).contains(&limit) {
             errors.add("limit", format!("must be 1 to {MAX_PAGE}"));
         }
-        let mut agency = present(&self.agency).map(String::from);
-        if user.role == okno_core::Role::AgencyStaff {
-            if agency.is_some() && agency != user.agency {
-                return Err(ApiError::Forbidden("agency staff see their own agency's requests only".into()));
-            }
-            agency = user.agency.clone();
-        }
+        let agency = okno_app::requests::scope_agency(user, present(&self.agency).map(String::from))?;
         let filter = RequestFilter {
             services: list(&self.service),
             statuses,

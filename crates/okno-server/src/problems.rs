@@ -11,7 +11,7 @@ use axum::Json;
 use chrono::Utc;
 use okno_app::problems::{ProblemDetail, ProblemPage, ProblemScanReport, ProblemView};
 use okno_core::problem::{ProblemFilter, ProblemState, ProblemUpdate};
-use okno_core::{ProblemId, RequestFilter};
+use okno_core::ProblemId;
 use serde::Deserialize;
 use utoipa::IntoParams;
 
@@ -63,9 +63,8 @@ pub struct ProblemRequestsQuery {
     responses((status = 200, body = RequestPage), (status = 401, body = ProblemDetails), (status = 403, body = ProblemDetails), (status = 404, body = ProblemDetails)))]
 pub async fn requests(State(state): State<AppState>, caller: Caller, ApiPath(id): ApiPath<i64>, ApiQuery(q): ApiQuery<ProblemRequestsQuery>) -> Result<Json<RequestPage>, ApiError> {
     let user = caller.staff()?;
-    okno_app::problems::readable(&state.app, &user, ProblemId(id)).await?;
     let page = crate::api::ListQuery { cursor: q.cursor, limit: q.limit, ..Default::default() }.into_filter(&user)?;
-    let filter = RequestFilter { problem: Some(id), ..page };
+    let filter = okno_app::problems::requests_filter(&state.app, &user, ProblemId(id), page).await?;
     Ok(Json(crate::api::request_page(&state, filter).await?))
 }
 
