@@ -13,6 +13,7 @@ pub mod deadline;
 pub mod duplicates;
 pub mod ids;
 pub mod lifecycle;
+pub mod place;
 pub mod problem;
 pub mod request;
 pub mod rollup;

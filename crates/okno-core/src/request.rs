@@ -11,6 +11,8 @@ use std::fmt;
 use std::str::FromStr;
 use utoipa::ToSchema;
 
+pub use crate::place::{BBox, Coordinates, Location, LocationFlag};
+
 /// Longest request text accepted, in characters.
 pub const MAX_TEXT_CHARS: usize = 10_000;
 /// Longest address accepted, in characters.
@@ -129,75 +131,6 @@ string_enum! {
     }
 }
 
-/// A point on the Earth (WGS 84), validated: made only by [`Coordinates::new`] (or read from
-/// JSON through it).
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, ToSchema)]
-#[serde(try_from = "Point")]
-#[non_exhaustive]
-pub struct Coordinates {
-    /// Latitude in degrees, −90…90.
-    pub lat: f64,
-    /// Longitude in degrees, −180…180.
-    pub lon: f64,
-}
-
-impl Coordinates {
-    /// Coordinates if both are finite and in range.
-    pub fn new(lat: f64, lon: f64) -> Option<Self> {
-        (lat.is_finite() && lon.is_finite() && (-90.0..=90.0).contains(&lat) && (-180.0..=180.0).contains(&lon))
-            .then_some(Coordinates { lat, lon })
-    }
-}
-
-/// Coordinates as read, before they are checked.
-#[derive(Deserialize)]
-struct Point {
-    lat: f64,
-    lon: f64,
-}
-
-impl TryFrom<Point> for Coordinates {
-    type Error = String;
-    fn try_from(p: Point) -> Result<Self, String> {
-        Coordinates::new(p.lat, p.lon).ok_or_else(|| format!("{},{} is not a point on Earth", p.lat, p.lon))
-    }
-}
-
-/// A latitude/longitude rectangle.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, ToSchema)]
-pub struct BBox {
-    /// Western longitude.
-    pub min_lon: f64,
-    /// Southern latitude.
-    pub min_lat: f64,
-    /// Eastern longitude.
-    pub max_lon: f64,
-    /// Northern latitude.
-    pub max_lat: f64,
-}
-
-impl FromStr for BBox {
-    type Err = String;
-    /// Parses `min_lon,min_lat,max_lon,max_lat`.
-    fn from_str(s: &str) -> Result<Self, String> {
-        let parts: Vec<f64> = s
-            .split(',')
-            .map(|p| p.trim().parse::<f64>())
-            .collect::<Result<_, _>>()
-            .map_err(|_| "bbox must be four numbers: min_lon,min_lat,max_lon,max_lat".to_string())?;
-        let [min_lon, min_lat, max_lon, max_lat] = parts[..] else {
-            return Err("bbox must be four numbers: min_lon,min_lat,max_lon,max_lat".into());
-        };
-        if Coordinates::new(min_lat, min_lon).is_none() || Coordinates::new(max_lat, max_lon).is_none() {
-            return Err("bbox corners must be valid coordinates".into());
-        }
-        if min_lon > max_lon || min_lat > max_lat {
-            return Err("bbox minimum must not exceed its maximum".into());
-        }
-        Ok(BBox { min_lon, min_lat, max_lon, max_lat })
-    }
-}
-
 /// A citizen's personal data, kept apart from the request and never shown publicly.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct Contact {
@@ -295,51 +228,6 @@ pub struct NewRequest {
     pub reason: Option<String>,
     /// What placing its point found (set where the territories' boundaries are known).
     pub location: Location,
-}
-
-/// What is wrong with a request's location, when something is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum LocationFlag {
-    /// In the region's extent but in no territory (a gap, the sea, a boundary not loaded).
-    OutsideTerritories,
-    /// Far from every territory.
-    OutsideRegion,
-    /// Latitude and longitude were given the wrong way round (common in 311 exports): swapped
-    /// back, the point falls in a territory, where it is placed.
-    Swapped,
-}
-
-impl LocationFlag {
-    /// The name stored and shown.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            LocationFlag::OutsideTerritories => "outside_territories",
-            LocationFlag::OutsideRegion => "outside_region",
-            LocationFlag::Swapped => "swapped",
-        }
-    }
-
-    /// The flag of a stored name.
-    pub fn parse(name: &str) -> Option<LocationFlag> {
-        [LocationFlag::OutsideTerritories, LocationFlag::OutsideRegion, LocationFlag::Swapped].into_iter().find(|f| f.as_str() == name)
-    }
-}
-
-impl std::str::FromStr for LocationFlag {
-    type Err = String;
-    fn from_str(name: &str) -> Result<Self, String> {
-        LocationFlag::parse(name).ok_or_else(|| format!("unknown location flag {name:?}"))
-    }
-}
-
-/// What placing a request's point in the territories found, beside the territory itself.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-pub struct Location {
-    /// What is wrong with the point, if anything.
-    pub flag: Option<LocationFlag>,
-    /// The point's H3 cell (resolution 10) as a number.
-    pub cell: Option<i64>,
 }
 
 /// Raw intake fields as any channel delivers them, before validation.
