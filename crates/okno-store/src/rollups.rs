@@ -107,15 +107,16 @@ impl<D: Dialect> RollupStore for SqlStore<D> {
     async fn rollups(&self, from_hour: i64, to_hour: i64) -> Result<Vec<RollupRow>> {
         let sql = format!("SELECT {}, n FROM rollups WHERE hour >= $1 AND hour < $2", query::ROLLUP_KEY_COLUMNS.join(", "));
         let found = D::sql(AssertSqlSafe(sql)).bind(from_hour).bind(to_hour).fetch_all(&mut *self.read().await?).await?;
+        // Decoded by value, so each driver row is freed as its numbers are taken: a month of a
+        // large region is held once, not twice.
         let mut rows = Vec::with_capacity(found.len());
-        for row in &found {
+        for row in found {
             let mut values = [0_i64; 9];
             for (i, value) in values.iter_mut().enumerate() {
-                *value = D::get(row, i)?;
+                *value = D::get(&row, i)?;
             }
             rows.push(values);
         }
-        drop(found);
         if !self.dims.knows_all(rows.iter().flat_map(|r| r[2..7].iter().copied())) {
             self.read_rollup_dims().await?;
         }
