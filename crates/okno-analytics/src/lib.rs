@@ -102,13 +102,13 @@ pub struct Filter {
     /// Source category.
     pub category: Option<String>,
     /// Service code.
-    pub service: Option<String>,
+    pub service: Option<okno_core::ServiceCode>,
     /// Agency code.
-    pub agency: Option<String>,
+    pub agency: Option<okno_core::AgencyCode>,
     /// Channel name.
     pub channel: Option<String>,
     /// Territory code.
-    pub territory: Option<String>,
+    pub territory: Option<okno_core::TerritoryCode>,
     /// Open or closed now.
     pub status: StatusClass,
 }
@@ -380,7 +380,7 @@ impl Cube {
             Some(Some((category, open))) => {
                 let closed = filter.status == StatusClass::Closed;
                 for (&(c, o, territory), series) in &self.by_territory {
-                    let wanted = filter.territory.as_ref().is_none_or(|t| self.territories.value(u32::from(territory)) == *t);
+                    let wanted = filter.territory.as_ref().is_none_or(|t| self.territories.value(u32::from(territory)) == t.as_str());
                     if c == category && (o == open || closed) && territory != ALL && wanted {
                         let sign = if closed && o { -1 } else { 1 };
                         let entry = counts.entry(territory).or_default();
@@ -505,7 +505,7 @@ impl Cube {
             if let Some((observed, expectation, score)) = spikes::test(&daily(series), date_of(first), period_days, profile, rules) {
                 found.push(AlertDraft {
                     category: self.categories.value(u32::from(category)),
-                    territory: (territory != ALL).then(|| self.territories.value(u32::from(territory))),
+                    territory: (territory != ALL).then(|| self.territories.value(u32::from(territory)).into()),
                     period,
                     first_day: date_of(end - period_days),
                     last_day: day,
@@ -520,13 +520,13 @@ impl Cube {
 
     /// A test of facts against every field of `filter`; an unknown value matches nothing.
     fn matcher(&self, filter: &Filter) -> impl Fn(&Fact) -> bool + use<> {
-        let want = |dict: &Dict<String>, value: &Option<String>| value.as_ref().map(|v| dict_find(dict, v).unwrap_or(ALL));
+        let want = |dict: &Dict<String>, value: Option<&str>| value.map(|v| dict_find(dict, v).unwrap_or(ALL));
         let (category, service, agency, channel, territory) = (
-            want(&self.categories, &filter.category),
-            want(&self.services, &filter.service),
-            want(&self.agencies, &filter.agency),
-            want(&self.channels, &filter.channel),
-            want(&self.territories, &filter.territory),
+            want(&self.categories, filter.category.as_deref()),
+            want(&self.services, filter.service.as_deref()),
+            want(&self.agencies, filter.agency.as_deref()),
+            want(&self.channels, filter.channel.as_deref()),
+            want(&self.territories, filter.territory.as_deref()),
         );
         let status = filter.status;
         move |f: &Fact| {
@@ -659,9 +659,10 @@ mod tests {
         }
 
         fn matches(k: &RollupKey, f: &Filter) -> bool {
-            let eq = |want: &Option<String>, have: &str| want.as_deref().is_none_or(|w| w == have);
-            eq(&f.category, &k.category) && eq(&f.service, &k.service) && eq(&f.agency, &k.agency) && eq(&f.channel, &k.channel)
-                && eq(&f.territory, &k.territory)
+            let eq = |want: Option<&str>, have: &str| want.is_none_or(|w| w == have);
+            eq(f.category.as_deref(), &k.category) && eq(f.service.as_deref(), &k.service) && eq(f.agency.as_deref(), &k.agency)
+                && eq(f.channel.as_deref(), &k.channel)
+                && eq(f.territory.as_deref(), &k.territory)
                 && match f.status {
                     StatusClass::Any => true,
                     StatusClass::Open => k.closed_hour == 0,

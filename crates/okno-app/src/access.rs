@@ -8,7 +8,7 @@ use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, Salt
 use argon2::Argon2;
 use base64::Engine;
 use chrono::{DateTime, Duration, Utc};
-use okno_core::{FieldErrors, Principal, Role};
+use okno_core::{AgencyCode, FieldErrors, Principal, Role};
 use okno_store::{NewUser, Store};
 use rand::RngCore;
 use serde::{Deserialize, Serialize};
@@ -22,7 +22,7 @@ pub const SESSION_HOURS: i64 = 12;
 
 /// The agency whose records `user` sees: agency staff their own (asking for another is refused
 /// with `refusal`), everyone else the one they asked for, if any.
-pub fn scope_agency(user: &Principal, asked: Option<String>, refusal: &str) -> Result<Option<String>> {
+pub fn scope_agency(user: &Principal, asked: Option<AgencyCode>, refusal: &str) -> Result<Option<AgencyCode>> {
     if user.role != Role::AgencyStaff {
         return Ok(asked);
     }
@@ -34,7 +34,7 @@ pub fn scope_agency(user: &Principal, asked: Option<String>, refusal: &str) -> R
 
 /// Refuses everyone but administrators.
 pub fn require_admin(user: &Principal) -> Result<()> {
-    if user.role == Role::Admin { Ok(()) } else { Err(AppError::Forbidden("administrators only".into())) }
+    if user.is_admin() { Ok(()) } else { Err(AppError::Forbidden("administrators only".into())) }
 }
 
 /// Hashes a password with argon2id and a random salt (PHC string).
@@ -75,7 +75,7 @@ pub struct CreateUser {
     /// Role.
     pub role: Role,
     /// Agency code, required for (and only for) agency staff.
-    pub agency: Option<String>,
+    pub agency: Option<AgencyCode>,
 }
 
 /// A created user.
@@ -137,6 +137,16 @@ pub async fn sign_in(app: &App, login: &str, password: &str, now: DateTime<Utc>)
     let secret = new_secret();
     app.store.create_session(&secret_hash(&secret), user.principal.user_id, now + Duration::hours(SESSION_HOURS)).await?;
     Ok(Session { secret, principal: user.principal })
+}
+
+/// The user a browser session's secret signs in, while the session lasts.
+pub async fn session_user(app: &App, secret: &str, now: DateTime<Utc>) -> Result<Option<Principal>> {
+    Ok(app.store.session_principal(&secret_hash(secret), now).await?)
+}
+
+/// The user a bearer token was issued to, while the token is valid.
+pub async fn token_user(app: &App, token: &str) -> Result<Option<Principal>> {
+    Ok(app.store.token_principal(&secret_hash(token.trim())).await?)
 }
 
 /// Ends the session whose secret is `secret`.

@@ -13,7 +13,7 @@ use chrono::{DateTime, Duration, NaiveDate, SubsecRound, Utc};
 use okno_analytics::spikes::SpikeRules;
 use okno_analytics::{Cube, Filter, Window};
 use okno_core::alert::{Alert, AlertFilter, AlertState};
-use okno_core::{Principal, RequestFilter, Role};
+use okno_core::{Principal, RequestFilter, Role, TerritoryCode};
 use okno_store::Store;
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
@@ -65,11 +65,12 @@ pub async fn scan_recent(app: &App, now: DateTime<Utc>) -> Result<ScanReport> {
 }
 
 /// Most days one scan on demand may cover.
-const MAX_SCAN_DAYS: i64 = 366;
+pub const MAX_SCAN_DAYS: i64 = 366;
 
-/// Scans the days `[from, to]` on demand: by default `to` is today and `from` the day before.
-pub async fn scan_days(app: &App, from: Option<NaiveDate>, to: Option<NaiveDate>, now: DateTime<Utc>) -> Result<ScanReport> {
-    let today = now.with_timezone(&app.analytics.read(Cube::zone)).date_naive();
+/// The days `[from, to]` a scan on demand covers: by default `to` is today (in `zone`) and
+/// `from` the day before; at most [`MAX_SCAN_DAYS`].
+pub fn scan_period(zone: chrono_tz::Tz, from: Option<NaiveDate>, to: Option<NaiveDate>, now: DateTime<Utc>) -> Result<(NaiveDate, NaiveDate)> {
+    let today = now.with_timezone(&zone).date_naive();
     let to = to.unwrap_or(today);
     let from = from.unwrap_or(to - Duration::days(1));
     if to < from {
@@ -78,7 +79,22 @@ pub async fn scan_days(app: &App, from: Option<NaiveDate>, to: Option<NaiveDate>
     if (to - from).num_days() >= MAX_SCAN_DAYS {
         return Err(AppError::field("to", format!("at most {MAX_SCAN_DAYS} days per scan")));
     }
+    Ok((from, to))
+}
+
+/// Scans the days of [`scan_period`] on demand.
+pub async fn scan_days(app: &App, from: Option<NaiveDate>, to: Option<NaiveDate>, now: DateTime<Utc>) -> Result<ScanReport> {
+    let (from, to) = scan_period(app.analytics.read(Cube::zone), from, to, now)?;
     scan(&app.analytics, app.store.as_ref(), from, to, &app.rules.spikes, now).await
+}
+
+/// The `top` strongest alerts (by score) of periods ending on the days `[from, to]`.
+pub async fn strongest(store: &dyn Store, from: NaiveDate, to: NaiveDate, top: usize) -> Result<Vec<Alert>> {
+    let mut found = store.alerts(&AlertFilter { since: Some(from), limit: 100_000, ..Default::default() }).await?;
+    found.retain(|a| a.spike.last_day <= to);
+    found.sort_by(|a, b| b.spike.score.total_cmp(&a.spike.score));
+    found.truncate(top);
+    Ok(found)
 }
 
 /// An alert with what a reader needs beside it.
@@ -102,7 +118,7 @@ pub struct AlertPage {
     pub next_before: Option<i64>,
 }
 
-fn view(names: &HashMap<String, String>, alert: Alert) -> AlertView {
+fn view(names: &HashMap<TerritoryCode, String>, alert: Alert) -> AlertView {
     let territory_name = alert.spike.territory.as_ref().and_then(|code| names.get(code).cloned());
     let requests_url = format!("/api/v1/alerts/{}/requests", alert.id);
     AlertView { alert, territory_name, requests_url }

@@ -8,7 +8,7 @@ use crate::App;
 use chrono::{DateTime, Utc};
 use okno_core::deadline::DeadlineConfig;
 use okno_core::lifecycle::ALL_STATUSES;
-use okno_core::{Principal, Request, RequestFilter, RequestOrder};
+use okno_core::{AgencyCode, Principal, Request, RequestFilter, RequestOrder};
 use okno_store::QueueCounts;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -72,7 +72,7 @@ pub fn queue_filter(queue: Queue, config: &DeadlineConfig, now: DateTime<Utc>, d
 
 /// The agency whose queues `user` sees: agency staff their own (asking for another is
 /// refused), everyone else the one they asked for, if any.
-pub fn scope_agency(user: &Principal, asked: Option<String>) -> Result<Option<String>> {
+pub fn scope_agency(user: &Principal, asked: Option<AgencyCode>) -> Result<Option<AgencyCode>> {
     crate::access::scope_agency(user, asked, "agency staff see their own agency's queues only")
 }
 
@@ -80,7 +80,7 @@ pub fn scope_agency(user: &Principal, asked: Option<String>) -> Result<Option<St
 #[derive(Debug, Default, Deserialize, IntoParams)]
 pub struct QueueQuery {
     /// Only this agency (agency staff: always their own).
-    pub agency: Option<String>,
+    pub agency: Option<AgencyCode>,
     /// Horizon of `due-soon` in working days (default 3).
     pub days: Option<u32>,
     /// Page size, 1–500 (default 50).

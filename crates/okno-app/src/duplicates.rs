@@ -15,7 +15,7 @@ const MAX_CANDIDATES: u32 = 1_000;
 async fn suggestions(app: &App, service: &str, point: Coordinates, text: &str, rules: &DuplicateRules, now: DateTime<Utc>) -> Result<Vec<Suggestion>> {
     let (min_lon, min_lat, max_lon, max_lat) = bbox_around(point, rules.radius_m);
     let filter = RequestFilter {
-        services: vec![service.to_owned()],
+        services: vec![service.into()],
         statuses: ALL_STATUSES.into_iter().filter(|s| !s.is_final()).collect(),
         created_from: Some(now - Duration::days(rules.days)),
         bbox: Some(BBox { min_lon, min_lat, max_lon, max_lat }),

@@ -86,7 +86,7 @@ pub async fn submit(
     };
     let predicted = chosen.is_none() && decision.as_ref().is_some_and(|d| d.service.is_some());
     if predicted {
-        draft.service_code = decision.as_ref().and_then(|d| d.service.clone());
+        draft.service_code = decision.as_ref().and_then(|d| d.service.clone()).map(String::from);
     }
     let service_code = draft.service_code.as_deref().map(str::trim).unwrap_or_default();
     let mut service = catalog.services.iter().find(|s| s.code == service_code).cloned();

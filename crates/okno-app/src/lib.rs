@@ -7,7 +7,7 @@
 //! The components of an [`App`] ([`in_force`], [`models`], [`places`], [`analytics`]) and
 //! [`paging`] import no use-case. The use-cases import components and one another without a
 //! cycle: [`intake`] (with [`triage`] and [`problems`]), [`requests`] and their actions,
-//! [`duplicates`], [`deadlines`], [`timelines`], [`reports`], [`alerts`], [`access`],
+//! [`duplicates`], [`deadlines`], [`timelines`], [`reports`], [`dashboards`], [`alerts`], [`access`],
 //! [`catalog`], [`outbox`], [`media`], [`imports`] and [`export`]. [`jobs`] runs periodic work;
 //! [`schedule`] is the work `okno serve` runs.
 
@@ -15,6 +15,7 @@ pub mod access;
 pub mod alerts;
 pub mod analytics;
 pub mod catalog;
+pub mod dashboards;
 pub mod deadlines;
 pub mod duplicates;
 pub mod error;

@@ -6,7 +6,7 @@ use crate::error::{AppError, Result};
 use crate::in_force::InForce;
 use crate::App;
 use chrono::{DateTime, Utc};
-use okno_core::{Location, Principal, Request};
+use okno_core::{Location, Principal, Request, RequestId, TerritoryCode};
 use okno_geo::{LocationFlag, Placement, Shape, TerritoryIndex};
 use okno_store::{PlacementUpdate, Store};
 use std::collections::{BTreeMap, HashMap};
@@ -25,7 +25,7 @@ pub struct Boundaries {
     /// The index points are placed with.
     pub index: TerritoryIndex,
     /// Each territory's boundary as a GeoJSON geometry, by code.
-    pub geometry: HashMap<String, serde_json::Value>,
+    pub geometry: HashMap<TerritoryCode, serde_json::Value>,
 }
 
 impl Default for Places {
@@ -60,7 +60,7 @@ pub async fn load_boundaries(store: &dyn Store) -> Result<Boundaries> {
         let corrupt = |e: String| AppError::Internal(format!("stored boundary of {}: {e}", stored.territory_code));
         let geometry: serde_json::Value = serde_json::from_str(&stored.geometry).map_err(|e| corrupt(e.to_string()))?;
         let shape = Shape::from_geojson(&geometry).map_err(|e| corrupt(e.to_string()))?;
-        territories.push((stored.territory_code.clone(), shape));
+        territories.push((stored.territory_code.to_string(), shape));
         geometries.insert(stored.territory_code, geometry);
     }
     Ok(Boundaries { index: TerritoryIndex::new(territories), geometry: geometries })
@@ -83,7 +83,7 @@ pub async fn reload(app: &App, admin: &Principal, now: DateTime<Utc>) -> Result<
 /// Requests whose point lies outside every territory, far outside the region, or had latitude
 /// and longitude swapped (only those with `flag`, when given), by id after `after`, at most
 /// `limit` (1–1,000); for staff who see every agency's requests.
-pub async fn location_issues(app: &App, user: &Principal, flag: Option<&str>, after: i64, limit: u32) -> Result<Vec<Request>> {
+pub async fn location_issues(app: &App, user: &Principal, flag: Option<&str>, after: RequestId, limit: u32) -> Result<Vec<Request>> {
     if !user.can_read_request(None) {
         return Err(AppError::Forbidden("the data-quality view covers every agency's requests".into()));
     }
@@ -103,7 +103,7 @@ pub async fn reindex(store: &dyn Store) -> Result<serde_json::Value> {
         return Err(AppError::Input("no territory boundaries are stored; import them first with `okno import territories`".into()));
     }
     let started = std::time::Instant::now();
-    let (mut after, mut seen, mut changed, mut moved, mut had_territory, mut agreed) = (0i64, 0u64, 0u64, 0u64, 0u64, 0u64);
+    let (mut after, mut seen, mut changed, mut moved, mut had_territory, mut agreed) = (RequestId(0), 0u64, 0u64, 0u64, 0u64, 0u64);
     let mut flags: BTreeMap<&'static str, u64> = BTreeMap::new();
     loop {
         let page = store.locations(after, REINDEX_PAGE).await?;
@@ -118,9 +118,9 @@ pub async fn reindex(store: &dyn Store) -> Result<serde_json::Value> {
             }
             if located.territory.is_some() && placement.territory.is_some() {
                 had_territory += 1;
-                agreed += u64::from(located.territory == placement.territory);
+                agreed += u64::from(located.territory.as_deref() == placement.territory.as_deref());
             }
-            let territory = placement.territory.clone().or_else(|| located.territory.clone());
+            let territory = placement.territory.clone().map(TerritoryCode::from).or_else(|| located.territory.clone());
             let location = location(&placement);
             if territory != located.territory || location != located.location {
                 moved += u64::from(territory != located.territory);

@@ -11,7 +11,7 @@ use crate::App;
 use chrono::{DateTime, Duration, NaiveDate, SubsecRound, Utc};
 use okno_core::calendar::monday_of;
 use okno_core::problem::{self, Member, Problem, ProblemFilter, ProblemRules, ProblemState, ProblemUpdate};
-use okno_core::{Principal, ProblemId, Request, RequestFilter, RequestOrder, Role};
+use okno_core::{AgencyCode, Principal, ProblemId, Request, RequestFilter, RequestOrder, Role};
 use okno_store::Store;
 use serde::Serialize;
 use utoipa::ToSchema;
@@ -205,7 +205,8 @@ pub async fn change(app: &App, user: &Principal, id: ProblemId, change: ProblemU
         return Err(AppError::Forbidden("systemic problems are handled by the center's operators and analysts".into()));
     }
     let trimmed = |v: &Option<String>| v.as_deref().map(str::trim).filter(|v| !v.is_empty()).map(String::from);
-    let change = ProblemUpdate { title: trimmed(&change.title), owner: trimmed(&change.owner), note: trimmed(&change.note), ..change };
+    let owner = trimmed(&change.owner.map(String::from)).map(AgencyCode::from);
+    let change = ProblemUpdate { title: trimmed(&change.title), owner, note: trimmed(&change.note), ..change };
     let mut errors = okno_core::FieldErrors::default();
     if change.title.as_ref().is_some_and(|t| t.chars().count() > MAX_TITLE_CHARS) {
         errors.add("title", format!("at most {MAX_TITLE_CHARS} characters"));

@@ -1,7 +1,8 @@
 //! Reports for the management center: agency and territory scorecards over a period.
 
-use crate::error::Result;
-use chrono::{DateTime, NaiveDate, Utc};
+use crate::error::{AppError, Result};
+use crate::App;
+use chrono::{DateTime, Duration, NaiveDate, Utc};
 use okno_core::deadline::DeadlineConfig;
 use okno_core::scorecard::{scorecards, Scorecard};
 use okno_store::{ScoreBy, Store};
@@ -64,4 +65,27 @@ pub async fn scorecard_report(
         min_requests,
         rows: scorecards(&groups, deadlines, min_requests),
     })
+}
+
+/// Days a league table covers when no start is given.
+const DEFAULT_PERIOD_DAYS: i64 = 30;
+
+/// The league table of `by` over `[from, to)` (local days; by default the 30 days up to today),
+/// ranking bodies with at least `min_requests` (by default the configured number).
+pub async fn league_table(
+    app: &App,
+    by: ScoreBy,
+    from: Option<NaiveDate>,
+    to: Option<NaiveDate>,
+    min_requests: Option<u64>,
+    now: DateTime<Utc>,
+) -> Result<ScorecardReport> {
+    let today = now.with_timezone(&app.deadlines.timezone).date_naive();
+    let from = from.unwrap_or(today - Duration::days(DEFAULT_PERIOD_DAYS));
+    let to = to.unwrap_or(today + Duration::days(1));
+    if to <= from {
+        return Err(AppError::field("to", "must be after from"));
+    }
+    let min = min_requests.unwrap_or(app.rules.scorecard_min_requests).max(1);
+    scorecard_report(app.store.as_ref(), &app.deadlines, by, Period { from, to }, min, now).await
 }

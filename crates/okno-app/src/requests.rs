@@ -6,7 +6,7 @@ use crate::error::{AppError, Result};
 use crate::App;
 use chrono::{DateTime, Utc};
 use okno_core::workflow::{plan, ActionInput, Actor, CatalogItem};
-use okno_core::{Action, Channel, Contact, Coordinates, Event, EventKind, Open311Status, Principal, Request, RequestDraft, RequestId, Status};
+use okno_core::{Action, AgencyCode, ServiceCode, TerritoryCode, Channel, Contact, Coordinates, Event, EventKind, Open311Status, Principal, Request, RequestDraft, RequestId, Status};
 use serde::Serialize;
 use utoipa::ToSchema;
 
@@ -19,7 +19,7 @@ pub struct PublicRequest {
     #[serde(skip_serializing_if = "String::is_empty")]
     pub token: String,
     /// Service code.
-    pub service_code: String,
+    pub service_code: ServiceCode,
     /// Fine-grained status.
     pub status: Status,
     /// Open311 status.
@@ -32,9 +32,9 @@ pub struct PublicRequest {
     /// Place.
     pub coordinates: Option<Coordinates>,
     /// Territory code.
-    pub territory: Option<String>,
+    pub territory: Option<TerritoryCode>,
     /// Responsible agency code.
-    pub agency: Option<String>,
+    pub agency: Option<AgencyCode>,
     /// Submitted.
     pub created_at: DateTime<Utc>,
     /// Last changed.
@@ -67,7 +67,7 @@ pub struct PublicEvent {
     /// Status after it.
     pub status: Option<Status>,
     /// Agency involved.
-    pub agency: Option<String>,
+    pub agency: Option<AgencyCode>,
     /// Answer or reason.
     pub text: Option<String>,
     /// New deadline.
@@ -117,7 +117,7 @@ pub async fn readable(app: &App, user: &Principal, id: RequestId) -> Result<Requ
 
 /// The agency whose requests `user` lists: agency staff their own, everyone else the one they
 /// asked for, if any.
-pub fn scope_agency(user: &Principal, asked: Option<String>) -> Result<Option<String>> {
+pub fn scope_agency(user: &Principal, asked: Option<AgencyCode>) -> Result<Option<AgencyCode>> {
     crate::access::scope_agency(user, asked, "agency staff see their own agency's requests only")
 }
 
@@ -182,12 +182,12 @@ pub async fn act_as_citizen(app: &App, token: &str, action: Action, input: Actio
 /// registration whatever the topic), so the regime read here holds inside the store's
 /// transaction.
 async fn perform(app: &App, request: &Request, action: Action, input: ActionInput, actor: Actor<'_>, now: DateTime<Utc>) -> Result<Request> {
-    let agencies: Vec<String> = if action == Action::Route {
+    let agencies: Vec<AgencyCode> = if action == Action::Route {
         app.store.agencies().await?.into_iter().map(|a| a.code).collect()
     } else {
         Vec::new()
     };
-    let services: Vec<String> = if action == Action::Reclassify {
+    let services: Vec<ServiceCode> = if action == Action::Reclassify {
         app.store.services().await?.into_iter().map(|s| s.code).collect()
     } else {
         Vec::new()

@@ -6,7 +6,7 @@ use crate::error::{AppError, Result};
 use chrono::{DateTime, Utc};
 use okno_core::clock::{replay, ClockState, DeadlineRules, DueChange};
 use okno_core::deadline::DeadlineConfig;
-use okno_core::{Channel, EventKind, NewEvent, Status};
+use okno_core::{Channel, EventKind, NewEvent, RequestId, Status};
 use okno_store::{DeadlineUpdate, Store, Timeline};
 use serde::Serialize;
 use std::collections::{BTreeMap, HashMap};
@@ -16,7 +16,7 @@ const BATCH: u32 = 5_000;
 
 /// Walks every stored timeline in id order, batch by batch.
 pub async fn for_each_batch(store: &dyn Store, mut visit: impl AsyncFnMut(Vec<Timeline>) -> Result<()>) -> Result<()> {
-    let mut after = 0;
+    let mut after = RequestId(0);
     loop {
         let batch = store.timelines(after, BATCH).await?;
         let Some(last) = batch.last() else { return Ok(()) };
@@ -27,7 +27,7 @@ pub async fn for_each_batch(store: &dyn Store, mut visit: impl AsyncFnMut(Vec<Ti
 
 /// The regime each service's catalog entry names.
 pub async fn catalog_regimes(store: &dyn Store) -> Result<HashMap<String, String>> {
-    Ok(store.services().await?.into_iter().map(|s| (s.code, s.deadline_regime)).collect())
+    Ok(store.services().await?.into_iter().map(|s| (s.code.into(), s.deadline_regime)).collect())
 }
 
 /// The rules of a service: the configuration's choice, else its catalog regime.
@@ -225,7 +225,7 @@ pub async fn calibrate(store: &dyn Store, config: &DeadlineConfig, mut table: to
         for t in batch.iter().filter(|t| t.source_system.as_deref() == Some(source)) {
             for e in t.events.iter().filter(|e| e.kind == EventKind::Routed) {
                 if let Some(term) = e.new_due_at.and_then(|due| u32::try_from(config.working_days_apart(e.at, due)).ok()) {
-                    *observed.entry(t.service_code.clone()).or_default().entry(term).or_default() += 1;
+                    *observed.entry(t.service_code.to_string()).or_default().entry(term).or_default() += 1;
                 }
             }
         }

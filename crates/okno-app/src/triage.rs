@@ -9,7 +9,7 @@ use chrono::{DateTime, Utc};
 use okno_classify::{extra_token, Contribution, Model, ModelInfo, Query, Workspace, TOPICS_READ};
 use okno_core::catalog::{name_of_kind, territory_chain};
 use okno_core::triage::{matching_rule, Decider, Prediction, PredictionRecord, RoutingRule, RuleDraft, Scored};
-use okno_core::{Agency, Principal, Request, RequestId, Role, Service, Territory};
+use okno_core::{Agency, AgencyCode, Principal, Request, RequestId, Role, Service, ServiceCode, Territory, TerritoryCode};
 use okno_store::Store;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -121,9 +121,9 @@ impl<'a> Facts<'a> {
 /// What intake's triage decided: the service (if any was found), the agency, and the record.
 pub struct Decision {
     /// The service code to file the request under.
-    pub service: Option<String>,
+    pub service: Option<ServiceCode>,
     /// The agency to route it to.
-    pub agency: Option<String>,
+    pub agency: Option<AgencyCode>,
     /// The record stored beside the request (none when there was nothing to decide).
     pub prediction: Option<Prediction>,
 }
@@ -134,7 +134,7 @@ pub struct Decision {
 /// default agency of a service that was not merely guessed, then the agency model if
 /// confident; no agency means triage.
 pub fn decide(models: &Models, threshold: f32, catalog: &Catalog, chosen: Option<&Service>, facts: &Facts<'_>) -> Decision {
-    let territory_codes: Vec<String> = facts.territories.iter().map(|t| t.code.clone()).collect();
+    let territory_codes: Vec<TerritoryCode> = facts.territories.iter().map(|t| t.code.clone()).collect();
     let rule = matching_rule(&catalog.rules, facts.text, &territory_codes);
     let topic_ranked = match (&models.topic, chosen, rule.and_then(|r| r.service.as_ref())) {
         (Some(model), None, None) => facts.ranked(model, &[], TOPICS_READ),
@@ -142,15 +142,15 @@ pub fn decide(models: &Models, threshold: f32, catalog: &Catalog, chosen: Option
     };
     let services: Vec<Scored> = topic_ranked
         .iter()
-        .filter_map(|(label, p)| catalog.service_for_label(label).map(|s| Scored { code: s.code.clone(), probability: *p }))
+        .filter_map(|(label, p)| catalog.service_for_label(label).map(|s| Scored { code: s.code.to_string(), probability: *p }))
         .take(KEPT)
         .collect();
     let (service, service_by) = match (chosen, rule.and_then(|r| r.service.clone())) {
         (Some(s), _) => (Some(s.code.clone()), Decider::Citizen),
         (None, Some(code)) => (Some(code), Decider::Rule),
         (None, None) => match services.first() {
-            Some(best) if best.probability >= threshold => (Some(best.code.clone()), Decider::Model),
-            Some(best) => (Some(best.code.clone()), Decider::Triage),
+            Some(best) if best.probability >= threshold => (Some(best.code.as_str().into()), Decider::Model),
+            Some(best) => (Some(best.code.as_str().into()), Decider::Triage),
             None => (None, Decider::Triage),
         },
     };
@@ -164,7 +164,7 @@ pub fn decide(models: &Models, threshold: f32, catalog: &Catalog, chosen: Option
             facts
                 .ranked(model, &topics, KEPT * 2)
                 .iter()
-                .filter_map(|(label, p)| catalog.agency_for_label(label).map(|a| Scored { code: a.code.clone(), probability: *p }))
+                .filter_map(|(label, p)| catalog.agency_for_label(label).map(|a| Scored { code: a.code.to_string(), probability: *p }))
                 .take(KEPT)
                 .collect()
         }
@@ -177,7 +177,7 @@ pub fn decide(models: &Models, threshold: f32, catalog: &Catalog, chosen: Option
         (Some(code), _) => (Some(code), Decider::Rule),
         (None, Some(code)) => (Some(code), Decider::Service),
         (None, None) => match agencies.first() {
-            Some(best) if best.probability >= threshold => (Some(best.code.clone()), Decider::Model),
+            Some(best) if best.probability >= threshold => (Some(best.code.as_str().into()), Decider::Model),
             _ => (None, Decider::Triage),
         },
     };
@@ -295,9 +295,9 @@ pub struct ClassifyInput {
     /// The text.
     pub text: String,
     /// Territory code.
-    pub territory: Option<String>,
+    pub territory: Option<TerritoryCode>,
     /// The service, if chosen (then only the agency is predicted).
-    pub service_code: Option<String>,
+    pub service_code: Option<ServiceCode>,
 }
 
 /// What Okno would decide for a text, with the words behind each choice; stores nothing.
@@ -319,7 +319,7 @@ pub async fn classify(app: &App, input: &ClassifyInput, now: DateTime<Utc>) -> R
         services: Vec::new(), agencies: Vec::new(), service_by: Decider::Citizen, agency_by: Decider::Triage,
         rule_id: None, models: Vec::new(), needs_triage: true,
     });
-    let record = PredictionRecord { request_id: 0, at: now, prediction, corrected_at: None, corrected_by: None };
+    let record = PredictionRecord { request_id: RequestId(0), at: now, prediction, corrected_at: None, corrected_by: None };
     Ok(explain(&models, &catalog, &facts, record))
 }
 

@@ -53,7 +53,7 @@ fn injected_spikes(rules: &SpikeRules) -> Value {
 /// by period, month and topic, the strongest, and the scan time per day.
 async fn real_scan(store: &dyn Store, zone: chrono_tz::Tz, rules: &SpikeRules) -> Result<Value> {
     let cube = load_cube(store, zone).await?;
-    let names: HashMap<String, String> = store.territories().await?.into_iter().map(|t| (t.code, t.name_ru)).collect();
+    let names: HashMap<okno_core::TerritoryCode, String> = store.territories().await?.into_iter().map(|t| (t.code, t.name_ru)).collect();
     let Some((first, last)) = store.rollup_hours().await? else { return Ok(json!({ "skipped": "no requests" })) };
     let day_of = |hour: i64| chrono::DateTime::from_timestamp(hour * 3600, 0).unwrap_or_default().with_timezone(&zone).date_naive();
     let (first, last) = (day_of(first), day_of(last));
@@ -85,7 +85,7 @@ async fn real_scan(store: &dyn Store, zone: chrono_tz::Tz, rules: &SpikeRules) -
     let by_month = count_by(&|a| a.first_day.format("%Y-%m").to_string());
     let by_topic = count_by(&|a| a.category.clone());
     let describe = |a: &AlertDraft| {
-        let place = a.territory.as_ref().map_or("(whole region)".to_owned(), |t| names.get(t).cloned().unwrap_or_else(|| t.clone()));
+        let place = a.territory.as_ref().map_or("(whole region)".to_owned(), |t| names.get(t).cloned().unwrap_or_else(|| t.to_string()));
         json!({ "period": a.period, "first_day": a.first_day, "last_day": a.last_day, "topic": a.category, "place": place,
                 "observed": a.observed, "expected": (a.expected * 10.0).round() / 10.0, "score": (a.score * 10.0).round() / 10.0 })
     };

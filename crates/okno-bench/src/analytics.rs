@@ -106,7 +106,7 @@ async fn prepare(store: &dyn Store, source: &dyn Store, args: &AnalyticsArgs) ->
 /// Generates, places and imports the rows; writes the CSV when asked. Returns the import figures.
 async fn generate(store: &Arc<dyn Store>, templates: &[Request], args: &AnalyticsArgs, csv: Option<&PathBuf>) -> Result<Value> {
     let boundaries = okno_app::places::load_boundaries(store.as_ref()).await.map_err(|e| anyhow::anyhow!("{e}"))?;
-    let names: HashMap<String, String> = store.territories().await?.into_iter().map(|t| (t.code, t.name_ru)).collect();
+    let names: HashMap<okno_core::TerritoryCode, String> = store.territories().await?.into_iter().map(|t| (t.code, t.name_ru)).collect();
     let mut out = csv.map(|p| std::fs::File::create(p).map(std::io::BufWriter::new)).transpose()?;
     if let Some(out) = out.as_mut() {
         writeln!(out, "id,created_at,category,agency,municipality,lat,lon,status,closed_at")?;
@@ -130,14 +130,14 @@ async fn generate(store: &Arc<dyn Store>, templates: &[Request], args: &Analytic
         let placement = boundaries.index.place(lat, lon);
         let mut request = okno_core::NewRequest::recorded(t.service_code.clone(), t.channel, Some(("bench".into(), i.to_string())), t.text.clone(), created_at)?;
         request.coordinates = okno_core::Coordinates::new(lat, lon);
-        request.territory = placement.territory.clone().or_else(|| t.territory.clone());
+        request.territory = placement.territory.clone().map(Into::into).or_else(|| t.territory.clone());
         request.agency = t.agency.clone();
         request.priority = t.priority;
         request.location = okno_app::places::location(&placement);
         request.category = t.category.clone();
         request.reason = t.reason.clone();
         if let Some(out) = out.as_mut() {
-            let municipality = placement.territory.as_ref().and_then(|c| names.get(c)).map_or("", String::as_str);
+            let municipality = placement.territory.as_ref().and_then(|c| names.get(c.as_str())).map_or("", String::as_str);
             writeln!(out, "{i},{},{},{},{},{lat:.6},{lon:.6},{},{}", local(created_at), csv_text(request.category.as_deref().unwrap_or("")),
                 csv_text(request.agency.as_deref().unwrap_or("")), csv_text(municipality), t.status.as_str(), closed_at.map(local).unwrap_or_default())?;
         }
@@ -220,7 +220,7 @@ fn csv_text(s: &str) -> String {
 /// The four queries as Okno answers them, with the answers' totals to compare.
 struct Queries {
     bbox: [f64; 4],
-    municipality: String,
+    municipality: okno_core::TerritoryCode,
 }
 
 impl Queries {

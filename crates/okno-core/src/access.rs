@@ -1,6 +1,7 @@
 //! Who may do what. Roles are coarse; the one fine rule is that agency staff see and act on
 //! their own agency's requests only.
 
+use crate::ids::AgencyCode;
 use crate::lifecycle::Action;
 use serde::{Deserialize, Serialize};
 use std::str::FromStr;
@@ -52,7 +53,7 @@ pub struct Principal {
     /// Role.
     pub role: Role,
     /// The agency of agency staff.
-    pub agency: Option<String>,
+    pub agency: Option<AgencyCode>,
 }
 
 impl Principal {
@@ -108,7 +109,7 @@ mod tests {
     use super::*;
 
     fn user(role: Role, agency: Option<&str>) -> Principal {
-        Principal { user_id: 1, login: "u".into(), role, agency: agency.map(String::from) }
+        Principal { user_id: 1, login: "u".into(), role, agency: agency.map(AgencyCode::from) }
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! Spike alerts as operators handle them: a topic counted in a territory (or the whole region)
 //! over a day or a week, against what its history led to expect, and where the alert stands.
 
+use crate::ids::TerritoryCode;
 use crate::request::string_enum;
 use chrono::{DateTime, Datelike, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
@@ -46,7 +47,7 @@ pub struct AlertDraft {
     /// Source category (topic).
     pub category: String,
     /// Territory code; `None` for the whole region.
-    pub territory: Option<String>,
+    pub territory: Option<TerritoryCode>,
     /// Day or week.
     pub period: Period,
     /// First day counted.
@@ -91,7 +92,7 @@ pub struct AlertFilter {
     /// Only this category.
     pub category: Option<String>,
     /// Only this territory.
-    pub territory: Option<String>,
+    pub territory: Option<TerritoryCode>,
     /// Only alerts whose period ends on or after this day.
     pub since: Option<NaiveDate>,
     /// Only alerts with a smaller id (the cursor of the previous page).

@@ -1,5 +1,6 @@
 //! The reference data every request points into: agencies, territories and the service catalog.
 
+use crate::ids::{AgencyCode, ServiceCode, TerritoryCode};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -7,20 +8,20 @@ use utoipa::ToSchema;
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct Agency {
     /// Stable short code (also the key used by imports to find the agency again).
-    pub code: String,
+    pub code: AgencyCode,
     /// Name in Russian.
     pub name_ru: String,
     /// Name in English.
     pub name_en: String,
     /// Code of the parent agency, if it is a subdivision.
-    pub parent: Option<String>,
+    pub parent: Option<AgencyCode>,
 }
 
 /// A place with official boundaries: region, district, municipality.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct Territory {
     /// Stable short code.
-    pub code: String,
+    pub code: TerritoryCode,
     /// Name in Russian.
     pub name_ru: String,
     /// Name in English.
@@ -28,7 +29,7 @@ pub struct Territory {
     /// Kind of unit: `region`, `district`, `municipality`, `settlement`…
     pub kind: String,
     /// Code of the enclosing territory.
-    pub parent: Option<String>,
+    pub parent: Option<TerritoryCode>,
     /// Official resident population, when known (for per-capita rates).
     pub population: Option<i64>,
 }
@@ -114,7 +115,7 @@ fn default_true() -> bool {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct Service {
     /// Stable code, used by clients (Open311 `service_code`).
-    pub code: String,
+    pub code: ServiceCode,
     /// Name in Russian.
     pub name_ru: String,
     /// Name in English.
@@ -134,7 +135,7 @@ pub struct Service {
     #[serde(default)]
     pub attributes: Vec<Attribute>,
     /// Code of the agency that receives it unless routing decides otherwise.
-    pub default_agency: Option<String>,
+    pub default_agency: Option<AgencyCode>,
     /// Name of the deadline regime that governs it (e.g. `fz59`, `business_10wd`).
     pub deadline_regime: String,
     /// Whether it can be requested electronically.

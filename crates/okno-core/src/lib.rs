@@ -23,7 +23,7 @@ pub mod triage;
 pub mod workflow;
 
 pub use access::{Principal, Role};
-pub use ids::{ProblemId, RequestId};
+pub use ids::{AgencyCode, ProblemId, RequestId, ServiceCode, TerritoryCode};
 pub use catalog::{Agency, Attribute, AttributeDatatype, AttributeValue, Service, Territory};
 pub use lifecycle::{Action, Open311Status, Status, TransitionError};
 pub use request::{

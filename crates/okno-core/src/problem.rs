@@ -14,6 +14,7 @@
 //! Operators then accept a proposal (naming it and giving it an owner), dismiss it, or close
 //! it once its cause is fixed; new matching requests attach to the open ones.
 
+use crate::ids::{AgencyCode, TerritoryCode};
 use crate::ids::ProblemId;
 use crate::duplicates::{distance_m, Trigrams};
 use crate::request::{string_enum, Coordinates, Request};
@@ -109,9 +110,9 @@ pub struct Member {
     /// The text itself, to show as a problem's sample.
     pub text: String,
     /// Territory code.
-    pub territory: Option<String>,
+    pub territory: Option<TerritoryCode>,
     /// Agency code.
-    pub agency: Option<String>,
+    pub agency: Option<AgencyCode>,
 }
 
 impl Member {
@@ -142,9 +143,9 @@ pub struct ClusterSummary {
     /// Topic.
     pub topic: String,
     /// The territory most of its requests lie in.
-    pub territory: Option<String>,
+    pub territory: Option<TerritoryCode>,
     /// The agency most of its requests went to.
-    pub agency: Option<String>,
+    pub agency: Option<AgencyCode>,
     /// Mean point of its requests.
     pub centre: Coordinates,
     /// Distance from the centre to the farthest request, metres.
@@ -178,7 +179,7 @@ pub struct Problem {
     /// Its name, given on acceptance.
     pub title: Option<String>,
     /// The agency that owns fixing it.
-    pub owner: Option<String>,
+    pub owner: Option<AgencyCode>,
     /// What its requests look like, as last scanned (the span also as requests attached).
     #[serde(flatten)]
     pub summary: ClusterSummary,
@@ -202,7 +203,7 @@ pub struct ProblemFilter {
     /// Only this topic.
     pub topic: Option<String>,
     /// Only those owned by this agency.
-    pub owner: Option<String>,
+    pub owner: Option<AgencyCode>,
     /// Only ids below this (paging).
     pub before_id: Option<i64>,
     /// At most this many, newest first.
@@ -219,7 +220,7 @@ pub struct ProblemUpdate {
     /// Its name.
     pub title: Option<String>,
     /// Agency code of its owner.
-    pub owner: Option<String>,
+    pub owner: Option<AgencyCode>,
     /// What was done or decided.
     pub note: Option<String>,
 }
@@ -306,8 +307,8 @@ fn dbscan(members: &[&Member], radius_m: f64, min_similarity: f64, min_neighbour
 }
 
 /// The most common of some values (ties: the smallest).
-fn most_common<'a>(values: impl Iterator<Item = Option<&'a String>>) -> Option<String> {
-    let mut counts: BTreeMap<&String, usize> = BTreeMap::new();
+fn most_common<'a, T: Ord + Clone + 'a>(values: impl Iterator<Item = Option<&'a T>>) -> Option<T> {
+    let mut counts: BTreeMap<&T, usize> = BTreeMap::new();
     for v in values.flatten() {
         *counts.entry(v).or_default() += 1;
     }

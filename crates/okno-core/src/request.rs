@@ -1,7 +1,7 @@
 //! Requests, their event timeline and the citizen's contact, with the validation applied once
 //! when a request enters Okno through any channel.
 
-use crate::ids::RequestId;
+use crate::ids::{AgencyCode, RequestId, ServiceCode, TerritoryCode};
 use crate::catalog::{AttributeDatatype, Service};
 use crate::lifecycle::Status;
 use chrono::{DateTime, Utc};
@@ -173,13 +173,13 @@ impl FieldErrors {
         self.0.push(FieldError { field: field.into(), message: message.into() });
     }
 
-    /// Checks an optional text field's length; empty strings become `None`.
-    pub fn bounded(&mut self, field: &str, value: Option<String>, max_chars: usize) -> Option<String> {
-        let value = value.map(|v| v.trim().to_owned()).filter(|v| !v.is_empty())?;
+    /// Checks an optional text field's length (a text or a code); empty ones become `None`.
+    pub fn bounded<T: AsRef<str> + From<String>>(&mut self, field: &str, value: Option<T>, max_chars: usize) -> Option<T> {
+        let value = value.map(|v| v.as_ref().trim().to_owned()).filter(|v| !v.is_empty())?;
         if value.chars().count() > max_chars {
             self.add(field, format!("must be at most {max_chars} characters"));
         }
-        Some(value)
+        Some(T::from(value))
     }
 
     /// `Ok(value)` if nothing was recorded.
@@ -195,7 +195,7 @@ impl FieldErrors {
 #[non_exhaustive]
 pub struct NewRequest {
     /// Service (request type) code; the service must exist and be active.
-    pub service_code: String,
+    pub service_code: ServiceCode,
     /// How it arrived.
     pub channel: Channel,
     /// The external system it came from, with `source_id` its key there.
@@ -209,9 +209,9 @@ pub struct NewRequest {
     /// Address as given.
     pub address: Option<String>,
     /// Territory code, if known.
-    pub territory: Option<String>,
+    pub territory: Option<TerritoryCode>,
     /// Agency code to route to at once, if known.
-    pub agency: Option<String>,
+    pub agency: Option<AgencyCode>,
     /// Urgency.
     pub priority: Priority,
     /// When the citizen submitted it (imports keep the source's time).
@@ -305,7 +305,7 @@ impl NewRequest {
         }
         let (source_system, source_id) = source.unzip();
         errors.finish(NewRequest {
-            service_code, channel, source_system, source_id, text: text.into(), coordinates: None, address: None,
+            service_code: service_code.into(), channel, source_system, source_id, text: text.into(), coordinates: None, address: None,
             territory: None, agency: None, priority: Priority::Normal, created_at, attributes: BTreeMap::new(), media_url: None,
             contact: Contact::default(), category: None, reason: None, location: Location::default(),
         })
@@ -386,14 +386,14 @@ impl NewRequest {
             check_attributes(service, &attributes, &mut errors);
         }
         errors.finish(NewRequest {
-            service_code,
+            service_code: service_code.into(),
             channel,
             source_system,
             source_id,
             text,
             coordinates,
             address,
-            territory,
+            territory: territory.map(TerritoryCode::from),
             agency: None,
             priority,
             created_at: now,
@@ -468,7 +468,7 @@ pub struct Request {
     /// Public tracking token given to the citizen.
     pub token: String,
     /// Service code.
-    pub service_code: String,
+    pub service_code: ServiceCode,
     /// How it arrived.
     pub channel: Channel,
     /// External system it came from.
@@ -482,9 +482,9 @@ pub struct Request {
     /// Address as given.
     pub address: Option<String>,
     /// Territory code.
-    pub territory: Option<String>,
+    pub territory: Option<TerritoryCode>,
     /// Responsible agency code.
-    pub agency: Option<String>,
+    pub agency: Option<AgencyCode>,
     /// Fine-grained status.
     pub status: Status,
     /// Urgency.
@@ -535,7 +535,7 @@ pub struct Event {
     /// Event id, increasing in the order events were recorded.
     pub id: i64,
     /// Request it belongs to.
-    pub request_id: i64,
+    pub request_id: RequestId,
     /// When it happened.
     pub at: DateTime<Utc>,
     /// What happened.
@@ -545,7 +545,7 @@ pub struct Event {
     /// Status after the event.
     pub status: Option<Status>,
     /// Agency involved (routing target, answering body).
-    pub agency: Option<String>,
+    pub agency: Option<AgencyCode>,
     /// Answer text, comment, or reason.
     pub text: Option<String>,
     /// Deadline before the event (deadline changes).
@@ -568,7 +568,7 @@ pub struct NewEvent {
     /// Status after the event.
     pub status: Option<Status>,
     /// Agency involved.
-    pub agency: Option<String>,
+    pub agency: Option<AgencyCode>,
     /// Answer text, comment, or reason.
     pub text: Option<String>,
     /// Deadline before.
@@ -592,13 +592,13 @@ pub struct RequestFilter {
     /// Only these request ids.
     pub ids: Vec<i64>,
     /// Only these services.
-    pub services: Vec<String>,
+    pub services: Vec<ServiceCode>,
     /// Only these statuses.
     pub statuses: Vec<Status>,
     /// Only this agency's requests.
-    pub agency: Option<String>,
+    pub agency: Option<AgencyCode>,
     /// Only this territory.
-    pub territory: Option<String>,
+    pub territory: Option<TerritoryCode>,
     /// Only this source category (topic).
     pub category: Option<String>,
     /// Only this channel.

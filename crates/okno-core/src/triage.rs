@@ -3,6 +3,7 @@
 //! service's own agency, then the classifier's prediction when it is confident enough; what
 //! is left undecided waits in the triage queue.
 
+use crate::ids::{AgencyCode, RequestId, ServiceCode, TerritoryCode};
 use crate::request::{string_enum, FieldErrors, ValidationError, MAX_SHORT_CHARS};
 use crate::text::search_key;
 use chrono::{DateTime, Utc};
@@ -62,7 +63,7 @@ pub struct Prediction {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct PredictionRecord {
     /// The request.
-    pub request_id: i64,
+    pub request_id: RequestId,
     /// When it was made.
     pub at: DateTime<Utc>,
     /// The prediction.
@@ -84,11 +85,11 @@ pub struct RoutingRule {
     /// ("сосул") matches all its forms.
     pub keywords: Vec<String>,
     /// Service it assigns.
-    pub service: Option<String>,
+    pub service: Option<ServiceCode>,
     /// Agency it assigns.
-    pub agency: Option<String>,
+    pub agency: Option<AgencyCode>,
     /// Territory (and everything inside it) where it applies; anywhere if none.
-    pub territory: Option<String>,
+    pub territory: Option<TerritoryCode>,
     /// Higher wins when several match (then the lower id).
     pub priority: i32,
     /// Inactive rules are kept for the record but never match.
@@ -105,11 +106,11 @@ pub struct RuleDraft {
     /// Keywords (at least one).
     pub keywords: Vec<String>,
     /// Service to assign.
-    pub service: Option<String>,
+    pub service: Option<ServiceCode>,
     /// Agency to assign.
-    pub agency: Option<String>,
+    pub agency: Option<AgencyCode>,
     /// Territory where it applies.
-    pub territory: Option<String>,
+    pub territory: Option<TerritoryCode>,
     /// Priority (default 0).
     #[serde(default)]
     pub priority: i32,
@@ -140,7 +141,7 @@ impl RuleDraft {
 
 /// The rule that decides a request: active, all keywords in its text, its territory among the
 /// request's territory and the territories containing it; the highest priority, then the oldest.
-pub fn matching_rule<'r>(rules: &'r [RoutingRule], text: &str, territories: &[String]) -> Option<&'r RoutingRule> {
+pub fn matching_rule<'r>(rules: &'r [RoutingRule], text: &str, territories: &[TerritoryCode]) -> Option<&'r RoutingRule> {
     let key = search_key(text);
     rules
         .iter()
@@ -157,9 +158,9 @@ mod tests {
         RoutingRule {
             id,
             keywords: keywords.iter().map(|k| (*k).to_owned()).collect(),
-            service: Some(format!("s{id}")),
+            service: Some(format!("s{id}").into()),
             agency: None,
-            territory: territory.map(str::to_owned),
+            territory: territory.map(TerritoryCode::from),
             priority,
             active: true,
             created_by: "op".into(),
@@ -170,11 +171,11 @@ mod tests {
     #[test]
     fn all_keywords_must_occur_and_the_highest_priority_wins() {
         let rules = vec![rule(1, &["сосул"], None, 0), rule(2, &["сосул", "крыш"], None, 5), rule(3, &["снег"], Some("nevsky"), 9)];
-        let inside = ["nevsky-mo-1".to_owned(), "nevsky".to_owned(), "spb".to_owned()];
+        let inside: [TerritoryCode; 3] = ["nevsky-mo-1".into(), "nevsky".into(), "spb".into()];
         assert_eq!(matching_rule(&rules, "Сосульки висят над входом", &[]).map(|r| r.id), Some(1));
         assert_eq!(matching_rule(&rules, "СОСУЛЬКИ на КРЫШЕ", &[]).map(|r| r.id), Some(2));
         assert_eq!(matching_rule(&rules, "Снёг и сосульки на крыше", &inside).map(|r| r.id), Some(3), "ё folds to е");
-        assert_eq!(matching_rule(&rules, "снег", &["kirovsky".to_owned()]).map(|r| r.id), None, "outside its territory");
+        assert_eq!(matching_rule(&rules, "снег", &["kirovsky".into()]).map(|r| r.id), None, "outside its territory");
         let mut inactive = rules.clone();
         inactive.iter_mut().for_each(|r| r.active = false);
         assert!(matching_rule(&inactive, "сосульки", &[]).is_none());

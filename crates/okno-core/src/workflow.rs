@@ -1,6 +1,7 @@
 //! What a lifecycle action does to a request: the pure decision the store then applies
 //! atomically (new status, agency, deadline, answer, rating and the event that records it).
 
+use crate::ids::{AgencyCode, ServiceCode};
 use crate::access::Principal;
 use crate::clock::{is_reroute, ClockState, DeadlineRules};
 use crate::deadline::TermStart;
@@ -14,9 +15,9 @@ use utoipa::ToSchema;
 #[derive(Debug, Clone, Default, PartialEq, Deserialize, ToSchema)]
 pub struct ActionInput {
     /// Target agency code (`route`, required).
-    pub agency: Option<String>,
+    pub agency: Option<AgencyCode>,
     /// New service code (`reclassify`, required).
-    pub service: Option<String>,
+    pub service: Option<ServiceCode>,
     /// Answer text (`intermediate_answer`, `answer`), comment, or reason (`route`, `reopen`,
     /// `reject`, `mark_duplicate`, `extend_deadline`).
     pub text: Option<String>,
@@ -35,9 +36,9 @@ pub struct RequestUpdate {
     /// New status.
     pub status: Status,
     /// Service.
-    pub service_code: String,
+    pub service_code: ServiceCode,
     /// Responsible agency.
-    pub agency: Option<String>,
+    pub agency: Option<AgencyCode>,
     /// Answer deadline.
     pub due_at: Option<DateTime<Utc>>,
     /// When it was finished, if it is.
@@ -425,7 +426,7 @@ mod tests {
             let op = operator();
             let mut now = at("2021-02-20T10:00:00+03:00");
             let mut r = request(if routed_at_intake { Status::Routed } else { Status::Registered }, "2021-01-01T00:00:00Z");
-            r.agency = routed_at_intake.then(|| "a".to_owned());
+            r.agency = routed_at_intake.then(|| "a".into());
             r.escalation_level = 0;
             let clock = rules.at_intake(now, routed_at_intake);
             r.due_at = clock.due_at;
@@ -440,7 +441,7 @@ mod tests {
             for (action, agency, hours) in steps {
                 now += chrono::Duration::hours(hours);
                 let input = ActionInput {
-                    agency: Some(["a", "b", "c"][usize::from(agency)].to_owned()),
+                    agency: Some(["a", "b", "c"][usize::from(agency)].into()),
                     text: Some("причина".into()),
                     ..Default::default()
                 };

@@ -41,7 +41,7 @@ pub async fn list(State(state): State<AppState>, caller: Caller, ApiQuery(q): Ap
     let states: Vec<AlertState> = crate::extract::parse_list("state", q.state.as_deref())?;
     let period = q.period.as_deref().map(|p| p.parse::<Period>().map_err(|e| ApiError::field("period", e))).transpose()?;
     let limit = okno_app::paging::page_limit(q.limit)?;
-    let filter = AlertFilter { states, period, category: q.category, territory: q.territory, since: q.since, before_id: q.before, limit };
+    let filter = AlertFilter { states, period, category: q.category, territory: q.territory.map(Into::into), since: q.since, before_id: q.before, limit };
     Ok(Json(okno_app::alerts::list(&state.app, &filter).await?))
 }
 

@@ -13,7 +13,7 @@ use chrono::{DateTime, Utc};
 use okno_core::lifecycle::ALL_ACTIONS;
 use okno_app::requests::PublicRequest;
 use okno_core::workflow::ActionInput;
-use okno_core::{Action, Agency, BBox, Channel, Contact, Event, FieldErrors, Principal, Request, RequestDraft, RequestFilter, RequestId, Service, Status, Territory};
+use okno_core::{Action, Agency, AgencyCode, ServiceCode, TerritoryCode, BBox, Channel, Contact, Event, FieldErrors, Principal, Request, RequestDraft, RequestFilter, RequestId, Service, Status, Territory};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
@@ -158,12 +158,12 @@ impl ListQuery {
         if !(1..=MAX_PAGE).contains(&limit) {
             errors.add("limit", format!("must be 1 to {MAX_PAGE}"));
         }
-        let agency = okno_app::requests::scope_agency(user, present(&self.agency).map(String::from))?;
+        let agency = okno_app::requests::scope_agency(user, present(&self.agency).map(AgencyCode::from))?;
         let filter = RequestFilter {
-            services: list(&self.service),
+            services: list(&self.service).into_iter().map(ServiceCode::from).collect(),
             statuses,
             agency,
-            territory: present(&self.territory).map(String::from),
+            territory: present(&self.territory).map(TerritoryCode::from),
             channel,
             created_from: parse_time(&mut errors, "created_from", &self.created_from),
             created_to: parse_time(&mut errors, "created_to", &self.created_to),

@@ -5,7 +5,7 @@
 
 use crate::error::ApiError;
 use crate::state::AppState;
-use okno_app::access::{secret_hash, Session, SESSION_HOURS};
+use okno_app::access::{Session, SESSION_HOURS};
 use axum::extract::{ConnectInfo, FromRef, FromRequestParts, State};
 use axum::http::request::Parts;
 use axum::http::{header, HeaderMap, HeaderValue, Method};
@@ -22,7 +22,6 @@ use utoipa::ToSchema;
 pub const SESSION_COOKIE: &str = "okno_session";
 /// Header that must carry the CSRF token on state-changing calls made with the session cookie.
 pub const CSRF_HEADER: &str = "x-csrf-token";
-
 
 /// The CSRF token that goes with a session: derived from the session secret, so only a page
 /// that was given it at sign-in (and not a cross-site form) can send it back.
@@ -69,7 +68,8 @@ impl Caller {
     /// The user if an admin; 401 or 403 otherwise.
     pub fn admin(self) -> Result<Principal, ApiError> {
         let user = self.staff()?;
-        if user.is_admin() { Ok(user) } else { Err(ApiError::Forbidden("administrators only".into())) }
+        okno_app::access::require_admin(&user)?;
+        Ok(user)
     }
 }
 
@@ -85,13 +85,13 @@ where
         let ip = client_ip(parts);
         if let Some(value) = parts.headers.get(header::AUTHORIZATION) {
             let token = value.to_str().ok().and_then(|v| v.strip_prefix("Bearer ")).ok_or(ApiError::Unauthenticated)?;
-            let principal = state.app.store.token_principal(&secret_hash(token.trim())).await?;
+            let principal = okno_app::access::token_user(&state.app, token).await?;
             return principal.map(|p| Caller { principal: Some(p), ip }).ok_or(ApiError::Unauthenticated);
         }
         let Some(secret) = cookie(&parts.headers, SESSION_COOKIE) else {
             return Ok(Caller { principal: None, ip });
         };
-        let principal = state.app.store.session_principal(&secret_hash(&secret), Utc::now()).await?;
+        let principal = okno_app::access::session_user(&state.app, &secret, Utc::now()).await?;
         if principal.is_some() && !matches!(parts.method, Method::GET | Method::HEAD | Method::OPTIONS) {
             let sent = parts.headers.get(CSRF_HEADER).and_then(|v| v.to_str().ok());
             if sent != Some(csrf_token(&secret).as_str()) {
@@ -119,7 +119,7 @@ pub struct Me {
     /// Role.
     pub role: Role,
     /// Agency of agency staff.
-    pub agency: Option<String>,
+    pub agency: Option<okno_core::AgencyCode>,
     /// Token to send in `X-CSRF-Token` with state-changing calls (cookie sessions only).
     pub csrf_token: Option<String>,
 }

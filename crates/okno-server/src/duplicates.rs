@@ -59,7 +59,7 @@ pub struct PublicSuggestion {
 pub async fn for_form(State(state): State<AppState>, ApiQuery(q): ApiQuery<DuplicateQuery>) -> Result<Json<Vec<PublicSuggestion>>, ApiError> {
     let found = okno_app::duplicates::for_form(&state.app, &q.service, q.lat, q.lon, q.text.as_deref().unwrap_or(""), Utc::now()).await?;
     Ok(Json(found.into_iter().map(|s| PublicSuggestion {
-        id: s.request.id.0, service_code: s.request.service_code, status: s.request.status, text: s.request.text,
+        id: s.request.id.0, service_code: s.request.service_code.to_string(), status: s.request.status, text: s.request.text,
         address: s.request.address, coordinates: s.request.coordinates, created_at: s.request.created_at,
         distance_m: s.distance_m, text_similarity: s.text_similarity, score: s.score,
     }).collect()))

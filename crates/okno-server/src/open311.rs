@@ -18,7 +18,7 @@ use axum::Router;
 use chrono::{DateTime, Duration, SecondsFormat, Utc};
 use okno_core::lifecycle::ALL_STATUSES;
 use okno_core::request::AttributeInput;
-use okno_core::{Channel, Contact, Open311Status, Request as OknoRequest, RequestDraft, RequestFilter, RequestId, RequestOrder, Service};
+use okno_core::{AgencyCode, ServiceCode, Channel, Contact, Open311Status, Request as OknoRequest, RequestDraft, RequestFilter, RequestId, RequestOrder, Service};
 use serde_json::{json, Value};
 use std::collections::{BTreeMap, HashMap};
 
@@ -325,8 +325,8 @@ async fn service_definition(state: &AppState, code: &str, params: &Params, forma
 
 /// Names needed to present requests: services and agencies by code.
 struct Names {
-    services: HashMap<String, Service>,
-    agencies: HashMap<String, (String, String)>,
+    services: HashMap<ServiceCode, Service>,
+    agencies: HashMap<AgencyCode, (String, String)>,
     english: bool,
 }
 
@@ -371,7 +371,7 @@ fn show(state: &AppState, names: &Names, r: &OknoRequest) -> Shown {
             ("status", Some(status.to_owned())),
             ("status_notes", Some(notes)),
             ("service_name", service_name),
-            ("service_code", Some(r.service_code.clone())),
+            ("service_code", Some(r.service_code.to_string())),
             ("description", Some(description)),
             ("agency_responsible", agency),
             ("service_notice", None),
@@ -434,7 +434,7 @@ fn requests_filter(params: &Params, format: Format, now: DateTime<Utc>, capped: 
         return Ok(filter);
     }
     if let Some(codes) = params.get("service_code") {
-        filter.services = codes.split(',').map(|c| c.trim().to_owned()).filter(|c| !c.is_empty()).collect();
+        filter.services = codes.split(',').map(|c| c.trim().to_owned()).filter(|c| !c.is_empty()).map(ServiceCode::from).collect();
     }
     if let Some(statuses) = params.get("status") {
         for s in statuses.split(',').map(str::trim).filter(|s| !s.is_empty()) {
@@ -589,7 +589,7 @@ async fn file_request(state: &AppState, params: Params, upload: Option<Upload>, 
     };
     let name = [params.get("first_name"), params.get("last_name")].into_iter().flatten().collect::<Vec<_>>().join(" ");
     let draft = RequestDraft {
-        service_code: Some(service.code.clone()),
+        service_code: Some(service.code.to_string()),
         text: Some(description.unwrap_or_else(|| service.name_ru.clone())),
         lat,
         lon,

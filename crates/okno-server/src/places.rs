@@ -8,7 +8,7 @@ use crate::state::AppState;
 use axum::extract::State;
 use axum::Json;
 use chrono::Utc;
-use okno_core::Request;
+use okno_core::{Request, RequestId};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
@@ -47,5 +47,5 @@ pub struct IssuesQuery {
     responses((status = 200, body = Vec<Request>), (status = 401, body = Problem), (status = 403, body = Problem), (status = 422, body = Problem)))]
 pub async fn location_issues(State(state): State<AppState>, caller: Caller, ApiQuery(q): ApiQuery<IssuesQuery>) -> Result<Json<Vec<Request>>, ApiError> {
     let user = caller.staff()?;
-    Ok(Json(okno_app::places::location_issues(&state.app, &user, q.flag.as_deref(), q.after, q.limit.unwrap_or(100)).await?))
+    Ok(Json(okno_app::places::location_issues(&state.app, &user, q.flag.as_deref(), RequestId(q.after), q.limit.unwrap_or(100)).await?))
 }

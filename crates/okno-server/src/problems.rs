@@ -37,7 +37,7 @@ pub async fn list(State(state): State<AppState>, caller: Caller, ApiQuery(q): Ap
     let user = caller.staff()?;
     let states: Vec<ProblemState> = crate::extract::parse_list("state", q.state.as_deref())?;
     let limit = okno_app::paging::page_limit(q.limit)?;
-    let filter = ProblemFilter { states, topic: q.topic, owner: q.owner, before_id: q.before, limit };
+    let filter = ProblemFilter { states, topic: q.topic, owner: q.owner.map(Into::into), before_id: q.before, limit };
     Ok(Json(okno_app::problems::list(&state.app, &user, filter).await?))
 }
 

@@ -7,7 +7,7 @@ use crate::state::AppState;
 use axum::extract::State;
 use axum::Json;
 use chrono::{NaiveDate, Utc};
-use okno_app::reports::{scorecard_report, Period, ScorecardReport};
+use okno_app::reports::{league_table, ScorecardReport};
 use okno_core::FieldErrors;
 use okno_store::ScoreBy;
 use serde::Deserialize;
@@ -44,21 +44,10 @@ pub async fn scorecards_endpoint(
             ScoreBy::Agency
         }
     };
-    let now = Utc::now();
-    let today = now.with_timezone(&state.app.deadlines.timezone).date_naive();
-    let day = |errors: &mut FieldErrors, field: &str, v: &Option<String>, default: NaiveDate| match v {
-        Some(v) => v.parse::<NaiveDate>().unwrap_or_else(|_| {
-            errors.add(field, "must be a date, YYYY-MM-DD");
-            default
-        }),
-        None => default,
+    let mut day = |field: &str, v: Option<String>| {
+        v.and_then(|v| v.parse::<NaiveDate>().inspect_err(|_| errors.add(field, "must be a date, YYYY-MM-DD")).ok())
     };
-    let from = day(&mut errors, "from", &q.from, today - chrono::Duration::days(30));
-    let to = day(&mut errors, "to", &q.to, today + chrono::Duration::days(1));
-    if to <= from {
-        errors.add("to", "must be after from");
-    }
-    let min = q.min.unwrap_or(state.app.rules.scorecard_min_requests).max(1);
+    let (from, to) = (day("from", q.from), day("to", q.to));
     errors.finish(())?;
-    Ok(Json(scorecard_report(state.app.store.as_ref(), &state.app.deadlines, by, Period { from, to }, min, now).await?))
+    Ok(Json(league_table(&state.app, by, from, to, q.min, Utc::now()).await?))
 }

@@ -5,7 +5,7 @@ use crate::dialect::{classify, get_time, parse_stored, Dialect, Row, SqlStore};
 use crate::Result;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use okno_core::{Contact, Principal, RequestId, Role};
+use okno_core::{AgencyCode, Contact, Principal, RequestId, Role};
 
 /// A user as stored, with the password hash for verification.
 #[derive(Debug, Clone, PartialEq)]
@@ -28,7 +28,7 @@ pub struct NewUser {
     /// Role.
     pub role: Role,
     /// Agency of agency staff.
-    pub agency: Option<String>,
+    pub agency: Option<AgencyCode>,
 }
 
 /// One entry of the audit log.
@@ -106,8 +106,7 @@ fn principal_from_row<D: Dialect>(row: &Row<D>) -> Result<Principal> {
 
 #[async_trait]
 impl<D: Dialect> AccessStore for SqlStore<D> {
-    async fn read_contact(&self, request: RequestId, reader: &Principal, now: DateTime<Utc>) -> Result<Option<Contact>> {
-        let request_id = request.0;
+    async fn read_contact(&self, request_id: RequestId, reader: &Principal, now: DateTime<Utc>) -> Result<Option<Contact>> {
         let mut tx = self.begin().await?;
         let row = D::sql("SELECT name, phone, email FROM contacts WHERE request_id = $1").bind(request_id).fetch_optional(&mut tx).await?;
         D::sql("INSERT INTO audit_log (at, user_login, action, request_id, detail) VALUES ($1, $2, 'contact.read', $3, $4)")

@@ -30,7 +30,7 @@ fn alert_from_row<D: Dialect>(row: &Row<D>) -> Result<Alert> {
         id: D::get(row, "id")?,
         spike: AlertDraft {
             category: D::get(row, "category")?,
-            territory: (!territory.is_empty()).then_some(territory),
+            territory: (!territory.is_empty()).then(|| territory.into()),
             period: parse_stored("period", &D::get::<String, _>(row, "period")?)?,
             first_day: D::get(row, "first_day")?,
             last_day: D::get(row, "last_day")?,

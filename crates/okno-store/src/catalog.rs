@@ -45,7 +45,7 @@ impl<D: Dialect> CatalogStore for SqlStore<D> {
              ON CONFLICT (code) DO UPDATE SET name_ru = excluded.name_ru, name_en = excluded.name_en, \
              parent_code = excluded.parent_code",
         )
-        .bind(&a.code).bind(&a.name_ru).bind(&a.name_en).bind(&a.parent)
+        .bind(a.code.as_str()).bind(&a.name_ru).bind(&a.name_en).bind(a.parent.as_deref())
         .execute(&mut *self.write().await?).await.map_err(classify)?;
         Ok(())
     }
@@ -69,8 +69,8 @@ impl<D: Dialect> CatalogStore for SqlStore<D> {
              attributes = excluded.attributes, default_agency = excluded.default_agency, \
              deadline_regime = excluded.deadline_regime, electronic = excluded.electronic, active = excluded.active",
         )
-        .bind(&s.code).bind(&s.name_ru).bind(&s.name_en).bind(&s.description_ru).bind(&s.description_en)
-        .bind(&s.group).bind(keywords).bind(attributes).bind(&s.default_agency).bind(&s.deadline_regime)
+        .bind(s.code.as_str()).bind(&s.name_ru).bind(&s.name_en).bind(&s.description_ru).bind(&s.description_en)
+        .bind(&s.group).bind(keywords).bind(attributes).bind(s.default_agency.as_deref()).bind(&s.deadline_regime)
         .bind(s.electronic).bind(s.active)
         .execute(&mut *self.write().await?).await.map_err(classify)?;
         Ok(())

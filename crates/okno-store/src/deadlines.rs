@@ -8,13 +8,13 @@ use crate::requests::insert_event;
 use crate::Result;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use okno_core::{Channel, EventKind, NewEvent, RequestId, Status};
+use okno_core::{AgencyCode, Channel, EventKind, NewEvent, RequestId, ServiceCode, Status};
 
 /// How many of an agency's open requests are in each queue.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct QueueCounts {
     /// Agency code (`None`: not routed yet).
-    pub agency: Option<String>,
+    pub agency: Option<AgencyCode>,
     /// Past their answer deadline.
     pub overdue: i64,
     /// Due before the end of today.
@@ -31,9 +31,9 @@ pub struct QueueCounts {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Timeline {
     /// The request.
-    pub request_id: i64,
+    pub request_id: RequestId,
     /// Its service (which decides the regime).
-    pub service_code: String,
+    pub service_code: ServiceCode,
     /// How it arrived (imported histories keep their source's deadlines).
     pub channel: Channel,
     /// The system it came from.
@@ -58,7 +58,7 @@ pub struct TimelineEvent {
     /// Status after it.
     pub status: Option<Status>,
     /// Agency it names.
-    pub agency: Option<String>,
+    pub agency: Option<AgencyCode>,
     /// Deadline it set.
     pub new_due_at: Option<DateTime<Utc>>,
 }
@@ -74,7 +74,7 @@ impl TimelineEvent {
 #[derive(Debug, Clone, PartialEq)]
 pub struct DeadlineUpdate {
     /// The request.
-    pub request_id: i64,
+    pub request_id: RequestId,
     /// Its new answer deadline.
     pub due_at: Option<DateTime<Utc>>,
     /// When its clock stopped, if it stands still.
@@ -93,7 +93,7 @@ pub trait DeadlineStore: Send + Sync {
     /// transaction; `false` (nothing written) if the request is already at that level or higher.
     async fn escalate(&self, request: RequestId, level: i16, event: &NewEvent, notifications: &[Notification]) -> Result<bool>;
     /// Up to `limit` requests with ids above `after_id`, in id order, with their timelines.
-    async fn timelines(&self, after_id: i64, limit: u32) -> Result<Vec<Timeline>>;
+    async fn timelines(&self, after_id: RequestId, limit: u32) -> Result<Vec<Timeline>>;
     /// Stores recomputed deadlines with their events, in one transaction; a changed deadline
     /// resets the escalation level.
     async fn set_deadlines(&self, updates: &[DeadlineUpdate]) -> Result<()>;
@@ -123,8 +123,7 @@ impl<D: Dialect> DeadlineStore for SqlStore<D> {
             .collect()
     }
 
-    async fn escalate(&self, request: RequestId, level: i16, event: &NewEvent, notifications: &[Notification]) -> Result<bool> {
-        let request_id = request.0;
+    async fn escalate(&self, request_id: RequestId, level: i16, event: &NewEvent, notifications: &[Notification]) -> Result<bool> {
         let mut tx = self.begin().await?;
         let raised = D::sql("UPDATE requests SET escalation_level = $1 WHERE id = $2 AND escalation_level < $1")
             .bind(level).bind(request_id).execute(&mut tx).await?;
@@ -141,7 +140,7 @@ impl<D: Dialect> DeadlineStore for SqlStore<D> {
         Ok(true)
     }
 
-    async fn timelines(&self, after_id: i64, limit: u32) -> Result<Vec<Timeline>> {
+    async fn timelines(&self, after_id: RequestId, limit: u32) -> Result<Vec<Timeline>> {
         let mut conn = self.read().await?;
         let rows = D::sql(
             "SELECT id, service_code, channel, source_system, status, due_at, paused_at FROM requests \
@@ -164,7 +163,7 @@ impl<D: Dialect> DeadlineStore for SqlStore<D> {
         .bind(first.request_id).bind(last.request_id).fetch_all(&mut conn).await?;
         let mut index = 0;
         for e in &events {
-            let request_id: i64 = D::get(e, "request_id")?;
+            let request_id: RequestId = D::get(e, "request_id")?;
             while timelines[index].request_id < request_id {
                 index += 1;
             }

@@ -81,7 +81,7 @@ pub trait Dialect: Send + Sync + Sized + 'static {
     /// Which of `ids` from source `system` are stored already.
     fn known_source_ids<'a>(conn: &'a mut Conn<Self>, system: &'a str, ids: &'a [&'a str]) -> impl Future<Output = Result<Vec<String>>> + Send + 'a;
     /// Ids for `n` new requests, free for the rest of the transaction.
-    fn reserve_request_ids(conn: &mut Conn<Self>, n: usize) -> impl Future<Output = Result<Vec<i64>>> + Send + '_;
+    fn reserve_request_ids(conn: &mut Conn<Self>, n: usize) -> impl Future<Output = Result<Vec<okno_core::RequestId>>> + Send + '_;
     /// Writes rows in bulk, the fastest way the engine takes them.
     fn write_rows<'a>(conn: &'a mut Conn<Self>, table: &'a str, columns: &'a [&'a str], rows: Rows<'a>) -> impl Future<Output = Result<()>> + Send + 'a;
 

@@ -67,7 +67,7 @@ impl<D: Dialect> ImportStore for SqlStore<D> {
         let ids = D::reserve_request_ids(&mut tx, fresh.len()).await?;
         let request_columns = [&["id"][..], &query::REQUEST_INSERT_COLUMNS[..]].concat();
         let requests: query::Rows = Box::new(fresh.iter().zip(&ids).map(|(item, &id)| {
-            let mut row = vec![Bind::Int(Some(id))];
+            let mut row = vec![Bind::Int(Some(id.0))];
             row.extend(query::request_row(item));
             row
         }));

@@ -121,7 +121,7 @@ impl Dialect for PostgresDialect {
     }
 
     /// Drawn from the identity sequence.
-    async fn reserve_request_ids(conn: &mut Conn<Self>, n: usize) -> Result<Vec<i64>> {
+    async fn reserve_request_ids(conn: &mut Conn<Self>, n: usize) -> Result<Vec<okno_core::RequestId>> {
         let rows = Self::sql("SELECT nextval(pg_get_serial_sequence('requests', 'id')) FROM generate_series(1, $1::bigint)")
             .bind(n as i64)
             .fetch_all(conn)

@@ -110,7 +110,7 @@ impl<D: Dialect> ProblemStore for SqlStore<D> {
                         "INSERT INTO problems (topic, territory_code, agency_code, lat, lon, radius_m, sample_text, first_at, last_at, \
                          members, detected_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 0, $10, $10) RETURNING id",
                     )
-                    .bind(&f.topic).bind(&f.territory).bind(&f.agency).bind(f.centre.lat).bind(f.centre.lon).bind(f.radius_m)
+                    .bind(&f.topic).bind(f.territory.as_deref()).bind(f.agency.as_deref()).bind(f.centre.lat).bind(f.centre.lon).bind(f.radius_m)
                     .bind(&f.sample_text).bind_time(f.first_at).bind_time(f.last_at).bind_time(now)
                     .fetch_one(&mut tx).await.map_err(classify)?;
                     (ProblemId(D::get(&row, 0)?), d)

@@ -171,8 +171,8 @@ pub fn request_row(item: &ImportedRequest) -> Vec<Bind> {
         Bind::Float(r.coordinates.map(|c| c.lat)),
         Bind::Float(r.coordinates.map(|c| c.lon)),
         Bind::Text(r.address.clone()),
-        Bind::Text(r.territory.clone()),
-        Bind::Text(r.agency.clone()),
+        Bind::Text(r.territory.clone().map(String::from)),
+        Bind::Text(r.agency.clone().map(String::from)),
         text(item.status.as_str()),
         text(r.priority.as_str()),
         Bind::Time(Some(r.created_at)),
@@ -196,14 +196,14 @@ pub fn request_row(item: &ImportedRequest) -> Vec<Bind> {
 }
 
 /// The values of an event row, in the order of [`EVENT_INSERT_COLUMNS`].
-pub fn event_row(request_id: i64, e: &NewEvent) -> Vec<Bind> {
+pub fn event_row(request_id: okno_core::RequestId, e: &NewEvent) -> Vec<Bind> {
     vec![
-        Bind::Int(Some(request_id)),
+        Bind::Int(Some(request_id.0)),
         Bind::Time(Some(e.at)),
         Bind::Text(Some(e.kind.as_str().to_owned())),
         Bind::Text(Some(e.actor.clone())),
         Bind::Text(e.status.map(|s| s.as_str().to_owned())),
-        Bind::Text(e.agency.clone()),
+        Bind::Text(e.agency.clone().map(String::from)),
         Bind::Text(e.text.clone()),
         Bind::Time(e.old_due_at),
         Bind::Time(e.new_due_at),
@@ -310,13 +310,13 @@ impl Conditions {
 pub fn list_requests(filter: &RequestFilter) -> (String, Vec<Bind>) {
     let mut c = Conditions::new(format!("SELECT {REQUEST_COLUMNS} FROM requests"));
     c.push_in("id", filter.ids.iter().map(|id| Bind::Int(Some(*id))));
-    c.push_in("service_code", filter.services.iter().map(|s| Bind::Text(Some(s.clone()))));
+    c.push_in("service_code", filter.services.iter().map(|s| Bind::Text(Some(s.to_string()))));
     c.push_in("status", filter.statuses.iter().map(|s| Bind::Text(Some(s.as_str().to_owned()))));
     if let Some(a) = &filter.agency {
-        c.push(" AND agency_code = ?", Bind::Text(Some(a.clone())));
+        c.push(" AND agency_code = ?", Bind::Text(Some(a.to_string())));
     }
     if let Some(t) = &filter.territory {
-        c.push(" AND territory_code = ?", Bind::Text(Some(t.clone())));
+        c.push(" AND territory_code = ?", Bind::Text(Some(t.to_string())));
     }
     if let Some(cat) = &filter.category {
         c.push(" AND category = ?", Bind::Text(Some(cat.clone())));
@@ -379,7 +379,7 @@ pub fn list_problems(filter: &ProblemFilter) -> (String, Vec<Bind>) {
         c.push(" AND topic = ?", Bind::Text(Some(t.clone())));
     }
     if let Some(o) = &filter.owner {
-        c.push(" AND owner_agency = ?", Bind::Text(Some(o.clone())));
+        c.push(" AND owner_agency = ?", Bind::Text(Some(o.to_string())));
     }
     if let Some(id) = filter.before_id {
         c.push(" AND id < ?", Bind::Int(Some(id)));
@@ -398,7 +398,7 @@ pub fn list_alerts(filter: &AlertFilter) -> (String, Vec<Bind>) {
         c.push(" AND category = ?", Bind::Text(Some(cat.clone())));
     }
     if let Some(t) = &filter.territory {
-        c.push(" AND territory_code = ?", Bind::Text(Some(t.clone())));
+        c.push(" AND territory_code = ?", Bind::Text(Some(t.to_string())));
     }
     if let Some(d) = filter.since {
         c.push(" AND last_day >= ?", Bind::Date(Some(d)));

@@ -142,19 +142,19 @@ fn event_from_row<D: Dialect>(row: &Row<D>) -> Result<Event> {
 }
 
 /// Inserts a request row; `None` when its source id is already stored.
-async fn insert_request<D: Dialect>(conn: &mut Conn<D>, item: &ImportedRequest) -> Result<Option<i64>> {
+async fn insert_request<D: Dialect>(conn: &mut Conn<D>, item: &ImportedRequest) -> Result<Option<RequestId>> {
     let row = D::sql(AssertSqlSafe(INSERT_REQUEST.as_str())).bind_all(query::request_row(item)).fetch_optional(conn).await.map_err(classify)?;
-    Ok(row.map(|r| D::get::<i64, _>(&r, 0)).transpose()?)
+    Ok(row.map(|r| D::get::<RequestId, _>(&r, 0)).transpose()?)
 }
 
 /// Inserts one event of a request.
-pub(crate) async fn insert_event<D: Dialect>(conn: &mut Conn<D>, request_id: i64, e: &NewEvent) -> Result<()> {
+pub(crate) async fn insert_event<D: Dialect>(conn: &mut Conn<D>, request_id: RequestId, e: &NewEvent) -> Result<()> {
     D::sql(AssertSqlSafe(INSERT_EVENT.as_str())).bind_all(query::event_row(request_id, e)).execute(conn).await.map_err(classify)?;
     Ok(())
 }
 
 /// Stores a request's contact, apart from the request, when there is one.
-pub(crate) async fn insert_contact<D: Dialect>(conn: &mut Conn<D>, request_id: i64, c: &Contact) -> Result<()> {
+pub(crate) async fn insert_contact<D: Dialect>(conn: &mut Conn<D>, request_id: RequestId, c: &Contact) -> Result<()> {
     if c.is_empty() {
         return Ok(());
     }
@@ -165,7 +165,7 @@ pub(crate) async fn insert_contact<D: Dialect>(conn: &mut Conn<D>, request_id: i
 }
 
 /// One request, read on `conn`.
-pub(crate) async fn request_in<D: Dialect>(conn: &mut Conn<D>, id: i64) -> Result<Option<Request>> {
+pub(crate) async fn request_in<D: Dialect>(conn: &mut Conn<D>, id: RequestId) -> Result<Option<Request>> {
     let sql = format!("SELECT {REQUEST_COLUMNS} FROM requests WHERE id = $1");
     let row = D::sql(AssertSqlSafe(sql)).bind(id).fetch_optional(conn).await?;
     row.as_ref().map(request_from_row::<D>).transpose()
@@ -224,7 +224,7 @@ impl<D: Dialect> RequestStore for SqlStore<D> {
     }
 
     async fn request(&self, id: RequestId) -> Result<Option<Request>> {
-        request_in::<D>(&mut *self.read().await?, id.0).await
+        request_in::<D>(&mut *self.read().await?, id).await
     }
 
     async fn request_by_token(&self, token: &str) -> Result<Option<Request>> {
@@ -245,8 +245,7 @@ impl<D: Dialect> RequestStore for SqlStore<D> {
         rows.iter().map(event_from_row::<D>).collect()
     }
 
-    async fn apply(&self, request: RequestId, plan: &crate::Planner<'_>) -> Result<Option<Request>> {
-        let request_id = request.0;
+    async fn apply(&self, request_id: RequestId, plan: &crate::Planner<'_>) -> Result<Option<Request>> {
         let mut tx = self.begin().await?;
         let sql = format!("SELECT {REQUEST_COLUMNS} FROM requests WHERE id = $1{}", D::LOCK_FOR_UPDATE);
         let Some(row) = D::sql(AssertSqlSafe(sql)).bind(request_id).fetch_optional(&mut tx).await? else {
@@ -260,11 +259,11 @@ impl<D: Dialect> RequestStore for SqlStore<D> {
              escalation_level = $11, paused_at = $12, service_code = $14, duplicate_of = $15, reopenings = reopenings + $16 \
              WHERE id = $13",
         )
-        .bind(update.status.as_str()).bind(&update.agency).bind_opt_time(update.due_at)
+        .bind(update.status.as_str()).bind(update.agency.as_deref()).bind_opt_time(update.due_at)
         .bind_opt_time(update.closed_at).bind(update.rating).bind(&update.last_answer)
         .bind_time(update.event.at).bind_opt_time(update.first_reaction_at).bind_opt_time(update.first_answer_at)
         .bind(update.extensions).bind(update.escalation_level).bind_opt_time(update.paused_at).bind(request_id)
-        .bind(&update.service_code).bind(update.duplicate_of)
+        .bind(update.service_code.as_str()).bind(update.duplicate_of)
         .bind(i64::from(update.event.kind == okno_core::EventKind::Reopened))
         .execute(&mut tx).await.map_err(classify)?;
         insert_event::<D>(&mut tx, request_id, &update.event).await?;

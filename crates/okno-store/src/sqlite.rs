@@ -128,10 +128,10 @@ impl Dialect for SqliteDialect {
 
     /// SQLite has one writer, so the next ids after the largest are free for the rest of the
     /// transaction.
-    async fn reserve_request_ids(conn: &mut Conn<Self>, n: usize) -> Result<Vec<i64>> {
+    async fn reserve_request_ids(conn: &mut Conn<Self>, n: usize) -> Result<Vec<okno_core::RequestId>> {
         let row = Self::sql("SELECT COALESCE(MAX(id), 0) + 1 FROM requests").fetch_one(conn).await?;
         let next: i64 = row.try_get(0)?;
-        Ok((next..next + n as i64).collect())
+        Ok((next..next + n as i64).map(okno_core::RequestId).collect())
     }
 
     /// Multi-row `INSERT`s, made and bound as they are written (see [`execute_pipelined`]), so

@@ -7,7 +7,7 @@ use crate::requests::request_from_row;
 use crate::{Result, StoreError};
 use async_trait::async_trait;
 use okno_core::rollup::RollupDeltas;
-use okno_core::{Coordinates, Location, Request, Territory};
+use okno_core::{Coordinates, Location, Request, RequestId, Territory, TerritoryCode};
 use sqlx::AssertSqlSafe;
 use std::collections::HashMap;
 
@@ -15,7 +15,7 @@ use std::collections::HashMap;
 #[derive(Debug, Clone, PartialEq)]
 pub struct StoredShape {
     /// The territory.
-    pub territory_code: String,
+    pub territory_code: TerritoryCode,
     /// The boundary, GeoJSON geometry text.
     pub geometry: String,
     /// Its area in square kilometres.
@@ -26,11 +26,11 @@ pub struct StoredShape {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Located {
     /// The request.
-    pub request_id: i64,
+    pub request_id: RequestId,
     /// Its point.
     pub coordinates: Coordinates,
     /// Its territory now.
-    pub territory: Option<String>,
+    pub territory: Option<TerritoryCode>,
     /// What placing it found.
     pub location: Location,
 }
@@ -39,9 +39,9 @@ pub struct Located {
 #[derive(Debug, Clone, PartialEq)]
 pub struct PlacementUpdate {
     /// The request.
-    pub request_id: i64,
+    pub request_id: RequestId,
     /// Its territory (unchanged when its point lies in none).
-    pub territory: Option<String>,
+    pub territory: Option<TerritoryCode>,
     /// What placing it found.
     pub location: Location,
 }
@@ -58,12 +58,12 @@ pub trait TerritoryStore: Send + Sync {
     /// All stored boundaries.
     async fn territory_shapes(&self) -> Result<Vec<StoredShape>>;
     /// The requests with a point, by id after `after_id`, at most `limit`.
-    async fn locations(&self, after_id: i64, limit: u32) -> Result<Vec<Located>>;
+    async fn locations(&self, after_id: RequestId, limit: u32) -> Result<Vec<Located>>;
     /// Stores new places of requests, all or none.
     async fn set_placements(&self, updates: &[PlacementUpdate]) -> Result<()>;
     /// Requests whose point was flagged (only those with `flag` when given), by id after
     /// `after_id`, at most `limit`.
-    async fn location_issues(&self, flag: Option<&str>, after_id: i64, limit: u32) -> Result<Vec<Request>>;
+    async fn location_issues(&self, flag: Option<&str>, after_id: RequestId, limit: u32) -> Result<Vec<Request>>;
 }
 
 /// Inserts a territory or updates the stored one of its code.
@@ -74,7 +74,7 @@ async fn write_territory<D: Dialect>(conn: &mut Conn<D>, t: &Territory) -> Resul
          name_en = excluded.name_en, kind = excluded.kind, parent_code = excluded.parent_code, \
          population = excluded.population",
     )
-    .bind(&t.code).bind(&t.name_ru).bind(&t.name_en).bind(&t.kind).bind(&t.parent).bind(t.population)
+    .bind(t.code.as_str()).bind(&t.name_ru).bind(&t.name_en).bind(&t.kind).bind(t.parent.as_deref()).bind(t.population)
     .execute(conn).await.map_err(classify)?;
     Ok(())
 }
@@ -121,7 +121,7 @@ impl<D: Dialect> TerritoryStore for SqlStore<D> {
             .collect()
     }
 
-    async fn locations(&self, after_id: i64, limit: u32) -> Result<Vec<Located>> {
+    async fn locations(&self, after_id: RequestId, limit: u32) -> Result<Vec<Located>> {
         let rows = D::sql(
             "SELECT id, lat, lon, territory_code, location_flag, h3_cell FROM requests \
              WHERE id > $1 AND lat IS NOT NULL AND lon IS NOT NULL ORDER BY id LIMIT $2",
@@ -143,13 +143,13 @@ impl<D: Dialect> TerritoryStore for SqlStore<D> {
     async fn set_placements(&self, updates: &[PlacementUpdate]) -> Result<()> {
         let mut tx = self.begin().await?;
         let mut deltas = RollupDeltas::default();
-        let mut before: HashMap<i64, Request> = HashMap::with_capacity(updates.len());
+        let mut before: HashMap<RequestId, Request> = HashMap::with_capacity(updates.len());
         for chunk in updates.chunks(500) {
             let ids = chunk.iter().map(|u| u.request_id.to_string()).collect::<Vec<_>>().join(", ");
             let sql = format!("SELECT {REQUEST_COLUMNS} FROM requests WHERE id IN ({ids})");
             for row in D::sql(AssertSqlSafe(sql)).fetch_all(&mut tx).await? {
                 let request = request_from_row::<D>(&row)?;
-                before.insert(request.id.0, request);
+                before.insert(request.id, request);
             }
         }
         for u in updates {
@@ -159,14 +159,14 @@ impl<D: Dialect> TerritoryStore for SqlStore<D> {
             request.location = u.location.clone();
             deltas.count(&request, 1);
             D::sql("UPDATE requests SET territory_code = $1, location_flag = $2, h3_cell = $3 WHERE id = $4")
-                .bind(&u.territory).bind(u.location.flag.map(|f| f.as_str())).bind(u.location.cell).bind(u.request_id)
+                .bind(u.territory.as_deref()).bind(u.location.flag.map(|f| f.as_str())).bind(u.location.cell).bind(u.request_id.0)
                 .execute(&mut tx).await.map_err(classify)?;
         }
         self.commit_counted(tx, &deltas).await?;
         Ok(())
     }
 
-    async fn location_issues(&self, flag: Option<&str>, after_id: i64, limit: u32) -> Result<Vec<Request>> {
+    async fn location_issues(&self, flag: Option<&str>, after_id: RequestId, limit: u32) -> Result<Vec<Request>> {
         let rows = D::sql(AssertSqlSafe(format!(
             "SELECT {REQUEST_COLUMNS} FROM requests WHERE location_flag IS NOT NULL \
              AND ($1 IS NULL OR location_flag = $1) AND id > $2 ORDER BY id LIMIT $3"

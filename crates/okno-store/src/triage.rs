@@ -35,7 +35,7 @@ const PREDICTION_COLUMNS: &str = "p.request_id AS p_request_id, p.at AS p_at, p.
     p.models AS p_models, p.needs_triage AS p_needs_triage, p.corrected_at AS p_corrected_at, p.corrected_by AS p_corrected_by";
 
 fn prediction_from_row<D: Dialect>(row: &Row<D>) -> Result<Option<PredictionRecord>> {
-    let Some(request_id) = D::get::<Option<i64>, _>(row, "p_request_id")? else { return Ok(None) };
+    let Some(request_id) = D::get::<Option<RequestId>, _>(row, "p_request_id")? else { return Ok(None) };
     let text = |column: &str| D::get::<String, _>(row, column);
     Ok(Some(PredictionRecord {
         request_id,
@@ -110,7 +110,7 @@ impl<D: Dialect> TriageStore for SqlStore<D> {
             "INSERT INTO routing_rules (keywords, service_code, agency_code, territory_code, priority, active, created_by, created_at) \
              VALUES ($1, $2, $3, $4, $5, TRUE, $6, $7) RETURNING *",
         )
-        .bind(to_json(&rule.keywords)).bind(&rule.service).bind(&rule.agency).bind(&rule.territory).bind(rule.priority)
+        .bind(to_json(&rule.keywords)).bind(rule.service.as_deref()).bind(rule.agency.as_deref()).bind(rule.territory.as_deref()).bind(rule.priority)
         .bind(by).bind_time(now)
         .fetch_one(&mut *self.write().await?).await.map_err(classify)?;
         rule_from_row::<D>(&row)

@@ -61,11 +61,11 @@ fn operator() -> Principal {
     Principal { user_id: 0, login: "op".into(), role: Role::Operator, agency: None }
 }
 
-async fn act(store: &dyn Store, id: i64, action: Action, input: ActionInput, at: DateTime<Utc>) -> Result<okno_core::Request, StoreError> {
+async fn act(store: &dyn Store, id: okno_core::RequestId, action: Action, input: ActionInput, at: DateTime<Utc>) -> Result<okno_core::Request, StoreError> {
     let op = operator();
     let agencies = ["roads", "water"];
     let planner = move |r: &okno_core::Request| plan(r, action, &input, &Actor::User(&op), at, &|_, c| agencies.contains(&c), None);
-    Ok(store.apply(okno_core::RequestId(id), &planner).await?.expect("request exists"))
+    Ok(store.apply(id, &planner).await?.expect("request exists"))
 }
 
 #[tokio::test]
@@ -172,7 +172,7 @@ async fn lists_filter_search_and_paginate() {
 async fn actions_change_status_and_record_events() {
     for store in stores().await {
         seed(&*store).await;
-        let id = store.create_request(&new_request("pothole", "Яма", t(1, 9)), "tok", Due { answer: Some(t(20, 9)), first_reaction: Some(t(2, 9)), routing: None }).await.unwrap().request.id.0;
+        let id = store.create_request(&new_request("pothole", "Яма", t(1, 9)), "tok", Due { answer: Some(t(20, 9)), first_reaction: Some(t(2, 9)), routing: None }).await.unwrap().request.id;
         let route = ActionInput { agency: Some("roads".into()), text: Some("по компетенции".into()), ..Default::default() };
         assert_eq!(act(&*store, id, Action::Route, route, t(1, 10)).await.unwrap().agency.as_deref(), Some("roads"));
         act(&*store, id, Action::Start, ActionInput::default(), t(2, 10)).await.unwrap();
@@ -194,13 +194,13 @@ async fn actions_change_status_and_record_events() {
         let reopened = act(&*store, id, Action::Reopen, ActionInput { text: Some("яма снова".into()), ..Default::default() }, t(7, 10)).await.unwrap();
         assert_eq!((reopened.status, reopened.closed_at), (Status::Reopened, None));
 
-        let events = store.events(okno_core::RequestId(id)).await.unwrap();
+        let events = store.events(id).await.unwrap();
         let kinds: Vec<EventKind> = events.iter().map(|e| e.kind).collect();
         assert_eq!(kinds, [EventKind::Registered, EventKind::Routed, EventKind::Started, EventKind::DeadlineExtended,
             EventKind::Answered, EventKind::Rated, EventKind::Closed, EventKind::Reopened]);
         assert_eq!((events[3].old_due_at, events[3].new_due_at), (Some(t(20, 9)), Some(t(30, 9))));
         assert_eq!(events[1].actor, "op");
-        assert_eq!(store.request(okno_core::RequestId(id)).await.unwrap().unwrap().updated_at, t(7, 10));
+        assert_eq!(store.request(id).await.unwrap().unwrap().updated_at, t(7, 10));
 
         // What scorecards read: counted by the database, answered in time, reopened, rated 5.
         let groups = store.score_groups(t(1, 0), t(2, 0), okno_store::ScoreBy::Agency, t(8, 0)).await.unwrap();
@@ -220,8 +220,8 @@ async fn an_unrouted_request_waits_in_the_centers_queue_until_routed() {
     for store in stores().await {
         seed(&*store).await;
         let due = Due { answer: Some(t(20, 9)), first_reaction: None, routing: Some(t(8, 9)) };
-        let id = store.create_request(&new_request("pothole", "Яма", t(1, 9)), "tok", due).await.unwrap().request.id.0;
-        assert_eq!(store.request(okno_core::RequestId(id)).await.unwrap().unwrap().routing_due_at, Some(t(8, 9)));
+        let id = store.create_request(&new_request("pothole", "Яма", t(1, 9)), "tok", due).await.unwrap().request.id;
+        assert_eq!(store.request(id).await.unwrap().unwrap().routing_due_at, Some(t(8, 9)));
         let unrouted_at = |at: DateTime<Utc>| {
             let store = store.clone();
             async move {
@@ -246,14 +246,14 @@ async fn a_paused_deadline_leaves_the_queues_and_moves_on_resume() {
     for store in stores().await {
         seed(&*store).await;
         let due = Due { answer: Some(t(5, 9)), ..Due::default() };
-        let id = store.create_request(&new_request("pothole", "Яма", t(1, 9)), "tok", due).await.unwrap().request.id.0;
+        let id = store.create_request(&new_request("pothole", "Яма", t(1, 9)), "tok", due).await.unwrap().request.id;
         let step = |action: Action, text: Option<&str>, at: DateTime<Utc>| {
             let input = ActionInput { agency: Some("roads".into()), text: text.map(str::to_owned), ..Default::default() };
             let store = store.clone();
             let op = op.clone();
             async move {
                 let planner = move |r: &okno_core::Request| plan(r, action, &input, &Actor::User(&op), at, &|_, _| true, rules);
-                store.apply(okno_core::RequestId(id), &planner).await
+                store.apply(id, &planner).await
             }
         };
         step(Action::Route, None, t(1, 10)).await.unwrap();
@@ -269,7 +269,7 @@ async fn a_paused_deadline_leaves_the_queues_and_moves_on_resume() {
         assert_eq!((resumed.paused_at, resumed.due_at), (None, Some(t(6, 9))));
         assert_eq!(store.queue_counts(t(6, 8), t(6, 23), t(12, 0)).await.unwrap()[0].overdue, 0);
         assert_eq!(store.queue_counts(t(6, 10), t(6, 23), t(12, 0)).await.unwrap()[0].overdue, 1);
-        let events = store.events(okno_core::RequestId(id)).await.unwrap();
+        let events = store.events(id).await.unwrap();
         let last = events.last().unwrap();
         assert_eq!((last.kind, last.old_due_at, last.new_due_at), (EventKind::DeadlineResumed, Some(t(5, 9)), Some(t(6, 9))));
     }
@@ -279,7 +279,7 @@ async fn a_paused_deadline_leaves_the_queues_and_moves_on_resume() {
 async fn concurrent_actions_are_serialized() {
     for store in stores().await {
         seed(&*store).await;
-        let id = store.create_request(&new_request("pothole", "Яма", t(1, 9)), "tok", Due::default()).await.unwrap().request.id.0;
+        let id = store.create_request(&new_request("pothole", "Яма", t(1, 9)), "tok", Due::default()).await.unwrap().request.id;
         let mut tasks = Vec::new();
         for i in 0..20 {
             let store = store.clone();
@@ -289,7 +289,7 @@ async fn concurrent_actions_are_serialized() {
             }));
         }
         for task in tasks { task.await.unwrap(); }
-        assert_eq!(store.events(okno_core::RequestId(id)).await.unwrap().len(), 21);
+        assert_eq!(store.events(id).await.unwrap().len(), 21);
     }
 }
 
@@ -297,11 +297,11 @@ async fn concurrent_actions_are_serialized() {
 async fn contact_reads_are_audited() {
     for store in stores().await {
         seed(&*store).await;
-        let id = store.create_request(&new_request("pothole", "Яма", t(1, 9)), "tok", Due::default()).await.unwrap().request.id.0;
-        let contact = store.read_contact(okno_core::RequestId(id), &operator(), t(2, 9)).await.unwrap().unwrap();
+        let id = store.create_request(&new_request("pothole", "Яма", t(1, 9)), "tok", Due::default()).await.unwrap().request.id;
+        let contact = store.read_contact(id, &operator(), t(2, 9)).await.unwrap().unwrap();
         assert_eq!(contact.name.as_deref(), Some("Иванов И."));
         let log = store.audit_log(10).await.unwrap();
-        assert_eq!((log[0].action.as_str(), log[0].user_login.as_str(), log[0].request_id), ("contact.read", "op", Some(id)));
+        assert_eq!((log[0].action.as_str(), log[0].user_login.as_str(), log[0].request_id), ("contact.read", "op", Some(id.0)));
         assert_eq!(log[0].at, t(2, 9));
     }
 }
@@ -480,7 +480,7 @@ async fn triage_records_wait_until_an_operator_routes_or_reclassifies() {
 
         let all = store.requests_with_predictions(0, 10).await.unwrap();
         assert_eq!(all.len(), 2);
-        assert!(all.iter().all(|(r, p)| p.as_ref().is_some_and(|p| p.request_id == r.id.0)));
+        assert!(all.iter().all(|(r, p)| p.as_ref().is_some_and(|p| p.request_id == r.id)));
         assert_eq!(store.requests_with_predictions(confident.id.0, 10).await.unwrap().len(), 0);
 
         let draft = RuleDraft { keywords: vec!["течет".into()], agency: Some("water".into()), territory: Some("north".into()), priority: 2, ..RuleDraft::default() };
@@ -519,7 +519,7 @@ async fn rollups_follow_every_write_and_agree_with_a_recount() {
         for (i, service) in ["pothole", "pothole", "leak"].into_iter().enumerate() {
             let mut r = new_request(service, "Яма", t(1, 9 + u32::try_from(i).unwrap()));
             r.location.cell = Some(cell);
-            ids.push(store.create_request(&r, &format!("roll-{i}"), Due::default()).await.unwrap().request.id.0);
+            ids.push(store.create_request(&r, &format!("roll-{i}"), Due::default()).await.unwrap().request.id);
         }
         let route = ActionInput { agency: Some("roads".into()), text: Some("по компетенции".into()), ..Default::default() };
         act(&*store, ids[0], Action::Route, route, t(1, 12)).await.unwrap();
@@ -573,7 +573,7 @@ async fn alerts_keep_their_state_across_rescans_and_filter() {
     let day = |d: u32| NaiveDate::from_ymd_opt(2025, 3, d).unwrap();
     for store in stores().await {
         let draft = |category: &str, territory: Option<&str>, period: Period, first: u32, last: u32, observed: i64| AlertDraft {
-            category: category.into(), territory: territory.map(String::from), period, first_day: day(first), last_day: day(last),
+            category: category.into(), territory: territory.map(Into::into), period, first_day: day(first), last_day: day(last),
             observed, expected: 2.5, score: 6.25,
         };
         let first = store

@@ -1,7 +1,7 @@
 //! `okno alerts`: scan days for spikes and list the alerts, from the command line.
 
 use anyhow::{Context, Result};
-use chrono::{Duration, NaiveDate, Utc};
+use chrono::{NaiveDate, Utc};
 use clap::Subcommand;
 use okno_analytics::spikes::SpikeRules;
 use okno_core::alert::{Alert, AlertFilter, AlertState};
@@ -60,21 +60,15 @@ pub async fn run(store: &dyn Store, command: AlertCommand) -> Result<()> {
         AlertCommand::Scan { from, to, rules, deadlines, top } => {
             let zone = crate::config::load_deadlines(deadlines.as_deref())?.timezone;
             let rules = crate::config::load_rules(rules.as_deref(), "spike rules", SpikeRules::validated)?;
-            let today = Utc::now().with_timezone(&zone).date_naive();
-            let to = to.unwrap_or(today);
-            let from = from.unwrap_or(to - Duration::days(1));
-            anyhow::ensure!(from <= to, "--from {from} is after --to {to}");
+            let (from, to) = okno_app::alerts::scan_period(zone, from, to, Utc::now())?;
             let analytics = okno_app::analytics::Analytics::new(zone);
             analytics.reload(store).await.context("loading the rollups")?;
             let started = std::time::Instant::now();
             let report = okno_app::alerts::scan(&analytics, store, from, to, &rules, Utc::now()).await?;
             let seconds = started.elapsed().as_secs_f64();
             println!("{}", serde_json::json!({ "report": report, "seconds": seconds }));
-            let mut found = store.alerts(&AlertFilter { since: Some(from), limit: 100_000, ..Default::default() }).await?;
-            found.retain(|a| a.spike.last_day <= to);
-            found.sort_by(|a, b| b.spike.score.total_cmp(&a.spike.score));
-            for a in found.iter().take(top) {
-                println!("{}", line(a));
+            for a in okno_app::alerts::strongest(store, from, to, top).await? {
+                println!("{}", line(&a));
             }
             Ok(())
         }

@@ -135,7 +135,7 @@ pub enum UserCommand {
         role: String,
         /// Agency code (agency staff only).
         #[arg(long)]
-        agency: Option<String>,
+        agency: Option<okno_core::AgencyCode>,
     },
 }
 

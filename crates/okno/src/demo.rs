@@ -8,8 +8,8 @@ use okno_core::lifecycle::{transition, Action};
 use okno_core::clock::{replay, DeadlineRules, Fact};
 use okno_core::deadline::DeadlineConfig;
 use okno_core::{
-    Agency, Attribute, AttributeDatatype, AttributeValue, Channel, Contact, Coordinates, EventKind, NewEvent, NewRequest,
-    Priority, Role, Service, Status, Territory,
+    Agency, AgencyCode, Attribute, AttributeDatatype, AttributeValue, Channel, Contact, Coordinates, EventKind, NewEvent, NewRequest,
+    Priority, Role, Service, Status, Territory, TerritoryCode,
 };
 use okno_classify::{train, Example, FeatureConfig, Model, TrainParams, TrainSpec};
 use okno_geo::{Shape, TerritoryIndex};
@@ -276,7 +276,7 @@ fn is_winter(t: DateTime<Utc>) -> bool {
 /// final state.
 struct Life {
     status: Status,
-    agency: Option<String>,
+    agency: Option<AgencyCode>,
     events: Vec<NewEvent>,
     last_answer: Option<String>,
     rating: Option<i16>,
@@ -310,7 +310,7 @@ fn simulate(rng: &mut StdRng, created: DateTime<Utc>, agency: &str, today: DateT
     let mut registered = NewEvent::new(created, EventKind::Registered, "web");
     registered.status = Some(Status::Registered);
     let mut life = Life {
-        status: Status::Registered, agency: Some(agency.to_owned()), events: vec![registered],
+        status: Status::Registered, agency: Some(agency.into()), events: vec![registered],
         last_answer: None, rating: None, closed_at: None, updated_at: created,
     };
     let mut at = created + Duration::minutes(rng.gen_range(20..600));
@@ -378,7 +378,7 @@ pub fn requests(today: DateTime<Utc>) -> Vec<ImportedRequest> {
     let mut rng = StdRng::seed_from_u64(SEED);
     let start = today - Duration::days(540);
     let channels = [(Channel::Web, 55), (Channel::Api, 5), (Channel::Phone, 20), (Channel::Email, 8), (Channel::Social, 12)];
-    let index = TerritoryIndex::new(districts().into_iter().map(|(t, shape)| (t.code, shape)).collect());
+    let index = TerritoryIndex::new(districts().into_iter().map(|(t, shape)| (t.code.into(), shape)).collect());
     let mut out = Vec::with_capacity(DEMO_REQUESTS);
     let incident_service = SERVICES.iter().find(|s| s.code == INCIDENT.service).expect("the incident's service is in the catalog");
     let incident_district = DISTRICTS.iter().find(|d| d.0 == INCIDENT.district).expect("the incident's district exists");
@@ -446,8 +446,8 @@ pub fn requests(today: DateTime<Utc>) -> Vec<ImportedRequest> {
             .expect("the demo's services and ids are not blank");
         request.coordinates = coordinates;
         request.address = Some(format!("{}, {}", street.replace("улице", "ул.").replace("проспекту", "пр."), house));
-        request.territory = placement.territory.clone();
-        request.agency = agency;
+        request.territory = placement.territory.clone().map(TerritoryCode::from);
+        request.agency = agency.map(AgencyCode::from);
         request.priority = if service.code == "heating" { Priority::High } else { Priority::Normal };
         request.attributes = attributes;
         request.contact = contact;
@@ -548,7 +548,7 @@ pub async fn ensure_demo(store: &dyn Store) -> Result<()> {
     let zone = DeadlineConfig::shipped().timezone;
     let problems = okno_app::problems::scan(store, &okno_core::problem::ProblemRules::default(), zone, demo_today()).await?;
     for (login, password, role, agency) in DEMO_USERS {
-        let form = CreateUser { login: login.into(), password: password.into(), role, agency: agency.map(String::from) };
+        let form = CreateUser { login: login.into(), password: password.into(), role, agency: agency.map(AgencyCode::from) };
         create_user(store, form, "demo", chrono::Utc::now()).await.with_context(|| format!("creating demo user {login}"))?;
     }
     eprintln!("demo region created: {} requests, {alerts} spike alerts, {} systemic problems; sign in as (demo passwords):", requests.len(), problems.created);
@@ -618,7 +618,7 @@ mod tests {
     #[test]
     fn every_demo_request_lies_in_a_district_and_has_a_cell() {
         let shapes = districts();
-        let index = TerritoryIndex::new(shapes.iter().map(|(t, s)| (t.code.clone(), s.clone())).collect());
+        let index = TerritoryIndex::new(shapes.iter().map(|(t, s)| (t.code.to_string(), s.clone())).collect());
         assert!(index.overlaps().is_empty(), "districts overlap: {:?}", index.overlaps());
         for r in requests(demo_today()) {
             let request = &r.request;

@@ -703,7 +703,7 @@ async fn recomputation_follows_a_changed_regime(db: &str, dir: &std::path::Path,
     assert_eq!(recompute(&longer, false)["changed"], 0, "a second recomputation changes nothing");
     let store = okno_store::open(db).await.unwrap();
     let mut recorded = 0;
-    let mut after = 0;
+    let mut after = okno_core::RequestId(0);
     loop {
         let batch = store.timelines(after, 1_000).await.unwrap();
         let Some(last) = batch.last() else { break };
@@ -955,17 +955,17 @@ async fn territories_place_the_spb_appeals_and_bad_boundaries_are_named() {
         let recount: Value = serde_json::from_str(&okno_stdout(&db, &["rollup", "rebuild", "--check"])).unwrap();
         assert_eq!((&recount["differing"], &recount["requests"]), (&json!(0), &json!(59_891)), "counted at each write = recounted: {recount}");
 
-        let swapped = store.location_issues(Some("swapped"), 0, 100).await.unwrap();
+        let swapped = store.location_issues(Some("swapped"), okno_core::RequestId(0), 100).await.unwrap();
         let ids: Vec<&str> = swapped.iter().filter_map(|r| r.source_id.as_deref()).collect();
         assert_eq!(ids, ["9000000001"], "the swapped appeal, and only it");
         let original = store.list_requests(&okno_core::RequestFilter { ids: vec![1], limit: 1, ..Default::default() }).await.unwrap();
         assert_eq!(original[0].source_id.as_deref(), Some("2947909"), "the first appeal of the file");
         assert!(swapped[0].territory.is_some());
         assert_eq!(swapped[0].territory, original[0].territory, "placed where its coordinates swapped back fall");
-        let far = store.location_issues(Some("outside_region"), 0, 100).await.unwrap();
+        let far = store.location_issues(Some("outside_region"), okno_core::RequestId(0), 100).await.unwrap();
         assert_eq!(far.iter().filter_map(|r| r.source_id.as_deref()).collect::<Vec<_>>(), ["9000000002"]);
         assert_eq!(far[0].coordinates.map(|c| c.lat), Some(55.7558), "kept as given");
-        let stray = store.location_issues(Some("outside_territories"), 0, 100_000).await.unwrap();
+        let stray = store.location_issues(Some("outside_territories"), okno_core::RequestId(0), 100_000).await.unwrap();
         assert!(!stray.is_empty() && stray.len() < 3_000, "the sea and boundary gaps: {}", stray.len());
 
         // Intake places a citizen's point itself, swapped or not, and the data-quality view lists it.

@@ -8,7 +8,7 @@ pub mod territories;
 pub mod us311;
 
 use crate::error::{AppError, Result};
-use okno_core::{Agency, Service, Territory};
+use okno_core::{Agency, AgencyCode, Service, ServiceCode, Territory, TerritoryCode};
 use okno_store::{ImportCounts, ImportedRequest, Store};
 use std::collections::HashSet;
 use std::fmt;
@@ -91,9 +91,9 @@ pub fn open_csv(path: &Path) -> Result<csv::Reader<Box<dyn Read>>> {
 /// Reference data met during an import, stored the first time each code is seen.
 #[derive(Default)]
 pub struct SeenCatalog {
-    agencies: HashSet<String>,
-    services: HashSet<String>,
-    territories: HashSet<String>,
+    agencies: HashSet<AgencyCode>,
+    services: HashSet<ServiceCode>,
+    territories: HashSet<TerritoryCode>,
 }
 
 impl SeenCatalog {

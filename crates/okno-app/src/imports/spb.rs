@@ -142,7 +142,7 @@ fn timeline(raw: &[RawEvent], created_at: DateTime<Utc>) -> (Vec<NewEvent>, Vec<
                 let next_status = raw[i + 1..].iter().find(|n| n.kind == "status").map(|n| n.status_name.as_str());
                 ev.kind = if next_status == Some("Промежуточный ответ") { EventKind::IntermediateAnswer } else { EventKind::Answered };
                 if !e.detail.is_empty() {
-                    ev.agency = Some(agency_code(&e.detail));
+                    ev.agency = Some(agency_code(&e.detail).into());
                     agencies.push(e.detail.as_str());
                 }
                 ev.text = Some(e.status_name.clone()).filter(|s| !s.is_empty());
@@ -150,7 +150,7 @@ fn timeline(raw: &[RawEvent], created_at: DateTime<Utc>) -> (Vec<NewEvent>, Vec<
             "route" => {
                 ev.kind = EventKind::Routed;
                 if let Some(name) = routed_to(&e.detail) {
-                    ev.agency = Some(agency_code(name));
+                    ev.agency = Some(agency_code(name).into());
                     agencies.push(name);
                 }
                 if let Some((old, new)) = deadline_change(&e.detail) {
@@ -245,7 +245,7 @@ pub async fn import(shared: Arc<dyn Store>, appeals: &Path, events: Option<&Path
         };
         let service = service_code(reason_id);
         catalog.service(store, Service {
-            code: service.clone(), name_ru: reason.into(), name_en: reason.into(),
+            code: service.as_str().into(), name_ru: reason.into(), name_en: reason.into(),
             description_ru: String::new(), description_en: String::new(), group: category.into(),
             keywords: Vec::new(), attributes: Vec::new(), default_agency: None,
             deadline_regime: "spb_portal".into(), electronic: true, active: true,
@@ -254,7 +254,7 @@ pub async fn import(shared: Arc<dyn Store>, appeals: &Path, events: Option<&Path
             "" => None,
             name => {
                 let code = agency_code(name);
-                catalog.agency(store, Agency { code: code.clone(), name_ru: name.into(), name_en: name.into(), parent: None }).await?;
+                catalog.agency(store, Agency { code: code.as_str().into(), name_ru: name.into(), name_en: name.into(), parent: None }).await?;
                 Some(code)
             }
         };
@@ -263,7 +263,7 @@ pub async fn import(shared: Arc<dyn Store>, appeals: &Path, events: Option<&Path
             (district, municipality) => {
                 let district_code = district_code(district);
                 catalog.territory(store, Territory {
-                    code: district_code.clone(), name_ru: format!("{district} район"), name_en: format!("{district} district"),
+                    code: district_code.as_str().into(), name_ru: format!("{district} район"), name_en: format!("{district} district"),
                     kind: "district".into(), parent: Some(CITY.into()), population: None,
                 }).await?;
                 if municipality.is_empty() {
@@ -271,8 +271,8 @@ pub async fn import(shared: Arc<dyn Store>, appeals: &Path, events: Option<&Path
                 } else {
                     let code = municipality_code(municipality);
                     catalog.territory(store, Territory {
-                        code: code.clone(), name_ru: municipality.into(), name_en: municipality.into(),
-                        kind: "municipality".into(), parent: Some(district_code), population: None,
+                        code: code.as_str().into(), name_ru: municipality.into(), name_en: municipality.into(),
+                        kind: "municipality".into(), parent: Some(district_code.into()), population: None,
                     }).await?;
                     Some(code)
                 }
@@ -281,7 +281,7 @@ pub async fn import(shared: Arc<dyn Store>, appeals: &Path, events: Option<&Path
         let raw = raw_events.remove(id).unwrap_or_default();
         let (events, mentioned) = timeline(&raw, created_at);
         for name in mentioned {
-            catalog.agency(store, Agency { code: agency_code(name), name_ru: name.into(), name_en: name.into(), parent: None }).await?;
+            catalog.agency(store, Agency { code: agency_code(name).into(), name_ru: name.into(), name_en: name.into(), parent: None }).await?;
         }
         let final_at = parse_time(field("final_status_at"));
         let updated_at = events.iter().map(|e| e.at).chain(final_at).max().unwrap_or(created_at);
@@ -294,8 +294,8 @@ pub async fn import(shared: Arc<dyn Store>, appeals: &Path, events: Option<&Path
         };
         request.coordinates = coordinates;
         request.address = Some(field("address").to_owned()).filter(|a| !a.is_empty());
-        request.territory = territory;
-        request.agency = agency;
+        request.territory = territory.map(Into::into);
+        request.agency = agency.map(Into::into);
         request.category = Some(category.to_owned()).filter(|c| !c.is_empty());
         request.reason = Some(reason.to_owned());
         batcher.push(ImportedRequest {

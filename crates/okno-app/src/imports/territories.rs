@@ -3,7 +3,7 @@
 
 use crate::error::{AppError, Result};
 use okno_core::text::{search_key, slug};
-use okno_core::Territory;
+use okno_core::{Territory, TerritoryCode};
 use okno_geo::{read_features, FeatureFields, Shape, TerritoryIndex};
 use okno_store::{Store, StoredShape};
 use serde_json::{json, Value};
@@ -46,7 +46,7 @@ pub fn name_key(name: &str) -> String {
 
 /// A territory's boundary as the store keeps it.
 pub fn stored_shape(territory_code: &str, shape: &Shape) -> StoredShape {
-    StoredShape { territory_code: territory_code.to_owned(), geometry: shape.to_geojson().to_string(), area_km2: shape.area_km2() }
+    StoredShape { territory_code: territory_code.into(), geometry: shape.to_geojson().to_string(), area_km2: shape.area_km2() }
 }
 
 /// Reads, checks and stores territories with their boundaries, all or none; returns a report.
@@ -56,12 +56,12 @@ pub async fn import_territories(store: &dyn Store, args: &ImportTerritoriesArgs)
     let features = read_features(&text, &fields).map_err(|e| AppError::Input(format!("{}: {e}", args.file.display())))?;
     let existing = store.territories().await?;
     if let Some(parent) = &args.parent
-        && !existing.iter().any(|t| &t.code == parent)
+        && !existing.iter().any(|t| t.code == parent.as_str())
     {
         return Err(AppError::Input(format!("no territory with code {parent:?} to be the parent")));
     }
     let by_key: HashMap<String, &Territory> = existing.iter().filter(|t| t.kind == args.kind).map(|t| (name_key(&t.name_ru), t)).collect();
-    let mut codes: BTreeMap<String, usize> = BTreeMap::new();
+    let mut codes: BTreeMap<TerritoryCode, usize> = BTreeMap::new();
     let keys: Vec<String> = features.iter().map(|f| name_key(&f.name)).collect();
     let mut shapes = Vec::with_capacity(features.len());
     let mut matched = 0;
@@ -73,11 +73,11 @@ pub async fn import_territories(store: &dyn Store, args: &ImportTerritoriesArgs)
                 Territory { population: feature.population.or(t.population), ..(*t).clone() }
             }
             None => Territory {
-                code: feature.code.clone().unwrap_or_else(|| format!("{}-{}", args.kind, slug(&feature.name))),
+                code: feature.code.clone().unwrap_or_else(|| format!("{}-{}", args.kind, slug(&feature.name))).into(),
                 name_ru: feature.name.clone(),
                 name_en: feature.name.clone(),
                 kind: args.kind.clone(),
-                parent: args.parent.clone(),
+                parent: args.parent.clone().map(Into::into),
                 population: feature.population,
             },
         };

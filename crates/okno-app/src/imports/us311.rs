@@ -148,14 +148,14 @@ pub async fn import(shared: Arc<dyn Store>, path: &Path, profile: Profile) -> Re
         } else {
             let code = format!("{prefix}-{}", slug(agency_raw));
             let name = cols.agency_name.map(field).filter(|n| !n.is_empty()).unwrap_or(agency_raw);
-            catalog.agency(store, Agency { code: code.clone(), name_ru: name.into(), name_en: name.into(), parent: None }).await?;
+            catalog.agency(store, Agency { code: code.as_str().into(), name_ru: name.into(), name_en: name.into(), parent: None }).await?;
             Some(code)
         };
         let service = format!("{prefix}-{}", slug(request_type));
         catalog.service(store, Service {
-            code: service.clone(), name_ru: request_type.into(), name_en: request_type.into(),
+            code: service.as_str().into(), name_ru: request_type.into(), name_en: request_type.into(),
             description_ru: String::new(), description_en: String::new(), group: cols.source.to_uppercase(),
-            keywords: Vec::new(), attributes: Vec::new(), default_agency: agency.clone(),
+            keywords: Vec::new(), attributes: Vec::new(), default_agency: agency.clone().map(Into::into),
             deadline_regime: format!("{}_default", cols.source), electronic: true, active: true,
         }).await?;
         let territory = match field(cols.territory) {
@@ -165,7 +165,7 @@ pub async fn import(shared: Arc<dyn Store>, path: &Path, profile: Profile) -> Re
                 let name = cols.territory_name.map(field).filter(|n| !n.is_empty()).unwrap_or(raw);
                 let kind = if profile == Profile::La { "neighborhood_council" } else { "community_district" };
                 catalog.territory(store, Territory {
-                    code: code.clone(), name_ru: name.into(), name_en: name.into(), kind: kind.into(), parent: None, population: None,
+                    code: code.as_str().into(), name_ru: name.into(), name_en: name.into(), kind: kind.into(), parent: None, population: None,
                 }).await?;
                 Some(code)
             }
@@ -198,8 +198,8 @@ pub async fn import(shared: Arc<dyn Store>, path: &Path, profile: Profile) -> Re
         };
         request.coordinates = coordinates;
         request.address = Some(field(cols.address).to_owned()).filter(|a| !a.is_empty());
-        request.territory = territory;
-        request.agency = agency;
+        request.territory = territory.map(Into::into);
+        request.agency = agency.map(Into::into);
         request.attributes = attributes;
         request.category = Some(request_type.to_owned());
         batcher.push(ImportedRequest {
