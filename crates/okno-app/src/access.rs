@@ -8,7 +8,7 @@ use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, Salt
 use argon2::Argon2;
 use base64::Engine;
 use chrono::{DateTime, Duration, Utc};
-use okno_core::{AgencyCode, FieldErrors, Principal, Role};
+use okno_core::{AgencyCode, ApiKeyId, FieldErrors, Principal, Role, UserId};
 use okno_store::{NewUser, Store};
 use rand::RngCore;
 use serde::{Deserialize, Serialize};
@@ -82,7 +82,7 @@ pub struct CreateUser {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct CreatedUser {
     /// User id.
-    pub id: i64,
+    pub id: UserId,
     /// Login name.
     pub login: String,
 }
@@ -177,7 +177,7 @@ pub async fn api_key_client(app: &App, key: &str) -> Result<Option<String>> {
 #[derive(Debug)]
 pub struct IssuedKey {
     /// Its id.
-    pub id: i64,
+    pub id: ApiKeyId,
     /// The client it was issued to (trimmed).
     pub client: String,
     /// The key; shown this once, stored only as a hash.
@@ -194,7 +194,7 @@ pub async fn issue_api_key(store: &dyn Store, client: &str, actor: &str, now: Da
 }
 
 /// Revokes Open311 API key `id`, audited as `actor`'s.
-pub async fn revoke_api_key(store: &dyn Store, id: i64, actor: &str, now: DateTime<Utc>) -> Result<()> {
+pub async fn revoke_api_key(store: &dyn Store, id: ApiKeyId, actor: &str, now: DateTime<Utc>) -> Result<()> {
     if !store.revoke_api_key(id, now).await? {
         return Err(AppError::NotFound(format!("no active API key {id}")));
     }

@@ -13,7 +13,7 @@ use chrono::{DateTime, Duration, NaiveDate, SubsecRound, Utc};
 use okno_analytics::spikes::SpikeRules;
 use okno_analytics::{Cube, Filter, Window};
 use okno_core::alert::{Alert, AlertFilter, AlertState};
-use okno_core::{Principal, RequestFilter, Role, TerritoryCode};
+use okno_core::{AlertId, Principal, RequestFilter, Role, TerritoryCode};
 use okno_store::Store;
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
@@ -115,7 +115,7 @@ pub struct AlertPage {
     /// Newest first.
     pub items: Vec<AlertView>,
     /// Pass as `before` for the next page; absent on the last page.
-    pub next_before: Option<i64>,
+    pub next_before: Option<AlertId>,
 }
 
 fn view(names: &HashMap<TerritoryCode, String>, alert: Alert) -> AlertView {
@@ -133,13 +133,13 @@ pub async fn list(app: &App, filter: &AlertFilter) -> Result<AlertPage> {
 }
 
 /// Alert `id` as stored.
-pub async fn stored(app: &App, id: i64) -> Result<Alert> {
+pub async fn stored(app: &App, id: AlertId) -> Result<Alert> {
     app.store.alert(id).await?.ok_or_else(|| AppError::NotFound(format!("no alert {id}")))
 }
 
 /// The requests alert `id` counts — its topic and place, created in its period — on the page
 /// of `page` (whose scope the reader's role already set).
-pub async fn requests_filter(app: &App, id: i64, page: RequestFilter) -> Result<RequestFilter> {
+pub async fn requests_filter(app: &App, id: AlertId, page: RequestFilter) -> Result<RequestFilter> {
     let spike = stored(app, id).await?.spike;
     Ok(RequestFilter {
         territory: spike.territory,
@@ -170,7 +170,7 @@ pub struct AlertDetail {
 }
 
 /// Alert `id` with its series.
-pub async fn detail(app: &App, id: i64) -> Result<AlertDetail> {
+pub async fn detail(app: &App, id: AlertId) -> Result<AlertDetail> {
     let alert = stored(app, id).await?;
     let from = alert.spike.first_day - Duration::days(i64::from(app.rules.spikes.history_days));
     let window = Window::new(from, alert.spike.last_day + Duration::days(1))?;
@@ -193,7 +193,7 @@ pub struct AlertChange {
 const MAX_NOTE_CHARS: usize = 2_000;
 
 /// Acknowledges, resolves or reopens an alert, for the center's operators, analysts and administrators.
-pub async fn change(app: &App, user: &Principal, id: i64, change: &AlertChange, now: DateTime<Utc>) -> Result<AlertView> {
+pub async fn change(app: &App, user: &Principal, id: AlertId, change: &AlertChange, now: DateTime<Utc>) -> Result<AlertView> {
     if user.role == Role::AgencyStaff {
         return Err(AppError::Forbidden("alerts are handled by the center's operators and analysts".into()));
     }

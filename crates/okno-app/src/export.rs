@@ -128,7 +128,7 @@ pub async fn requests(store: &dyn Store, format: ExportFormat, out: impl Write) 
         }
         written += page.len() as u64;
         match page.last() {
-            Some(last) if page.len() == PAGE as usize => filter.before_id = Some(last.id.0),
+            Some(last) if page.len() == PAGE as usize => filter.before_id = Some(last.id),
             _ => break,
         }
     }

@@ -14,7 +14,7 @@ pub fn page_limit(limit: Option<u32>) -> Result<u32> {
 
 /// Where a newest-first list continues (`before` of the next page): the last item's id when
 /// the page is full, none on the last page.
-pub fn next_before<T>(page: &[T], limit: u32, id: impl Fn(&T) -> i64) -> Option<i64> {
+pub fn next_before<T, I>(page: &[T], limit: u32, id: impl Fn(&T) -> I) -> Option<I> {
     (page.len() == limit as usize).then(|| page.last().map(id)).flatten()
 }
 

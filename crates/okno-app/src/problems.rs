@@ -11,7 +11,7 @@ use crate::App;
 use chrono::{DateTime, Duration, NaiveDate, SubsecRound, Utc};
 use okno_core::calendar::monday_of;
 use okno_core::problem::{self, Member, Problem, ProblemFilter, ProblemRules, ProblemState, ProblemUpdate};
-use okno_core::{AgencyCode, Principal, ProblemId, Request, RequestFilter, RequestOrder, Role};
+use okno_core::{AgencyCode, Principal, ProblemId, Request, RequestFilter, RequestId, RequestOrder, Role};
 use okno_store::Store;
 use serde::Serialize;
 use utoipa::ToSchema;
@@ -46,7 +46,7 @@ async fn recent_members(store: &dyn Store, rules: &ProblemRules, now: DateTime<U
         let page = store.list_requests(&filter).await?;
         members.extend(page.iter().filter_map(Member::of));
         match page.last() {
-            Some(last) if page.len() == SCAN_PAGE as usize => filter.before_id = Some(last.id.0),
+            Some(last) if page.len() == SCAN_PAGE as usize => filter.before_id = Some(last.id),
             _ => return Ok(members),
         }
     }
@@ -57,7 +57,7 @@ pub async fn scan(store: &dyn Store, rules: &ProblemRules, zone: chrono_tz::Tz, 
     let now = now.trunc_subsecs(6);
     let members = recent_members(store, rules, now).await?;
     let drafts = problem::find(&members, rules, zone);
-    let ids: Vec<i64> = drafts.iter().flat_map(|d| d.members.iter().copied()).collect();
+    let ids: Vec<RequestId> = drafts.iter().flat_map(|d| d.members.iter().copied()).collect();
     let links = store.problem_links(&ids).await?;
     let changes = problem::reconcile(&drafts, &members, &links, rules, zone);
     let created = changes.iter().filter(|c| matches!(c, problem::ProblemChange::Create(_))).count();
@@ -104,7 +104,7 @@ pub struct ProblemPage {
     /// Newest first.
     pub items: Vec<ProblemView>,
     /// Pass as `before` for the next page; absent on the last page.
-    pub next_before: Option<i64>,
+    pub next_before: Option<ProblemId>,
 }
 
 async fn views(app: &App, problems: Vec<Problem>) -> Result<Vec<ProblemView>> {
@@ -130,7 +130,7 @@ pub async fn list(app: &App, user: &Principal, mut filter: ProblemFilter) -> Res
         filter.owner.clone_from(&user.agency);
     }
     let found = app.store.problems(&filter).await?;
-    let next_before = crate::paging::next_before(&found, filter.limit, |p| p.id.0);
+    let next_before = crate::paging::next_before(&found, filter.limit, |p| p.id);
     Ok(ProblemPage { items: views(app, found).await?, next_before })
 }
 
@@ -146,7 +146,7 @@ pub async fn readable(app: &App, user: &Principal, id: ProblemId) -> Result<Prob
 /// The requests of problem `id`, if `user` may read it, on the page of `page`.
 pub async fn requests_filter(app: &App, user: &Principal, id: ProblemId, page: RequestFilter) -> Result<RequestFilter> {
     readable(app, user, id).await?;
-    Ok(RequestFilter { problem: Some(id.0), ..page })
+    Ok(RequestFilter { problem: Some(id), ..page })
 }
 
 /// Requests of a problem filed in one week.
@@ -174,7 +174,7 @@ const TREND_MEMBERS: u32 = 2_000;
 /// Problem `id` with its weekly trend, if `user` may read it.
 pub async fn detail(app: &App, user: &Principal, id: ProblemId) -> Result<ProblemDetail> {
     let found = readable(app, user, id).await?;
-    let filter = RequestFilter { problem: Some(id.0), limit: TREND_MEMBERS, ..RequestFilter::default() };
+    let filter = RequestFilter { problem: Some(id), limit: TREND_MEMBERS, ..RequestFilter::default() };
     let requests = app.store.list_requests(&filter).await?;
     let zone = app.deadlines.timezone;
     let monday = |t: DateTime<Utc>| monday_of(t.with_timezone(&zone).date_naive());

@@ -14,7 +14,7 @@ use utoipa::ToSchema;
 #[derive(Debug, Serialize, ToSchema)]
 pub struct PublicRequest {
     /// Request id.
-    pub id: i64,
+    pub id: RequestId,
     /// Tracking token (absent when the request is shown to someone who only follows it).
     #[serde(skip_serializing_if = "String::is_empty")]
     pub token: String,
@@ -52,7 +52,7 @@ pub struct PublicRequest {
     /// Public timeline (staff comments and staff names left out).
     pub timeline: Vec<PublicEvent>,
     /// The request this one was merged into: follow that one for the answer.
-    pub duplicate_of: Option<i64>,
+    pub duplicate_of: Option<RequestId>,
     /// How many other citizens' requests were merged into this one (they follow it too).
     pub followers: i64,
 }
@@ -86,7 +86,7 @@ pub async fn public_view(app: &App, r: Request) -> Result<PublicRequest> {
         .collect();
     let followers = app.store.duplicate_count(r.id).await?;
     Ok(PublicRequest {
-        id: r.id.0, token: r.token, service_code: r.service_code, status: r.status, open311_status: r.status.open311(),
+        id: r.id, token: r.token, service_code: r.service_code, status: r.status, open311_status: r.status.open311(),
         text: r.text, address: r.address, coordinates: r.coordinates, territory: r.territory, agency: r.agency,
         created_at: r.created_at, updated_at: r.updated_at, due_at: r.due_at, closed_at: r.closed_at,
         last_answer: r.last_answer, rating: r.rating, media_url: r.media_url, timeline, duplicate_of: r.duplicate_of,
@@ -209,14 +209,14 @@ async fn perform(app: &App, request: &Request, action: Action, input: ActionInpu
 /// The request a duplicate is merged into when the user names `original`: that one, or the
 /// request it was itself merged into (so every duplicate points at the live original), provided
 /// the user may read it.
-async fn merge_target(app: &App, user: &Principal, original: i64) -> Result<i64> {
+async fn merge_target(app: &App, user: &Principal, original: RequestId) -> Result<RequestId> {
     let unknown = || AppError::field("duplicate_of", format!("no request {original}"));
-    let mut target = app.store.request(RequestId(original)).await?.ok_or_else(unknown)?;
+    let mut target = app.store.request(original).await?.ok_or_else(unknown)?;
     if let Some(root) = target.duplicate_of {
-        target = app.store.request(RequestId(root)).await?.ok_or_else(unknown)?;
+        target = app.store.request(root).await?.ok_or_else(unknown)?;
     }
     if !user.can_read_request(target.agency.as_deref()) {
         return Err(AppError::field("duplicate_of", format!("request {} belongs to another agency", target.id)));
     }
-    Ok(target.id.0)
+    Ok(target.id)
 }

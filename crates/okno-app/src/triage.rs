@@ -9,7 +9,7 @@ use chrono::{DateTime, Utc};
 use okno_classify::{extra_token, Contribution, Model, ModelInfo, Query, Workspace, TOPICS_READ};
 use okno_core::catalog::{name_of_kind, territory_chain};
 use okno_core::triage::{matching_rule, Decider, Prediction, PredictionRecord, RoutingRule, RuleDraft, Scored};
-use okno_core::{Agency, AgencyCode, Principal, Request, RequestId, Role, Service, ServiceCode, Territory, TerritoryCode};
+use okno_core::{Agency, AgencyCode, Principal, Request, RequestId, Role, RuleId, Service, ServiceCode, Territory, TerritoryCode};
 use okno_store::Store;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -358,7 +358,7 @@ pub async fn add_rule(app: &App, user: &Principal, draft: RuleDraft, now: DateTi
 }
 
 /// Turns a keyword rule off (it is kept for the record). Operators only.
-pub async fn disable_rule(app: &App, user: &Principal, id: i64) -> Result<()> {
+pub async fn disable_rule(app: &App, user: &Principal, id: RuleId) -> Result<()> {
     require_operator(user)?;
     if app.store.set_routing_rule_active(id, false).await? { Ok(()) } else { Err(AppError::NotFound(format!("no rule {id}"))) }
 }

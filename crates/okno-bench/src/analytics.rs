@@ -70,7 +70,7 @@ async fn templates(args: &AnalyticsArgs) -> Result<(Vec<Request>, Arc<dyn Store>
     loop {
         let page = source.list_requests(&RequestFilter { before_id: before, limit: 5_000, ..Default::default() }).await?;
         let Some(last) = page.last() else { break };
-        before = Some(last.id.0);
+        before = Some(last.id);
         rows.extend(page.into_iter().filter(|r| r.coordinates.is_some()));
     }
     Ok((rows, source))

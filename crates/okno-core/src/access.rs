@@ -1,7 +1,7 @@
 //! Who may do what. Roles are coarse; the one fine rule is that agency staff see and act on
 //! their own agency's requests only.
 
-use crate::ids::AgencyCode;
+use crate::ids::{AgencyCode, UserId};
 use crate::lifecycle::Action;
 use serde::{Deserialize, Serialize};
 use std::str::FromStr;
@@ -47,7 +47,7 @@ impl FromStr for Role {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
 pub struct Principal {
     /// User id.
-    pub user_id: i64,
+    pub user_id: UserId,
     /// Login name (recorded as the actor of events and audit entries).
     pub login: String,
     /// Role.
@@ -109,7 +109,7 @@ mod tests {
     use super::*;
 
     fn user(role: Role, agency: Option<&str>) -> Principal {
-        Principal { user_id: 1, login: "u".into(), role, agency: agency.map(AgencyCode::from) }
+        Principal { user_id: UserId(1), login: "u".into(), role, agency: agency.map(AgencyCode::from) }
     }
 
     #[test]

@@ -1,7 +1,7 @@
 //! Spike alerts as operators handle them: a topic counted in a territory (or the whole region)
 //! over a day or a week, against what its history led to expect, and where the alert stands.
 
-use crate::ids::TerritoryCode;
+use crate::ids::{AlertId, TerritoryCode};
 use crate::request::string_enum;
 use chrono::{DateTime, Datelike, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
@@ -66,7 +66,7 @@ pub struct AlertDraft {
 #[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
 pub struct Alert {
     /// Its number.
-    pub id: i64,
+    pub id: AlertId,
     /// What was found (the latest scan's counts).
     #[serde(flatten)]
     pub spike: AlertDraft,
@@ -96,7 +96,7 @@ pub struct AlertFilter {
     /// Only alerts whose period ends on or after this day.
     pub since: Option<NaiveDate>,
     /// Only alerts with a smaller id (the cursor of the previous page).
-    pub before_id: Option<i64>,
+    pub before_id: Option<AlertId>,
     /// At most this many.
     pub limit: u32,
 }

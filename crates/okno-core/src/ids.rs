@@ -1,8 +1,7 @@
 //! Identifiers and codes that cannot be mistaken for one another: a problem's number passed
 //! where a request's is expected, or a territory's code where an agency's is, does not compile.
-//! Serialized as the plain numbers and strings they wrap (documented as integers with
-//! `#[schema(value_type = i64)]` where a schema holds an id; codes document themselves as
-//! strings). With the `sqlx` feature they are also database columns of the types they wrap.
+//! Serialized, documented in the API (as integers and strings) and, with the `sqlx` feature,
+//! stored as the plain numbers and strings they wrap.
 
 use serde::{Deserialize, Serialize};
 use std::borrow::Borrow;
@@ -23,6 +22,13 @@ macro_rules! id_type {
                 self.0.fmt(f)
             }
         }
+
+        impl std::str::FromStr for $name {
+            type Err = std::num::ParseIntError;
+            fn from_str(s: &str) -> Result<Self, Self::Err> {
+                s.parse().map($name)
+            }
+        }
     };
 }
 
@@ -34,6 +40,26 @@ id_type!(
 id_type!(
     /// A systemic problem's number.
     ProblemId
+);
+
+id_type!(
+    /// A spike alert's number.
+    AlertId
+);
+
+id_type!(
+    /// A staff user's number.
+    UserId
+);
+
+id_type!(
+    /// An operator's routing rule's number.
+    RuleId
+);
+
+id_type!(
+    /// An Open311 API key's number.
+    ApiKeyId
 );
 
 macro_rules! code_type {

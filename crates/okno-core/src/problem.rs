@@ -14,8 +14,7 @@
 //! Operators then accept a proposal (naming it and giving it an owner), dismiss it, or close
 //! it once its cause is fixed; new matching requests attach to the open ones.
 
-use crate::ids::{AgencyCode, TerritoryCode};
-use crate::ids::ProblemId;
+use crate::ids::{AgencyCode, ProblemId, RequestId, TerritoryCode};
 use crate::duplicates::{distance_m, Trigrams};
 use crate::request::{string_enum, Coordinates, Request};
 use chrono::{DateTime, Utc};
@@ -98,7 +97,7 @@ impl ProblemState {
 #[derive(Debug, Clone)]
 pub struct Member {
     /// Request id.
-    pub id: i64,
+    pub id: RequestId,
     /// The topic it is counted under: its category, or its service when it has none.
     pub topic: String,
     /// Filed.
@@ -120,7 +119,7 @@ impl Member {
     pub fn of(r: &Request) -> Option<Member> {
         let text = if r.text.trim().is_empty() { r.reason.clone().unwrap_or_default() } else { r.text.clone() };
         Some(Member {
-            id: r.id.0,
+            id: r.id,
             topic: topic_of(r).to_owned(),
             at: r.created_at,
             point: r.coordinates?,
@@ -165,14 +164,13 @@ pub struct ProblemDraft {
     #[serde(flatten)]
     pub summary: ClusterSummary,
     /// Request ids, ascending.
-    pub members: Vec<i64>,
+    pub members: Vec<RequestId>,
 }
 
 /// A stored systemic problem.
 #[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
 pub struct Problem {
     /// Its number.
-    #[schema(value_type = i64)]
     pub id: ProblemId,
     /// Where operators have taken it.
     pub state: ProblemState,
@@ -205,7 +203,7 @@ pub struct ProblemFilter {
     /// Only those owned by this agency.
     pub owner: Option<AgencyCode>,
     /// Only ids below this (paging).
-    pub before_id: Option<i64>,
+    pub before_id: Option<ProblemId>,
     /// At most this many, newest first.
     pub limit: u32,
 }
@@ -338,7 +336,7 @@ pub fn summarize(members: &[&Member]) -> ProblemDraft {
         .max_by(|a, b| a.1.total_cmp(&b.1).then(b.0.id.cmp(&a.0.id)))
         .map(|(m, _)| m.text.clone())
         .unwrap_or_default();
-    let mut ids: Vec<i64> = members.iter().map(|m| m.id).collect();
+    let mut ids: Vec<RequestId> = members.iter().map(|m| m.id).collect();
     ids.sort_unstable();
     ProblemDraft {
         summary: ClusterSummary {
@@ -398,8 +396,8 @@ pub fn find(members: &[Member], rules: &ProblemRules, zone: chrono_tz::Tz) -> Ve
 /// its new requests to it (a dismissed one takes them silently, so it is not proposed again);
 /// otherwise (no problem, or only closed ones: the cause came back) its unlinked requests
 /// are a new proposal if they alone still qualify.
-pub fn reconcile(drafts: &[ProblemDraft], members: &[Member], links: &HashMap<i64, Link>, rules: &ProblemRules, zone: chrono_tz::Tz) -> Vec<ProblemChange> {
-    let by_id: HashMap<i64, &Member> = members.iter().map(|m| (m.id, m)).collect();
+pub fn reconcile(drafts: &[ProblemDraft], members: &[Member], links: &HashMap<RequestId, Link>, rules: &ProblemRules, zone: chrono_tz::Tz) -> Vec<ProblemChange> {
+    let by_id: HashMap<RequestId, &Member> = members.iter().map(|m| (m.id, m)).collect();
     let mut changes = Vec::new();
     for draft in drafts {
         let mut overlap: BTreeMap<ProblemId, usize> = BTreeMap::new();
@@ -446,7 +444,7 @@ mod tests {
 
     fn member(id: i64, topic: &str, day: i64, lat: f64, lon: f64, text: &str) -> Member {
         Member {
-            id,
+            id: RequestId(id),
             topic: topic.into(),
             at: Utc.with_ymd_and_hms(2026, 3, 1, 9, 0, 0).unwrap() + Duration::days(day) + Duration::minutes(id),
             point: Coordinates { lat, lon },
@@ -491,7 +489,7 @@ mod tests {
         let found = find(&all, &ProblemRules::default(), ZONE);
         assert_eq!(found.len(), 1, "{found:#?}");
         let p = &found[0];
-        assert_eq!((p.summary.topic.as_str(), p.members.clone()), ("housing", (1..=8).collect::<Vec<i64>>()));
+        assert_eq!((p.summary.topic.as_str(), p.members.clone()), ("housing", (1..=8).map(RequestId).collect::<Vec<_>>()));
         assert!(p.summary.radius_m < 100.0 && p.summary.sample_text.contains("крыш"), "{p:?}");
         assert_eq!((p.summary.territory.as_deref(), p.summary.agency.as_deref()), (Some("central"), Some("housing")));
     }
@@ -499,7 +497,7 @@ mod tests {
     #[test]
     fn a_burst_on_one_day_or_a_different_topic_is_not_a_systemic_problem() {
         let mut burst = roof();
-        burst.iter_mut().for_each(|m| m.at = Utc.with_ymd_and_hms(2026, 3, 1, 9, 0, 0).unwrap() + Duration::minutes(m.id));
+        burst.iter_mut().for_each(|m| m.at = Utc.with_ymd_and_hms(2026, 3, 1, 9, 0, 0).unwrap() + Duration::minutes(m.id.0));
         assert!(find(&burst, &ProblemRules::default(), ZONE).is_empty(), "one day: a spike, not a lasting problem");
         let mut mixed = roof();
         mixed.iter_mut().enumerate().for_each(|(i, m)| m.topic = ["housing", "roads"][i % 2].into());
@@ -513,16 +511,16 @@ mod tests {
         let drafts = find(&members, &rules, ZONE);
         let fresh = reconcile(&drafts, &members, &HashMap::new(), &rules, ZONE);
         assert!(matches!(&fresh[..], [ProblemChange::Create(d)] if d.members.len() == 8));
-        let mut links: HashMap<i64, Link> = (1..=6).map(|id| (id, (ProblemId(40), ProblemState::Accepted))).collect();
+        let mut links: HashMap<RequestId, Link> = (1..=6).map(|id| (RequestId(id), (ProblemId(40), ProblemState::Accepted))).collect();
         let extended = reconcile(&drafts, &members, &links, &rules, ZONE);
-        assert!(matches!(&extended[..], [ProblemChange::Extend { problem: ProblemId(40), draft }] if draft.members == [7, 8]), "{extended:?}");
-        links.extend([(7, (ProblemId(40), ProblemState::Accepted)), (8, (ProblemId(40), ProblemState::Accepted))]);
+        assert!(matches!(&extended[..], [ProblemChange::Extend { problem: ProblemId(40), draft }] if draft.members == [RequestId(7), RequestId(8)]), "{extended:?}");
+        links.extend([(RequestId(7), (ProblemId(40), ProblemState::Accepted)), (RequestId(8), (ProblemId(40), ProblemState::Accepted))]);
         assert!(reconcile(&drafts, &members, &links, &rules, ZONE).is_empty(), "nothing new");
         links.values_mut().for_each(|l| l.1 = ProblemState::Dismissed);
         assert!(reconcile(&drafts, &members, &links, &rules, ZONE).is_empty(), "a dismissed problem is not proposed again");
-        let closed: HashMap<i64, Link> = (1..=3).map(|id| (id, (ProblemId(40), ProblemState::Closed))).collect();
+        let closed: HashMap<RequestId, Link> = (1..=3).map(|id| (RequestId(id), (ProblemId(40), ProblemState::Closed))).collect();
         let back = reconcile(&drafts, &members, &closed, &rules, ZONE);
-        assert!(matches!(&back[..], [ProblemChange::Create(d)] if d.members == [4, 5, 6, 7, 8]), "the cause came back: {back:?}");
+        assert!(matches!(&back[..], [ProblemChange::Create(d)] if d.members == (4..=8).map(RequestId).collect::<Vec<_>>()), "the cause came back: {back:?}");
     }
 
     #[test]

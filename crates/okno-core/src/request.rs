@@ -1,7 +1,7 @@
 //! Requests, their event timeline and the citizen's contact, with the validation applied once
 //! when a request enters Okno through any channel.
 
-use crate::ids::{AgencyCode, RequestId, ServiceCode, TerritoryCode};
+use crate::ids::{AgencyCode, ProblemId, RequestId, ServiceCode, TerritoryCode};
 use crate::catalog::{AttributeDatatype, Service};
 use crate::lifecycle::Status;
 use chrono::{DateTime, Utc};
@@ -463,7 +463,6 @@ pub fn check_attributes(service: &Service, values: &BTreeMap<String, Vec<String>
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct Request {
     /// Okno's id (Open311 `service_request_id`).
-    #[schema(value_type = i64)]
     pub id: RequestId,
     /// Public tracking token given to the citizen.
     pub token: String,
@@ -526,7 +525,7 @@ pub struct Request {
     /// What placing its point found: the H3 cell and any data-quality flag.
     pub location: Location,
     /// The request this one was merged into as a duplicate (its citizen follows that one).
-    pub duplicate_of: Option<i64>,
+    pub duplicate_of: Option<RequestId>,
 }
 
 /// One entry in a request's timeline.
@@ -590,7 +589,7 @@ impl NewEvent {
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct RequestFilter {
     /// Only these request ids.
-    pub ids: Vec<i64>,
+    pub ids: Vec<RequestId>,
     /// Only these services.
     pub services: Vec<ServiceCode>,
     /// Only these statuses.
@@ -612,7 +611,7 @@ pub struct RequestFilter {
     /// Containing these words (case- and ё-insensitive), in text or address.
     pub text: Option<String>,
     /// Only requests with a smaller id than this (the cursor of the previous page).
-    pub before_id: Option<i64>,
+    pub before_id: Option<RequestId>,
     /// At most this many.
     pub limit: u32,
     /// Skip this many first (page-number pagination, as Open311 clients use).
@@ -628,9 +627,9 @@ pub struct RequestFilter {
     /// Only requests still without an agency whose routing deadline is before this.
     pub unrouted_by: Option<DateTime<Utc>>,
     /// Only the duplicates merged into this request.
-    pub duplicate_of: Option<i64>,
+    pub duplicate_of: Option<RequestId>,
     /// Only the requests of this systemic problem.
-    pub problem: Option<i64>,
+    pub problem: Option<ProblemId>,
 }
 
 /// The order of a request list.

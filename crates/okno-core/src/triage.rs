@@ -3,7 +3,7 @@
 //! service's own agency, then the classifier's prediction when it is confident enough; what
 //! is left undecided waits in the triage queue.
 
-use crate::ids::{AgencyCode, RequestId, ServiceCode, TerritoryCode};
+use crate::ids::{AgencyCode, RequestId, RuleId, ServiceCode, TerritoryCode};
 use crate::request::{string_enum, FieldErrors, ValidationError, MAX_SHORT_CHARS};
 use crate::text::search_key;
 use chrono::{DateTime, Utc};
@@ -52,7 +52,7 @@ pub struct Prediction {
     /// Who decided the agency (`triage`: no agency yet).
     pub agency_by: Decider,
     /// The rule that decided, if one did.
-    pub rule_id: Option<i64>,
+    pub rule_id: Option<RuleId>,
     /// Data fingerprints of the models that predicted (topic, agency), for tracing.
     pub models: Vec<String>,
     /// Whether an operator must confirm or correct it.
@@ -80,7 +80,7 @@ pub struct PredictionRecord {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct RoutingRule {
     /// Rule id.
-    pub id: i64,
+    pub id: RuleId,
     /// Keywords, in search form (lower case, ё→е); each must occur in the text, so a stem
     /// ("сосул") matches all its forms.
     pub keywords: Vec<String>,
@@ -156,7 +156,7 @@ mod tests {
 
     fn rule(id: i64, keywords: &[&str], territory: Option<&str>, priority: i32) -> RoutingRule {
         RoutingRule {
-            id,
+            id: RuleId(id),
             keywords: keywords.iter().map(|k| (*k).to_owned()).collect(),
             service: Some(format!("s{id}").into()),
             agency: None,
@@ -172,9 +172,9 @@ mod tests {
     fn all_keywords_must_occur_and_the_highest_priority_wins() {
         let rules = vec![rule(1, &["сосул"], None, 0), rule(2, &["сосул", "крыш"], None, 5), rule(3, &["снег"], Some("nevsky"), 9)];
         let inside: [TerritoryCode; 3] = ["nevsky-mo-1".into(), "nevsky".into(), "spb".into()];
-        assert_eq!(matching_rule(&rules, "Сосульки висят над входом", &[]).map(|r| r.id), Some(1));
-        assert_eq!(matching_rule(&rules, "СОСУЛЬКИ на КРЫШЕ", &[]).map(|r| r.id), Some(2));
-        assert_eq!(matching_rule(&rules, "Снёг и сосульки на крыше", &inside).map(|r| r.id), Some(3), "ё folds to е");
+        assert_eq!(matching_rule(&rules, "Сосульки висят над входом", &[]).map(|r| r.id), Some(RuleId(1)));
+        assert_eq!(matching_rule(&rules, "СОСУЛЬКИ на КРЫШЕ", &[]).map(|r| r.id), Some(RuleId(2)));
+        assert_eq!(matching_rule(&rules, "Снёг и сосульки на крыше", &inside).map(|r| r.id), Some(RuleId(3)), "ё folds to е");
         assert_eq!(matching_rule(&rules, "снег", &["kirovsky".into()]).map(|r| r.id), None, "outside its territory");
         let mut inactive = rules.clone();
         inactive.iter_mut().for_each(|r| r.active = false);

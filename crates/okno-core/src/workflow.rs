@@ -1,7 +1,7 @@
 //! What a lifecycle action does to a request: the pure decision the store then applies
 //! atomically (new status, agency, deadline, answer, rating and the event that records it).
 
-use crate::ids::{AgencyCode, ServiceCode};
+use crate::ids::{AgencyCode, RequestId, ServiceCode};
 use crate::access::Principal;
 use crate::clock::{is_reroute, ClockState, DeadlineRules};
 use crate::deadline::TermStart;
@@ -27,7 +27,7 @@ pub struct ActionInput {
     pub rating: Option<i16>,
     /// The request this one duplicates (`mark_duplicate`): the duplicate is linked to it and
     /// its citizen follows it; the link stands in for the reason.
-    pub duplicate_of: Option<i64>,
+    pub duplicate_of: Option<RequestId>,
 }
 
 /// The full new state of a request's mutable fields after an action, and its event.
@@ -58,7 +58,7 @@ pub struct RequestUpdate {
     /// When the deadline clock was stopped, while it stands still.
     pub paused_at: Option<DateTime<Utc>>,
     /// The request it was merged into as a duplicate.
-    pub duplicate_of: Option<i64>,
+    pub duplicate_of: Option<RequestId>,
     /// The event recording the action.
     pub event: NewEvent,
 }
@@ -189,7 +189,7 @@ pub fn plan(
             update.event.agency = request.agency.clone();
         }
         Action::MarkDuplicate => match input.duplicate_of {
-            Some(original) if original == request.id.0 => errors.add("duplicate_of", "a request cannot duplicate itself"),
+            Some(original) if original == request.id => errors.add("duplicate_of", "a request cannot duplicate itself"),
             Some(original) => {
                 update.duplicate_of = Some(original);
                 update.event.text = Some(format!("#{original}"));
@@ -328,7 +328,7 @@ mod tests {
     }
 
     fn operator() -> Principal {
-        Principal { user_id: 1, login: "op".into(), role: Role::Operator, agency: None }
+        Principal { user_id: crate::UserId(1), login: "op".into(), role: Role::Operator, agency: None }
     }
 
     #[test]
@@ -375,12 +375,12 @@ mod tests {
         let r = request(Status::Routed, "2021-03-31T23:59:59+03:00");
         let now = at("2021-03-10T12:00:00+03:00");
         let merge = |input: ActionInput| plan(&r, Action::MarkDuplicate, &input, &Actor::User(&op), now, &|_, _| true, None);
-        let merged = merge(ActionInput { duplicate_of: Some(7), ..Default::default() }).unwrap();
-        assert_eq!((merged.status, merged.duplicate_of, merged.closed_at), (Status::Duplicate, Some(7), Some(now)));
+        let merged = merge(ActionInput { duplicate_of: Some(RequestId(7)), ..Default::default() }).unwrap();
+        assert_eq!((merged.status, merged.duplicate_of, merged.closed_at), (Status::Duplicate, Some(RequestId(7)), Some(now)));
         assert_eq!(merged.event.text.as_deref(), Some("#7"));
-        let with_note = merge(ActionInput { duplicate_of: Some(7), text: Some("тот же двор".into()), ..Default::default() }).unwrap();
+        let with_note = merge(ActionInput { duplicate_of: Some(RequestId(7)), text: Some("тот же двор".into()), ..Default::default() }).unwrap();
         assert_eq!(with_note.event.text.as_deref(), Some("#7: тот же двор"));
-        let itself = merge(ActionInput { duplicate_of: Some(r.id.0), ..Default::default() }).unwrap_err();
+        let itself = merge(ActionInput { duplicate_of: Some(r.id), ..Default::default() }).unwrap_err();
         assert!(itself.to_string().contains("duplicate_of"), "{itself}");
         assert!(merge(ActionInput::default()).is_err(), "neither a reason nor an original");
         let closed_with_reason = merge(ActionInput { text: Some("дубль из соцсетей".into()), ..Default::default() }).unwrap();

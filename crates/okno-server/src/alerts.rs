@@ -11,6 +11,7 @@ use axum::Json;
 use chrono::{NaiveDate, Utc};
 use okno_app::alerts::{AlertChange, AlertDetail, AlertPage, AlertView, ScanReport};
 use okno_core::alert::{AlertFilter, AlertState, Period};
+use okno_core::AlertId;
 use serde::Deserialize;
 use utoipa::{IntoParams, ToSchema};
 
@@ -28,7 +29,7 @@ pub struct AlertQuery {
     /// Only alerts whose period ends on or after this local date.
     pub since: Option<NaiveDate>,
     /// `next_before` of the previous page.
-    pub before: Option<i64>,
+    pub before: Option<AlertId>,
     /// Page size, 1–200 (default 50).
     pub limit: Option<u32>,
 }
@@ -48,7 +49,7 @@ pub async fn list(State(state): State<AppState>, caller: Caller, ApiQuery(q): Ap
 /// One alert with its series (staff).
 #[utoipa::path(get, path = "/api/v1/alerts/{id}", tag = "alerts", params(("id" = i64, Path, description = "Alert id")),
     responses((status = 200, body = AlertDetail), (status = 401, body = Problem), (status = 404, body = Problem)))]
-pub async fn get(State(state): State<AppState>, caller: Caller, ApiPath(id): ApiPath<i64>) -> Result<Json<AlertDetail>, ApiError> {
+pub async fn get(State(state): State<AppState>, caller: Caller, ApiPath(id): ApiPath<AlertId>) -> Result<Json<AlertDetail>, ApiError> {
     caller.staff()?;
     Ok(Json(okno_app::alerts::detail(&state.app, id).await?))
 }
@@ -66,7 +67,7 @@ pub struct AlertRequestsQuery {
 /// agency staff see their agency's only).
 #[utoipa::path(get, path = "/api/v1/alerts/{id}/requests", tag = "alerts", params(("id" = i64, Path, description = "Alert id"), AlertRequestsQuery),
     responses((status = 200, body = RequestPage), (status = 401, body = Problem), (status = 404, body = Problem)))]
-pub async fn requests(State(state): State<AppState>, caller: Caller, ApiPath(id): ApiPath<i64>, ApiQuery(q): ApiQuery<AlertRequestsQuery>) -> Result<Json<RequestPage>, ApiError> {
+pub async fn requests(State(state): State<AppState>, caller: Caller, ApiPath(id): ApiPath<AlertId>, ApiQuery(q): ApiQuery<AlertRequestsQuery>) -> Result<Json<RequestPage>, ApiError> {
     let user = caller.staff()?;
     let page = crate::api::ListQuery { cursor: q.cursor, limit: q.limit, ..Default::default() }.into_filter(&user)?;
     let filter = okno_app::alerts::requests_filter(&state.app, id, page).await?;
@@ -76,7 +77,7 @@ pub async fn requests(State(state): State<AppState>, caller: Caller, ApiPath(id)
 /// Acknowledges, resolves or reopens an alert (operators, analysts, admins).
 #[utoipa::path(post, path = "/api/v1/alerts/{id}", tag = "alerts", params(("id" = i64, Path, description = "Alert id")), request_body = AlertChange,
     responses((status = 200, body = AlertView), (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem), (status = 422, body = Problem)))]
-pub async fn change(State(state): State<AppState>, caller: Caller, ApiPath(id): ApiPath<i64>, ApiJson(change): ApiJson<AlertChange>) -> Result<Json<AlertView>, ApiError> {
+pub async fn change(State(state): State<AppState>, caller: Caller, ApiPath(id): ApiPath<AlertId>, ApiJson(change): ApiJson<AlertChange>) -> Result<Json<AlertView>, ApiError> {
     Ok(Json(okno_app::alerts::change(&state.app, &caller.staff()?, id, &change, Utc::now()).await?))
 }
 

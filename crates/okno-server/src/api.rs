@@ -106,7 +106,7 @@ pub struct ListQuery {
     /// Page size, 1–500 (default 50).
     pub limit: Option<u32>,
     /// Only the duplicates merged into this request.
-    pub duplicate_of: Option<i64>,
+    pub duplicate_of: Option<RequestId>,
 }
 
 /// A page of requests.
@@ -148,7 +148,7 @@ impl ListQuery {
                 .decode(c)
                 .ok()
                 .and_then(|b| String::from_utf8(b).ok())
-                .and_then(|s| s.parse::<i64>().ok())
+                .and_then(|s| s.parse::<RequestId>().ok())
                 .or_else(|| {
                     errors.add("cursor", "is not a cursor returned by this API");
                     None

@@ -429,7 +429,7 @@ fn requests_filter(params: &Params, format: Format, now: DateTime<Utc>, capped: 
     if let Some(ids) = params.get("service_request_id") {
         filter.ids = ids.split(',').filter_map(|id| id.trim().parse().ok()).collect();
         if filter.ids.is_empty() {
-            filter.ids.push(-1);
+            filter.ids.push(RequestId(-1));
         }
         return Ok(filter);
     }
@@ -678,7 +678,7 @@ async fn bulk_csv(state: &AppState, params: &Params) -> Result<Response> {
             out.write_record(&row).map_err(|e| Open311Error::from_api(format, ApiError::Internal(e.to_string())))?;
         }
         match page.last() {
-            Some(last) if page.len() == BULK_PAGE as usize => filter.before_id = Some(last.id.0),
+            Some(last) if page.len() == BULK_PAGE as usize => filter.before_id = Some(last.id),
             _ => break,
         }
     }

@@ -25,7 +25,7 @@ pub struct ProblemQuery {
     /// Only those owned by this agency.
     pub owner: Option<String>,
     /// `next_before` of the previous page.
-    pub before: Option<i64>,
+    pub before: Option<ProblemId>,
     /// Page size, 1–200 (default 50).
     pub limit: Option<u32>,
 }
@@ -44,8 +44,8 @@ pub async fn list(State(state): State<AppState>, caller: Caller, ApiQuery(q): Ap
 /// One problem with its weekly trend (staff who may read it).
 #[utoipa::path(get, path = "/api/v1/problems/{id}", tag = "problems", params(("id" = i64, Path, description = "Problem id")),
     responses((status = 200, body = ProblemDetail), (status = 401, body = ProblemDetails), (status = 403, body = ProblemDetails), (status = 404, body = ProblemDetails)))]
-pub async fn get(State(state): State<AppState>, caller: Caller, ApiPath(id): ApiPath<i64>) -> Result<Json<ProblemDetail>, ApiError> {
-    Ok(Json(okno_app::problems::detail(&state.app, &caller.staff()?, ProblemId(id)).await?))
+pub async fn get(State(state): State<AppState>, caller: Caller, ApiPath(id): ApiPath<ProblemId>) -> Result<Json<ProblemDetail>, ApiError> {
+    Ok(Json(okno_app::problems::detail(&state.app, &caller.staff()?, id).await?))
 }
 
 /// A page of a problem's requests.
@@ -61,10 +61,10 @@ pub struct ProblemRequestsQuery {
 /// agency's requests only).
 #[utoipa::path(get, path = "/api/v1/problems/{id}/requests", tag = "problems", params(("id" = i64, Path, description = "Problem id"), ProblemRequestsQuery),
     responses((status = 200, body = RequestPage), (status = 401, body = ProblemDetails), (status = 403, body = ProblemDetails), (status = 404, body = ProblemDetails)))]
-pub async fn requests(State(state): State<AppState>, caller: Caller, ApiPath(id): ApiPath<i64>, ApiQuery(q): ApiQuery<ProblemRequestsQuery>) -> Result<Json<RequestPage>, ApiError> {
+pub async fn requests(State(state): State<AppState>, caller: Caller, ApiPath(id): ApiPath<ProblemId>, ApiQuery(q): ApiQuery<ProblemRequestsQuery>) -> Result<Json<RequestPage>, ApiError> {
     let user = caller.staff()?;
     let page = crate::api::ListQuery { cursor: q.cursor, limit: q.limit, ..Default::default() }.into_filter(&user)?;
-    let filter = okno_app::problems::requests_filter(&state.app, &user, ProblemId(id), page).await?;
+    let filter = okno_app::problems::requests_filter(&state.app, &user, id, page).await?;
     Ok(Json(crate::api::request_page(&state, filter).await?))
 }
 
@@ -72,8 +72,8 @@ pub async fn requests(State(state): State<AppState>, caller: Caller, ApiPath(id)
 /// (operators, analysts, admins).
 #[utoipa::path(post, path = "/api/v1/problems/{id}", tag = "problems", params(("id" = i64, Path, description = "Problem id")), request_body = ProblemUpdate,
     responses((status = 200, body = ProblemView), (status = 401, body = ProblemDetails), (status = 403, body = ProblemDetails), (status = 404, body = ProblemDetails), (status = 422, body = ProblemDetails)))]
-pub async fn change(State(state): State<AppState>, caller: Caller, ApiPath(id): ApiPath<i64>, ApiJson(change): ApiJson<ProblemUpdate>) -> Result<Json<ProblemView>, ApiError> {
-    Ok(Json(okno_app::problems::change(&state.app, &caller.staff()?, ProblemId(id), change, Utc::now()).await?))
+pub async fn change(State(state): State<AppState>, caller: Caller, ApiPath(id): ApiPath<ProblemId>, ApiJson(change): ApiJson<ProblemUpdate>) -> Result<Json<ProblemView>, ApiError> {
+    Ok(Json(okno_app::problems::change(&state.app, &caller.staff()?, id, change, Utc::now()).await?))
 }
 
 /// Scans the recent requests for systemic problems now (admins).

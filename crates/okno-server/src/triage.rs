@@ -94,7 +94,7 @@ pub async fn add_rule(State(state): State<AppState>, caller: Caller, ApiJson(dra
 /// Turns a keyword rule off (it is kept for the record). Operators.
 #[utoipa::path(delete, path = "/api/v1/routing-rules/{id}", tag = "triage", params(("id" = i64, Path)),
     responses((status = 204), (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem)))]
-pub async fn disable_rule(State(state): State<AppState>, caller: Caller, ApiPath(id): ApiPath<i64>) -> Result<StatusCode, ApiError> {
+pub async fn disable_rule(State(state): State<AppState>, caller: Caller, ApiPath(id): ApiPath<okno_core::RuleId>) -> Result<StatusCode, ApiError> {
     okno_app::triage::disable_rule(&state.app, &caller.staff()?, id).await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -5,7 +5,7 @@ use crate::dialect::{classify, get_time, parse_stored, Dialect, Row, SqlStore};
 use crate::Result;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use okno_core::{AgencyCode, Contact, Principal, RequestId, Role};
+use okno_core::{AgencyCode, ApiKeyId, Contact, Principal, RequestId, Role, UserId};
 
 /// A user as stored, with the password hash for verification.
 #[derive(Debug, Clone, PartialEq)]
@@ -43,7 +43,7 @@ pub struct AuditEntry {
     /// What (`contact.read`, `user.create`…).
     pub action: String,
     /// Which request, if any.
-    pub request_id: Option<i64>,
+    pub request_id: Option<RequestId>,
     /// More detail.
     pub detail: Option<String>,
 }
@@ -52,7 +52,7 @@ pub struct AuditEntry {
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct ApiKeyInfo {
     /// Key id.
-    pub id: i64,
+    pub id: ApiKeyId,
     /// The client it was issued to; requests it files carry `open311:<client>` as their source.
     pub client: String,
     /// Issued.
@@ -68,31 +68,31 @@ pub trait AccessStore: Send + Sync {
     /// to the audit log in the same transaction, whether or not a contact exists.
     async fn read_contact(&self, request: RequestId, reader: &Principal, now: DateTime<Utc>) -> Result<Option<Contact>>;
     /// Appends an audit entry.
-    async fn audit(&self, user_login: &str, action: &str, request_id: Option<i64>, detail: Option<&str>, now: DateTime<Utc>) -> Result<()>;
+    async fn audit(&self, user_login: &str, action: &str, request_id: Option<RequestId>, detail: Option<&str>, now: DateTime<Utc>) -> Result<()>;
     /// The newest audit entries first.
     async fn audit_log(&self, limit: u32) -> Result<Vec<AuditEntry>>;
     /// Creates a user; fails with `Conflict` if the login is taken.
-    async fn create_user(&self, user: &NewUser, now: DateTime<Utc>) -> Result<i64>;
+    async fn create_user(&self, user: &NewUser, now: DateTime<Utc>) -> Result<UserId>;
     /// A user by login.
     async fn user_by_login(&self, login: &str) -> Result<Option<UserRecord>>;
     /// Stores a browser session by the hash of its secret.
-    async fn create_session(&self, token_hash: &str, user_id: i64, expires_at: DateTime<Utc>) -> Result<()>;
+    async fn create_session(&self, token_hash: &str, user_id: UserId, expires_at: DateTime<Utc>) -> Result<()>;
     /// The active user behind a session that has not expired at `now`.
     async fn session_principal(&self, token_hash: &str, now: DateTime<Utc>) -> Result<Option<Principal>>;
     /// Ends a session.
     async fn delete_session(&self, token_hash: &str) -> Result<()>;
     /// Stores a bearer token by the hash of its secret.
-    async fn create_api_token(&self, user_id: i64, name: &str, token_hash: &str, now: DateTime<Utc>) -> Result<i64>;
+    async fn create_api_token(&self, user_id: UserId, name: &str, token_hash: &str, now: DateTime<Utc>) -> Result<i64>;
     /// The active user behind a bearer token that has not been revoked.
     async fn token_principal(&self, token_hash: &str) -> Result<Option<Principal>>;
     /// Issues an Open311 API key to `client`, stored by the hash of its secret.
-    async fn create_api_key(&self, client: &str, key_hash: &str, now: DateTime<Utc>) -> Result<i64>;
+    async fn create_api_key(&self, client: &str, key_hash: &str, now: DateTime<Utc>) -> Result<ApiKeyId>;
     /// The client holding a key that has not been revoked.
     async fn api_key_client(&self, key_hash: &str) -> Result<Option<String>>;
     /// Every key issued, newest first.
     async fn api_keys(&self) -> Result<Vec<ApiKeyInfo>>;
     /// Revokes a key by id; `false` if there is no such unrevoked key.
-    async fn revoke_api_key(&self, id: i64, now: DateTime<Utc>) -> Result<bool>;
+    async fn revoke_api_key(&self, id: ApiKeyId, now: DateTime<Utc>) -> Result<bool>;
 }
 
 fn principal_from_row<D: Dialect>(row: &Row<D>) -> Result<Principal> {
@@ -116,7 +116,7 @@ impl<D: Dialect> AccessStore for SqlStore<D> {
         row.map(|r| Ok(Contact { name: D::get(&r, 0)?, phone: D::get(&r, 1)?, email: D::get(&r, 2)? })).transpose()
     }
 
-    async fn audit(&self, user_login: &str, action: &str, request_id: Option<i64>, detail: Option<&str>, now: DateTime<Utc>) -> Result<()> {
+    async fn audit(&self, user_login: &str, action: &str, request_id: Option<RequestId>, detail: Option<&str>, now: DateTime<Utc>) -> Result<()> {
         D::sql("INSERT INTO audit_log (at, user_login, action, request_id, detail) VALUES ($1, $2, $3, $4, $5)")
             .bind_time(now).bind(user_login).bind(action).bind(request_id).bind(detail)
             .execute(&mut *self.write().await?).await?;
@@ -136,7 +136,7 @@ impl<D: Dialect> AccessStore for SqlStore<D> {
             .collect()
     }
 
-    async fn create_user(&self, u: &NewUser, now: DateTime<Utc>) -> Result<i64> {
+    async fn create_user(&self, u: &NewUser, now: DateTime<Utc>) -> Result<UserId> {
         let row = D::sql(
             "INSERT INTO users (login, password_hash, role, agency_code, active, created_at) \
              VALUES ($1, $2, $3, $4, TRUE, $5) RETURNING id",
@@ -153,7 +153,7 @@ impl<D: Dialect> AccessStore for SqlStore<D> {
             .transpose()
     }
 
-    async fn create_session(&self, token_hash: &str, user_id: i64, expires_at: DateTime<Utc>) -> Result<()> {
+    async fn create_session(&self, token_hash: &str, user_id: UserId, expires_at: DateTime<Utc>) -> Result<()> {
         D::sql("INSERT INTO sessions (token_hash, user_id, expires_at) VALUES ($1, $2, $3)")
             .bind(token_hash).bind(user_id).bind_time(expires_at)
             .execute(&mut *self.write().await?).await.map_err(classify)?;
@@ -174,7 +174,7 @@ impl<D: Dialect> AccessStore for SqlStore<D> {
         Ok(())
     }
 
-    async fn create_api_token(&self, user_id: i64, name: &str, token_hash: &str, now: DateTime<Utc>) -> Result<i64> {
+    async fn create_api_token(&self, user_id: UserId, name: &str, token_hash: &str, now: DateTime<Utc>) -> Result<i64> {
         let row = D::sql("INSERT INTO api_tokens (token_hash, user_id, name, created_at) VALUES ($1, $2, $3, $4) RETURNING id")
             .bind(token_hash).bind(user_id).bind(name).bind_time(now)
             .fetch_one(&mut *self.write().await?).await.map_err(classify)?;
@@ -190,7 +190,7 @@ impl<D: Dialect> AccessStore for SqlStore<D> {
         row.as_ref().map(principal_from_row::<D>).transpose()
     }
 
-    async fn create_api_key(&self, client: &str, key_hash: &str, now: DateTime<Utc>) -> Result<i64> {
+    async fn create_api_key(&self, client: &str, key_hash: &str, now: DateTime<Utc>) -> Result<ApiKeyId> {
         let row = D::sql("INSERT INTO api_keys (client, key_hash, created_at) VALUES ($1, $2, $3) RETURNING id")
             .bind(client).bind(key_hash).bind_time(now)
             .fetch_one(&mut *self.write().await?).await.map_err(classify)?;
@@ -213,7 +213,7 @@ impl<D: Dialect> AccessStore for SqlStore<D> {
             .collect()
     }
 
-    async fn revoke_api_key(&self, id: i64, now: DateTime<Utc>) -> Result<bool> {
+    async fn revoke_api_key(&self, id: ApiKeyId, now: DateTime<Utc>) -> Result<bool> {
         let changed = D::sql("UPDATE api_keys SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL")
             .bind_time(now).bind(id).execute(&mut *self.write().await?).await?;
         Ok(changed == 1)

@@ -6,6 +6,7 @@ use crate::Result;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use okno_core::alert::{Alert, AlertDraft, AlertFilter, AlertState};
+use okno_core::AlertId;
 use sqlx::AssertSqlSafe;
 
 /// Spike alerts.
@@ -18,10 +19,10 @@ pub trait AlertStore: Send + Sync {
     /// Alerts matching the filter, newest first.
     async fn alerts(&self, filter: &AlertFilter) -> Result<Vec<Alert>>;
     /// One alert.
-    async fn alert(&self, id: i64) -> Result<Option<Alert>>;
+    async fn alert(&self, id: AlertId) -> Result<Option<Alert>>;
     /// Moves an alert to `state`, recording who did it and their note (a missing note keeps the
     /// previous one); `None` when there is no such alert.
-    async fn set_alert_state(&self, id: i64, state: AlertState, by: &str, note: Option<&str>, now: DateTime<Utc>) -> Result<Option<Alert>>;
+    async fn set_alert_state(&self, id: AlertId, state: AlertState, by: &str, note: Option<&str>, now: DateTime<Utc>) -> Result<Option<Alert>>;
 }
 
 fn alert_from_row<D: Dialect>(row: &Row<D>) -> Result<Alert> {
@@ -74,12 +75,12 @@ impl<D: Dialect> AlertStore for SqlStore<D> {
         rows.iter().map(alert_from_row::<D>).collect()
     }
 
-    async fn alert(&self, id: i64) -> Result<Option<Alert>> {
+    async fn alert(&self, id: AlertId) -> Result<Option<Alert>> {
         let row = D::sql("SELECT * FROM alerts WHERE id = $1").bind(id).fetch_optional(&mut *self.read().await?).await?;
         row.as_ref().map(alert_from_row::<D>).transpose()
     }
 
-    async fn set_alert_state(&self, id: i64, state: AlertState, by: &str, note: Option<&str>, now: DateTime<Utc>) -> Result<Option<Alert>> {
+    async fn set_alert_state(&self, id: AlertId, state: AlertState, by: &str, note: Option<&str>, now: DateTime<Utc>) -> Result<Option<Alert>> {
         let row = D::sql("UPDATE alerts SET state = $1, handled_by = $2, note = COALESCE($3, note), updated_at = $4 WHERE id = $5 RETURNING *")
             .bind(state.as_str()).bind(by).bind(note).bind_time(now).bind(id)
             .fetch_optional(&mut *self.write().await?).await.map_err(classify)?;

@@ -15,7 +15,7 @@ use std::collections::HashMap;
 #[async_trait]
 pub trait ProblemStore: Send + Sync {
     /// The problems the requests `ids` belong to, by request id.
-    async fn problem_links(&self, ids: &[i64]) -> Result<HashMap<i64, Link>>;
+    async fn problem_links(&self, ids: &[RequestId]) -> Result<HashMap<RequestId, Link>>;
     /// Stores what a problem scan found, in one transaction: new proposals and new requests of
     /// existing problems (a request already in a problem stays where it is).
     async fn record_problems(&self, changes: &[ProblemChange], now: DateTime<Utc>) -> Result<()>;
@@ -59,7 +59,7 @@ fn problem_from_row<D: Dialect>(row: &Row<D>) -> Result<Problem> {
 
 /// Links requests to a problem (those already in one stay there) and brings its count
 /// and span up to date; how many were linked.
-async fn add_problem_members<D: Dialect>(conn: &mut Conn<D>, problem: ProblemId, ids: &[i64], added_by: &str, now: DateTime<Utc>) -> Result<u64> {
+async fn add_problem_members<D: Dialect>(conn: &mut Conn<D>, problem: ProblemId, ids: &[RequestId], added_by: &str, now: DateTime<Utc>) -> Result<u64> {
     let mut linked = 0;
     for id in ids {
         linked += D::sql("INSERT INTO problem_members (request_id, problem_id, added_at, added_by) VALUES ($1, $2, $3, $4) ON CONFLICT (request_id) DO NOTHING")
@@ -78,7 +78,7 @@ async fn add_problem_members<D: Dialect>(conn: &mut Conn<D>, problem: ProblemId,
 
 #[async_trait]
 impl<D: Dialect> ProblemStore for SqlStore<D> {
-    async fn problem_links(&self, ids: &[i64]) -> Result<HashMap<i64, Link>> {
+    async fn problem_links(&self, ids: &[RequestId]) -> Result<HashMap<RequestId, Link>> {
         let mut links = HashMap::new();
         let mut conn = self.read().await?;
         for chunk in ids.chunks(500) {
@@ -94,7 +94,7 @@ impl<D: Dialect> ProblemStore for SqlStore<D> {
             }
             for row in q.fetch_all(&mut conn).await? {
                 let state: String = D::get(&row, "state")?;
-                links.insert(D::get(&row, "request_id")?, (ProblemId(D::get(&row, "problem_id")?), parse_stored("state", &state)?));
+                links.insert(D::get(&row, "request_id")?, (D::get(&row, "problem_id")?, parse_stored("state", &state)?));
             }
         }
         Ok(links)
@@ -158,7 +158,7 @@ impl<D: Dialect> ProblemStore for SqlStore<D> {
             Some(row) => parse_stored::<ProblemState>("state", &D::get::<String, _>(&row, 0)?)?.is_open(),
             None => false,
         };
-        let added = open && add_problem_members::<D>(&mut tx, problem, &[request.0], "intake", now).await? == 1;
+        let added = open && add_problem_members::<D>(&mut tx, problem, &[request], "intake", now).await? == 1;
         tx.commit().await?;
         Ok(added)
     }

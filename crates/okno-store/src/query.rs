@@ -309,7 +309,7 @@ impl Conditions {
 /// The `SELECT` for a request filter and the values to bind to it, in order.
 pub fn list_requests(filter: &RequestFilter) -> (String, Vec<Bind>) {
     let mut c = Conditions::new(format!("SELECT {REQUEST_COLUMNS} FROM requests"));
-    c.push_in("id", filter.ids.iter().map(|id| Bind::Int(Some(*id))));
+    c.push_in("id", filter.ids.iter().map(|id| Bind::Int(Some(id.0))));
     c.push_in("service_code", filter.services.iter().map(|s| Bind::Text(Some(s.to_string()))));
     c.push_in("status", filter.statuses.iter().map(|s| Bind::Text(Some(s.as_str().to_owned()))));
     if let Some(a) = &filter.agency {
@@ -352,13 +352,13 @@ pub fn list_requests(filter: &RequestFilter) -> (String, Vec<Bind>) {
         c.push(" AND agency_code IS NULL AND routing_due_at < ?", Bind::Time(Some(t)));
     }
     if let Some(id) = filter.duplicate_of {
-        c.push(" AND duplicate_of = ?", Bind::Int(Some(id)));
+        c.push(" AND duplicate_of = ?", Bind::Int(Some(id.0)));
     }
     if let Some(id) = filter.problem {
-        c.push(" AND id IN (SELECT request_id FROM problem_members WHERE problem_id = ?)", Bind::Int(Some(id)));
+        c.push(" AND id IN (SELECT request_id FROM problem_members WHERE problem_id = ?)", Bind::Int(Some(id.0)));
     }
     if let Some(id) = filter.before_id {
-        c.push(" AND id < ?", Bind::Int(Some(id)));
+        c.push(" AND id < ?", Bind::Int(Some(id.0)));
     }
     let order = match filter.order {
         RequestOrder::NewestId => " ORDER BY id DESC",
@@ -382,7 +382,7 @@ pub fn list_problems(filter: &ProblemFilter) -> (String, Vec<Bind>) {
         c.push(" AND owner_agency = ?", Bind::Text(Some(o.to_string())));
     }
     if let Some(id) = filter.before_id {
-        c.push(" AND id < ?", Bind::Int(Some(id)));
+        c.push(" AND id < ?", Bind::Int(Some(id.0)));
     }
     c.finish(" ORDER BY id DESC LIMIT ?", filter.limit)
 }
@@ -404,7 +404,7 @@ pub fn list_alerts(filter: &AlertFilter) -> (String, Vec<Bind>) {
         c.push(" AND last_day >= ?", Bind::Date(Some(d)));
     }
     if let Some(id) = filter.before_id {
-        c.push(" AND id < ?", Bind::Int(Some(id)));
+        c.push(" AND id < ?", Bind::Int(Some(id.0)));
     }
     c.finish(" ORDER BY id DESC LIMIT ?", filter.limit)
 }

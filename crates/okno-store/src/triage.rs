@@ -8,7 +8,7 @@ use crate::{Result, StoreError};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use okno_core::triage::{Prediction, PredictionRecord, RoutingRule, RuleDraft};
-use okno_core::{Request, RequestId};
+use okno_core::{Request, RequestId, RuleId};
 use sqlx::AssertSqlSafe;
 
 /// Triage records and routing rules.
@@ -27,7 +27,7 @@ pub trait TriageStore: Send + Sync {
     /// Adds a validated rule (its codes must exist: a conflict otherwise).
     async fn add_routing_rule(&self, rule: &RuleDraft, by: &str, now: DateTime<Utc>) -> Result<RoutingRule>;
     /// Turns a rule on or off; false if there is no such rule.
-    async fn set_routing_rule_active(&self, id: i64, active: bool) -> Result<bool>;
+    async fn set_routing_rule_active(&self, id: RuleId, active: bool) -> Result<bool>;
 }
 
 const PREDICTION_COLUMNS: &str = "p.request_id AS p_request_id, p.at AS p_at, p.services AS p_services, \
@@ -116,7 +116,7 @@ impl<D: Dialect> TriageStore for SqlStore<D> {
         rule_from_row::<D>(&row)
     }
 
-    async fn set_routing_rule_active(&self, id: i64, active: bool) -> Result<bool> {
+    async fn set_routing_rule_active(&self, id: RuleId, active: bool) -> Result<bool> {
         let changed = D::sql("UPDATE routing_rules SET active = $1 WHERE id = $2").bind(active).bind(id).execute(&mut *self.write().await?).await?;
         Ok(changed > 0)
     }

@@ -58,7 +58,7 @@ fn new_request(service: &str, text: &str, at: DateTime<Utc>) -> NewRequest {
 }
 
 fn operator() -> Principal {
-    Principal { user_id: 0, login: "op".into(), role: Role::Operator, agency: None }
+    Principal { user_id: okno_core::UserId(0), login: "op".into(), role: Role::Operator, agency: None }
 }
 
 async fn act(store: &dyn Store, id: okno_core::RequestId, action: Action, input: ActionInput, at: DateTime<Utc>) -> Result<okno_core::Request, StoreError> {
@@ -160,7 +160,7 @@ async fn lists_filter_search_and_paginate() {
         loop {
             let page = store.list_requests(&RequestFilter { limit: 10, before_id: cursor, ..Default::default() }).await.unwrap();
             if page.is_empty() { break; }
-            cursor = page.last().map(|r| r.id.0);
+            cursor = page.last().map(|r| r.id);
             seen.extend(page.into_iter().map(|r| r.id.0));
         }
         assert_eq!(seen.len(), 25);
@@ -301,7 +301,7 @@ async fn contact_reads_are_audited() {
         let contact = store.read_contact(id, &operator(), t(2, 9)).await.unwrap().unwrap();
         assert_eq!(contact.name.as_deref(), Some("Иванов И."));
         let log = store.audit_log(10).await.unwrap();
-        assert_eq!((log[0].action.as_str(), log[0].user_login.as_str(), log[0].request_id), ("contact.read", "op", Some(id.0)));
+        assert_eq!((log[0].action.as_str(), log[0].user_login.as_str(), log[0].request_id), ("contact.read", "op", Some(id)));
         assert_eq!(log[0].at, t(2, 9));
     }
 }
@@ -433,12 +433,12 @@ async fn lists_by_id_and_by_page() {
         seed(&*store).await;
         let mut ids = Vec::new();
         for i in 0..7 {
-            ids.push(store.create_request(&new_request("pothole", "Яма", t(1 + i, 8)), &format!("tok-{i}"), Due::default()).await.unwrap().request.id.0);
+            ids.push(store.create_request(&new_request("pothole", "Яма", t(1 + i, 8)), &format!("tok-{i}"), Due::default()).await.unwrap().request.id);
         }
-        let by_id = store.list_requests(&RequestFilter { ids: vec![ids[1], ids[4], 9_999], limit: 10, ..Default::default() }).await.unwrap();
-        assert_eq!(by_id.iter().map(|r| r.id.0).collect::<Vec<_>>(), [ids[4], ids[1]]);
+        let by_id = store.list_requests(&RequestFilter { ids: vec![ids[1], ids[4], okno_core::RequestId(9_999)], limit: 10, ..Default::default() }).await.unwrap();
+        assert_eq!(by_id.iter().map(|r| r.id).collect::<Vec<_>>(), [ids[4], ids[1]]);
         let page2 = store.list_requests(&RequestFilter { limit: 3, offset: 3, ..Default::default() }).await.unwrap();
-        assert_eq!(page2.iter().map(|r| r.id.0).collect::<Vec<_>>(), [ids[3], ids[2], ids[1]]);
+        assert_eq!(page2.iter().map(|r| r.id).collect::<Vec<_>>(), [ids[3], ids[2], ids[1]]);
     }
 }
 
@@ -489,7 +489,7 @@ async fn triage_records_wait_until_an_operator_routes_or_reclassifies() {
         let bad = RuleDraft { agency: Some("no-such-agency".into()), ..draft.clone() };
         assert!(matches!(store.add_routing_rule(&bad, "op", t(2, 9)).await, Err(StoreError::Conflict(_))));
         assert!(store.set_routing_rule_active(rule.id, false).await.unwrap());
-        assert!(!store.set_routing_rule_active(rule.id + 100, false).await.unwrap());
+        assert!(!store.set_routing_rule_active(okno_core::RuleId(rule.id.0 + 100), false).await.unwrap());
         assert_eq!(store.routing_rules().await.unwrap().iter().map(|r| (r.id, r.active)).collect::<Vec<_>>(), [(rule.id, false)]);
     }
 }
@@ -595,7 +595,7 @@ async fn alerts_keep_their_state_across_rescans_and_filter() {
         assert_eq!((again[1].id, again[1].state, again[1].detected_at, again[1].updated_at), (first[0].id, AlertState::Acknowledged, t(4, 9), t(5, 9)));
         let resolved = store.set_alert_state(first[0].id, AlertState::Resolved, "admin", None, t(6, 9)).await.unwrap().unwrap();
         assert_eq!(resolved.note.as_deref(), Some("бригады вызваны"), "no note keeps the previous one");
-        assert!(store.set_alert_state(999_999, AlertState::Resolved, "admin", None, t(6, 9)).await.unwrap().is_none());
+        assert!(store.set_alert_state(okno_core::AlertId(999_999), AlertState::Resolved, "admin", None, t(6, 9)).await.unwrap().is_none());
         let open = store.alerts(&AlertFilter { states: vec![AlertState::New, AlertState::Acknowledged], limit: 10, ..Default::default() }).await.unwrap();
         assert_eq!(open.iter().map(|a| a.id).collect::<Vec<_>>(), vec![first[1].id]);
         let recent = store.alerts(&AlertFilter { since: Some(day(5)), limit: 10, ..Default::default() }).await.unwrap();

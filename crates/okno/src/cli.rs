@@ -153,7 +153,7 @@ pub enum ApikeyCommand {
     /// Revoke a key by its id.
     Revoke {
         /// Key id, as `list` shows it.
-        id: i64,
+        id: okno_core::ApiKeyId,
     },
 }
 

@@ -604,7 +604,7 @@ mod tests {
             .enumerate()
             .filter(|(_, r)| r.request.created_at > demo_today() - Duration::days(rules.days))
             .map(|(i, r)| Member {
-                id: i as i64, topic: r.request.category.clone().unwrap_or_default(), at: r.request.created_at,
+                id: okno_core::RequestId(i as i64), topic: r.request.category.clone().unwrap_or_default(), at: r.request.created_at,
                 point: r.request.coordinates.expect("demo requests have points"), grams: Trigrams::of(&r.request.text),
                 text: r.request.text.clone(), territory: r.request.territory.clone(), agency: r.request.agency.clone(),
             })

@@ -958,7 +958,7 @@ async fn territories_place_the_spb_appeals_and_bad_boundaries_are_named() {
         let swapped = store.location_issues(Some("swapped"), okno_core::RequestId(0), 100).await.unwrap();
         let ids: Vec<&str> = swapped.iter().filter_map(|r| r.source_id.as_deref()).collect();
         assert_eq!(ids, ["9000000001"], "the swapped appeal, and only it");
-        let original = store.list_requests(&okno_core::RequestFilter { ids: vec![1], limit: 1, ..Default::default() }).await.unwrap();
+        let original = store.list_requests(&okno_core::RequestFilter { ids: vec![okno_core::RequestId(1)], limit: 1, ..Default::default() }).await.unwrap();
         assert_eq!(original[0].source_id.as_deref(), Some("2947909"), "the first appeal of the file");
         assert!(swapped[0].territory.is_some());
         assert_eq!(swapped[0].territory, original[0].territory, "placed where its coordinates swapped back fall");
