@@ -119,7 +119,6 @@ export interface Coordinates {
 /** A request as staff see it. */
 export interface Request {
   id: number;
-  token: string;
   service_code: string;
   channel: string;
   text: string;
@@ -159,7 +158,8 @@ export interface Event {
 /** A request as the citizen holding its token sees it. */
 export interface PublicRequest {
   id: number;
-  token: string;
+  /** Absent for staff who filed it on a citizen's behalf and for followers. */
+  token?: string;
   service_code: string;
   status: string;
   text: string;

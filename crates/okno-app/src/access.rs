@@ -13,6 +13,8 @@ use okno_store::{NewUser, Store};
 use rand::RngCore;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
+use unicode_normalization::UnicodeNormalization;
+use unicode_security::MixedScript;
 use utoipa::ToSchema;
 
 /// Shortest password accepted.
@@ -67,6 +69,7 @@ pub fn secret_hash(secret: &str) -> String {
 
 /// A user to create.
 #[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct CreateUser {
     /// Login name: letters, digits, `.`, `-`, `_`; 2–64 characters.
     pub login: String,
@@ -87,12 +90,31 @@ pub struct CreatedUser {
     pub login: String,
 }
 
+/// A login as typed, in the one form it is stored and looked up in: trimmed, and in Unicode
+/// compatibility composition (NFKC), so that full-width or ligature letters are the plain ones.
+pub fn normal_login(login: &str) -> String {
+    login.trim().nfkc().collect()
+}
+
+/// Whether two logins look alike (UTS #39 skeletons, ignoring case): `аdmin` with a Cyrillic
+/// `а` beside `admin`.
+fn confusable(a: &str, b: &str) -> bool {
+    let skeleton = |s: &str| unicode_security::skeleton(&s.to_lowercase()).collect::<String>();
+    skeleton(a) == skeleton(b)
+}
+
 /// Checks a new user and stores it with its password hashed; the creation is audited as `actor`.
+/// Logins are normalized ([`normal_login`]), written in one script, and must not look like an
+/// existing one.
 pub async fn create_user(store: &dyn Store, form: CreateUser, actor: &str, now: DateTime<Utc>) -> Result<CreatedUser> {
     let mut errors = FieldErrors::default();
-    let login = form.login.trim().to_owned();
+    let login = normal_login(&form.login);
     if !(2..=64).contains(&login.chars().count()) || !login.chars().all(|c| c.is_alphanumeric() || ".-_".contains(c)) {
         errors.add("login", "must be 2–64 letters, digits, '.', '-' or '_'");
+    } else if !login.is_single_script() {
+        errors.add("login", "must be written in one alphabet (Latin or Cyrillic letters are not mixed)");
+    } else if let Some(existing) = store.user_logins().await?.into_iter().find(|l| *l != login && confusable(l, &login)) {
+        errors.add("login", format!("looks like the existing login {existing:?}"));
     }
     if form.password.chars().count() < MIN_PASSWORD_CHARS {
         errors.add("password", format!("must be at least {MIN_PASSWORD_CHARS} characters"));
@@ -126,13 +148,20 @@ pub struct Session {
 }
 
 /// Signs in with login and password. An unknown login is checked against a decoy hash, so the
-/// time taken does not tell whether a login exists.
+/// time taken does not tell whether a login exists. A failed attempt is audited.
 pub async fn sign_in(app: &App, login: &str, password: &str, now: DateTime<Utc>) -> Result<Session> {
-    let user = app.store.user_by_login(login.trim()).await?;
+    let user = app.store.user_by_login(&normal_login(login)).await?;
     let hash = user.as_ref().map_or(app.password_decoy.as_str(), |u| u.password_hash.as_str());
     let password_ok = verify_password(hash, password);
-    let Some(user) = user.filter(|u| password_ok && u.active) else {
-        return Err(AppError::Unauthenticated);
+    let user = match user {
+        Some(user) if password_ok && user.active => user,
+        tried => {
+            // Under the user it was tried for; a login that names no one is not kept (it may be
+            // a password typed into the wrong field).
+            let tried = tried.as_ref().map_or("(unknown login)", |u| u.principal.login.as_str());
+            app.store.audit(tried, "login.failed", None, None, now).await?;
+            return Err(AppError::WrongCredentials);
+        }
     };
     let secret = new_secret();
     app.store.create_session(&secret_hash(&secret), user.principal.user_id, now + Duration::hours(SESSION_HOURS)).await?;
@@ -147,6 +176,19 @@ pub async fn session_user(app: &App, secret: &str, now: DateTime<Utc>) -> Result
 /// The user a bearer token was issued to, while the token is valid.
 pub async fn token_user(app: &App, token: &str) -> Result<Option<Principal>> {
     Ok(app.store.token_principal(&secret_hash(token.trim())).await?)
+}
+
+/// Most audit entries one read returns.
+pub const MAX_AUDIT_ENTRIES: u32 = 1_000;
+
+/// The newest `limit` audit entries (default 500), for administrators.
+pub async fn audit_log(app: &App, admin: &Principal, limit: Option<u32>) -> Result<Vec<okno_store::AuditEntry>> {
+    require_admin(admin)?;
+    let limit = limit.unwrap_or(500);
+    if !(1..=MAX_AUDIT_ENTRIES).contains(&limit) {
+        return Err(AppError::field("limit", format!("must be 1 to {MAX_AUDIT_ENTRIES}")));
+    }
+    Ok(app.store.audit_log(limit).await?)
 }
 
 /// Ends the session whose secret is `secret`.
@@ -164,7 +206,8 @@ fn short_name<'a>(field: &str, name: &'a str) -> Result<&'a str> {
 pub async fn issue_token(app: &App, user: &Principal, name: &str, now: DateTime<Utc>) -> Result<String> {
     let name = short_name("name", name)?;
     let token = new_secret();
-    app.store.create_api_token(user.user_id, name, &secret_hash(&token), now).await?;
+    let id = app.store.create_api_token(user.user_id, name, &secret_hash(&token), now).await?;
+    app.store.audit(&user.login, "token.create", None, Some(&format!("token {id} {name:?}")), now).await?;
     Ok(token)
 }
 
@@ -216,5 +259,15 @@ mod tests {
         let s = new_secret();
         assert_eq!(s.len(), 43);
         assert_ne!(secret_hash(&s), s);
+    }
+
+    #[test]
+    fn look_alike_logins_are_told_and_full_width_letters_are_plain() {
+        assert!(confusable("admin", "\u{430}dmin"), "Cyrillic а");
+        assert!(confusable("Admin", "admin"), "case");
+        assert!(!confusable("admin", "admln"));
+        assert!(!"\u{430}dmin".is_single_script());
+        assert!("иванов".is_single_script() && "ivanov.p".is_single_script());
+        assert_eq!(normal_login(" \u{ff41}dmin "), "admin");
     }
 }

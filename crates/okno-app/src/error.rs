@@ -11,9 +11,9 @@ pub enum AppError {
     /// The input is well-formed but wrong, field by field.
     #[error("{}", .0.iter().map(|e| format!("{}: {}", e.field, e.message)).collect::<Vec<_>>().join("; "))]
     Invalid(Vec<FieldError>),
-    /// No valid credentials.
-    #[error("sign in first")]
-    Unauthenticated,
+    /// A sign-in with a wrong login or password (or a disabled account).
+    #[error("wrong login or password")]
+    WrongCredentials,
     /// The caller may not do this.
     #[error("{0}")]
     Forbidden(String),

@@ -24,7 +24,7 @@ pub async fn pending(store: &dyn Store, channel: Option<&str>, now: DateTime<Utc
 
 /// Marks notifications delivered by the mail sender; an id that is unknown or already sent is
 /// refused (those before it stay marked).
-pub async fn mark_sent(store: &dyn Store, ids: &[i64], now: DateTime<Utc>) -> Result<()> {
+pub async fn mark_sent(store: &dyn Store, ids: &[okno_core::NotificationId], now: DateTime<Utc>) -> Result<()> {
     for &id in ids {
         if !store.notification_sent(id, now).await? {
             return Err(AppError::NotFound(format!("no undelivered notification {id}")));
@@ -68,7 +68,7 @@ pub async fn deliver_webhooks(store: &dyn Store, client: &reqwest::Client, now: 
             }
             Some(error) => {
                 store.notification_failed(id, &error, now + retry_delay(pending.attempts + 1)).await?;
-                tracing::warn!(notification = id, %error, "webhook delivery failed");
+                tracing::warn!(notification = id.0, %error, "webhook delivery failed");
                 report.failed += 1;
             }
         }

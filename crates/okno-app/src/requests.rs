@@ -74,7 +74,8 @@ pub struct PublicEvent {
     pub new_due_at: Option<DateTime<Utc>>,
 }
 
-/// The public view of `r`, with its timeline (staff comments left out) and followers.
+/// The citizen's view of `r`, with its tracking token, its timeline (staff comments left out)
+/// and followers.
 pub async fn public_view(app: &App, r: Request) -> Result<PublicRequest> {
     let timeline = app
         .store
@@ -92,6 +93,14 @@ pub async fn public_view(app: &App, r: Request) -> Result<PublicRequest> {
         last_answer: r.last_answer, rating: r.rating, media_url: r.media_url, timeline, duplicate_of: r.duplicate_of,
         followers,
     })
+}
+
+/// A request just filed, as its filer sees it: the citizen who filed it gets its tracking token,
+/// staff who entered it on a citizen's behalf do not (the token is the citizen's secret and goes
+/// to the citizen's contact).
+pub async fn filed_view(app: &App, filer: Option<&Principal>, request: Request) -> Result<PublicRequest> {
+    let view = public_view(app, request).await?;
+    Ok(if filer.is_some() { PublicRequest { token: String::new(), ..view } } else { view })
 }
 
 /// Request `id` as anyone following it sees it: without its tracking token (which lets its
@@ -130,33 +139,36 @@ pub async fn events(app: &App, user: &Principal, id: RequestId) -> Result<Vec<Ev
 /// The citizen's contact of request `id`, if `user`'s role may see personal data; every read
 /// is written to the audit log.
 pub async fn contact(app: &App, user: &Principal, id: RequestId, now: DateTime<Utc>) -> Result<Contact> {
-    let request = readable(app, user, id).await?;
-    if !user.can_read_contact(request.agency.as_deref()) {
-        return Err(AppError::Forbidden("your role may not see citizens' personal data".into()));
+    let refusal = match readable(app, user, id).await {
+        Ok(request) if user.can_read_contact(request.agency.as_deref()) => None,
+        Ok(_) => Some(AppError::Forbidden("your role may not see citizens' personal data".into())),
+        Err(e @ AppError::Forbidden(_)) => Some(e),
+        Err(e) => return Err(e),
+    };
+    if let Some(refusal) = refusal {
+        app.store.audit(&user.login, "contact.refused", Some(id), None, now).await?;
+        return Err(refusal);
     }
     Ok(app.store.read_contact(id, user, now).await?.unwrap_or_default())
 }
 
-/// The source system a new request is recorded under, after checking who may file it through
-/// `channel`: staff as `user:LOGIN` (only the center enters phone, e-mail and social
-/// requests); anonymous callers only through `web` or `api`, without their own ids.
+/// The source system a new request is recorded under, after checking that `user` may file it
+/// through `channel` ([`okno_core::access::may_file_through`]): staff as `user:LOGIN`;
+/// anonymous callers without their own ids.
 pub fn intake_source(user: Option<&Principal>, channel: Channel, draft: &RequestDraft) -> Result<Option<String>> {
+    if !okno_core::access::may_file_through(user, channel) {
+        let allowed = [Channel::Web, Channel::Api, Channel::Phone, Channel::Email, Channel::Social]
+            .into_iter()
+            .filter(|c| okno_core::access::may_file_through(user, *c))
+            .map(|c| c.as_str())
+            .collect::<Vec<_>>()
+            .join(", ");
+        return Err(AppError::field("channel", format!("must be one of: {allowed}")));
+    }
     match user {
-        Some(user) => {
-            if !user.can_register() && !matches!(channel, Channel::Web | Channel::Api) {
-                return Err(AppError::Forbidden("only the management center enters phone, e-mail and social requests".into()));
-            }
-            Ok(Some(format!("user:{}", user.login)))
-        }
-        None => {
-            if !matches!(channel, Channel::Web | Channel::Api) {
-                return Err(AppError::field("channel", "must be web or api"));
-            }
-            if draft.source_id.is_some() {
-                return Err(AppError::field("source_id", "only authenticated clients may send their own ids"));
-            }
-            Ok(None)
-        }
+        Some(user) => Ok(Some(format!("user:{}", user.login))),
+        None if draft.source_id.is_some() => Err(AppError::field("source_id", "only authenticated clients may send their own ids")),
+        None => Ok(None),
     }
 }
 

@@ -291,6 +291,7 @@ pub async fn prediction(app: &App, user: &Principal, id: RequestId) -> Result<Pr
 
 /// A text to classify without filing it.
 #[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct ClassifyInput {
     /// The text.
     pub text: String,

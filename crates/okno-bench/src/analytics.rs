@@ -148,7 +148,7 @@ async fn generate(store: &Arc<dyn Store>, templates: &[Request], args: &Analytic
             events.push(done);
         }
         batcher.row();
-        batcher.push(ImportedRequest {
+        batcher.push(i as u64 + 2, ImportedRequest {
             token: okno_app::intake::tracking_token(created_at, &mut random), request, status: t.status, updated_at: closed_at.unwrap_or(created_at), closed_at,
             due_at: None, last_answer: None, rating: None, first_reaction_due_at: None, routing_due_at: None,
             first_reaction_at: None, first_answer_at: None, events,

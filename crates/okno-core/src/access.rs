@@ -3,6 +3,7 @@
 
 use crate::ids::{AgencyCode, UserId};
 use crate::lifecycle::Action;
+use crate::request::Channel;
 use serde::{Deserialize, Serialize};
 use std::str::FromStr;
 use utoipa::ToSchema;
@@ -40,6 +41,18 @@ impl FromStr for Role {
             .into_iter()
             .find(|r| r.as_str() == s)
             .ok_or_else(|| format!("unknown role {s:?}; expected admin, operator, agency_staff or analyst"))
+    }
+}
+
+/// Whether `filer` (`None`: an anonymous citizen) may file a request as having come through
+/// `channel`. Everyone files through the web form and the API; the center's operators and
+/// administrators also enter phone, e-mail and social-media requests; imports and Open311 have
+/// their own ways in, so no one names them.
+pub fn may_file_through(filer: Option<&Principal>, channel: Channel) -> bool {
+    match channel {
+        Channel::Web | Channel::Api => true,
+        Channel::Phone | Channel::Email | Channel::Social => filer.is_some_and(Principal::can_register),
+        Channel::Import | Channel::Open311 => false,
     }
 }
 

@@ -62,6 +62,11 @@ id_type!(
     ApiKeyId
 );
 
+id_type!(
+    /// A notification's number in the outbox.
+    NotificationId
+);
+
 macro_rules! code_type {
     ($(#[$doc:meta])* $name:ident) => {
         $(#[$doc])*

@@ -23,7 +23,7 @@ pub mod triage;
 pub mod workflow;
 
 pub use access::{Principal, Role};
-pub use ids::{AgencyCode, AlertId, ApiKeyId, ProblemId, RequestId, RuleId, ServiceCode, TerritoryCode, UserId};
+pub use ids::{AgencyCode, AlertId, ApiKeyId, NotificationId, ProblemId, RequestId, RuleId, ServiceCode, TerritoryCode, UserId};
 pub use catalog::{Agency, Attribute, AttributeDatatype, AttributeValue, Service, Territory};
 pub use lifecycle::{Action, Open311Status, Status, TransitionError};
 pub use request::{

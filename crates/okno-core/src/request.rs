@@ -133,6 +133,7 @@ string_enum! {
 
 /// A citizen's personal data, kept apart from the request and never shown publicly.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct Contact {
     /// Name as given.
     pub name: Option<String>,
@@ -167,17 +168,34 @@ pub struct ValidationError(pub Vec<FieldError>);
 #[derive(Debug, Default)]
 pub struct FieldErrors(Vec<FieldError>);
 
+/// Whether text holds a control character other than a line break or a tab: a NUL, an escape,
+/// a bell. Such text is refused on every intake path (it breaks exports and terminals).
+pub fn has_control_chars(text: &str) -> bool {
+    text.chars().any(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t'))
+}
+
+/// `text` without its control characters other than line breaks and tabs.
+pub fn without_control_chars(text: &str) -> String {
+    text.chars().filter(|c| !c.is_control() || matches!(c, '\n' | '\r' | '\t')).collect()
+}
+
+/// What a field with a control character is told.
+const CONTROL_CHARS: &str = "must not contain control characters (such as NUL)";
+
 impl FieldErrors {
     /// Records a problem with `field`.
     pub fn add(&mut self, field: impl Into<String>, message: impl Into<String>) {
         self.0.push(FieldError { field: field.into(), message: message.into() });
     }
 
-    /// Checks an optional text field's length (a text or a code); empty ones become `None`.
+    /// Checks an optional text field (a text or a code): its length, and that it holds no
+    /// control character ([`has_control_chars`]); empty ones become `None`.
     pub fn bounded<T: AsRef<str> + From<String>>(&mut self, field: &str, value: Option<T>, max_chars: usize) -> Option<T> {
         let value = value.map(|v| v.as_ref().trim().to_owned()).filter(|v| !v.is_empty())?;
         if value.chars().count() > max_chars {
             self.add(field, format!("must be at most {max_chars} characters"));
+        } else if has_control_chars(&value) {
+            self.add(field, CONTROL_CHARS);
         }
         Some(T::from(value))
     }
@@ -232,6 +250,7 @@ pub struct NewRequest {
 
 /// Raw intake fields as any channel delivers them, before validation.
 #[derive(Debug, Clone, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct RequestDraft {
     /// Service code.
     pub service_code: Option<String>,
@@ -257,6 +276,9 @@ pub struct RequestDraft {
     pub contact: Contact,
     /// Key in the client's own system (makes retries idempotent).
     pub source_id: Option<String>,
+    /// How it arrived: `web` or `api` for anyone (the default is `api`); the center's staff also
+    /// enter `phone`, `email` and `social` requests.
+    pub channel: Option<Channel>,
 }
 
 /// An attribute value as sent: one string or several.
@@ -280,6 +302,45 @@ impl AttributeInput {
 }
 
 impl NewRequest {
+    /// Checks a recorded request, its optional fields set, against the limits intake applies on
+    /// every channel: text, address, contact, media link and attributes no longer than theirs.
+    pub fn check_limits(&self) -> Result<(), ValidationError> {
+        let mut errors = FieldErrors::default();
+        let mut text = |field: &str, value: Option<&str>, max_chars: usize| {
+            if value.is_some_and(|v| v.chars().count() > max_chars) {
+                errors.add(field, format!("must be at most {max_chars} characters"));
+            }
+        };
+        text("text", Some(&self.text), MAX_TEXT_CHARS);
+        text("address", self.address.as_deref(), MAX_ADDRESS_CHARS);
+        text("contact.name", self.contact.name.as_deref(), MAX_SHORT_CHARS);
+        text("contact.phone", self.contact.phone.as_deref(), MAX_SHORT_CHARS);
+        text("contact.email", self.contact.email.as_deref(), MAX_SHORT_CHARS);
+        text("media_url", self.media_url.as_deref(), MAX_URL_CHARS);
+        for (code, values) in &self.attributes {
+            for value in values {
+                text(&format!("attributes.{code}"), Some(value), MAX_ADDRESS_CHARS);
+            }
+        }
+        errors.finish(())
+    }
+
+    /// Removes control characters other than line breaks and tabs ([`has_control_chars`]) from
+    /// every text of a recorded request: a system of record's text cannot be sent back to be
+    /// fixed, and a citizen's appeal is not lost over a stray invisible character.
+    pub fn remove_control_chars(&mut self) {
+        let clean = |s: &mut String| {
+            if has_control_chars(s) {
+                *s = without_control_chars(s);
+            }
+        };
+        clean(&mut self.text);
+        for field in [&mut self.address, &mut self.contact.name, &mut self.contact.phone, &mut self.contact.email, &mut self.media_url] {
+            field.iter_mut().for_each(clean);
+        }
+        self.attributes.values_mut().flatten().for_each(clean);
+    }
+
     /// A request another system recorded (an import, the demo region, a benchmark), kept as that
     /// system has it: its service code must not be blank, and when it names its source both the
     /// system and the id there must not be blank. Priority normal, nothing else set.
@@ -334,6 +395,8 @@ impl NewRequest {
             errors.add("text", "is required");
         } else if text.chars().count() > MAX_TEXT_CHARS {
             errors.add("text", format!("must be at most {MAX_TEXT_CHARS} characters"));
+        } else if has_control_chars(&text) {
+            errors.add("text", CONTROL_CHARS);
         }
         let coordinates = match (draft.lat, draft.lon) {
             (None, None) => None,
@@ -384,6 +447,11 @@ impl NewRequest {
             draft.attributes.into_iter().map(|(k, v)| (k, v.into_vec())).collect();
         if let Some(service) = service {
             check_attributes(service, &attributes, &mut errors);
+        }
+        for (code, values) in &attributes {
+            if has_control_chars(code) || values.iter().any(|v| has_control_chars(v)) {
+                errors.add(format!("attributes.{code}"), CONTROL_CHARS);
+            }
         }
         errors.finish(NewRequest {
             service_code: service_code.into(),
@@ -464,7 +532,11 @@ pub fn check_attributes(service: &Service, values: &BTreeMap<String, Vec<String>
 pub struct Request {
     /// Okno's id (Open311 `service_request_id`).
     pub id: RequestId,
-    /// Public tracking token given to the citizen.
+    /// The citizen's tracking token: their secret, with which they follow, rate and reopen the
+    /// request. Never serialized, so no staff view carries it; the citizen's own views
+    /// (`PublicRequest`) hand it out.
+    #[serde(skip_serializing, default)]
+    #[schema(ignore)]
     pub token: String,
     /// Service code.
     pub service_code: ServiceCode,
@@ -669,6 +741,35 @@ mod tests {
             attributes: [("size".to_string(), AttributeInput::One("small".into()))].into(),
             ..Default::default()
         }
+    }
+
+    #[test]
+    fn control_characters_are_refused_in_every_field() {
+        let mut d = draft();
+        d.text = Some("Яма\0".into());
+        d.address = Some("Садовая\u{1b}[31m".into());
+        d.contact.name = Some("Анна\u{7}".into());
+        d.attributes.insert("size".into(), AttributeInput::One("small\0".into()));
+        let e = NewRequest::validate(d, Some(&service()), Channel::Web, None, Utc::now()).unwrap_err();
+        let fields: Vec<&str> = e.0.iter().map(|f| f.field.as_str()).collect();
+        assert!(["text", "address", "contact.name", "attributes.size"].iter().all(|f| fields.contains(f)), "{fields:?}");
+        let mut lines = draft();
+        lines.text = Some("Яма\r\nна дороге\tу дома".into());
+        assert!(NewRequest::validate(lines, Some(&service()), Channel::Web, None, Utc::now()).is_ok(), "line breaks and tabs are text");
+    }
+
+    #[test]
+    fn recorded_requests_keep_the_same_limits_and_lose_their_control_characters() {
+        let mut r = NewRequest::recorded("pothole", Channel::Import, None, "Яма\0 на\u{3}\nдороге", Utc::now()).unwrap();
+        assert!(r.check_limits().is_ok());
+        r.address = Some("д".repeat(MAX_ADDRESS_CHARS + 1));
+        r.text = "я".repeat(MAX_TEXT_CHARS + 1);
+        let fields: Vec<String> = r.check_limits().unwrap_err().0.into_iter().map(|f| f.field).collect();
+        assert_eq!(fields, ["text", "address"]);
+        r.text = "Яма\0 на\u{3}\nдороге".into();
+        r.contact.name = Some("Анна\u{7}".into());
+        r.remove_control_chars();
+        assert_eq!((r.text.as_str(), r.contact.name.as_deref()), ("Яма на\nдороге", Some("Анна")));
     }
 
     #[test]

@@ -102,6 +102,7 @@ pub struct RoutingRule {
 
 /// A rule as an operator submits it.
 #[derive(Debug, Clone, Default, PartialEq, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct RuleDraft {
     /// Keywords (at least one).
     pub keywords: Vec<String>,

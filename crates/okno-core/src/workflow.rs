@@ -13,6 +13,7 @@ use utoipa::ToSchema;
 
 /// The details an action carries; which ones are required depends on the action.
 #[derive(Debug, Clone, Default, PartialEq, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct ActionInput {
     /// Target agency code (`route`, required).
     pub agency: Option<AgencyCode>,

@@ -2,7 +2,7 @@
 
 use crate::auth::Caller;
 use crate::error::{ApiError, Problem};
-use crate::extract::ApiJson;
+use crate::extract::{ApiJson, ApiQuery};
 use crate::state::AppState;
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -10,6 +10,8 @@ use axum::Json;
 use chrono::Utc;
 use okno_app::access::{create_user, CreateUser, CreatedUser};
 use okno_store::AuditEntry;
+use serde::Deserialize;
+use utoipa::IntoParams;
 
 /// Creates a user.
 #[utoipa::path(post, path = "/api/v1/users", tag = "admin", request_body = CreateUser,
@@ -19,11 +21,18 @@ pub async fn add_user(State(state): State<AppState>, caller: Caller, ApiJson(for
     Ok((StatusCode::CREATED, Json(create_user(state.app.store.as_ref(), form, &admin.login, Utc::now()).await?)))
 }
 
-/// The newest 500 audit entries: who read which citizen's contact, who created which user.
-#[utoipa::path(get, path = "/api/v1/audit", tag = "admin", responses((status = 200, body = [Object]), (status = 403, body = Problem)))]
-pub async fn audit_log(State(state): State<AppState>, caller: Caller) -> Result<Json<Vec<AuditEntry>>, ApiError> {
-    caller.admin()?;
-    Ok(Json(state.app.store.audit_log(500).await?))
+/// How many audit entries to read.
+#[derive(Debug, Deserialize, IntoParams)]
+pub struct AuditQuery {
+    /// The newest this many, 1–1,000 (default 500).
+    pub limit: Option<u32>,
+}
+
+/// The newest audit entries: who read (or was refused) which citizen's contact, who signed in
+/// and failed to, who created which user, token and key.
+#[utoipa::path(get, path = "/api/v1/audit", tag = "admin", params(AuditQuery), responses((status = 200, body = [Object]), (status = 403, body = Problem), (status = 422, body = Problem)))]
+pub async fn audit_log(State(state): State<AppState>, caller: Caller, ApiQuery(q): ApiQuery<AuditQuery>) -> Result<Json<Vec<AuditEntry>>, ApiError> {
+    Ok(Json(okno_app::access::audit_log(&state.app, &caller.admin()?, q.limit).await?))
 }
 
 /// The periodic jobs (deadline checks, scans, webhook delivery): each one's interval, last run,

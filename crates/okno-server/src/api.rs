@@ -45,35 +45,31 @@ pub async fn list_territories(State(state): State<AppState>) -> Result<Json<Vec<
     Ok(Json(state.app.store.territories().await?))
 }
 
-/// A new request: the draft's fields plus, for staff entering a call or letter, the channel.
-#[derive(Debug, Deserialize, ToSchema)]
-pub struct CreateRequest {
-    /// The request's fields.
-    #[serde(flatten)]
-    pub draft: RequestDraft,
-    /// `web` or `api` for anyone (default `api`); staff may also give `phone`, `email`, `social`.
-    pub channel: Option<Channel>,
-}
-
 /// Files a request. Anyone may; anonymous callers are rate-limited per address. A repeated
 /// `source_id` from the same client returns the first request (200) instead of a new one (201).
-#[utoipa::path(post, path = "/api/v1/requests", tag = "requests", request_body = CreateRequest,
+/// The answer carries the tracking token only for the citizen who filed it, not for staff
+/// entering a request on a citizen's behalf.
+#[utoipa::path(post, path = "/api/v1/requests", tag = "requests", request_body = RequestDraft,
     responses((status = 201, body = PublicRequest), (status = 200, body = PublicRequest),
         (status = 422, body = Problem), (status = 429, body = Problem)))]
 pub async fn create_request(
     State(state): State<AppState>,
     caller: Caller,
-    ApiJson(body): ApiJson<CreateRequest>,
+    ApiJson(draft): ApiJson<RequestDraft>,
 ) -> Result<Response, ApiError> {
-    let channel = body.channel.unwrap_or(Channel::Api);
+    let channel = draft.channel.unwrap_or(Channel::Api);
     if caller.principal.is_none() {
         state.submit_limiter.check(caller.ip)?;
     }
-    let source_system = okno_app::requests::intake_source(caller.principal.as_ref(), channel, &body.draft)?;
-    let created = okno_app::intake::submit(&state.app, body.draft, channel, source_system, Utc::now()).await?;
+    let source_system = okno_app::requests::intake_source(caller.principal.as_ref(), channel, &draft)?;
+    let created = okno_app::intake::submit(&state.app, draft, channel, source_system, Utc::now()).await?;
     let status = if created.created { StatusCode::CREATED } else { StatusCode::OK };
-    let location = format!("/api/v1/track/{}", created.request.token);
-    let mut response = (status, Json(okno_app::requests::public_view(&state.app, created.request).await?)).into_response();
+    let location = match caller.principal {
+        None => format!("/api/v1/track/{}", created.request.token),
+        Some(_) => format!("/api/v1/requests/{}", created.request.id),
+    };
+    let view = okno_app::requests::filed_view(&state.app, caller.principal.as_ref(), created.request).await?;
+    let mut response = (status, Json(view)).into_response();
     if let Ok(value) = location.parse() {
         response.headers_mut().insert(header::LOCATION, value);
     }
@@ -213,11 +209,13 @@ pub async fn request_events(State(state): State<AppState>, caller: Caller, ApiPa
     Ok(Json(okno_app::requests::events(&state.app, &caller.staff()?, id).await?))
 }
 
-/// The citizen's contact. Every read is written to the audit log; analysts may not read it.
+/// The citizen's contact. Every read and every refused attempt is written to the audit log;
+/// analysts may not read it. Never cached.
 #[utoipa::path(get, path = "/api/v1/requests/{id}/contact", tag = "requests",
     responses((status = 200, body = Contact), (status = 403, body = Problem), (status = 404, body = Problem)))]
-pub async fn request_contact(State(state): State<AppState>, caller: Caller, ApiPath(id): ApiPath<RequestId>) -> Result<Json<Contact>, ApiError> {
-    Ok(Json(okno_app::requests::contact(&state.app, &caller.staff()?, id, Utc::now()).await?))
+pub async fn request_contact(State(state): State<AppState>, caller: Caller, ApiPath(id): ApiPath<RequestId>) -> Result<Response, ApiError> {
+    let contact = okno_app::requests::contact(&state.app, &caller.staff()?, id, Utc::now()).await?;
+    Ok(([(header::CACHE_CONTROL, "no-store")], Json(contact)).into_response())
 }
 
 fn parse_action(name: &str) -> Result<Action, ApiError> {

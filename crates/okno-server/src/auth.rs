@@ -104,6 +104,7 @@ where
 
 /// Sign-in form.
 #[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct Login {
     /// Login name.
     pub login: String,
@@ -133,6 +134,7 @@ pub struct IssuedToken {
 
 /// Name for a new bearer token.
 #[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct TokenRequest {
     /// What the token is for (e.g. the integration's name).
     pub name: String,

@@ -2,7 +2,7 @@
 //! with field-level messages for invalid input. Internal failures are logged and answered with
 //! a generic message: no database text reaches a client.
 
-use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
+use axum::extract::rejection::{PathRejection, QueryRejection};
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use okno_core::workflow::ActionError;
@@ -23,6 +23,9 @@ pub enum ApiError {
     /// No valid credentials (401).
     #[error("sign in first")]
     Unauthenticated,
+    /// A sign-in with a wrong login or password (401).
+    #[error("wrong login or password")]
+    WrongCredentials,
     /// Signed in, but not allowed (403).
     #[error("{0}")]
     Forbidden(String),
@@ -63,6 +66,7 @@ impl ApiError {
             ApiError::Invalid(_) => (StatusCode::UNPROCESSABLE_ENTITY, "/problems/invalid-input", "Invalid input"),
             ApiError::BadRequest(status, _) => (*status, "/problems/bad-request", "Request could not be read"),
             ApiError::Unauthenticated => (StatusCode::UNAUTHORIZED, "/problems/unauthenticated", "Authentication required"),
+            ApiError::WrongCredentials => (StatusCode::UNAUTHORIZED, "/problems/wrong-credentials", "Sign-in failed"),
             ApiError::Forbidden(_) => (StatusCode::FORBIDDEN, "/problems/forbidden", "Forbidden"),
             ApiError::NotFound(_) => (StatusCode::NOT_FOUND, "/problems/not-found", "Not found"),
             ApiError::Conflict(_) => (StatusCode::CONFLICT, "/problems/conflict", "Conflict with the current state"),
@@ -128,7 +132,7 @@ impl From<okno_app::AppError> for ApiError {
         use okno_app::AppError;
         match e {
             AppError::Invalid(fields) => ApiError::Invalid(fields),
-            AppError::Unauthenticated => ApiError::Unauthenticated,
+            AppError::WrongCredentials => ApiError::WrongCredentials,
             AppError::Forbidden(message) => ApiError::Forbidden(message),
             AppError::NotFound(message) => ApiError::NotFound(message),
             AppError::Conflict(message) => ApiError::Conflict(message),
@@ -154,7 +158,7 @@ macro_rules! rejection_into_bad_request {
         }
     )+};
 }
-rejection_into_bad_request!(JsonRejection, QueryRejection, PathRejection);
+rejection_into_bad_request!(QueryRejection, PathRejection);
 
 #[cfg(test)]
 mod tests {
@@ -173,7 +177,7 @@ mod tests {
     fn use_case_errors_keep_their_http_status_and_hide_database_causes() {
         let refused = |e: ActionError| status_and_detail(AppError::Refused(e)).0;
         assert_eq!(status_and_detail(AppError::field("text", "is required")).0, 422);
-        assert_eq!(status_and_detail(AppError::Unauthenticated).0, 401);
+        assert_eq!(status_and_detail(AppError::WrongCredentials), (401, "wrong login or password".into()));
         assert_eq!(status_and_detail(AppError::Forbidden("no".into())), (403, "no".to_owned()));
         assert_eq!(status_and_detail(AppError::NotFound("no request 7".into())), (404, "no request 7".to_owned()));
         assert_eq!(status_and_detail(AppError::Conflict("taken".into())).0, 409);

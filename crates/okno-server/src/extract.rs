@@ -1,7 +1,10 @@
 //! Extractors whose rejections become problem details, and parsing shared by query strings.
 
 use crate::error::ApiError;
-use axum::extract::{FromRequest, FromRequestParts};
+use axum::body::Bytes;
+use axum::extract::{FromRequest, FromRequestParts, Request};
+use axum::http::{header, StatusCode};
+use serde::de::DeserializeOwned;
 
 /// Parses a comma-separated list of names (`state=new,acknowledged`) in query parameter
 /// `field`; empty or absent: none.
@@ -15,10 +18,57 @@ pub fn parse_list<T: std::str::FromStr<Err = String>>(field: &str, value: Option
         .collect()
 }
 
-/// A JSON body whose rejections become problem details.
-#[derive(Debug, FromRequest)]
-#[from_request(via(axum::Json), rejection(ApiError))]
+/// A JSON body. Refused with 415 unless sent as `application/json`, with 400 when it is not
+/// JSON, and with 422 naming the field when it does not fit its type: a wrong type, a missing
+/// field, or a field the type does not have (input types deny unknown fields, so a misspelt or
+/// misplaced field is not silently dropped).
+#[derive(Debug)]
 pub struct ApiJson<T>(pub T);
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(request: Request, state: &S) -> Result<Self, ApiError> {
+        let json = request
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse::<mime::Mime>().ok())
+            .is_some_and(|m| m.type_() == "application" && (m.subtype() == "json" || m.suffix().is_some_and(|s| s == "json")));
+        if !json {
+            return Err(ApiError::BadRequest(StatusCode::UNSUPPORTED_MEDIA_TYPE, "send the body as JSON, with Content-Type: application/json".into()));
+        }
+        let body = Bytes::from_request(request, state).await.map_err(|e| ApiError::BadRequest(e.status(), e.body_text()))?;
+        let mut reader = serde_json::Deserializer::from_slice(&body);
+        let value = serde_path_to_error::deserialize(&mut reader).map_err(unfit)?;
+        reader.end().map_err(|e| ApiError::BadRequest(StatusCode::BAD_REQUEST, format!("not JSON: {e}")))?;
+        Ok(ApiJson(value))
+    }
+}
+
+/// Why a JSON body could not be read: 400 for text that is not JSON, 422 naming the field for
+/// JSON that does not fit.
+fn unfit(e: serde_path_to_error::Error<serde_json::Error>) -> ApiError {
+    let path = e.path().to_string();
+    let inner = e.into_inner();
+    if !inner.is_data() {
+        return ApiError::BadRequest(StatusCode::BAD_REQUEST, format!("not JSON: {inner}"));
+    }
+    let message = inner.to_string();
+    let message = message.split(" at line ").next().unwrap_or(&message);
+    let within = |name: &str| if path == "." { name.to_owned() } else { format!("{path}.{name}") };
+    match message.strip_prefix("unknown field `").and_then(|rest| rest.split_once('`')) {
+        // The path already ends at the unknown field.
+        Some((name, expected)) => ApiError::field(
+            if path == "." { name } else { &path },
+            format!("is not a field here{}", expected.trim_start_matches(',').trim_end().replacen(" expected", "; expected", 1)),
+        ),
+        None => match message.strip_prefix("missing field `").and_then(|rest| rest.split_once('`')) {
+            Some((name, _)) => ApiError::field(&within(name), "is required"),
+            None => ApiError::field(if path == "." { "body" } else { &path }, message),
+        },
+    }
+}
 
 /// Query parameters whose rejections become problem details.
 #[derive(Debug, FromRequestParts)]

@@ -1,13 +1,15 @@
 //! Okno's HTTP edge: the JSON API under `/api/v1` with its OpenAPI document, Open311 GeoReport
 //! v2, sign-in and the embedded web UI. Handlers are thin: they parse input into domain types,
 //! call a use-case of `okno-app`, and render its answer or its error as problem details.
-//! What every handler shares is in `state.rs`, the extractors in `extract.rs`.
+//! What every handler shares is in `state.rs`, the extractors in `extract.rs`; accepting and
+//! limiting connections in `connections.rs`.
 
 pub mod alerts;
 pub mod admin;
 pub mod analytics;
 pub mod api;
 pub mod auth;
+pub mod connections;
 pub mod duplicates;
 pub mod error;
 pub mod extract;
@@ -27,11 +29,12 @@ use axum::response::IntoResponse;
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use error::ApiError;
-use std::sync::Arc;
 use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::timeout::RequestBodyTimeoutLayer;
 use tower_http::set_header::SetResponseHeaderLayer;
 use utoipa::OpenApi;
 
+pub use connections::{serve, REQUEST_GRACE};
 pub use state::{AppState, Open311Config, ServerConfig};
 
 /// The OpenAPI description of the JSON API.
@@ -66,7 +69,7 @@ async fn not_found() -> ApiError {
 
 /// The whole HTTP application.
 pub fn app(state: AppState) -> Router {
-    let max_body = state.config.max_body_bytes;
+    let (max_body, body_timeout) = (state.config.max_body_bytes, state.config.body_timeout);
     let api = Router::new()
         .route("/services", get(api::list_services))
         .route("/services/{code}", get(api::get_service))
@@ -126,51 +129,11 @@ pub fn app(state: AppState) -> Router {
         .merge(web::router())
         .fallback(not_found)
         .layer(DefaultBodyLimit::max(max_body))
+        .layer(RequestBodyTimeoutLayer::new(body_timeout))
         .layer(SetResponseHeaderLayer::overriding(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff")))
         .layer(SetResponseHeaderLayer::overriding(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer")))
         .layer(CatchPanicLayer::custom(|_| ApiError::Internal("handler panicked".into()).into_response()))
         .with_state(state)
-}
-
-/// How long requests in flight may take to finish once the process is told to stop.
-pub const REQUEST_GRACE: std::time::Duration = std::time::Duration::from_secs(20);
-
-/// Serves `app` on `listener` until the process is told to stop (Ctrl-C or SIGTERM); then
-/// accepts no new connection and lets the requests in flight finish, for at most [`REQUEST_GRACE`].
-pub async fn serve(listener: tokio::net::TcpListener, state: AppState) -> std::io::Result<()> {
-    let service = app(state).into_make_service_with_connect_info::<std::net::SocketAddr>();
-    let signalled = Arc::new(tokio::sync::Notify::new());
-    let notify = signalled.clone();
-    let graceful = axum::serve(listener, service).with_graceful_shutdown(async move {
-        shutdown_signal().await;
-        tracing::info!("stopping: finishing the requests in flight");
-        notify.notify_one();
-    });
-    tokio::select! {
-        served = graceful.into_future() => served,
-        () = async { signalled.notified().await; tokio::time::sleep(REQUEST_GRACE).await } => {
-            tracing::warn!("requests still in flight {} s after the stop signal were cut off", REQUEST_GRACE.as_secs());
-            Ok(())
-        }
-    }
-}
-
-async fn shutdown_signal() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
-    #[cfg(unix)]
-    let terminate = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
-            }
-            Err(_) => std::future::pending().await,
-        }
-    };
-    #[cfg(not(unix))]
-    let terminate = std::future::pending::<()>();
-    tokio::select! { _ = ctrl_c => {}, _ = terminate => {} }
 }
 
 #[cfg(test)]

@@ -132,8 +132,29 @@ type Result<T> = std::result::Result<T, Open311Error>;
 struct Params(Vec<(String, String)>);
 
 impl Params {
-    fn parse(raw: &[u8]) -> Params {
-        Params(form_urlencoded::parse(raw).map(|(k, v)| (k.into_owned(), v.into_owned())).collect())
+    /// Reads `application/x-www-form-urlencoded` pairs; text that is not UTF-8 once decoded is
+    /// refused (never replaced with U+FFFD), as the JSON API refuses it.
+    fn parse(raw: &[u8]) -> std::result::Result<Params, String> {
+        let decode = |part: &[u8]| {
+            let spaced: Vec<u8> = part.iter().map(|b| if *b == b'+' { b' ' } else { *b }).collect();
+            percent_encoding::percent_decode(&spaced)
+                .decode_utf8()
+                .map(std::borrow::Cow::into_owned)
+                .map_err(|_| format!("{:?} is not UTF-8 text once decoded", String::from_utf8_lossy(part)))
+        };
+        raw.split(|b| *b == b'&')
+            .filter(|pair| !pair.is_empty())
+            .map(|pair| {
+                let (key, value) = pair.iter().position(|b| *b == b'=').map_or((pair, &b""[..]), |i| (&pair[..i], &pair[i + 1..]));
+                Ok((decode(key)?, decode(value)?))
+            })
+            .collect::<std::result::Result<_, String>>()
+            .map(Params)
+    }
+
+    /// [`Params::parse`] with a refusal in `format`.
+    fn read(raw: &[u8], format: Format) -> Result<Params> {
+        Params::parse(raw).map_err(|e| Open311Error::bad(format, e))
     }
 
     fn get(&self, key: &str) -> Option<&str> {
@@ -192,9 +213,13 @@ pub fn router(max_body: usize) -> Router<AppState> {
 }
 
 async fn top_level(State(state): State<AppState>, Path(file): Path<String>, RawQuery(query): RawQuery, headers: HeaderMap) -> Response {
-    let params = Params::parse(query.unwrap_or_default().as_bytes());
+    let format = split_format(&file).map_or(Format::Xml, |(_, f)| f);
+    let params = match Params::read(query.unwrap_or_default().as_bytes(), format) {
+        Ok(params) => params,
+        Err(e) => return e.into_response(),
+    };
     let result = match split_format(&file) {
-        Some(("discovery", format)) => discovery(&state, &headers, format),
+        Some(("discovery", format)) => discovery(&state, format),
         Some(("services", format)) => services(&state, &params, &headers, format).await,
         Some(("requests", format)) => requests(&state, &params, &headers, format).await,
         None if file == "requests.csv" => return bulk_csv(&state, &params).await.into_response(),
@@ -210,9 +235,12 @@ async fn item(
     RawQuery(query): RawQuery,
     headers: HeaderMap,
 ) -> Response {
-    let params = Params::parse(query.unwrap_or_default().as_bytes());
     let Some((name, format)) = split_format(&file) else {
         return Open311Error::new(StatusCode::NOT_FOUND, Format::Xml, "add .json or .xml to the path").into_response();
+    };
+    let params = match Params::read(query.unwrap_or_default().as_bytes(), format) {
+        Ok(params) => params,
+        Err(e) => return e.into_response(),
     };
     let result = match kind.as_str() {
         "services" | "service" => service_definition(&state, name, &params, format).await,
@@ -234,9 +262,8 @@ fn render(format: Format, json: Value, xml: impl FnOnce(&mut XmlWriter)) -> Resp
     }
 }
 
-fn discovery(state: &AppState, headers: &HeaderMap, format: Format) -> Result<Response> {
-    let host = headers.get(header::HOST).and_then(|h| h.to_str().ok()).unwrap_or("localhost");
-    let base = &format!("http://{host}{}", state.config.open311.base_path);
+fn discovery(state: &AppState, format: Format) -> Result<Response> {
+    let base = &format!("{}{}", state.config.public_url, state.config.open311.base_path);
     let changeset = "2026-11-21T00:00:00Z";
     let json = json!({
         "changeset": changeset,
@@ -522,7 +549,7 @@ async fn read_body(request: Request, state: &AppState, format: Format) -> Result
         let bytes = Bytes::from_request(request, state)
             .await
             .map_err(|e| Open311Error::new(e.status(), format, e.body_text()))?;
-        return Ok((Params::parse(&bytes), None));
+        return Ok((Params::read(&bytes, format)?, None));
     }
     let mut multipart = Multipart::from_request(request, state).await.map_err(|e| Open311Error::bad(format, e.body_text()))?;
     let mut params = Params::default();
@@ -536,7 +563,8 @@ async fn read_body(request: Request, state: &AppState, format: Format) -> Result
                 upload = Some(Upload { content_type, bytes });
             }
         } else {
-            let value = field.text().await.map_err(|e| Open311Error::bad(format, e.body_text()))?;
+            let bytes = field.bytes().await.map_err(|e| Open311Error::bad(format, e.body_text()))?;
+            let value = String::from_utf8(bytes.to_vec()).map_err(|_| Open311Error::bad(format, format!("{name}: not UTF-8 text")))?;
             params.0.push((name, value));
         }
     }
@@ -549,20 +577,19 @@ async fn post_request(State(state): State<AppState>, Path(file): Path<String>, r
         Some((_, format)) => return Open311Error::new(StatusCode::METHOD_NOT_ALLOWED, format, "only requests accept POST").into_response(),
         None => return Open311Error::new(StatusCode::NOT_FOUND, Format::Xml, "add .json or .xml to the path").into_response(),
     };
-    let host = request.headers().get(header::HOST).and_then(|h| h.to_str().ok()).unwrap_or("localhost").to_owned();
-    let query = Params::parse(request.uri().query().unwrap_or_default().as_bytes());
-    let result = match read_body(request, &state, format).await {
-        Ok((mut params, upload)) => {
+    let query = Params::read(request.uri().query().unwrap_or_default().as_bytes(), format);
+    let result = match (query, read_body(request, &state, format).await) {
+        (Ok(query), Ok((mut params, upload))) => {
             let mut all = query.0;
             all.append(&mut params.0);
-            file_request(&state, Params(all), upload, &host, format).await
+            file_request(&state, Params(all), upload, format).await
         }
-        Err(e) => Err(e),
+        (Err(e), _) | (_, Err(e)) => Err(e),
     };
     result.unwrap_or_else(IntoResponse::into_response)
 }
 
-async fn file_request(state: &AppState, params: Params, upload: Option<Upload>, host: &str, format: Format) -> Result<Response> {
+async fn file_request(state: &AppState, params: Params, upload: Option<Upload>, format: Format) -> Result<Response> {
     let forbidden = |d: &str| Open311Error::new(StatusCode::FORBIDDEN, format, d);
     let key = params.get("api_key").ok_or_else(|| forbidden("api_key is required to file a request"))?;
     let client = okno_app::access::api_key_client(&state.app, key).await.map_err(|e| Open311Error::from_api(format, e.into()))?
@@ -584,7 +611,7 @@ async fn file_request(state: &AppState, params: Params, upload: Option<Upload>, 
         return Err(Open311Error::bad(format, format!("description: must be at most {MAX_DESCRIPTION_CHARS} characters")));
     }
     let media_url = match upload {
-        Some(upload) => Some(store_upload(state, upload, host, format).await?),
+        Some(upload) => Some(store_upload(state, upload, format).await?),
         None => params.get("media_url").map(String::from),
     };
     let name = [params.get("first_name"), params.get("last_name")].into_iter().flatten().collect::<Vec<_>>().join(" ");
@@ -621,14 +648,14 @@ async fn file_request(state: &AppState, params: Params, upload: Option<Upload>, 
     }))
 }
 
-async fn store_upload(state: &AppState, upload: Upload, host: &str, format: Format) -> Result<String> {
+async fn store_upload(state: &AppState, upload: Upload, format: Format) -> Result<String> {
     if upload.bytes.len() > state.config.open311.max_media_bytes {
         return Err(Open311Error::new(StatusCode::PAYLOAD_TOO_LARGE, format, "media: the file is too large"));
     }
     let token = okno_app::media::store_photo(&state.app, &upload.content_type, &upload.bytes, Utc::now())
         .await
         .map_err(|e| Open311Error::from_api(format, e.into()))?;
-    Ok(format!("http://{host}/media/{token}"))
+    Ok(format!("{}/media/{token}", state.config.public_url))
 }
 
 /// Serves an uploaded photo. Only checked image types are ever stored; they are served with a
@@ -692,13 +719,21 @@ mod tests {
 
     #[test]
     fn params_treat_empty_as_absent_and_collect_attributes() {
-        let p = Params::parse(b"jurisdiction_id=&api_key=k&attribute[size]=small&attribute[kinds][]=a&attribute[kinds][]=b&attribute[]=x");
+        let p = Params::parse(b"jurisdiction_id=&api_key=k&attribute[size]=small&attribute[kinds][]=a&attribute[kinds][]=b&attribute[]=x").unwrap();
         assert_eq!(p.get("jurisdiction_id"), None);
         assert_eq!(p.get("api_key"), Some("k"));
         let attrs = p.attributes();
         assert_eq!(attrs["size"], ["small"]);
         assert_eq!(attrs["kinds"], ["a", "b"]);
         assert_eq!(attrs.len(), 2);
+    }
+
+    #[test]
+    fn form_text_is_decoded_strictly() {
+        let p = Params::parse(b"description=%D0%AF%D0%BC%D0%B0+%D1%83+%D0%B4%D0%BE%D0%BC%D0%B0&a&b=1%2B1").unwrap();
+        assert_eq!((p.get("description"), p.get("b")), (Some("Яма у дома"), Some("1+1")));
+        assert!(Params::parse(b"description=%FF%FE").is_err(), "not UTF-8");
+        assert!(Params::parse(b"description=\xd0").is_err(), "raw bytes that are not UTF-8");
     }
 
     #[test]
@@ -714,12 +749,12 @@ mod tests {
         let f = requests_filter(&Params::default(), Format::Json, now, true).unwrap();
         assert_eq!(f.created_from, Some(now - Duration::days(90)));
         assert_eq!(f.limit, MAX_REQUESTS);
-        let long = Params::parse(b"start_date=2025-01-01T00:00:00Z&end_date=2025-05-01T00:00:00Z");
+        let long = Params::parse(b"start_date=2025-01-01T00:00:00Z&end_date=2025-05-01T00:00:00Z").unwrap();
         assert!(requests_filter(&long, Format::Json, now, true).is_err());
         assert!(requests_filter(&long, Format::Json, now, false).is_ok(), "bulk export has no cap");
-        let bad = Params::parse(b"start_date=yesterday");
+        let bad = Params::parse(b"start_date=yesterday").unwrap();
         assert!(requests_filter(&bad, Format::Json, now, true).is_err());
-        let paged = Params::parse(b"page=3&page_size=50&status=open");
+        let paged = Params::parse(b"page=3&page_size=50&status=open").unwrap();
         let f = requests_filter(&paged, Format::Json, now, true).unwrap();
         assert_eq!((f.limit, f.offset), (50, 100));
         assert!(f.statuses.iter().all(|s| s.open311() == Open311Status::Open));

@@ -6,7 +6,7 @@ use chrono_tz::Tz;
 use std::collections::HashMap;
 use std::net::IpAddr;
 use std::sync::{Arc, Mutex};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 /// Settings of the HTTP server.
 #[derive(Debug, Clone)]
@@ -23,6 +23,18 @@ pub struct ServerConfig {
     pub open311: Open311Config,
     /// A MapLibre style URL for the web UI's base map; none: outlines and data only.
     pub map_style_url: Option<String>,
+    /// The address clients reach this server at (scheme, host and port; no trailing slash),
+    /// from which links it hands out are built (Open311 `media_url`, discovery), never from a
+    /// client's `Host` header.
+    pub public_url: String,
+    /// How long a client may take to send a request's headers; also how long a keep-alive
+    /// connection may sit idle. A slower one is disconnected.
+    pub header_timeout: Duration,
+    /// How long a client may take to send a request's body once its headers are in (a body
+    /// shorter than its `Content-Length` waits no longer than this).
+    pub body_timeout: Duration,
+    /// Most connections open at once from one address; more are closed as they arrive.
+    pub max_connections_per_address: usize,
 }
 
 impl Default for ServerConfig {
@@ -34,6 +46,10 @@ impl Default for ServerConfig {
             login_per_minute: 10,
             open311: Open311Config::default(),
             map_style_url: None,
+            public_url: "http://127.0.0.1:8080".into(),
+            header_timeout: Duration::from_secs(10),
+            body_timeout: Duration::from_secs(30),
+            max_connections_per_address: 256,
         }
     }
 }

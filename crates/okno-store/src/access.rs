@@ -75,6 +75,8 @@ pub trait AccessStore: Send + Sync {
     async fn create_user(&self, user: &NewUser, now: DateTime<Utc>) -> Result<UserId>;
     /// A user by login.
     async fn user_by_login(&self, login: &str) -> Result<Option<UserRecord>>;
+    /// Every user's login, active or not.
+    async fn user_logins(&self) -> Result<Vec<String>>;
     /// Stores a browser session by the hash of its secret.
     async fn create_session(&self, token_hash: &str, user_id: UserId, expires_at: DateTime<Utc>) -> Result<()>;
     /// The active user behind a session that has not expired at `now`.
@@ -151,6 +153,11 @@ impl<D: Dialect> AccessStore for SqlStore<D> {
             .bind(login).fetch_optional(&mut *self.read().await?).await?;
         row.map(|r| Ok(UserRecord { principal: principal_from_row::<D>(&r)?, password_hash: D::get(&r, "password_hash")?, active: D::get(&r, "active")? }))
             .transpose()
+    }
+
+    async fn user_logins(&self) -> Result<Vec<String>> {
+        let rows = D::sql("SELECT login FROM users ORDER BY id").fetch_all(&mut *self.read().await?).await?;
+        Ok(rows.iter().map(|r| D::get(r, 0)).collect::<sqlx::Result<_>>()?)
     }
 
     async fn create_session(&self, token_hash: &str, user_id: UserId, expires_at: DateTime<Utc>) -> Result<()> {

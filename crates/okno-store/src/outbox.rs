@@ -5,6 +5,7 @@ use crate::dialect::{Dialect, SqlStore};
 use crate::Result;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
+use okno_core::NotificationId;
 
 /// A notification to deliver later: a webhook call or an e-mail. Never carries personal data.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
@@ -23,7 +24,7 @@ pub struct Notification {
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct Pending {
     /// Its outbox id.
-    pub id: i64,
+    pub id: NotificationId,
     /// Delivery attempts so far.
     pub attempts: u32,
     /// What to deliver.
@@ -38,9 +39,9 @@ pub trait OutboxStore: Send + Sync {
     /// tried, or their retry time has come, and tried fewer than `max_attempts` times; oldest first.
     async fn pending_notifications(&self, channel: Option<&str>, now: DateTime<Utc>, max_attempts: u32, limit: u32) -> Result<Vec<Pending>>;
     /// Records a notification as delivered.
-    async fn notification_sent(&self, id: i64, now: DateTime<Utc>) -> Result<bool>;
+    async fn notification_sent(&self, id: NotificationId, now: DateTime<Utc>) -> Result<bool>;
     /// Records a failed delivery attempt and when to try again.
-    async fn notification_failed(&self, id: i64, error: &str, retry_at: DateTime<Utc>) -> Result<()>;
+    async fn notification_failed(&self, id: NotificationId, error: &str, retry_at: DateTime<Utc>) -> Result<()>;
 }
 
 #[async_trait]
@@ -62,13 +63,13 @@ impl<D: Dialect> OutboxStore for SqlStore<D> {
             .collect()
     }
 
-    async fn notification_sent(&self, id: i64, now: DateTime<Utc>) -> Result<bool> {
+    async fn notification_sent(&self, id: NotificationId, now: DateTime<Utc>) -> Result<bool> {
         let changed = D::sql("UPDATE outbox SET sent_at = $1, attempts = attempts + 1, last_error = NULL WHERE id = $2 AND sent_at IS NULL")
             .bind_time(now).bind(id).execute(&mut *self.write().await?).await?;
         Ok(changed == 1)
     }
 
-    async fn notification_failed(&self, id: i64, error: &str, retry_at: DateTime<Utc>) -> Result<()> {
+    async fn notification_failed(&self, id: NotificationId, error: &str, retry_at: DateTime<Utc>) -> Result<()> {
         D::sql("UPDATE outbox SET attempts = attempts + 1, last_error = $1, next_attempt_at = $2 WHERE id = $3")
             .bind(error).bind_time(retry_at).bind(id).execute(&mut *self.write().await?).await?;
         Ok(())

@@ -253,7 +253,7 @@ pub enum OutboxCommand {
     Sent {
         /// Outbox ids.
         #[arg(required = true)]
-        ids: Vec<i64>,
+        ids: Vec<okno_core::NotificationId>,
     },
 }
 

@@ -13,6 +13,21 @@ pub struct ServeArgs {
     /// Address to listen on.
     #[arg(long, env = "OKNO_LISTEN", default_value = "127.0.0.1:8080")]
     pub listen: String,
+    /// The address clients reach Okno at, e.g. `https://okno.region.ru` (behind a proxy):
+    /// links Okno hands out (Open311 `media_url`, discovery) are built from it, never from a
+    /// client's `Host` header. By default `http://` and the listen address.
+    #[arg(long, env = "OKNO_PUBLIC_URL")]
+    pub public_url: Option<String>,
+    /// Seconds a client may take to send a request's headers, and a keep-alive connection may
+    /// sit idle, before it is disconnected.
+    #[arg(long, env = "OKNO_HEADER_TIMEOUT", default_value_t = 10)]
+    pub header_timeout: u64,
+    /// Seconds a client may take to send a request's body.
+    #[arg(long, env = "OKNO_BODY_TIMEOUT", default_value_t = 30)]
+    pub body_timeout: u64,
+    /// Most connections open at once from one client address.
+    #[arg(long, env = "OKNO_MAX_CONNECTIONS_PER_ADDRESS", default_value_t = 256)]
+    pub max_connections_per_address: usize,
     /// Mark session cookies Secure (behind HTTPS).
     #[arg(long, env = "OKNO_SECURE_COOKIES")]
     pub secure_cookies: bool,
@@ -86,7 +101,7 @@ pub async fn serve(store: Arc<dyn Store>, args: ServeArgs) -> Result<()> {
     if !args.open311_base.starts_with('/') || args.open311_base.len() < 2 || args.open311_base.ends_with('/') {
         bail!("--open311-base must start with / and not end with one, e.g. /open311/v2");
     }
-    let config = ServerConfig {
+    let mut config = ServerConfig {
         secure_cookies: args.secure_cookies,
         submit_per_minute: args.submit_per_minute,
         login_per_minute: args.login_per_minute,
@@ -97,12 +112,20 @@ pub async fn serve(store: Arc<dyn Store>, args: ServeArgs) -> Result<()> {
             ..Default::default()
         },
         map_style_url: args.map_style_url.clone(),
+        header_timeout: std::time::Duration::from_secs(args.header_timeout.max(1)),
+        body_timeout: std::time::Duration::from_secs(args.body_timeout.max(1)),
+        max_connections_per_address: args.max_connections_per_address.max(1),
         ..ServerConfig::default()
     };
     if let Some(url) = &args.map_style_url
         && okno_server::web::origin_of(url).is_none()
     {
         bail!("--map-style-url must be an http or https URL, got {url:?}");
+    }
+    if let Some(url) = &args.public_url
+        && okno_server::web::origin_of(url).is_none()
+    {
+        bail!("--public-url must be an http or https URL, got {url:?}");
     }
     let deadlines = crate::config::load_deadlines(args.deadlines.as_deref())?;
     if !(0.0..=1.0).contains(&args.auto_route_threshold) {
@@ -130,10 +153,14 @@ pub async fn serve(store: Arc<dyn Store>, args: ServeArgs) -> Result<()> {
         webhook_delivery: every(args.webhook_interval),
     });
     app.jobs = jobs.board();
-    let state = AppState::new(app, config);
-    let running = jobs.start();
     let listener = tokio::net::TcpListener::bind(&args.listen).await.with_context(|| format!("listening on {}", args.listen))?;
     let addr = listener.local_addr()?;
+    config.public_url = match &args.public_url {
+        Some(url) => url.trim_end_matches('/').to_owned(),
+        None => format!("http://{addr}"),
+    };
+    let state = AppState::new(app, config);
+    let running = jobs.start();
     tracing::info!("Okno is serving on http://{addr}/");
     let served = okno_server::serve(listener, state).await;
     tracing::info!("stopping the jobs");

@@ -4,75 +4,10 @@
 use reqwest::{Client, StatusCode};
 use serde_json::{json, Value};
 use std::path::PathBuf;
-use okno::process::ServerProcess;
 use std::process::Command;
 
-const OKNO: &str = env!("CARGO_BIN_EXE_okno");
-
-/// A running `okno serve` of the binary under test.
-struct Server(ServerProcess);
-
-impl Server {
-    fn start(db: &str, extra: &[&str]) -> Server {
-        Server(ServerProcess::start(std::path::Path::new(OKNO), db, extra).expect("starting okno serve"))
-    }
-
-    fn url(&self, path: &str) -> String {
-        self.0.url(path)
-    }
-
-    fn kill_dash_nine(self) {
-        self.0.kill_dash_nine().expect("SIGKILL");
-    }
-}
-
-/// Runs `okno` successfully and returns what it wrote to standard output and standard error.
-fn okno(db: &str, args: &[&str]) -> String {
-    let out = okno_run(db, args);
-    String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr)
-}
-
-/// Runs `okno` successfully and returns its standard output alone.
-fn okno_stdout(db: &str, args: &[&str]) -> String {
-    String::from_utf8_lossy(&okno_run(db, args).stdout).into_owned()
-}
-
-fn okno_run(db: &str, args: &[&str]) -> std::process::Output {
-    let out = Command::new(OKNO).args(["--db", db]).args(args).output().expect("running okno");
-    assert!(out.status.success(), "okno {args:?} failed: {}", String::from_utf8_lossy(&out.stderr));
-    out
-}
-
-fn shared_data(relative: &str) -> Option<PathBuf> {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data").join(relative);
-    if path.exists() {
-        Some(path)
-    } else {
-        okno_store::testing::skipped(&format!("{} is absent", path.display()));
-        None
-    }
-}
-
-async fn login(base: &Server, user: &str, password: &str) -> (Client, String) {
-    let client = Client::builder().cookie_store(true).build().unwrap();
-    let response = client.post(base.url("/api/v1/auth/login")).json(&json!({"login": user, "password": password})).send().await.unwrap();
-    assert_eq!(response.status(), StatusCode::OK, "login as {user}");
-    let cookie = response.headers().get("set-cookie").unwrap().to_str().unwrap().to_owned();
-    assert!(cookie.contains("HttpOnly") && cookie.contains("SameSite=Strict"), "{cookie}");
-    let me: Value = response.json().await.unwrap();
-    (client, me["csrf_token"].as_str().unwrap().to_owned())
-}
-
-fn citizen_request(service: &str) -> Value {
-    json!({
-        "service_code": service,
-        "text": "Яма на дороге у дома 5, <script>alert(1)</script>",
-        "lat": 59.94, "lon": 30.31,
-        "address": "Садовая ул., 5",
-        "channel": "web",
-        "contact": {"name": "Петрова Анна", "phone": "+7 900 123-45-67", "email": "anna@example.org"}
-    })
-}
+mod common;
+use common::*;
 
 #[tokio::test]
 async fn the_api_serves_citizens_operators_agencies_and_analysts() {
@@ -511,11 +446,13 @@ async fn a_bad_row_is_reported_by_line_while_good_rows_go_in() {
     let header = "id,created_at,city_object,category_id,category,reason_id,reason,initial_reason_path,district,municipality,latitude,longitude,address,building_id,responsible_org,controller_org,final_status,final_status_at,first_answer_at,n_answers,n_petitions,n_routes,n_reclassifications,expected_answer_dt,watchers_count,text";
     let good = |id: u32| format!("{id},2020-10-18T14:50:40.817676,Дом,10,Содержание МКД,189,Неудовлетворительное состояние парадной,,Приморский,муниципальный округ №65,59.99,30.19,\"Мебельная ул., 47\",1,Администрация Приморского района,,Рассмотрение,,,0,1,0,0,2020-11-13T01:30:54,0,\"Провод висит\nв парадной\"");
     let csv = [
-        header.to_owned(),
+        format!("\u{feff}{header}"),                                 // a spreadsheet's byte-order mark
         good(1),                                                    // lines 2-3 (the text spans two lines)
         good(2).replace("2020-10-18T14:50:40.817676", "18.10.2020"), // lines 4-5: bad time
         good(3).replace("59.99,30.19", "99.9,30.19"),               // lines 6-7: latitude out of range
         good(4),                                                    // lines 8-9
+        good(5).replace("Провод висит", "Провод\0 висит"),           // lines 10-11: a NUL, removed
+        good(6).replace("Мебельная ул., 47", &"д".repeat(501)),      // lines 12-13: an address over the API's limit
     ]
     .join("\n");
     let dir = std::env::temp_dir().join(format!("okno-bad-rows-{}", std::process::id()));
@@ -524,9 +461,12 @@ async fn a_bad_row_is_reported_by_line_while_good_rows_go_in() {
     std::fs::write(&file, csv).unwrap();
     let db = okno_store::testing::fresh_sqlite_url();
     let report = okno(&db, &["import", "spb-appeals", file.to_str().unwrap()]);
-    assert!(report.contains("new requests:      2"), "{report}");
+    assert!(report.contains("new requests:      3"), "{report}");
     assert!(report.contains("line 4: appeal 2: created_at \"18.10.2020\" is not a time"), "{report}");
     assert!(report.contains("line 6: appeal 3: coordinates 99.9,30.19 out of range"), "{report}");
+    let exported = okno_stdout(&db, &["export", "requests", "--format", "csv"]);
+    assert!(exported.contains("Провод висит") && !exported.contains('\0'), "the NUL is gone, the appeal kept");
+    assert!(report.contains("line 12: request 6: invalid input: address: must be at most 500 characters"), "{report}");
 }
 
 #[tokio::test]
@@ -538,11 +478,19 @@ async fn open311_files_through_the_same_intake_on_every_backend() {
         let client = Client::new();
         let base = server.url("/open311/v2");
 
-        let filed = client.post(format!("{base}/requests.json"))
+        let post = |description: &'static str| client.post(format!("{base}/requests.json"))
             .form(&[("api_key", key.as_str()), ("jurisdiction_id", "demo.oblast"), ("service_code", "pothole"),
-                ("lat", "59.93"), ("long", "30.31"), ("description", "Яма <b>&</b> \u{1}лужа"), ("attribute[size]", "large"),
+                ("lat", "59.93"), ("long", "30.31"), ("description", description), ("attribute[size]", "large"),
                 ("first_name", "Анна"), ("email", "anna@example.org")])
-            .send().await.unwrap();
+            .send();
+        let control = post("Яма <b>&</b> \u{1}лужа").await.unwrap();
+        assert_eq!(control.status(), StatusCode::BAD_REQUEST, "a control character is refused, as the JSON API refuses it");
+        let refusal: Value = control.json().await.unwrap();
+        assert!(refusal[0]["description"].as_str().unwrap().contains("control characters"), "{refusal}");
+        let not_utf8 = client.post(format!("{base}/requests.json")).header("content-type", "application/x-www-form-urlencoded")
+            .body(format!("api_key={key}&service_code=pothole&lat=59.93&long=30.31&description=%D0%AF%FF")).send().await.unwrap();
+        assert_eq!(not_utf8.status(), StatusCode::BAD_REQUEST, "text that is not UTF-8 is refused, not replaced");
+        let filed = post("Яма <b>&</b> лужа").await.unwrap();
         assert_eq!(filed.status(), StatusCode::OK);
         let filed: Value = filed.json().await.unwrap();
         let id = filed[0]["service_request_id"].as_str().unwrap().to_owned();

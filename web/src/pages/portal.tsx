@@ -129,7 +129,8 @@ export function Portal() {
         channel: 'web',
         contact: { name: form.name.trim() || undefined, email: form.email.trim() || undefined, phone: form.phone.trim() || undefined },
       });
-      navigate(`/track/${encodeURIComponent(created.token)}?new=1`);
+      // Staff who file through the portal get no tracking code (it is the citizen's secret).
+      navigate(created.token ? `/track/${encodeURIComponent(created.token)}?new=1` : `/console/requests/${created.id}`);
     } catch (err) {
       const fields = err instanceof ApiError && err.errors.length > 0 ? serverErrors(err) : null;
       if (fields) setErrors(fields);

@@ -85,7 +85,22 @@ pub fn open_csv(path: &Path) -> Result<csv::Reader<Box<dyn Read>>> {
     } else {
         Box::new(plain)
     };
-    Ok(csv::ReaderBuilder::new().flexible(false).from_reader(reader))
+    Ok(csv::ReaderBuilder::new().flexible(false).from_reader(without_bom(reader)?))
+}
+
+/// `reader` without a leading UTF-8 byte-order mark, which spreadsheet programs write and which
+/// would otherwise stick to the first column's name.
+fn without_bom(mut reader: Box<dyn Read>) -> std::io::Result<Box<dyn Read>> {
+    let mut head = [0u8; 3];
+    let mut n = 0;
+    while n < head.len() {
+        match reader.read(&mut head[n..])? {
+            0 => break,
+            k => n += k,
+        }
+    }
+    let kept = if head == [0xEF, 0xBB, 0xBF] { Vec::new() } else { head[..n].to_vec() };
+    Ok(Box::new(std::io::Cursor::new(kept).chain(reader)))
 }
 
 /// Reference data met during an import, stored the first time each code is seen.
@@ -166,8 +181,21 @@ impl Batcher {
         self.report.bad_rows.push(BadRow { line, reason: reason.into() });
     }
 
-    /// Adds a request, storing the batch when it is full.
-    pub async fn push(&mut self, item: ImportedRequest) -> Result<()> {
+    /// Adds the request read from `line`, storing the batch when it is full. Its texts lose
+    /// their control characters ([`okno_core::NewRequest::remove_control_chars`]); one beyond
+    /// the limits intake applies ([`okno_core::NewRequest::check_limits`]) is refused as a bad row.
+    pub async fn push(&mut self, line: u64, mut item: ImportedRequest) -> Result<()> {
+        item.request.remove_control_chars();
+        for text in item.events.iter_mut().filter_map(|e| e.text.as_mut()).chain(item.last_answer.as_mut()) {
+            if okno_core::request::has_control_chars(text) {
+                *text = okno_core::request::without_control_chars(text);
+            }
+        }
+        if let Err(e) = item.request.check_limits() {
+            let id = item.request.source_id.as_deref().unwrap_or("?");
+            self.bad(line, format!("request {id}: {e}"));
+            return Ok(());
+        }
         self.batch.push(item);
         if self.batch.len() >= BATCH_SIZE {
             self.flush().await?;

@@ -298,7 +298,7 @@ pub async fn import(shared: Arc<dyn Store>, appeals: &Path, events: Option<&Path
         request.agency = agency.map(Into::into);
         request.category = Some(category.to_owned()).filter(|c| !c.is_empty());
         request.reason = Some(reason.to_owned());
-        batcher.push(ImportedRequest {
+        batcher.push(line, ImportedRequest {
             request,
             token: crate::intake::new_tracking_token(created_at),
             status,

@@ -202,7 +202,7 @@ pub async fn import(shared: Arc<dyn Store>, path: &Path, profile: Profile) -> Re
         request.agency = agency.map(Into::into);
         request.attributes = attributes;
         request.category = Some(request_type.to_owned());
-        batcher.push(ImportedRequest {
+        batcher.push(line, ImportedRequest {
             request,
             token: crate::intake::new_tracking_token(created_at),
             status,
