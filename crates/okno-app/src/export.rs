@@ -1,4 +1,7 @@
-//! Exports without personal data: no contacts, no tracking tokens, no attachments.
+//! Exports without personal data: no contacts, no tracking tokens, no attachments, and the
+//! phone numbers, e-mail addresses and names typed into requests' texts masked
+//! ([`okno_core::privacy`]). Training data for `okno train` keeps the texts whole: it is the
+//! center's own, and the model learns from what citizens actually write.
 
 use crate::error::Result;
 use okno_core::catalog::{name_of_kind, territory_chain};
@@ -54,7 +57,7 @@ struct ExportedRequest<'a> {
     category: Option<&'a str>,
     reason: Option<&'a str>,
     rating: Option<i16>,
-    text: &'a str,
+    text: std::borrow::Cow<'a, str>,
 }
 
 impl<'a> From<&'a Request> for ExportedRequest<'a> {
@@ -82,7 +85,7 @@ impl<'a> From<&'a Request> for ExportedRequest<'a> {
             category: r.category.as_deref(),
             reason: r.reason.as_deref(),
             rating: r.rating,
-            text: &r.text,
+            text: okno_core::privacy::mask_personal_data(&r.text),
         }
     }
 }

@@ -2,6 +2,7 @@
 //! audited reads of the citizen's contact, and the lifecycle actions (by staff, and by the
 //! citizen holding the tracking token).
 
+use okno_core::privacy::mask_personal_data;
 use crate::error::{AppError, Result};
 use crate::App;
 use chrono::{DateTime, Utc};
@@ -104,10 +105,17 @@ pub async fn filed_view(app: &App, filer: Option<&Principal>, request: Request) 
 }
 
 /// Request `id` as anyone following it sees it: without its tracking token (which lets its
-/// author rate and reopen it) and without contacts.
+/// author rate and reopen it), without contacts, and with the personal data typed into its
+/// texts masked ([`okno_core::privacy`]).
 pub async fn public(app: &App, id: RequestId) -> Result<PublicRequest> {
     let request = app.store.request(id).await?.ok_or_else(|| AppError::NotFound(format!("no request {id}")))?;
-    Ok(PublicRequest { token: String::new(), ..public_view(app, request).await? })
+    let mut view = public_view(app, request).await?;
+    view.token.clear();
+    let mask = |text: &mut String| *text = mask_personal_data(text).into_owned();
+    mask(&mut view.text);
+    view.last_answer.iter_mut().for_each(mask);
+    view.timeline.iter_mut().filter_map(|e| e.text.as_mut()).for_each(mask);
+    Ok(view)
 }
 
 /// The request whose tracking token is `token`.

@@ -15,6 +15,7 @@ pub mod ids;
 pub mod lifecycle;
 pub mod place;
 pub mod problem;
+pub mod privacy;
 pub mod request;
 pub mod rollup;
 pub mod scorecard;

@@ -1,8 +1,9 @@
 //! Extractors whose rejections become problem details, and parsing shared by query strings.
 
 use crate::error::ApiError;
+use crate::state::AppState;
 use axum::body::Bytes;
-use axum::extract::{FromRequest, FromRequestParts, Request};
+use axum::extract::{FromRef, FromRequest, FromRequestParts, Request};
 use axum::http::{header, StatusCode};
 use serde::de::DeserializeOwned;
 
@@ -25,7 +26,10 @@ pub fn parse_list<T: std::str::FromStr<Err = String>>(field: &str, value: Option
 #[derive(Debug)]
 pub struct ApiJson<T>(pub T);
 
-impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
+impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T>
+where
+    AppState: FromRef<S>,
+{
     type Rejection = ApiError;
 
     async fn from_request(request: Request, state: &S) -> Result<Self, ApiError> {
@@ -38,7 +42,13 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
         if !json {
             return Err(ApiError::BadRequest(StatusCode::UNSUPPORTED_MEDIA_TYPE, "send the body as JSON, with Content-Type: application/json".into()));
         }
-        let body = Bytes::from_request(request, state).await.map_err(|e| ApiError::BadRequest(e.status(), e.body_text()))?;
+        let body = Bytes::from_request(request, state).await.map_err(|e| match e.status() {
+            StatusCode::PAYLOAD_TOO_LARGE => {
+                let limit = AppState::from_ref(state).config.max_body_bytes;
+                ApiError::BadRequest(e.status(), format!("the body is larger than the {} KiB accepted here", limit / 1024))
+            }
+            status => ApiError::BadRequest(status, e.body_text()),
+        })?;
         let mut reader = serde_json::Deserializer::from_slice(&body);
         let value = serde_path_to_error::deserialize(&mut reader).map_err(unfit)?;
         reader.end().map_err(|e| ApiError::BadRequest(StatusCode::BAD_REQUEST, format!("not JSON: {e}")))?;

@@ -17,6 +17,7 @@ use axum::routing::get;
 use axum::Router;
 use chrono::{DateTime, Duration, SecondsFormat, Utc};
 use okno_core::lifecycle::ALL_STATUSES;
+use okno_core::privacy::mask_personal_data;
 use okno_core::request::AttributeInput;
 use okno_core::{AgencyCode, ServiceCode, Channel, Contact, Open311Status, Request as OknoRequest, RequestDraft, RequestFilter, RequestId, RequestOrder, Service};
 use serde_json::{json, Value};
@@ -386,12 +387,12 @@ fn show(state: &AppState, names: &Names, r: &OknoRequest) -> Shown {
         Open311Status::Closed => "closed",
     };
     let notes = match &r.last_answer {
-        Some(answer) => format!("{}: {answer}", r.status.as_str()),
+        Some(answer) => format!("{}: {}", r.status.as_str(), mask_personal_data(answer)),
         None => r.status.as_str().to_owned(),
     };
     let service_name = names.services.get(&r.service_code).map(|s| service_name(s, names.english).to_owned());
     let agency = r.agency.as_ref().and_then(|a| names.agencies.get(a)).map(|(ru, en)| if names.english { en.clone() } else { ru.clone() });
-    let description: String = r.text.chars().take(MAX_DESCRIPTION_CHARS).collect();
+    let description: String = mask_personal_data(&r.text).chars().take(MAX_DESCRIPTION_CHARS).collect();
     Shown {
         fields: vec![
             ("service_request_id", Some(r.id.to_string())),

@@ -45,6 +45,8 @@ async fn the_api_serves_citizens_operators_agencies_and_analysts() {
         // (a fresh client: the server stops reading an oversize body and closes that connection)
         let huge = Client::new().post(server.url("/api/v1/requests")).json(&json!({"service_code": "pothole", "text": "x".repeat(200_000)})).send().await.unwrap();
         assert_eq!(huge.status(), StatusCode::PAYLOAD_TOO_LARGE);
+        let too_large: Value = huge.json().await.unwrap();
+        assert_eq!(too_large["detail"], "the body is larger than the 64 KiB accepted here", "{too_large}");
         assert_eq!(anon.get(server.url("/api/v1/requests/abc")).send().await.unwrap().status(), StatusCode::BAD_REQUEST);
         assert_eq!(anon.get(server.url(&format!("/api/v1/requests/{id}"))).send().await.unwrap().status(), StatusCode::UNAUTHORIZED);
 
