@@ -59,7 +59,7 @@ pub async fn create_request(
 ) -> Result<Response, ApiError> {
     let channel = draft.channel.unwrap_or(Channel::Api);
     if caller.principal.is_none() {
-        state.submit_limiter.check(caller.ip)?;
+        state.limits.submit.check(&caller.ip)?;
     }
     let source_system = okno_app::requests::intake_source(caller.principal.as_ref(), channel, &draft)?;
     let created = okno_app::intake::submit(&state.app, draft, channel, source_system, Utc::now()).await?;
@@ -272,7 +272,7 @@ pub async fn citizen_act(
     ApiPath((token, action)): ApiPath<(String, String)>,
     ApiJson(input): ApiJson<ActionInput>,
 ) -> Result<Json<PublicRequest>, ApiError> {
-    state.submit_limiter.check(caller.ip)?;
+    state.limits.citizen.check(&caller.ip)?;
     let action = parse_action(&action)?;
     Ok(Json(okno_app::requests::act_as_citizen(&state.app, &token, action, input, Utc::now()).await?))
 }

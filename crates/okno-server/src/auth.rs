@@ -29,13 +29,11 @@ pub fn csrf_token(session_secret: &str) -> String {
     hex::encode(Sha256::digest(format!("okno-csrf:{session_secret}").as_bytes()))
 }
 
-/// The client's address, for rate limits.
-pub fn client_ip(parts: &Parts) -> IpAddr {
-    parts
-        .extensions
-        .get::<ConnectInfo<SocketAddr>>()
-        .map(|ConnectInfo(addr)| addr.ip())
-        .unwrap_or(IpAddr::from([127, 0, 0, 1]))
+/// The client's address, for rate limits: the TCP peer's, or the one a trusted proxy forwards
+/// ([`crate::limits::client_address`]).
+pub fn client_ip(parts: &Parts, state: &AppState) -> IpAddr {
+    let peer = parts.extensions.get::<ConnectInfo<SocketAddr>>().map_or(IpAddr::from([127, 0, 0, 1]), |ConnectInfo(addr)| addr.ip());
+    crate::limits::client_address(peer, &parts.headers, &state.config.trusted_proxies)
 }
 
 fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
@@ -82,7 +80,7 @@ where
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
         let state = AppState::from_ref(state);
-        let ip = client_ip(parts);
+        let ip = client_ip(parts, &state);
         if let Some(value) = parts.headers.get(header::AUTHORIZATION) {
             let token = value.to_str().ok().and_then(|v| v.strip_prefix("Bearer ")).ok_or(ApiError::Unauthenticated)?;
             let principal = okno_app::access::token_user(&state.app, token).await?;
@@ -150,8 +148,17 @@ fn session_cookie(state: &AppState, value: &str, max_age: i64) -> HeaderValue {
 #[utoipa::path(post, path = "/api/v1/auth/login", tag = "auth", request_body = Login,
     responses((status = 200, body = Me), (status = 401, body = crate::error::Problem), (status = 429, body = crate::error::Problem)))]
 pub async fn login(State(state): State<AppState>, caller: Caller, crate::extract::ApiJson(form): crate::extract::ApiJson<Login>) -> Result<Response, ApiError> {
-    state.login_limiter.check(caller.ip)?;
-    let Session { secret, principal } = okno_app::access::sign_in(&state.app, &form.login, &form.password, Utc::now()).await?;
+    state.limits.login_address.check(&caller.ip)?;
+    let account = okno_app::access::normal_login(&form.login);
+    state.limits.login_account.exhausted(&account)?;
+    let Session { secret, principal } = match okno_app::access::sign_in(&state.app, &form.login, &form.password, Utc::now()).await {
+        Err(okno_app::AppError::WrongCredentials) => {
+            // A failure takes from the login's bucket too; once empty, that login waits.
+            let _ = state.limits.login_account.check(&account);
+            return Err(ApiError::WrongCredentials);
+        }
+        other => other?,
+    };
     let me = Me { login: principal.login, role: principal.role, agency: principal.agency, csrf_token: Some(csrf_token(&secret)) };
     let mut response = Json(me).into_response();
     response.headers_mut().insert(header::SET_COOKIE, session_cookie(&state, &secret, SESSION_HOURS * 3600));

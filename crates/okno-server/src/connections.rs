@@ -1,6 +1,6 @@
 //! Accepting connections: each is served over HTTP/1.1 with a deadline for its request headers
 //! (which also closes a keep-alive connection left idle), at most so many at once from one
-//! address, and a clean stop — on Ctrl-C or SIGTERM no new connection is accepted and the
+//! address (but a trusted proxy), and a clean stop — on Ctrl-C or SIGTERM no new connection is accepted and the
 //! requests in flight finish, for at most [`REQUEST_GRACE`]. The deadline for reading a request's
 //! body is a layer of the application (see [`crate::app`]).
 
@@ -60,6 +60,7 @@ impl Drop for Slot {
 /// [`REQUEST_GRACE`].
 pub async fn serve(listener: TcpListener, state: AppState) -> std::io::Result<()> {
     let (header_timeout, max_per_address) = (state.config.header_timeout, state.config.max_connections_per_address);
+    let trusted = state.config.trusted_proxies.clone();
     let app = crate::app(state);
     let open = Arc::new(Open::default());
     let graceful = GracefulShutdown::new();
@@ -81,7 +82,12 @@ pub async fn serve(listener: TcpListener, state: AppState) -> std::io::Result<()
             },
             () = &mut stop => break,
         };
-        let Some(slot) = open.take(peer.ip(), max_per_address) else {
+        // A trusted proxy carries many clients' connections, so it has no cap of its own.
+        let slot = if trusted.iter().any(|net| net.contains(&peer.ip())) {
+            None
+        } else if let Some(slot) = open.take(peer.ip(), max_per_address) {
+            Some(slot)
+        } else {
             tracing::debug!(%peer, "refused: too many connections from this address");
             continue;
         };

@@ -13,6 +13,7 @@ pub mod connections;
 pub mod duplicates;
 pub mod error;
 pub mod extract;
+pub mod limits;
 pub mod open311;
 pub mod places;
 pub mod problems;

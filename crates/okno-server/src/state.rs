@@ -1,12 +1,11 @@
 //! What every handler shares: the application, the HTTP edge's settings, and the per-client
 //! rate limits. A leaf module: it imports nothing from the handlers.
 
-use crate::error::ApiError;
+use crate::limits::Limits;
+use ipnet::IpNet;
 use chrono_tz::Tz;
-use std::collections::HashMap;
-use std::net::IpAddr;
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::sync::Arc;
+use std::time::Duration;
 
 /// Settings of the HTTP server.
 #[derive(Debug, Clone)]
@@ -17,8 +16,15 @@ pub struct ServerConfig {
     pub max_body_bytes: usize,
     /// Anonymous submissions (and citizens' actions) per minute per client address; 0 = unlimited.
     pub submit_per_minute: u32,
-    /// Sign-in attempts per minute per client address; 0 = unlimited.
+    /// Sign-in attempts per minute per client address, and failed ones per login; 0 = unlimited.
     pub login_per_minute: u32,
+    /// Anonymous classifications per minute per client address; 0 = unlimited.
+    pub classify_per_minute: u32,
+    /// Open311 requests filed per minute per API key; 0 = unlimited.
+    pub api_key_per_minute: u32,
+    /// Proxies whose `X-Forwarded-For` / `Forwarded` headers name the client (addresses or
+    /// networks); from anyone else those headers are ignored.
+    pub trusted_proxies: Vec<IpNet>,
     /// The Open311 endpoint.
     pub open311: Open311Config,
     /// A MapLibre style URL for the web UI's base map; none: outlines and data only.
@@ -44,6 +50,9 @@ impl Default for ServerConfig {
             max_body_bytes: 64 * 1024,
             submit_per_minute: 20,
             login_per_minute: 10,
+            classify_per_minute: 60,
+            api_key_per_minute: 600,
+            trusted_proxies: Vec::new(),
             open311: Open311Config::default(),
             map_style_url: None,
             public_url: "http://127.0.0.1:8080".into(),
@@ -61,10 +70,8 @@ pub struct AppState {
     pub app: okno_app::App,
     /// Settings of the HTTP edge.
     pub config: Arc<ServerConfig>,
-    /// Limits anonymous submissions per client.
-    pub submit_limiter: Arc<RateLimiter>,
-    /// Limits sign-in attempts per client.
-    pub login_limiter: Arc<RateLimiter>,
+    /// The rate limits, a bucket per purpose.
+    pub limits: Arc<Limits>,
 }
 
 impl AppState {
@@ -72,8 +79,7 @@ impl AppState {
     pub fn new(app: okno_app::App, config: ServerConfig) -> Self {
         AppState {
             app,
-            submit_limiter: Arc::new(RateLimiter::new(config.submit_per_minute, config.submit_per_minute.max(1))),
-            login_limiter: Arc::new(RateLimiter::new(config.login_per_minute, config.login_per_minute.max(1))),
+            limits: Arc::new(Limits::new(config.submit_per_minute, config.classify_per_minute, config.login_per_minute, config.api_key_per_minute)),
             config: Arc::new(config),
         }
     }
@@ -99,63 +105,6 @@ impl Default for Open311Config {
             jurisdiction_id: None,
             timezone: chrono_tz::Europe::Moscow,
             max_media_bytes: 5 * 1024 * 1024,
-        }
-    }
-}
-
-/// A token bucket per client address.
-#[derive(Debug)]
-pub struct RateLimiter {
-    per_minute: f64,
-    burst: f64,
-    buckets: Mutex<HashMap<IpAddr, (f64, Instant)>>,
-}
-
-impl RateLimiter {
-    /// Allows `per_minute` calls on average with bursts of `burst`; `per_minute = 0` disables the limit.
-    pub fn new(per_minute: u32, burst: u32) -> Self {
-        RateLimiter { per_minute: f64::from(per_minute), burst: f64::from(burst.max(1)), buckets: Mutex::default() }
-    }
-
-    /// Takes one call from `client`'s bucket, or says how many seconds to wait.
-    pub fn check(&self, client: IpAddr) -> Result<(), ApiError> {
-        if self.per_minute == 0.0 {
-            return Ok(());
-        }
-        let now = Instant::now();
-        let mut buckets = self.buckets.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-        if buckets.len() > 100_000 {
-            let (rate, burst) = (self.per_minute / 60.0, self.burst);
-            buckets.retain(|_, (tokens, at)| *tokens + now.duration_since(*at).as_secs_f64() * rate < burst);
-        }
-        let (tokens, at) = buckets.entry(client).or_insert((self.burst, now));
-        *tokens = (*tokens + now.duration_since(*at).as_secs_f64() * self.per_minute / 60.0).min(self.burst);
-        *at = now;
-        if *tokens >= 1.0 {
-            *tokens -= 1.0;
-            Ok(())
-        } else {
-            Err(ApiError::TooManyRequests(((1.0 - *tokens) * 60.0 / self.per_minute).ceil() as u64))
-        }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn rate_limiter_refuses_after_burst() {
-        let limiter = RateLimiter::new(60, 3);
-        let ip = IpAddr::from([10, 0, 0, 1]);
-        for _ in 0..3 {
-            limiter.check(ip).unwrap();
-        }
-        assert!(matches!(limiter.check(ip), Err(ApiError::TooManyRequests(1))));
-        limiter.check(IpAddr::from([10, 0, 0, 2])).unwrap();
-        let unlimited = RateLimiter::new(0, 1);
-        for _ in 0..100 {
-            unlimited.check(ip).unwrap();
         }
     }
 }

@@ -55,7 +55,7 @@ pub async fn request_prediction(State(state): State<AppState>, caller: Caller, A
     responses((status = 200, body = PredictionView), (status = 422, body = Problem), (status = 429, body = Problem)))]
 pub async fn classify(State(state): State<AppState>, caller: Caller, ApiJson(input): ApiJson<ClassifyInput>) -> Result<Json<PredictionView>, ApiError> {
     if caller.principal.is_none() {
-        state.submit_limiter.check(caller.ip)?;
+        state.limits.classify.check(&caller.ip)?;
     }
     Ok(Json(okno_app::triage::classify(&state.app, &input, Utc::now()).await?))
 }

@@ -34,9 +34,19 @@ pub struct ServeArgs {
     /// Anonymous submissions per minute per client address (0 = unlimited).
     #[arg(long, env = "OKNO_SUBMIT_PER_MINUTE", default_value_t = 20)]
     pub submit_per_minute: u32,
-    /// Sign-in attempts per minute per client address (0 = unlimited).
+    /// Sign-in attempts per minute per client address, and failed ones per login (0 = unlimited).
     #[arg(long, env = "OKNO_LOGIN_PER_MINUTE", default_value_t = 10)]
     pub login_per_minute: u32,
+    /// Anonymous classifications per minute per client address (0 = unlimited).
+    #[arg(long, env = "OKNO_CLASSIFY_PER_MINUTE", default_value_t = 60)]
+    pub classify_per_minute: u32,
+    /// Open311 requests filed per minute per API key (0 = unlimited).
+    #[arg(long, env = "OKNO_API_KEY_PER_MINUTE", default_value_t = 600)]
+    pub api_key_per_minute: u32,
+    /// A proxy (address or network, e.g. 10.0.0.0/8) whose X-Forwarded-For or Forwarded header
+    /// names the client; repeat or separate with commas. From anyone else those headers are ignored.
+    #[arg(long = "trusted-proxy", env = "OKNO_TRUSTED_PROXIES", value_delimiter = ',', value_parser = trusted_proxy)]
+    pub trusted_proxies: Vec<ipnet::IpNet>,
     /// Path of the Open311 GeoReport v2 endpoint.
     #[arg(long, env = "OKNO_OPEN311_BASE", default_value = "/open311/v2")]
     pub open311_base: String,
@@ -94,6 +104,13 @@ pub struct ServeArgs {
 /// How long a job's run in progress may take to finish once the server is told to stop.
 const JOB_GRACE: std::time::Duration = std::time::Duration::from_secs(10);
 
+/// A trusted proxy as given: a network (`10.0.0.0/8`) or one address.
+fn trusted_proxy(text: &str) -> std::result::Result<ipnet::IpNet, String> {
+    text.parse::<ipnet::IpNet>()
+        .or_else(|_| text.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
+        .map_err(|_| format!("{text:?} is neither an address nor a network (e.g. 10.0.0.0/8)"))
+}
+
 /// Serves the API and runs the periodic jobs until told to stop (Ctrl-C or SIGTERM); then lets
 /// requests in flight and job runs in progress finish.
 pub async fn serve(store: Arc<dyn Store>, args: ServeArgs) -> Result<()> {
@@ -105,6 +122,9 @@ pub async fn serve(store: Arc<dyn Store>, args: ServeArgs) -> Result<()> {
         secure_cookies: args.secure_cookies,
         submit_per_minute: args.submit_per_minute,
         login_per_minute: args.login_per_minute,
+        classify_per_minute: args.classify_per_minute,
+        api_key_per_minute: args.api_key_per_minute,
+        trusted_proxies: args.trusted_proxies.clone(),
         open311: okno_server::Open311Config {
             base_path: args.open311_base,
             jurisdiction_id: args.jurisdiction_id,

@@ -235,3 +235,42 @@ async fn slow_and_crowding_clients_are_cut_off() {
     let ok = Client::new().get(server.url("/healthz")).send().await.unwrap();
     assert_eq!(ok.status(), StatusCode::OK);
 }
+
+#[tokio::test]
+async fn limits_key_on_the_client_a_trusted_proxy_names_and_per_purpose() {
+    let db = okno_store::testing::fresh_database_urls().await.remove(0);
+    okno(&db, &["demo", "--no-serve"]);
+    let behind = Server::start(&db, &["--trusted-proxy", "127.0.0.1", "--login-per-minute", "3", "--submit-per-minute", "2"]);
+    let client = Client::new();
+    let sign_in = |server: &Server, from: &str, login: &str, password: &str| {
+        client.post(server.url("/api/v1/auth/login")).header("x-forwarded-for", from).json(&json!({"login": login, "password": password})).send()
+    };
+    // One address's failures do not lock out another address behind the same proxy.
+    for _ in 0..3 {
+        assert_eq!(sign_in(&behind, "203.0.113.1", "nobody-1", "wrong").await.unwrap().status(), StatusCode::UNAUTHORIZED);
+    }
+    let throttled = sign_in(&behind, "203.0.113.1", "nobody-1", "wrong").await.unwrap();
+    assert_eq!(throttled.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert!(throttled.headers().contains_key("retry-after"));
+    assert_eq!(sign_in(&behind, "203.0.113.2", "admin", "demo-admin-password").await.unwrap().status(), StatusCode::OK);
+    // One account's failures from many addresses throttle that account.
+    for from in ["203.0.113.3", "203.0.113.4", "203.0.113.5"] {
+        assert_eq!(sign_in(&behind, from, "operator", "wrong").await.unwrap().status(), StatusCode::UNAUTHORIZED);
+    }
+    assert_eq!(sign_in(&behind, "203.0.113.6", "operator", "demo-operator-password").await.unwrap().status(), StatusCode::TOO_MANY_REQUESTS);
+    // Filing and classifying draw on buckets of their own.
+    let file = || client.post(behind.url("/api/v1/requests")).header("x-forwarded-for", "203.0.113.7").json(&citizen_request("pothole")).send();
+    assert_eq!(file().await.unwrap().status(), StatusCode::CREATED);
+    assert_eq!(file().await.unwrap().status(), StatusCode::CREATED);
+    assert_eq!(file().await.unwrap().status(), StatusCode::TOO_MANY_REQUESTS);
+    let classified = client.post(behind.url("/api/v1/classify")).header("x-forwarded-for", "203.0.113.7").json(&json!({"text": "Яма на дороге"})).send().await.unwrap();
+    assert_eq!(classified.status(), StatusCode::OK, "classification has its own bucket");
+    drop(behind);
+
+    // Without a trusted proxy the header is the client's say-so and is ignored.
+    let direct = Server::start(&db, &["--login-per-minute", "3"]);
+    for from in ["198.51.100.1", "198.51.100.2", "198.51.100.3"] {
+        assert_eq!(sign_in(&direct, from, "nobody-2", "wrong").await.unwrap().status(), StatusCode::UNAUTHORIZED);
+    }
+    assert_eq!(sign_in(&direct, "198.51.100.4", "nobody-3", "wrong").await.unwrap().status(), StatusCode::TOO_MANY_REQUESTS);
+}
