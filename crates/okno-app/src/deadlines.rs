@@ -78,6 +78,7 @@ pub fn scope_agency(user: &Principal, asked: Option<AgencyCode>) -> Result<Optio
 
 /// Which part of a queue, or which queues' sizes, to read.
 #[derive(Debug, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct QueueQuery {
     /// Only this agency (agency staff: always their own).
     pub agency: Option<AgencyCode>,

@@ -23,6 +23,7 @@ pub async fn add_user(State(state): State<AppState>, caller: Caller, ApiJson(for
 
 /// How many audit entries to read.
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct AuditQuery {
     /// The newest this many, 1–1,000 (default 500).
     pub limit: Option<u32>,

@@ -17,6 +17,7 @@ use utoipa::{IntoParams, ToSchema};
 
 /// Which alerts to list.
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct AlertQuery {
     /// States, comma-separated (`new`, `acknowledged`, `resolved`); all by default.
     pub state: Option<String>,
@@ -56,6 +57,7 @@ pub async fn get(State(state): State<AppState>, caller: Caller, ApiPath(id): Api
 
 /// A page of the requests an alert counts.
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct AlertRequestsQuery {
     /// `next_cursor` of the previous page.
     pub cursor: Option<String>,

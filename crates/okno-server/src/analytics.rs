@@ -20,6 +20,7 @@ use utoipa::IntoParams;
 
 /// What to count, shared by the map and the series.
 #[derive(Debug, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct CountQuery {
     /// First day (local date, included); by default 30 days before `to`.
     pub from: Option<NaiveDate>,
@@ -61,6 +62,7 @@ impl CountQuery {
 
 /// Where and how finely to count on the map.
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct MapQuery {
     /// `cells` (H3 hexagons, the default) or `territories`.
     pub by: Option<String>,
@@ -141,6 +143,7 @@ fn place_properties(entry: &MapEntry) -> Value {
 
 /// How to lay out a series.
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct SeriesQuery {
     /// `day` (the default) or `week` (weeks starting on Monday, labelled by that Monday).
     pub step: Option<String>,
@@ -180,6 +183,7 @@ pub async fn series(State(state): State<AppState>, ApiQuery(q): ApiQuery<CountQu
 
 /// Which backlog to count.
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct BacklogQuery {
     /// Requests created before this day (by default 30 days before `open_at`).
     pub created_before: Option<NaiveDate>,

@@ -27,7 +27,7 @@ pub async fn list_services(State(state): State<AppState>) -> Result<Json<Vec<Ser
 }
 
 /// One service with its form fields.
-#[utoipa::path(get, path = "/api/v1/services/{code}", tag = "catalog",
+#[utoipa::path(get, path = "/api/v1/services/{code}", tag = "catalog", params(("code" = String, Path, description = "Service code")),
     responses((status = 200, body = Service), (status = 404, body = Problem)))]
 pub async fn get_service(State(state): State<AppState>, ApiPath(code): ApiPath<String>) -> Result<Json<Service>, ApiError> {
     state.app.store.service(&code).await?.map(Json).ok_or_else(|| ApiError::NotFound(format!("no service {code:?}")))
@@ -78,6 +78,7 @@ pub async fn create_request(
 
 /// Filters for listing requests. Lists are comma-separated; times are RFC 3339.
 #[derive(Debug, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct ListQuery {
     /// Service codes.
     pub service: Option<String>,
@@ -196,14 +197,14 @@ pub(crate) async fn request_page(state: &AppState, filter: RequestFilter) -> Res
 }
 
 /// One request (staff).
-#[utoipa::path(get, path = "/api/v1/requests/{id}", tag = "requests",
+#[utoipa::path(get, path = "/api/v1/requests/{id}", tag = "requests", params(("id" = i64, Path, description = "Request id")),
     responses((status = 200, body = Request), (status = 403, body = Problem), (status = 404, body = Problem)))]
 pub async fn get_request(State(state): State<AppState>, caller: Caller, ApiPath(id): ApiPath<RequestId>) -> Result<Json<Request>, ApiError> {
     Ok(Json(okno_app::requests::readable(&state.app, &caller.staff()?, id).await?))
 }
 
 /// A request's whole timeline (staff).
-#[utoipa::path(get, path = "/api/v1/requests/{id}/events", tag = "requests",
+#[utoipa::path(get, path = "/api/v1/requests/{id}/events", tag = "requests", params(("id" = i64, Path, description = "Request id")),
     responses((status = 200, body = [Event]), (status = 403, body = Problem), (status = 404, body = Problem)))]
 pub async fn request_events(State(state): State<AppState>, caller: Caller, ApiPath(id): ApiPath<RequestId>) -> Result<Json<Vec<Event>>, ApiError> {
     Ok(Json(okno_app::requests::events(&state.app, &caller.staff()?, id).await?))
@@ -211,7 +212,7 @@ pub async fn request_events(State(state): State<AppState>, caller: Caller, ApiPa
 
 /// The citizen's contact. Every read and every refused attempt is written to the audit log;
 /// analysts may not read it. Never cached.
-#[utoipa::path(get, path = "/api/v1/requests/{id}/contact", tag = "requests",
+#[utoipa::path(get, path = "/api/v1/requests/{id}/contact", tag = "requests", params(("id" = i64, Path, description = "Request id")),
     responses((status = 200, body = Contact), (status = 403, body = Problem), (status = 404, body = Problem)))]
 pub async fn request_contact(State(state): State<AppState>, caller: Caller, ApiPath(id): ApiPath<RequestId>) -> Result<Response, ApiError> {
     let contact = okno_app::requests::contact(&state.app, &caller.staff()?, id, Utc::now()).await?;
@@ -245,7 +246,7 @@ pub async fn act(
 }
 
 /// Tracks a request by its token (public; never shows contacts).
-#[utoipa::path(get, path = "/api/v1/track/{token}", tag = "citizens",
+#[utoipa::path(get, path = "/api/v1/track/{token}", tag = "citizens", params(("token" = String, Path, description = "Tracking token")),
     responses((status = 200, body = PublicRequest), (status = 404, body = Problem)))]
 pub async fn track(State(state): State<AppState>, ApiPath(token): ApiPath<String>) -> Result<Json<PublicRequest>, ApiError> {
     let request = okno_app::requests::tracked(&state.app, &token).await?;

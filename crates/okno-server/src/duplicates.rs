@@ -15,6 +15,7 @@ use utoipa::{IntoParams, ToSchema};
 
 /// What the citizens' form asks with.
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct DuplicateQuery {
     /// The service chosen.
     pub service: String,

@@ -43,8 +43,10 @@ pub enum ApiError {
     Internal(String),
 }
 
-/// The problem-details body.
+/// The problem-details body (RFC 9457), documented as `ProblemDetails` so that it is not taken
+/// for a systemic problem.
 #[derive(Debug, Serialize, ToSchema)]
+#[schema(as = ProblemDetails)]
 pub struct Problem {
     /// A URI reference naming the kind of problem.
     #[serde(rename = "type")]

@@ -56,9 +56,43 @@ pub use state::{AppState, Open311Config, ServerConfig};
         problems::list, problems::get, problems::requests, problems::change, problems::scan_now,
         duplicates::for_form, duplicates::for_request,
     ),
-    components(schemas(okno_core::Channel, okno_core::Priority, okno_core::EventKind, okno_core::Role))
+    components(schemas(okno_core::Channel, okno_core::Priority, okno_core::EventKind, okno_core::Role)),
+    modifiers(&ProblemResponses)
 )]
 pub struct ApiDoc;
+
+/// Documents errors as they are served: every error answer as `application/problem+json`, and
+/// on every operation the `400` of an unreadable request and, where there is a body, the `415`
+/// of one not sent as JSON.
+struct ProblemResponses;
+
+impl utoipa::Modify for ProblemResponses {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::{ContentBuilder, Ref, RefOr, ResponseBuilder};
+        let problem = || {
+            ContentBuilder::new().schema(Some(Ref::from_schema_name("ProblemDetails"))).build()
+        };
+        let answer = |description: &str| RefOr::T(ResponseBuilder::new().description(description).content("application/problem+json", problem()).build());
+        for item in openapi.paths.paths.values_mut() {
+            let operations = [&mut item.get, &mut item.put, &mut item.post, &mut item.delete, &mut item.patch];
+            for operation in operations.into_iter().flatten() {
+                let has_body = operation.request_body.is_some();
+                let responses = &mut operation.responses.responses;
+                for (status, response) in responses.iter_mut() {
+                    if let (true, RefOr::T(response)) = (status.as_str() >= "400", response)
+                        && let Some(content) = response.content.shift_remove("application/json")
+                    {
+                        response.content.insert("application/problem+json".into(), content);
+                    }
+                }
+                responses.entry("400".into()).or_insert_with(|| answer("The request could not be read"));
+                if has_body {
+                    responses.entry("415".into()).or_insert_with(|| answer("The body was not sent as application/json"));
+                }
+            }
+        }
+    }
+}
 
 async fn openapi() -> impl IntoResponse {
     Json(ApiDoc::openapi())
@@ -166,5 +200,31 @@ mod tests {
             .filter(|r| r.strip_prefix("#/components/schemas/").is_none_or(|name| doc["components"]["schemas"][name].is_null()))
             .collect();
         assert!(missing.is_empty(), "unresolved references: {missing:?}");
+    }
+
+    #[test]
+    fn path_parameters_match_the_paths_and_errors_are_problem_details() {
+        let doc = serde_json::to_value(ApiDoc::openapi()).unwrap();
+        let mut wrong = Vec::new();
+        for (path, item) in doc["paths"].as_object().unwrap() {
+            let template: Vec<&str> = path.split('{').skip(1).filter_map(|p| p.split('}').next()).collect();
+            for (method, operation) in item.as_object().unwrap() {
+                let params = operation["parameters"].as_array().cloned().unwrap_or_default();
+                let in_path: Vec<&str> = params.iter().filter(|p| p["in"] == "path").filter_map(|p| p["name"].as_str()).collect();
+                if in_path.iter().any(|p| !template.contains(p)) || template.iter().any(|t| !in_path.contains(t)) {
+                    wrong.push(format!("{method} {path}: path parameters {in_path:?}"));
+                }
+                for (status, response) in operation["responses"].as_object().unwrap() {
+                    let types: Vec<&String> = response["content"].as_object().map(|c| c.keys().collect()).unwrap_or_default();
+                    if status.as_str() >= "400" && types.iter().any(|t| *t != "application/problem+json") {
+                        wrong.push(format!("{method} {path}: {status} as {types:?}"));
+                    }
+                }
+                if !operation["responses"]["400"].is_object() {
+                    wrong.push(format!("{method} {path}: no 400"));
+                }
+            }
+        }
+        assert!(wrong.is_empty(), "{}", wrong.join("\n"));
     }
 }

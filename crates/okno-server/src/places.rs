@@ -30,6 +30,7 @@ pub async fn reload_territories(State(state): State<AppState>, caller: Caller) -
 
 /// Which flagged requests to list.
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct IssuesQuery {
     /// Only this flag: `outside_territories`, `outside_region` or `swapped`.
     pub flag: Option<String>,

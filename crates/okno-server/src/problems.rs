@@ -17,6 +17,7 @@ use utoipa::IntoParams;
 
 /// Which problems to list.
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct ProblemQuery {
     /// States, comma-separated (`proposed`, `accepted`, `dismissed`, `closed`); all by default.
     pub state: Option<String>,
@@ -50,6 +51,7 @@ pub async fn get(State(state): State<AppState>, caller: Caller, ApiPath(id): Api
 
 /// A page of a problem's requests.
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct ProblemRequestsQuery {
     /// `next_cursor` of the previous page.
     pub cursor: Option<String>,

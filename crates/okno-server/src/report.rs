@@ -15,6 +15,7 @@ use utoipa::IntoParams;
 
 /// Scorecard filters.
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct ScorecardQuery {
     /// `agency` (default) or `territory`.
     pub by: Option<String>,

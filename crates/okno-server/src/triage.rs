@@ -25,6 +25,7 @@ fn operator(caller: Caller) -> Result<Principal, ApiError> {
 
 /// Paging of the triage queue.
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct TriageQuery {
     /// Requests after this id (the last of the previous page).
     #[serde(default)]

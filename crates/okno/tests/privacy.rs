@@ -5,7 +5,7 @@
 //! the original.
 
 use okno_core::privacy::mask_personal_data;
-use reqwest::{Client, StatusCode};
+use reqwest::StatusCode;
 use serde_json::{json, Value};
 
 mod common;
@@ -74,7 +74,7 @@ async fn planted_personal_data_reaches_no_public_answer_and_no_export() {
     okno(&db, &["demo", "--no-serve"]);
     let key = okno(&db, &["apikey", "add", "--client", "city-app"]).lines().next().unwrap().trim().to_owned();
     let server = Server::start(&db, &[]);
-    let anon = Client::new();
+    let anon = client();
     let markers = ["+7 921 555-01-99", "marker.person@example.ru", "Маркеров Пётр Ильич", "Маркерова П.И.", "кв. 4321"];
     let mut body = citizen_request("pothole");
     body["text"] = json!(format!("Яма у подъезда. Звоните {}, пишите {}. Заявитель {}, соседка {}, {}.", markers[0], markers[1], markers[2], markers[3], markers[4]));

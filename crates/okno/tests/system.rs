@@ -14,7 +14,7 @@ async fn the_api_serves_citizens_operators_agencies_and_analysts() {
     for db in okno_store::testing::fresh_database_urls().await {
         okno(&db, &["demo", "--no-serve"]);
         let server = Server::start(&db, &[]);
-        let anon = Client::new();
+        let anon = client();
 
         let services: Value = anon.get(server.url("/api/v1/services")).send().await.unwrap().json().await.unwrap();
         assert_eq!(services.as_array().unwrap().len(), 15);
@@ -43,7 +43,7 @@ async fn the_api_serves_citizens_operators_agencies_and_analysts() {
         let garbled = anon.post(server.url("/api/v1/requests")).header("content-type", "application/json").body("{\"text\": ").send().await.unwrap();
         assert_eq!(garbled.status(), StatusCode::BAD_REQUEST);
         // (a fresh client: the server stops reading an oversize body and closes that connection)
-        let huge = Client::new().post(server.url("/api/v1/requests")).json(&json!({"service_code": "pothole", "text": "x".repeat(200_000)})).send().await.unwrap();
+        let huge = client().post(server.url("/api/v1/requests")).json(&json!({"service_code": "pothole", "text": "x".repeat(200_000)})).send().await.unwrap();
         assert_eq!(huge.status(), StatusCode::PAYLOAD_TOO_LARGE);
         let too_large: Value = huge.json().await.unwrap();
         assert_eq!(too_large["detail"], "the body is larger than the 64 KiB accepted here", "{too_large}");
@@ -166,7 +166,7 @@ async fn systemic_problems_are_proposed_accepted_grow_and_close() {
         okno(&db, &["demo", "--no-serve"]);
         let server = Server::start(&db, &["--submit-per-minute", "0"]);
         let (operator, csrf) = login(&server, "operator", "demo-operator-password").await;
-        let anon = Client::new();
+        let anon = client();
 
         // The demo's recurring roof leak was proposed when the demo was created.
         let listed: Value = operator.get(server.url("/api/v1/problems?state=proposed")).send().await.unwrap().json().await.unwrap();
@@ -224,7 +224,7 @@ async fn acknowledged_requests_survive_kill_dash_nine() {
     for db in okno_store::testing::fresh_database_urls().await {
         okno(&db, &["demo", "--no-serve"]);
         let server = Server::start(&db, &["--submit-per-minute", "0"]);
-        let client = Client::new();
+        let client = client();
         let mut tasks = Vec::new();
         for i in 0..40 {
             let (client, url) = (client.clone(), server.url("/api/v1/requests"));
@@ -477,7 +477,7 @@ async fn open311_files_through_the_same_intake_on_every_backend() {
         okno(&db, &["demo", "--no-serve"]);
         let key = okno(&db, &["apikey", "add", "--client", "city-app"]).lines().next().unwrap().trim().to_owned();
         let server = Server::start(&db, &["--jurisdiction-id", "demo.oblast"]);
-        let client = Client::new();
+        let client = client();
         let base = server.url("/open311/v2");
 
         let post = |description: &'static str| client.post(format!("{base}/requests.json"))
@@ -550,7 +550,7 @@ async fn control_queues_agree_with_their_summary() {
         okno(&db, &["demo", "--no-serve"]);
         let server = Server::start(&db, &[]);
         let (operator, _) = login(&server, "operator", "demo-operator-password").await;
-        let filed: Value = Client::new().post(server.url("/api/v1/requests")).json(&citizen_request("pothole")).send().await.unwrap().json().await.unwrap();
+        let filed: Value = client().post(server.url("/api/v1/requests")).json(&citizen_request("pothole")).send().await.unwrap().json().await.unwrap();
         let fresh_id = filed["id"].as_i64().unwrap();
 
         let summary: Value = operator.get(server.url("/api/v1/queues?days=25")).send().await.unwrap().json().await.unwrap();
@@ -765,7 +765,7 @@ async fn classifier_trains_evaluates_and_triages_intake_on_the_spb_data() {
     let agency_live = model("agency-live");
     std::fs::copy(model("agency"), &agency_live).unwrap();
     let server = Server::start(&db, &["--topic-model", &model("reason"), "--agency-model", &agency_live, "--auto-route-threshold", "0.5"]);
-    let anon = Client::new();
+    let anon = client();
     let file = |text: &str| {
         let body = json!({"text": text, "territory": district.code, "contact": {"name": "Сидоров", "phone": "+7 900 111-22-33"}});
         anon.post(server.url("/api/v1/requests")).json(&body).send()
@@ -926,7 +926,7 @@ async fn territories_place_the_spb_appeals_and_bad_boundaries_are_named() {
         let (admin, csrf) = login(&server, "geoadmin", password).await;
         let point = original[0].coordinates.unwrap();
         let body = json!({"service_code": original[0].service_code, "text": "Яма во дворе", "lat": point.lon, "lon": point.lat});
-        let filed: Value = Client::new().post(server.url("/api/v1/requests")).json(&body).send().await.unwrap().json().await.unwrap();
+        let filed: Value = client().post(server.url("/api/v1/requests")).json(&body).send().await.unwrap().json().await.unwrap();
         assert_eq!(filed["territory"].as_str(), original[0].territory.as_deref(), "placed at intake: {filed}");
         let listed: Value = admin.get(server.url("/api/v1/data-quality/locations?flag=swapped")).send().await.unwrap().json().await.unwrap();
         let ids: Vec<i64> = listed.as_array().unwrap().iter().filter_map(|r| r["id"].as_i64()).collect();
@@ -935,7 +935,7 @@ async fn territories_place_the_spb_appeals_and_bad_boundaries_are_named() {
         assert_eq!(bad.status(), StatusCode::UNPROCESSABLE_ENTITY);
         let reloaded: Value = admin.post(server.url("/api/v1/territories/reload")).header("x-csrf-token", &csrf).send().await.unwrap().json().await.unwrap();
         assert_eq!(reloaded["territories"], 107);
-        let anonymous = Client::new().get(server.url("/api/v1/data-quality/locations")).send().await.unwrap();
+        let anonymous = client().get(server.url("/api/v1/data-quality/locations")).send().await.unwrap();
         assert_eq!(anonymous.status(), StatusCode::UNAUTHORIZED);
         check_analytics(&*store, &server, &admin, &filed).await;
         check_alerts(&db, &server, &admin, &csrf).await;
@@ -979,7 +979,7 @@ async fn check_alerts(db: &str, server: &Server, admin: &Client, csrf: &str) {
     assert_eq!((rescan["raised"].as_u64(), rescan["updated"].as_u64()), (Some(0), Some(raised)), "the server's scan finds the same: {rescan}");
     let after: Value = admin.get(server.url(&format!("/api/v1/alerts/{id}"))).send().await.unwrap().json().await.unwrap();
     assert_eq!((&after["state"], &after["note"], &after["handled_by"]), (&json!("acknowledged"), &json!("выехала комиссия"), &json!("geoadmin")));
-    assert_eq!(Client::new().get(server.url("/api/v1/alerts")).send().await.unwrap().status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(client().get(server.url("/api/v1/alerts")).send().await.unwrap().status(), StatusCode::UNAUTHORIZED);
     let too_long = admin.post(server.url("/api/v1/alerts/scan")).header("x-csrf-token", csrf)
         .json(&json!({"from": "2000-01-01", "to": "2021-03-31"})).send().await.unwrap();
     assert_eq!(too_long.status(), StatusCode::UNPROCESSABLE_ENTITY);
@@ -989,7 +989,7 @@ async fn check_alerts(db: &str, server: &Server, admin: &Client, csrf: &str) {
 /// the stored requests, follow intake at once, and refuse absurd questions.
 async fn check_analytics(store: &dyn okno_store::Store, server: &Server, staff: &Client, filed: &Value) {
     let get = |path: String| async move {
-        let response = Client::new().get(server.url(&path)).send().await.unwrap();
+        let response = client().get(server.url(&path)).send().await.unwrap();
         (response.status(), response.json::<Value>().await.unwrap())
     };
     let (status, series) = get("/api/v1/analytics/series?from=2017-01-01&to=2026-12-31&step=week".into()).await;
@@ -1020,7 +1020,7 @@ async fn check_analytics(store: &dyn okno_store::Store, server: &Server, staff: 
     }
     let backlog: Value = staff.get(server.url("/api/v1/analytics/backlog?created_before=2021-01-01&open_at=2021-02-01")).send().await.unwrap().json().await.unwrap();
     assert!(backlog.as_array().is_some_and(|b| !b.is_empty()), "{backlog}");
-    assert_eq!(Client::new().get(server.url("/api/v1/analytics/backlog")).send().await.unwrap().status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(client().get(server.url("/api/v1/analytics/backlog")).send().await.unwrap().status(), StatusCode::UNAUTHORIZED);
 }
 
 #[tokio::test]
@@ -1044,7 +1044,7 @@ async fn jobs_report_their_runs_and_sigterm_lets_a_request_in_flight_finish() {
         assert_eq!(job["last_outcome"], "ok", "{job}");
         assert!(job["last_duration_ms"].is_u64() && job["next_run_at"].is_string(), "{job}");
     }
-    let anon = Client::new();
+    let anon = client();
     assert_eq!(anon.get(server.url("/api/v1/jobs")).send().await.unwrap().status(), StatusCode::UNAUTHORIZED);
 
     // A request whose body is still arriving when the server is told to stop is answered.

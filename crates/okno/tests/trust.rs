@@ -3,7 +3,7 @@
 //! refused naming its field, and every sign-in failure, refused contact read and issued token
 //! is audited. The real binary on SQLite and (when configured) PostgreSQL.
 
-use reqwest::{Client, StatusCode};
+use reqwest::StatusCode;
 use serde_json::{json, Value};
 
 mod common;
@@ -19,7 +19,7 @@ async fn only_the_citizen_holds_the_tracking_token() {
     for db in okno_store::testing::fresh_database_urls().await {
         okno(&db, &["demo", "--no-serve"]);
         let server = Server::start(&db, &[]);
-        let anon = Client::new();
+        let anon = client();
         let filed = anon.post(server.url("/api/v1/requests")).json(&citizen_request("pothole")).send().await.unwrap();
         assert!(filed.headers()["location"].to_str().unwrap().starts_with("/api/v1/track/"));
         let filed: Value = filed.json().await.unwrap();
@@ -83,7 +83,7 @@ async fn misshapen_json_is_refused_naming_its_field() {
     let db = okno_store::testing::fresh_database_urls().await.remove(0);
     okno(&db, &["demo", "--no-serve"]);
     let server = Server::start(&db, &[]);
-    let anon = Client::new();
+    let anon = client();
     let post = |body: Value| anon.post(server.url("/api/v1/requests")).json(&body).send();
     let field_of = |problem: &Value| problem["errors"][0]["field"].as_str().unwrap_or_default().to_owned();
 
@@ -141,7 +141,7 @@ async fn logins_are_normalized_look_alikes_refused_and_sign_in_failures_audited(
         let created = create("иванов.п").await.unwrap();
         assert_eq!(created.status(), StatusCode::CREATED, "a login in one alphabet, Cyrillic, is fine");
 
-        let anon = Client::new();
+        let anon = client();
         let wrong = |login: &str| anon.post(server.url("/api/v1/auth/login")).json(&json!({"login": login, "password": "not it"})).send();
         let refused = wrong("operator").await.unwrap();
         assert_eq!(refused.status(), StatusCode::UNAUTHORIZED);
@@ -232,7 +232,7 @@ async fn slow_and_crowding_clients_are_cut_off() {
     assert!(closed && answer.is_empty(), "the fifth is refused: {answer:?}");
     drop(crowd);
     tokio::time::sleep(std::time::Duration::from_millis(200)).await;
-    let ok = Client::new().get(server.url("/healthz")).send().await.unwrap();
+    let ok = client().get(server.url("/healthz")).send().await.unwrap();
     assert_eq!(ok.status(), StatusCode::OK);
 }
 
@@ -241,7 +241,7 @@ async fn limits_key_on_the_client_a_trusted_proxy_names_and_per_purpose() {
     let db = okno_store::testing::fresh_database_urls().await.remove(0);
     okno(&db, &["demo", "--no-serve"]);
     let behind = Server::start(&db, &["--trusted-proxy", "127.0.0.1", "--login-per-minute", "3", "--submit-per-minute", "2"]);
-    let client = Client::new();
+    let client = client();
     let sign_in = |server: &Server, from: &str, login: &str, password: &str| {
         client.post(server.url("/api/v1/auth/login")).header("x-forwarded-for", from).json(&json!({"login": login, "password": password})).send()
     };

@@ -55,8 +55,18 @@ pub fn shared_data(relative: &str) -> Option<PathBuf> {
     }
 }
 
+/// How long a test client keeps an idle connection: well under the server's 10 s idle
+/// keep-alive limit, so that no request is sent on a connection the server is closing.
+pub const CLIENT_IDLE: std::time::Duration = std::time::Duration::from_secs(3);
+
+/// An HTTP client that lets idle connections go before the server does.
+pub fn client() -> Client {
+    Client::builder().pool_idle_timeout(CLIENT_IDLE).build().unwrap()
+}
+
+/// Signs in and returns the session's client and its CSRF token.
 pub async fn login(base: &Server, user: &str, password: &str) -> (Client, String) {
-    let client = Client::builder().cookie_store(true).build().unwrap();
+    let client = Client::builder().cookie_store(true).pool_idle_timeout(CLIENT_IDLE).build().unwrap();
     let response = client.post(base.url("/api/v1/auth/login")).json(&json!({"login": user, "password": password})).send().await.unwrap();
     assert_eq!(response.status(), StatusCode::OK, "login as {user}");
     let cookie = response.headers().get("set-cookie").unwrap().to_str().unwrap().to_owned();
