@@ -178,6 +178,28 @@ pub async fn token_user(app: &App, token: &str) -> Result<Option<Principal>> {
     Ok(app.store.token_principal(&secret_hash(token.trim())).await?)
 }
 
+/// What a throttled sign-in ran out of.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Throttle {
+    /// The attempts allowed from one address.
+    Address,
+    /// The failures allowed for one login.
+    Login,
+}
+
+/// Audits the start of a throttling of sign-ins (the first refused attempt, not each one), under
+/// the login tried if it names a user, as failed sign-ins are.
+pub async fn sign_in_throttled(app: &App, login: &str, by: Throttle, now: DateTime<Utc>) -> Result<()> {
+    let user = app.store.user_by_login(&normal_login(login)).await?;
+    let tried = user.as_ref().map_or("(unknown login)", |u| u.principal.login.as_str());
+    let detail = match by {
+        Throttle::Address => "too many attempts from one address",
+        Throttle::Login => "too many failures for this login",
+    };
+    app.store.audit(tried, "login.throttled", None, Some(detail), now).await?;
+    Ok(())
+}
+
 /// Most audit entries one read returns.
 pub const MAX_AUDIT_ENTRIES: u32 = 1_000;
 

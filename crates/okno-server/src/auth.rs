@@ -148,9 +148,17 @@ fn session_cookie(state: &AppState, value: &str, max_age: i64) -> HeaderValue {
 #[utoipa::path(post, path = "/api/v1/auth/login", tag = "auth", request_body = Login,
     responses((status = 200, body = Me), (status = 401, body = crate::error::Problem), (status = 429, body = crate::error::Problem)))]
 pub async fn login(State(state): State<AppState>, caller: Caller, crate::extract::ApiJson(form): crate::extract::ApiJson<Login>) -> Result<Response, ApiError> {
-    state.limits.login_address.check(&caller.ip)?;
     let account = okno_app::access::normal_login(&form.login);
-    state.limits.login_account.exhausted(&account)?;
+    let throttled = match state.limits.login_address.check(&caller.ip) {
+        Ok(()) => state.limits.login_account.exhausted(&account).map_err(|r| (r, okno_app::access::Throttle::Login)),
+        Err(r) => Err((r, okno_app::access::Throttle::Address)),
+    };
+    if let Err((refusal, by)) = throttled {
+        if refusal.first {
+            okno_app::access::sign_in_throttled(&state.app, &account, by, Utc::now()).await?;
+        }
+        return Err(refusal.into());
+    }
     let Session { secret, principal } = match okno_app::access::sign_in(&state.app, &form.login, &form.password, Utc::now()).await {
         Err(okno_app::AppError::WrongCredentials) => {
             // A failure takes from the login's bucket too; once empty, that login waits.

@@ -18,7 +18,32 @@ const MAX_KEYS: usize = 100_000;
 pub struct RateLimiter<K> {
     per_minute: f64,
     burst: f64,
-    buckets: Mutex<HashMap<K, (f64, Instant)>>,
+    buckets: Mutex<HashMap<K, Bucket>>,
+}
+
+/// One key's tokens, when they were counted, and whether it has been refused since it last
+/// passed.
+#[derive(Debug, Clone, Copy)]
+struct Bucket {
+    tokens: f64,
+    at: Instant,
+    refusing: bool,
+}
+
+/// A call refused for its rate: when to try again, and whether it is the first refusal since the
+/// key last passed (so that a throttling is recorded once, not once per attempt).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Refusal {
+    /// Seconds until a call will pass.
+    pub retry_after: u64,
+    /// The first refusal since the key last passed.
+    pub first: bool,
+}
+
+impl From<Refusal> for ApiError {
+    fn from(r: Refusal) -> Self {
+        ApiError::TooManyRequests(r.retry_after)
+    }
 }
 
 impl<K: Hash + Eq + Clone> RateLimiter<K> {
@@ -28,7 +53,7 @@ impl<K: Hash + Eq + Clone> RateLimiter<K> {
     }
 
     /// Takes one call from `key`'s bucket, or says how many seconds to wait.
-    pub fn check(&self, key: &K) -> Result<(), ApiError> {
+    pub fn check(&self, key: &K) -> Result<(), Refusal> {
         self.with_bucket(key, |tokens| {
             if *tokens >= 1.0 {
                 *tokens -= 1.0;
@@ -40,13 +65,13 @@ impl<K: Hash + Eq + Clone> RateLimiter<K> {
     }
 
     /// Whether `key`'s bucket is empty (how many seconds to wait), without taking from it.
-    pub fn exhausted(&self, key: &K) -> Result<(), ApiError> {
+    pub fn exhausted(&self, key: &K) -> Result<(), Refusal> {
         self.with_bucket(key, |tokens| *tokens >= 1.0)
     }
 
     /// Refills `key`'s bucket for the time passed, then lets `take` decide on its tokens; a
     /// refusal says when a token will be there.
-    fn with_bucket(&self, key: &K, take: impl FnOnce(&mut f64) -> bool) -> Result<(), ApiError> {
+    fn with_bucket(&self, key: &K, take: impl FnOnce(&mut f64) -> bool) -> Result<(), Refusal> {
         if self.per_minute == 0.0 {
             return Ok(());
         }
@@ -55,12 +80,18 @@ impl<K: Hash + Eq + Clone> RateLimiter<K> {
         let mut buckets = self.buckets.lock().unwrap_or_else(PoisonError::into_inner);
         if buckets.len() > MAX_KEYS {
             let burst = self.burst;
-            buckets.retain(|_, (tokens, at)| *tokens + now.duration_since(*at).as_secs_f64() * rate < burst);
+            buckets.retain(|_, b| b.tokens + now.duration_since(b.at).as_secs_f64() * rate < burst);
         }
-        let (tokens, at) = buckets.entry(key.clone()).or_insert((self.burst, now));
-        *tokens = (*tokens + now.duration_since(*at).as_secs_f64() * rate).min(self.burst);
-        *at = now;
-        if take(tokens) { Ok(()) } else { Err(ApiError::TooManyRequests(((1.0 - *tokens) / rate).ceil().max(1.0) as u64)) }
+        let bucket = buckets.entry(key.clone()).or_insert(Bucket { tokens: self.burst, at: now, refusing: false });
+        bucket.tokens = (bucket.tokens + now.duration_since(bucket.at).as_secs_f64() * rate).min(self.burst);
+        bucket.at = now;
+        if take(&mut bucket.tokens) {
+            bucket.refusing = false;
+            return Ok(());
+        }
+        let first = !bucket.refusing;
+        bucket.refusing = true;
+        Err(Refusal { retry_after: ((1.0 - bucket.tokens) / rate).ceil().max(1.0) as u64, first })
     }
 }
 
@@ -132,8 +163,8 @@ mod tests {
             limiter.exhausted(&ip).unwrap();
             limiter.check(&ip).unwrap();
         }
-        assert!(matches!(limiter.exhausted(&ip), Err(ApiError::TooManyRequests(1))));
-        assert!(matches!(limiter.check(&ip), Err(ApiError::TooManyRequests(1))));
+        assert_eq!(limiter.exhausted(&ip), Err(Refusal { retry_after: 1, first: true }));
+        assert_eq!(limiter.check(&ip), Err(Refusal { retry_after: 1, first: false }), "a throttling is first once");
         limiter.check(&IpAddr::from([10, 0, 0, 2])).unwrap();
         let unlimited = RateLimiter::new(0, 1);
         for _ in 0..100 {

@@ -596,7 +596,7 @@ async fn file_request(state: &AppState, params: Params, upload: Option<Upload>, 
     let key = params.get("api_key").ok_or_else(|| forbidden("api_key is required to file a request"))?;
     let client = okno_app::access::api_key_client(&state.app, key).await.map_err(|e| Open311Error::from_api(format, e.into()))?
         .ok_or_else(|| forbidden("api_key is not valid"))?;
-    state.limits.api_key.check(&client).map_err(|e| Open311Error::from_api(format, e))?;
+    state.limits.api_key.check(&client).map_err(|e| Open311Error::from_api(format, e.into()))?;
     check_jurisdiction(state, &params, format)?;
     let code = params.get("service_code").ok_or_else(|| Open311Error::bad(format, "service_code: is required"))?;
     let service = state.app.store.service(code).await.map_err(internal(format))?

@@ -258,6 +258,14 @@ async fn limits_key_on_the_client_a_trusted_proxy_names_and_per_purpose() {
         assert_eq!(sign_in(&behind, from, "operator", "wrong").await.unwrap().status(), StatusCode::UNAUTHORIZED);
     }
     assert_eq!(sign_in(&behind, "203.0.113.6", "operator", "demo-operator-password").await.unwrap().status(), StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(sign_in(&behind, "203.0.113.7", "operator", "demo-operator-password").await.unwrap().status(), StatusCode::TOO_MANY_REQUESTS);
+    // Each throttling is audited once, under the login tried when it names a user.
+    let (admin, _) = login(&behind, "admin", "demo-admin-password").await;
+    let audit: Value = admin.get(behind.url("/api/v1/audit?limit=100")).send().await.unwrap().json().await.unwrap();
+    let throttled: Vec<(String, String)> = audit.as_array().unwrap().iter().filter(|e| e["action"] == "login.throttled")
+        .map(|e| (e["user_login"].as_str().unwrap().to_owned(), e["detail"].as_str().unwrap().to_owned())).collect();
+    assert_eq!(throttled.iter().filter(|(u, _)| u == "operator").count(), 1, "{throttled:?}");
+    assert!(throttled.iter().any(|(u, d)| u == "(unknown login)" && d.contains("address")), "{throttled:?}");
     // Filing and classifying draw on buckets of their own.
     let file = || client.post(behind.url("/api/v1/requests")).header("x-forwarded-for", "203.0.113.7").json(&citizen_request("pothole")).send();
     assert_eq!(file().await.unwrap().status(), StatusCode::CREATED);
