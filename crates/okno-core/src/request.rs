@@ -174,9 +174,12 @@ pub fn has_control_chars(text: &str) -> bool {
     text.chars().any(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t'))
 }
 
-/// `text` without its control characters other than line breaks and tabs.
-pub fn without_control_chars(text: &str) -> String {
-    text.chars().filter(|c| !c.is_control() || matches!(c, '\n' | '\r' | '\t')).collect()
+/// Removes from `text` its control characters other than line breaks and tabs
+/// ([`has_control_chars`]).
+pub fn strip_control_chars(text: &mut String) {
+    if has_control_chars(text) {
+        text.retain(|c| !c.is_control() || matches!(c, '\n' | '\r' | '\t'));
+    }
 }
 
 /// What a field with a control character is told.
@@ -329,16 +332,11 @@ impl NewRequest {
     /// every text of a recorded request: a system of record's text cannot be sent back to be
     /// fixed, and a citizen's appeal is not lost over a stray invisible character.
     pub fn remove_control_chars(&mut self) {
-        let clean = |s: &mut String| {
-            if has_control_chars(s) {
-                *s = without_control_chars(s);
-            }
-        };
-        clean(&mut self.text);
+        strip_control_chars(&mut self.text);
         for field in [&mut self.address, &mut self.contact.name, &mut self.contact.phone, &mut self.contact.email, &mut self.media_url] {
-            field.iter_mut().for_each(clean);
+            field.iter_mut().for_each(strip_control_chars);
         }
-        self.attributes.values_mut().flatten().for_each(clean);
+        self.attributes.values_mut().flatten().for_each(strip_control_chars);
     }
 
     /// A request another system recorded (an import, the demo region, a benchmark), kept as that

@@ -83,7 +83,7 @@ pub async fn serve(listener: TcpListener, state: AppState) -> std::io::Result<()
             () = &mut stop => break,
         };
         // A trusted proxy carries many clients' connections, so it has no cap of its own.
-        let slot = if trusted.iter().any(|net| net.contains(&peer.ip())) {
+        let slot = if crate::limits::is_trusted_proxy(peer.ip(), &trusted) {
             None
         } else if let Some(slot) = open.take(peer.ip(), max_per_address) {
             Some(slot)

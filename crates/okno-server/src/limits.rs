@@ -127,12 +127,17 @@ impl Limits {
     }
 }
 
+/// Whether `peer` is one of the `trusted` proxies.
+pub fn is_trusted_proxy(peer: IpAddr, trusted: &[IpNet]) -> bool {
+    trusted.iter().any(|net| net.contains(&peer))
+}
+
 /// The client's address: the TCP peer's, unless the peer is a proxy in `trusted`; then the
 /// nearest address in `X-Forwarded-For` (read from the right) that is not itself a trusted
 /// proxy, or the `for=` of `Forwarded`. A client cannot choose its address by sending these
 /// headers itself: they are read only from a trusted peer.
 pub fn client_address(peer: IpAddr, headers: &HeaderMap, trusted: &[IpNet]) -> IpAddr {
-    let is_trusted = |ip: &IpAddr| trusted.iter().any(|net| net.contains(ip));
+    let is_trusted = |ip: &IpAddr| is_trusted_proxy(*ip, trusted);
     if !is_trusted(&peer) {
         return peer;
     }

@@ -186,11 +186,7 @@ impl Batcher {
     /// the limits intake applies ([`okno_core::NewRequest::check_limits`]) is refused as a bad row.
     pub async fn push(&mut self, line: u64, mut item: ImportedRequest) -> Result<()> {
         item.request.remove_control_chars();
-        for text in item.events.iter_mut().filter_map(|e| e.text.as_mut()).chain(item.last_answer.as_mut()) {
-            if okno_core::request::has_control_chars(text) {
-                *text = okno_core::request::without_control_chars(text);
-            }
-        }
+        item.events.iter_mut().filter_map(|e| e.text.as_mut()).chain(item.last_answer.as_mut()).for_each(okno_core::request::strip_control_chars);
         if let Err(e) = item.request.check_limits() {
             let id = item.request.source_id.as_deref().unwrap_or("?");
             self.bad(line, format!("request {id}: {e}"));
