@@ -100,12 +100,12 @@ async fn postgres_copy_baseline(admin_url: &str, args: &FoundationArgs) -> Resul
     let started = Instant::now();
     let mut rows = 0u64;
     for (table, path) in [("appeals", &args.data.appeals), ("events", &args.data.events)] {
-        let mut reader = okno_app::imports::open_csv(path)?;
-        let columns: Vec<String> = reader.headers()?.iter().map(|h| format!("\"{h}\" text")).collect();
+        let reader = okno_app::imports::open_csv(path)?;
+        let columns: Vec<String> = reader.headers().iter().map(|h| format!("\"{h}\" text")).collect();
         sqlx::query(sqlx::AssertSqlSafe(format!("CREATE TABLE {table} ({})", columns.join(", ")))).execute(&mut conn).await?;
         let mut raw = Vec::new();
         flate2::read::MultiGzDecoder::new(std::fs::File::open(path)?).read_to_end(&mut raw)?;
-        rows += reader.records().count() as u64;
+        rows += reader.count() as u64;
         let mut copy = conn.copy_in_raw(&format!("COPY {table} FROM STDIN WITH (FORMAT csv, HEADER true)")).await?;
         for chunk in raw.chunks(1 << 20) {
             copy.send(chunk.to_vec()).await?;

@@ -92,18 +92,18 @@ fn column_key(header: &str) -> String {
 
 /// Reads labelled rows; rows whose CSV is malformed are reported by line and skipped.
 pub fn read_rows(path: &Path) -> Result<Vec<LabelledRow>> {
-    let mut reader = open_csv(path)?;
-    let headers: Vec<String> = reader.headers().with_context(|| format!("reading the header of {}", path.display()))?.iter().map(column_key).collect();
+    let reader = open_csv(path)?;
+    let headers: Vec<String> = reader.headers().iter().map(column_key).collect();
     let column = |names: &[&str]| names.iter().find_map(|n| headers.iter().position(|h| h == n));
     let text = column(&["text", "descriptor"]).with_context(|| format!("{}: no `text` (or `descriptor`) column", path.display()))?;
     let (id, created) = (column(&["id", "unique_key"]), column(&["created_at", "created_date"]));
     let columns: Vec<(&'static str, usize)> = COLUMNS.iter().filter_map(|(name, aliases)| column(aliases).map(|i| (*name, i))).collect();
     let mut rows = Vec::new();
-    for (line, record) in reader.records().enumerate() {
-        let record = match record {
+    for row in reader {
+        let record = match row? {
             Ok(r) => r,
-            Err(e) => {
-                eprintln!("{}: row {} skipped: {e}", path.display(), line + 2);
+            Err(bad) => {
+                eprintln!("{}: line {} skipped: {}", path.display(), bad.line, bad.reason);
                 continue;
             }
         };

@@ -455,6 +455,8 @@ async fn a_bad_row_is_reported_by_line_while_good_rows_go_in() {
         good(4),                                                    // lines 8-9
         good(5).replace("Провод висит", "Провод\0 висит"),           // lines 10-11: a NUL, removed
         good(6).replace("Мебельная ул., 47", &"д".repeat(501)),      // lines 12-13: an address over the API's limit
+        good(7).replace(",\"Провод висит\nв парадной\"", ",\"Провод висит"), // line 14: a quote that never closes
+        good(8),                                                    // lines 15-16: not swallowed by line 14
     ]
     .join("\n");
     let dir = std::env::temp_dir().join(format!("okno-bad-rows-{}", std::process::id()));
@@ -463,7 +465,8 @@ async fn a_bad_row_is_reported_by_line_while_good_rows_go_in() {
     std::fs::write(&file, csv).unwrap();
     let db = okno_store::testing::fresh_sqlite_url();
     let report = okno(&db, &["import", "spb-appeals", file.to_str().unwrap()]);
-    assert!(report.contains("new requests:      3"), "{report}");
+    assert!(report.contains("new requests:      4"), "{report}");
+    assert!(report.lines().any(|l| l.contains("line 14: ") && l.ends_with("read as rows of their own")), "{report}");
     assert!(report.contains("line 4: appeal 2: created_at \"18.10.2020\" is not a time"), "{report}");
     assert!(report.contains("line 6: appeal 3: coordinates 99.9,30.19 out of range"), "{report}");
     let exported = okno_stdout(&db, &["export", "requests", "--format", "csv"]);

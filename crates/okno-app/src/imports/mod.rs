@@ -3,11 +3,13 @@
 //! number and reason and skipped while the good rows go in. Re-importing the same file stores
 //! nothing twice (requests are keyed by source system and source id).
 
+pub mod csv_rows;
 pub mod spb;
 pub mod territories;
 pub mod us311;
 
 use crate::error::{AppError, Result};
+use csv_rows::CsvRows;
 use okno_core::{Agency, AgencyCode, Service, ServiceCode, Territory, TerritoryCode};
 use okno_store::{ImportCounts, ImportedRequest, Store};
 use std::collections::HashSet;
@@ -73,8 +75,8 @@ impl fmt::Display for ImportReport {
     }
 }
 
-/// Opens a CSV file, gzip-compressed or not (judged by its first bytes).
-pub fn open_csv(path: &Path) -> Result<csv::Reader<Box<dyn Read>>> {
+/// Opens a CSV file, gzip-compressed or not (judged by its first bytes), and reads its header.
+pub fn open_csv(path: &Path) -> Result<CsvRows> {
     let mut file = std::fs::File::open(path).map_err(|e| AppError::Input(format!("opening {}: {e}", path.display())))?;
     let mut magic = [0u8; 2];
     let n = file.read(&mut magic)?;
@@ -85,7 +87,7 @@ pub fn open_csv(path: &Path) -> Result<csv::Reader<Box<dyn Read>>> {
     } else {
         Box::new(plain)
     };
-    Ok(csv::ReaderBuilder::new().flexible(false).from_reader(without_bom(reader)?))
+    CsvRows::new(without_bom(reader)?).map_err(|e| AppError::Input(format!("{}: {e}", path.display())))
 }
 
 /// `reader` without a leading UTF-8 byte-order mark, which spreadsheet programs write and which
@@ -161,10 +163,16 @@ impl Batcher {
         }
     }
 
-    /// Counts a row read and returns it, or records it as bad if the CSV could not be read.
-    pub fn record(&mut self, record: csv::Result<csv::StringRecord>) -> Option<csv::StringRecord> {
+    /// Counts a row read and returns it, or records it as bad if it is not a CSV row.
+    pub fn record(&mut self, row: Result<std::result::Result<csv::StringRecord, BadRow>>) -> Result<Option<csv::StringRecord>> {
         self.row();
-        record.map_err(|e| self.bad(e.position().map_or(0, |p| p.line()), format!("unreadable CSV row: {e}"))).ok()
+        Ok(match row? {
+            Ok(record) => Some(record),
+            Err(bad) => {
+                self.report.bad_rows.push(bad);
+                None
+            }
+        })
     }
 
     /// Counts a row read.

@@ -68,13 +68,13 @@ struct RawEvent {
 }
 
 fn load_events(path: &Path) -> Result<HashMap<String, Vec<RawEvent>>> {
-    let mut reader = open_csv(path)?;
-    let headers = reader.headers()?.clone();
+    let reader = open_csv(path)?;
+    let headers = reader.headers().clone();
     let col = |name: &str| headers.iter().position(|h| h == name).ok_or_else(|| AppError::Input(format!("{}: no column {name}", path.display())));
     let (id, dt, event, status, detail) = (col("id")?, col("dt")?, col("event")?, col("status_name")?, col("detail")?);
     let mut by_appeal: HashMap<String, Vec<RawEvent>> = HashMap::new();
-    for record in reader.records() {
-        let record = record.map_err(|e| AppError::Input(format!("reading {}: {e}", path.display())))?;
+    for row in reader {
+        let record = row?.map_err(|bad| AppError::Input(format!("{} line {}: {}", path.display(), bad.line, bad.reason)))?;
         let Some(at) = parse_time(&record[dt]) else { continue };
         by_appeal.entry(record[id].to_owned()).or_default().push(RawEvent {
             at,
@@ -187,8 +187,8 @@ pub async fn import(shared: Arc<dyn Store>, appeals: &Path, events: Option<&Path
         }
         None => HashMap::new(),
     };
-    let mut reader = open_csv(appeals)?;
-    let headers = reader.headers()?.clone();
+    let reader = open_csv(appeals)?;
+    let headers = reader.headers().clone();
     let index: HashMap<&str, usize> = headers.iter().enumerate().map(|(i, h)| (h, i)).collect();
     for needed in ["id", "created_at", "category", "reason_id", "reason", "district", "municipality", "latitude", "longitude",
         "address", "responsible_org", "final_status", "final_status_at", "expected_answer_dt", "text"] {
@@ -203,8 +203,8 @@ pub async fn import(shared: Arc<dyn Store>, appeals: &Path, events: Option<&Path
     }).await?;
     let mut batcher = Batcher::new(shared.clone(), format!("St. Petersburg appeals from {}", appeals.display()));
     eprintln!("reading appeals from {}", appeals.display());
-    for record in reader.records() {
-        let Some(record) = batcher.record(record) else { continue };
+    for row in reader {
+        let Some(record) = batcher.record(row)? else { continue };
         let line = line_of(&record);
         let field = |name: &str| record.get(index[name]).unwrap_or("").trim();
         let id = field("id");

@@ -98,8 +98,8 @@ fn status_of(s: &str) -> Status {
 pub async fn import(shared: Arc<dyn Store>, path: &Path, profile: Profile) -> Result<ImportReport> {
     let store = &*shared;
     let cols = profile.columns();
-    let mut reader = open_csv(path)?;
-    let headers: Vec<String> = reader.headers()?.iter().map(normalize_header).collect();
+    let reader = open_csv(path)?;
+    let headers: Vec<String> = reader.headers().iter().map(normalize_header).collect();
     let index: HashMap<&str, usize> = headers.iter().enumerate().map(|(i, h)| (h.as_str(), i)).collect();
     for needed in [cols.id, cols.created, cols.closed, cols.request_type, cols.status, cols.agency, "latitude", "longitude"] {
         if !index.contains_key(needed) {
@@ -109,8 +109,8 @@ pub async fn import(shared: Arc<dyn Store>, path: &Path, profile: Profile) -> Re
     let mut catalog = SeenCatalog::default();
     let mut batcher = Batcher::new(shared.clone(), format!("{} from {}", cols.source, path.display()));
     let prefix = cols.source.trim_end_matches("311");
-    for record in reader.records() {
-        let Some(record) = batcher.record(record) else { continue };
+    for row in reader {
+        let Some(record) = batcher.record(row)? else { continue };
         let line = line_of(&record);
         let field = |name: &str| index.get(name).and_then(|&i| record.get(i)).unwrap_or("").trim();
         let id = field(cols.id);
