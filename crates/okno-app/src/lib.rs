@@ -26,6 +26,7 @@ pub mod intake;
 pub mod jobs;
 pub mod media;
 pub mod models;
+pub mod monitoring;
 pub mod outbox;
 pub mod paging;
 pub mod places;

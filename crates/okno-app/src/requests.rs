@@ -180,6 +180,31 @@ pub fn intake_source(user: Option<&Principal>, channel: Channel, draft: &Request
     }
 }
 
+/// The source system of requests filed with an `Idempotency-Key` but no caller of their own.
+pub const IDEMPOTENCY_SOURCE: &str = "idempotency-key";
+
+/// Binds a client's `Idempotency-Key` to its draft, so that a retry (after a lost answer or a
+/// server crash) finds the request the first attempt filed instead of filing it twice. The key is
+/// kept only as a fingerprint of itself and the whole draft: whoever sends the same key with
+/// other content files a new request and learns nothing of the first. Returns the source system
+/// to file under (the caller's, or [`IDEMPOTENCY_SOURCE`] for anonymous callers).
+pub fn with_idempotency_key(key: &str, source_system: Option<String>, draft: &mut RequestDraft) -> Result<Option<String>> {
+    use sha2::{Digest, Sha256};
+    if key.is_empty() || key.len() > 255 || !key.bytes().all(|b| b.is_ascii_graphic()) {
+        return Err(AppError::field("Idempotency-Key", "must be 1 to 255 visible ASCII characters"));
+    }
+    if draft.source_id.is_some() {
+        return Err(AppError::field("Idempotency-Key", "send either an Idempotency-Key or a source_id, not both"));
+    }
+    let content = serde_json::to_vec(&draft).map_err(|e| AppError::Internal(format!("fingerprinting a draft: {e}")))?;
+    let mut fingerprint = Sha256::new();
+    fingerprint.update(key.as_bytes());
+    fingerprint.update([0]);
+    fingerprint.update(&content);
+    draft.source_id = Some(format!("key:{}", hex::encode(fingerprint.finalize())));
+    Ok(Some(source_system.unwrap_or_else(|| IDEMPOTENCY_SOURCE.to_owned())))
+}
+
 /// A staff member's lifecycle action on request `id`, if their role allows it on this request.
 pub async fn act(app: &App, user: &Principal, id: RequestId, action: Action, input: ActionInput, now: DateTime<Utc>) -> Result<Request> {
     let request = readable(app, user, id).await?;

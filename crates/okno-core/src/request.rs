@@ -252,7 +252,7 @@ pub struct NewRequest {
 }
 
 /// Raw intake fields as any channel delivers them, before validation.
-#[derive(Debug, Clone, Default, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RequestDraft {
     /// Service code.
@@ -285,7 +285,7 @@ pub struct RequestDraft {
 }
 
 /// An attribute value as sent: one string or several.
-#[derive(Debug, Clone, PartialEq, Deserialize, ToSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(untagged)]
 pub enum AttributeInput {
     /// A single value.

@@ -1,6 +1,6 @@
 //! Administration: users, the audit log and the periodic jobs' states. Admins only.
 
-use crate::auth::Caller;
+use crate::auth::Admin;
 use crate::error::{ApiError, Problem};
 use crate::extract::{ApiJson, ApiQuery};
 use crate::state::AppState;
@@ -16,8 +16,7 @@ use utoipa::IntoParams;
 /// Creates a user.
 #[utoipa::path(post, path = "/api/v1/users", tag = "admin", request_body = CreateUser,
     responses((status = 201, body = CreatedUser), (status = 403, body = Problem), (status = 422, body = Problem)))]
-pub async fn add_user(State(state): State<AppState>, caller: Caller, ApiJson(form): ApiJson<CreateUser>) -> Result<(StatusCode, Json<CreatedUser>), ApiError> {
-    let admin = caller.admin()?;
+pub async fn add_user(State(state): State<AppState>, Admin(admin): Admin, ApiJson(form): ApiJson<CreateUser>) -> Result<(StatusCode, Json<CreatedUser>), ApiError> {
     Ok((StatusCode::CREATED, Json(create_user(state.app.store.as_ref(), form, &admin.login, Utc::now()).await?)))
 }
 
@@ -32,14 +31,13 @@ pub struct AuditQuery {
 /// The newest audit entries: who read (or was refused) which citizen's contact, who signed in
 /// and failed to, who created which user, token and key.
 #[utoipa::path(get, path = "/api/v1/audit", tag = "admin", params(AuditQuery), responses((status = 200, body = [Object]), (status = 403, body = Problem), (status = 422, body = Problem)))]
-pub async fn audit_log(State(state): State<AppState>, caller: Caller, ApiQuery(q): ApiQuery<AuditQuery>) -> Result<Json<Vec<AuditEntry>>, ApiError> {
-    Ok(Json(okno_app::access::audit_log(&state.app, &caller.admin()?, q.limit).await?))
+pub async fn audit_log(State(state): State<AppState>, Admin(admin): Admin, ApiQuery(q): ApiQuery<AuditQuery>) -> Result<Json<Vec<AuditEntry>>, ApiError> {
+    Ok(Json(okno_app::access::audit_log(&state.app, &admin, q.limit).await?))
 }
 
 /// The periodic jobs (deadline checks, scans, webhook delivery): each one's interval, last run,
 /// its duration and outcome, failures in a row and next run.
 #[utoipa::path(get, path = "/api/v1/jobs", tag = "admin", responses((status = 200, body = [Object]), (status = 403, body = Problem)))]
-pub async fn jobs(State(state): State<AppState>, caller: Caller) -> Result<Json<Vec<okno_app::jobs::JobStatus>>, ApiError> {
-    caller.admin()?;
+pub async fn jobs(State(state): State<AppState>, Admin(_admin): Admin) -> Result<Json<Vec<okno_app::jobs::JobStatus>>, ApiError> {
     Ok(Json(state.app.jobs.snapshot()))
 }

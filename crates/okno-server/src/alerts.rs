@@ -2,7 +2,7 @@
 //! operators' handling and a scan on demand (see [`okno_app::alerts`]).
 
 use crate::api::RequestPage;
-use crate::auth::Caller;
+use crate::auth::{Admin, Staff};
 use crate::error::{ApiError, Problem};
 use crate::extract::{ApiJson, ApiPath, ApiQuery};
 use crate::state::AppState;
@@ -38,8 +38,7 @@ pub struct AlertQuery {
 /// Lists spike alerts, newest first (staff).
 #[utoipa::path(get, path = "/api/v1/alerts", tag = "alerts", params(AlertQuery),
     responses((status = 200, body = AlertPage), (status = 401, body = Problem), (status = 422, body = Problem)))]
-pub async fn list(State(state): State<AppState>, caller: Caller, ApiQuery(q): ApiQuery<AlertQuery>) -> Result<Json<AlertPage>, ApiError> {
-    caller.staff()?;
+pub async fn list(State(state): State<AppState>, Staff(_user): Staff, ApiQuery(q): ApiQuery<AlertQuery>) -> Result<Json<AlertPage>, ApiError> {
     let states: Vec<AlertState> = crate::extract::parse_list("state", q.state.as_deref())?;
     let period = q.period.as_deref().map(|p| p.parse::<Period>().map_err(|e| ApiError::field("period", e))).transpose()?;
     let limit = okno_app::paging::page_limit(q.limit)?;
@@ -50,8 +49,7 @@ pub async fn list(State(state): State<AppState>, caller: Caller, ApiQuery(q): Ap
 /// One alert with its series (staff).
 #[utoipa::path(get, path = "/api/v1/alerts/{id}", tag = "alerts", params(("id" = i64, Path, description = "Alert id")),
     responses((status = 200, body = AlertDetail), (status = 401, body = Problem), (status = 404, body = Problem)))]
-pub async fn get(State(state): State<AppState>, caller: Caller, ApiPath(id): ApiPath<AlertId>) -> Result<Json<AlertDetail>, ApiError> {
-    caller.staff()?;
+pub async fn get(State(state): State<AppState>, Staff(_user): Staff, ApiPath(id): ApiPath<AlertId>) -> Result<Json<AlertDetail>, ApiError> {
     Ok(Json(okno_app::alerts::detail(&state.app, id).await?))
 }
 
@@ -69,8 +67,7 @@ pub struct AlertRequestsQuery {
 /// agency staff see their agency's only).
 #[utoipa::path(get, path = "/api/v1/alerts/{id}/requests", tag = "alerts", params(("id" = i64, Path, description = "Alert id"), AlertRequestsQuery),
     responses((status = 200, body = RequestPage), (status = 401, body = Problem), (status = 404, body = Problem)))]
-pub async fn requests(State(state): State<AppState>, caller: Caller, ApiPath(id): ApiPath<AlertId>, ApiQuery(q): ApiQuery<AlertRequestsQuery>) -> Result<Json<RequestPage>, ApiError> {
-    let user = caller.staff()?;
+pub async fn requests(State(state): State<AppState>, Staff(user): Staff, ApiPath(id): ApiPath<AlertId>, ApiQuery(q): ApiQuery<AlertRequestsQuery>) -> Result<Json<RequestPage>, ApiError> {
     let page = crate::api::ListQuery { cursor: q.cursor, limit: q.limit, ..Default::default() }.into_filter(&user)?;
     let filter = okno_app::alerts::requests_filter(&state.app, id, page).await?;
     Ok(Json(crate::api::request_page(&state, filter).await?))
@@ -79,8 +76,8 @@ pub async fn requests(State(state): State<AppState>, caller: Caller, ApiPath(id)
 /// Acknowledges, resolves or reopens an alert (operators, analysts, admins).
 #[utoipa::path(post, path = "/api/v1/alerts/{id}", tag = "alerts", params(("id" = i64, Path, description = "Alert id")), request_body = AlertChange,
     responses((status = 200, body = AlertView), (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem), (status = 422, body = Problem)))]
-pub async fn change(State(state): State<AppState>, caller: Caller, ApiPath(id): ApiPath<AlertId>, ApiJson(change): ApiJson<AlertChange>) -> Result<Json<AlertView>, ApiError> {
-    Ok(Json(okno_app::alerts::change(&state.app, &caller.staff()?, id, &change, Utc::now()).await?))
+pub async fn change(State(state): State<AppState>, Staff(user): Staff, ApiPath(id): ApiPath<AlertId>, ApiJson(change): ApiJson<AlertChange>) -> Result<Json<AlertView>, ApiError> {
+    Ok(Json(okno_app::alerts::change(&state.app, &user, id, &change, Utc::now()).await?))
 }
 
 /// Days to scan.
@@ -96,7 +93,6 @@ pub struct ScanRequest {
 /// Scans days for spikes now (admins).
 #[utoipa::path(post, path = "/api/v1/alerts/scan", tag = "alerts", request_body = ScanRequest,
     responses((status = 200, body = ScanReport), (status = 401, body = Problem), (status = 403, body = Problem), (status = 422, body = Problem)))]
-pub async fn scan_now(State(state): State<AppState>, caller: Caller, ApiJson(body): ApiJson<ScanRequest>) -> Result<Json<ScanReport>, ApiError> {
-    caller.admin()?;
+pub async fn scan_now(State(state): State<AppState>, Admin(_admin): Admin, ApiJson(body): ApiJson<ScanRequest>) -> Result<Json<ScanReport>, ApiError> {
     Ok(Json(okno_app::alerts::scan_days(&state.app, body.from, body.to, Utc::now()).await?))
 }

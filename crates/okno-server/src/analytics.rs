@@ -5,7 +5,7 @@
 //! backlog per agency is for staff. What is counted is `okno_app::dashboards`'s; this module
 //! parses the query and lays the answer out (GeoJSON, series, tables).
 
-use crate::auth::Caller;
+use crate::auth::{Admin, Staff};
 use crate::error::{ApiError, Problem};
 use crate::extract::ApiQuery;
 use crate::state::AppState;
@@ -195,8 +195,7 @@ pub struct BacklogQuery {
 /// default: open now and older than 30 days), most first, from the rollups. Staff.
 #[utoipa::path(get, path = "/api/v1/analytics/backlog", tag = "analytics", params(BacklogQuery),
     responses((status = 200, body = Vec<AgencyBacklog>), (status = 401, body = Problem)))]
-pub async fn backlog(State(state): State<AppState>, caller: Caller, ApiQuery(q): ApiQuery<BacklogQuery>) -> Result<Json<Vec<AgencyBacklog>>, ApiError> {
-    caller.staff()?;
+pub async fn backlog(State(state): State<AppState>, Staff(_user): Staff, ApiQuery(q): ApiQuery<BacklogQuery>) -> Result<Json<Vec<AgencyBacklog>>, ApiError> {
     Ok(Json(dashboards::backlog(&state.app, q.created_before, q.open_at, Utc::now())))
 }
 
@@ -204,6 +203,6 @@ pub async fn backlog(State(state): State<AppState>, caller: Caller, ApiQuery(q):
 /// process). Admins; audited.
 #[utoipa::path(post, path = "/api/v1/analytics/reload", tag = "analytics",
     responses((status = 200, body = Object), (status = 401, body = Problem), (status = 403, body = Problem)))]
-pub async fn reload(State(state): State<AppState>, caller: Caller) -> Result<Json<CubeSize>, ApiError> {
-    Ok(Json(okno_app::analytics::reload(&state.app, &caller.admin()?, Utc::now()).await?))
+pub async fn reload(State(state): State<AppState>, Admin(admin): Admin) -> Result<Json<CubeSize>, ApiError> {
+    Ok(Json(okno_app::analytics::reload(&state.app, &admin, Utc::now()).await?))
 }

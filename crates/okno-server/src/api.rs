@@ -1,11 +1,11 @@
 //! The JSON API under `/api/v1`: catalog, agencies, territories, requests and their lifecycle.
 
-use crate::auth::Caller;
+use crate::auth::{Caller, Staff};
 use crate::error::{ApiError, Problem};
 use crate::extract::{ApiJson, ApiPath, ApiQuery};
 use crate::state::AppState;
 use axum::extract::State;
-use axum::http::{header, StatusCode};
+use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use base64::Engine;
@@ -46,22 +46,30 @@ pub async fn list_territories(State(state): State<AppState>) -> Result<Json<Vec<
 }
 
 /// Files a request. Anyone may; anonymous callers are rate-limited per address. A repeated
-/// `source_id` from the same client returns the first request (200) instead of a new one (201).
+/// `source_id` from the same client, or a repeated `Idempotency-Key` header with the same body,
+/// returns the first request (200) instead of a new one (201).
 /// The answer carries the tracking token only for the citizen who filed it, not for staff
 /// entering a request on a citizen's behalf.
 #[utoipa::path(post, path = "/api/v1/requests", tag = "requests", request_body = RequestDraft,
+    params(("Idempotency-Key" = Option<String>, Header, description = "A key of the client's choosing (e.g. a UUID): a retry with the same key and body returns the first request")),
     responses((status = 201, body = PublicRequest), (status = 200, body = PublicRequest),
         (status = 422, body = Problem), (status = 429, body = Problem)))]
 pub async fn create_request(
     State(state): State<AppState>,
     caller: Caller,
+    headers: HeaderMap,
     ApiJson(draft): ApiJson<RequestDraft>,
 ) -> Result<Response, ApiError> {
     let channel = draft.channel.unwrap_or(Channel::Api);
     if caller.principal.is_none() {
         state.limits.submit.check(&caller.ip)?;
     }
-    let source_system = okno_app::requests::intake_source(caller.principal.as_ref(), channel, &draft)?;
+    let mut draft = draft;
+    let mut source_system = okno_app::requests::intake_source(caller.principal.as_ref(), channel, &draft)?;
+    if let Some(key) = headers.get("idempotency-key") {
+        let key = key.to_str().map_err(|_| ApiError::from(okno_app::AppError::field("Idempotency-Key", "must be visible ASCII")))?;
+        source_system = okno_app::requests::with_idempotency_key(key, source_system, &mut draft)?;
+    }
     let created = okno_app::intake::submit(&state.app, draft, channel, source_system, Utc::now()).await?;
     let status = if created.created { StatusCode::CREATED } else { StatusCode::OK };
     let location = match caller.principal {
@@ -180,10 +188,9 @@ impl ListQuery {
     responses((status = 200, body = RequestPage), (status = 401, body = Problem), (status = 422, body = Problem)))]
 pub async fn list_requests(
     State(state): State<AppState>,
-    caller: Caller,
+    Staff(user): Staff,
     ApiQuery(query): ApiQuery<ListQuery>,
 ) -> Result<Json<RequestPage>, ApiError> {
-    let user = caller.staff()?;
     Ok(Json(request_page(&state, query.into_filter(&user)?).await?))
 }
 
@@ -199,23 +206,23 @@ pub(crate) async fn request_page(state: &AppState, filter: RequestFilter) -> Res
 /// One request (staff).
 #[utoipa::path(get, path = "/api/v1/requests/{id}", tag = "requests", params(("id" = i64, Path, description = "Request id")),
     responses((status = 200, body = Request), (status = 403, body = Problem), (status = 404, body = Problem)))]
-pub async fn get_request(State(state): State<AppState>, caller: Caller, ApiPath(id): ApiPath<RequestId>) -> Result<Json<Request>, ApiError> {
-    Ok(Json(okno_app::requests::readable(&state.app, &caller.staff()?, id).await?))
+pub async fn get_request(State(state): State<AppState>, Staff(user): Staff, ApiPath(id): ApiPath<RequestId>) -> Result<Json<Request>, ApiError> {
+    Ok(Json(okno_app::requests::readable(&state.app, &user, id).await?))
 }
 
 /// A request's whole timeline (staff).
 #[utoipa::path(get, path = "/api/v1/requests/{id}/events", tag = "requests", params(("id" = i64, Path, description = "Request id")),
     responses((status = 200, body = [Event]), (status = 403, body = Problem), (status = 404, body = Problem)))]
-pub async fn request_events(State(state): State<AppState>, caller: Caller, ApiPath(id): ApiPath<RequestId>) -> Result<Json<Vec<Event>>, ApiError> {
-    Ok(Json(okno_app::requests::events(&state.app, &caller.staff()?, id).await?))
+pub async fn request_events(State(state): State<AppState>, Staff(user): Staff, ApiPath(id): ApiPath<RequestId>) -> Result<Json<Vec<Event>>, ApiError> {
+    Ok(Json(okno_app::requests::events(&state.app, &user, id).await?))
 }
 
 /// The citizen's contact. Every read and every refused attempt is written to the audit log;
 /// analysts may not read it. Never cached.
 #[utoipa::path(get, path = "/api/v1/requests/{id}/contact", tag = "requests", params(("id" = i64, Path, description = "Request id")),
     responses((status = 200, body = Contact), (status = 403, body = Problem), (status = 404, body = Problem)))]
-pub async fn request_contact(State(state): State<AppState>, caller: Caller, ApiPath(id): ApiPath<RequestId>) -> Result<Response, ApiError> {
-    let contact = okno_app::requests::contact(&state.app, &caller.staff()?, id, Utc::now()).await?;
+pub async fn request_contact(State(state): State<AppState>, Staff(user): Staff, ApiPath(id): ApiPath<RequestId>) -> Result<Response, ApiError> {
+    let contact = okno_app::requests::contact(&state.app, &user, id, Utc::now()).await?;
     Ok(([(header::CACHE_CONTROL, "no-store")], Json(contact)).into_response())
 }
 
@@ -236,11 +243,10 @@ fn parse_action(name: &str) -> Result<Action, ApiError> {
         (status = 409, body = Problem), (status = 422, body = Problem)))]
 pub async fn act(
     State(state): State<AppState>,
-    caller: Caller,
+    Staff(user): Staff,
     ApiPath((id, action)): ApiPath<(RequestId, String)>,
     ApiJson(input): ApiJson<ActionInput>,
 ) -> Result<Json<Request>, ApiError> {
-    let user = caller.staff()?;
     let action = parse_action(&action)?;
     Ok(Json(okno_app::requests::act(&state.app, &user, id, action, input, Utc::now()).await?))
 }

@@ -100,6 +100,37 @@ where
     }
 }
 
+/// A signed-in user, required before anything else of the request is read: a caller who is not
+/// signed in gets 401 whatever the path, query or body.
+pub struct Staff(pub Principal);
+
+impl<S> FromRequestParts<S> for Staff
+where
+    AppState: FromRef<S>,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
+        Ok(Staff(Caller::from_request_parts(parts, state).await?.staff()?))
+    }
+}
+
+/// A signed-in admin, required before anything else of the request is read (401, then 403).
+pub struct Admin(pub Principal);
+
+impl<S> FromRequestParts<S> for Admin
+where
+    AppState: FromRef<S>,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
+        Ok(Admin(Caller::from_request_parts(parts, state).await?.admin()?))
+    }
+}
+
 /// Sign-in form.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -175,8 +206,7 @@ pub async fn login(State(state): State<AppState>, caller: Caller, crate::extract
 
 /// Ends the browser session.
 #[utoipa::path(post, path = "/api/v1/auth/logout", tag = "auth", responses((status = 204)))]
-pub async fn logout(State(state): State<AppState>, caller: Caller, headers: HeaderMap) -> Result<Response, ApiError> {
-    caller.staff()?;
+pub async fn logout(State(state): State<AppState>, Staff(_user): Staff, headers: HeaderMap) -> Result<Response, ApiError> {
     if let Some(secret) = cookie(&headers, SESSION_COOKIE) {
         okno_app::access::sign_out(&state.app, &secret).await?;
     }
@@ -187,8 +217,7 @@ pub async fn logout(State(state): State<AppState>, caller: Caller, headers: Head
 
 /// The signed-in user.
 #[utoipa::path(get, path = "/api/v1/auth/me", tag = "auth", responses((status = 200, body = Me), (status = 401, body = crate::error::Problem)))]
-pub async fn me(caller: Caller, headers: HeaderMap) -> Result<Json<Me>, ApiError> {
-    let user = caller.staff()?;
+pub async fn me(Staff(user): Staff, headers: HeaderMap) -> Result<Json<Me>, ApiError> {
     let csrf = cookie(&headers, SESSION_COOKIE).map(|s| csrf_token(&s));
     Ok(Json(Me { login: user.login, role: user.role, agency: user.agency, csrf_token: csrf }))
 }
@@ -198,10 +227,10 @@ pub async fn me(caller: Caller, headers: HeaderMap) -> Result<Json<Me>, ApiError
     responses((status = 201, body = IssuedToken), (status = 401, body = crate::error::Problem)))]
 pub async fn issue_token(
     State(state): State<AppState>,
-    caller: Caller,
+    Staff(user): Staff,
     crate::extract::ApiJson(form): crate::extract::ApiJson<TokenRequest>,
 ) -> Result<(axum::http::StatusCode, Json<IssuedToken>), ApiError> {
-    let token = okno_app::access::issue_token(&state.app, &caller.staff()?, &form.name, Utc::now()).await?;
+    let token = okno_app::access::issue_token(&state.app, &user, &form.name, Utc::now()).await?;
     Ok((axum::http::StatusCode::CREATED, Json(IssuedToken { token })))
 }
 

@@ -1,7 +1,7 @@
 //! Likely duplicates over HTTP: for the citizens' form before a request is filed (public, no
 //! personal data), and for staff looking at a filed request (see [`okno_app::duplicates`]).
 
-use crate::auth::Caller;
+use crate::auth::Staff;
 use crate::error::{ApiError, Problem};
 use crate::extract::{ApiPath, ApiQuery};
 use crate::state::AppState;
@@ -70,7 +70,7 @@ pub async fn for_form(State(state): State<AppState>, ApiQuery(q): ApiQuery<Dupli
 /// most alike first (staff; agency staff see their agency's only).
 #[utoipa::path(get, path = "/api/v1/requests/{id}/duplicates", tag = "requests", params(("id" = i64, Path)),
     responses((status = 200, body = [Suggestion]), (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem)))]
-pub async fn for_request(State(state): State<AppState>, caller: Caller, ApiPath(id): ApiPath<RequestId>) -> Result<Json<Vec<Suggestion>>, ApiError> {
-    let found = okno_app::duplicates::for_request(&state.app, &caller.staff()?, id).await?;
+pub async fn for_request(State(state): State<AppState>, Staff(user): Staff, ApiPath(id): ApiPath<RequestId>) -> Result<Json<Vec<Suggestion>>, ApiError> {
+    let found = okno_app::duplicates::for_request(&state.app, &user, id).await?;
     Ok(Json(found))
 }

@@ -14,6 +14,7 @@ pub mod duplicates;
 pub mod error;
 pub mod extract;
 pub mod limits;
+pub mod metrics;
 pub mod open311;
 pub mod places;
 pub mod problems;
@@ -27,7 +28,7 @@ pub mod xml;
 use axum::extract::DefaultBodyLimit;
 use axum::http::{header, HeaderValue};
 use axum::response::IntoResponse;
-use axum::routing::{get, post};
+use axum::routing::get;
 use axum::{Json, Router};
 use error::ApiError;
 use tower_http::catch_panic::CatchPanicLayer;
@@ -38,28 +39,71 @@ use utoipa::OpenApi;
 pub use connections::{serve, REQUEST_GRACE};
 pub use state::{AppState, Open311Config, ServerConfig};
 
-/// The OpenAPI description of the JSON API.
+/// What the OpenAPI description of the JSON API says beyond its operations, which
+/// [`api_routes`] adds from the same list that routes them.
 #[derive(OpenApi)]
 #[openapi(
     info(title = "Okno API", description = "Regional management center: requests from citizens and businesses, routing, deadlines."),
-    paths(
-        api::list_services, api::get_service, api::list_agencies, api::list_territories,
-        api::create_request, api::list_requests, api::get_request, api::request_events, api::request_contact, api::act,
-        api::track, api::citizen_act, api::public_request, web::ui_config, web::boundaries,
-        auth::login, auth::logout, auth::me, auth::issue_token,
-        admin::add_user, admin::audit_log, admin::jobs, report::scorecards_endpoint, queues::summary, queues::queue,
-        triage::triage_queue, triage::request_prediction, triage::classify, triage::models, triage::reload_models,
-        triage::list_rules, triage::add_rule, triage::disable_rule,
-        places::reload_territories, places::location_issues,
-        analytics::heatmap, analytics::series, analytics::backlog, analytics::reload,
-        alerts::list, alerts::get, alerts::requests, alerts::change, alerts::scan_now,
-        problems::list, problems::get, problems::requests, problems::change, problems::scan_now,
-        duplicates::for_form, duplicates::for_request,
-    ),
     components(schemas(okno_core::Channel, okno_core::Priority, okno_core::EventKind, okno_core::Role)),
-    modifiers(&ProblemResponses)
 )]
 pub struct ApiDoc;
+
+/// The JSON API's routes and its OpenAPI document, both from one list: an operation is routed
+/// if and only if it is documented.
+pub fn api_routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
+    use utoipa_axum::{router::OpenApiRouter, routes};
+    let (router, mut document) = OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .routes(routes!(api::list_services))
+        .routes(routes!(api::get_service))
+        .routes(routes!(api::list_agencies))
+        .routes(routes!(api::list_territories))
+        .routes(routes!(web::boundaries))
+        .routes(routes!(web::ui_config))
+        .routes(routes!(api::list_requests, api::create_request))
+        .routes(routes!(api::get_request))
+        .routes(routes!(api::request_events))
+        .routes(routes!(duplicates::for_request))
+        .routes(routes!(duplicates::for_form))
+        .routes(routes!(api::request_contact))
+        .routes(routes!(api::act))
+        .routes(routes!(api::public_request))
+        .routes(routes!(api::track))
+        .routes(routes!(api::citizen_act))
+        .routes(routes!(auth::login))
+        .routes(routes!(auth::logout))
+        .routes(routes!(auth::me))
+        .routes(routes!(auth::issue_token))
+        .routes(routes!(admin::add_user))
+        .routes(routes!(admin::audit_log))
+        .routes(routes!(admin::jobs))
+        .routes(routes!(report::scorecards_endpoint))
+        .routes(routes!(queues::summary))
+        .routes(routes!(queues::queue))
+        .routes(routes!(triage::triage_queue))
+        .routes(routes!(triage::request_prediction))
+        .routes(routes!(triage::classify))
+        .routes(routes!(triage::models))
+        .routes(routes!(triage::reload_models))
+        .routes(routes!(triage::list_rules, triage::add_rule))
+        .routes(routes!(triage::disable_rule))
+        .routes(routes!(places::reload_territories))
+        .routes(routes!(places::location_issues))
+        .routes(routes!(analytics::heatmap))
+        .routes(routes!(analytics::series))
+        .routes(routes!(analytics::backlog))
+        .routes(routes!(analytics::reload))
+        .routes(routes!(alerts::list))
+        .routes(routes!(alerts::scan_now))
+        .routes(routes!(alerts::get, alerts::change))
+        .routes(routes!(alerts::requests))
+        .routes(routes!(problems::list))
+        .routes(routes!(problems::scan_now))
+        .routes(routes!(problems::get, problems::change))
+        .routes(routes!(problems::requests))
+        .split_for_parts();
+    utoipa::Modify::modify(&ProblemResponses, &mut document);
+    (router, document)
+}
 
 /// Documents errors as they are served: every error answer as `application/problem+json`, and
 /// on every operation the `400` of an unreadable request and, where there is a body, the `415`
@@ -94,9 +138,6 @@ impl utoipa::Modify for ProblemResponses {
     }
 }
 
-async fn openapi() -> impl IntoResponse {
-    Json(ApiDoc::openapi())
-}
 
 async fn not_found() -> ApiError {
     ApiError::NotFound("no such endpoint".into())
@@ -105,63 +146,18 @@ async fn not_found() -> ApiError {
 /// The whole HTTP application.
 pub fn app(state: AppState) -> Router {
     let (max_body, body_timeout) = (state.config.max_body_bytes, state.config.body_timeout);
-    let api = Router::new()
-        .route("/services", get(api::list_services))
-        .route("/services/{code}", get(api::get_service))
-        .route("/agencies", get(api::list_agencies))
-        .route("/territories", get(api::list_territories))
-        .route("/territories/boundaries", get(web::boundaries))
-        .route("/ui-config", get(web::ui_config))
-        .route("/requests", get(api::list_requests).post(api::create_request))
-        .route("/requests/{id}", get(api::get_request))
-        .route("/requests/{id}/events", get(api::request_events))
-        .route("/requests/{id}/duplicates", get(duplicates::for_request))
-        .route("/duplicates", get(duplicates::for_form))
-        .route("/requests/{id}/contact", get(api::request_contact))
-        .route("/requests/{id}/{action}", post(api::act))
-        .route("/public/requests/{id}", get(api::public_request))
-        .route("/track/{token}", get(api::track))
-        .route("/track/{token}/{action}", post(api::citizen_act))
-        .route("/auth/login", post(auth::login))
-        .route("/auth/logout", post(auth::logout))
-        .route("/auth/me", get(auth::me))
-        .route("/auth/tokens", post(auth::issue_token))
-        .route("/users", post(admin::add_user))
-        .route("/audit", get(admin::audit_log))
-        .route("/jobs", get(admin::jobs))
-        .route("/scorecards", get(report::scorecards_endpoint))
-        .route("/queues", get(queues::summary))
-        .route("/queues/{queue}", get(queues::queue))
-        .route("/triage", get(triage::triage_queue))
-        .route("/requests/{id}/prediction", get(triage::request_prediction))
-        .route("/classify", post(triage::classify))
-        .route("/models", get(triage::models))
-        .route("/models/reload", post(triage::reload_models))
-        .route("/routing-rules", get(triage::list_rules).post(triage::add_rule))
-        .route("/routing-rules/{id}", axum::routing::delete(triage::disable_rule))
-        .route("/territories/reload", post(places::reload_territories))
-        .route("/data-quality/locations", get(places::location_issues))
-        .route("/analytics/heatmap", get(analytics::heatmap))
-        .route("/analytics/series", get(analytics::series))
-        .route("/analytics/backlog", get(analytics::backlog))
-        .route("/analytics/reload", post(analytics::reload))
-        .route("/alerts", get(alerts::list))
-        .route("/alerts/scan", post(alerts::scan_now))
-        .route("/alerts/{id}", get(alerts::get).post(alerts::change))
-        .route("/alerts/{id}/requests", get(alerts::requests))
-        .route("/problems", get(problems::list))
-        .route("/problems/scan", post(problems::scan_now))
-        .route("/problems/{id}", get(problems::get).post(problems::change))
-        .route("/problems/{id}/requests", get(problems::requests))
-        .route("/openapi.json", get(openapi))
-        .fallback(not_found);
+    let (api, document) = api_routes();
+    let document = std::sync::Arc::new(document);
+    let api = api.route("/api/v1/openapi.json", get(move || async move { Json(document.as_ref().clone()) }));
     let open311 = open311::router(state.config.open311.max_media_bytes + max_body);
     Router::new()
-        .nest("/api/v1", api)
+        .merge(api)
         .nest(&state.config.open311.base_path.clone(), open311)
         .route("/media/{token}", get(open311::media))
         .route("/healthz", get(|| async { "ok" }))
+        .route("/metrics", get(metrics::for_admins))
         .merge(web::router())
+        .route_layer(axum::middleware::from_fn_with_state(state.clone(), metrics::track))
         .fallback(not_found)
         .layer(DefaultBodyLimit::max(max_body))
         .layer(RequestBodyTimeoutLayer::new(body_timeout))
@@ -169,6 +165,12 @@ pub fn app(state: AppState) -> Router {
         .layer(SetResponseHeaderLayer::overriding(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer")))
         .layer(CatchPanicLayer::custom(|_| ApiError::Internal("handler panicked".into()).into_response()))
         .with_state(state)
+}
+
+/// Serves the monitoring address: `/metrics` without sign-in, and nothing else.
+pub async fn serve_monitoring(listener: tokio::net::TcpListener, state: AppState) -> std::io::Result<()> {
+    let app = Router::new().route("/metrics", get(metrics::for_monitoring)).fallback(not_found).with_state(state);
+    axum::serve(listener, app).await
 }
 
 #[cfg(test)]
@@ -191,7 +193,7 @@ mod tests {
 
     #[test]
     fn every_schema_the_api_document_refers_to_is_in_it() {
-        let doc = serde_json::to_value(ApiDoc::openapi()).unwrap();
+        let doc = serde_json::to_value(api_routes().1).unwrap();
         let mut found = Vec::new();
         refs(&doc, &mut found);
         assert!(!found.is_empty());
@@ -204,7 +206,7 @@ mod tests {
 
     #[test]
     fn path_parameters_match_the_paths_and_errors_are_problem_details() {
-        let doc = serde_json::to_value(ApiDoc::openapi()).unwrap();
+        let doc = serde_json::to_value(api_routes().1).unwrap();
         let mut wrong = Vec::new();
         for (path, item) in doc["paths"].as_object().unwrap() {
             let template: Vec<&str> = path.split('{').skip(1).filter_map(|p| p.split('}').next()).collect();

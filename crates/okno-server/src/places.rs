@@ -1,7 +1,7 @@
 //! Where requests are, over HTTP: putting the stored territory boundaries in force, and the
 //! data-quality list of requests whose point was flagged (see [`okno_app::places`]).
 
-use crate::auth::Caller;
+use crate::auth::{Admin, Staff};
 use crate::error::{ApiError, Problem};
 use crate::extract::ApiQuery;
 use crate::state::AppState;
@@ -23,8 +23,8 @@ pub struct PlacesStatus {
 /// territories`). Admins; audited.
 #[utoipa::path(post, path = "/api/v1/territories/reload", tag = "territories",
     responses((status = 200, body = PlacesStatus), (status = 401, body = Problem), (status = 403, body = Problem)))]
-pub async fn reload_territories(State(state): State<AppState>, caller: Caller) -> Result<Json<PlacesStatus>, ApiError> {
-    let territories = okno_app::places::reload(&state.app, &caller.admin()?, Utc::now()).await?;
+pub async fn reload_territories(State(state): State<AppState>, Admin(admin): Admin) -> Result<Json<PlacesStatus>, ApiError> {
+    let territories = okno_app::places::reload(&state.app, &admin, Utc::now()).await?;
     Ok(Json(PlacesStatus { territories }))
 }
 
@@ -46,7 +46,6 @@ pub struct IssuesQuery {
 /// by id. Staff who see all requests.
 #[utoipa::path(get, path = "/api/v1/data-quality/locations", tag = "territories", params(IssuesQuery),
     responses((status = 200, body = Vec<Request>), (status = 401, body = Problem), (status = 403, body = Problem), (status = 422, body = Problem)))]
-pub async fn location_issues(State(state): State<AppState>, caller: Caller, ApiQuery(q): ApiQuery<IssuesQuery>) -> Result<Json<Vec<Request>>, ApiError> {
-    let user = caller.staff()?;
+pub async fn location_issues(State(state): State<AppState>, Staff(user): Staff, ApiQuery(q): ApiQuery<IssuesQuery>) -> Result<Json<Vec<Request>>, ApiError> {
     Ok(Json(okno_app::places::location_issues(&state.app, &user, q.flag.as_deref(), RequestId(q.after), q.limit.unwrap_or(100)).await?))
 }

@@ -2,7 +2,7 @@
 //! changes and a scan on demand (see [`okno_app::problems`]).
 
 use crate::api::RequestPage;
-use crate::auth::Caller;
+use crate::auth::{Admin, Staff};
 use crate::error::{ApiError, Problem as ProblemDetails};
 use crate::extract::{ApiJson, ApiPath, ApiQuery};
 use crate::state::AppState;
@@ -34,8 +34,7 @@ pub struct ProblemQuery {
 /// Lists systemic problems, newest first (staff; agency staff: those their agency owns).
 #[utoipa::path(get, path = "/api/v1/problems", tag = "problems", params(ProblemQuery),
     responses((status = 200, body = ProblemPage), (status = 401, body = ProblemDetails), (status = 422, body = ProblemDetails)))]
-pub async fn list(State(state): State<AppState>, caller: Caller, ApiQuery(q): ApiQuery<ProblemQuery>) -> Result<Json<ProblemPage>, ApiError> {
-    let user = caller.staff()?;
+pub async fn list(State(state): State<AppState>, Staff(user): Staff, ApiQuery(q): ApiQuery<ProblemQuery>) -> Result<Json<ProblemPage>, ApiError> {
     let states: Vec<ProblemState> = crate::extract::parse_list("state", q.state.as_deref())?;
     let limit = okno_app::paging::page_limit(q.limit)?;
     let filter = ProblemFilter { states, topic: q.topic, owner: q.owner.map(Into::into), before_id: q.before, limit };
@@ -45,8 +44,8 @@ pub async fn list(State(state): State<AppState>, caller: Caller, ApiQuery(q): Ap
 /// One problem with its weekly trend (staff who may read it).
 #[utoipa::path(get, path = "/api/v1/problems/{id}", tag = "problems", params(("id" = i64, Path, description = "Problem id")),
     responses((status = 200, body = ProblemDetail), (status = 401, body = ProblemDetails), (status = 403, body = ProblemDetails), (status = 404, body = ProblemDetails)))]
-pub async fn get(State(state): State<AppState>, caller: Caller, ApiPath(id): ApiPath<ProblemId>) -> Result<Json<ProblemDetail>, ApiError> {
-    Ok(Json(okno_app::problems::detail(&state.app, &caller.staff()?, id).await?))
+pub async fn get(State(state): State<AppState>, Staff(user): Staff, ApiPath(id): ApiPath<ProblemId>) -> Result<Json<ProblemDetail>, ApiError> {
+    Ok(Json(okno_app::problems::detail(&state.app, &user, id).await?))
 }
 
 /// A page of a problem's requests.
@@ -63,8 +62,7 @@ pub struct ProblemRequestsQuery {
 /// agency's requests only).
 #[utoipa::path(get, path = "/api/v1/problems/{id}/requests", tag = "problems", params(("id" = i64, Path, description = "Problem id"), ProblemRequestsQuery),
     responses((status = 200, body = RequestPage), (status = 401, body = ProblemDetails), (status = 403, body = ProblemDetails), (status = 404, body = ProblemDetails)))]
-pub async fn requests(State(state): State<AppState>, caller: Caller, ApiPath(id): ApiPath<ProblemId>, ApiQuery(q): ApiQuery<ProblemRequestsQuery>) -> Result<Json<RequestPage>, ApiError> {
-    let user = caller.staff()?;
+pub async fn requests(State(state): State<AppState>, Staff(user): Staff, ApiPath(id): ApiPath<ProblemId>, ApiQuery(q): ApiQuery<ProblemRequestsQuery>) -> Result<Json<RequestPage>, ApiError> {
     let page = crate::api::ListQuery { cursor: q.cursor, limit: q.limit, ..Default::default() }.into_filter(&user)?;
     let filter = okno_app::problems::requests_filter(&state.app, &user, id, page).await?;
     Ok(Json(crate::api::request_page(&state, filter).await?))
@@ -74,14 +72,13 @@ pub async fn requests(State(state): State<AppState>, caller: Caller, ApiPath(id)
 /// (operators, analysts, admins).
 #[utoipa::path(post, path = "/api/v1/problems/{id}", tag = "problems", params(("id" = i64, Path, description = "Problem id")), request_body = ProblemUpdate,
     responses((status = 200, body = ProblemView), (status = 401, body = ProblemDetails), (status = 403, body = ProblemDetails), (status = 404, body = ProblemDetails), (status = 422, body = ProblemDetails)))]
-pub async fn change(State(state): State<AppState>, caller: Caller, ApiPath(id): ApiPath<ProblemId>, ApiJson(change): ApiJson<ProblemUpdate>) -> Result<Json<ProblemView>, ApiError> {
-    Ok(Json(okno_app::problems::change(&state.app, &caller.staff()?, id, change, Utc::now()).await?))
+pub async fn change(State(state): State<AppState>, Staff(user): Staff, ApiPath(id): ApiPath<ProblemId>, ApiJson(change): ApiJson<ProblemUpdate>) -> Result<Json<ProblemView>, ApiError> {
+    Ok(Json(okno_app::problems::change(&state.app, &user, id, change, Utc::now()).await?))
 }
 
 /// Scans the recent requests for systemic problems now (admins).
 #[utoipa::path(post, path = "/api/v1/problems/scan", tag = "problems",
     responses((status = 200, body = ProblemScanReport), (status = 401, body = ProblemDetails), (status = 403, body = ProblemDetails)))]
-pub async fn scan_now(State(state): State<AppState>, caller: Caller) -> Result<Json<ProblemScanReport>, ApiError> {
-    caller.admin()?;
+pub async fn scan_now(State(state): State<AppState>, Admin(_admin): Admin) -> Result<Json<ProblemScanReport>, ApiError> {
     Ok(Json(okno_app::problems::scan_now(&state.app, Utc::now()).await?))
 }

@@ -1,6 +1,6 @@
 //! Reports over HTTP: agency and territory scorecards over a period (see [`okno_app::reports`]).
 
-use crate::auth::Caller;
+use crate::auth::Staff;
 use crate::error::{ApiError, Problem};
 use crate::extract::ApiQuery;
 use crate::state::AppState;
@@ -32,10 +32,9 @@ pub struct ScorecardQuery {
     responses((status = 200, body = ScorecardReport), (status = 401, body = Problem), (status = 422, body = Problem)))]
 pub async fn scorecards_endpoint(
     State(state): State<AppState>,
-    caller: Caller,
+    Staff(_user): Staff,
     ApiQuery(q): ApiQuery<ScorecardQuery>,
 ) -> Result<Json<ScorecardReport>, ApiError> {
-    caller.staff()?;
     let mut errors = FieldErrors::default();
     let by = match q.by.as_deref().unwrap_or("agency") {
         "agency" => ScoreBy::Agency,

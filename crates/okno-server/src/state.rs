@@ -72,6 +72,8 @@ pub struct AppState {
     pub config: Arc<ServerConfig>,
     /// The rate limits, a bucket per purpose.
     pub limits: Arc<Limits>,
+    /// Requests answered and their latency, for `/metrics`.
+    pub metrics: Arc<crate::metrics::HttpMetrics>,
 }
 
 impl AppState {
@@ -81,6 +83,7 @@ impl AppState {
             app,
             limits: Arc::new(Limits::new(config.submit_per_minute, config.classify_per_minute, config.login_per_minute, config.api_key_per_minute)),
             config: Arc::new(config),
+            metrics: Arc::default(),
         }
     }
 }

@@ -2,7 +2,7 @@
 //! prediction, classifying a text, the models in force and the keyword rules (see
 //! [`okno_app::triage`]).
 
-use crate::auth::Caller;
+use crate::auth::{Admin, Caller, Staff};
 use crate::error::{ApiError, Problem};
 use crate::extract::{ApiJson, ApiPath, ApiQuery};
 use crate::state::AppState;
@@ -38,15 +38,15 @@ pub struct TriageQuery {
 /// each with the models' choices and the words behind them. Operators only.
 #[utoipa::path(get, path = "/api/v1/triage", tag = "triage", params(TriageQuery),
     responses((status = 200, body = Vec<TriageItem>), (status = 401, body = Problem), (status = 403, body = Problem)))]
-pub async fn triage_queue(State(state): State<AppState>, caller: Caller, ApiQuery(q): ApiQuery<TriageQuery>) -> Result<Json<Vec<TriageItem>>, ApiError> {
-    Ok(Json(okno_app::triage::queue(&state.app, &caller.staff()?, q.after, q.limit.unwrap_or(50)).await?))
+pub async fn triage_queue(State(state): State<AppState>, Staff(user): Staff, ApiQuery(q): ApiQuery<TriageQuery>) -> Result<Json<Vec<TriageItem>>, ApiError> {
+    Ok(Json(okno_app::triage::queue(&state.app, &user, q.after, q.limit.unwrap_or(50)).await?))
 }
 
 /// What intake decided for a request and why. Staff who may read the request.
 #[utoipa::path(get, path = "/api/v1/requests/{id}/prediction", tag = "triage", params(("id" = i64, Path)),
     responses((status = 200, body = PredictionView), (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem)))]
-pub async fn request_prediction(State(state): State<AppState>, caller: Caller, ApiPath(id): ApiPath<RequestId>) -> Result<Json<PredictionView>, ApiError> {
-    Ok(Json(okno_app::triage::prediction(&state.app, &caller.staff()?, id).await?))
+pub async fn request_prediction(State(state): State<AppState>, Staff(user): Staff, ApiPath(id): ApiPath<RequestId>) -> Result<Json<PredictionView>, ApiError> {
+    Ok(Json(okno_app::triage::prediction(&state.app, &user, id).await?))
 }
 
 /// What Okno would decide for a text: services and agencies with probabilities and the words
@@ -73,8 +73,8 @@ pub async fn models(State(state): State<AppState>, caller: Caller) -> Result<Jso
 /// other-version file is refused with its reason and the models in force stay. Admins.
 #[utoipa::path(post, path = "/api/v1/models/reload", tag = "triage",
     responses((status = 200, body = ModelsStatus), (status = 401, body = Problem), (status = 403, body = Problem), (status = 422, body = Problem)))]
-pub async fn reload_models(State(state): State<AppState>, caller: Caller) -> Result<Json<ModelsStatus>, ApiError> {
-    Ok(Json(okno_app::triage::reload_models(&state.app, &caller.admin()?, Utc::now()).await?))
+pub async fn reload_models(State(state): State<AppState>, Admin(admin): Admin) -> Result<Json<ModelsStatus>, ApiError> {
+    Ok(Json(okno_app::triage::reload_models(&state.app, &admin, Utc::now()).await?))
 }
 
 /// Operators' keyword rules, by id. Operators.
@@ -88,14 +88,14 @@ pub async fn list_rules(State(state): State<AppState>, caller: Caller) -> Result
 /// Adds a keyword rule; it takes precedence over the models for new requests. Operators.
 #[utoipa::path(post, path = "/api/v1/routing-rules", tag = "triage", request_body = RuleDraft,
     responses((status = 201, body = RoutingRule), (status = 401, body = Problem), (status = 403, body = Problem), (status = 422, body = Problem)))]
-pub async fn add_rule(State(state): State<AppState>, caller: Caller, ApiJson(draft): ApiJson<RuleDraft>) -> Result<(StatusCode, Json<RoutingRule>), ApiError> {
-    Ok((StatusCode::CREATED, Json(okno_app::triage::add_rule(&state.app, &caller.staff()?, draft, Utc::now()).await?)))
+pub async fn add_rule(State(state): State<AppState>, Staff(user): Staff, ApiJson(draft): ApiJson<RuleDraft>) -> Result<(StatusCode, Json<RoutingRule>), ApiError> {
+    Ok((StatusCode::CREATED, Json(okno_app::triage::add_rule(&state.app, &user, draft, Utc::now()).await?)))
 }
 
 /// Turns a keyword rule off (it is kept for the record). Operators.
 #[utoipa::path(delete, path = "/api/v1/routing-rules/{id}", tag = "triage", params(("id" = i64, Path)),
     responses((status = 204), (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem)))]
-pub async fn disable_rule(State(state): State<AppState>, caller: Caller, ApiPath(id): ApiPath<okno_core::RuleId>) -> Result<StatusCode, ApiError> {
-    okno_app::triage::disable_rule(&state.app, &caller.staff()?, id).await?;
+pub async fn disable_rule(State(state): State<AppState>, Staff(user): Staff, ApiPath(id): ApiPath<okno_core::RuleId>) -> Result<StatusCode, ApiError> {
+    okno_app::triage::disable_rule(&state.app, &user, id).await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -17,7 +17,7 @@ use utoipa::ToSchema;
 include!(concat!(env!("OUT_DIR"), "/web_assets.rs"));
 
 /// The client-side routes that answer with the UI's page.
-const PAGES: [&str; 10] = [
+pub const PAGES: [&str; 10] = [
     "/", "/login", "/map", "/dashboards", "/console", "/console/{*rest}", "/agency", "/agency/{*rest}", "/track/{token}", "/requests/{id}",
 ];
 

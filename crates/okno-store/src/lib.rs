@@ -41,7 +41,7 @@ pub use deadlines::{DeadlineStore, DeadlineUpdate, QueueCounts, Timeline, Timeli
 pub use dialect::SqlStore;
 pub use imports::{ImportCounts, ImportStore};
 pub use media::{Media, MediaStore};
-pub use outbox::{Notification, OutboxStore, Pending};
+pub use outbox::{Notification, OutboxBacklog, OutboxStore, Pending};
 pub use postgres::{PostgresDialect, PostgresStore};
 pub use problems::ProblemStore;
 pub use reports::{CountBy, ReportStore, ScoreBy};

@@ -32,6 +32,15 @@ pub struct Pending {
     pub notification: Notification,
 }
 
+/// The notifications not delivered.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct OutboxBacklog {
+    /// Still to be tried (now or at their retry time).
+    pub waiting: i64,
+    /// Given up: every allowed attempt failed.
+    pub given_up: i64,
+}
+
 /// Notifications waiting for delivery.
 #[async_trait]
 pub trait OutboxStore: Send + Sync {
@@ -42,6 +51,9 @@ pub trait OutboxStore: Send + Sync {
     async fn notification_sent(&self, id: NotificationId, now: DateTime<Utc>) -> Result<bool>;
     /// Records a failed delivery attempt and when to try again.
     async fn notification_failed(&self, id: NotificationId, error: &str, retry_at: DateTime<Utc>) -> Result<()>;
+    /// How many notifications are not delivered: still to be tried, and given up after
+    /// `max_attempts` failures.
+    async fn outbox_backlog(&self, max_attempts: u32) -> Result<OutboxBacklog>;
 }
 
 #[async_trait]
@@ -73,5 +85,14 @@ impl<D: Dialect> OutboxStore for SqlStore<D> {
         D::sql("UPDATE outbox SET attempts = attempts + 1, last_error = $1, next_attempt_at = $2 WHERE id = $3")
             .bind(error).bind_time(retry_at).bind(id).execute(&mut *self.write().await?).await?;
         Ok(())
+    }
+
+    async fn outbox_backlog(&self, max_attempts: u32) -> Result<OutboxBacklog> {
+        let row = D::sql(
+            "SELECT COALESCE(SUM(CASE WHEN attempts < $1 THEN 1 ELSE 0 END), 0), COALESCE(SUM(CASE WHEN attempts >= $1 THEN 1 ELSE 0 END), 0) \
+             FROM outbox WHERE sent_at IS NULL",
+        )
+        .bind(i64::from(max_attempts)).fetch_one(&mut *self.read().await?).await?;
+        Ok(OutboxBacklog { waiting: D::get(&row, 0)?, given_up: D::get(&row, 1)? })
     }
 }

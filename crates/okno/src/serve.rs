@@ -13,6 +13,10 @@ pub struct ServeArgs {
     /// Address to listen on.
     #[arg(long, env = "OKNO_LISTEN", default_value = "127.0.0.1:8080")]
     pub listen: String,
+    /// A second address that serves only `/metrics`, without sign-in, for a monitoring network
+    /// (on the main address only admins read them).
+    #[arg(long, env = "OKNO_METRICS_LISTEN")]
+    pub metrics_listen: Option<String>,
     /// The address clients reach Okno at, e.g. `https://okno.region.ru` (behind a proxy):
     /// links Okno hands out (Open311 `media_url`, discovery) are built from it, never from a
     /// client's `Host` header. By default `http://` and the listen address.
@@ -180,6 +184,16 @@ pub async fn serve(store: Arc<dyn Store>, args: ServeArgs) -> Result<()> {
         None => format!("http://{addr}"),
     };
     let state = AppState::new(app, config);
+    if let Some(address) = &args.metrics_listen {
+        let monitoring = tokio::net::TcpListener::bind(address).await.with_context(|| format!("listening on {address} for monitoring"))?;
+        tracing::info!("metrics for monitoring on http://{}/metrics", monitoring.local_addr()?);
+        let state = state.clone();
+        tokio::spawn(async move {
+            if let Err(e) = okno_server::serve_monitoring(monitoring, state).await {
+                tracing::error!(error = %e, "the monitoring address stopped serving");
+            }
+        });
+    }
     let running = jobs.start();
     tracing::info!("Okno is serving on http://{addr}/");
     let served = okno_server::serve(listener, state).await;

@@ -47,11 +47,12 @@ async fn the_api_serves_citizens_operators_agencies_and_analysts() {
         assert_eq!(huge.status(), StatusCode::PAYLOAD_TOO_LARGE);
         let too_large: Value = huge.json().await.unwrap();
         assert_eq!(too_large["detail"], "the body is larger than the 64 KiB accepted here", "{too_large}");
-        assert_eq!(anon.get(server.url("/api/v1/requests/abc")).send().await.unwrap().status(), StatusCode::BAD_REQUEST);
+        assert_eq!(anon.get(server.url("/api/v1/requests/abc")).send().await.unwrap().status(), StatusCode::UNAUTHORIZED, "who asks comes first");
         assert_eq!(anon.get(server.url(&format!("/api/v1/requests/{id}"))).send().await.unwrap().status(), StatusCode::UNAUTHORIZED);
 
         // The operator works with a session cookie and must send the CSRF token.
         let (operator, csrf) = login(&server, "operator", "demo-operator-password").await;
+        assert_eq!(operator.get(server.url("/api/v1/requests/abc")).send().await.unwrap().status(), StatusCode::BAD_REQUEST);
         let start_url = server.url(&format!("/api/v1/requests/{id}/start"));
         let no_csrf = operator.post(&start_url).json(&json!({})).send().await.unwrap();
         assert_eq!(no_csrf.status(), StatusCode::FORBIDDEN);
