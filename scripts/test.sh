@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Runs Okno's whole test suite: unit, property and conformance tests on SQLite and on a
 # throwaway PostgreSQL 15 cluster, the system tests against the real binary (including the
-# real data sets in ../shared/data when present), real Open311 clients, and the web UI's tests
-# in headless Chromium. Installs PostgreSQL and Chromium from Debian if missing, and the web
-# UI's packages from npm (web/package-lock.json).
+# real data sets in ../shared/data when present), every fuzz target under libFuzzer for a few
+# seconds, real Open311 clients, and the web UI's tests in headless Chromium. Installs
+# PostgreSQL and Chromium from Debian if missing, cargo-fuzz from crates.io, and the web UI's
+# packages from npm (web/package-lock.json).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -34,13 +35,20 @@ log=$(mktemp /tmp/okno-test-XXXXXX.log)
 status=0
 cargo test --workspace --all-targets --locked 2>&1 | tee "$log" || status=$?
 echo
+echo "== every fuzz target for 5 s under libFuzzer (cargo-fuzz, nightly toolchain)"
+if rustup run nightly rustc --version >/dev/null 2>&1; then
+  scripts/fuzz.sh 5 2>&1 | tee -a "$log" || status=$?
+else
+  echo "SKIPPED: no nightly Rust toolchain for libFuzzer; the fuzz targets ran over their corpus and its mutations in cargo test" | tee -a "$log"
+fi
+echo
 echo "== Open311 clients against a live server"
 OKNO_BIN=target/debug/okno scripts/open311-clients.sh 2>&1 | tee -a "$log" || status=$?
 echo
 echo "== the web UI in headless Chromium (screenshots in web/artifacts/)"
 OKNO_BIN=target/debug/okno scripts/web-e2e.sh 2>&1 | tee -a "$log" || status=$?
 
-tally() { awk -v word="$1" '/^(test result|open311-clients|web-e2e):/ { for (i = 1; i < NF; i++) if ($(i+1) ~ "^" word) n += $i } END { print n + 0 }' "$log"; }
+tally() { awk -v word="$1" '/^(test result|open311-clients|web-e2e|fuzz):/ { for (i = 1; i < NF; i++) if ($(i+1) ~ "^" word) n += $i } END { print n + 0 }' "$log"; }
 passed=$(tally passed)
 failed=$(tally failed)
 skipped=$(grep -c '^SKIPPED' "$log" || true)

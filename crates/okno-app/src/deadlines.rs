@@ -113,7 +113,7 @@ pub async fn queue_page(app: &App, user: &Principal, queue: Queue, q: QueueQuery
     filter.agency = scope_agency(user, q.agency)?;
     filter.limit = limit;
     filter.offset = (page - 1).saturating_mul(limit);
-    Ok(QueuePage { items: app.store.list_requests(&filter).await?, page })
+    Ok(QueuePage { items: crate::requests::list_for(app, user, &filter).await?, page })
 }
 
 /// Queue sizes per agency and for the whole center.

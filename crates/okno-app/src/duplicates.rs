@@ -49,5 +49,8 @@ pub async fn for_request(app: &App, user: &Principal, id: RequestId) -> Result<V
     let mut found = suggestions(app, &request.service_code, point, &request.text, &rules, request.created_at + Duration::seconds(1)).await?;
     found.retain(|s| s.request.id != id && user.can_read_request(s.request.agency.as_deref()));
     found.truncate(DuplicateRules::default().limit);
-    Ok(found)
+    Ok(found.into_iter().map(|mut s| {
+        s.request = crate::requests::shown_to(user, s.request);
+        s
+    }).collect())
 }

@@ -92,7 +92,8 @@ pub async fn location_issues(app: &App, user: &Principal, flag: Option<&str>, af
     {
         return Err(AppError::field("flag", format!("unknown flag {flag:?}; known: outside_territories, outside_region, swapped")));
     }
-    Ok(app.store.location_issues(flag, after, limit.clamp(1, 1_000)).await?)
+    let found = app.store.location_issues(flag, after, limit.clamp(1, 1_000)).await?;
+    Ok(found.into_iter().map(|r| crate::requests::shown_to(user, r)).collect())
 }
 
 /// Places every request with a point in the stored boundaries; a request whose point lies in

@@ -138,10 +138,33 @@ pub fn scope_agency(user: &Principal, asked: Option<AgencyCode>) -> Result<Optio
     crate::access::scope_agency(user, asked, "agency staff see their own agency's requests only")
 }
 
-/// The timeline of request `id`, if `user` may read it.
+/// Request `id` as `user` sees it, if they may read it: the personal data in its texts masked
+/// for those who do not read personal data ([`shown_to`]).
+pub async fn view(app: &App, user: &Principal, id: RequestId) -> Result<Request> {
+    Ok(shown_to(user, readable(app, user, id).await?))
+}
+
+/// `request` as `user` sees it: analysts read its free texts with personal data masked.
+pub fn shown_to(user: &Principal, mut request: Request) -> Request {
+    if !user.reads_personal_data() {
+        okno_core::privacy::mask_request(&mut request);
+    }
+    request
+}
+
+/// The requests `filter` finds (the caller scoped it to what `user` may read), as `user` sees them.
+pub async fn list_for(app: &App, user: &Principal, filter: &okno_core::RequestFilter) -> Result<Vec<Request>> {
+    Ok(app.store.list_requests(filter).await?.into_iter().map(|r| shown_to(user, r)).collect())
+}
+
+/// The timeline of request `id`, if `user` may read it (texts masked as in [`shown_to`]).
 pub async fn events(app: &App, user: &Principal, id: RequestId) -> Result<Vec<Event>> {
     readable(app, user, id).await?;
-    Ok(app.store.events(id).await?)
+    let mut events = app.store.events(id).await?;
+    if !user.reads_personal_data() {
+        events.iter_mut().for_each(okno_core::privacy::mask_event);
+    }
+    Ok(events)
 }
 
 /// The citizen's contact of request `id`, if `user`'s role may see personal data; every read

@@ -88,6 +88,12 @@ impl Principal {
         }
     }
 
+    /// Whether the user reads the personal data citizens type into free texts (analysts read
+    /// those texts masked; see [`crate::privacy::mask_request`]).
+    pub fn reads_personal_data(&self) -> bool {
+        self.role != Role::Analyst
+    }
+
     /// Whether the user may perform `action` on a request routed to `request_agency`.
     /// Agency staff work their own requests and may route them onwards (re-direction to the
     /// competent body) but cannot reject or merge them; that is the center's decision.

@@ -119,3 +119,24 @@ mod tests {
         }
     }
 }
+
+/// `request` with the personal data typed into its free texts masked: its description, address
+/// and last answer.
+pub fn mask_request(request: &mut crate::Request) {
+    let mask = |text: &mut String| {
+        if let Cow::Owned(masked) = mask_personal_data(text) {
+            *text = masked;
+        }
+    };
+    mask(&mut request.text);
+    request.address.iter_mut().chain(request.last_answer.iter_mut()).for_each(mask);
+}
+
+/// `event` with the personal data typed into its text masked.
+pub fn mask_event(event: &mut crate::Event) {
+    if let Some(text) = event.text.as_mut()
+        && let Cow::Owned(masked) = mask_personal_data(text)
+    {
+        *text = masked;
+    }
+}

@@ -70,7 +70,7 @@ pub struct AlertRequestsQuery {
 pub async fn requests(State(state): State<AppState>, Staff(user): Staff, ApiPath(id): ApiPath<AlertId>, ApiQuery(q): ApiQuery<AlertRequestsQuery>) -> Result<Json<RequestPage>, ApiError> {
     let page = crate::api::ListQuery { cursor: q.cursor, limit: q.limit, ..Default::default() }.into_filter(&user)?;
     let filter = okno_app::alerts::requests_filter(&state.app, id, page).await?;
-    Ok(Json(crate::api::request_page(&state, filter).await?))
+    Ok(Json(crate::api::request_page(&state, &user, filter).await?))
 }
 
 /// Acknowledges, resolves or reopens an alert (operators, analysts, admins).

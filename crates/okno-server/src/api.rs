@@ -191,12 +191,12 @@ pub async fn list_requests(
     Staff(user): Staff,
     ApiQuery(query): ApiQuery<ListQuery>,
 ) -> Result<Json<RequestPage>, ApiError> {
-    Ok(Json(request_page(&state, query.into_filter(&user)?).await?))
+    Ok(Json(request_page(&state, &user, query.into_filter(&user)?).await?))
 }
 
-/// A page of the requests `filter` finds, with the cursor of the next.
-pub(crate) async fn request_page(state: &AppState, filter: RequestFilter) -> Result<RequestPage, ApiError> {
-    let items = state.app.store.list_requests(&filter).await?;
+/// A page of the requests `filter` finds, as `user` sees them, with the cursor of the next.
+pub(crate) async fn request_page(state: &AppState, user: &Principal, filter: RequestFilter) -> Result<RequestPage, ApiError> {
+    let items = okno_app::requests::list_for(&state.app, user, &filter).await?;
     let next_cursor = (items.len() == filter.limit as usize)
         .then(|| items.last().map(|r| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(r.id.to_string())))
         .flatten();
@@ -207,7 +207,7 @@ pub(crate) async fn request_page(state: &AppState, filter: RequestFilter) -> Res
 #[utoipa::path(get, path = "/api/v1/requests/{id}", tag = "requests", params(("id" = i64, Path, description = "Request id")),
     responses((status = 200, body = Request), (status = 403, body = Problem), (status = 404, body = Problem)))]
 pub async fn get_request(State(state): State<AppState>, Staff(user): Staff, ApiPath(id): ApiPath<RequestId>) -> Result<Json<Request>, ApiError> {
-    Ok(Json(okno_app::requests::readable(&state.app, &user, id).await?))
+    Ok(Json(okno_app::requests::view(&state.app, &user, id).await?))
 }
 
 /// A request's whole timeline (staff).

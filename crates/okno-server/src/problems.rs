@@ -65,7 +65,7 @@ pub struct ProblemRequestsQuery {
 pub async fn requests(State(state): State<AppState>, Staff(user): Staff, ApiPath(id): ApiPath<ProblemId>, ApiQuery(q): ApiQuery<ProblemRequestsQuery>) -> Result<Json<RequestPage>, ApiError> {
     let page = crate::api::ListQuery { cursor: q.cursor, limit: q.limit, ..Default::default() }.into_filter(&user)?;
     let filter = okno_app::problems::requests_filter(&state.app, &user, id, page).await?;
-    Ok(Json(crate::api::request_page(&state, filter).await?))
+    Ok(Json(crate::api::request_page(&state, &user, filter).await?))
 }
 
 /// Accepts (with a name and, usually, an owner), dismisses, closes or reopens a problem

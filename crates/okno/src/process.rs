@@ -5,21 +5,39 @@ use anyhow::{bail, Context, Result};
 use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
 
 /// A running `okno serve` child process, killed when dropped.
 pub struct ServerProcess {
     child: Child,
     /// Base URL, e.g. `http://127.0.0.1:41234`.
     pub base: String,
+    /// What it logged after it started listening, when asked to keep it.
+    log: Option<Arc<Mutex<Vec<String>>>>,
 }
 
 impl ServerProcess {
     /// Starts `binary --db DB serve --listen 127.0.0.1:0 EXTRA…` and waits until it listens.
     pub fn start(binary: &Path, db: &str, extra: &[&str]) -> Result<ServerProcess> {
+        Self::spawn(binary, db, extra, "info", false)
+    }
+
+    /// Like [`ServerProcess::start`], logging at `filter` (`tracing` syntax, e.g. `trace`) and
+    /// keeping the log for [`ServerProcess::log`].
+    pub fn start_logging(binary: &Path, db: &str, extra: &[&str], filter: &str) -> Result<ServerProcess> {
+        Self::spawn(binary, db, extra, filter, true)
+    }
+
+    /// What the server has logged since it started listening (with [`ServerProcess::start_logging`]).
+    pub fn log(&self) -> String {
+        self.log.as_ref().map(|log| log.lock().map(|lines| lines.join("\n")).unwrap_or_default()).unwrap_or_default()
+    }
+
+    fn spawn(binary: &Path, db: &str, extra: &[&str], filter: &str, keep_log: bool) -> Result<ServerProcess> {
         let mut child = Command::new(binary)
             .args(["--db", db, "serve", "--listen", "127.0.0.1:0"])
             .args(extra)
-            .env("OKNO_LOG", "info")
+            .env("OKNO_LOG", filter)
             .stderr(Stdio::piped())
             .stdout(Stdio::null())
             .spawn()
@@ -32,8 +50,13 @@ impl ServerProcess {
                 break rest.trim().trim_end_matches('/').to_owned();
             }
         };
-        std::thread::spawn(move || lines.for_each(drop));
-        Ok(ServerProcess { child, base })
+        let log: Option<Arc<Mutex<Vec<String>>>> = keep_log.then(Arc::default);
+        let kept = log.clone();
+        std::thread::spawn(move || match kept {
+            Some(kept) => lines.map_while(std::result::Result::ok).for_each(|line| kept.lock().expect("the log").push(line)),
+            None => lines.for_each(drop),
+        });
+        Ok(ServerProcess { child, base, log })
     }
 
     /// The full URL of `path` on this server.

@@ -69,23 +69,33 @@ fn the_st_petersburg_texts_lose_what_their_portal_hid() {
 }
 
 #[tokio::test]
-async fn planted_personal_data_reaches_no_public_answer_and_no_export() {
+async fn planted_personal_data_reaches_no_public_answer_no_analytics_no_export_and_no_log() {
     let db = okno_store::testing::fresh_database_urls().await.remove(0);
     okno(&db, &["demo", "--no-serve"]);
     let key = okno(&db, &["apikey", "add", "--client", "city-app"]).lines().next().unwrap().trim().to_owned();
-    let server = Server::start(&db, &[]);
+    let server = Server(okno::process::ServerProcess::start_logging(std::path::Path::new(OKNO), &db, &[], "trace,sqlx=trace").unwrap());
     let anon = client();
-    let markers = ["+7 921 555-01-99", "marker.person@example.ru", "Маркеров Пётр Ильич", "Маркерова П.И.", "кв. 4321"];
+    let in_text = ["+7 921 555-01-99", "marker.person@example.ru", "Маркеров Пётр Ильич", "Маркерова П.И.", "кв. 4321"];
+    let in_contact = ["Контактова Мария Ивановна", "+7 900 777-66-55", "contact.marker@example.org", "79007776655"];
     let mut body = citizen_request("pothole");
-    body["text"] = json!(format!("Яма у подъезда. Звоните {}, пишите {}. Заявитель {}, соседка {}, {}.", markers[0], markers[1], markers[2], markers[3], markers[4]));
+    body["text"] = json!(format!("Яма у подъезда. Звоните {}, пишите {}. Заявитель {}, соседка {}, {}.", in_text[0], in_text[1], in_text[2], in_text[3], in_text[4]));
+    body["contact"] = json!({"name": in_contact[0], "phone": in_contact[1], "email": in_contact[2]});
     let filed: Value = anon.post(server.url("/api/v1/requests")).json(&body).send().await.unwrap().json().await.unwrap();
     let id = filed["id"].as_i64().unwrap();
+    let token = filed["token"].as_str().unwrap().to_owned();
 
     let (operator, csrf) = login(&server, "operator", "demo-operator-password").await;
-    let answer = format!("Уважаемый {}, яма заделана.", markers[2]);
+    let answer = format!("Уважаемый {}, яма заделана.", in_text[2]);
     let answered = operator.post(server.url(&format!("/api/v1/requests/{id}/answer"))).header("x-csrf-token", &csrf).json(&json!({"text": answer})).send().await.unwrap();
     assert_eq!(answered.status(), StatusCode::OK);
+    let contact: Value = operator.get(server.url(&format!("/api/v1/requests/{id}/contact"))).send().await.unwrap().json().await.unwrap();
+    assert_eq!(contact["phone"], in_contact[1], "the operator reads the contact (audited)");
+    let every_marker: Vec<&str> = in_text.iter().chain(&in_contact).copied().collect();
 
+    // The citizen's own tracking page shows their text as they wrote it, and no contact.
+    let tracked = anon.get(server.url(&format!("/api/v1/track/{token}"))).send().await.unwrap().text().await.unwrap();
+    assert!(tracked.contains(in_text[0]) && !in_contact.iter().any(|m| tracked.contains(m)), "{tracked}");
+    // The public: the request page, duplicates, Open311, its bulk export, the public map.
     let public = [
         format!("/api/v1/public/requests/{id}"),
         "/api/v1/duplicates?service=pothole&lat=59.94&lon=30.31&text=%D1%8F%D0%BC%D0%B0".to_owned(),
@@ -93,22 +103,55 @@ async fn planted_personal_data_reaches_no_public_answer_and_no_export() {
         format!("/open311/v2/requests/{id}.xml"),
         format!("/open311/v2/requests.json?service_request_id={id}"),
         format!("/open311/v2/requests.csv?api_key={key}"),
+        "/api/v1/analytics/heatmap?by=territories".to_owned(),
+        "/api/v1/analytics/series?by=category".to_owned(),
     ];
-    for path in public {
-        let text = anon.get(server.url(&path)).send().await.unwrap().text().await.unwrap();
-        if !path.contains("duplicates") {
+    for path in &public {
+        let text = anon.get(server.url(path)).send().await.unwrap().text().await.unwrap();
+        if path.contains("requests") {
             assert!(text.contains("Яма у подъезда"), "{path} shows the request: {text:.300}");
         }
-        for marker in markers {
+        for marker in &every_marker {
             assert!(!text.contains(marker), "{path} shows {marker:?}: {text:.500}");
         }
     }
+    // Analysts read everything but personal data: no contact, and the free text masked.
+    let (analyst, _) = login(&server, "analyst", "demo-analyst-password").await;
+    let analytics = [
+        format!("/api/v1/requests/{id}"),
+        format!("/api/v1/requests/{id}/events"),
+        "/api/v1/requests?q=%D0%BF%D0%BE%D0%B4%D1%8A%D0%B5%D0%B7%D0%B4%D0%B0".to_owned(),
+        "/api/v1/analytics/backlog".to_owned(),
+        "/api/v1/scorecards?by=agency".to_owned(),
+        "/api/v1/queues".to_owned(),
+        "/api/v1/alerts".to_owned(),
+        "/api/v1/problems".to_owned(),
+    ];
+    for path in &analytics {
+        let text = analyst.get(server.url(path)).send().await.unwrap().text().await.unwrap();
+        for marker in &every_marker {
+            assert!(!text.contains(marker), "the analyst's {path} shows {marker:?}: {text:.500}");
+        }
+    }
+    let (admin, _) = login(&server, "admin", "demo-admin-password").await;
+    let metrics = admin.get(server.url("/metrics")).send().await.unwrap().text().await.unwrap();
+    let audit = admin.get(server.url("/api/v1/audit")).send().await.unwrap().text().await.unwrap();
+    for marker in &every_marker {
+        assert!(!metrics.contains(marker) && !audit.contains(marker), "metrics or audit show {marker:?}");
+    }
     let exported = okno_stdout(&db, &["export", "requests", "--format", "jsonl"]);
     assert!(exported.contains("Яма у подъезда"));
-    for marker in markers {
+    for marker in &every_marker {
         assert!(!exported.contains(marker), "the open-data export shows {marker:?}");
     }
-    // Staff read what the citizen wrote.
+    // Staff who work the request read what the citizen wrote.
     let seen: Value = operator.get(server.url(&format!("/api/v1/requests/{id}"))).send().await.unwrap().json().await.unwrap();
-    assert!(markers.iter().all(|m| seen["text"].as_str().unwrap().contains(m)), "{seen}");
+    assert!(in_text.iter().all(|m| seen["text"].as_str().unwrap().contains(m)), "{seen}");
+    // The server logged at trace level (`trace,sqlx=trace`) all along, and wrote none of it down.
+    let log = server.0.log();
+    assert!(log.lines().count() > 20 && log.contains(" DEBUG ") && !log.contains('\u{1b}'), "the server logged at trace level, without colour codes: {log:.2000}");
+    for marker in &every_marker {
+        let found: Vec<&str> = log.lines().filter(|l| l.contains(marker)).take(3).collect();
+        assert!(found.is_empty(), "the trace log shows {marker:?}: {found:#?}");
+    }
 }

@@ -206,7 +206,7 @@ pub async fn import(shared: Arc<dyn Store>, appeals: &Path, events: Option<&Path
     for row in reader {
         let Some(record) = batcher.record(row)? else { continue };
         let line = line_of(&record);
-        let field = |name: &str| record.get(index[name]).unwrap_or("").trim();
+        let field = |name: &str| index.get(name).and_then(|&i| record.get(i)).unwrap_or("").trim();
         let id = field("id");
         if id.is_empty() {
             batcher.bad(line, "empty id");
