@@ -8,7 +8,7 @@ use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, Salt
 use argon2::Argon2;
 use base64::Engine;
 use chrono::{DateTime, Duration, Utc};
-use okno_core::{AgencyCode, ApiKeyId, FieldErrors, Principal, Role, UserId};
+use okno_core::{AgencyCode, ApiKeyId, FieldErrors, Principal, Role, TokenId, UserId};
 use okno_store::{NewUser, Store};
 use rand::RngCore;
 use serde::{Deserialize, Serialize};
@@ -231,6 +231,20 @@ pub async fn issue_token(app: &App, user: &Principal, name: &str, now: DateTime<
     let id = app.store.create_api_token(user.user_id, name, &secret_hash(&token), now).await?;
     app.store.audit(&user.login, "token.create", None, Some(&format!("token {id} {name:?}")), now).await?;
     Ok(token)
+}
+
+/// The bearer tokens `user` may see and revoke: their own, or everyone's for an admin.
+pub async fn tokens(app: &App, user: &Principal) -> Result<Vec<okno_store::ApiTokenInfo>> {
+    Ok(app.store.api_tokens((!user.is_admin()).then_some(user.user_id)).await?)
+}
+
+/// Revokes bearer token `id`: its owner or an admin may; audited.
+pub async fn revoke_token(app: &App, user: &Principal, id: TokenId, now: DateTime<Utc>) -> Result<()> {
+    if !app.store.revoke_api_token(id, (!user.is_admin()).then_some(user.user_id), now).await? {
+        return Err(AppError::NotFound(format!("no token {id} of yours that is still valid")));
+    }
+    app.store.audit(&user.login, "token.revoke", None, Some(&format!("token {id}")), now).await?;
+    Ok(())
 }
 
 /// The integrator holding Open311 API key `key`, if it is valid (issued and not revoked).

@@ -63,6 +63,11 @@ id_type!(
 );
 
 id_type!(
+    /// A staff member's bearer token's number.
+    TokenId
+);
+
+id_type!(
     /// A notification's number in the outbox.
     NotificationId
 );

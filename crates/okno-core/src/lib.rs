@@ -24,7 +24,7 @@ pub mod triage;
 pub mod workflow;
 
 pub use access::{Principal, Role};
-pub use ids::{AgencyCode, AlertId, ApiKeyId, NotificationId, ProblemId, RequestId, RuleId, ServiceCode, TerritoryCode, UserId};
+pub use ids::{AgencyCode, AlertId, ApiKeyId, NotificationId, ProblemId, RequestId, RuleId, ServiceCode, TerritoryCode, TokenId, UserId};
 pub use catalog::{Agency, Attribute, AttributeDatatype, AttributeValue, Service, Territory};
 pub use lifecycle::{Action, Open311Status, Status, TransitionError};
 pub use request::{

@@ -234,6 +234,37 @@ pub async fn issue_token(
     Ok((axum::http::StatusCode::CREATED, Json(IssuedToken { token })))
 }
 
+/// A bearer token as listed (never its secret).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TokenView {
+    /// Token id.
+    pub id: okno_core::TokenId,
+    /// Whose it is.
+    pub user_login: String,
+    /// Its name.
+    pub name: String,
+    /// Issued.
+    pub created_at: chrono::DateTime<Utc>,
+    /// Revoked, if it was.
+    pub revoked_at: Option<chrono::DateTime<Utc>>,
+}
+
+/// The signed-in user's bearer tokens, newest first (an admin's: everyone's).
+#[utoipa::path(get, path = "/api/v1/auth/tokens", tag = "auth",
+    responses((status = 200, body = [TokenView]), (status = 401, body = crate::error::Problem)))]
+pub async fn list_tokens(State(state): State<AppState>, Staff(user): Staff) -> Result<Json<Vec<TokenView>>, ApiError> {
+    let tokens = okno_app::access::tokens(&state.app, &user).await?;
+    Ok(Json(tokens.into_iter().map(|t| TokenView { id: t.id, user_login: t.user_login, name: t.name, created_at: t.created_at, revoked_at: t.revoked_at }).collect()))
+}
+
+/// Revokes a bearer token at once: its owner or an admin may (audited).
+#[utoipa::path(delete, path = "/api/v1/auth/tokens/{id}", tag = "auth", params(("id" = i64, Path, description = "Token id")),
+    responses((status = 204), (status = 401, body = crate::error::Problem), (status = 404, body = crate::error::Problem)))]
+pub async fn revoke_token(State(state): State<AppState>, Staff(user): Staff, crate::extract::ApiPath(id): crate::extract::ApiPath<okno_core::TokenId>) -> Result<axum::http::StatusCode, ApiError> {
+    okno_app::access::revoke_token(&state.app, &user, id, Utc::now()).await?;
+    Ok(axum::http::StatusCode::NO_CONTENT)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

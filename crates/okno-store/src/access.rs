@@ -5,7 +5,7 @@ use crate::dialect::{classify, get_time, parse_stored, Dialect, Row, SqlStore};
 use crate::Result;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use okno_core::{AgencyCode, ApiKeyId, Contact, Principal, RequestId, Role, UserId};
+use okno_core::{AgencyCode, ApiKeyId, Contact, Principal, RequestId, Role, TokenId, UserId};
 
 /// A user as stored, with the password hash for verification.
 #[derive(Debug, Clone, PartialEq)]
@@ -61,6 +61,21 @@ pub struct ApiKeyInfo {
     pub revoked_at: Option<DateTime<Utc>>,
 }
 
+/// A bearer token as its owner and admins see it (never its secret).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct ApiTokenInfo {
+    /// Token id.
+    pub id: TokenId,
+    /// Whose it is.
+    pub user_login: String,
+    /// What its owner named it.
+    pub name: String,
+    /// Issued.
+    pub created_at: DateTime<Utc>,
+    /// Revoked, if it was.
+    pub revoked_at: Option<DateTime<Utc>>,
+}
+
 /// Users, sessions, tokens, API keys, contacts' audited reads and the audit log.
 #[async_trait]
 pub trait AccessStore: Send + Sync {
@@ -87,6 +102,10 @@ pub trait AccessStore: Send + Sync {
     async fn create_api_token(&self, user_id: UserId, name: &str, token_hash: &str, now: DateTime<Utc>) -> Result<i64>;
     /// The active user behind a bearer token that has not been revoked.
     async fn token_principal(&self, token_hash: &str) -> Result<Option<Principal>>;
+    /// Bearer tokens, newest first: one user's, or everyone's.
+    async fn api_tokens(&self, owner: Option<UserId>) -> Result<Vec<ApiTokenInfo>>;
+    /// Revokes a token by id (only `owner`'s, if given); `false` if there is no such unrevoked token.
+    async fn revoke_api_token(&self, id: TokenId, owner: Option<UserId>, now: DateTime<Utc>) -> Result<bool>;
     /// Issues an Open311 API key to `client`, stored by the hash of its secret.
     async fn create_api_key(&self, client: &str, key_hash: &str, now: DateTime<Utc>) -> Result<ApiKeyId>;
     /// The client holding a key that has not been revoked.
@@ -195,6 +214,26 @@ impl<D: Dialect> AccessStore for SqlStore<D> {
         )
         .bind(token_hash).fetch_optional(&mut *self.read().await?).await?;
         row.as_ref().map(principal_from_row::<D>).transpose()
+    }
+
+    async fn api_tokens(&self, owner: Option<UserId>) -> Result<Vec<ApiTokenInfo>> {
+        let rows = D::sql(
+            "SELECT t.id, u.login, t.name, t.created_at, t.revoked_at FROM api_tokens t JOIN users u ON u.id = t.user_id \
+             WHERE ($1 IS NULL OR t.user_id = $1) ORDER BY t.id DESC",
+        )
+        .bind(owner).fetch_all(&mut *self.read().await?).await?;
+        rows.iter()
+            .map(|r| Ok(ApiTokenInfo {
+                id: D::get(r, "id")?, user_login: D::get(r, "login")?, name: D::get(r, "name")?,
+                created_at: get_time::<D, _>(r, "created_at")?, revoked_at: D::get_opt_time(r, "revoked_at")?,
+            }))
+            .collect()
+    }
+
+    async fn revoke_api_token(&self, id: TokenId, owner: Option<UserId>, now: DateTime<Utc>) -> Result<bool> {
+        let changed = D::sql("UPDATE api_tokens SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL AND ($3 IS NULL OR user_id = $3)")
+            .bind_time(now).bind(id).bind(owner).execute(&mut *self.write().await?).await?;
+        Ok(changed == 1)
     }
 
     async fn create_api_key(&self, client: &str, key_hash: &str, now: DateTime<Utc>) -> Result<ApiKeyId> {

@@ -34,7 +34,7 @@ mod triage;
 use okno_core::workflow::ActionError;
 use std::sync::Arc;
 
-pub use access::{AccessStore, ApiKeyInfo, AuditEntry, NewUser, UserRecord};
+pub use access::{AccessStore, ApiKeyInfo, ApiTokenInfo, AuditEntry, NewUser, UserRecord};
 pub use alerts::AlertStore;
 pub use catalog::CatalogStore;
 pub use deadlines::{DeadlineStore, DeadlineUpdate, QueueCounts, Timeline, TimelineEvent};

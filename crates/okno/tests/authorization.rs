@@ -105,6 +105,9 @@ const ROWS: &[Row] = &[
     ("GET", "/api/v1/jobs", None, "401 401 403 403 403 403 200"),
     ("POST", "/api/v1/users", Some(|_| json!({"login": "matrix-user", "password": "a long enough password", "role": "analyst"})), "401 401 403 403 403 403 201"),
     ("POST", "/api/v1/auth/tokens", Some(|_| json!({"name": "script"})), "401 401 201 201 201 201 201"),
+    ("GET", "/api/v1/auth/tokens", None, "401 401 200 200 200 200 200"),
+    // (the analyst's token: only its owner revokes it here, so the admin comes too late)
+    ("DELETE", "/api/v1/auth/tokens/{id}", None, "401 401 404 404 204 404 404"),
     ("GET", "/api/v1/auth/me", None, "401 401 200 200 200 200 200"),
     ("POST", "/api/v1/auth/login", Some(|_| json!({"login": "nobody", "password": "wrong password"})), "401 401 401 401 401 401 401"),
     // Open311: public reads; filing needs an API key, which no role replaces.
@@ -152,6 +155,8 @@ struct Fixture {
     /// A systemic problem the `roads` agency owns.
     problem: i64,
     rule: i64,
+    /// A bearer token the analyst issued.
+    analysts_token: i64,
 }
 
 impl Fixture {
@@ -163,6 +168,8 @@ impl Fixture {
             self.problem
         } else if path.contains("/routing-rules/") {
             self.rule
+        } else if path.contains("/auth/tokens/") {
+            self.analysts_token
         } else {
             self.request
         };
@@ -259,6 +266,11 @@ async fn every_route_answers_every_caller_as_the_table_says() {
         let seen: Value = admin.client.get(server.url(&format!("/api/v1/requests/{}", request["id"]))).send().await.unwrap().json().await.unwrap();
         assert_eq!(seen["agency"], "roads", "potholes go to the roads agency");
     }
+    let analyst = &callers[4];
+    analyst.client.post(server.url("/api/v1/auth/tokens")).header("x-csrf-token", analyst.csrf.as_deref().unwrap())
+        .json(&json!({"name": "notebook"})).send().await.unwrap();
+    let tokens: Value = analyst.client.get(server.url("/api/v1/auth/tokens")).send().await.unwrap().json().await.unwrap();
+    let analysts_token = tokens[0]["id"].as_i64().unwrap_or_else(|| panic!("the analyst's token: {tokens}"));
     let problem = first_of("/api/v1/problems").await;
     let owned = admin.client.post(server.url(&format!("/api/v1/problems/{problem}"))).header("x-csrf-token", admin.csrf.as_deref().unwrap())
         .json(&json!({"state": "accepted", "title": "Ямы на Садовой", "owner": "roads"})).send().await.unwrap();
@@ -272,6 +284,7 @@ async fn every_route_answers_every_caller_as_the_table_says() {
         alert: first_of("/api/v1/alerts").await,
         problem,
         rule: rule["id"].as_i64().unwrap_or_else(|| panic!("a routing rule: {rule}")),
+        analysts_token,
     };
     let mut wrong = Vec::new();
     let mut cells = 0;

@@ -282,3 +282,46 @@ async fn limits_key_on_the_client_a_trusted_proxy_names_and_per_purpose() {
     }
     assert_eq!(sign_in(&direct, "198.51.100.4", "nobody-3", "wrong").await.unwrap().status(), StatusCode::TOO_MANY_REQUESTS);
 }
+
+#[tokio::test]
+async fn bearer_tokens_are_listed_and_revoked_by_their_owner_or_an_admin_and_audited() {
+    let db = okno_store::testing::fresh_sqlite_url();
+    okno(&db, &["demo", "--no-serve"]);
+    let server = Server::start(&db, &[]);
+    let (operator, operator_csrf) = login(&server, "operator", "demo-operator-password").await;
+    let (analyst, analyst_csrf) = login(&server, "analyst", "demo-analyst-password").await;
+    let (admin, admin_csrf) = login(&server, "admin", "demo-admin-password").await;
+    let mut issued = Vec::new();
+    for name in ["nightly report", "spare"] {
+        let token: Value = operator.post(server.url("/api/v1/auth/tokens")).header("x-csrf-token", &operator_csrf)
+            .json(&json!({"name": name})).send().await.unwrap().json().await.unwrap();
+        issued.push(token["token"].as_str().unwrap().to_owned());
+    }
+    let bearer = client();
+    let me = |token: String| {
+        let (bearer, url) = (bearer.clone(), server.url("/api/v1/auth/me"));
+        async move { bearer.get(url).bearer_auth(token).send().await.unwrap().status() }
+    };
+    assert_eq!(me(issued[0].clone()).await, StatusCode::OK);
+    let listed: Value = operator.get(server.url("/api/v1/auth/tokens")).send().await.unwrap().json().await.unwrap();
+    assert_eq!(listed.as_array().unwrap().len(), 2, "{listed}");
+    assert!(!listed.to_string().contains(&issued[0]), "a listed token never shows its secret");
+    let (spare, report) = (listed[0]["id"].as_i64().unwrap(), listed[1]["id"].as_i64().unwrap());
+    assert_eq!(listed[1]["name"], "nightly report");
+    let analysts: Value = analyst.get(server.url("/api/v1/auth/tokens")).send().await.unwrap().json().await.unwrap();
+    assert_eq!(analysts, json!([]), "others see none of them");
+    let by_analyst = analyst.delete(server.url(&format!("/api/v1/auth/tokens/{report}"))).header("x-csrf-token", &analyst_csrf).send().await.unwrap();
+    assert_eq!(by_analyst.status(), StatusCode::NOT_FOUND, "nor revoke them");
+    let by_owner = operator.delete(server.url(&format!("/api/v1/auth/tokens/{spare}"))).header("x-csrf-token", &operator_csrf).send().await.unwrap();
+    assert_eq!(by_owner.status(), StatusCode::NO_CONTENT);
+    assert_eq!(me(issued[1].clone()).await, StatusCode::UNAUTHORIZED, "a revoked token stops at once");
+    let everyone: Value = admin.get(server.url("/api/v1/auth/tokens")).send().await.unwrap().json().await.unwrap();
+    assert_eq!(everyone.as_array().unwrap().len(), 2, "an admin sees every token: {everyone}");
+    let by_admin = admin.delete(server.url(&format!("/api/v1/auth/tokens/{report}"))).header("x-csrf-token", &admin_csrf).send().await.unwrap();
+    assert_eq!(by_admin.status(), StatusCode::NO_CONTENT);
+    assert_eq!(me(issued[0].clone()).await, StatusCode::UNAUTHORIZED);
+    let audit: Value = admin.get(server.url("/api/v1/audit?limit=20")).send().await.unwrap().json().await.unwrap();
+    let revocations: Vec<(&str, &str)> = audit.as_array().unwrap().iter().filter(|e| e["action"] == "token.revoke")
+        .map(|e| (e["user_login"].as_str().unwrap(), e["detail"].as_str().unwrap())).collect();
+    assert_eq!(revocations, [("admin", format!("token {report}").as_str()), ("operator", format!("token {spare}").as_str())]);
+}
