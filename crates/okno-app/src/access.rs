@@ -2,6 +2,7 @@
 //! tokens and integrators' Open311 API keys. Secrets are stored only as SHA-256 hashes and
 //! never logged; every creation and revocation is audited.
 
+use okno_core::ErrorCode;
 use crate::error::{AppError, Result};
 use crate::App;
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
@@ -110,28 +111,28 @@ pub async fn create_user(store: &dyn Store, form: CreateUser, actor: &str, now: 
     let mut errors = FieldErrors::default();
     let login = normal_login(&form.login);
     if !(2..=64).contains(&login.chars().count()) || !login.chars().all(|c| c.is_alphanumeric() || ".-_".contains(c)) {
-        errors.add("login", "must be 2–64 letters, digits, '.', '-' or '_'");
+        errors.add("login", ErrorCode::InvalidFormat, "must be 2–64 letters, digits, '.', '-' or '_'");
     } else if !login.is_single_script() {
-        errors.add("login", "must be written in one alphabet (Latin or Cyrillic letters are not mixed)");
+        errors.add("login", ErrorCode::InvalidFormat, "must be written in one alphabet (Latin or Cyrillic letters are not mixed)");
     } else if let Some(existing) = store.user_logins().await?.into_iter().find(|l| *l != login && confusable(l, &login)) {
-        errors.add("login", format!("looks like the existing login {existing:?}"));
+        errors.add("login", ErrorCode::Taken, format!("looks like the existing login {existing:?}"));
     }
     if form.password.chars().count() < MIN_PASSWORD_CHARS {
-        errors.add("password", format!("must be at least {MIN_PASSWORD_CHARS} characters"));
+        errors.add("password", ErrorCode::TooShort, format!("must be at least {MIN_PASSWORD_CHARS} characters"));
     }
     match (form.role, &form.agency) {
-        (Role::AgencyStaff, None) => errors.add("agency", "agency staff need an agency"),
+        (Role::AgencyStaff, None) => errors.add("agency", ErrorCode::Required, "agency staff need an agency"),
         (Role::AgencyStaff, Some(code)) if !store.agencies().await?.iter().any(|a| &a.code == code) => {
-            errors.add("agency", format!("no agency with code {code:?}"))
+            errors.add("agency", ErrorCode::UnknownValue, format!("no agency with code {code:?}"))
         }
         (Role::AgencyStaff, Some(_)) => {}
-        (_, Some(_)) => errors.add("agency", "only agency staff belong to an agency"),
+        (_, Some(_)) => errors.add("agency", ErrorCode::NotAllowed, "only agency staff belong to an agency"),
         (_, None) => {}
     }
     errors.finish(())?;
     let user = NewUser { login: login.clone(), password_hash: hash_password(&form.password)?, role: form.role, agency: form.agency };
     let id = store.create_user(&user, now).await.map_err(|e| match e {
-        okno_store::StoreError::Conflict(_) => AppError::field("login", "is taken"),
+        okno_store::StoreError::Conflict(_) => AppError::field("login", ErrorCode::Taken, "is taken"),
         other => other.into(),
     })?;
     store.audit(actor, "user.create", None, Some(&format!("{login} as {}", user.role.as_str())), now).await?;
@@ -208,7 +209,7 @@ pub async fn audit_log(app: &App, admin: &Principal, limit: Option<u32>) -> Resu
     require_admin(admin)?;
     let limit = limit.unwrap_or(500);
     if !(1..=MAX_AUDIT_ENTRIES).contains(&limit) {
-        return Err(AppError::field("limit", format!("must be 1 to {MAX_AUDIT_ENTRIES}")));
+        return Err(AppError::field("limit", ErrorCode::OutOfRange, format!("must be 1 to {MAX_AUDIT_ENTRIES}")));
     }
     Ok(app.store.audit_log(limit).await?)
 }
@@ -221,7 +222,11 @@ pub async fn sign_out(app: &App, secret: &str) -> Result<()> {
 /// A name for a token or a client: 1–100 characters once trimmed.
 fn short_name<'a>(field: &str, name: &'a str) -> Result<&'a str> {
     let name = name.trim();
-    if name.is_empty() || name.chars().count() > 100 { Err(AppError::field(field, "must be 1 to 100 characters")) } else { Ok(name) }
+    match name.chars().count() {
+        0 => Err(AppError::field(field, ErrorCode::Required, "must be 1 to 100 characters")),
+        101.. => Err(AppError::field(field, ErrorCode::TooLong, "must be 1 to 100 characters")),
+        _ => Ok(name),
+    }
 }
 
 /// Issues a bearer token named `name` for `user`; the token is returned once and stored only as a hash.

@@ -6,6 +6,7 @@
 //! finds; a period already alerted is updated, keeping its state. Serving scans yesterday and
 //! today every `--alert-interval` seconds; `okno alerts scan` scans any days.
 
+use okno_core::ErrorCode;
 use crate::analytics::Analytics;
 use crate::error::{AppError, Result};
 use crate::App;
@@ -74,10 +75,10 @@ pub fn scan_period(zone: chrono_tz::Tz, from: Option<NaiveDate>, to: Option<Naiv
     let to = to.unwrap_or(today);
     let from = from.unwrap_or(to - Duration::days(1));
     if to < from {
-        return Err(AppError::field("to", "must not be before `from`"));
+        return Err(AppError::field("to", ErrorCode::OutOfRange, "must not be before `from`"));
     }
     if (to - from).num_days() >= MAX_SCAN_DAYS {
-        return Err(AppError::field("to", format!("at most {MAX_SCAN_DAYS} days per scan")));
+        return Err(AppError::field("to", ErrorCode::TooMany, format!("at most {MAX_SCAN_DAYS} days per scan")));
     }
     Ok((from, to))
 }
@@ -199,7 +200,7 @@ pub async fn change(app: &App, user: &Principal, id: AlertId, change: &AlertChan
     }
     let note = change.note.as_deref().map(str::trim).filter(|n| !n.is_empty());
     if note.is_some_and(|n| n.chars().count() > MAX_NOTE_CHARS) {
-        return Err(AppError::field("note", format!("at most {MAX_NOTE_CHARS} characters")));
+        return Err(AppError::field("note", ErrorCode::TooLong, format!("at most {MAX_NOTE_CHARS} characters")));
     }
     let alert = app.store.set_alert_state(id, change.state, &user.login, note, now).await?.ok_or_else(|| AppError::NotFound(format!("no alert {id}")))?;
     Ok(view(&crate::catalog::territory_names(app).await?, alert))

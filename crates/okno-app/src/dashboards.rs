@@ -5,6 +5,7 @@
 //! Counts are aggregates with no personal data. The defaults live here: the window is the 30
 //! local days up to today, the backlog counts requests open now and older than 30 days.
 
+use okno_core::ErrorCode;
 use crate::error::{AppError, Result};
 use crate::App;
 use chrono::{Datelike, DateTime, Duration, NaiveDate, Utc};
@@ -157,7 +158,7 @@ pub async fn heatmap(app: &App, query: &CountQuery, grouping: Grouping, bbox: Op
             let resolution = match (resolution, zoom) {
                 (Some(r), _) => r,
                 (None, Some(z)) if z <= 24 => resolution_for_zoom(z),
-                (None, Some(z)) => return Err(AppError::field("zoom", format!("zoom {z} is out of range 0–24"))),
+                (None, Some(z)) => return Err(AppError::field("zoom", ErrorCode::OutOfRange, format!("zoom {z} is out of range 0–24"))),
                 (None, None) => okno_core::rollup::CELL_RESOLUTION,
             };
             map.resolution = Some(resolution);
@@ -199,7 +200,7 @@ pub async fn heatmap(app: &App, query: &CountQuery, grouping: Grouping, bbox: Op
 
 fn too_many(n: usize) -> Result<()> {
     if n > MAX_FEATURES {
-        return Err(AppError::field("resolution", format!("{n} places exceed the {MAX_FEATURES} one answer holds; choose a coarser resolution or a smaller bbox")));
+        return Err(AppError::field("resolution", ErrorCode::TooMany, format!("{n} places exceed the {MAX_FEATURES} one answer holds; choose a coarser resolution or a smaller bbox")));
     }
     Ok(())
 }

@@ -3,6 +3,7 @@
 //! center or one agency; agency staff see their own), and the deadline check that escalates
 //! overdue requests.
 
+use okno_core::ErrorCode;
 use crate::error::{AppError, Result};
 use crate::App;
 use chrono::{DateTime, Utc};
@@ -106,7 +107,7 @@ pub struct QueuePage {
 pub async fn queue_page(app: &App, user: &Principal, queue: Queue, q: QueueQuery, now: DateTime<Utc>) -> Result<QueuePage> {
     let limit = q.limit.unwrap_or(50);
     if !(1..=MAX_QUEUE_PAGE).contains(&limit) {
-        return Err(AppError::field("limit", format!("must be 1 to {MAX_QUEUE_PAGE}")));
+        return Err(AppError::field("limit", ErrorCode::OutOfRange, format!("must be 1 to {MAX_QUEUE_PAGE}")));
     }
     let page = q.page.unwrap_or(1).max(1);
     let mut filter = queue_filter(queue, &app.deadlines, now, q.days.unwrap_or(DEFAULT_SOON_DAYS).min(60));

@@ -1,6 +1,7 @@
 //! Likely duplicates: for the citizens' form before a request is filed, and for staff looking
 //! at a filed request. See [`okno_core::duplicates`] for how they are ranked.
 
+use okno_core::ErrorCode;
 use crate::error::{AppError, Result};
 use crate::App;
 use chrono::{DateTime, Duration, Utc};
@@ -29,9 +30,9 @@ async fn suggestions(app: &App, service: &str, point: Coordinates, text: &str, r
 /// alike `text` first: what the citizens' form shows before they file, with the personal data
 /// typed into their texts masked.
 pub async fn for_form(app: &App, service: &str, lat: f64, lon: f64, text: &str, now: DateTime<Utc>) -> Result<Vec<Suggestion>> {
-    let point = Coordinates::new(lat, lon).ok_or_else(|| AppError::field("lat", "lat and lon must be a point on Earth (−90…90, −180…180)"))?;
+    let point = Coordinates::new(lat, lon).ok_or_else(|| AppError::field("lat", ErrorCode::OutOfRange, "lat and lon must be a point on Earth (−90…90, −180…180)"))?;
     if app.store.service(service).await?.is_none() {
-        return Err(AppError::field("service", format!("no service with code {service:?}")));
+        return Err(AppError::field("service", ErrorCode::UnknownValue, format!("no service with code {service:?}")));
     }
     let mut found = suggestions(app, service, point, text, &DuplicateRules::default(), now).await?;
     for s in &mut found {

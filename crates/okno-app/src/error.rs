@@ -1,6 +1,7 @@
 //! What can go wrong in a use-case, in terms the edges translate: the HTTP edge into problem
 //! details with their status, the command line into a message that keeps the cause.
 
+use okno_core::ErrorCode;
 use okno_core::workflow::ActionError;
 use okno_core::{FieldError, ValidationError};
 use okno_store::StoreError;
@@ -42,8 +43,8 @@ pub type Result<T, E = AppError> = std::result::Result<T, E>;
 
 impl AppError {
     /// A single-field validation error.
-    pub fn field(field: &str, message: impl Into<String>) -> Self {
-        AppError::Invalid(vec![FieldError { field: field.into(), message: message.into() }])
+    pub fn field(field: &str, code: ErrorCode, message: impl Into<String>) -> Self {
+        AppError::Invalid(vec![FieldError { field: field.into(), code, message: message.into() }])
     }
 }
 
@@ -99,6 +100,6 @@ impl From<okno_analytics::QueryError> for AppError {
             okno_analytics::QueryError::Window(_) => "to",
             okno_analytics::QueryError::Resolution(_) => "resolution",
         };
-        AppError::field(field, e.to_string())
+        AppError::field(field, ErrorCode::OutOfRange, e.to_string())
     }
 }

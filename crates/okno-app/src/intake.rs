@@ -3,6 +3,7 @@
 //! rules, the service's default agency, the classifier), the initial deadline and storage are
 //! the same for all.
 
+use okno_core::ErrorCode;
 use crate::error::{AppError, Result};
 use crate::places;
 use crate::triage::{self, Catalog, Facts};
@@ -70,7 +71,7 @@ pub async fn submit(
     if let Some(code) = territory
         && !catalog.territories.iter().any(|t| t.code == code)
     {
-        return Err(AppError::field("territory", format!("no territory with code {code:?}")));
+        return Err(AppError::field("territory", ErrorCode::UnknownValue, format!("no territory with code {code:?}")));
     }
     let chosen_code = draft.service_code.as_deref().map(str::trim).filter(|c| !c.is_empty());
     let chosen = chosen_code.and_then(|code| catalog.services.iter().find(|s| s.code == code));

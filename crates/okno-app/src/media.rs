@@ -1,6 +1,7 @@
 //! Photos citizens attach to their requests (Open311 `media`): only images whose bytes are what
 //! their type says are kept, under an unguessable token; they never carry personal data.
 
+use okno_core::ErrorCode;
 use crate::error::{AppError, Result};
 use crate::App;
 use chrono::{DateTime, Utc};
@@ -24,7 +25,7 @@ fn looks_like(content_type: &str, bytes: &[u8]) -> bool {
 /// an accepted type is refused (field `media`).
 pub async fn store_photo(app: &App, content_type: &str, bytes: &[u8], now: DateTime<Utc>) -> Result<String> {
     if !MEDIA_TYPES.contains(&content_type) || !looks_like(content_type, bytes) {
-        return Err(AppError::field("media", format!("must be one of {}", MEDIA_TYPES.join(", "))));
+        return Err(AppError::field("media", ErrorCode::UnknownValue, format!("must be one of {}", MEDIA_TYPES.join(", "))));
     }
     let token = crate::access::new_secret();
     app.store.store_media(&token, &Media { content_type: content_type.to_owned(), bytes: bytes.to_vec() }, now).await?;

@@ -1,6 +1,7 @@
 //! Pages of newest-first lists (alerts, systemic problems): how large a page may be and where
 //! the next one continues.
 
+use okno_core::ErrorCode;
 use crate::error::{AppError, Result};
 
 /// Largest page of a newest-first list.
@@ -9,7 +10,7 @@ pub const MAX_PAGE: u32 = 200;
 /// The page size a newest-first list was asked for: 50 by default, refused outside 1–200.
 pub fn page_limit(limit: Option<u32>) -> Result<u32> {
     let limit = limit.unwrap_or(50);
-    if (1..=MAX_PAGE).contains(&limit) { Ok(limit) } else { Err(AppError::field("limit", format!("must be 1 to {MAX_PAGE}"))) }
+    if (1..=MAX_PAGE).contains(&limit) { Ok(limit) } else { Err(AppError::field("limit", ErrorCode::OutOfRange, format!("must be 1 to {MAX_PAGE}"))) }
 }
 
 /// Where a newest-first list continues (`before` of the next page): the last item's id when

@@ -2,6 +2,7 @@
 //! reloaded whole), what a placement stores, and the data-quality list of requests whose point
 //! was flagged.
 
+use okno_core::ErrorCode;
 use crate::error::{AppError, Result};
 use crate::in_force::InForce;
 use crate::App;
@@ -90,7 +91,7 @@ pub async fn location_issues(app: &App, user: &Principal, flag: Option<&str>, af
     if let Some(flag) = flag
         && LocationFlag::parse(flag).is_none()
     {
-        return Err(AppError::field("flag", format!("unknown flag {flag:?}; known: outside_territories, outside_region, swapped")));
+        return Err(AppError::field("flag", ErrorCode::UnknownValue, format!("unknown flag {flag:?}; known: outside_territories, outside_region, swapped")));
     }
     let found = app.store.location_issues(flag, after, limit.clamp(1, 1_000)).await?;
     Ok(found.into_iter().map(|r| crate::requests::shown_to(user, r)).collect())

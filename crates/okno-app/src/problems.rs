@@ -6,6 +6,7 @@
 //! A new request is attached at intake, after it is stored, to the open problem it matches
 //! best: a failure there is logged and leaves the request stored (the next scan links it).
 
+use okno_core::ErrorCode;
 use crate::error::{AppError, Result};
 use crate::App;
 use chrono::{DateTime, Duration, NaiveDate, SubsecRound, Utc};
@@ -209,19 +210,19 @@ pub async fn change(app: &App, user: &Principal, id: ProblemId, change: ProblemU
     let change = ProblemUpdate { title: trimmed(&change.title), owner, note: trimmed(&change.note), ..change };
     let mut errors = okno_core::FieldErrors::default();
     if change.title.as_ref().is_some_and(|t| t.chars().count() > MAX_TITLE_CHARS) {
-        errors.add("title", format!("at most {MAX_TITLE_CHARS} characters"));
+        errors.add("title", ErrorCode::TooLong, format!("at most {MAX_TITLE_CHARS} characters"));
     }
     if change.note.as_ref().is_some_and(|n| n.chars().count() > MAX_NOTE_CHARS) {
-        errors.add("note", format!("at most {MAX_NOTE_CHARS} characters"));
+        errors.add("note", ErrorCode::TooLong, format!("at most {MAX_NOTE_CHARS} characters"));
     }
     if let Some(owner) = &change.owner
         && !app.store.agencies().await?.iter().any(|a| &a.code == owner)
     {
-        errors.add("owner", format!("no agency with code {owner:?}"));
+        errors.add("owner", ErrorCode::UnknownValue, format!("no agency with code {owner:?}"));
     }
     let current = app.store.problem(id).await?.ok_or_else(|| AppError::NotFound(format!("no problem {id}")))?;
     if change.state == ProblemState::Accepted && change.title.is_none() && current.title.is_none() {
-        errors.add("title", "a problem is named when it is accepted");
+        errors.add("title", ErrorCode::Required, "a problem is named when it is accepted");
     }
     errors.finish(())?;
     let updated = app.store.update_problem(id, &change, &user.login, now).await?.ok_or_else(|| AppError::NotFound(format!("no problem {id}")))?;

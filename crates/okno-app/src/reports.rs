@@ -1,5 +1,6 @@
 //! Reports for the management center: agency and territory scorecards over a period.
 
+use okno_core::ErrorCode;
 use crate::error::{AppError, Result};
 use crate::App;
 use chrono::{DateTime, Duration, NaiveDate, Utc};
@@ -84,7 +85,7 @@ pub async fn league_table(
     let from = from.unwrap_or(today - Duration::days(DEFAULT_PERIOD_DAYS));
     let to = to.unwrap_or(today + Duration::days(1));
     if to <= from {
-        return Err(AppError::field("to", "must be after from"));
+        return Err(AppError::field("to", ErrorCode::OutOfRange, "must be after from"));
     }
     let min = min_requests.unwrap_or(app.rules.scorecard_min_requests).max(1);
     scorecard_report(app.store.as_ref(), &app.deadlines, by, Period { from, to }, min, now).await

@@ -2,6 +2,7 @@
 //! audited reads of the citizen's contact, and the lifecycle actions (by staff, and by the
 //! citizen holding the tracking token).
 
+use okno_core::ErrorCode;
 use okno_core::privacy::mask_personal_data;
 use crate::error::{AppError, Result};
 use crate::App;
@@ -194,11 +195,11 @@ pub fn intake_source(user: Option<&Principal>, channel: Channel, draft: &Request
             .map(|c| c.as_str())
             .collect::<Vec<_>>()
             .join(", ");
-        return Err(AppError::field("channel", format!("must be one of: {allowed}")));
+        return Err(AppError::field("channel", ErrorCode::NotAllowed, format!("must be one of: {allowed}")));
     }
     match user {
         Some(user) => Ok(Some(format!("user:{}", user.login))),
-        None if draft.source_id.is_some() => Err(AppError::field("source_id", "only authenticated clients may send their own ids")),
+        None if draft.source_id.is_some() => Err(AppError::field("source_id", ErrorCode::NotAllowed, "only authenticated clients may send their own ids")),
         None => Ok(None),
     }
 }
@@ -214,10 +215,10 @@ pub const IDEMPOTENCY_SOURCE: &str = "idempotency-key";
 pub fn with_idempotency_key(key: &str, source_system: Option<String>, draft: &mut RequestDraft) -> Result<Option<String>> {
     use sha2::{Digest, Sha256};
     if key.is_empty() || key.len() > 255 || !key.bytes().all(|b| b.is_ascii_graphic()) {
-        return Err(AppError::field("Idempotency-Key", "must be 1 to 255 visible ASCII characters"));
+        return Err(AppError::field("Idempotency-Key", ErrorCode::InvalidFormat, "must be 1 to 255 visible ASCII characters"));
     }
     if draft.source_id.is_some() {
-        return Err(AppError::field("Idempotency-Key", "send either an Idempotency-Key or a source_id, not both"));
+        return Err(AppError::field("Idempotency-Key", ErrorCode::NotAllowed, "send either an Idempotency-Key or a source_id, not both"));
     }
     let content = serde_json::to_vec(&draft).map_err(|e| AppError::Internal(format!("fingerprinting a draft: {e}")))?;
     let mut fingerprint = Sha256::new();
@@ -278,13 +279,13 @@ async fn perform(app: &App, request: &Request, action: Action, input: ActionInpu
 /// request it was itself merged into (so every duplicate points at the live original), provided
 /// the user may read it.
 async fn merge_target(app: &App, user: &Principal, original: RequestId) -> Result<RequestId> {
-    let unknown = || AppError::field("duplicate_of", format!("no request {original}"));
+    let unknown = || AppError::field("duplicate_of", ErrorCode::UnknownValue, format!("no request {original}"));
     let mut target = app.store.request(original).await?.ok_or_else(unknown)?;
     if let Some(root) = target.duplicate_of {
         target = app.store.request(root).await?.ok_or_else(unknown)?;
     }
     if !user.can_read_request(target.agency.as_deref()) {
-        return Err(AppError::field("duplicate_of", format!("request {} belongs to another agency", target.id)));
+        return Err(AppError::field("duplicate_of", ErrorCode::NotAllowed, format!("request {} belongs to another agency", target.id)));
     }
     Ok(target.id)
 }

@@ -2,6 +2,7 @@
 //! service's agency, the models), the triage queue with the words behind each guess, what Okno
 //! would decide for a text, and the operators' keyword rules.
 
+use okno_core::ErrorCode;
 use crate::error::{AppError, Result};
 use crate::models::Models;
 use crate::App;
@@ -305,11 +306,11 @@ pub struct ClassifyInput {
 pub async fn classify(app: &App, input: &ClassifyInput, now: DateTime<Utc>) -> Result<PredictionView> {
     let text = input.text.trim();
     if text.is_empty() {
-        return Err(AppError::field("text", "is required"));
+        return Err(AppError::field("text", ErrorCode::Required, "is required"));
     }
     let catalog = Catalog::read(app.store.as_ref()).await?;
     let chosen = match input.service_code.as_deref() {
-        Some(code) => Some(catalog.services.iter().find(|s| s.code == code).ok_or_else(|| AppError::field("service_code", format!("no service with code {code:?}")))?),
+        Some(code) => Some(catalog.services.iter().find(|s| s.code == code).ok_or_else(|| AppError::field("service_code", ErrorCode::UnknownValue, format!("no service with code {code:?}")))?),
         None => None,
     };
     let attributes = BTreeMap::new();
@@ -336,7 +337,7 @@ pub async fn reload_models(app: &App, admin: &Principal, now: DateTime<Utc>) -> 
         Err(e) => format!("refused: {e}"),
     };
     app.store.audit(&admin.login, "reload_models", None, Some(&detail), now).await?;
-    result.map_err(|e| AppError::field("model", e))
+    result.map_err(|e| AppError::field("model", ErrorCode::Invalid, e))
 }
 
 /// Adds an operator's keyword rule after checking that the codes it names exist. Operators only.
@@ -346,13 +347,13 @@ pub async fn add_rule(app: &App, user: &Principal, draft: RuleDraft, now: DateTi
     let catalog = Catalog::read(app.store.as_ref()).await?;
     let mut errors = okno_core::FieldErrors::default();
     if let Some(code) = draft.service.as_deref().filter(|c| !catalog.services.iter().any(|s| s.code == *c)) {
-        errors.add("service", format!("no service with code {code:?}"));
+        errors.add("service", ErrorCode::UnknownValue, format!("no service with code {code:?}"));
     }
     if let Some(code) = draft.agency.as_deref().filter(|c| !catalog.agencies.iter().any(|a| a.code == *c)) {
-        errors.add("agency", format!("no agency with code {code:?}"));
+        errors.add("agency", ErrorCode::UnknownValue, format!("no agency with code {code:?}"));
     }
     if let Some(code) = draft.territory.as_deref().filter(|c| !catalog.territories.iter().any(|t| t.code == *c)) {
-        errors.add("territory", format!("no territory with code {code:?}"));
+        errors.add("territory", ErrorCode::UnknownValue, format!("no territory with code {code:?}"));
     }
     errors.finish(())?;
     Ok(app.store.add_routing_rule(&draft, &user.login, now).await?)

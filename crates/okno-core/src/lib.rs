@@ -28,6 +28,6 @@ pub use ids::{AgencyCode, AlertId, ApiKeyId, NotificationId, ProblemId, RequestI
 pub use catalog::{Agency, Attribute, AttributeDatatype, AttributeValue, Service, Territory};
 pub use lifecycle::{Action, Open311Status, Status, TransitionError};
 pub use request::{
-    AttributeInput, BBox, Channel, Contact, Coordinates, Event, EventKind, FieldError, FieldErrors, Location,
+    AttributeInput, BBox, Channel, Contact, Coordinates, ErrorCode, Event, EventKind, FieldError, FieldErrors, Location,
     LocationFlag, NewEvent, NewRequest, Priority, Request, RequestDraft, RequestFilter, RequestOrder, ValidationError,
 };

@@ -150,11 +150,44 @@ impl Contact {
     }
 }
 
+string_enum! {
+    /// What is wrong with a field, as a stable machine code: clients and the web UI key their
+    /// own wording on it, while `message` is English for a person and may be reworded.
+    ErrorCode {
+        /// The field is missing or empty.
+        Required = "required",
+        /// A text longer than the field allows.
+        TooLong = "too_long",
+        /// A text shorter than the field needs (a password).
+        TooShort = "too_short",
+        /// More values than the field takes.
+        TooMany = "too_many",
+        /// A number, date or time outside what the field accepts.
+        OutOfRange = "out_of_range",
+        /// Not in the field's format (a date, an e-mail address, a link, a login).
+        InvalidFormat = "invalid_format",
+        /// Not one of the values the field knows (a code in no catalog, an unknown name).
+        UnknownValue = "unknown_value",
+        /// A value this caller, or this request in its state, may not have.
+        NotAllowed = "not_allowed",
+        /// Already used by another record (a login).
+        Taken = "taken",
+        /// A JSON value of the wrong type (a string where a number is expected).
+        WrongType = "wrong_type",
+        /// A field the input may not have.
+        UnknownField = "unknown_field",
+        /// Refused for a reason given only in the message (a model file, say).
+        Invalid = "invalid",
+    }
+}
+
 /// One field's problem in an input.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct FieldError {
     /// The field's name as the client sent it (`text`, `contact.email`, `attributes.depth`).
     pub field: String,
+    /// What is wrong, as a stable code.
+    pub code: ErrorCode,
     /// What is wrong, for a person.
     pub message: String,
 }
@@ -187,8 +220,8 @@ const CONTROL_CHARS: &str = "must not contain control characters (such as NUL)";
 
 impl FieldErrors {
     /// Records a problem with `field`.
-    pub fn add(&mut self, field: impl Into<String>, message: impl Into<String>) {
-        self.0.push(FieldError { field: field.into(), message: message.into() });
+    pub fn add(&mut self, field: impl Into<String>, code: ErrorCode, message: impl Into<String>) {
+        self.0.push(FieldError { field: field.into(), code, message: message.into() });
     }
 
     /// Checks an optional text field (a text or a code): its length, and that it holds no
@@ -196,9 +229,9 @@ impl FieldErrors {
     pub fn bounded<T: AsRef<str> + From<String>>(&mut self, field: &str, value: Option<T>, max_chars: usize) -> Option<T> {
         let value = value.map(|v| v.as_ref().trim().to_owned()).filter(|v| !v.is_empty())?;
         if value.chars().count() > max_chars {
-            self.add(field, format!("must be at most {max_chars} characters"));
+            self.add(field, ErrorCode::TooLong, format!("must be at most {max_chars} characters"));
         } else if has_control_chars(&value) {
-            self.add(field, CONTROL_CHARS);
+            self.add(field, ErrorCode::InvalidFormat, CONTROL_CHARS);
         }
         Some(T::from(value))
     }
@@ -311,7 +344,7 @@ impl NewRequest {
         let mut errors = FieldErrors::default();
         let mut text = |field: &str, value: Option<&str>, max_chars: usize| {
             if value.is_some_and(|v| v.chars().count() > max_chars) {
-                errors.add(field, format!("must be at most {max_chars} characters"));
+                errors.add(field, ErrorCode::TooLong, format!("must be at most {max_chars} characters"));
             }
         };
         text("text", Some(&self.text), MAX_TEXT_CHARS);
@@ -352,14 +385,14 @@ impl NewRequest {
         let mut errors = FieldErrors::default();
         let service_code = service_code.into();
         if service_code.trim().is_empty() {
-            errors.add("service_code", "is required");
+            errors.add("service_code", ErrorCode::Required, "is required");
         }
         if let Some((system, id)) = &source {
             if system.trim().is_empty() {
-                errors.add("source_system", "is required with a source id");
+                errors.add("source_system", ErrorCode::Required, "is required with a source id");
             }
             if id.trim().is_empty() {
-                errors.add("source_id", "is required with a source system");
+                errors.add("source_id", ErrorCode::Required, "is required with a source system");
             }
         }
         let (source_system, source_id) = source.unzip();
@@ -383,30 +416,30 @@ impl NewRequest {
         let mut errors = FieldErrors::default();
         let service_code = draft.service_code.map(|s| s.trim().to_owned()).unwrap_or_default();
         match service {
-            _ if service_code.is_empty() => errors.add("service_code", "is required"),
-            None => errors.add("service_code", format!("no service with code {service_code:?}")),
-            Some(s) if !s.active => errors.add("service_code", "this service no longer accepts requests"),
+            _ if service_code.is_empty() => errors.add("service_code", ErrorCode::Required, "is required"),
+            None => errors.add("service_code", ErrorCode::UnknownValue, format!("no service with code {service_code:?}")),
+            Some(s) if !s.active => errors.add("service_code", ErrorCode::NotAllowed, "this service no longer accepts requests"),
             Some(_) => {}
         }
         let text = draft.text.map(|t| t.trim().to_owned()).unwrap_or_default();
         if text.is_empty() {
-            errors.add("text", "is required");
+            errors.add("text", ErrorCode::Required, "is required");
         } else if text.chars().count() > MAX_TEXT_CHARS {
-            errors.add("text", format!("must be at most {MAX_TEXT_CHARS} characters"));
+            errors.add("text", ErrorCode::TooLong, format!("must be at most {MAX_TEXT_CHARS} characters"));
         } else if has_control_chars(&text) {
-            errors.add("text", CONTROL_CHARS);
+            errors.add("text", ErrorCode::InvalidFormat, CONTROL_CHARS);
         }
         let coordinates = match (draft.lat, draft.lon) {
             (None, None) => None,
             (Some(lat), Some(lon)) => {
                 let c = Coordinates::new(lat, lon);
                 if c.is_none() {
-                    errors.add("lat", "latitude must be within -90..90 and longitude within -180..180");
+                    errors.add("lat", ErrorCode::OutOfRange, "latitude must be within -90..90 and longitude within -180..180");
                 }
                 c
             }
             _ => {
-                errors.add("lat", "lat and lon must be given together");
+                errors.add("lat", ErrorCode::Required, "lat and lon must be given together");
                 None
             }
         };
@@ -415,7 +448,7 @@ impl NewRequest {
         let priority = match draft.priority.as_deref().map(str::trim).filter(|p| !p.is_empty()) {
             None => Priority::Normal,
             Some(p) => p.parse().unwrap_or_else(|e: String| {
-                errors.add("priority", e);
+                errors.add("priority", ErrorCode::UnknownValue, e);
                 Priority::Normal
             }),
         };
@@ -423,7 +456,7 @@ impl NewRequest {
         if let Some(url) = &media_url
             && !(url.starts_with("https://") || url.starts_with("http://"))
         {
-            errors.add("media_url", "must be an http or https link");
+            errors.add("media_url", ErrorCode::InvalidFormat, "must be an http or https link");
         }
         let source_id = errors.bounded("source_id", draft.source_id, MAX_SHORT_CHARS);
         let contact = Contact {
@@ -434,12 +467,12 @@ impl NewRequest {
         if let Some(email) = &contact.email
             && !is_plausible_email(email)
         {
-            errors.add("contact.email", "is not an e-mail address");
+            errors.add("contact.email", ErrorCode::InvalidFormat, "is not an e-mail address");
         }
         if let Some(phone) = &contact.phone
             && !phone.chars().all(|c| c.is_ascii_digit() || " +-()".contains(c))
         {
-            errors.add("contact.phone", "may contain only digits, spaces and + - ( )");
+            errors.add("contact.phone", ErrorCode::InvalidFormat, "may contain only digits, spaces and + - ( )");
         }
         let attributes: BTreeMap<String, Vec<String>> =
             draft.attributes.into_iter().map(|(k, v)| (k, v.into_vec())).collect();
@@ -448,7 +481,7 @@ impl NewRequest {
         }
         for (code, values) in &attributes {
             if has_control_chars(code) || values.iter().any(|v| has_control_chars(v)) {
-                errors.add(format!("attributes.{code}"), CONTROL_CHARS);
+                errors.add(format!("attributes.{code}"), ErrorCode::InvalidFormat, CONTROL_CHARS);
             }
         }
         errors.finish(NewRequest {
@@ -484,7 +517,7 @@ fn is_plausible_email(email: &str) -> bool {
 pub fn check_attributes(service: &Service, values: &BTreeMap<String, Vec<String>>, errors: &mut FieldErrors) {
     for code in values.keys() {
         if !service.attributes.iter().any(|a| &a.code == code) {
-            errors.add(format!("attributes.{code}"), "this service has no such field");
+            errors.add(format!("attributes.{code}"), ErrorCode::UnknownValue, "this service has no such field");
         }
     }
     for attr in &service.attributes {
@@ -495,12 +528,12 @@ pub fn check_attributes(service: &Service, values: &BTreeMap<String, Vec<String>
             .unwrap_or_default();
         if given.is_empty() {
             if attr.required && attr.variable {
-                errors.add(field, "is required");
+                errors.add(field, ErrorCode::Required, "is required");
             }
             continue;
         }
         if given.iter().any(|v| v.chars().count() > MAX_ADDRESS_CHARS) {
-            errors.add(&field, format!("values must be at most {MAX_ADDRESS_CHARS} characters"));
+            errors.add(&field, ErrorCode::TooLong, format!("values must be at most {MAX_ADDRESS_CHARS} characters"));
             continue;
         }
         let in_list = |v: &&str| attr.values.iter().any(|allowed| allowed.key == *v);
@@ -509,17 +542,17 @@ pub fn check_attributes(service: &Service, values: &BTreeMap<String, Vec<String>
                 if !given.iter().all(in_list) =>
             {
                 let keys: Vec<&str> = attr.values.iter().map(|v| v.key.as_str()).collect();
-                errors.add(field, format!("must be one of: {}", keys.join(", ")));
+                errors.add(field, ErrorCode::UnknownValue, format!("must be one of: {}", keys.join(", ")));
             }
-            AttributeDatatype::Singlevaluelist if given.len() > 1 => errors.add(field, "takes one value"),
+            AttributeDatatype::Singlevaluelist if given.len() > 1 => errors.add(field, ErrorCode::TooMany, "takes one value"),
             AttributeDatatype::Number if !given.iter().all(|v| v.parse::<f64>().is_ok_and(f64::is_finite)) => {
-                errors.add(field, "must be a number")
+                errors.add(field, ErrorCode::InvalidFormat, "must be a number")
             }
             AttributeDatatype::Datetime if !given.iter().all(|v| DateTime::parse_from_rfc3339(v).is_ok()) => {
-                errors.add(field, "must be an ISO 8601 date and time with a time zone")
+                errors.add(field, ErrorCode::InvalidFormat, "must be an ISO 8601 date and time with a time zone")
             }
             AttributeDatatype::String | AttributeDatatype::Text | AttributeDatatype::Number
-            | AttributeDatatype::Datetime if given.len() > 1 => errors.add(field, "takes one value"),
+            | AttributeDatatype::Datetime if given.len() > 1 => errors.add(field, ErrorCode::TooMany, "takes one value"),
             _ => {}
         }
     }

@@ -4,7 +4,7 @@
 //! is left undecided waits in the triage queue.
 
 use crate::ids::{AgencyCode, RequestId, RuleId, ServiceCode, TerritoryCode};
-use crate::request::{string_enum, FieldErrors, ValidationError, MAX_SHORT_CHARS};
+use crate::request::{string_enum, ErrorCode, FieldErrors, ValidationError, MAX_SHORT_CHARS};
 use crate::text::search_key;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -124,17 +124,17 @@ impl RuleDraft {
         let mut errors = FieldErrors::default();
         let keywords: Vec<String> = self.keywords.iter().map(|k| search_key(k)).filter(|k| !k.is_empty()).collect();
         if keywords.is_empty() {
-            errors.add("keywords", "at least one keyword is required");
+            errors.add("keywords", ErrorCode::Required, "at least one keyword is required");
         } else if keywords.len() > MAX_KEYWORDS {
-            errors.add("keywords", format!("at most {MAX_KEYWORDS} keywords"));
+            errors.add("keywords", ErrorCode::TooMany, format!("at most {MAX_KEYWORDS} keywords"));
         } else if keywords.iter().any(|k| k.chars().count() > MAX_SHORT_CHARS) {
-            errors.add("keywords", format!("a keyword has at most {MAX_SHORT_CHARS} characters"));
+            errors.add("keywords", ErrorCode::TooLong, format!("a keyword has at most {MAX_SHORT_CHARS} characters"));
         }
         let service = errors.bounded("service", self.service, MAX_SHORT_CHARS);
         let agency = errors.bounded("agency", self.agency, MAX_SHORT_CHARS);
         let territory = errors.bounded("territory", self.territory, MAX_SHORT_CHARS);
         if service.is_none() && agency.is_none() {
-            errors.add("service", "a rule assigns a service, an agency or both");
+            errors.add("service", ErrorCode::Required, "a rule assigns a service, an agency or both");
         }
         errors.finish(RuleDraft { keywords, service, agency, territory, priority: self.priority })
     }

@@ -6,7 +6,7 @@ use crate::access::Principal;
 use crate::clock::{is_reroute, ClockState, DeadlineRules};
 use crate::deadline::TermStart;
 use crate::lifecycle::{transition, Action, Status, TransitionError};
-use crate::request::{EventKind, FieldErrors, NewEvent, Request, ValidationError, MAX_SHORT_CHARS, MAX_TEXT_CHARS};
+use crate::request::{ErrorCode, EventKind, FieldErrors, NewEvent, Request, ValidationError, MAX_SHORT_CHARS, MAX_TEXT_CHARS};
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
 use utoipa::ToSchema;
@@ -165,10 +165,10 @@ pub fn plan(
     };
     match action {
         Action::Route => match errors.bounded("agency", input.agency.clone(), MAX_SHORT_CHARS) {
-            None => errors.add("agency", "is required"),
-            Some(code) if !exists(CatalogItem::Agency, &code) => errors.add("agency", format!("no agency with code {code:?}")),
+            None => errors.add("agency", ErrorCode::Required, "is required"),
+            Some(code) if !exists(CatalogItem::Agency, &code) => errors.add("agency", ErrorCode::UnknownValue, format!("no agency with code {code:?}")),
             Some(code) if request.agency.as_deref() == Some(code.as_str()) && request.status != Status::Registered => {
-                errors.add("agency", "the request is already with this agency")
+                errors.add("agency", ErrorCode::NotAllowed, "the request is already with this agency")
             }
             Some(code) => {
                 let rerouted = is_reroute(request.status, request.agency.as_deref(), &code);
@@ -184,38 +184,38 @@ pub fn plan(
         },
         Action::IntermediateAnswer | Action::Answer => {
             if text.is_none() {
-                errors.add("text", "the answer's text is required");
+                errors.add("text", ErrorCode::Required, "the answer's text is required");
             }
             update.last_answer = text.clone();
             update.event.agency = request.agency.clone();
         }
         Action::MarkDuplicate => match input.duplicate_of {
-            Some(original) if original == request.id => errors.add("duplicate_of", "a request cannot duplicate itself"),
+            Some(original) if original == request.id => errors.add("duplicate_of", ErrorCode::NotAllowed, "a request cannot duplicate itself"),
             Some(original) => {
                 update.duplicate_of = Some(original);
                 update.event.text = Some(format!("#{original}"));
             }
-            None if text.is_none() => errors.add("text", "a reason or the original request (duplicate_of) is required"),
+            None if text.is_none() => errors.add("text", ErrorCode::Required, "a reason or the original request (duplicate_of) is required"),
             None => {}
         },
-        Action::Reopen | Action::Reject | Action::Comment if text.is_none() => errors.add("text", "a reason is required"),
+        Action::Reopen | Action::Reject | Action::Comment if text.is_none() => errors.add("text", ErrorCode::Required, "a reason is required"),
         Action::Reopen => {
             if let Some(r) = rules.filter(|r| r.regime.reopen_restarts) {
                 set_clock(&mut update, r.start(now));
             }
         }
-        Action::PauseDeadline if request.paused_at.is_some() => errors.add("action", "the deadline clock is already stopped"),
-        Action::PauseDeadline if text.is_none() => errors.add("text", "a reason is required"),
+        Action::PauseDeadline if request.paused_at.is_some() => errors.add("action", ErrorCode::NotAllowed, "the deadline clock is already stopped"),
+        Action::PauseDeadline if text.is_none() => errors.add("text", ErrorCode::Required, "a reason is required"),
         Action::PauseDeadline => update.paused_at = Some(now),
         Action::ResumeDeadline => match (request.paused_at, rules) {
-            (None, _) => errors.add("action", "the deadline clock is not stopped"),
+            (None, _) => errors.add("action", ErrorCode::NotAllowed, "the deadline clock is not stopped"),
             (Some(_), Some(r)) => set_clock(&mut update, r.resume(ClockState { due_at: request.due_at, paused_at: request.paused_at }, now)),
             (Some(_), None) => update.paused_at = None,
         },
         Action::Reclassify => match errors.bounded("service", input.service.clone(), MAX_SHORT_CHARS) {
-            None => errors.add("service", "is required"),
-            Some(code) if !exists(CatalogItem::Service, &code) => errors.add("service", format!("no service with code {code:?}")),
-            Some(code) if code == request.service_code => errors.add("service", "the request already has this service"),
+            None => errors.add("service", ErrorCode::Required, "is required"),
+            Some(code) if !exists(CatalogItem::Service, &code) => errors.add("service", ErrorCode::UnknownValue, format!("no service with code {code:?}")),
+            Some(code) if code == request.service_code => errors.add("service", ErrorCode::NotAllowed, "the request already has this service"),
             Some(code) => {
                 update.event.text = Some(format!("{} -> {code}", request.service_code));
                 update.service_code = code;
@@ -227,7 +227,7 @@ pub fn plan(
                 update.rating = Some(r);
                 update.event.rating = Some(r);
             }
-            _ => errors.add("rating", "must be a whole number from 1 to 5"),
+            _ => errors.add("rating", ErrorCode::OutOfRange, "must be a whole number from 1 to 5"),
         },
         _ => {}
     }
@@ -250,31 +250,31 @@ fn plan_extension(
     errors: &mut FieldErrors,
 ) {
     if input.text.as_deref().is_none_or(|t| t.trim().is_empty()) {
-        errors.add("text", "a reason is required");
+        errors.add("text", ErrorCode::Required, "a reason is required");
     }
     let base = request.due_at.unwrap_or(now);
     let limit = rules.and_then(|r| r.regime.extension.map(|span| r.config.add(base, span, r.regime.day_off)));
     if let Some(r) = rules
         && i64::from(request.extensions) >= i64::from(r.regime.max_extensions)
     {
-        errors.add("due_at", format!("the {} regime allows {} extension(s), all used", r.regime.code, r.regime.max_extensions));
+        errors.add("due_at", ErrorCode::NotAllowed, format!("the {} regime allows {} extension(s), all used", r.regime.code, r.regime.max_extensions));
         return;
     }
     let due = match (input.due_at, limit) {
         (Some(due), _) => due,
         (None, Some(limit)) => limit,
-        (None, None) => return errors.add("due_at", "the new deadline is required"),
+        (None, None) => return errors.add("due_at", ErrorCode::Required, "the new deadline is required"),
     };
     if request.due_at.is_some_and(|old| due <= old) {
-        return errors.add("due_at", "must be later than the current deadline");
+        return errors.add("due_at", ErrorCode::OutOfRange, "must be later than the current deadline");
     }
     if due <= now {
-        return errors.add("due_at", "must be in the future");
+        return errors.add("due_at", ErrorCode::OutOfRange, "must be in the future");
     }
     if let Some(limit) = limit
         && due > limit
     {
-        return errors.add("due_at", format!("may be at most {} (one extension of the regime)", limit.to_rfc3339()));
+        return errors.add("due_at", ErrorCode::OutOfRange, format!("may be at most {} (one extension of the regime)", limit.to_rfc3339()));
     }
     update.event.old_due_at = request.due_at;
     update.event.new_due_at = Some(due);

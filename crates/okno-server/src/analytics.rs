@@ -5,6 +5,7 @@
 //! backlog per agency is for staff. What is counted is `okno_app::dashboards`'s; this module
 //! parses the query and lays the answer out (GeoJSON, series, tables).
 
+use okno_core::ErrorCode;
 use crate::auth::{Admin, Staff};
 use crate::error::{ApiError, Problem};
 use crate::extract::ApiQuery;
@@ -46,7 +47,7 @@ impl CountQuery {
             None | Some("any") => StatusClass::Any,
             Some("open") => StatusClass::Open,
             Some("closed") => StatusClass::Closed,
-            Some(other) => return Err(ApiError::field("status", format!("unknown status class {other:?}; use open, closed or any"))),
+            Some(other) => return Err(ApiError::field("status", ErrorCode::UnknownValue, format!("unknown status class {other:?}; use open, closed or any"))),
         };
         let filter = Filter {
             category: self.category,
@@ -77,7 +78,7 @@ pub struct MapQuery {
 }
 
 fn parse_bbox(text: &str) -> Result<[f64; 4], ApiError> {
-    let bad = |why: &str| ApiError::field("bbox", format!("{why}: expected min_lon,min_lat,max_lon,max_lat in degrees, got {text:?}"));
+    let bad = |why: &str| ApiError::field("bbox", ErrorCode::InvalidFormat, format!("{why}: expected min_lon,min_lat,max_lon,max_lat in degrees, got {text:?}"));
     let numbers: Vec<f64> = text.split(',').map(|n| n.trim().parse::<f64>()).collect::<Result<_, _>>().map_err(|_| bad("not four numbers"))?;
     let [w, s, e, n] = <[f64; 4]>::try_from(numbers).map_err(|_| bad("not four numbers"))?;
     if !((-180.0..=180.0).contains(&w) && (-180.0..=180.0).contains(&e) && (-90.0..=90.0).contains(&s) && (-90.0..=90.0).contains(&n)) {
@@ -100,12 +101,12 @@ pub async fn heatmap(State(state): State<AppState>, ApiQuery(q): ApiQuery<CountQ
     let geojson = match m.format.as_deref() {
         None | Some("geojson") => true,
         Some("json") => false,
-        Some(other) => return Err(ApiError::field("format", format!("unknown format {other:?}; use geojson or json"))),
+        Some(other) => return Err(ApiError::field("format", ErrorCode::UnknownValue, format!("unknown format {other:?}; use geojson or json"))),
     };
     let grouping = match m.by.as_deref() {
         None | Some("cells") => Grouping::Cells { resolution: m.resolution, zoom: m.zoom },
         Some("territories") => Grouping::Territories,
-        Some(other) => return Err(ApiError::field("by", format!("unknown grouping {other:?}; use cells or territories"))),
+        Some(other) => return Err(ApiError::field("by", ErrorCode::UnknownValue, format!("unknown grouping {other:?}; use cells or territories"))),
     };
     let bbox = m.bbox.as_deref().map(parse_bbox).transpose()?;
     let map = dashboards::heatmap(&state.app, &query, grouping, bbox, geojson, Utc::now()).await?;
@@ -163,12 +164,12 @@ pub async fn series(State(state): State<AppState>, ApiQuery(q): ApiQuery<CountQu
     let weekly = match s.step.as_deref() {
         None | Some("day") => false,
         Some("week") => true,
-        Some(other) => return Err(ApiError::field("step", format!("unknown step {other:?}; use day or week"))),
+        Some(other) => return Err(ApiError::field("step", ErrorCode::UnknownValue, format!("unknown step {other:?}; use day or week"))),
     };
     let year_before = match s.compare.as_deref() {
         None => false,
         Some("year") => true,
-        Some(other) => return Err(ApiError::field("compare", format!("unknown comparison {other:?}; use year"))),
+        Some(other) => return Err(ApiError::field("compare", ErrorCode::UnknownValue, format!("unknown comparison {other:?}; use year"))),
     };
     let layout = SeriesLayout { weekly, year_before };
     match s.by.as_deref() {
@@ -177,7 +178,7 @@ pub async fn series(State(state): State<AppState>, ApiQuery(q): ApiQuery<CountQu
             let by_category = dashboards::series_by_category(&state.app, &query, layout, Utc::now())?;
             Ok(Json(Value::Object(by_category.into_iter().map(|(category, points)| (category, json!(points))).collect())))
         }
-        Some(other) => Err(ApiError::field("by", format!("unknown split {other:?}; use category"))),
+        Some(other) => Err(ApiError::field("by", ErrorCode::UnknownValue, format!("unknown split {other:?}; use category"))),
     }
 }
 

@@ -1,5 +1,6 @@
 //! The JSON API under `/api/v1`: catalog, agencies, territories, requests and their lifecycle.
 
+use okno_core::ErrorCode;
 use crate::auth::{Caller, Staff};
 use crate::error::{ApiError, Problem};
 use crate::extract::{ApiJson, ApiPath, ApiQuery};
@@ -67,7 +68,7 @@ pub async fn create_request(
     let mut draft = draft;
     let mut source_system = okno_app::requests::intake_source(caller.principal.as_ref(), channel, &draft)?;
     if let Some(key) = headers.get("idempotency-key") {
-        let key = key.to_str().map_err(|_| ApiError::from(okno_app::AppError::field("Idempotency-Key", "must be visible ASCII")))?;
+        let key = key.to_str().map_err(|_| ApiError::from(okno_app::AppError::field("Idempotency-Key", ErrorCode::InvalidFormat, "must be visible ASCII")))?;
         source_system = okno_app::requests::with_idempotency_key(key, source_system, &mut draft)?;
     }
     let created = okno_app::intake::submit(&state.app, draft, channel, source_system, Utc::now()).await?;
@@ -131,7 +132,7 @@ fn parse_time(errors: &mut FieldErrors, field: &str, value: &Option<String>) -> 
     let v = present(value)?;
     DateTime::parse_from_rfc3339(v)
         .map(|t| t.with_timezone(&Utc))
-        .map_err(|_| errors.add(field, "must be an RFC 3339 time, e.g. 2025-03-01T00:00:00Z"))
+        .map_err(|_| errors.add(field, ErrorCode::InvalidFormat, "must be an RFC 3339 time, e.g. 2025-03-01T00:00:00Z"))
         .ok()
 }
 
@@ -144,10 +145,10 @@ impl ListQuery {
         };
         let statuses = list(&self.status)
             .iter()
-            .filter_map(|s| s.parse::<Status>().map_err(|e| errors.add("status", e.to_string())).ok())
+            .filter_map(|s| s.parse::<Status>().map_err(|e| errors.add("status", ErrorCode::UnknownValue, e.to_string())).ok())
             .collect();
-        let channel = present(&self.channel).and_then(|c| c.parse().map_err(|e: String| errors.add("channel", e)).ok());
-        let bbox = present(&self.bbox).and_then(|b| b.parse::<BBox>().map_err(|e| errors.add("bbox", e)).ok());
+        let channel = present(&self.channel).and_then(|c| c.parse().map_err(|e: String| errors.add("channel", ErrorCode::UnknownValue, e)).ok());
+        let bbox = present(&self.bbox).and_then(|b| b.parse::<BBox>().map_err(|e| errors.add("bbox", ErrorCode::InvalidFormat, e)).ok());
         let before_id = present(&self.cursor).and_then(|c| {
             base64::engine::general_purpose::URL_SAFE_NO_PAD
                 .decode(c)
@@ -155,13 +156,13 @@ impl ListQuery {
                 .and_then(|b| String::from_utf8(b).ok())
                 .and_then(|s| s.parse::<RequestId>().ok())
                 .or_else(|| {
-                    errors.add("cursor", "is not a cursor returned by this API");
+                    errors.add("cursor", ErrorCode::InvalidFormat, "is not a cursor returned by this API");
                     None
                 })
         });
         let limit = self.limit.unwrap_or(50);
         if !(1..=MAX_PAGE).contains(&limit) {
-            errors.add("limit", format!("must be 1 to {MAX_PAGE}"));
+            errors.add("limit", ErrorCode::OutOfRange, format!("must be 1 to {MAX_PAGE}"));
         }
         let agency = okno_app::requests::scope_agency(user, present(&self.agency).map(AgencyCode::from))?;
         let filter = RequestFilter {

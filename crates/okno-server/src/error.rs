@@ -2,7 +2,8 @@
 //! with field-level messages for invalid input. Internal failures are logged and answered with
 //! a generic message: no database text reaches a client.
 
-use axum::extract::rejection::{PathRejection, QueryRejection};
+use okno_core::ErrorCode;
+use axum::extract::rejection::PathRejection;
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use okno_core::workflow::ActionError;
@@ -78,8 +79,8 @@ impl ApiError {
     }
 
     /// A single-field validation error.
-    pub fn field(field: &str, message: impl Into<String>) -> Self {
-        ApiError::Invalid(vec![FieldError { field: field.into(), message: message.into() }])
+    pub fn field(field: &str, code: ErrorCode, message: impl Into<String>) -> Self {
+        ApiError::Invalid(vec![FieldError { field: field.into(), code, message: message.into() }])
     }
 }
 
@@ -160,7 +161,7 @@ macro_rules! rejection_into_bad_request {
         }
     )+};
 }
-rejection_into_bad_request!(QueryRejection, PathRejection);
+rejection_into_bad_request!(PathRejection);
 
 #[cfg(test)]
 mod tests {
@@ -178,7 +179,7 @@ mod tests {
     #[test]
     fn use_case_errors_keep_their_http_status_and_hide_database_causes() {
         let refused = |e: ActionError| status_and_detail(AppError::Refused(e)).0;
-        assert_eq!(status_and_detail(AppError::field("text", "is required")).0, 422);
+        assert_eq!(status_and_detail(AppError::field("text", ErrorCode::Required, "is required")).0, 422);
         assert_eq!(status_and_detail(AppError::WrongCredentials), (401, "wrong login or password".into()));
         assert_eq!(status_and_detail(AppError::Forbidden("no".into())), (403, "no".to_owned()));
         assert_eq!(status_and_detail(AppError::NotFound("no request 7".into())), (404, "no request 7".to_owned()));

@@ -1,9 +1,11 @@
 //! Extractors whose rejections become problem details, and parsing shared by query strings.
 
+use okno_core::ErrorCode;
 use crate::error::ApiError;
 use crate::state::AppState;
 use axum::body::Bytes;
 use axum::extract::{FromRef, FromRequest, FromRequestParts, Request};
+use axum::http::request::Parts;
 use axum::http::{header, StatusCode};
 use serde::de::DeserializeOwned;
 
@@ -15,7 +17,7 @@ pub fn parse_list<T: std::str::FromStr<Err = String>>(field: &str, value: Option
         .flat_map(|s| s.split(','))
         .map(str::trim)
         .filter(|s| !s.is_empty())
-        .map(|s| s.parse::<T>().map_err(|e| ApiError::field(field, e)))
+        .map(|s| s.parse::<T>().map_err(|e| ApiError::field(field, ErrorCode::UnknownValue, e)))
         .collect()
 }
 
@@ -71,19 +73,42 @@ fn unfit(e: serde_path_to_error::Error<serde_json::Error>) -> ApiError {
         // The path already ends at the unknown field.
         Some((name, expected)) => ApiError::field(
             if path == "." { name } else { &path },
+            ErrorCode::UnknownField,
             format!("is not a field here{}", expected.trim_start_matches(',').trim_end().replacen(" expected", "; expected", 1)),
         ),
         None => match message.strip_prefix("missing field `").and_then(|rest| rest.split_once('`')) {
-            Some((name, _)) => ApiError::field(&within(name), "is required"),
-            None => ApiError::field(if path == "." { "body" } else { &path }, message),
+            Some((name, _)) => ApiError::field(&within(name), ErrorCode::Required, "is required"),
+            None => ApiError::field(if path == "." { "body" } else { &path }, wrong_or_invalid(message), message),
         },
     }
 }
 
-/// Query parameters whose rejections become problem details.
-#[derive(Debug, FromRequestParts)]
-#[from_request(via(axum::extract::Query), rejection(ApiError))]
+/// The code of a JSON value serde could not take: a value of the wrong type, or one it refused.
+fn wrong_or_invalid(message: &str) -> ErrorCode {
+    if message.starts_with("invalid type") { ErrorCode::WrongType } else { ErrorCode::Invalid }
+}
+
+/// Query parameters, read by one rule everywhere: an empty parameter (`limit=`) is the same as
+/// one left out, and a value that is not of its parameter's type is a 422 naming the parameter
+/// (`invalid_format`).
+#[derive(Debug)]
 pub struct ApiQuery<T>(pub T);
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for ApiQuery<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, ApiError> {
+        let given = parts.uri.query().unwrap_or_default();
+        let kept: Vec<&str> = given.split('&').filter(|pair| pair.split_once('=').is_some_and(|(_, value)| !value.is_empty())).collect();
+        let joined = kept.join("&");
+        let pairs = serde_urlencoded::Deserializer::new(form_urlencoded::parse(joined.as_bytes()));
+        serde_path_to_error::deserialize(pairs).map(ApiQuery).map_err(|e| {
+            let field = e.path().to_string();
+            let field = if field == "." { "query".to_owned() } else { field };
+            ApiError::field(&field, ErrorCode::InvalidFormat, e.into_inner().to_string())
+        })
+    }
+}
 
 /// Path parameters whose rejections become problem details.
 #[derive(Debug, FromRequestParts)]

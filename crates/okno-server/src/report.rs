@@ -1,5 +1,6 @@
 //! Reports over HTTP: agency and territory scorecards over a period (see [`okno_app::reports`]).
 
+use okno_core::ErrorCode;
 use crate::auth::Staff;
 use crate::error::{ApiError, Problem};
 use crate::extract::ApiQuery;
@@ -40,12 +41,12 @@ pub async fn scorecards_endpoint(
         "agency" => ScoreBy::Agency,
         "territory" => ScoreBy::Territory,
         _ => {
-            errors.add("by", "must be agency or territory");
+            errors.add("by", ErrorCode::UnknownValue, "must be agency or territory");
             ScoreBy::Agency
         }
     };
     let mut day = |field: &str, v: Option<String>| {
-        v.and_then(|v| v.parse::<NaiveDate>().inspect_err(|_| errors.add(field, "must be a date, YYYY-MM-DD")).ok())
+        v.and_then(|v| v.parse::<NaiveDate>().inspect_err(|_| errors.add(field, ErrorCode::InvalidFormat, "must be a date, YYYY-MM-DD")).ok())
     };
     let (from, to) = (day("from", q.from), day("to", q.to));
     errors.finish(())?;

@@ -86,6 +86,7 @@ async fn misshapen_json_is_refused_naming_its_field() {
     let anon = client();
     let post = |body: Value| anon.post(server.url("/api/v1/requests")).json(&body).send();
     let field_of = |problem: &Value| problem["errors"][0]["field"].as_str().unwrap_or_default().to_owned();
+    let code_of = |problem: &Value| problem["errors"][0]["code"].as_str().unwrap_or_default().to_owned();
 
     let mut placed = citizen_request("pothole");
     placed.as_object_mut().unwrap().remove("lat");
@@ -94,7 +95,7 @@ async fn misshapen_json_is_refused_naming_its_field() {
     let answer = post(placed).await.unwrap();
     assert_eq!(answer.status(), StatusCode::UNPROCESSABLE_ENTITY);
     let problem: Value = answer.json().await.unwrap();
-    assert_eq!(field_of(&problem), "coordinates", "{problem}");
+    assert_eq!((field_of(&problem), code_of(&problem)), ("coordinates".into(), "unknown_field".into()), "{problem}");
     assert!(problem["errors"][0]["message"].as_str().unwrap().contains("lat"), "names the fields expected: {problem}");
 
     let mut nested = citizen_request("pothole");
@@ -107,7 +108,15 @@ async fn misshapen_json_is_refused_naming_its_field() {
     let answer = post(typed).await.unwrap();
     assert_eq!(answer.status(), StatusCode::UNPROCESSABLE_ENTITY);
     let problem: Value = answer.json().await.unwrap();
-    assert_eq!(field_of(&problem), "lat", "{problem}");
+    assert_eq!((field_of(&problem), code_of(&problem)), ("lat".into(), "wrong_type".into()), "{problem}");
+
+    let mut incomplete = citizen_request("pothole");
+    incomplete["text"] = json!("");
+    incomplete["service_code"] = json!("no-such-service");
+    incomplete["address"] = json!("д".repeat(501));
+    let problem: Value = post(incomplete).await.unwrap().json().await.unwrap();
+    let codes: Vec<(&str, &str)> = problem["errors"].as_array().unwrap().iter().map(|e| (e["field"].as_str().unwrap(), e["code"].as_str().unwrap())).collect();
+    assert_eq!(codes, [("service_code", "unknown_value"), ("text", "required"), ("address", "too_long")], "every field error has a stable code: {problem}");
 
     let plain = anon.post(server.url("/api/v1/requests")).header("content-type", "text/plain").body(citizen_request("pothole").to_string()).send().await.unwrap();
     assert_eq!(plain.status(), StatusCode::UNSUPPORTED_MEDIA_TYPE);
@@ -117,6 +126,19 @@ async fn misshapen_json_is_refused_naming_its_field() {
 
     let login_typo = anon.post(server.url("/api/v1/auth/login")).json(&json!({"login": "admin", "pasword": "x"})).send().await.unwrap();
     assert_eq!(login_typo.status(), StatusCode::UNPROCESSABLE_ENTITY);
+
+    // One rule for query parameters: empty is absent; a value of the wrong type is a 422 naming it.
+    let (operator, _) = login(&server, "operator", "demo-operator-password").await;
+    for path in ["/api/v1/requests?limit=&q=&status=&cursor=", "/api/v1/queues?days=", "/api/v1/alerts?limit=&state=", "/api/v1/audit?limit="] {
+        let answer = operator.get(server.url(path)).send().await.unwrap().status();
+        assert!(answer == StatusCode::OK || (path.contains("audit") && answer == StatusCode::FORBIDDEN), "{path}: {answer}");
+    }
+    for (path, field) in [("/api/v1/requests?limit=many", "limit"), ("/api/v1/queues?days=-1", "days"), ("/api/v1/analytics/heatmap?zoom=x", "zoom")] {
+        let answer = operator.get(server.url(path)).send().await.unwrap();
+        assert_eq!(answer.status(), StatusCode::UNPROCESSABLE_ENTITY, "{path}");
+        let problem: Value = answer.json().await.unwrap();
+        assert_eq!((field_of(&problem), code_of(&problem)), (field.into(), "invalid_format".into()), "{path}: {problem}");
+    }
 }
 
 #[tokio::test]
@@ -285,43 +307,44 @@ async fn limits_key_on_the_client_a_trusted_proxy_names_and_per_purpose() {
 
 #[tokio::test]
 async fn bearer_tokens_are_listed_and_revoked_by_their_owner_or_an_admin_and_audited() {
-    let db = okno_store::testing::fresh_sqlite_url();
-    okno(&db, &["demo", "--no-serve"]);
-    let server = Server::start(&db, &[]);
-    let (operator, operator_csrf) = login(&server, "operator", "demo-operator-password").await;
-    let (analyst, analyst_csrf) = login(&server, "analyst", "demo-analyst-password").await;
-    let (admin, admin_csrf) = login(&server, "admin", "demo-admin-password").await;
-    let mut issued = Vec::new();
-    for name in ["nightly report", "spare"] {
-        let token: Value = operator.post(server.url("/api/v1/auth/tokens")).header("x-csrf-token", &operator_csrf)
-            .json(&json!({"name": name})).send().await.unwrap().json().await.unwrap();
-        issued.push(token["token"].as_str().unwrap().to_owned());
+    for db in okno_store::testing::fresh_database_urls().await {
+        okno(&db, &["demo", "--no-serve"]);
+        let server = Server::start(&db, &[]);
+        let (operator, operator_csrf) = login(&server, "operator", "demo-operator-password").await;
+        let (analyst, analyst_csrf) = login(&server, "analyst", "demo-analyst-password").await;
+        let (admin, admin_csrf) = login(&server, "admin", "demo-admin-password").await;
+        let mut issued = Vec::new();
+        for name in ["nightly report", "spare"] {
+            let token: Value = operator.post(server.url("/api/v1/auth/tokens")).header("x-csrf-token", &operator_csrf)
+                .json(&json!({"name": name})).send().await.unwrap().json().await.unwrap();
+            issued.push(token["token"].as_str().unwrap().to_owned());
+        }
+        let bearer = client();
+        let me = |token: String| {
+            let (bearer, url) = (bearer.clone(), server.url("/api/v1/auth/me"));
+            async move { bearer.get(url).bearer_auth(token).send().await.unwrap().status() }
+        };
+        assert_eq!(me(issued[0].clone()).await, StatusCode::OK);
+        let listed: Value = operator.get(server.url("/api/v1/auth/tokens")).send().await.unwrap().json().await.unwrap();
+        assert_eq!(listed.as_array().unwrap().len(), 2, "{listed}");
+        assert!(!listed.to_string().contains(&issued[0]), "a listed token never shows its secret");
+        let (spare, report) = (listed[0]["id"].as_i64().unwrap(), listed[1]["id"].as_i64().unwrap());
+        assert_eq!(listed[1]["name"], "nightly report");
+        let analysts: Value = analyst.get(server.url("/api/v1/auth/tokens")).send().await.unwrap().json().await.unwrap();
+        assert_eq!(analysts, json!([]), "others see none of them");
+        let by_analyst = analyst.delete(server.url(&format!("/api/v1/auth/tokens/{report}"))).header("x-csrf-token", &analyst_csrf).send().await.unwrap();
+        assert_eq!(by_analyst.status(), StatusCode::NOT_FOUND, "nor revoke them");
+        let by_owner = operator.delete(server.url(&format!("/api/v1/auth/tokens/{spare}"))).header("x-csrf-token", &operator_csrf).send().await.unwrap();
+        assert_eq!(by_owner.status(), StatusCode::NO_CONTENT);
+        assert_eq!(me(issued[1].clone()).await, StatusCode::UNAUTHORIZED, "a revoked token stops at once");
+        let everyone: Value = admin.get(server.url("/api/v1/auth/tokens")).send().await.unwrap().json().await.unwrap();
+        assert_eq!(everyone.as_array().unwrap().len(), 2, "an admin sees every token: {everyone}");
+        let by_admin = admin.delete(server.url(&format!("/api/v1/auth/tokens/{report}"))).header("x-csrf-token", &admin_csrf).send().await.unwrap();
+        assert_eq!(by_admin.status(), StatusCode::NO_CONTENT);
+        assert_eq!(me(issued[0].clone()).await, StatusCode::UNAUTHORIZED);
+        let audit: Value = admin.get(server.url("/api/v1/audit?limit=20")).send().await.unwrap().json().await.unwrap();
+        let revocations: Vec<(&str, &str)> = audit.as_array().unwrap().iter().filter(|e| e["action"] == "token.revoke")
+            .map(|e| (e["user_login"].as_str().unwrap(), e["detail"].as_str().unwrap())).collect();
+        assert_eq!(revocations, [("admin", format!("token {report}").as_str()), ("operator", format!("token {spare}").as_str())]);
     }
-    let bearer = client();
-    let me = |token: String| {
-        let (bearer, url) = (bearer.clone(), server.url("/api/v1/auth/me"));
-        async move { bearer.get(url).bearer_auth(token).send().await.unwrap().status() }
-    };
-    assert_eq!(me(issued[0].clone()).await, StatusCode::OK);
-    let listed: Value = operator.get(server.url("/api/v1/auth/tokens")).send().await.unwrap().json().await.unwrap();
-    assert_eq!(listed.as_array().unwrap().len(), 2, "{listed}");
-    assert!(!listed.to_string().contains(&issued[0]), "a listed token never shows its secret");
-    let (spare, report) = (listed[0]["id"].as_i64().unwrap(), listed[1]["id"].as_i64().unwrap());
-    assert_eq!(listed[1]["name"], "nightly report");
-    let analysts: Value = analyst.get(server.url("/api/v1/auth/tokens")).send().await.unwrap().json().await.unwrap();
-    assert_eq!(analysts, json!([]), "others see none of them");
-    let by_analyst = analyst.delete(server.url(&format!("/api/v1/auth/tokens/{report}"))).header("x-csrf-token", &analyst_csrf).send().await.unwrap();
-    assert_eq!(by_analyst.status(), StatusCode::NOT_FOUND, "nor revoke them");
-    let by_owner = operator.delete(server.url(&format!("/api/v1/auth/tokens/{spare}"))).header("x-csrf-token", &operator_csrf).send().await.unwrap();
-    assert_eq!(by_owner.status(), StatusCode::NO_CONTENT);
-    assert_eq!(me(issued[1].clone()).await, StatusCode::UNAUTHORIZED, "a revoked token stops at once");
-    let everyone: Value = admin.get(server.url("/api/v1/auth/tokens")).send().await.unwrap().json().await.unwrap();
-    assert_eq!(everyone.as_array().unwrap().len(), 2, "an admin sees every token: {everyone}");
-    let by_admin = admin.delete(server.url(&format!("/api/v1/auth/tokens/{report}"))).header("x-csrf-token", &admin_csrf).send().await.unwrap();
-    assert_eq!(by_admin.status(), StatusCode::NO_CONTENT);
-    assert_eq!(me(issued[0].clone()).await, StatusCode::UNAUTHORIZED);
-    let audit: Value = admin.get(server.url("/api/v1/audit?limit=20")).send().await.unwrap().json().await.unwrap();
-    let revocations: Vec<(&str, &str)> = audit.as_array().unwrap().iter().filter(|e| e["action"] == "token.revoke")
-        .map(|e| (e["user_login"].as_str().unwrap(), e["detail"].as_str().unwrap())).collect();
-    assert_eq!(revocations, [("admin", format!("token {report}").as_str()), ("operator", format!("token {spare}").as_str())]);
 }
