@@ -100,36 +100,37 @@ where
     }
 }
 
-/// A signed-in user, required before anything else of the request is read: a caller who is not
-/// signed in gets 401 whatever the path, query or body.
-pub struct Staff(pub Principal);
+/// Declares an extractor of the caller's user that `check` (a [`Caller`] method) must accept
+/// before anything else of the request is read: the path, query and body of a caller who may not
+/// call are never looked at.
+macro_rules! principal_extractor {
+    ($(#[$doc:meta])* $name:ident, $check:ident) => {
+        $(#[$doc])*
+        pub struct $name(pub Principal);
 
-impl<S> FromRequestParts<S> for Staff
-where
-    AppState: FromRef<S>,
-    S: Send + Sync,
-{
-    type Rejection = ApiError;
+        impl<S> FromRequestParts<S> for $name
+        where
+            AppState: FromRef<S>,
+            S: Send + Sync,
+        {
+            type Rejection = ApiError;
 
-    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
-        Ok(Staff(Caller::from_request_parts(parts, state).await?.staff()?))
-    }
+            async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
+                Ok($name(Caller::from_request_parts(parts, state).await?.$check()?))
+            }
+        }
+    };
 }
 
-/// A signed-in admin, required before anything else of the request is read (401, then 403).
-pub struct Admin(pub Principal);
+principal_extractor!(
+    /// A signed-in user (401 otherwise).
+    Staff, staff
+);
 
-impl<S> FromRequestParts<S> for Admin
-where
-    AppState: FromRef<S>,
-    S: Send + Sync,
-{
-    type Rejection = ApiError;
-
-    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
-        Ok(Admin(Caller::from_request_parts(parts, state).await?.admin()?))
-    }
-}
+principal_extractor!(
+    /// A signed-in admin (401, then 403 otherwise).
+    Admin, admin
+);
 
 /// Sign-in form.
 #[derive(Debug, Deserialize, ToSchema)]
