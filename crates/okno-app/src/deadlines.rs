@@ -3,7 +3,7 @@
 //! center or one agency; agency staff see their own), and the deadline check that escalates
 //! overdue requests.
 
-use okno_core::ErrorCode;
+use crate::paging::within;
 use crate::error::{AppError, Result};
 use crate::App;
 use chrono::{DateTime, Utc};
@@ -83,16 +83,23 @@ pub fn scope_agency(user: &Principal, asked: Option<AgencyCode>) -> Result<Optio
 pub struct QueueQuery {
     /// Only this agency (agency staff: always their own).
     pub agency: Option<AgencyCode>,
-    /// Horizon of `due-soon` in working days (default 3).
+    /// Horizon of `due-soon` in working days, 0–60 (default 3).
+    #[param(minimum = 0, maximum = 60)]
     pub days: Option<u32>,
     /// Page size, 1–500 (default 50).
+    #[param(minimum = 1, maximum = 500)]
     pub limit: Option<u32>,
-    /// Page number from 1.
+    /// Page number, 1–100,000 (default 1).
+    #[param(minimum = 1, maximum = 100000)]
     pub page: Option<u32>,
 }
 
 /// Largest page of a queue.
 pub const MAX_QUEUE_PAGE: u32 = 500;
+/// Most pages of a queue one may ask for.
+pub const MAX_QUEUE_PAGES: u32 = 100_000;
+/// Longest horizon of `due-soon`, in working days.
+pub const MAX_SOON_DAYS: u32 = 60;
 
 /// A page of a queue.
 #[derive(Debug, Serialize, ToSchema)]
@@ -105,12 +112,9 @@ pub struct QueuePage {
 
 /// A page of `queue` for `user`, as `q` asks.
 pub async fn queue_page(app: &App, user: &Principal, queue: Queue, q: QueueQuery, now: DateTime<Utc>) -> Result<QueuePage> {
-    let limit = q.limit.unwrap_or(50);
-    if !(1..=MAX_QUEUE_PAGE).contains(&limit) {
-        return Err(AppError::field("limit", ErrorCode::OutOfRange, format!("must be 1 to {MAX_QUEUE_PAGE}")));
-    }
-    let page = q.page.unwrap_or(1).max(1);
-    let mut filter = queue_filter(queue, &app.deadlines, now, q.days.unwrap_or(DEFAULT_SOON_DAYS).min(60));
+    let limit = within("limit", q.limit, 50, 1..=MAX_QUEUE_PAGE)?;
+    let page = within("page", q.page, 1, 1..=MAX_QUEUE_PAGES)?;
+    let mut filter = queue_filter(queue, &app.deadlines, now, within("days", q.days, DEFAULT_SOON_DAYS, 0..=MAX_SOON_DAYS)?);
     filter.agency = scope_agency(user, q.agency)?;
     filter.limit = limit;
     filter.offset = (page - 1).saturating_mul(limit);
@@ -133,7 +137,7 @@ pub struct QueueSummary {
 /// Queue sizes per agency (agency staff: their own), as `q` asks.
 pub async fn summary(app: &App, user: &Principal, q: QueueQuery, now: DateTime<Utc>) -> Result<QueueSummary> {
     let agency = scope_agency(user, q.agency)?;
-    let days = q.days.unwrap_or(DEFAULT_SOON_DAYS).min(60);
+    let days = within("days", q.days, DEFAULT_SOON_DAYS, 0..=MAX_SOON_DAYS)?;
     let (today_end, soon_end) = horizons(&app.deadlines, now, days);
     let mut agencies = app.store.queue_counts(now, today_end, soon_end).await?;
     if agency.is_some() {

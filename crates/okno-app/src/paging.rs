@@ -9,8 +9,18 @@ pub const MAX_PAGE: u32 = 200;
 
 /// The page size a newest-first list was asked for: 50 by default, refused outside 1–200.
 pub fn page_limit(limit: Option<u32>) -> Result<u32> {
-    let limit = limit.unwrap_or(50);
-    if (1..=MAX_PAGE).contains(&limit) { Ok(limit) } else { Err(AppError::field("limit", ErrorCode::OutOfRange, format!("must be 1 to {MAX_PAGE}"))) }
+    within("limit", limit, 50, 1..=MAX_PAGE)
+}
+
+/// A number a caller gave in `field`, or `default`; one outside `range` is refused, never
+/// quietly moved into it (the API document states each range).
+pub fn within(field: &str, value: Option<u32>, default: u32, range: std::ops::RangeInclusive<u32>) -> Result<u32> {
+    let value = value.unwrap_or(default);
+    if range.contains(&value) {
+        Ok(value)
+    } else {
+        Err(AppError::field(field, ErrorCode::OutOfRange, format!("must be {} to {}", range.start(), range.end())))
+    }
 }
 
 /// Where a newest-first list continues (`before` of the next page): the last item's id when

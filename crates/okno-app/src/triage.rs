@@ -271,9 +271,9 @@ pub struct TriageItem {
 /// The triage queue: open requests whose service or agency waits for an operator, oldest
 /// first, after `after`, at most `limit` (1–500), each explained with the models in force.
 /// Operators only.
-pub async fn queue(app: &App, user: &Principal, after: i64, limit: u32) -> Result<Vec<TriageItem>> {
+pub async fn queue(app: &App, user: &Principal, after: i64, limit: Option<u32>) -> Result<Vec<TriageItem>> {
     require_operator(user)?;
-    let rows = app.store.triage_queue(after, limit.clamp(1, 500)).await?;
+    let rows = app.store.triage_queue(after, crate::paging::within("limit", limit, 50, 1..=500)?).await?;
     let catalog = Catalog::read(app.store.as_ref()).await?;
     let models = app.classifier.current();
     Ok(rows

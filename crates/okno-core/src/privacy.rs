@@ -83,6 +83,27 @@ pub fn mask_personal_data(text: &str) -> Cow<'_, str> {
     masked
 }
 
+/// `request` with the personal data typed into its free texts masked: its description, address
+/// and last answer.
+pub fn mask_request(request: &mut crate::Request) {
+    let mask = |text: &mut String| {
+        if let Cow::Owned(masked) = mask_personal_data(text) {
+            *text = masked;
+        }
+    };
+    mask(&mut request.text);
+    request.address.iter_mut().chain(request.last_answer.iter_mut()).for_each(mask);
+}
+
+/// `event` with the personal data typed into its text masked.
+pub fn mask_event(event: &mut crate::Event) {
+    if let Some(text) = event.text.as_mut()
+        && let Cow::Owned(masked) = mask_personal_data(text)
+    {
+        *text = masked;
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -117,26 +138,5 @@ mod tests {
         ] {
             assert!(matches!(mask_personal_data(text), Cow::Borrowed(_)), "{text} → {}", mask_personal_data(text));
         }
-    }
-}
-
-/// `request` with the personal data typed into its free texts masked: its description, address
-/// and last answer.
-pub fn mask_request(request: &mut crate::Request) {
-    let mask = |text: &mut String| {
-        if let Cow::Owned(masked) = mask_personal_data(text) {
-            *text = masked;
-        }
-    };
-    mask(&mut request.text);
-    request.address.iter_mut().chain(request.last_answer.iter_mut()).for_each(mask);
-}
-
-/// `event` with the personal data typed into its text masked.
-pub fn mask_event(event: &mut crate::Event) {
-    if let Some(text) = event.text.as_mut()
-        && let Cow::Owned(masked) = mask_personal_data(text)
-    {
-        *text = masked;
     }
 }

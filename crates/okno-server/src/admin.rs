@@ -25,6 +25,7 @@ pub async fn add_user(State(state): State<AppState>, Admin(admin): Admin, ApiJso
 #[into_params(parameter_in = Query)]
 pub struct AuditQuery {
     /// The newest this many, 1–1,000 (default 500).
+    #[param(minimum = 1, maximum = 1000)]
     pub limit: Option<u32>,
 }
 

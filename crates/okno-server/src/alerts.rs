@@ -33,6 +33,7 @@ pub struct AlertQuery {
     /// `next_before` of the previous page.
     pub before: Option<AlertId>,
     /// Page size, 1–200 (default 50).
+    #[param(minimum = 1, maximum = 200)]
     pub limit: Option<u32>,
 }
 
@@ -61,6 +62,7 @@ pub struct AlertRequestsQuery {
     /// `next_cursor` of the previous page.
     pub cursor: Option<String>,
     /// Page size, 1–500 (default 50).
+    #[param(minimum = 1, maximum = 500)]
     pub limit: Option<u32>,
 }
 

@@ -68,8 +68,10 @@ pub struct MapQuery {
     /// `cells` (H3 hexagons, the default) or `territories`.
     pub by: Option<String>,
     /// H3 resolution 0–8 of the cells.
+    #[param(minimum = 0, maximum = 8)]
     pub resolution: Option<u8>,
     /// Or the map's zoom level (0–24), from which the resolution is chosen.
+    #[param(minimum = 0, maximum = 24)]
     pub zoom: Option<u8>,
     /// Only cells whose centre lies in `min_lon,min_lat,max_lon,max_lat`.
     pub bbox: Option<String>,

@@ -88,9 +88,10 @@ fn wrong_or_invalid(message: &str) -> ErrorCode {
     if message.starts_with("invalid type") { ErrorCode::WrongType } else { ErrorCode::Invalid }
 }
 
-/// Query parameters, read by one rule everywhere: an empty parameter (`limit=`) is the same as
-/// one left out, and a value that is not of its parameter's type is a 422 naming the parameter
-/// (`invalid_format`).
+/// Query parameters, read by one rule everywhere: a value that is not of its parameter's type is
+/// a 422 naming the parameter (`invalid_format`), and an empty value is a value like any other —
+/// an empty text (`q=`) filters nothing, an empty number or date (`limit=`) is refused. A
+/// parameter left out takes its default.
 #[derive(Debug)]
 pub struct ApiQuery<T>(pub T);
 
@@ -99,9 +100,7 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for ApiQuery<T> {
 
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, ApiError> {
         let given = parts.uri.query().unwrap_or_default();
-        let kept: Vec<&str> = given.split('&').filter(|pair| pair.split_once('=').is_some_and(|(_, value)| !value.is_empty())).collect();
-        let joined = kept.join("&");
-        let pairs = serde_urlencoded::Deserializer::new(form_urlencoded::parse(joined.as_bytes()));
+        let pairs = serde_urlencoded::Deserializer::new(form_urlencoded::parse(given.as_bytes()));
         serde_path_to_error::deserialize(pairs).map(ApiQuery).map_err(|e| {
             let field = e.path().to_string();
             let field = if field == "." { "query".to_owned() } else { field };

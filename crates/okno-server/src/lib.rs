@@ -107,8 +107,8 @@ pub fn api_routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
 }
 
 /// Documents errors as they are served: every error answer as `application/problem+json`, and
-/// on every operation the `400` of an unreadable request and, where there is a body, the `415`
-/// of one not sent as JSON.
+/// on every operation the `400` of an unreadable request, where there is a body the `415` of one
+/// not sent as JSON, and where there is a body or a query the `422` of invalid input.
 struct ProblemResponses;
 
 impl utoipa::Modify for ProblemResponses {
@@ -122,6 +122,7 @@ impl utoipa::Modify for ProblemResponses {
             let operations = [&mut item.get, &mut item.put, &mut item.post, &mut item.delete, &mut item.patch];
             for operation in operations.into_iter().flatten() {
                 let has_body = operation.request_body.is_some();
+                let has_query = operation.parameters.iter().flatten().any(|p| p.parameter_in == utoipa::openapi::path::ParameterIn::Query);
                 let responses = &mut operation.responses.responses;
                 for (status, response) in responses.iter_mut() {
                     if let (true, RefOr::T(response)) = (status.as_str() >= "400", response)
@@ -133,6 +134,9 @@ impl utoipa::Modify for ProblemResponses {
                 responses.entry("400".into()).or_insert_with(|| answer("The request could not be read"));
                 if has_body {
                     responses.entry("415".into()).or_insert_with(|| answer("The body was not sent as application/json"));
+                }
+                if has_body || has_query {
+                    responses.entry("422".into()).or_insert_with(|| answer("The input is invalid, field by field, each with a stable code"));
                 }
             }
         }

@@ -37,7 +37,8 @@ pub struct IssuesQuery {
     /// Requests after this id (the cursor of the previous page).
     #[serde(default)]
     pub after: i64,
-    /// At most this many (default 100, at most 1,000).
+    /// At most this many, 1–1,000 (default 100).
+    #[param(minimum = 1, maximum = 1000)]
     pub limit: Option<u32>,
 }
 
@@ -47,5 +48,5 @@ pub struct IssuesQuery {
 #[utoipa::path(get, path = "/api/v1/data-quality/locations", tag = "territories", params(IssuesQuery),
     responses((status = 200, body = Vec<Request>), (status = 401, body = Problem), (status = 403, body = Problem), (status = 422, body = Problem)))]
 pub async fn location_issues(State(state): State<AppState>, Staff(user): Staff, ApiQuery(q): ApiQuery<IssuesQuery>) -> Result<Json<Vec<Request>>, ApiError> {
-    Ok(Json(okno_app::places::location_issues(&state.app, &user, q.flag.as_deref(), RequestId(q.after), q.limit.unwrap_or(100)).await?))
+    Ok(Json(okno_app::places::location_issues(&state.app, &user, q.flag.as_deref(), RequestId(q.after), q.limit).await?))
 }

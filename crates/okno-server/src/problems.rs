@@ -28,6 +28,7 @@ pub struct ProblemQuery {
     /// `next_before` of the previous page.
     pub before: Option<ProblemId>,
     /// Page size, 1–200 (default 50).
+    #[param(minimum = 1, maximum = 200)]
     pub limit: Option<u32>,
 }
 
@@ -55,6 +56,7 @@ pub struct ProblemRequestsQuery {
     /// `next_cursor` of the previous page.
     pub cursor: Option<String>,
     /// Page size, 1–500 (default 50).
+    #[param(minimum = 1, maximum = 500)]
     pub limit: Option<u32>,
 }
 

@@ -24,8 +24,9 @@ pub struct ScorecardQuery {
     pub from: Option<String>,
     /// Day after the last, YYYY-MM-DD (default: tomorrow).
     pub to: Option<String>,
-    /// Fewest requests to be ranked (default: the server's setting).
-    pub min: Option<u64>,
+    /// Fewest requests to be ranked, 0–1,000,000 (default: the server's setting).
+    #[param(minimum = 0, maximum = 1000000)]
+    pub min: Option<u32>,
 }
 
 /// Scorecards per agency or territory over a period, as a league table (staff only).
@@ -50,5 +51,6 @@ pub async fn scorecards_endpoint(
     };
     let (from, to) = (day("from", q.from), day("to", q.to));
     errors.finish(())?;
-    Ok(Json(league_table(&state.app, by, from, to, q.min, Utc::now()).await?))
+    let min = q.min.map(|m| okno_app::paging::within("min", Some(m), 0, 0..=1_000_000)).transpose()?;
+    Ok(Json(league_table(&state.app, by, from, to, min.map(u64::from), Utc::now()).await?))
 }

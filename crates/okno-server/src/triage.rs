@@ -30,7 +30,8 @@ pub struct TriageQuery {
     /// Requests after this id (the last of the previous page).
     #[serde(default)]
     pub after: i64,
-    /// At most this many (default 50, at most 500).
+    /// At most this many, 1–500 (default 50).
+    #[param(minimum = 1, maximum = 500)]
     pub limit: Option<u32>,
 }
 
@@ -39,7 +40,7 @@ pub struct TriageQuery {
 #[utoipa::path(get, path = "/api/v1/triage", tag = "triage", params(TriageQuery),
     responses((status = 200, body = Vec<TriageItem>), (status = 401, body = Problem), (status = 403, body = Problem)))]
 pub async fn triage_queue(State(state): State<AppState>, Staff(user): Staff, ApiQuery(q): ApiQuery<TriageQuery>) -> Result<Json<Vec<TriageItem>>, ApiError> {
-    Ok(Json(okno_app::triage::queue(&state.app, &user, q.after, q.limit.unwrap_or(50)).await?))
+    Ok(Json(okno_app::triage::queue(&state.app, &user, q.after, q.limit).await?))
 }
 
 /// What intake decided for a request and why. Staff who may read the request.

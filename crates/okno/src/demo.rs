@@ -447,7 +447,7 @@ pub fn requests(today: DateTime<Utc>) -> Vec<ImportedRequest> {
         request.coordinates = coordinates;
         request.address = Some(format!("{}, {}", street.replace("улице", "ул.").replace("проспекту", "пр."), house));
         request.territory = placement.territory.clone().map(TerritoryCode::from);
-        request.agency = agency.map(AgencyCode::from);
+        request.agency = agency;
         request.priority = if service.code == "heating" { Priority::High } else { Priority::Normal };
         request.attributes = attributes;
         request.contact = contact;
