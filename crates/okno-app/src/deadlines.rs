@@ -77,7 +77,18 @@ pub fn scope_agency(user: &Principal, asked: Option<AgencyCode>) -> Result<Optio
     crate::access::scope_agency(user, asked, "agency staff see their own agency's queues only")
 }
 
-/// Which part of a queue, or which queues' sizes, to read.
+/// Which queues' sizes to read.
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct SummaryQuery {
+    /// Only this agency (agency staff: always their own).
+    pub agency: Option<AgencyCode>,
+    /// Horizon of `due-soon` in working days, 0–60 (default 3).
+    #[param(minimum = 0, maximum = 60)]
+    pub days: Option<u32>,
+}
+
+/// Which part of a queue to read.
 #[derive(Debug, Default, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct QueueQuery {
@@ -135,7 +146,7 @@ pub struct QueueSummary {
 }
 
 /// Queue sizes per agency (agency staff: their own), as `q` asks.
-pub async fn summary(app: &App, user: &Principal, q: QueueQuery, now: DateTime<Utc>) -> Result<QueueSummary> {
+pub async fn summary(app: &App, user: &Principal, q: SummaryQuery, now: DateTime<Utc>) -> Result<QueueSummary> {
     let agency = scope_agency(user, q.agency)?;
     let days = within("days", q.days, DEFAULT_SOON_DAYS, 0..=MAX_SOON_DAYS)?;
     let (today_end, soon_end) = horizons(&app.deadlines, now, days);

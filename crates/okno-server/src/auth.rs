@@ -166,7 +166,8 @@ pub struct IssuedToken {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct TokenRequest {
-    /// What the token is for (e.g. the integration's name).
+    /// What the token is for (e.g. the integration's name), 1–100 characters.
+    #[schema(min_length = 1, max_length = 100, pattern = "\\S")]
     pub name: String,
 }
 

@@ -22,9 +22,10 @@ pub fn parse_list<T: std::str::FromStr<Err = String>>(field: &str, value: Option
 }
 
 /// A JSON body. Refused with 415 unless sent as `application/json`, with 400 when it is not
-/// JSON, and with 422 naming the field when it does not fit its type: a wrong type, a missing
-/// field, or a field the type does not have (input types deny unknown fields, so a misspelt or
-/// misplaced field is not silently dropped).
+/// JSON, and with 422 naming the field when it does not fit its type: a body that is not an
+/// object (every body here is one; serde would read an array as a struct's fields in order), a
+/// wrong type, a missing field, or a field the type does not have (input types deny unknown
+/// fields, so a misspelt or misplaced field is not silently dropped).
 #[derive(Debug)]
 pub struct ApiJson<T>(pub T);
 
@@ -51,6 +52,9 @@ where
             }
             status => ApiError::BadRequest(status, e.body_text()),
         })?;
+        if body.iter().find(|b| !b.is_ascii_whitespace()).is_some_and(|&first| first != b'{') {
+            return Err(ApiError::field("body", ErrorCode::WrongType, "must be a JSON object"));
+        }
         let mut reader = serde_json::Deserializer::from_slice(&body);
         let value = serde_path_to_error::deserialize(&mut reader).map_err(unfit)?;
         reader.end().map_err(|e| ApiError::BadRequest(StatusCode::BAD_REQUEST, format!("not JSON: {e}")))?;

@@ -8,7 +8,7 @@ use crate::state::AppState;
 use axum::extract::State;
 use axum::Json;
 use chrono::Utc;
-use okno_app::deadlines::{Queue, QueuePage, QueueQuery, QueueSummary};
+use okno_app::deadlines::{Queue, QueuePage, QueueQuery, QueueSummary, SummaryQuery};
 
 /// The requests in one queue: `overdue`, `due-today`, `due-soon`, `no-first-reaction`.
 #[utoipa::path(get, path = "/api/v1/queues/{queue}", tag = "control", params(("queue" = String, Path), QueueQuery),
@@ -24,8 +24,8 @@ pub async fn queue(
 }
 
 /// Queue sizes per agency (agency staff: their own).
-#[utoipa::path(get, path = "/api/v1/queues", tag = "control", params(QueueQuery),
+#[utoipa::path(get, path = "/api/v1/queues", tag = "control", params(SummaryQuery),
     responses((status = 200, body = QueueSummary), (status = 401, body = Problem)))]
-pub async fn summary(State(state): State<AppState>, Staff(user): Staff, ApiQuery(q): ApiQuery<QueueQuery>) -> Result<Json<QueueSummary>, ApiError> {
+pub async fn summary(State(state): State<AppState>, Staff(user): Staff, ApiQuery(q): ApiQuery<SummaryQuery>) -> Result<Json<QueueSummary>, ApiError> {
     Ok(Json(okno_app::deadlines::summary(&state.app, &user, q, Utc::now()).await?))
 }

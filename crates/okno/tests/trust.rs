@@ -110,6 +110,11 @@ async fn misshapen_json_is_refused_naming_its_field() {
     let problem: Value = answer.json().await.unwrap();
     assert_eq!((field_of(&problem), code_of(&problem)), ("lat".into(), "wrong_type".into()), "{problem}");
 
+    let listed = post(json!([null, null])).await.unwrap();
+    assert_eq!(listed.status(), StatusCode::UNPROCESSABLE_ENTITY, "an array is not read as the fields in order");
+    let problem: Value = listed.json().await.unwrap();
+    assert_eq!((field_of(&problem), code_of(&problem)), ("body".into(), "wrong_type".into()), "{problem}");
+
     let mut incomplete = citizen_request("pothole");
     incomplete["text"] = json!("");
     incomplete["service_code"] = json!("no-such-service");
