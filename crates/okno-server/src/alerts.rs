@@ -1,7 +1,6 @@
 //! Spike alerts over HTTP: the list, one alert with its series, the requests it counts,
 //! operators' handling and a scan on demand (see [`okno_app::alerts`]).
 
-use okno_core::ErrorCode;
 use crate::api::RequestPage;
 use crate::auth::{Admin, Staff};
 use crate::error::{ApiError, Problem};
@@ -23,7 +22,8 @@ pub struct AlertQuery {
     /// States, comma-separated (`new`, `acknowledged`, `resolved`); all by default.
     pub state: Option<String>,
     /// `day` or `week`.
-    pub period: Option<String>,
+    #[param(inline)]
+    pub period: Option<Period>,
     /// Only this topic (source category).
     pub category: Option<String>,
     /// Only this territory code.
@@ -42,9 +42,8 @@ pub struct AlertQuery {
     responses((status = 200, body = AlertPage), (status = 401, body = Problem), (status = 422, body = Problem)))]
 pub async fn list(State(state): State<AppState>, Staff(_user): Staff, ApiQuery(q): ApiQuery<AlertQuery>) -> Result<Json<AlertPage>, ApiError> {
     let states: Vec<AlertState> = crate::extract::parse_list("state", q.state.as_deref())?;
-    let period = q.period.as_deref().map(|p| p.parse::<Period>().map_err(|e| ApiError::field("period", ErrorCode::InvalidFormat, e))).transpose()?;
     let limit = okno_app::paging::page_limit(q.limit)?;
-    let filter = AlertFilter { states, period, category: q.category, territory: q.territory.map(Into::into), since: q.since, before_id: q.before, limit };
+    let filter = AlertFilter { states, period: q.period, category: q.category, territory: q.territory.map(Into::into), since: q.since, before_id: q.before, limit };
     Ok(Json(okno_app::alerts::list(&state.app, &filter).await?))
 }
 

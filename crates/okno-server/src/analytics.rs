@@ -17,7 +17,65 @@ use okno_analytics::{CubeSize, Filter, StatusClass};
 use okno_app::dashboards::{self, AgencyBacklog, Grouping, HeatMap, MapEntry, MapPlace, SeriesLayout, SeriesPoint};
 use serde::Deserialize;
 use serde_json::{json, Value};
-use utoipa::IntoParams;
+use utoipa::{IntoParams, ToSchema};
+
+query_names! {
+    /// Which requests by their state now.
+    StatusParam {
+        /// Not finished.
+        Open,
+        /// Finished.
+        Closed,
+        /// Both.
+        Any,
+    }
+}
+
+query_names! {
+    /// What the map counts by.
+    MapBy {
+        /// H3 hexagons.
+        Cells,
+        /// Territories.
+        Territories,
+    }
+}
+
+query_names! {
+    /// How the map is answered.
+    MapFormat {
+        /// GeoJSON features.
+        Geojson,
+        /// Counts without geometry.
+        Json,
+    }
+}
+
+query_names! {
+    /// The series' step.
+    Step {
+        /// Days.
+        Day,
+        /// Weeks from Monday.
+        Week,
+    }
+}
+
+query_names! {
+    /// What each point is compared with.
+    Compare {
+        /// The same dates a year earlier.
+        Year,
+    }
+}
+
+query_names! {
+    /// How the series is split.
+    SeriesBy {
+        /// One series per category.
+        Category,
+    }
+}
 
 /// What to count, shared by the map and the series.
 #[derive(Debug, Default, Deserialize, IntoParams)]
@@ -37,17 +95,17 @@ pub struct CountQuery {
     pub channel: Option<String>,
     /// Only this territory.
     pub territory: Option<String>,
-    /// `open` or `closed` (now); all by default.
-    pub status: Option<String>,
+    /// `open` or `closed` (now); `any` by default.
+    #[param(inline)]
+    pub status: Option<StatusParam>,
 }
 
 impl CountQuery {
     fn parse(self) -> Result<dashboards::CountQuery, ApiError> {
-        let status = match self.status.as_deref() {
-            None | Some("any") => StatusClass::Any,
-            Some("open") => StatusClass::Open,
-            Some("closed") => StatusClass::Closed,
-            Some(other) => return Err(ApiError::field("status", ErrorCode::UnknownValue, format!("unknown status class {other:?}; use open, closed or any"))),
+        let status = match self.status {
+            None | Some(StatusParam::Any) => StatusClass::Any,
+            Some(StatusParam::Open) => StatusClass::Open,
+            Some(StatusParam::Closed) => StatusClass::Closed,
         };
         let filter = Filter {
             category: self.category,
@@ -66,7 +124,8 @@ impl CountQuery {
 #[into_params(parameter_in = Query)]
 pub struct MapQuery {
     /// `cells` (H3 hexagons, the default) or `territories`.
-    pub by: Option<String>,
+    #[param(inline)]
+    pub by: Option<MapBy>,
     /// H3 resolution 0–8 of the cells.
     #[param(minimum = 0, maximum = 8)]
     pub resolution: Option<u8>,
@@ -76,7 +135,8 @@ pub struct MapQuery {
     /// Only cells whose centre lies in `min_lon,min_lat,max_lon,max_lat`.
     pub bbox: Option<String>,
     /// `geojson` (the default) or `json` (the counts without geometry).
-    pub format: Option<String>,
+    #[param(inline)]
+    pub format: Option<MapFormat>,
 }
 
 fn parse_bbox(text: &str) -> Result<[f64; 4], ApiError> {
@@ -100,15 +160,10 @@ fn parse_bbox(text: &str) -> Result<[f64; 4], ApiError> {
     responses((status = 200, description = "GeoJSON FeatureCollection, or counts with format=json", body = Object), (status = 422, body = Problem)))]
 pub async fn heatmap(State(state): State<AppState>, ApiQuery(q): ApiQuery<CountQuery>, ApiQuery(m): ApiQuery<MapQuery>) -> Result<Json<Value>, ApiError> {
     let query = q.parse()?;
-    let geojson = match m.format.as_deref() {
-        None | Some("geojson") => true,
-        Some("json") => false,
-        Some(other) => return Err(ApiError::field("format", ErrorCode::UnknownValue, format!("unknown format {other:?}; use geojson or json"))),
-    };
-    let grouping = match m.by.as_deref() {
-        None | Some("cells") => Grouping::Cells { resolution: m.resolution, zoom: m.zoom },
-        Some("territories") => Grouping::Territories,
-        Some(other) => return Err(ApiError::field("by", ErrorCode::UnknownValue, format!("unknown grouping {other:?}; use cells or territories"))),
+    let geojson = m.format != Some(MapFormat::Json);
+    let grouping = match m.by {
+        None | Some(MapBy::Cells) => Grouping::Cells { resolution: m.resolution, zoom: m.zoom },
+        Some(MapBy::Territories) => Grouping::Territories,
     };
     let bbox = m.bbox.as_deref().map(parse_bbox).transpose()?;
     let map = dashboards::heatmap(&state.app, &query, grouping, bbox, geojson, Utc::now()).await?;
@@ -149,11 +204,14 @@ fn place_properties(entry: &MapEntry) -> Value {
 #[into_params(parameter_in = Query)]
 pub struct SeriesQuery {
     /// `day` (the default) or `week` (weeks starting on Monday, labelled by that Monday).
-    pub step: Option<String>,
+    #[param(inline)]
+    pub step: Option<Step>,
     /// `year`: each point also carries the count of the same dates a year earlier.
-    pub compare: Option<String>,
+    #[param(inline)]
+    pub compare: Option<Compare>,
     /// `category`: one series per category, as an object keyed by category.
-    pub by: Option<String>,
+    #[param(inline)]
+    pub by: Option<SeriesBy>,
 }
 
 /// Dynamics: requests created per day or week, for any topic × territory (and the other
@@ -163,24 +221,13 @@ pub struct SeriesQuery {
     responses((status = 200, description = "points, or an object of points by category", body = Vec<SeriesPoint>), (status = 422, body = Problem)))]
 pub async fn series(State(state): State<AppState>, ApiQuery(q): ApiQuery<CountQuery>, ApiQuery(s): ApiQuery<SeriesQuery>) -> Result<Json<Value>, ApiError> {
     let query = q.parse()?;
-    let weekly = match s.step.as_deref() {
-        None | Some("day") => false,
-        Some("week") => true,
-        Some(other) => return Err(ApiError::field("step", ErrorCode::UnknownValue, format!("unknown step {other:?}; use day or week"))),
-    };
-    let year_before = match s.compare.as_deref() {
-        None => false,
-        Some("year") => true,
-        Some(other) => return Err(ApiError::field("compare", ErrorCode::UnknownValue, format!("unknown comparison {other:?}; use year"))),
-    };
-    let layout = SeriesLayout { weekly, year_before };
-    match s.by.as_deref() {
+    let layout = SeriesLayout { weekly: s.step == Some(Step::Week), year_before: s.compare == Some(Compare::Year) };
+    match s.by {
         None => Ok(Json(json!(dashboards::series(&state.app, &query, layout, Utc::now())?))),
-        Some("category") => {
+        Some(SeriesBy::Category) => {
             let by_category = dashboards::series_by_category(&state.app, &query, layout, Utc::now())?;
             Ok(Json(Value::Object(by_category.into_iter().map(|(category, points)| (category, json!(points))).collect())))
         }
-        Some(other) => Err(ApiError::field("by", ErrorCode::UnknownValue, format!("unknown split {other:?}; use category"))),
     }
 }
 

@@ -108,7 +108,9 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for ApiQuery<T> {
         serde_path_to_error::deserialize(pairs).map(ApiQuery).map_err(|e| {
             let field = e.path().to_string();
             let field = if field == "." { "query".to_owned() } else { field };
-            ApiError::field(&field, ErrorCode::InvalidFormat, e.into_inner().to_string())
+            let message = e.into_inner().to_string();
+            let code = if message.starts_with("unknown variant") { ErrorCode::UnknownValue } else { ErrorCode::InvalidFormat };
+            ApiError::field(&field, code, message)
         })
     }
 }

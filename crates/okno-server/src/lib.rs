@@ -4,6 +4,17 @@
 //! What every handler shares is in `state.rs`, the extractors in `extract.rs`; accepting and
 //! limiting connections in `connections.rs`.
 
+/// Declares a query parameter's closed set of names as a type, so that the API document lists
+/// them and any other value is refused while the query is read.
+macro_rules! query_names {
+    ($(#[$doc:meta])* $name:ident { $($(#[$vdoc:meta])* $variant:ident),+ $(,)? }) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, ToSchema)]
+        #[serde(rename_all = "snake_case")]
+        pub enum $name { $($(#[$vdoc])* $variant),+ }
+    };
+}
+
 pub mod alerts;
 pub mod admin;
 pub mod analytics;

@@ -1,6 +1,5 @@
 //! Reports over HTTP: agency and territory scorecards over a period (see [`okno_app::reports`]).
 
-use okno_core::ErrorCode;
 use crate::auth::Staff;
 use crate::error::{ApiError, Problem};
 use crate::extract::ApiQuery;
@@ -9,21 +8,31 @@ use axum::extract::State;
 use axum::Json;
 use chrono::{NaiveDate, Utc};
 use okno_app::reports::{league_table, ScorecardReport};
-use okno_core::FieldErrors;
 use okno_store::ScoreBy;
 use serde::Deserialize;
-use utoipa::IntoParams;
+use utoipa::{IntoParams, ToSchema};
+
+query_names! {
+    /// What a league table ranks.
+    ScorecardBy {
+        /// Agencies.
+        Agency,
+        /// Territories.
+        Territory,
+    }
+}
 
 /// Scorecard filters.
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct ScorecardQuery {
     /// `agency` (default) or `territory`.
-    pub by: Option<String>,
+    #[param(inline)]
+    pub by: Option<ScorecardBy>,
     /// First day, YYYY-MM-DD (default: 30 days ago).
-    pub from: Option<String>,
+    pub from: Option<NaiveDate>,
     /// Day after the last, YYYY-MM-DD (default: tomorrow).
-    pub to: Option<String>,
+    pub to: Option<NaiveDate>,
     /// Fewest requests to be ranked, 0–1,000,000 (default: the server's setting).
     #[param(minimum = 0, maximum = 1000000)]
     pub min: Option<u32>,
@@ -37,20 +46,11 @@ pub async fn scorecards_endpoint(
     Staff(_user): Staff,
     ApiQuery(q): ApiQuery<ScorecardQuery>,
 ) -> Result<Json<ScorecardReport>, ApiError> {
-    let mut errors = FieldErrors::default();
-    let by = match q.by.as_deref().unwrap_or("agency") {
-        "agency" => ScoreBy::Agency,
-        "territory" => ScoreBy::Territory,
-        _ => {
-            errors.add("by", ErrorCode::UnknownValue, "must be agency or territory");
-            ScoreBy::Agency
-        }
+    let by = match q.by {
+        None | Some(ScorecardBy::Agency) => ScoreBy::Agency,
+        Some(ScorecardBy::Territory) => ScoreBy::Territory,
     };
-    let mut day = |field: &str, v: Option<String>| {
-        v.and_then(|v| v.parse::<NaiveDate>().inspect_err(|_| errors.add(field, ErrorCode::InvalidFormat, "must be a date, YYYY-MM-DD")).ok())
-    };
-    let (from, to) = (day("from", q.from), day("to", q.to));
-    errors.finish(())?;
+    let (from, to) = (q.from, q.to);
     let min = q.min.map(|m| okno_app::paging::within("min", Some(m), 0, 0..=1_000_000)).transpose()?;
     Ok(Json(league_table(&state.app, by, from, to, min.map(u64::from), Utc::now()).await?))
 }
