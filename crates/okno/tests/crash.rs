@@ -43,6 +43,29 @@ async fn file(client: &reqwest::Client, url: &str, request: &Sent) -> reqwest::R
     Ok((status, response.json().await?))
 }
 
+/// Requests sent again after their answer was lost: how many the server had stored, how many not.
+#[derive(Default)]
+struct Retried {
+    found: usize,
+    new: usize,
+}
+
+impl Retried {
+    /// Sends each unanswered request again with its key; each must be answered with the first
+    /// request (200) or filed now (201), and its token is kept as acknowledged.
+    async fn send_again(&mut self, client: &reqwest::Client, url: &str, unanswered: Vec<Sent>, acknowledged: &mut BTreeMap<String, String>) {
+        for request in unanswered {
+            let (status, view) = file(client, url, &request).await.expect("a retry after the restart");
+            match status {
+                StatusCode::OK => self.found += 1,
+                StatusCode::CREATED => self.new += 1,
+                other => panic!("retry of {} answered {other}: {view}", request.key),
+            }
+            acknowledged.insert(request.key, view["token"].as_str().expect("the filer gets the token").to_owned());
+        }
+    }
+}
+
 #[tokio::test]
 async fn sigkill_under_load_loses_no_acknowledged_request_and_files_retries_once() {
     let cycles: usize = std::env::var("OKNO_CRASH_CYCLES").ok().and_then(|c| c.parse().ok()).unwrap_or(10);
@@ -51,7 +74,7 @@ async fn sigkill_under_load_loses_no_acknowledged_request_and_files_retries_once
         let client = client();
         let mut acknowledged: BTreeMap<String, String> = BTreeMap::new();
         let mut unanswered: Vec<Sent> = Vec::new();
-        let (mut retried_found, mut retried_new) = (0, 0);
+        let mut retried = Retried::default();
         for cycle in 0..cycles {
             let server = Server::start(&db, &["--submit-per-minute", "0"]);
             let url = server.url("/api/v1/requests");
@@ -59,15 +82,7 @@ async fn sigkill_under_load_loses_no_acknowledged_request_and_files_retries_once
                 let tracked = client.get(server.url(&format!("/api/v1/track/{token}"))).send().await.unwrap();
                 assert_eq!(tracked.status(), StatusCode::OK, "{db}: request {key} was acknowledged, then lost");
             }
-            for request in std::mem::take(&mut unanswered) {
-                let (status, view) = file(&client, &url, &request).await.expect("a retry after the restart");
-                match status {
-                    StatusCode::OK => retried_found += 1,
-                    StatusCode::CREATED => retried_new += 1,
-                    other => panic!("{db}: retry of {} answered {other}: {view}", request.key),
-                }
-                acknowledged.insert(request.key, view["token"].as_str().expect("the filer gets the token").to_owned());
-            }
+            retried.send_again(&client, &url, std::mem::take(&mut unanswered), &mut acknowledged).await;
             let workers: Vec<_> = (0..WORKERS)
                 .map(|worker| {
                     let (client, url) = (client.clone(), url.clone());
@@ -100,11 +115,7 @@ async fn sigkill_under_load_loses_no_acknowledged_request_and_files_retries_once
         }
         let server = Server::start(&db, &[]);
         let url = server.url("/api/v1/requests");
-        for request in std::mem::take(&mut unanswered) {
-            let (status, view) = file(&client, &url, &request).await.unwrap();
-            if status == StatusCode::OK { retried_found += 1 } else { retried_new += 1 }
-            acknowledged.insert(request.key, view["token"].as_str().unwrap().to_owned());
-        }
+        retried.send_again(&client, &url, std::mem::take(&mut unanswered), &mut acknowledged).await;
         let mut lost = 0;
         for token in acknowledged.values() {
             if client.get(server.url(&format!("/api/v1/track/{token}"))).send().await.unwrap().status() != StatusCode::OK {
@@ -124,8 +135,8 @@ async fn sigkill_under_load_loses_no_acknowledged_request_and_files_retries_once
         let missing = acknowledged.keys().filter(|k| !filed.contains_key(k.as_str())).count();
         eprintln!(
             "crash campaign on {}: {cycles} SIGKILL cycles, {} requests acknowledged, {lost} lost, {missing} missing from the export; \
-             {} retried after a lost answer ({retried_found} had been stored, {retried_new} had not), {} filed twice",
-            db.split(':').next().unwrap(), acknowledged.len(), retried_found + retried_new, twice.len()
+             {} retried after a lost answer ({} had been stored, {} had not), {} filed twice",
+            db.split(':').next().unwrap(), acknowledged.len(), retried.found + retried.new, retried.found, retried.new, twice.len()
         );
         assert_eq!((lost, missing), (0, 0), "{db}: acknowledged requests lost");
         assert!(twice.is_empty(), "{db}: filed twice: {twice:?}");
