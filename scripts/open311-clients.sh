@@ -20,18 +20,13 @@ work=$(mktemp -d /tmp/okno-open311-XXXXXX)
 db="sqlite://$work/okno.db"
 "$okno" --db "$db" demo --no-serve 2>/dev/null
 key=$("$okno" --db "$db" apikey add --client open311-client-tests 2>/dev/null)
-port=$(( 30000 + RANDOM % 20000 ))
-"$okno" --db "$db" serve --listen "127.0.0.1:$port" 2>"$work/serve.log" &
-server=$!
-trap 'kill $server 2>/dev/null || true; rm -rf "$work"' EXIT
-for _ in $(seq 50); do
-  curl -fs "http://127.0.0.1:$port/healthz" >/dev/null 2>&1 && break
-  sleep 0.1
-done
-filed=$(curl -fs -X POST "http://127.0.0.1:$port/api/v1/requests" -H 'content-type: application/json' \
+. scripts/lib/live-server.sh
+trap 'stop_okno; rm -rf "$work"' EXIT
+serve_okno "$work/serve.log" --db "$db" serve
+filed=$(curl -fs -X POST "$url/api/v1/requests" -H 'content-type: application/json' \
   -d '{"service_code": "pothole", "text": "Яма у дома 3", "lat": 59.93, "lon": 30.31}')
 OKNO_KNOWN_TOKEN=$(printf '%s' "$filed" | "$venv/bin/python" -c 'import json,sys; print(json.load(sys.stdin)["token"])')
 OKNO_KNOWN_ID=$(printf '%s' "$filed" | "$venv/bin/python" -c 'import json,sys; print(json.load(sys.stdin)["id"])')
-OKNO_OPEN311="http://127.0.0.1:$port/open311/v2" OKNO_API_KEY="$key" OPEN311_DATA="$data" \
+OKNO_OPEN311="$url/open311/v2" OKNO_API_KEY="$key" OPEN311_DATA="$data" \
   OKNO_KNOWN_TOKEN="$OKNO_KNOWN_TOKEN" OKNO_KNOWN_ID="$OKNO_KNOWN_ID" \
   "$venv/bin/python" tests/open311/clients.py

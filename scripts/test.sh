@@ -2,9 +2,9 @@
 # Runs Okno's whole test suite: unit, property and conformance tests on SQLite and on a
 # throwaway PostgreSQL 15 cluster, the system tests against the real binary (including the
 # real data sets in ../shared/data when present), every fuzz target under libFuzzer for a few
-# seconds, real Open311 clients, and the web UI's tests in headless Chromium. Installs
-# PostgreSQL and Chromium from Debian if missing, cargo-fuzz from crates.io, and the web UI's
-# packages from npm (web/package-lock.json).
+# seconds, real Open311 clients, schemathesis over the whole OpenAPI document, and the web UI's
+# tests in headless Chromium. Installs PostgreSQL and Chromium from Debian if missing, cargo-fuzz from crates.io, schemathesis and
+# the Open311 clients from PyPI, and the web UI's packages from npm (web/package-lock.json).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -45,10 +45,13 @@ echo
 echo "== Open311 clients against a live server"
 OKNO_BIN=target/debug/okno scripts/open311-clients.sh 2>&1 | tee -a "$log" || status=$?
 echo
+echo "== schemathesis over the whole OpenAPI document (20 examples per operation, seed 42)"
+OKNO_BIN=target/debug/okno scripts/schemathesis.sh 2>&1 | tee -a "$log" || status=$?
+echo
 echo "== the web UI in headless Chromium (screenshots in web/artifacts/)"
 OKNO_BIN=target/debug/okno scripts/web-e2e.sh 2>&1 | tee -a "$log" || status=$?
 
-tally() { awk -v word="$1" '/^(test result|open311-clients|web-e2e|fuzz):/ { for (i = 1; i < NF; i++) if ($(i+1) ~ "^" word) n += $i } END { print n + 0 }' "$log"; }
+tally() { awk -v word="$1" '/^(test result|open311-clients|schemathesis|web-e2e|fuzz):/ { for (i = 1; i < NF; i++) if ($(i+1) ~ "^" word) n += $i } END { print n + 0 }' "$log"; }
 passed=$(tally passed)
 failed=$(tally failed)
 skipped=$(grep -c '^SKIPPED' "$log" || true)

@@ -5,29 +5,18 @@
 # Screenshots and the measured first-render time land in web/artifacts/.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bin=${OKNO_BIN:-target/debug/okno}
+okno=${OKNO_BIN:-target/debug/okno}
 
 work=$(mktemp -d /tmp/okno-web-e2e-XXXXXX)
-port=$(( 20000 + RANDOM % 20000 ))
-server_pid=""
-cleanup() {
-  [ -n "$server_pid" ] && kill "$server_pid" 2>/dev/null && wait "$server_pid" 2>/dev/null
-  rm -rf "$work"
-}
-trap cleanup EXIT
+. scripts/lib/live-server.sh
+trap 'stop_okno; rm -rf "$work"' EXIT
 
 rm -rf web/artifacts
 mkdir -p web/artifacts
-OKNO_LISTEN=127.0.0.1:$port "$bin" --db "sqlite://$work/okno.db" demo > web/artifacts/server.log 2>&1 &
-server_pid=$!
-for _ in $(seq 1 120); do
-  curl -fs "http://127.0.0.1:$port/healthz" > /dev/null 2>&1 && break
-  kill -0 "$server_pid" 2>/dev/null || { echo "okno demo exited:"; cat web/artifacts/server.log; echo "web-e2e: 0 passed, 1 failed"; exit 1; }
-  sleep 0.5
-done
+serve_okno web/artifacts/server.log --db "sqlite://$work/okno.db" demo || { echo "web-e2e: 0 passed, 1 failed"; exit 1; }
 
 status=0
-(cd web && OKNO_URL="http://127.0.0.1:$port" node --test --test-concurrency=1 --test-reporter=tap e2e/) > "$work/tap" 2>&1 || status=$?
+(cd web && OKNO_URL="$url" node --test --test-concurrency=1 --test-reporter=tap e2e/) > "$work/tap" 2>&1 || status=$?
 cat "$work/tap"
 passed=$(awk '/^# pass / { print $3 }' "$work/tap")
 failed=$(awk '/^# fail / { print $3 }' "$work/tap")

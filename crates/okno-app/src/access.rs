@@ -75,6 +75,7 @@ pub struct CreateUser {
     /// Login name: letters, digits, `.`, `-`, `_`; 2–64 characters.
     pub login: String,
     /// At least 10 characters.
+    #[schema(min_length = 10)]
     pub password: String,
     /// Role.
     pub role: Role,

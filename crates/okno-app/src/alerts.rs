@@ -73,7 +73,7 @@ pub const MAX_SCAN_DAYS: i64 = 366;
 pub fn scan_period(zone: chrono_tz::Tz, from: Option<NaiveDate>, to: Option<NaiveDate>, now: DateTime<Utc>) -> Result<(NaiveDate, NaiveDate)> {
     let today = now.with_timezone(&zone).date_naive();
     let to = to.unwrap_or(today);
-    let from = from.unwrap_or(to - Duration::days(1));
+    let from = from.unwrap_or_else(|| to.pred_opt().unwrap_or(NaiveDate::MIN));
     if to < from {
         return Err(AppError::field("to", ErrorCode::OutOfRange, "must not be before `from`"));
     }

@@ -5,6 +5,7 @@
 //! Counts are aggregates with no personal data. The defaults live here: the window is the 30
 //! local days up to today, the backlog counts requests open now and older than 30 days.
 
+use okno_core::calendar::shift_days;
 use okno_core::ErrorCode;
 use crate::error::{AppError, Result};
 use crate::App;
@@ -44,7 +45,7 @@ impl CountQuery {
     fn days(&self, app: &App, now: DateTime<Utc>) -> Result<Days> {
         let zone = app.analytics.read(Cube::zone);
         let to = self.to.unwrap_or_else(|| now.with_timezone(&zone).date_naive() + Duration::days(1));
-        let from = self.from.unwrap_or(to - Duration::days(DEFAULT_WINDOW_DAYS));
+        let from = self.from.unwrap_or_else(|| shift_days(to, -DEFAULT_WINDOW_DAYS));
         Ok(Days { from, to, window: Window::new(from, to)? })
     }
 }
@@ -257,7 +258,7 @@ fn year_before(days: Days, layout: SeriesLayout) -> Result<Option<Window>> {
 /// The same date a year earlier (28 February for a 29th).
 fn year_earlier(d: NaiveDate) -> NaiveDate {
     let year = d.year() - 1;
-    d.with_year(year).or_else(|| (d - Duration::days(1)).with_year(year)).unwrap_or(d - Duration::days(365))
+    d.with_year(year).or_else(|| shift_days(d, -1).with_year(year)).unwrap_or_else(|| shift_days(d, -365))
 }
 
 /// Daily counts as points, by week when `weekly`, each with the count of the same dates a year
@@ -293,7 +294,7 @@ pub struct AgencyBacklog {
 pub fn backlog(app: &App, created_before: Option<NaiveDate>, open_at: Option<NaiveDate>, now: DateTime<Utc>) -> Vec<AgencyBacklog> {
     let zone = app.analytics.read(Cube::zone);
     let open_at = open_at.unwrap_or_else(|| now.with_timezone(&zone).date_naive());
-    let created_before = created_before.unwrap_or(open_at - Duration::days(DEFAULT_WINDOW_DAYS));
+    let created_before = created_before.unwrap_or_else(|| shift_days(open_at, -DEFAULT_WINDOW_DAYS));
     let rows = app.analytics.read(|c| c.backlog(created_before, open_at));
     rows.into_iter().map(|(agency, open)| AgencyBacklog { agency: agency.into(), open }).collect()
 }

@@ -18,7 +18,8 @@ use utoipa::{IntoParams, ToSchema};
 pub const DEFAULT_SOON_DAYS: u32 = 3;
 
 /// A control queue.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, utoipa::ToSchema)]
+#[schema(rename_all = "kebab-case")]
 pub enum Queue {
     /// Past the answer deadline.
     Overdue,

@@ -2,7 +2,6 @@
 //! reloaded whole), what a placement stores, and the data-quality list of requests whose point
 //! was flagged.
 
-use okno_core::ErrorCode;
 use crate::error::{AppError, Result};
 use crate::in_force::InForce;
 use crate::App;
@@ -84,17 +83,12 @@ pub async fn reload(app: &App, admin: &Principal, now: DateTime<Utc>) -> Result<
 /// Requests whose point lies outside every territory, far outside the region, or had latitude
 /// and longitude swapped (only those with `flag`, when given), by id after `after`, at most
 /// `limit` (1–1,000); for staff who see every agency's requests.
-pub async fn location_issues(app: &App, user: &Principal, flag: Option<&str>, after: RequestId, limit: Option<u32>) -> Result<Vec<Request>> {
+pub async fn location_issues(app: &App, user: &Principal, flag: Option<LocationFlag>, after: RequestId, limit: Option<u32>) -> Result<Vec<Request>> {
     let limit = crate::paging::within("limit", limit, 100, 1..=1_000)?;
     if !user.can_read_request(None) {
         return Err(AppError::Forbidden("the data-quality view covers every agency's requests".into()));
     }
-    if let Some(flag) = flag
-        && LocationFlag::parse(flag).is_none()
-    {
-        return Err(AppError::field("flag", ErrorCode::UnknownValue, format!("unknown flag {flag:?}; known: outside_territories, outside_region, swapped")));
-    }
-    let found = app.store.location_issues(flag, after, limit).await?;
+    let found = app.store.location_issues(flag.map(LocationFlag::as_str), after, limit).await?;
     Ok(found.into_iter().map(|r| crate::requests::shown_to(user, r)).collect())
 }
 

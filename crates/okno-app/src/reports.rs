@@ -71,7 +71,8 @@ pub async fn scorecard_report(
 /// Days a league table covers when no start is given.
 const DEFAULT_PERIOD_DAYS: i64 = 30;
 
-/// The league table of `by` over `[from, to)` (local days; by default the 30 days up to today),
+/// The league table of `by` over `[from, to)` (local days; by default the 30 days up to `to`,
+/// and up to today),
 /// ranking bodies with at least `min_requests` (by default the configured number).
 pub async fn league_table(
     app: &App,
@@ -82,8 +83,8 @@ pub async fn league_table(
     now: DateTime<Utc>,
 ) -> Result<ScorecardReport> {
     let today = now.with_timezone(&app.deadlines.timezone).date_naive();
-    let from = from.unwrap_or(today - Duration::days(DEFAULT_PERIOD_DAYS));
     let to = to.unwrap_or(today + Duration::days(1));
+    let from = from.unwrap_or_else(|| okno_core::calendar::shift_days(to, -DEFAULT_PERIOD_DAYS));
     if to <= from {
         return Err(AppError::field("to", ErrorCode::OutOfRange, "must be after from"));
     }

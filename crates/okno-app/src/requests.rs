@@ -189,7 +189,7 @@ pub async fn contact(app: &App, user: &Principal, id: RequestId, now: DateTime<U
 /// anonymous callers without their own ids.
 pub fn intake_source(user: Option<&Principal>, channel: Channel, draft: &RequestDraft) -> Result<Option<String>> {
     if !okno_core::access::may_file_through(user, channel) {
-        let allowed = [Channel::Web, Channel::Api, Channel::Phone, Channel::Email, Channel::Social]
+        let allowed = okno_core::access::FILING_CHANNELS
             .into_iter()
             .filter(|c| okno_core::access::may_file_through(user, *c))
             .map(|c| c.as_str())

@@ -294,7 +294,8 @@ pub async fn prediction(app: &App, user: &Principal, id: RequestId) -> Result<Pr
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ClassifyInput {
-    /// The text.
+    /// The text: not blank, no control characters but line breaks and tabs.
+    #[schema(min_length = 1, pattern = r"^[^\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F-\u009F]*[^\s\u0000-\u001F\u007F-\u009F][^\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F-\u009F]*$")]
     pub text: String,
     /// Territory code.
     pub territory: Option<TerritoryCode>,

@@ -56,6 +56,23 @@ pub fn may_file_through(filer: Option<&Principal>, channel: Channel) -> bool {
     }
 }
 
+/// The channels someone may file a request through ([`may_file_through`]).
+pub const FILING_CHANNELS: [Channel; 5] = [Channel::Web, Channel::Api, Channel::Phone, Channel::Email, Channel::Social];
+
+/// [`FILING_CHANNELS`] in the API's document.
+pub struct FilingChannel;
+
+impl utoipa::PartialSchema for FilingChannel {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        utoipa::openapi::ObjectBuilder::new()
+            .schema_type(utoipa::openapi::schema::SchemaType::from_iter([utoipa::openapi::schema::Type::String, utoipa::openapi::schema::Type::Null]))
+            .enum_values(Some(FILING_CHANNELS.iter().map(|c| serde_json::json!(c.as_str())).chain([serde_json::Value::Null])))
+            .into()
+    }
+}
+
+impl ToSchema for FilingChannel {}
+
 /// The signed-in user on whose behalf a call runs.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
 pub struct Principal {

@@ -289,11 +289,27 @@ impl Default for WorkingDay {
 
 /// The Monday of the week `date` falls in (weeks are labelled by their Monday).
 pub fn monday_of(date: NaiveDate) -> NaiveDate {
-    date - Duration::days(i64::from(date.weekday().num_days_from_monday()))
+    shift_days(date, -i64::from(date.weekday().num_days_from_monday()))
+}
+
+/// `date` moved by `days` (earlier when negative), held at the first or the last date there is
+/// rather than overflowing: for dates computed from those a client sent.
+pub fn shift_days(date: NaiveDate, days: i64) -> NaiveDate {
+    date.checked_add_signed(Duration::days(days)).unwrap_or(if days < 0 { NaiveDate::MIN } else { NaiveDate::MAX })
 }
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn shifting_past_the_first_or_last_date_stops_there() {
+        use super::shift_days;
+        use chrono::NaiveDate;
+        assert_eq!(shift_days(NaiveDate::MIN, -30), NaiveDate::MIN);
+        assert_eq!(shift_days(NaiveDate::MAX, 1), NaiveDate::MAX);
+        assert!(super::monday_of(NaiveDate::MIN) <= shift_days(NaiveDate::MIN, 6));
+        assert_eq!(shift_days(NaiveDate::from_ymd_opt(2026, 12, 3).unwrap(), -2), NaiveDate::from_ymd_opt(2026, 12, 1).unwrap());
+    }
+
     use super::*;
 
     fn d(s: &str) -> NaiveDate {

@@ -39,8 +39,22 @@ impl TryFrom<Point> for Coordinates {
     }
 }
 
-/// A latitude/longitude rectangle.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, ToSchema)]
+/// The regular expression of one longitude or latitude in [`BBOX_PATTERN`].
+macro_rules! bbox_number {
+    (lon) => { r"-?(?:180(?:\.0+)?|(?:1[0-7][0-9]|[1-9]?[0-9])(?:\.[0-9]+)?)" };
+    (lat) => { r"-?(?:90(?:\.0+)?|[1-8]?[0-9](?:\.[0-9]+)?)" };
+}
+
+/// What a longitude/latitude box looks like in a query: four numbers in degrees, the longitudes
+/// in −180…180 and the latitudes in −90…90, without spaces.
+pub const BBOX_PATTERN: &str = concat!(
+    "^", bbox_number!(lon), ",", bbox_number!(lat), ",", bbox_number!(lon), ",", bbox_number!(lat), "$"
+);
+
+/// A latitude/longitude rectangle, written `min_lon,min_lat,max_lon,max_lat` in a query; two
+/// opposite corners in either order make the same box.
+#[derive(Debug, Clone, Copy, PartialEq, Deserialize)]
+#[serde(try_from = "String")]
 pub struct BBox {
     /// Western longitude.
     pub min_lon: f64,
@@ -56,23 +70,37 @@ impl FromStr for BBox {
     type Err = String;
     /// Parses `min_lon,min_lat,max_lon,max_lat`.
     fn from_str(s: &str) -> Result<Self, String> {
-        let parts: Vec<f64> = s
-            .split(',')
-            .map(|p| p.trim().parse::<f64>())
-            .collect::<Result<_, _>>()
-            .map_err(|_| "bbox must be four numbers: min_lon,min_lat,max_lon,max_lat".to_string())?;
-        let [min_lon, min_lat, max_lon, max_lat] = parts[..] else {
-            return Err("bbox must be four numbers: min_lon,min_lat,max_lon,max_lat".into());
+        let bad = || format!("bbox must be four numbers, min_lon,min_lat,max_lon,max_lat in degrees; got {s:?}");
+        let parts: Vec<f64> = s.split(',').map(|p| p.trim().parse::<f64>()).collect::<Result<_, _>>().map_err(|_| bad())?;
+        let [lon_a, lat_a, lon_b, lat_b] = parts[..] else {
+            return Err(bad());
         };
-        if Coordinates::new(min_lat, min_lon).is_none() || Coordinates::new(max_lat, max_lon).is_none() {
-            return Err("bbox corners must be valid coordinates".into());
+        if Coordinates::new(lat_a, lon_a).is_none() || Coordinates::new(lat_b, lon_b).is_none() {
+            return Err(format!("bbox corners must be points on Earth (longitude −180…180, latitude −90…90); got {s:?}"));
         }
-        if min_lon > max_lon || min_lat > max_lat {
-            return Err("bbox minimum must not exceed its maximum".into());
-        }
-        Ok(BBox { min_lon, min_lat, max_lon, max_lat })
+        Ok(BBox { min_lon: lon_a.min(lon_b), min_lat: lat_a.min(lat_b), max_lon: lon_a.max(lon_b), max_lat: lat_a.max(lat_b) })
     }
 }
+
+impl TryFrom<String> for BBox {
+    type Error = String;
+    fn try_from(text: String) -> Result<Self, String> {
+        text.parse()
+    }
+}
+
+impl utoipa::PartialSchema for BBox {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        utoipa::openapi::ObjectBuilder::new()
+            .schema_type(utoipa::openapi::schema::Type::String)
+            .pattern(Some(BBOX_PATTERN))
+            .description(Some("min_lon,min_lat,max_lon,max_lat in degrees (two opposite corners)"))
+            .examples([serde_json::json!("30.1,59.8,30.6,60.1")])
+            .into()
+    }
+}
+
+impl ToSchema for BBox {}
 
 /// What is wrong with a request's location, when something is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]

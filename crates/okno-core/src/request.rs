@@ -136,10 +136,13 @@ string_enum! {
 #[serde(deny_unknown_fields)]
 pub struct Contact {
     /// Name as given.
+    #[schema(max_length = 200)]
     pub name: Option<String>,
-    /// Telephone number as given.
+    /// Telephone number as given: digits, spaces and `+ - ( )`.
+    #[schema(max_length = 40, pattern = r"^[0-9 +()\-]*$")]
     pub phone: Option<String>,
     /// E-mail address.
+    #[schema(max_length = 254, pattern = r"^(?:[^\s@\u0000-\u001F\u007F-\u009F]+@(?=\S*\.)[^\s.\u0000-\u001F\u007F-\u009F]\S*[^\s.\u0000-\u001F\u007F-\u009F])?$")]
     pub email: Option<String>,
 }
 
@@ -216,7 +219,7 @@ pub fn strip_control_chars(text: &mut String) {
 }
 
 /// What a field with a control character is told.
-const CONTROL_CHARS: &str = "must not contain control characters (such as NUL)";
+pub const CONTROL_CHARS: &str = "must not contain control characters (such as NUL)";
 
 impl FieldErrors {
     /// Records a problem with `field`.
@@ -284,28 +287,39 @@ pub struct NewRequest {
     pub location: Location,
 }
 
+/// What a required text looks like, for the API's document (where [`RequestDraft`]'s `text`
+/// repeats it): something besides white space, and no control characters but line breaks and
+/// tabs (see [`has_control_chars`]).
+pub const REQUIRED_TEXT_PATTERN: &str = r"^[^\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F-\u009F]*[^\s\u0000-\u001F\u007F-\u009F][^\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F-\u009F]*$";
+
 /// Raw intake fields as any channel delivers them, before validation.
 #[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RequestDraft {
     /// Service code.
     pub service_code: Option<String>,
-    /// Description.
+    /// Description: not blank, at most 10,000 characters, no control characters but line breaks
+    /// and tabs.
+    #[schema(value_type = String, required = true, min_length = 1, max_length = 10000, pattern = r"^[^\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F-\u009F]*[^\s\u0000-\u001F\u007F-\u009F][^\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F-\u009F]*$")]
     pub text: Option<String>,
-    /// Latitude.
+    /// Latitude (with `lon`).
+    #[schema(minimum = -90, maximum = 90)]
     pub lat: Option<f64>,
-    /// Longitude.
+    /// Longitude (with `lat`).
+    #[schema(minimum = -180, maximum = 180)]
     pub lon: Option<f64>,
     /// Address.
     pub address: Option<String>,
     /// Territory code.
     pub territory: Option<String>,
     /// Priority (`normal`, `high`, `urgent`).
+    #[schema(value_type = Option<Priority>)]
     pub priority: Option<String>,
     /// Extra field values: a string or a list of strings per attribute code.
     #[serde(default)]
     pub attributes: BTreeMap<String, AttributeInput>,
-    /// Photo or document link.
+    /// Photo or document link (http or https).
+    #[schema(max_length = 2000, pattern = r"^(?:https?://[^\u0000-\u001F\u007F-\u009F]*)?$")]
     pub media_url: Option<String>,
     /// Citizen's contact.
     #[serde(default)]
@@ -314,6 +328,7 @@ pub struct RequestDraft {
     pub source_id: Option<String>,
     /// How it arrived: `web` or `api` for anyone (the default is `api`); the center's staff also
     /// enter `phone`, `email` and `social` requests.
+    #[schema(value_type = Option<crate::access::FilingChannel>)]
     pub channel: Option<Channel>,
 }
 
@@ -835,8 +850,36 @@ mod tests {
     #[test]
     fn bbox_parses_and_checks() {
         assert!("30,59,31,60".parse::<BBox>().is_ok());
-        assert!("31,59,30,60".parse::<BBox>().is_err());
+        assert_eq!("31,60,30,59".parse::<BBox>(), "30,59,31,60".parse::<BBox>());
+        assert!("181,59,30,60".parse::<BBox>().is_err());
         assert!("a,b,c,d".parse::<BBox>().is_err());
         assert!("1,2,3".parse::<BBox>().is_err());
+    }
+
+    #[test]
+    fn the_documented_text_pattern_takes_the_texts_intake_takes() {
+        let documented = serde_json::to_value(<RequestDraft as utoipa::PartialSchema>::schema()).unwrap();
+        assert_eq!(documented["properties"]["text"]["pattern"], REQUIRED_TEXT_PATTERN);
+        let pattern = regex::Regex::new(REQUIRED_TEXT_PATTERN).unwrap();
+        for text in ["Яма", "  две\nстроки\t", "x"] {
+            assert!(pattern.is_match(text) && !text.trim().is_empty() && !has_control_chars(text), "{text:?}");
+        }
+        for text in ["", "   ", "\n\t", "NUL\u{0}", "bell\u{7}", "\u{85}"] {
+            assert!(!pattern.is_match(text), "{text:?}");
+            assert!(text.trim().is_empty() || has_control_chars(text), "{text:?}");
+        }
+    }
+
+    #[test]
+    fn the_documented_bbox_pattern_takes_exactly_the_boxes_that_parse() {
+        let pattern = regex::Regex::new(crate::place::BBOX_PATTERN).unwrap();
+        for good in ["30.1,59.8,30.6,60.1", "-180,-90,180,90", "180.000,0,-0.5,89.99", "31,60,30,59"] {
+            assert!(pattern.is_match(good), "{good}");
+            assert!(good.parse::<BBox>().is_ok(), "{good}");
+        }
+        for bad in ["180.1,0,0,0", "0,90.5,0,0", "0,0,0", "a,b,c,d", "0,0,0,0,0", "1e2,0,0,0", "", "0, 0,1,1"] {
+            assert!(!pattern.is_match(bad), "{bad}");
+        }
+        assert!("180.1,0,0,0".parse::<BBox>().is_err());
     }
 }

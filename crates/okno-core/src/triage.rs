@@ -104,7 +104,8 @@ pub struct RoutingRule {
 #[derive(Debug, Clone, Default, PartialEq, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RuleDraft {
-    /// Keywords (at least one).
+    /// Keywords: at least one that is not blank, at most 20.
+    #[schema(min_items = 1, max_items = 20)]
     pub keywords: Vec<String>,
     /// Service to assign.
     pub service: Option<ServiceCode>,
@@ -123,10 +124,10 @@ impl RuleDraft {
     pub fn validate(self) -> Result<RuleDraft, ValidationError> {
         let mut errors = FieldErrors::default();
         let keywords: Vec<String> = self.keywords.iter().map(|k| search_key(k)).filter(|k| !k.is_empty()).collect();
-        if keywords.is_empty() {
-            errors.add("keywords", ErrorCode::Required, "at least one keyword is required");
-        } else if keywords.len() > MAX_KEYWORDS {
+        if self.keywords.len() > MAX_KEYWORDS {
             errors.add("keywords", ErrorCode::TooMany, format!("at most {MAX_KEYWORDS} keywords"));
+        } else if keywords.is_empty() {
+            errors.add("keywords", ErrorCode::Required, "at least one keyword is required");
         } else if keywords.iter().any(|k| k.chars().count() > MAX_SHORT_CHARS) {
             errors.add("keywords", ErrorCode::TooLong, format!("a keyword has at most {MAX_SHORT_CHARS} characters"));
         }

@@ -25,6 +25,7 @@ pub struct ActionInput {
     /// New deadline (`extend_deadline`, required; must be later than the current one).
     pub due_at: Option<DateTime<Utc>>,
     /// Rating 1–5 (`rate`, required).
+    #[schema(minimum = 1, maximum = 5)]
     pub rating: Option<i16>,
     /// The request this one duplicates (`mark_duplicate`): the duplicate is linked to it and
     /// its citizen follows it; the link stands in for the reason.
@@ -73,6 +74,10 @@ pub enum ActionError {
     /// The request's status does not allow it.
     #[error(transparent)]
     Transition(#[from] TransitionError),
+    /// The request's deadline does not allow it: its clock is not stopped to resume it (or is
+    /// already stopped), or its regime's extensions are used up.
+    #[error("{0}")]
+    Deadline(String),
     /// The action's details are missing or wrong.
     #[error(transparent)]
     Invalid(#[from] ValidationError),
@@ -87,6 +92,9 @@ pub enum CatalogItem {
     Service,
 }
 
+/// What the citizen holding a request's token may do to it.
+pub const CITIZEN_ACTIONS: [Action; 3] = [Action::Rate, Action::Reopen, Action::Comment];
+
 /// Who is acting: a signed-in user, or the citizen holding the request's token.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Actor<'a> {
@@ -100,7 +108,7 @@ impl Actor<'_> {
     fn may(&self, action: Action, request: &Request) -> bool {
         match self {
             Actor::User(p) => p.can_act(action, request.agency.as_deref()),
-            Actor::Citizen => matches!(action, Action::Rate | Action::Reopen | Action::Comment),
+            Actor::Citizen => CITIZEN_ACTIONS.contains(&action),
         }
     }
 
@@ -163,6 +171,15 @@ pub fn plan(
         update.due_at = clock.due_at;
         update.paused_at = clock.paused_at;
     };
+    if action == Action::ExtendDeadline
+        && let Some(r) = rules
+        && i64::from(request.extensions) >= i64::from(r.regime.max_extensions)
+    {
+        return Err(ActionError::Deadline(format!("the {} regime allows {} extension(s), all used", r.regime.code, r.regime.max_extensions)));
+    }
+    if input.rating.is_some_and(|r| !(1..=5).contains(&r)) {
+        errors.add("rating", ErrorCode::OutOfRange, "must be a whole number from 1 to 5");
+    }
     match action {
         Action::Route => match errors.bounded("agency", input.agency.clone(), MAX_SHORT_CHARS) {
             None => errors.add("agency", ErrorCode::Required, "is required"),
@@ -204,11 +221,11 @@ pub fn plan(
                 set_clock(&mut update, r.start(now));
             }
         }
-        Action::PauseDeadline if request.paused_at.is_some() => errors.add("action", ErrorCode::NotAllowed, "the deadline clock is already stopped"),
+        Action::PauseDeadline if request.paused_at.is_some() => return Err(ActionError::Deadline("the deadline clock is already stopped".into())),
         Action::PauseDeadline if text.is_none() => errors.add("text", ErrorCode::Required, "a reason is required"),
         Action::PauseDeadline => update.paused_at = Some(now),
         Action::ResumeDeadline => match (request.paused_at, rules) {
-            (None, _) => errors.add("action", ErrorCode::NotAllowed, "the deadline clock is not stopped"),
+            (None, _) => return Err(ActionError::Deadline("the deadline clock is not stopped".into())),
             (Some(_), Some(r)) => set_clock(&mut update, r.resume(ClockState { due_at: request.due_at, paused_at: request.paused_at }, now)),
             (Some(_), None) => update.paused_at = None,
         },
@@ -227,7 +244,8 @@ pub fn plan(
                 update.rating = Some(r);
                 update.event.rating = Some(r);
             }
-            _ => errors.add("rating", ErrorCode::OutOfRange, "must be a whole number from 1 to 5"),
+            Some(_) => {}
+            None => errors.add("rating", ErrorCode::Required, "is required: a whole number from 1 to 5"),
         },
         _ => {}
     }
@@ -254,12 +272,6 @@ fn plan_extension(
     }
     let base = request.due_at.unwrap_or(now);
     let limit = rules.and_then(|r| r.regime.extension.map(|span| r.config.add(base, span, r.regime.day_off)));
-    if let Some(r) = rules
-        && i64::from(request.extensions) >= i64::from(r.regime.max_extensions)
-    {
-        errors.add("due_at", ErrorCode::NotAllowed, format!("the {} regime allows {} extension(s), all used", r.regime.code, r.regime.max_extensions));
-        return;
-    }
     let due = match (input.due_at, limit) {
         (Some(due), _) => due,
         (None, Some(limit)) => limit,

@@ -1,10 +1,10 @@
 //! Spike alerts over HTTP: the list, one alert with its series, the requests it counts,
 //! operators' handling and a scan on demand (see [`okno_app::alerts`]).
 
-use crate::api::RequestPage;
+use crate::api::{PageQuery, RequestPage};
 use crate::auth::{Admin, Staff};
 use crate::error::{ApiError, Problem};
-use crate::extract::{ApiJson, ApiPath, ApiQuery};
+use crate::extract::{ApiJson, ApiPath, ApiQuery, CommaList};
 use crate::state::AppState;
 use axum::extract::State;
 use axum::Json;
@@ -20,7 +20,9 @@ use utoipa::{IntoParams, ToSchema};
 #[into_params(parameter_in = Query)]
 pub struct AlertQuery {
     /// States, comma-separated (`new`, `acknowledged`, `resolved`); all by default.
-    pub state: Option<String>,
+    #[param(value_type = Option<Vec<AlertState>>, style = Form, explode = false)]
+    #[serde(default)]
+    pub state: CommaList<AlertState>,
     /// `day` or `week`.
     #[param(inline)]
     pub period: Option<Period>,
@@ -41,9 +43,8 @@ pub struct AlertQuery {
 #[utoipa::path(get, path = "/api/v1/alerts", tag = "alerts", params(AlertQuery),
     responses((status = 200, body = AlertPage), (status = 401, body = Problem), (status = 422, body = Problem)))]
 pub async fn list(State(state): State<AppState>, Staff(_user): Staff, ApiQuery(q): ApiQuery<AlertQuery>) -> Result<Json<AlertPage>, ApiError> {
-    let states: Vec<AlertState> = crate::extract::parse_list("state", q.state.as_deref())?;
     let limit = okno_app::paging::page_limit(q.limit)?;
-    let filter = AlertFilter { states, period: q.period, category: q.category, territory: q.territory.map(Into::into), since: q.since, before_id: q.before, limit };
+    let filter = AlertFilter { states: q.state.0, period: q.period, category: q.category, territory: q.territory.map(Into::into), since: q.since, before_id: q.before, limit };
     Ok(Json(okno_app::alerts::list(&state.app, &filter).await?))
 }
 
@@ -54,23 +55,12 @@ pub async fn get(State(state): State<AppState>, Staff(_user): Staff, ApiPath(id)
     Ok(Json(okno_app::alerts::detail(&state.app, id).await?))
 }
 
-/// A page of the requests an alert counts.
-#[derive(Debug, Deserialize, IntoParams)]
-#[into_params(parameter_in = Query)]
-pub struct AlertRequestsQuery {
-    /// `next_cursor` of the previous page.
-    pub cursor: Option<String>,
-    /// Page size, 1–500 (default 50).
-    #[param(minimum = 1, maximum = 500)]
-    pub limit: Option<u32>,
-}
-
 /// The requests of an alert's topic and place created in its period, newest first (staff;
 /// agency staff see their agency's only).
-#[utoipa::path(get, path = "/api/v1/alerts/{id}/requests", tag = "alerts", params(("id" = i64, Path, description = "Alert id"), AlertRequestsQuery),
+#[utoipa::path(get, path = "/api/v1/alerts/{id}/requests", tag = "alerts", params(("id" = i64, Path, description = "Alert id"), PageQuery),
     responses((status = 200, body = RequestPage), (status = 401, body = Problem), (status = 404, body = Problem)))]
-pub async fn requests(State(state): State<AppState>, Staff(user): Staff, ApiPath(id): ApiPath<AlertId>, ApiQuery(q): ApiQuery<AlertRequestsQuery>) -> Result<Json<RequestPage>, ApiError> {
-    let page = crate::api::ListQuery { cursor: q.cursor, limit: q.limit, ..Default::default() }.into_filter(&user)?;
+pub async fn requests(State(state): State<AppState>, Staff(user): Staff, ApiPath(id): ApiPath<AlertId>, ApiQuery(q): ApiQuery<PageQuery>) -> Result<Json<RequestPage>, ApiError> {
+    let page = q.into_filter(&user)?;
     let filter = okno_app::alerts::requests_filter(&state.app, id, page).await?;
     Ok(Json(crate::api::request_page(&state, &user, filter).await?))
 }

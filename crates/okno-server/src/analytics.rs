@@ -5,7 +5,7 @@
 //! backlog per agency is for staff. What is counted is `okno_app::dashboards`'s; this module
 //! parses the query and lays the answer out (GeoJSON, series, tables).
 
-use okno_core::ErrorCode;
+use okno_core::BBox;
 use crate::auth::{Admin, Staff};
 use crate::error::{ApiError, Problem};
 use crate::extract::ApiQuery;
@@ -15,7 +15,8 @@ use axum::Json;
 use chrono::{NaiveDate, Utc};
 use okno_analytics::{CubeSize, Filter, StatusClass};
 use okno_app::dashboards::{self, AgencyBacklog, Grouping, HeatMap, MapEntry, MapPlace, SeriesLayout, SeriesPoint};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
 use serde_json::{json, Value};
 use utoipa::{IntoParams, ToSchema};
 
@@ -133,23 +134,11 @@ pub struct MapQuery {
     #[param(minimum = 0, maximum = 24)]
     pub zoom: Option<u8>,
     /// Only cells whose centre lies in `min_lon,min_lat,max_lon,max_lat`.
-    pub bbox: Option<String>,
+    #[param(inline)]
+    pub bbox: Option<BBox>,
     /// `geojson` (the default) or `json` (the counts without geometry).
     #[param(inline)]
     pub format: Option<MapFormat>,
-}
-
-fn parse_bbox(text: &str) -> Result<[f64; 4], ApiError> {
-    let bad = |why: &str| ApiError::field("bbox", ErrorCode::InvalidFormat, format!("{why}: expected min_lon,min_lat,max_lon,max_lat in degrees, got {text:?}"));
-    let numbers: Vec<f64> = text.split(',').map(|n| n.trim().parse::<f64>()).collect::<Result<_, _>>().map_err(|_| bad("not four numbers"))?;
-    let [w, s, e, n] = <[f64; 4]>::try_from(numbers).map_err(|_| bad("not four numbers"))?;
-    if !((-180.0..=180.0).contains(&w) && (-180.0..=180.0).contains(&e) && (-90.0..=90.0).contains(&s) && (-90.0..=90.0).contains(&n)) {
-        return Err(bad("outside the globe"));
-    }
-    if w >= e || s >= n {
-        return Err(bad("empty box"));
-    }
-    Ok([w, s, e, n])
 }
 
 /// The heat map: requests per H3 cell or per territory over a window, each with the count of
@@ -165,7 +154,7 @@ pub async fn heatmap(State(state): State<AppState>, ApiQuery(q): ApiQuery<CountQ
         None | Some(MapBy::Cells) => Grouping::Cells { resolution: m.resolution, zoom: m.zoom },
         Some(MapBy::Territories) => Grouping::Territories,
     };
-    let bbox = m.bbox.as_deref().map(parse_bbox).transpose()?;
+    let bbox = m.bbox.map(|b| [b.min_lon, b.min_lat, b.max_lon, b.max_lat]);
     let map = dashboards::heatmap(&state.app, &query, grouping, bbox, geojson, Utc::now()).await?;
     Ok(Json(heatmap_json(map, geojson)))
 }
@@ -214,21 +203,28 @@ pub struct SeriesQuery {
     pub by: Option<SeriesBy>,
 }
 
+/// A series, or one per category.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(untagged)]
+pub enum SeriesAnswer {
+    /// The points of one series.
+    Points(Vec<SeriesPoint>),
+    /// With `by=category`: the points of each category's series, by category.
+    ByCategory(BTreeMap<String, Vec<SeriesPoint>>),
+}
+
 /// Dynamics: requests created per day or week, for any topic × territory (and the other
 /// filters), with a year-over-year comparison; one series, or one per category with
 /// `by=category`. Public: counts only.
 #[utoipa::path(get, path = "/api/v1/analytics/series", tag = "analytics", params(CountQuery, SeriesQuery),
-    responses((status = 200, description = "points, or an object of points by category", body = Vec<SeriesPoint>), (status = 422, body = Problem)))]
-pub async fn series(State(state): State<AppState>, ApiQuery(q): ApiQuery<CountQuery>, ApiQuery(s): ApiQuery<SeriesQuery>) -> Result<Json<Value>, ApiError> {
+    responses((status = 200, body = SeriesAnswer), (status = 422, body = Problem)))]
+pub async fn series(State(state): State<AppState>, ApiQuery(q): ApiQuery<CountQuery>, ApiQuery(s): ApiQuery<SeriesQuery>) -> Result<Json<SeriesAnswer>, ApiError> {
     let query = q.parse()?;
     let layout = SeriesLayout { weekly: s.step == Some(Step::Week), year_before: s.compare == Some(Compare::Year) };
-    match s.by {
-        None => Ok(Json(json!(dashboards::series(&state.app, &query, layout, Utc::now())?))),
-        Some(SeriesBy::Category) => {
-            let by_category = dashboards::series_by_category(&state.app, &query, layout, Utc::now())?;
-            Ok(Json(Value::Object(by_category.into_iter().map(|(category, points)| (category, json!(points))).collect())))
-        }
-    }
+    Ok(Json(match s.by {
+        None => SeriesAnswer::Points(dashboards::series(&state.app, &query, layout, Utc::now())?),
+        Some(SeriesBy::Category) => SeriesAnswer::ByCategory(dashboards::series_by_category(&state.app, &query, layout, Utc::now())?.into_iter().collect()),
+    }))
 }
 
 /// Which backlog to count.

@@ -3,17 +3,16 @@
 use okno_core::ErrorCode;
 use crate::auth::{Caller, Staff};
 use crate::error::{ApiError, Problem};
-use crate::extract::{ApiJson, ApiPath, ApiQuery};
+use crate::extract::{ApiJson, ApiPath, ApiQuery, CommaList};
 use crate::state::AppState;
 use axum::extract::State;
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use base64::Engine;
 use chrono::{DateTime, Utc};
 use okno_core::lifecycle::ALL_ACTIONS;
 use okno_app::requests::PublicRequest;
-use okno_core::workflow::ActionInput;
+use okno_core::workflow::{ActionInput, CITIZEN_ACTIONS};
 use okno_core::{Action, Agency, AgencyCode, ServiceCode, TerritoryCode, BBox, Channel, Contact, Event, FieldErrors, Principal, Request, RequestDraft, RequestFilter, RequestId, Service, Status, Territory};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -52,7 +51,8 @@ pub async fn list_territories(State(state): State<AppState>) -> Result<Json<Vec<
 /// The answer carries the tracking token only for the citizen who filed it, not for staff
 /// entering a request on a citizen's behalf.
 #[utoipa::path(post, path = "/api/v1/requests", tag = "requests", request_body = RequestDraft,
-    params(("Idempotency-Key" = Option<String>, Header, description = "A key of the client's choosing (e.g. a UUID): a retry with the same key and body returns the first request")),
+    params(("Idempotency-Key" = Option<String>, Header, pattern = "^[!-~]{1,255}$",
+        description = "A key of the client's choosing (e.g. a UUID), 1–255 visible ASCII characters: a retry with the same key and body returns the first request")),
     responses((status = 201, body = PublicRequest), (status = 200, body = PublicRequest),
         (status = 422, body = Problem), (status = 429, body = Problem)))]
 pub async fn create_request(
@@ -90,30 +90,56 @@ pub async fn create_request(
 #[into_params(parameter_in = Query)]
 pub struct ListQuery {
     /// Service codes.
-    pub service: Option<String>,
+    #[param(value_type = Option<Vec<String>>, style = Form, explode = false)]
+    #[serde(default)]
+    pub service: CommaList<String>,
     /// Statuses.
-    pub status: Option<String>,
+    #[param(value_type = Option<Vec<Status>>, style = Form, explode = false)]
+    #[serde(default)]
+    pub status: CommaList<Status>,
     /// Agency code.
     pub agency: Option<String>,
     /// Territory code.
     pub territory: Option<String>,
     /// Channel.
-    pub channel: Option<String>,
+    #[param(inline)]
+    pub channel: Option<Channel>,
     /// Created at or after.
-    pub created_from: Option<String>,
+    pub created_from: Option<DateTime<Utc>>,
     /// Created before.
-    pub created_to: Option<String>,
-    /// `min_lon,min_lat,max_lon,max_lat`.
-    pub bbox: Option<String>,
+    pub created_to: Option<DateTime<Utc>>,
+    /// Only requests whose point lies in `min_lon,min_lat,max_lon,max_lat`.
+    #[param(inline)]
+    pub bbox: Option<BBox>,
     /// Words in the text or address.
     pub q: Option<String>,
     /// `next_cursor` of the previous page.
+    #[param(pattern = "^[0-9]{0,18}$")]
     pub cursor: Option<String>,
     /// Page size, 1–500 (default 50).
     #[param(minimum = 1, maximum = 500)]
     pub limit: Option<u32>,
     /// Only the duplicates merged into this request.
     pub duplicate_of: Option<RequestId>,
+}
+
+/// Which page of a list of requests.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct PageQuery {
+    /// `next_cursor` of the previous page.
+    #[param(pattern = "^[0-9]{0,18}$")]
+    pub cursor: Option<String>,
+    /// Page size, 1–500 (default 50).
+    #[param(minimum = 1, maximum = 500)]
+    pub limit: Option<u32>,
+}
+
+impl PageQuery {
+    /// The store's filter of this page as `user` may read it; the caller narrows it further.
+    pub(crate) fn into_filter(self, user: &Principal) -> Result<RequestFilter, ApiError> {
+        ListQuery { cursor: self.cursor, limit: self.limit, ..Default::default() }.into_filter(user)
+    }
 }
 
 /// A page of requests.
@@ -129,37 +155,12 @@ fn present(v: &Option<String>) -> Option<&str> {
     v.as_deref().map(str::trim).filter(|v| !v.is_empty())
 }
 
-fn parse_time(errors: &mut FieldErrors, field: &str, value: &Option<String>) -> Option<DateTime<Utc>> {
-    let v = present(value)?;
-    DateTime::parse_from_rfc3339(v)
-        .map(|t| t.with_timezone(&Utc))
-        .map_err(|_| errors.add(field, ErrorCode::InvalidFormat, "must be an RFC 3339 time, e.g. 2025-03-01T00:00:00Z"))
-        .ok()
-}
-
 impl ListQuery {
     /// The store's filter for this query as `user` may run it (agency staff: their agency only).
     pub(crate) fn into_filter(self, user: &Principal) -> Result<RequestFilter, ApiError> {
         let mut errors = FieldErrors::default();
-        let list = |v: &Option<String>| -> Vec<String> {
-            present(v).map(|v| v.split(',').map(|s| s.trim().to_owned()).filter(|s| !s.is_empty()).collect()).unwrap_or_default()
-        };
-        let statuses = list(&self.status)
-            .iter()
-            .filter_map(|s| s.parse::<Status>().map_err(|e| errors.add("status", ErrorCode::UnknownValue, e.to_string())).ok())
-            .collect();
-        let channel = present(&self.channel).and_then(|c| c.parse().map_err(|e: String| errors.add("channel", ErrorCode::UnknownValue, e)).ok());
-        let bbox = present(&self.bbox).and_then(|b| b.parse::<BBox>().map_err(|e| errors.add("bbox", ErrorCode::InvalidFormat, e)).ok());
         let before_id = present(&self.cursor).and_then(|c| {
-            base64::engine::general_purpose::URL_SAFE_NO_PAD
-                .decode(c)
-                .ok()
-                .and_then(|b| String::from_utf8(b).ok())
-                .and_then(|s| s.parse::<RequestId>().ok())
-                .or_else(|| {
-                    errors.add("cursor", ErrorCode::InvalidFormat, "is not a cursor returned by this API");
-                    None
-                })
+            c.parse::<RequestId>().map_err(|_| errors.add("cursor", ErrorCode::InvalidFormat, "is not a cursor returned by this API")).ok()
         });
         let limit = self.limit.unwrap_or(50);
         if !(1..=MAX_PAGE).contains(&limit) {
@@ -167,14 +168,14 @@ impl ListQuery {
         }
         let agency = okno_app::requests::scope_agency(user, present(&self.agency).map(AgencyCode::from))?;
         let filter = RequestFilter {
-            services: list(&self.service).into_iter().map(ServiceCode::from).collect(),
-            statuses,
+            services: self.service.0.into_iter().map(ServiceCode::from).collect(),
+            statuses: self.status.0,
             agency,
             territory: present(&self.territory).map(TerritoryCode::from),
-            channel,
-            created_from: parse_time(&mut errors, "created_from", &self.created_from),
-            created_to: parse_time(&mut errors, "created_to", &self.created_to),
-            bbox,
+            channel: self.channel,
+            created_from: self.created_from,
+            created_to: self.created_to,
+            bbox: self.bbox,
             text: present(&self.q).map(String::from),
             before_id,
             limit,
@@ -200,7 +201,7 @@ pub async fn list_requests(
 pub(crate) async fn request_page(state: &AppState, user: &Principal, filter: RequestFilter) -> Result<RequestPage, ApiError> {
     let items = okno_app::requests::list_for(&state.app, user, &filter).await?;
     let next_cursor = (items.len() == filter.limit as usize)
-        .then(|| items.last().map(|r| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(r.id.to_string())))
+        .then(|| items.last().map(|r| r.id.to_string()))
         .flatten();
     Ok(RequestPage { items, next_cursor })
 }
@@ -236,11 +237,41 @@ fn parse_action(name: &str) -> Result<Action, ApiError> {
         .ok_or_else(|| ApiError::NotFound(format!("no action {name:?}")))
 }
 
+/// The names of `actions` as a path carries them (`intermediate-answer`).
+fn action_names(actions: &[Action]) -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+    utoipa::openapi::ObjectBuilder::new()
+        .schema_type(utoipa::openapi::schema::Type::String)
+        .enum_values(Some(actions.iter().map(|a| a.as_str().replace('_', "-"))))
+        .into()
+}
+
+/// The action in `/requests/{id}/{action}`: any lifecycle action.
+pub struct StaffActionName;
+
+impl utoipa::PartialSchema for StaffActionName {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        action_names(&ALL_ACTIONS)
+    }
+}
+
+impl ToSchema for StaffActionName {}
+
+/// The action in `/track/{token}/{action}`: what the citizen may do.
+pub struct CitizenActionName;
+
+impl utoipa::PartialSchema for CitizenActionName {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        action_names(&CITIZEN_ACTIONS)
+    }
+}
+
+impl ToSchema for CitizenActionName {}
+
 /// Performs a lifecycle action: `route`, `start`, `intermediate-answer`, `answer`,
 /// `extend-deadline`, `pause-deadline`, `resume-deadline`, `close`, `reopen`, `reject`,
 /// `mark-duplicate`, `rate`, `comment`, `reclassify`.
 #[utoipa::path(post, path = "/api/v1/requests/{id}/{action}", tag = "requests", request_body = ActionInput,
-    params(("id" = i64, Path), ("action" = String, Path)),
+    params(("id" = i64, Path), ("action" = inline(StaffActionName), Path)),
     responses((status = 200, body = Request), (status = 403, body = Problem), (status = 404, body = Problem),
         (status = 409, body = Problem), (status = 422, body = Problem)))]
 pub async fn act(
@@ -254,7 +285,7 @@ pub async fn act(
 }
 
 /// Tracks a request by its token (public; never shows contacts).
-#[utoipa::path(get, path = "/api/v1/track/{token}", tag = "citizens", params(("token" = String, Path, description = "Tracking token")),
+#[utoipa::path(get, path = "/api/v1/track/{token}", tag = "citizens", params(("token" = String, Path, description = "Tracking token", pattern = "^[A-Za-z0-9_-]{1,128}$")),
     responses((status = 200, body = PublicRequest), (status = 404, body = Problem)))]
 pub async fn track(State(state): State<AppState>, ApiPath(token): ApiPath<String>) -> Result<Json<PublicRequest>, ApiError> {
     let request = okno_app::requests::tracked(&state.app, &token).await?;
@@ -272,7 +303,7 @@ pub async fn public_request(State(state): State<AppState>, ApiPath(id): ApiPath<
 
 /// The citizen rates the answer (`rate`), sends the request back (`reopen`) or adds a message (`comment`).
 #[utoipa::path(post, path = "/api/v1/track/{token}/{action}", tag = "citizens", request_body = ActionInput,
-    params(("token" = String, Path), ("action" = String, Path)),
+    params(("token" = String, Path, description = "Tracking token", pattern = "^[A-Za-z0-9_-]{1,128}$"), ("action" = inline(CitizenActionName), Path)),
     responses((status = 200, body = PublicRequest), (status = 404, body = Problem), (status = 409, body = Problem),
         (status = 422, body = Problem), (status = 429, body = Problem)))]
 pub async fn citizen_act(

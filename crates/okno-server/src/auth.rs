@@ -167,7 +167,7 @@ pub struct IssuedToken {
 #[serde(deny_unknown_fields)]
 pub struct TokenRequest {
     /// What the token is for (e.g. the integration's name), 1–100 characters.
-    #[schema(min_length = 1, max_length = 100, pattern = "\\S")]
+    #[schema(min_length = 1, max_length = 100, pattern = r"^[^\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F-\u009F]*[^\s\u0000-\u001F\u007F-\u009F][^\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F-\u009F]*$")]
     pub name: String,
 }
 

@@ -20,8 +20,10 @@ pub struct DuplicateQuery {
     /// The service chosen.
     pub service: String,
     /// Latitude of the pin.
+    #[param(minimum = -90, maximum = 90)]
     pub lat: f64,
     /// Longitude of the pin.
+    #[param(minimum = -180, maximum = 180)]
     pub lon: f64,
     /// What the citizen has written so far.
     pub text: Option<String>,

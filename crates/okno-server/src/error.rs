@@ -115,6 +115,7 @@ impl From<ActionError> for ApiError {
         match e {
             ActionError::Forbidden(_) => ApiError::Forbidden(e.to_string()),
             ActionError::Transition(t) => ApiError::Conflict(t.to_string()),
+            ActionError::Deadline(why) => ApiError::Conflict(why),
             ActionError::Invalid(v) => v.into(),
         }
     }
@@ -185,6 +186,7 @@ mod tests {
         assert_eq!(status_and_detail(AppError::NotFound("no request 7".into())), (404, "no request 7".to_owned()));
         assert_eq!(status_and_detail(AppError::Conflict("taken".into())).0, 409);
         assert_eq!(refused(ActionError::Forbidden(Action::Close)), 403);
+        assert_eq!(refused(ActionError::Deadline("the deadline clock is not stopped".into())), 409);
         assert_eq!(refused(ActionError::Transition(TransitionError { from: Status::Closed, action: Action::Answer })), 409);
         let store = AppError::from(StoreError::Corrupt("secret table detail".into()));
         assert_eq!(status_and_detail(store), (500, "internal error".to_owned()), "a database cause never reaches a client");

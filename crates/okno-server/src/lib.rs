@@ -114,7 +114,139 @@ pub fn api_routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(problems::requests))
         .split_for_parts();
     utoipa::Modify::modify(&ProblemResponses, &mut document);
+    utoipa::Modify::modify(&SignIn, &mut document);
+    utoipa::Modify::modify(&NoControlCharacters, &mut document);
     (router, document)
+}
+
+/// What every text in a JSON body or a query may hold: anything but control characters other
+/// than tabs and line breaks (see [`extract::ApiJson`] and [`extract::ApiQuery`]).
+pub const TEXT_PATTERN: &str = r"^[^\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F-\u009F]*$";
+
+/// Documents the rule every JSON body and query is read by ([`extract::ApiJson`],
+/// [`extract::ApiQuery`]): each text field of a body's schema or a query parameter, and of the
+/// schemas they name, that has no pattern, format or list of values of its own gets
+/// [`TEXT_PATTERN`].
+struct NoControlCharacters;
+
+impl utoipa::Modify for NoControlCharacters {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::RefOr;
+        let mut pending: Vec<String> = Vec::new();
+        for item in openapi.paths.paths.values_mut() {
+            for operation in [&mut item.get, &mut item.put, &mut item.post, &mut item.delete, &mut item.patch].into_iter().flatten() {
+                let bodies = operation.request_body.iter_mut().flat_map(|b| b.content.values_mut());
+                for schema in bodies.filter_map(|c| c.schema.as_mut()) {
+                    constrain_texts(schema, &mut pending);
+                }
+                let queries = operation.parameters.iter_mut().flatten().filter(|p| p.parameter_in == utoipa::openapi::path::ParameterIn::Query);
+                for schema in queries.filter_map(|p| p.schema.as_mut()) {
+                    constrain_texts(schema, &mut pending);
+                }
+            }
+        }
+        let Some(components) = openapi.components.as_mut() else { return };
+        let mut seen = std::collections::BTreeSet::new();
+        while let Some(name) = pending.pop() {
+            if seen.insert(name.clone())
+                && let Some(RefOr::T(schema)) = components.schemas.get_mut(&name)
+            {
+                constrain_schema(schema, &mut pending);
+            }
+        }
+    }
+}
+
+/// Constrains the texts of `schema` in place, or notes the component it names in `pending`.
+fn constrain_texts(schema: &mut utoipa::openapi::RefOr<utoipa::openapi::schema::Schema>, pending: &mut Vec<String>) {
+    match schema {
+        utoipa::openapi::RefOr::Ref(named) => pending.push(named.ref_location.rsplit('/').next().unwrap_or_default().to_owned()),
+        utoipa::openapi::RefOr::T(schema) => constrain_schema(schema, pending),
+    }
+}
+
+fn constrain_schema(schema: &mut utoipa::openapi::schema::Schema, pending: &mut Vec<String>) {
+    use utoipa::openapi::schema::{AdditionalProperties, ArrayItems, Schema, SchemaType, Type};
+    match schema {
+        Schema::Object(object) => {
+            let text = match &object.schema_type {
+                SchemaType::Type(t) => *t == Type::String,
+                SchemaType::Array(types) => types.contains(&Type::String),
+                SchemaType::AnyValue => false,
+            };
+            if text && object.pattern.is_none() && object.format.is_none() && object.enum_values.is_none() {
+                object.pattern = Some(TEXT_PATTERN.to_owned());
+            }
+            object.properties.values_mut().for_each(|p| constrain_texts(p, pending));
+            if let Some(AdditionalProperties::RefOr(values)) = object.additional_properties.as_deref_mut() {
+                constrain_texts(values, pending);
+            }
+        }
+        Schema::Array(array) => {
+            if let ArrayItems::RefOrSchema(item) = &mut array.items {
+                constrain_texts(item, pending);
+            }
+        }
+        Schema::OneOf(one) => one.items.iter_mut().for_each(|s| constrain_texts(s, pending)),
+        Schema::AnyOf(any) => any.items.iter_mut().for_each(|s| constrain_texts(s, pending)),
+        Schema::AllOf(all) => all.items.iter_mut().for_each(|s| constrain_texts(s, pending)),
+        _ => {}
+    }
+}
+
+/// The operations anyone may call without signing in (method, path); every other operation of
+/// the API answers 401 to a caller who has not (the authorization tests hold the two together).
+pub const PUBLIC_OPERATIONS: &[(&str, &str)] = &[
+    ("GET", "/api/v1/services"),
+    ("GET", "/api/v1/services/{code}"),
+    ("GET", "/api/v1/agencies"),
+    ("GET", "/api/v1/territories"),
+    ("GET", "/api/v1/territories/boundaries"),
+    ("GET", "/api/v1/ui-config"),
+    ("GET", "/api/v1/duplicates"),
+    ("POST", "/api/v1/classify"),
+    ("POST", "/api/v1/requests"),
+    ("GET", "/api/v1/track/{token}"),
+    ("POST", "/api/v1/track/{token}/{action}"),
+    ("GET", "/api/v1/public/requests/{id}"),
+    ("GET", "/api/v1/analytics/heatmap"),
+    ("GET", "/api/v1/analytics/series"),
+    ("POST", "/api/v1/auth/login"),
+];
+
+/// Documents how staff sign in — a bearer token, or the browser session's cookie (whose writes
+/// also carry `X-CSRF-Token`) — and, on every operation not in [`PUBLIC_OPERATIONS`], that
+/// one of them is required and the `401` of a caller without.
+struct SignIn;
+
+impl utoipa::Modify for SignIn {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityRequirement, SecurityScheme};
+        use utoipa::openapi::{ContentBuilder, Ref, RefOr, ResponseBuilder};
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme("bearer", SecurityScheme::Http(
+            HttpBuilder::new().scheme(HttpAuthScheme::Bearer).description(Some("A token from POST /api/v1/auth/tokens")).build(),
+        ));
+        components.add_security_scheme("session", SecurityScheme::ApiKey(ApiKey::Cookie(ApiKeyValue::with_description(
+            auth::SESSION_COOKIE,
+            "The browser session from POST /api/v1/auth/login; requests that change something also send X-CSRF-Token",
+        ))));
+        let unauthenticated = ResponseBuilder::new()
+            .description("Not signed in")
+            .content("application/problem+json", ContentBuilder::new().schema(Some(Ref::from_schema_name("ProblemDetails"))).build())
+            .build();
+        for (path, item) in openapi.paths.paths.iter_mut() {
+            let operations = [("GET", &mut item.get), ("PUT", &mut item.put), ("POST", &mut item.post), ("DELETE", &mut item.delete), ("PATCH", &mut item.patch)];
+            for (method, operation) in operations {
+                let Some(operation) = operation else { continue };
+                if PUBLIC_OPERATIONS.contains(&(method, path.as_str())) {
+                    continue;
+                }
+                operation.security = Some(vec![SecurityRequirement::new("bearer", Vec::<String>::new()), SecurityRequirement::new("session", Vec::<String>::new())]);
+                operation.responses.responses.entry("401".into()).or_insert_with(|| RefOr::T(unauthenticated.clone()));
+            }
+        }
+    }
 }
 
 /// Documents errors as they are served: every error answer as `application/problem+json`, and
@@ -204,6 +336,23 @@ mod tests {
             }
             Value::Array(a) => a.iter().for_each(|v| refs(v, out)),
             _ => {}
+        }
+    }
+
+    #[test]
+    fn the_documented_body_text_pattern_refuses_what_bodies_refuse() {
+        let pattern = regex::Regex::new(TEXT_PATTERN).unwrap();
+        for text in ["", "Яма\n\tна дороге\r", "\u{a0}", "\u{a0}x"] {
+            assert!(pattern.is_match(text) && !okno_core::request::has_control_chars(text), "{text:?}");
+        }
+        for text in ["\u{0}", "a\u{1f}", "\u{7f}", "\u{85}", "\u{9f}b"] {
+            assert!(!pattern.is_match(text) && okno_core::request::has_control_chars(text), "{text:?}");
+        }
+        let doc = serde_json::to_value(api_routes().1).unwrap();
+        assert_eq!(doc["components"]["schemas"]["Contact"]["properties"]["name"]["pattern"], TEXT_PATTERN);
+        // The texts that must not be blank repeat one pattern (utoipa takes only literals).
+        for (schema, field) in [("RequestDraft", "text"), ("ClassifyInput", "text"), ("TokenRequest", "name")] {
+            assert_eq!(doc["components"]["schemas"][schema]["properties"][field]["pattern"], okno_core::request::REQUIRED_TEXT_PATTERN, "{schema}.{field}");
         }
     }
 

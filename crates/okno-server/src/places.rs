@@ -8,7 +8,7 @@ use crate::state::AppState;
 use axum::extract::State;
 use axum::Json;
 use chrono::Utc;
-use okno_core::{Request, RequestId};
+use okno_core::{LocationFlag, Request, RequestId};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
@@ -32,8 +32,9 @@ pub async fn reload_territories(State(state): State<AppState>, Admin(admin): Adm
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct IssuesQuery {
-    /// Only this flag: `outside_territories`, `outside_region` or `swapped`.
-    pub flag: Option<String>,
+    /// Only this flag.
+    #[param(inline)]
+    pub flag: Option<LocationFlag>,
     /// Requests after this id (the cursor of the previous page).
     #[serde(default)]
     pub after: i64,
@@ -48,5 +49,5 @@ pub struct IssuesQuery {
 #[utoipa::path(get, path = "/api/v1/data-quality/locations", tag = "territories", params(IssuesQuery),
     responses((status = 200, body = Vec<Request>), (status = 401, body = Problem), (status = 403, body = Problem), (status = 422, body = Problem)))]
 pub async fn location_issues(State(state): State<AppState>, Staff(user): Staff, ApiQuery(q): ApiQuery<IssuesQuery>) -> Result<Json<Vec<Request>>, ApiError> {
-    Ok(Json(okno_app::places::location_issues(&state.app, &user, q.flag.as_deref(), RequestId(q.after), q.limit).await?))
+    Ok(Json(okno_app::places::location_issues(&state.app, &user, q.flag, RequestId(q.after), q.limit).await?))
 }

@@ -1,10 +1,10 @@
 //! Systemic problems over HTTP: the list, one problem with its trend, its requests, operators'
 //! changes and a scan on demand (see [`okno_app::problems`]).
 
-use crate::api::RequestPage;
+use crate::api::{PageQuery, RequestPage};
 use crate::auth::{Admin, Staff};
 use crate::error::{ApiError, Problem as ProblemDetails};
-use crate::extract::{ApiJson, ApiPath, ApiQuery};
+use crate::extract::{ApiJson, ApiPath, ApiQuery, CommaList};
 use crate::state::AppState;
 use axum::extract::State;
 use axum::Json;
@@ -20,7 +20,9 @@ use utoipa::IntoParams;
 #[into_params(parameter_in = Query)]
 pub struct ProblemQuery {
     /// States, comma-separated (`proposed`, `accepted`, `dismissed`, `closed`); all by default.
-    pub state: Option<String>,
+    #[param(value_type = Option<Vec<ProblemState>>, style = Form, explode = false)]
+    #[serde(default)]
+    pub state: CommaList<ProblemState>,
     /// Only this topic.
     pub topic: Option<String>,
     /// Only those owned by this agency.
@@ -36,9 +38,8 @@ pub struct ProblemQuery {
 #[utoipa::path(get, path = "/api/v1/problems", tag = "problems", params(ProblemQuery),
     responses((status = 200, body = ProblemPage), (status = 401, body = ProblemDetails), (status = 422, body = ProblemDetails)))]
 pub async fn list(State(state): State<AppState>, Staff(user): Staff, ApiQuery(q): ApiQuery<ProblemQuery>) -> Result<Json<ProblemPage>, ApiError> {
-    let states: Vec<ProblemState> = crate::extract::parse_list("state", q.state.as_deref())?;
     let limit = okno_app::paging::page_limit(q.limit)?;
-    let filter = ProblemFilter { states, topic: q.topic, owner: q.owner.map(Into::into), before_id: q.before, limit };
+    let filter = ProblemFilter { states: q.state.0, topic: q.topic, owner: q.owner.map(Into::into), before_id: q.before, limit };
     Ok(Json(okno_app::problems::list(&state.app, &user, filter).await?))
 }
 
@@ -49,23 +50,12 @@ pub async fn get(State(state): State<AppState>, Staff(user): Staff, ApiPath(id):
     Ok(Json(okno_app::problems::detail(&state.app, &user, id).await?))
 }
 
-/// A page of a problem's requests.
-#[derive(Debug, Deserialize, IntoParams)]
-#[into_params(parameter_in = Query)]
-pub struct ProblemRequestsQuery {
-    /// `next_cursor` of the previous page.
-    pub cursor: Option<String>,
-    /// Page size, 1–500 (default 50).
-    #[param(minimum = 1, maximum = 500)]
-    pub limit: Option<u32>,
-}
-
 /// The requests of a problem, newest first (staff who may read it; agency staff see their
 /// agency's requests only).
-#[utoipa::path(get, path = "/api/v1/problems/{id}/requests", tag = "problems", params(("id" = i64, Path, description = "Problem id"), ProblemRequestsQuery),
+#[utoipa::path(get, path = "/api/v1/problems/{id}/requests", tag = "problems", params(("id" = i64, Path, description = "Problem id"), PageQuery),
     responses((status = 200, body = RequestPage), (status = 401, body = ProblemDetails), (status = 403, body = ProblemDetails), (status = 404, body = ProblemDetails)))]
-pub async fn requests(State(state): State<AppState>, Staff(user): Staff, ApiPath(id): ApiPath<ProblemId>, ApiQuery(q): ApiQuery<ProblemRequestsQuery>) -> Result<Json<RequestPage>, ApiError> {
-    let page = crate::api::ListQuery { cursor: q.cursor, limit: q.limit, ..Default::default() }.into_filter(&user)?;
+pub async fn requests(State(state): State<AppState>, Staff(user): Staff, ApiPath(id): ApiPath<ProblemId>, ApiQuery(q): ApiQuery<PageQuery>) -> Result<Json<RequestPage>, ApiError> {
+    let page = q.into_filter(&user)?;
     let filter = okno_app::problems::requests_filter(&state.app, &user, id, page).await?;
     Ok(Json(crate::api::request_page(&state, &user, filter).await?))
 }

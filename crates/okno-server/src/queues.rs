@@ -10,8 +10,8 @@ use axum::Json;
 use chrono::Utc;
 use okno_app::deadlines::{Queue, QueuePage, QueueQuery, QueueSummary, SummaryQuery};
 
-/// The requests in one queue: `overdue`, `due-today`, `due-soon`, `no-first-reaction`.
-#[utoipa::path(get, path = "/api/v1/queues/{queue}", tag = "control", params(("queue" = String, Path), QueueQuery),
+/// The requests in one queue: `overdue`, `due-today`, `due-soon`, `no-first-reaction`, `unrouted`.
+#[utoipa::path(get, path = "/api/v1/queues/{queue}", tag = "control", params(("queue" = inline(Queue), Path), QueueQuery),
     responses((status = 200, body = QueuePage), (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem)))]
 pub async fn queue(
     State(state): State<AppState>,

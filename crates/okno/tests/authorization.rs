@@ -208,6 +208,26 @@ fn instance_of(path: &str, template: &str) -> bool {
 }
 
 #[test]
+fn the_document_says_which_operations_need_sign_in_as_the_table_does() {
+    let (_, document) = okno_server::api_routes();
+    let mut wrong = Vec::new();
+    for (path, item) in &document.paths.paths {
+        for (method, operation) in [("GET", &item.get), ("POST", &item.post), ("DELETE", &item.delete)] {
+            let Some(operation) = operation else { continue };
+            let documented = operation.security.is_some();
+            for row in ROWS.iter().filter(|r| r.0 == method && instance_of(r.1, path)) {
+                // (a wrong password is a 401 for everyone: that is not about signing in)
+                let anonymous_refused = row.3.starts_with("401") && row.3.split(' ').any(|e| e != "401");
+                if anonymous_refused != documented {
+                    wrong.push(format!("{method} {path}: anonymous gets {} but the document says sign-in is {}", row.3, if documented { "required" } else { "not required" }));
+                }
+            }
+        }
+    }
+    assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+}
+
+#[test]
 fn the_table_names_every_route() {
     let (_, document) = okno_server::api_routes();
     let mut missing = Vec::new();
