@@ -14,6 +14,7 @@ import datetime
 import itertools
 import json
 import os
+import re
 import urllib.request
 
 import schemathesis
@@ -37,6 +38,8 @@ SERVICES = [s["code"] for s in _call("/api/v1/services")]
 AGENCIES = [a["code"] for a in _call("/api/v1/agencies")]
 TERRITORIES = [t["code"] for t in _call("/api/v1/territories")]
 REQUESTS = [r["id"] for r in _call("/api/v1/requests?limit=20")["items"]]
+# Cells of the heat map (a `cell` must be an H3 cell, which a pattern cannot say).
+CELLS = [p["cell"] for p in _call("/api/v1/analytics/heatmap?format=json&resolution=8")["places"][:5]]
 
 
 def _routed_request(service, agency):
@@ -129,11 +132,13 @@ def _valid_text(value):
         (ord(c) < 32 and c not in "\t\n\r") or 127 <= ord(c) <= 159 for c in value)
 
 
-def _set_if_text(body, field, values, required=False):
-    """Names an existing record in `field` where the drawn body has a valid text there, and
-    where it has nothing there when the field is `required` (a value drawn to be refused is left
-    to be refused)."""
-    if _valid_text(body.get(field)) or (required and body.get(field) is None):
+def _set_if_text(body, field, values, required=False, pattern=None):
+    """Names an existing record in `field` where the drawn body has a valid text there (one that
+    also matches the field's `pattern`, when it has one), and where it has nothing there when
+    the field is `required` (a value drawn to be refused is left to be refused)."""
+    value = body.get(field)
+    valid = _valid_text(value) and (pattern is None or re.fullmatch(pattern, value) is not None)
+    if valid or (required and value is None):
         body[field] = pick(values)
 
 
@@ -179,6 +184,8 @@ def map_case(ctx, case):
     elif name == "POST /api/v1/classify" and body is not None:
         _set_if_text(body, "service_code", SERVICES)
         _set_if_text(body, "territory", TERRITORIES)
+    elif name == "GET /api/v1/requests" and isinstance(case.query, dict):
+        _set_if_text(case.query, "cell", CELLS, pattern="[0-9a-f]{15}")
     elif name == "GET /api/v1/duplicates" and isinstance(case.query, dict):
         _set_if_text(case.query, "service", SERVICES)
     elif name == "POST /api/v1/routing-rules" and body is not None:

@@ -65,23 +65,23 @@ export async function mapDrawn(page) {
   return Number(await page.evaluate(() => document.body.dataset.mapDrawn));
 }
 
-/** The centre of the finest heat-map cell nearest to a point that has requests in the last
- * week: where to look on the map for a request filed there. (An H3 cell is placed by the
- * point's finest cell, whose coarser parent need not contain the point itself, so the test
- * clicks the cell's centre rather than the point.) */
-export async function cellCentre(lat, lon) {
+/** The centre of the heat-map cell (resolution 8, as the map draws at zoom 12) that counts
+ * request `id`, filed near `lat`, `lon` in the last week: asked of the API as the signed-in
+ * `page` (an H3 cell counts a request by the cell of its finest cell, whose coarser parent need
+ * not contain the point itself, so the nearest cell is not always the one). */
+export async function cellCentre(page, id, lat, lon) {
   const bbox = [lon - 0.02, lat - 0.01, lon + 0.02, lat + 0.01].join(',');
   const to = new Date(Date.now() + 3 * 3_600_000 + 86_400_000).toISOString().slice(0, 10);
   const from = new Date(Date.now() + 3 * 3_600_000 - 6 * 86_400_000).toISOString().slice(0, 10);
   const map = await (await fetch(`${BASE}/api/v1/analytics/heatmap?resolution=8&bbox=${bbox}&from=${from}&to=${to}`)).json();
-  const centres = map.features.map((f) => {
-    const ring = f.geometry.coordinates[0].slice(0, -1);
-    return { lon: ring.reduce((s, p) => s + p[0], 0) / ring.length, lat: ring.reduce((s, p) => s + p[1], 0) / ring.length };
-  });
-  const distance = (c) => (c.lat - lat) ** 2 + ((c.lon - lon) * Math.cos((lat * Math.PI) / 180)) ** 2;
-  centres.sort((a, b) => distance(a) - distance(b));
-  if (!centres[0]) throw new Error(`no cell with requests near ${lat}, ${lon}`);
-  return centres[0];
+  for (const f of map.features) {
+    const ids = await page.evaluate(async (cell) => (await (await fetch(`/api/v1/requests?cell=${cell}&limit=500`)).json()).items.map((r) => r.id), f.properties.cell);
+    if (ids.includes(id)) {
+      const ring = f.geometry.coordinates[0].slice(0, -1);
+      return { lon: ring.reduce((s, p) => s + p[0], 0) / ring.length, lat: ring.reduce((s, p) => s + p[1], 0) / ring.length };
+    }
+  }
+  throw new Error(`no cell near ${lat}, ${lon} counts request ${id}`);
 }
 
 /** The bytes of a page's bundle as sent over the wire with gzip: the page, its scripts and

@@ -94,10 +94,11 @@ describe('a request through its whole life', () => {
     await page.getByRole('link', { name: String(state.id), exact: true }).waitFor();
     await shoot(page, 'agency-desktop');
     await page.getByRole('link', { name: String(state.id), exact: true }).click();
+    await page.locator('button[data-action=answer]').click();
     await page.getByRole('group', { name: 'Шаблоны ответов' }).getByRole('button').first().click();
     assert.match(await page.getByLabel(/Текст ответа/).inputValue(), /Работы выполнены/);
-    await page.locator('button[data-action=answer]').click();
-    await page.getByRole('status').waitFor();
+    await page.getByRole('button', { name: 'Выполнить: Ответить' }).click();
+    await page.getByRole('status').getByText('Действие «Ответить» выполнено').waitFor();
     await page.getByText('Дан ответ').first().waitFor();
     assertClean(page);
   });
@@ -114,11 +115,11 @@ describe('a request through its whole life', () => {
   it('the heat map shows the new request in its cell, and staff see it behind the cell', async () => {
     const page = await openPage(browser);
     await signIn(page, USERS.operator);
-    // The pin was clicked at the portal map's centre; ask the API where the request lies and
-    // look at its cell on the map.
+    // The pin was clicked at the portal map's centre; ask the API which cell counts the request
+    // and look at that cell on the map.
     await page.goto('/console');
     const request = await page.evaluate(async (id) => (await fetch(`/api/v1/requests/${id}`)).json(), state.id);
-    const centre = await cellCentre(request.coordinates.lat, request.coordinates.lon);
+    const centre = await cellCentre(page, state.id, request.coordinates.lat, request.coordinates.lon);
     await page.goto(`/map?lat=${centre.lat}&lon=${centre.lon}&zoom=12&window=7`);
     await mapDrawn(page);
     await page.getByTestId('map').click();
@@ -128,6 +129,41 @@ describe('a request through its whole life', () => {
     await details.getByRole('link', { name: `№${state.id}` }).waitFor();
     await shoot(page, 'map-cell-desktop');
     assertClean(page);
+  });
+});
+
+describe('the request page', () => {
+  it('offers only the actions open now, each with its own checked form, and words refusals in Russian', async () => {
+    const filed = await fileRequest({ service_code: 'pothole', text: `Яма на проезде ${MARK}-actions`, lat: 59.93, lon: 30.31 });
+    const page = await openPage(browser);
+    await signIn(page, USERS.operator);
+    await page.goto(`/console/requests/${filed.id}`);
+    await page.locator('button[data-action=route]').waitFor();
+    const offered = await page.locator('button[data-action]').evaluateAll((buttons) => buttons.map((b) => b.dataset.action));
+    // (the pothole service routes itself to the roads committee)
+    for (const closed of ['close', 'rate', 'reopen', 'resume-deadline']) assert.ok(!offered.includes(closed), `${closed} is not offered to a routed request: ${offered}`);
+    // Routing asks for the agency first, before anything is sent.
+    await page.locator('button[data-action=route]').click();
+    await page.getByRole('button', { name: 'Выполнить: Направить' }).click();
+    await page.locator('#action-agency-error').getByText('обязательное поле').waitFor();
+    await shoot(page, 'request-actions-desktop');
+    // Someone else rejects it meanwhile; rejecting it again is refused, in Russian.
+    await page.locator('button[data-action=reject]').click();
+    await page.getByLabel(/Причина/).fill('Не по адресу');
+    const other = await openPage(browser);
+    await signIn(other, USERS.operator);
+    await other.goto(`/console/requests/${filed.id}`);
+    await other.locator('button[data-action=reject]').click();
+    await other.getByLabel(/Причина/).fill('Повтор');
+    await other.getByRole('button', { name: 'Выполнить: Отклонить' }).click();
+    await other.getByRole('status').waitFor();
+    await page.getByRole('button', { name: 'Выполнить: Отклонить' }).click();
+    const text = await page.getByRole('alert').textContent();
+    assert.match(text, /«Отклонить» недоступно: обращение в статусе «Отклонено»/);
+    assert.doesNotMatch(text, /[a-z]{4,}/, `no English: ${text}`);
+    const timeline = await page.getByTestId('timeline').textContent();
+    assert.ok(!/\bweb\b/.test(timeline), `the citizen is named in Russian: ${timeline}`);
+    // (the refused call is logged by the browser as a failed load, so the page is not "clean")
   });
 });
 
@@ -208,6 +244,81 @@ describe('the situation screen', () => {
     await page.locator('select[name=measure]').selectOption('per_1000');
     await page.waitForFunction(() => document.querySelector('[data-testid=map-total]'));
     await shoot(page, 'map-territories-desktop');
+    assertClean(page);
+  });
+
+  it('colours only places with requests, writes out its scale, and says when a window is empty', async () => {
+    const page = await openPage(browser);
+    await page.goto('/map?window=7');
+    await mapDrawn(page);
+    const classes = await page.getByTestId('legend').getByRole('listitem').allTextContents();
+    const table = page.getByTestId('places-table');
+    await table.locator('summary').click();
+    const counts = (await table.locator('tbody tr td:first-of-type').allTextContents()).map((c) => Number(c.replace(/\D/g, '')));
+    const fewest = Math.min(...counts.filter((c) => c > 0));
+    assert.match(classes[0], new RegExp(`^\\D*${fewest}(\\D|$)`), `the first class starts at the fewest requests a place has (${fewest}): ${classes.join(' | ')}`);
+    assert.ok(classes.at(-1).includes('нет обращений'), `places with none are shown as such: ${classes.join(' | ')}`);
+    await page.locator('select[name=measure]').selectOption('change');
+    await page.getByTestId('legend').getByText(/%/).first().waitFor();
+    await page.goto('/map?end=2015-01-01&window=7');
+    await mapDrawn(page);
+    await page.getByTestId('map-total').getByText(/обращений нет/).waitFor();
+    assert.equal(await page.getByTestId('legend').count(), 0, 'no scale for an empty map');
+    assertClean(page);
+  });
+
+  it('lists behind a place the very requests its count counts, and keeps the place current', async () => {
+    const page = await openPage(browser);
+    await signIn(page, USERS.operator);
+    await page.goto('/map');
+    await mapDrawn(page);
+    await page.getByText('Территории', { exact: true }).click();
+    await page.locator('select[name=category]').selectOption('roads');
+    await page.locator('select[name=status]').selectOption('open');
+    await page.waitForLoadState('networkidle');
+    const table = page.getByTestId('places-table');
+    await table.locator('summary').click();
+    // The place with the fewest requests (but some), so that its whole list fits one page.
+    const counts = (await table.locator('tbody tr td:first-of-type').allTextContents()).map((c) => Number(c.replace(/\D/g, '')));
+    const row = counts.reduce((best, c, i) => (c > 0 && (best < 0 || c < counts[best]) ? i : best), -1);
+    assert.ok(row >= 0 && counts[row] <= 20, `a territory with a few open road requests: ${counts}`);
+    const place = table.locator('tbody tr').nth(row);
+    const name = (await place.locator('th').textContent()).trim();
+    await place.getByRole('button').click();
+    const details = page.getByTestId('place-details');
+    await details.getByRole('heading', { name }).waitFor();
+    await details.getByText(`Обращений: ${counts[row]}`).waitFor();
+    await page.waitForFunction((n) => document.querySelectorAll('[data-testid=place-details] li').length === n, counts[row]);
+    for (const badge of await details.locator('.badge').allTextContents()) {
+      assert.ok(!['Закрыто', 'Отклонено', 'Дубликат'].includes(badge.trim()), `only open requests: ${badge}`);
+    }
+    await shoot(page, 'map-place-desktop');
+    // Another window: the chosen place stays chosen, with this window's count (as the table has it).
+    const total = await page.getByTestId('map-total').textContent();
+    await page.locator('select[name=window]').selectOption('90');
+    await page.waitForFunction((before) => document.querySelector('[data-testid=map-total]')?.textContent !== before, total);
+    await page.waitForFunction((place) => {
+      const row = [...document.querySelectorAll('[data-testid=places-table] tbody tr')].find((r) => r.querySelector('th')?.textContent?.trim() === place);
+      const count = row?.querySelector('td')?.textContent?.replace(/\D/g, '');
+      return !!count && !!document.querySelector('[data-testid=place-details]')?.textContent?.includes(`Обращений: ${count}`);
+    }, name);
+    // Hexagons: a territory is no longer on the map, so it is no longer chosen.
+    await page.getByLabel('Соты', { exact: true }).check();
+    await details.waitFor({ state: 'detached' });
+    assertClean(page);
+  });
+
+  it('draws the year before on the series, with dates and a scale in the reader’s language', async () => {
+    const page = await openPage(browser, { lang: 'en' });
+    await page.goto('/map?window=90');
+    await mapDrawn(page);
+    const chart = page.locator('.chart').first();
+    await chart.locator('.line-before').waitFor({ state: 'attached' });
+    const caption = await chart.locator('figcaption').textContent();
+    assert.match(caption, /a year before/);
+    assert.doesNotMatch(caption, /\d{4}-\d{2}-\d{2}/, 'dates are written for people');
+    assert.doesNotMatch(await page.locator('body').textContent(), /max \d/);
+    await shoot(page, 'map-english-desktop');
     assertClean(page);
   });
 
@@ -305,7 +416,7 @@ describe('access and safety', () => {
     await page.locator('table.requests').getByText(`${MARK}xss`, { exact: false }).waitFor();
     await page.goto(`/console/requests/${filed.id}`);
     await page.getByTestId('request-text').waitFor();
-    const centre = await cellCentre(59.9352, 30.3201);
+    const centre = await cellCentre(page, filed.id, 59.9352, 30.3201);
     await page.goto(`/map?lat=${centre.lat}&lon=${centre.lon}&zoom=12&window=7`);
     await mapDrawn(page);
     await page.getByTestId('map').click();
@@ -327,7 +438,7 @@ describe('access and safety', () => {
     await page.getByLabel('Описание').fill('Яма на дороге у дома, глубокая');
     await page.getByLabel('Телефон').fill('позвоните мне');
     await page.getByRole('button', { name: 'Отправить' }).click();
-    await page.locator('#phone-error').getByText(/digits/).waitFor();
+    await page.locator('#phone-error').getByText('неверный формат').waitFor();
     await shoot(page, 'portal-errors-desktop');
     page.problems = page.problems.filter((p) => !/422/.test(p));
     assertClean(page);

@@ -1,11 +1,21 @@
 // The JSON API as the UI uses it: typed calls, problem details turned into errors that carry
 // the server's per-field messages, and the CSRF token the session needs for state changes.
 
-/** A field the server found wrong, with its message. */
+/** A field the server found wrong: its name, the stable code of the problem (which the UI
+ * words in its language) and the server's English message. */
 export interface FieldError {
   field: string;
+  code: string;
   message: string;
 }
+
+/** Why the server refused an action on a request (its `refusal`), which the UI words. */
+export type Refusal =
+  | { kind: 'not_permitted'; action: string }
+  | { kind: 'transition'; action: string; status: string }
+  | { kind: 'clock_not_stopped' }
+  | { kind: 'clock_already_stopped' }
+  | { kind: 'extensions_used'; allowed: number };
 
 /** An RFC 7807 problem returned by the API, or a network failure (status 0). */
 export class ApiError extends Error {
@@ -14,13 +24,9 @@ export class ApiError extends Error {
     readonly title: string,
     readonly detail: string,
     readonly errors: FieldError[] = [],
+    readonly refusal: Refusal | null = null,
   ) {
     super(detail || title);
-  }
-
-  /** The server's message for one form field, if it named that field. */
-  forField(field: string): string | undefined {
-    return this.errors.find((e) => e.field === field)?.message;
   }
 }
 
@@ -50,7 +56,7 @@ async function call<T>(method: string, path: string, body?: unknown): Promise<T>
   const text = await response.text();
   const data = text ? JSON.parse(text) : undefined;
   if (!response.ok) {
-    throw new ApiError(response.status, data?.title ?? response.statusText, data?.detail ?? '', data?.errors ?? []);
+    throw new ApiError(response.status, data?.title ?? response.statusText, data?.detail ?? '', data?.errors ?? [], data?.refusal ?? null);
   }
   return data as T;
 }
@@ -153,6 +159,13 @@ export interface Event {
   text: string | null;
   old_due_at: string | null;
   new_due_at: string | null;
+}
+
+/** An action open to the caller on a request now, with the fields its body requires and takes. */
+export interface ActionChoice {
+  action: string;
+  required: string[];
+  optional: string[];
 }
 
 /** A request as the citizen holding its token sees it. */

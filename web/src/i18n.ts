@@ -39,6 +39,17 @@ const messages = {
   error_network: ['Сервер недоступен. Проверьте соединение и повторите.', 'The server cannot be reached. Check the connection and try again.'],
   not_found: ['Страница не найдена', 'Page not found'],
   forbidden: ['Нет доступа', 'Access denied'],
+  error_invalid: ['Проверьте данные', 'Please check the input'],
+  error_bad_request: ['Запрос не удалось прочитать', 'The request could not be read'],
+  error_rate_limited: ['Слишком много запросов. Повторите через минуту.', 'Too many requests. Try again in a minute.'],
+  error_internal: ['Ошибка на сервере. Повторите позже.', 'Something went wrong on the server. Try again later.'],
+  error_not_found_item: ['Не найдено', 'Not found'],
+  error_conflict: ['Действие не выполнено: состояние изменилось. Обновите страницу.', 'Not done: the state has changed. Reload the page.'],
+  refusal_not_permitted: ['У вас нет права на действие «{action}» с этим обращением.', 'You may not “{action}” this request.'],
+  refusal_transition: ['Действие «{action}» недоступно: обращение в статусе «{status}».', '“{action}” is not possible: the request is {status}.'],
+  refusal_clock_not_stopped: ['Срок не приостановлен — возобновлять нечего.', 'The deadline is not paused, so there is nothing to resume.'],
+  refusal_clock_already_stopped: ['Срок уже приостановлен.', 'The deadline is already paused.'],
+  refusal_extensions_used: ['Все продления срока ({allowed}) уже использованы.', 'All deadline extensions ({allowed}) are used.'],
   need_login: ['Войдите, чтобы открыть эту страницу.', 'Sign in to open this page.'],
   none: ['—', '—'],
   save: ['Сохранить', 'Save'],
@@ -132,9 +143,20 @@ const messages = {
   map_count: ['Обращений: {count}', 'Requests: {count}'],
   map_previous: ['В прошлом периоде: {count}', 'Previous period: {count}'],
   map_per_1000: ['На 1000 жителей: {rate}', 'Per 1,000 residents: {rate}'],
-  map_legend: ['Шкала цвета', 'Colour scale'],
-  map_legend_low: ['меньше', 'fewer'],
-  map_legend_high: ['больше', 'more'],
+  chart_count: ['обращений: {count}', 'requests: {count}'],
+  chart_year_before: ['год назад: {count}', 'a year before: {count}'],
+  chart_now: ['этот год', 'this year'],
+  chart_year_ago: ['год назад', 'a year before'],
+  map_legend_change: ['Изменение к прошлому периоду', 'Change vs the previous period'],
+  map_legend_none: ['нет обращений', 'no requests'],
+  map_nothing: ['С {from} по {to} обращений нет. Выберите другой период или снимите фильтры.', 'No requests from {from} to {to}. Choose another window or clear the filters.'],
+  map_cell: ['Участок карты', 'Map cell'],
+  map_change: ['Изменение: {change}', 'Change: {change}'],
+  map_table: ['Таблица мест ({n})', 'Places as a table ({n})'],
+  map_table_territory: ['Территория', 'Territory'],
+  map_table_cell: ['Ячейка H3', 'H3 cell'],
+  map_table_previous: ['В прошлом периоде', 'Previous period'],
+  map_table_change: ['Изменение', 'Change'],
   map_series: ['По дням', 'By day'],
   panel_alerts: ['Всплески', 'Spike alerts'],
   panel_overdue: ['Просрочено по ведомствам', 'Overdue by agency'],
@@ -161,6 +183,10 @@ const messages = {
   problems_owner: ['Ответственное ведомство', 'Owner'],
   problems_extent: ['Охват', 'Extent'],
   problems_radius: ['в радиусе {m} м', 'within {m} m'],
+  metres: ['{m} м', '{m} m'],
+  map_zoom_in: ['Приблизить', 'Zoom in'],
+  map_zoom_out: ['Отдалить', 'Zoom out'],
+  event_escalated_step: ['Эскалация, ступень {level}: срок {due} прошёл', 'Escalation step {level}: the deadline {due} has passed'],
   problems_note: ['Примечание', 'Note'],
   problems_sample: ['Что пишут жители', 'What residents write'],
   problems_decision: ['Решение', 'Decision'],
@@ -212,10 +238,18 @@ const messages = {
   ],
   track_followers: ['Ещё жителей сообщили об этом: {n}', 'Other residents who reported it: {n}'],
   request_actions: ['Действия', 'Actions'],
-  request_comment: ['Текст ответа, причина или комментарий', 'Answer text, reason or comment'],
   request_agency_pick: ['Ведомство', 'Agency'],
   request_new_due: ['Новый срок', 'New deadline'],
-  request_done: ['Готово: {action}', 'Done: {action}'],
+  request_done: ['Действие «{action}» выполнено', '“{action}” done'],
+  request_no_actions: ['Сейчас с обращением нельзя ничего сделать.', 'Nothing can be done with this request now.'],
+  action_do: ['Выполнить: {action}', 'Do: {action}'],
+  action_text_answer: ['Текст ответа', 'Answer text'],
+  action_text_reason: ['Причина', 'Reason'],
+  action_text_comment: ['Комментарий', 'Comment'],
+  action_service: ['Новая тема', 'New topic'],
+  action_duplicate_of: ['Номер основного обращения', 'Number of the original request'],
+  action_rating: ['Оценка', 'Rating'],
+  action_due_hint: ['Время московское', 'Moscow time'],
   request_channel: ['Канал', 'Channel'],
   request_territory: ['Территория', 'Territory'],
   request_overdue: ['просрочено', 'overdue'],
@@ -329,6 +363,10 @@ const ACTION: Record<string, [string, string]> = {
   reopen: ['Вернуть в работу', 'Reopen'],
   reject: ['Отклонить', 'Reject'],
   comment: ['Комментарий', 'Comment'],
+  'pause-deadline': ['Приостановить срок', 'Pause deadline'],
+  'resume-deadline': ['Возобновить срок', 'Resume deadline'],
+  rate: ['Оценить', 'Rate'],
+  reclassify: ['Сменить тему', 'Change topic'],
 };
 
 const ALERT_STATE: Record<string, [string, string]> = {
@@ -351,6 +389,67 @@ function pick(table: Record<string, [string, string]>, code: string, language: L
 
 /** A status's name. */
 export const statusName = (code: string, language: Lang) => pick(STATUS, code, language);
+
+/** What a field error's stable code says, in either language. */
+const ERROR_CODE: Record<string, [string, string]> = {
+  required: ['обязательное поле', 'is required'],
+  too_long: ['слишком длинно', 'is too long'],
+  too_short: ['слишком коротко', 'is too short'],
+  too_many: ['слишком много значений', 'has too many values'],
+  out_of_range: ['значение вне допустимых пределов', 'is out of range'],
+  invalid_format: ['неверный формат', 'has the wrong format'],
+  unknown_value: ['такого значения нет', 'is not a known value'],
+  not_allowed: ['недопустимое значение', 'is not allowed'],
+  taken: ['уже занято', 'is taken'],
+  wrong_type: ['неверный тип значения', 'has the wrong type'],
+  unknown_field: ['лишнее поле', 'is not a field here'],
+  invalid: ['неверное значение', 'is invalid'],
+};
+
+/** The fields the server may name, as a person calls them. */
+const FIELD: Record<string, [string, string]> = {
+  text: ['Текст', 'Text'],
+  address: ['Адрес', 'Address'],
+  service_code: ['Тема', 'Topic'],
+  service: ['Тема', 'Topic'],
+  agency: ['Ведомство', 'Agency'],
+  territory: ['Территория', 'Territory'],
+  due_at: ['Новый срок', 'New deadline'],
+  rating: ['Оценка', 'Rating'],
+  duplicate_of: ['Номер основного обращения', 'Number of the original request'],
+  media_url: ['Ссылка на фото', 'Photo link'],
+  lat: ['Место на карте', 'Place on the map'],
+  lon: ['Место на карте', 'Place on the map'],
+  'contact.name': ['Имя', 'Name'],
+  'contact.email': ['Эл. почта', 'E-mail'],
+  'contact.phone': ['Телефон', 'Phone'],
+  login: ['Логин', 'Login'],
+  password: ['Пароль', 'Password'],
+  title: ['Название', 'Title'],
+  owner: ['Ответственное ведомство', 'Owning agency'],
+  note: ['Комментарий', 'Note'],
+  keywords: ['Ключевые слова', 'Keywords'],
+  state: ['Состояние', 'State'],
+};
+
+/** Who acted, for the actors that are not staff logins. */
+const ACTOR: Record<string, [string, string]> = {
+  system: ['система', 'system'],
+  citizen: ['заявитель', 'citizen'],
+  web: ['заявитель, сайт', 'citizen, web'],
+  api: ['API', 'API'],
+  open311: ['Open311', 'Open311'],
+  import: ['импорт', 'import'],
+};
+
+/** Who acted on a request: a login as it is, the system and the citizen in words. */
+export const actorName = (actor: string, language: Lang) => pick(ACTOR, actor, language);
+
+/** A field error's code in words (the field named apart). */
+export const errorCodeText = (code: string, language: Lang) => pick(ERROR_CODE, code in ERROR_CODE ? code : 'invalid', language);
+
+/** A field the server named, as a person calls it. */
+export const fieldName = (field: string, language: Lang) => pick(FIELD, field, language);
 /** An event kind's name. */
 export const eventName = (code: string, language: Lang) => pick(EVENT, code, language);
 /** A channel's name. */

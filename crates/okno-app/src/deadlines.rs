@@ -218,7 +218,8 @@ pub async fn sla_check(store: &dyn okno_store::Store, config: &DeadlineConfig, n
             let mut event = okno_core::NewEvent::new(now, okno_core::EventKind::Escalated, "system");
             event.status = Some(r.status);
             event.agency = r.agency.clone();
-            event.text = Some(format!("escalation step {level}: overdue since {}", due.to_rfc3339()));
+            event.text = Some(level.to_string());
+            event.old_due_at = Some(due);
             if store.escalate(r.id, level, &event, &notifications(config, r, due, level)).await? {
                 report.escalated += 1;
             }

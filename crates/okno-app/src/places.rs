@@ -7,6 +7,7 @@ use crate::in_force::InForce;
 use crate::App;
 use chrono::{DateTime, Utc};
 use okno_core::{Location, Principal, Request, RequestId, TerritoryCode};
+pub use okno_geo::stored_cells_within;
 use okno_geo::{LocationFlag, Placement, Shape, TerritoryIndex};
 use okno_store::{PlacementUpdate, Store};
 use std::collections::{BTreeMap, HashMap};

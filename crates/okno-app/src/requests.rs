@@ -246,6 +246,35 @@ pub async fn act_as_citizen(app: &App, token: &str, action: Action, input: Actio
     public_view(app, updated).await
 }
 
+/// An action a user may take on a request now, with the details it asks for.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
+pub struct ActionChoice {
+    /// The action, as its path names it (`mark-duplicate`).
+    pub action: String,
+    /// Fields of the body it requires.
+    pub required: Vec<String>,
+    /// Fields of the body it also takes.
+    pub optional: Vec<String>,
+}
+
+/// The actions `user` may take on request `id` now — theirs to take, allowed from its status
+/// and with its deadline clock as it stands — each with the details it asks for.
+pub async fn actions(app: &App, user: &Principal, id: RequestId) -> Result<Vec<ActionChoice>> {
+    let request = readable(app, user, id).await?;
+    let service = app.store.service(&request.service_code).await?;
+    let rules = service.as_ref().and_then(|s| app.deadlines.rules_for(&s.code, &s.deadline_regime));
+    let actor = Actor::User(user);
+    let names = |fields: &[&str]| fields.iter().map(|f| (*f).to_owned()).collect();
+    Ok(okno_core::lifecycle::ALL_ACTIONS
+        .into_iter()
+        .filter(|action| okno_core::workflow::refusal(&request, *action, &actor, rules).is_none())
+        .map(|action| {
+            let fields = okno_core::workflow::action_fields(action);
+            ActionChoice { action: action.path_name(), required: names(fields.required), optional: names(fields.optional) }
+        })
+        .collect())
+}
+
 /// Applies `action` to `request` (as read by the caller). The deadline regime is looked up
 /// from its service; reclassification keeps the deadlines already set (the term runs from
 /// registration whatever the topic), so the regime read here holds inside the store's

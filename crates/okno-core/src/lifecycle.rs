@@ -174,6 +174,11 @@ pub const ALL_ACTIONS: [Action; 14] = [
 ];
 
 impl Action {
+    /// The action's name in a path (`mark-duplicate`): [`Action::as_str`] with hyphens.
+    pub fn path_name(self) -> String {
+        self.as_str().replace('_', "-")
+    }
+
     /// The stable name used in the API and error messages.
     pub fn as_str(self) -> &'static str {
         match self {

@@ -124,7 +124,8 @@ string_enum! {
         MarkedDuplicate = "marked_duplicate",
         /// The citizen rated the answer.
         Rated = "rated",
-        /// An overdue request was escalated one step.
+        /// An overdue request was escalated: its text is the step reached (a number), its
+        /// `old_due_at` the deadline that passed.
         Escalated = "escalated",
         /// The deadline was recomputed from the timeline under a changed regime.
         DeadlineRecomputed = "deadline_recomputed",
@@ -726,6 +727,9 @@ pub struct RequestFilter {
     pub created_to: Option<DateTime<Utc>>,
     /// Inside this rectangle.
     pub bbox: Option<BBox>,
+    /// Only requests whose stored H3 cell number lies in this range, both ends included (the
+    /// cells within one cell of the map; see `okno_geo::stored_cells_within`).
+    pub h3_cells: Option<(i64, i64)>,
     /// Containing these words (case- and ё-insensitive), in text or address.
     pub text: Option<String>,
     /// Only requests with a smaller id than this (the cursor of the previous page).

@@ -74,13 +74,31 @@ pub enum ActionError {
     /// The request's status does not allow it.
     #[error(transparent)]
     Transition(#[from] TransitionError),
-    /// The request's deadline does not allow it: its clock is not stopped to resume it (or is
-    /// already stopped), or its regime's extensions are used up.
-    #[error("{0}")]
-    Deadline(String),
+    /// The request's deadline does not allow it.
+    #[error(transparent)]
+    Deadline(#[from] DeadlineRefusal),
     /// The action's details are missing or wrong.
     #[error(transparent)]
     Invalid(#[from] ValidationError),
+}
+
+/// Why a request's deadline does not allow an action.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum DeadlineRefusal {
+    /// Resuming a clock that runs.
+    #[error("the deadline clock is not stopped")]
+    NotStopped,
+    /// Stopping a clock that stands still.
+    #[error("the deadline clock is already stopped")]
+    AlreadyStopped,
+    /// Extending past the extensions the regime allows.
+    #[error("the {regime} regime allows {allowed} extension(s), all used")]
+    ExtensionsUsed {
+        /// The deadline regime's code.
+        regime: String,
+        /// How many extensions it allows.
+        allowed: u32,
+    },
 }
 
 /// The kinds of catalog entries an action may name.
@@ -120,6 +138,51 @@ impl Actor<'_> {
     }
 }
 
+/// Why `actor` cannot take `action` on `request` now, whatever its details: not theirs to take,
+/// not from the request's status, or not with its deadline clock as it stands. `None`: the
+/// action is open to them (its details may still be refused).
+pub fn refusal(request: &Request, action: Action, actor: &Actor<'_>, rules: Option<DeadlineRules<'_>>) -> Option<ActionError> {
+    if !actor.may(action, request) {
+        return Some(ActionError::Forbidden(action));
+    }
+    if let Err(refused) = transition(request.status, action) {
+        return Some(refused.into());
+    }
+    match action {
+        Action::ExtendDeadline => rules
+            .filter(|r| i64::from(request.extensions) >= i64::from(r.regime.max_extensions))
+            .map(|r| DeadlineRefusal::ExtensionsUsed { regime: r.regime.code.clone(), allowed: r.regime.max_extensions }.into()),
+        Action::PauseDeadline if request.paused_at.is_some() => Some(DeadlineRefusal::AlreadyStopped.into()),
+        Action::ResumeDeadline if request.paused_at.is_none() => Some(DeadlineRefusal::NotStopped.into()),
+        _ => None,
+    }
+}
+
+/// The details an action asks for: the fields of [`ActionInput`] it requires and those it
+/// also takes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ActionFields {
+    /// Fields the action cannot go without.
+    pub required: &'static [&'static str],
+    /// Fields it takes when given.
+    pub optional: &'static [&'static str],
+}
+
+/// What `action` asks for in its body ([`plan`] checks the same). A duplicate may also be
+/// marked with a reason alone; this asks for the original, which is what people do.
+pub fn action_fields(action: Action) -> ActionFields {
+    let fields = |required, optional| ActionFields { required, optional };
+    match action {
+        Action::Route => fields(&["agency"], &["text"]),
+        Action::Reclassify => fields(&["service"], &["text"]),
+        Action::MarkDuplicate => fields(&["duplicate_of"], &["text"]),
+        Action::ExtendDeadline => fields(&["text"], &["due_at"]),
+        Action::Rate => fields(&["rating"], &["text"]),
+        Action::IntermediateAnswer | Action::Answer | Action::Reopen | Action::Reject | Action::Comment | Action::PauseDeadline => fields(&["text"], &[]),
+        Action::Start | Action::Close | Action::ResumeDeadline => fields(&[], &["text"]),
+    }
+}
+
 /// Decides what `action` by `actor` at `now` does to `request`, or why it cannot be done.
 /// `exists` tells whether an agency or service code is known (for routing and
 /// reclassification); `rules` are the
@@ -134,8 +197,8 @@ pub fn plan(
     exists: &dyn Fn(CatalogItem, &str) -> bool,
     rules: Option<DeadlineRules<'_>>,
 ) -> Result<RequestUpdate, ActionError> {
-    if !actor.may(action, request) {
-        return Err(ActionError::Forbidden(action));
+    if let Some(refused) = refusal(request, action, actor, rules) {
+        return Err(refused);
     }
     let status = transition(request.status, action)?;
     let mut errors = FieldErrors::default();
@@ -171,12 +234,6 @@ pub fn plan(
         update.due_at = clock.due_at;
         update.paused_at = clock.paused_at;
     };
-    if action == Action::ExtendDeadline
-        && let Some(r) = rules
-        && i64::from(request.extensions) >= i64::from(r.regime.max_extensions)
-    {
-        return Err(ActionError::Deadline(format!("the {} regime allows {} extension(s), all used", r.regime.code, r.regime.max_extensions)));
-    }
     if input.rating.is_some_and(|r| !(1..=5).contains(&r)) {
         errors.add("rating", ErrorCode::OutOfRange, "must be a whole number from 1 to 5");
     }
@@ -221,13 +278,11 @@ pub fn plan(
                 set_clock(&mut update, r.start(now));
             }
         }
-        Action::PauseDeadline if request.paused_at.is_some() => return Err(ActionError::Deadline("the deadline clock is already stopped".into())),
         Action::PauseDeadline if text.is_none() => errors.add("text", ErrorCode::Required, "a reason is required"),
         Action::PauseDeadline => update.paused_at = Some(now),
-        Action::ResumeDeadline => match (request.paused_at, rules) {
-            (None, _) => return Err(ActionError::Deadline("the deadline clock is not stopped".into())),
-            (Some(_), Some(r)) => set_clock(&mut update, r.resume(ClockState { due_at: request.due_at, paused_at: request.paused_at }, now)),
-            (Some(_), None) => update.paused_at = None,
+        Action::ResumeDeadline => match rules {
+            Some(r) => set_clock(&mut update, r.resume(ClockState { due_at: request.due_at, paused_at: request.paused_at }, now)),
+            None => update.paused_at = None,
         },
         Action::Reclassify => match errors.bounded("service", input.service.clone(), MAX_SHORT_CHARS) {
             None => errors.add("service", ErrorCode::Required, "is required"),
@@ -363,6 +418,36 @@ mod tests {
         extended.due_at = update.due_at;
         let again = plan(&extended, Action::ExtendDeadline, &input, &Actor::User(&op), now, &|_, _| true, rules).unwrap_err();
         assert!(again.to_string().contains("all used"), "{again}");
+    }
+
+    #[test]
+    fn the_actions_open_now_are_exactly_those_plan_would_not_refuse_outright() {
+        let config = DeadlineConfig::shipped();
+        let rules = Some(DeadlineRules { config: &config, regime: config.regime("fz59").unwrap() });
+        let op = operator();
+        let open = |r: &Request| -> Vec<Action> {
+            crate::lifecycle::ALL_ACTIONS.into_iter().filter(|a| refusal(r, *a, &Actor::User(&op), rules).is_none()).collect()
+        };
+        let working = request(Status::InProgress, "2021-03-31T23:59:59+03:00");
+        let actions = open(&working);
+        assert!(actions.contains(&Action::PauseDeadline) && !actions.contains(&Action::ResumeDeadline), "{actions:?}");
+        assert!(!actions.contains(&Action::Close) && !actions.contains(&Action::Rate), "{actions:?}");
+        let paused = Request { paused_at: Some(at("2021-03-20T12:00:00+03:00")), ..working.clone() };
+        let actions = open(&paused);
+        assert!(actions.contains(&Action::ResumeDeadline) && !actions.contains(&Action::PauseDeadline), "{actions:?}");
+        let extended = Request { extensions: 1, ..working.clone() };
+        assert!(!open(&extended).contains(&Action::ExtendDeadline));
+        // Whatever is refused outright is refused by plan with the same reason, whatever the details.
+        let everything = ActionInput { agency: Some("water".into()), service: Some("x".into()), text: Some("t".into()), rating: Some(5), duplicate_of: Some(RequestId(9)), ..Default::default() };
+        for r in [&working, &paused, &extended, &request(Status::Closed, "2021-03-31T23:59:59+03:00")] {
+            for action in crate::lifecycle::ALL_ACTIONS {
+                let outright = refusal(r, action, &Actor::User(&op), rules);
+                let planned = plan(r, action, &everything, &Actor::User(&op), at("2021-03-21T12:00:00+03:00"), &|_, _| true, rules);
+                if let Some(refused) = outright {
+                    assert_eq!(planned.unwrap_err(), refused, "{action:?} on {:?}", r.status);
+                }
+            }
+        }
     }
 
     #[test]

@@ -28,6 +28,27 @@ pub const CELL_RESOLUTION: h3o::Resolution = h3o::Resolution::Ten;
 
 pub use okno_core::LocationFlag;
 
+/// The stored cells (at [`CELL_RESOLUTION`]) that lie within the H3 cell written `hex` (as the
+/// heat map names its cells), as the range of their numbers: a coarser cell's descendants at one
+/// resolution share its base cell and first digits, so they are one range of the index.
+pub fn stored_cells_within(hex: &str) -> Result<(i64, i64), String> {
+    let bad = || format!("{hex:?} is not an H3 cell of resolution 0 to 10");
+    let index = u64::from_str_radix(hex, 16).map_err(|_| bad())?;
+    let cell = h3o::CellIndex::try_from(index).map_err(|_| bad())?;
+    let (from, stored) = (u8::from(cell.resolution()), u8::from(CELL_RESOLUTION));
+    if from > stored {
+        return Err(bad());
+    }
+    let digit = |resolution: u8| 3 * u32::from(15 - resolution);
+    let at_stored = (index & !(0xF << 52)) | (u64::from(stored) << 52);
+    let (mut first, mut last) = (at_stored, at_stored);
+    for resolution in from + 1..=stored {
+        first &= !(7 << digit(resolution));
+        last = (last & !(7 << digit(resolution))) | (6 << digit(resolution));
+    }
+    Ok((first as i64, last as i64))
+}
+
 /// Where a point belongs.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Placement {
@@ -247,6 +268,26 @@ mod tests {
 
     fn city() -> TerritoryIndex {
         TerritoryIndex::new(vec![square("west", 30.0, 59.8, 0.2), square("east", 30.2, 59.8, 0.2), square("centre", 30.15, 59.85, 0.02)])
+    }
+
+    #[test]
+    fn a_map_cell_holds_exactly_the_stored_cells_of_its_range() {
+        let point = h3o::LatLng::new(59.94, 30.31).unwrap();
+        for resolution in [h3o::Resolution::Six, h3o::Resolution::Eight, CELL_RESOLUTION] {
+            let parent = point.to_cell(resolution);
+            let (first, last) = stored_cells_within(&format!("{parent:x}")).unwrap();
+            for child in parent.children(CELL_RESOLUTION) {
+                assert!((first..=last).contains(&(u64::from(child) as i64)), "{child} of {parent}");
+            }
+            // A neighbour's stored cells lie outside the range.
+            for neighbour in parent.grid_disk::<Vec<_>>(1).into_iter().filter(|c| *c != parent) {
+                for child in neighbour.children(CELL_RESOLUTION).take(50) {
+                    assert!(!(first..=last).contains(&(u64::from(child) as i64)), "{child} of {neighbour}");
+                }
+            }
+        }
+        assert!(stored_cells_within("not hex").is_err());
+        assert!(stored_cells_within(&format!("{:x}", point.to_cell(h3o::Resolution::Twelve))).is_err());
     }
 
     #[test]

@@ -7,5 +7,5 @@ pub mod index;
 pub mod shape;
 
 pub use features::{read_features, FeatureError, FeatureFields, TerritoryFeature};
-pub use index::{LocationFlag, Overlap, Placement, TerritoryIndex, CELL_RESOLUTION};
+pub use index::{stored_cells_within, LocationFlag, Overlap, Placement, TerritoryIndex, CELL_RESOLUTION};
 pub use shape::{BBox, Polygon, Ring, Shape, ShapeError};

@@ -101,6 +101,11 @@ pub struct ListQuery {
     pub agency: Option<String>,
     /// Territory code.
     pub territory: Option<String>,
+    /// Topic (source category), as the heat map's `category`.
+    pub category: Option<String>,
+    /// Only requests placed in this H3 cell of the heat map (its `cell`, resolution 0–10).
+    #[param(pattern = "^([0-9a-f]{15})?$")]
+    pub cell: Option<String>,
     /// Channel.
     #[param(inline)]
     pub channel: Option<Channel>,
@@ -166,12 +171,15 @@ impl ListQuery {
         if !(1..=MAX_PAGE).contains(&limit) {
             errors.add("limit", ErrorCode::OutOfRange, format!("must be 1 to {MAX_PAGE}"));
         }
+        let h3_cells = present(&self.cell).and_then(|c| okno_app::places::stored_cells_within(c).map_err(|why| errors.add("cell", ErrorCode::InvalidFormat, why)).ok());
         let agency = okno_app::requests::scope_agency(user, present(&self.agency).map(AgencyCode::from))?;
         let filter = RequestFilter {
             services: self.service.0.into_iter().map(ServiceCode::from).collect(),
             statuses: self.status.0,
             agency,
             territory: present(&self.territory).map(TerritoryCode::from),
+            category: present(&self.category).map(String::from),
+            h3_cells,
             channel: self.channel,
             created_from: self.created_from,
             created_to: self.created_to,
@@ -241,7 +249,7 @@ fn parse_action(name: &str) -> Result<Action, ApiError> {
 fn action_names(actions: &[Action]) -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
     utoipa::openapi::ObjectBuilder::new()
         .schema_type(utoipa::openapi::schema::Type::String)
-        .enum_values(Some(actions.iter().map(|a| a.as_str().replace('_', "-"))))
+        .enum_values(Some(actions.iter().map(|a| a.path_name())))
         .into()
 }
 
@@ -266,6 +274,14 @@ impl utoipa::PartialSchema for CitizenActionName {
 }
 
 impl ToSchema for CitizenActionName {}
+
+/// The actions the caller may take on a request now, each with the fields its body requires
+/// and takes: the request page offers these and no others (staff who may read it).
+#[utoipa::path(get, path = "/api/v1/requests/{id}/actions", tag = "requests", params(("id" = i64, Path, description = "Request id")),
+    responses((status = 200, body = [okno_app::requests::ActionChoice]), (status = 403, body = Problem), (status = 404, body = Problem)))]
+pub async fn request_actions(State(state): State<AppState>, Staff(user): Staff, ApiPath(id): ApiPath<RequestId>) -> Result<Json<Vec<okno_app::requests::ActionChoice>>, ApiError> {
+    Ok(Json(okno_app::requests::actions(&state.app, &user, id).await?))
+}
 
 /// Performs a lifecycle action: `route`, `start`, `intermediate-answer`, `answer`,
 /// `extend-deadline`, `pause-deadline`, `resume-deadline`, `close`, `reopen`, `reject`,

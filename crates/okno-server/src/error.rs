@@ -6,7 +6,7 @@ use okno_core::ErrorCode;
 use axum::extract::rejection::PathRejection;
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
-use okno_core::workflow::ActionError;
+use okno_core::workflow::{ActionError, DeadlineRefusal};
 use okno_core::{FieldError, ValidationError};
 use okno_store::StoreError;
 use serde::Serialize;
@@ -36,6 +36,9 @@ pub enum ApiError {
     /// The action conflicts with the current state (409).
     #[error("{0}")]
     Conflict(String),
+    /// An action on a request refused for a reason a client words itself (403 or 409).
+    #[error("{1}")]
+    Refused(Refusal, String),
     /// Too many attempts from this client (429).
     #[error("too many requests; retry in {0} s")]
     TooManyRequests(u64),
@@ -61,6 +64,37 @@ pub struct Problem {
     /// For invalid input: each field's problem.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub errors: Vec<FieldError>,
+    /// For an action on a request that was refused: why, in terms a client can word.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub refusal: Option<Refusal>,
+}
+
+/// Why an action on a request was refused, for clients to word in their own language (`detail`
+/// says it in English).
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Refusal {
+    /// The caller may not take this action on this request (403).
+    NotPermitted {
+        /// The action, as its path names it (`mark-duplicate`).
+        action: String,
+    },
+    /// The request's status does not allow the action (409).
+    Transition {
+        /// The action, as its path names it.
+        action: String,
+        /// The request's status.
+        status: okno_core::Status,
+    },
+    /// Resuming a deadline clock that runs (409).
+    ClockNotStopped,
+    /// Stopping a deadline clock that stands still (409).
+    ClockAlreadyStopped,
+    /// Extending a deadline whose regime's extensions are used up (409).
+    ExtensionsUsed {
+        /// How many extensions the regime allows.
+        allowed: u32,
+    },
 }
 
 impl ApiError {
@@ -73,6 +107,8 @@ impl ApiError {
             ApiError::Forbidden(_) => (StatusCode::FORBIDDEN, "/problems/forbidden", "Forbidden"),
             ApiError::NotFound(_) => (StatusCode::NOT_FOUND, "/problems/not-found", "Not found"),
             ApiError::Conflict(_) => (StatusCode::CONFLICT, "/problems/conflict", "Conflict with the current state"),
+            ApiError::Refused(Refusal::NotPermitted { .. }, _) => (StatusCode::FORBIDDEN, "/problems/forbidden", "Forbidden"),
+            ApiError::Refused(..) => (StatusCode::CONFLICT, "/problems/conflict", "Conflict with the current state"),
             ApiError::TooManyRequests(_) => (StatusCode::TOO_MANY_REQUESTS, "/problems/rate-limited", "Too many requests"),
             ApiError::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "/problems/internal", "Internal error"),
         }
@@ -92,8 +128,12 @@ impl IntoResponse for ApiError {
         }
         let detail = self.to_string();
         let retry_after = match &self { ApiError::TooManyRequests(s) => Some(*s), _ => None };
-        let errors = match self { ApiError::Invalid(errors) => errors, _ => Vec::new() };
-        let body = Problem { kind, title, status: status.as_u16(), detail, errors };
+        let (errors, refusal) = match self {
+            ApiError::Invalid(errors) => (errors, None),
+            ApiError::Refused(refusal, _) => (Vec::new(), Some(refusal)),
+            _ => (Vec::new(), None),
+        };
+        let body = Problem { kind, title, status: status.as_u16(), detail, errors, refusal };
         let mut response = (status, axum::Json(body)).into_response();
         let headers = response.headers_mut();
         headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/problem+json"));
@@ -112,10 +152,13 @@ impl From<ValidationError> for ApiError {
 
 impl From<ActionError> for ApiError {
     fn from(e: ActionError) -> Self {
+        let detail = e.to_string();
         match e {
-            ActionError::Forbidden(_) => ApiError::Forbidden(e.to_string()),
-            ActionError::Transition(t) => ApiError::Conflict(t.to_string()),
-            ActionError::Deadline(why) => ApiError::Conflict(why),
+            ActionError::Forbidden(action) => ApiError::Refused(Refusal::NotPermitted { action: action.path_name() }, detail),
+            ActionError::Transition(t) => ApiError::Refused(Refusal::Transition { action: t.action.path_name(), status: t.from }, detail),
+            ActionError::Deadline(DeadlineRefusal::NotStopped) => ApiError::Refused(Refusal::ClockNotStopped, detail),
+            ActionError::Deadline(DeadlineRefusal::AlreadyStopped) => ApiError::Refused(Refusal::ClockAlreadyStopped, detail),
+            ActionError::Deadline(DeadlineRefusal::ExtensionsUsed { allowed, .. }) => ApiError::Refused(Refusal::ExtensionsUsed { allowed }, detail),
             ActionError::Invalid(v) => v.into(),
         }
     }
@@ -186,7 +229,7 @@ mod tests {
         assert_eq!(status_and_detail(AppError::NotFound("no request 7".into())), (404, "no request 7".to_owned()));
         assert_eq!(status_and_detail(AppError::Conflict("taken".into())).0, 409);
         assert_eq!(refused(ActionError::Forbidden(Action::Close)), 403);
-        assert_eq!(refused(ActionError::Deadline("the deadline clock is not stopped".into())), 409);
+        assert_eq!(refused(ActionError::Deadline(DeadlineRefusal::NotStopped)), 409);
         assert_eq!(refused(ActionError::Transition(TransitionError { from: Status::Closed, action: Action::Answer })), 409);
         let store = AppError::from(StoreError::Corrupt("secret table detail".into()));
         assert_eq!(status_and_detail(store), (500, "internal error".to_owned()), "a database cause never reaches a client");

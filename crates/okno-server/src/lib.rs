@@ -76,6 +76,7 @@ pub fn api_routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(duplicates::for_request))
         .routes(routes!(duplicates::for_form))
         .routes(routes!(api::request_contact))
+        .routes(routes!(api::request_actions))
         .routes(routes!(api::act))
         .routes(routes!(api::public_request))
         .routes(routes!(api::track))

@@ -321,6 +321,10 @@ pub fn list_requests(filter: &RequestFilter) -> (String, Vec<Bind>) {
     if let Some(cat) = &filter.category {
         c.push(" AND category = ?", Bind::Text(Some(cat.clone())));
     }
+    if let Some((first, last)) = filter.h3_cells {
+        c.push(" AND h3_cell >= ?", Bind::Int(Some(first)));
+        c.push(" AND h3_cell <= ?", Bind::Int(Some(last)));
+    }
     if let Some(ch) = filter.channel {
         c.push(" AND channel = ?", Bind::Text(Some(ch.as_str().to_owned())));
     }

@@ -55,6 +55,7 @@ const ROWS: &[Row] = &[
     ("GET", "/api/v1/requests/{id}", None, "401 401 200 403 200 200 200"),
     ("GET", "/api/v1/requests/{id}/events", None, "401 401 200 403 200 200 200"),
     ("GET", "/api/v1/requests/{id}/duplicates", None, "401 401 200 403 200 200 200"),
+    ("GET", "/api/v1/requests/{id}/actions", None, "401 401 200 403 200 200 200"),
     // (the demo trains no model, so a caller let through learns there is no prediction)
     ("GET", "/api/v1/requests/{id}/prediction", None, "401 401 404 403 404 404 404"),
     ("GET", "/api/v1/requests/{id}/contact", None, "401 401 200 403 403 200 200"),

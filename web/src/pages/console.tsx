@@ -3,13 +3,14 @@
 // the lifecycle actions; the triage queue with keyboard shortcuts; deadline queues; alerts.
 import { useEffect, useRef, useState } from 'preact/hooks';
 import { Alert, Contact, Event as RequestEvent, Explained, FeatureName, get, post, query, QueueCounts, Request, RequestPage, TriageItem } from '../api';
-import { actionName, ALERT_STATES, alertStateName, channelName, eventName, formatNumber, formatTime, MessageKey, statusName, STATUSES, topicName, useT, Lang } from '../i18n';
+import { actorName, ALERT_STATES, alertStateName, channelName, eventName, formatNumber, formatTime, MessageKey, statusName, STATUSES, topicName, useT, Lang } from '../i18n';
 import { navigate } from '../router';
 import { agencyChoices, agencyName, boundaries, Catalog, isCenterStaff, me, serviceChoices, serviceName, territoryName } from '../session';
 import { useObservable } from '../state';
 import { Choice, ErrorMessage, Field, Loading, Section, StatusBadge } from '../ui/common';
 import { useCatalog, useLoad } from '../ui/hooks';
 import { RegionMap } from '../ui/map';
+import { ActionsPanel } from './actions';
 
 /** Sub-pages of the console. */
 export function ConsoleNav({ current }: { current: string }) {
@@ -129,20 +130,6 @@ export function RequestList() {
   );
 }
 
-/** The actions the request page offers; `center`: only the management center's staff. */
-const ACTIONS: { action: string; center?: boolean }[] = [
-  { action: 'route', center: true },
-  { action: 'start' },
-  { action: 'intermediate-answer' },
-  { action: 'answer' },
-  { action: 'extend-deadline' },
-  { action: 'mark-duplicate', center: true },
-  { action: 'close' },
-  { action: 'reopen' },
-  { action: 'reject' },
-  { action: 'comment' },
-];
-
 /** The request page: everything about one request and what can be done with it. */
 export function RequestPageView({ id, templates = [] }: { id: string; templates?: string[] }) {
   const { t, lang } = useT();
@@ -150,30 +137,8 @@ export function RequestPageView({ id, templates = [] }: { id: string; templates?
   const user = useObservable(me);
   const request = useLoad(() => get<Request>(`/requests/${id}`), [id]);
   const events = useLoad(() => get<RequestEvent[]>(`/requests/${id}/events`), [id, request.data?.updated_at]);
-  const [text, setText] = useState('');
-  const [agency, setAgency] = useState('');
-  const [dueAt, setDueAt] = useState('');
-  const [done, setDone] = useState('');
-  const [error, setError] = useState<unknown>(null);
   if (!request.data) return request.error ? <ErrorMessage error={request.error} /> : <Loading />;
   const r = request.data;
-  const act = async (action: string) => {
-    setError(null);
-    setDone('');
-    try {
-      await post(`/requests/${r.id}/${action}`, {
-        text: text.trim() || undefined,
-        agency: agency || undefined,
-        due_at: dueAt ? new Date(dueAt).toISOString() : undefined,
-      });
-      setDone(t('request_done', { action: actionName(action, lang) }));
-      setText('');
-      request.reload();
-    } catch (e) {
-      setError(e);
-    }
-  };
-  const available = ACTIONS.filter((a) => !a.center || isCenterStaff(user));
   return (
     <div class="request-page">
       {user?.role !== 'agency_staff' && <ConsoleNav current="" />}
@@ -219,49 +184,13 @@ export function RequestPageView({ id, templates = [] }: { id: string; templates?
               </div>
             )}
           </Section>
-          <Section title={t('request_actions')}>
-            <form class="actions" onSubmit={(e) => e.preventDefault()}>
-              {templates.length > 0 && (
-                <div class="templates" role="group" aria-label={t('agency_templates')}>
-                  {templates.map((tpl) => (
-                    <button key={tpl} type="button" class="small" onClick={() => setText(tpl)}>
-                      {tpl.slice(0, 40)}…
-                    </button>
-                  ))}
-                </div>
-              )}
-              <Field id="action-text" label={t('request_comment')}>
-                <textarea id="action-text" rows={3} value={text} onInput={(e) => setText((e.target as HTMLTextAreaElement).value)} />
-              </Field>
-              {isCenterStaff(user) && (
-                <Field id="action-agency" label={t('request_agency_pick')}>
-                  <Choice id="action-agency" value={agency} empty="—" options={agencyChoices(cat, lang)} onChange={setAgency} />
-                </Field>
-              )}
-              <Field id="action-due" label={t('request_new_due')}>
-                <input id="action-due" type="datetime-local" value={dueAt} onInput={(e) => setDueAt((e.target as HTMLInputElement).value)} />
-              </Field>
-              <div class="buttons">
-                {available.map((a) => (
-                  <button key={a.action} type="button" data-action={a.action} onClick={() => act(a.action)}>
-                    {actionName(a.action, lang)}
-                  </button>
-                ))}
-              </div>
-              {done && (
-                <p class="success" role="status">
-                  {done}
-                </p>
-              )}
-              <ErrorMessage error={error} />
-            </form>
-          </Section>
+          <ActionsPanel request={r} templates={templates} onDone={request.reload} />
           <Section title={t('request_timeline')}>
             {events.data ? (
               <ol class="timeline" data-testid="timeline">
                 {events.data.map((e) => (
                   <li key={e.id}>
-                    <time>{formatTime(e.at, lang)}</time> <strong>{eventName(e.kind, lang)}</strong> <span class="muted">{e.actor}</span>
+                    <time>{formatTime(e.at, lang)}</time> <strong>{eventName(e.kind, lang)}</strong> <span class="muted">{actorName(e.actor, lang)}</span>
                     {e.agency && <span> → {agencyName(cat, e.agency, lang)}</span>}
                     {e.new_due_at && (
                       <span class="muted">
@@ -269,7 +198,7 @@ export function RequestPageView({ id, templates = [] }: { id: string; templates?
                         ({t('col_due')}: {formatTime(e.new_due_at, lang)})
                       </span>
                     )}
-                    {e.text && <p>{e.text}</p>}
+                    {e.text && <p>{eventText(e, t, lang)}</p>}
                   </li>
                 ))}
               </ol>
@@ -346,7 +275,7 @@ function DuplicatesOf({ request, mayMerge, onMerged }: { request: Request; mayMe
         <ul class="compact-list" data-testid="duplicates">
           {found.data?.map((d) => (
             <li key={d.request.id}>
-              <a href={`/console/requests/${d.request.id}`}>№{d.request.id}</a> <StatusBadge status={d.request.status} /> {formatNumber(d.distance_m, lang)} m ·{' '}
+              <a href={`/console/requests/${d.request.id}`}>№{d.request.id}</a> <StatusBadge status={d.request.status} /> {t('metres', { m: formatNumber(d.distance_m, lang) })} ·{' '}
               {formatNumber(d.text_similarity * 100, lang)}% <span class="clip">{d.request.text}</span>
               {mayMerge && open && (
                 <button type="button" class="small" data-merge={d.request.id} onClick={() => merge(d.request.id)}>
@@ -569,4 +498,13 @@ export function AlertsPage() {
       </table>
     </div>
   );
+}
+
+/** An event's text as a person reads it: an escalation's step and the deadline it passed
+ * worded in the chosen language, any other text as written. */
+function eventText(e: RequestEvent, t: ReturnType<typeof useT>['t'], lang: Lang): string {
+  if (e.kind === 'escalated' && /^\d+$/.test(e.text ?? '') && e.old_due_at) {
+    return t('event_escalated_step', { level: Number(e.text), due: formatTime(e.old_due_at, lang) });
+  }
+  return e.text ?? '';
 }

@@ -64,7 +64,7 @@ export function Dashboards() {
   const league = useLoad(() => get<{ rows: ScorecardRow[] }>(`/scorecards${query({ by, ...span })}`), [by]);
   const topics = [...new Set(cat?.services.map((s) => s.group) ?? [])].sort();
   const dynamics = useLoad(
-    () => Promise.all(topics.map((category) => get<SeriesPoint[]>(`/analytics/series${query({ ...span, ...place, category })}`).then((points) => ({ category, points })))),
+    () => Promise.all(topics.map((category) => get<SeriesPoint[]>(`/analytics/series${query({ ...span, ...place, category, compare: 'year' })}`).then((points) => ({ category, points })))),
     [topics.join(), territory],
   );
   const channels = useLoad(

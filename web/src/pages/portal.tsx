@@ -3,7 +3,7 @@
 // link. The form checks itself in the browser; what the server refuses is shown beside the field.
 import { useEffect, useRef, useState } from 'preact/hooks';
 import { ApiError, get, post, PublicRequest, query, Service, Suggestion } from '../api';
-import { formatNumber, formatTime, MessageKey, useT } from '../i18n';
+import { errorCodeText, formatNumber, formatTime, Lang, MessageKey, useT } from '../i18n';
 import { navigate } from '../router';
 import { boundaries, serviceChoices } from '../session';
 import { Choice, ErrorMessage, Field, StatusBadge } from '../ui/common';
@@ -47,12 +47,12 @@ const SERVER_FIELDS: Record<string, keyof Errors> = {
 
 /** The server's field errors keyed by the form's fields; null when one names no field of the
  * form (then the whole error is shown below the form instead). */
-function serverErrors(e: ApiError): Errors | null {
+function serverErrors(e: ApiError, lang: Lang): Errors | null {
   const errors: Errors = {};
-  for (const { field, message } of e.errors) {
-    const mine = SERVER_FIELDS[field];
+  for (const error of e.errors) {
+    const mine = SERVER_FIELDS[error.field];
     if (!mine) return null;
-    errors[mine] = message;
+    errors[mine] = errorCodeText(error.code, lang);
   }
   return errors;
 }
@@ -132,7 +132,7 @@ export function Portal() {
       // Staff who file through the portal get no tracking code (it is the citizen's secret).
       navigate(created.token ? `/track/${encodeURIComponent(created.token)}?new=1` : `/console/requests/${created.id}`);
     } catch (err) {
-      const fields = err instanceof ApiError && err.errors.length > 0 ? serverErrors(err) : null;
+      const fields = err instanceof ApiError && err.errors.length > 0 ? serverErrors(err, lang) : null;
       if (fields) setErrors(fields);
       else setFailure(err);
     } finally {
@@ -209,7 +209,7 @@ function Duplicates({ items }: { items: Suggestion[] }) {
             <StatusBadge status={d.status} /> <span class="clip">{d.text}</span>
             <small class="muted">
               {' '}
-              {d.address ?? ''} · {formatNumber(d.distance_m, lang)} m · {formatTime(d.created_at, lang)}
+              {d.address ?? ''} · {t('metres', { m: formatNumber(d.distance_m, lang) })} · {formatTime(d.created_at, lang)}
             </small>{' '}
             <a href={`/requests/${d.id}`} class="button small">
               {t('portal_follow')}

@@ -5,14 +5,14 @@
 import { useEffect, useMemo, useRef, useState } from 'preact/hooks';
 import { Alert, get, HeatMap, post, query, QueueCounts, RequestPage, SeriesPoint } from '../api';
 import { DAY, isoDate, regionToday, windowEnding } from '../dates';
-import { channelName, CHANNELS, formatDate, formatNumber, MessageKey, topicName, useT } from '../i18n';
+import { channelName, CHANNELS, formatDate, formatNumber, Lang, MessageKey, topicName, useT } from '../i18n';
 import { agencyChoices, agencyName, boundaries, isCenterStaff, me } from '../session';
 import { useObservable } from '../state';
 import { Bars, SeriesChart } from '../ui/charts';
 import { Choice, ErrorMessage, Segmented, StatusBadge } from '../ui/common';
 import { useCatalog, useLoad } from '../ui/hooks';
 import type { MapMouseEvent } from 'maplibre-gl';
-import { bboxText, Legend, Measure, RegionMap, valueOf } from '../ui/map';
+import { Legend, Measure, middleOf, RegionMap, valueOf } from '../ui/map';
 import { ProblemsPanel } from './problems';
 
 const WINDOWS = [7, 30, 90, 365];
@@ -58,6 +58,8 @@ export function SituationScreen({ publicView }: { publicView: boolean }) {
   const [selected, setSelected] = useState<Selected | null>(null);
   const [error, setError] = useState<unknown>(null);
   const [heat, setHeat] = useState<HeatMap | null>(null);
+  /** The data on the map now, for the click handler (made once). */
+  const shown = useRef<HeatMap | null>(null);
 
   const end = regionToday() - endOffset * DAY;
   const span = windowEnding(windowDays, end);
@@ -93,7 +95,16 @@ export function SituationScreen({ publicView }: { publicView: boolean }) {
       async (data) => {
         if (!current) return;
         setHeat(data);
+        shown.current = data;
         setError(null);
+        // The chosen place stays chosen with its counts of this window, or goes when the map
+        // no longer shows it (another grouping or resolution).
+        setSelected((chosen) => {
+          const again = chosen && data.features.find((f) => placeKey(f.properties ?? {}) === placeKey(chosen.properties));
+          map.select(again ?? null);
+          return again ? { feature: again, properties: again.properties ?? {} } : null;
+        });
+        map.setLabels(mode === 'territories' ? territoryLabels(data.features, lang) : []);
         setLegend(await map.setData(data, measure));
         await map.drawn();
         // What the browser tests and web/bench/first-render.mjs wait for.
@@ -105,14 +116,22 @@ export function SituationScreen({ publicView }: { publicView: boolean }) {
     return () => {
       current = false;
     };
-  }, [map, mode, measure, zoom, span.from, span.to, filters]);
+  }, [map, mode, measure, zoom, span.from, span.to, filters, lang]);
+
+  /** Chooses a place: outlined on the map, its counts and requests beside it. */
+  const choose = (clicked: GeoJSON.Feature) => {
+    // The map hands over the part of a place drawn in one tile; the data has all of it.
+    const feature = shown.current?.features.find((f) => placeKey(f.properties ?? {}) === placeKey(clicked.properties ?? {})) ?? clicked;
+    setSelected({ feature, properties: feature.properties ?? {} });
+    map?.select(feature);
+  };
 
   // Clicking a place shows its counts (and, for staff, the requests behind them).
   useEffect(() => {
     if (!map) return;
     const onClick = (e: MapMouseEvent & { features?: GeoJSON.Feature[] }) => {
       const feature = e.features?.[0];
-      if (feature) setSelected({ feature, properties: feature.properties ?? {} });
+      if (feature) choose(feature);
     };
     map.map.on('click', 'data-fill', onClick);
     return () => {
@@ -222,17 +241,29 @@ export function SituationScreen({ publicView }: { publicView: boolean }) {
       </form>
       <div class="map-area">
         <div ref={container} class="map" data-testid="map" />
-        {legend && <LegendBox legend={legend} measure={measure} />}
+        {legend && heat && heat.okno.count + heat.okno.previous > 0 && <LegendBox legend={legend} measure={measure} />}
         {heat && (
           <p class="map-total" data-testid="map-total">
-            {t('map_total', { count: formatNumber(heat.okno.count, lang), previous: formatNumber(heat.okno.previous, lang) })}
+            {heat.okno.count === 0 ? t('map_nothing', { from: formatDate(span.from, lang), to: formatDate(isoDate(end - DAY), lang) })
+              : t('map_total', { count: formatNumber(heat.okno.count, lang), previous: formatNumber(heat.okno.previous, lang) })}
           </p>
         )}
       </div>
       <aside class="side-panels">
         <ErrorMessage error={error} />
-        {selected && <PlaceDetails selected={selected} countQuery={countQuery} staff={staff} measure={measure} onClose={() => setSelected(null)} />}
+        {selected && (
+          <PlaceDetails
+            selected={selected}
+            countQuery={countQuery}
+            staff={staff}
+            onClose={() => {
+              setSelected(null);
+              map?.select(null);
+            }}
+          />
+        )}
         <SeriesPanel countQuery={countQuery} />
+        {heat && <PlacesTable heat={heat} onChoose={choose} />}
         {staff && isCenterStaff(user) && <AlertsPanel />}
         {staff && isCenterStaff(user) && <ProblemsPanel />}
         {staff && <OverduePanel />}
@@ -241,42 +272,137 @@ export function SituationScreen({ publicView }: { publicView: boolean }) {
   );
 }
 
+/** The key of a place of the heat map: its territory or its cell. */
+function placeKey(p: Record<string, unknown>): string {
+  return String(p.territory ?? p.cell ?? '');
+}
+
+/** A place's name: the territory's in the chosen language, or "a cell of the map". */
+function placeName(p: Record<string, unknown>, lang: Lang, t: (key: MessageKey) => string): string {
+  const name = lang === 'ru' ? p.name_ru : p.name_en;
+  return typeof name === 'string' && name ? name : t('map_cell');
+}
+
+/** The territories' names at the middle of their shapes. */
+function territoryLabels(features: GeoJSON.Feature[], lang: Lang): { lat: number; lon: number; text: string }[] {
+  return features.flatMap((f) => {
+    const middle = middleOf(f);
+    const name = (lang === 'ru' ? f.properties?.name_ru : f.properties?.name_en) as string | undefined;
+    return middle && name ? [{ ...middle, text: name }] : [];
+  });
+}
+
+/** A measure's value as the legend and the table write it. */
+function measureText(value: number, measure: Measure, lang: Lang): string {
+  if (measure === 'change') return `${value > 0 ? '+' : ''}${formatNumber(value * 100, lang)} %`;
+  return formatNumber(value, lang, measure === 'count' ? 0 : 2);
+}
+
 function LegendBox({ legend, measure }: { legend: Legend; measure: Measure }) {
   const { t, lang } = useT();
-  const digits = measure === 'count' ? 0 : 2;
-  const label = (b: number) => (measure === 'change' ? `${b > 0 ? '+' : ''}${Math.round(b * 100)}%` : formatNumber(b, lang, digits));
+  const range = (i: number) => {
+    const [low, high] = [legend.from[i], legend.from[i + 1]];
+    if (!Number.isFinite(low)) return `< ${measureText(high, measure, lang)}`;
+    if (high === undefined) return `≥ ${measureText(low, measure, lang)}`;
+    if (measure === 'count' && high - low === 1) return measureText(low, measure, lang);
+    return `${measureText(low, measure, lang)} – ${measureText(measure === 'count' ? high - 1 : high, measure, lang)}`;
+  };
   return (
-    <div class="legend" role="img" aria-label={t('map_legend')}>
-      <span>{t('map_legend_low')}</span>
-      {legend.colours.map((c, i) => (
-        <span key={c} class="swatch" style={{ background: c }} title={i > 0 && legend.breaks[i - 1] !== undefined ? `≥ ${label(legend.breaks[i - 1])}` : ''} />
-      ))}
-      <span>{t('map_legend_high')}</span>
-    </div>
+    <figure class="legend" data-testid="legend">
+      <figcaption>{t(measure === 'change' ? 'map_legend_change' : measure === 'per_1000' ? 'map_measure_rate' : 'map_measure_count')}</figcaption>
+      <ul>
+        {legend.colours.map((c, i) => (
+          <li key={`${c}-${i}`}>
+            <span class="swatch" style={{ background: c }} aria-hidden="true" />
+            {range(i)}
+          </li>
+        ))}
+        {measure !== 'change' && (
+          <li>
+            <span class="swatch empty" aria-hidden="true" />
+            {t('map_legend_none')}
+          </li>
+        )}
+      </ul>
+    </figure>
   );
 }
 
-function PlaceDetails(props: { selected: Selected; countQuery: Record<string, string>; staff: boolean; measure: Measure; onClose: () => void }) {
+/** The map's places as a table, most requests first: the same data for reading, for screen
+ * readers and for places too small to see; a place's name chooses it as a click on the map does. */
+function PlacesTable({ heat, onChoose }: { heat: HeatMap; onChoose: (feature: GeoJSON.Feature) => void }) {
+  const { t, lang } = useT();
+  const rows = heat.features
+    .filter((f) => Number(f.properties?.count ?? 0) + Number(f.properties?.previous ?? 0) > 0)
+    .sort((a, b) => Number(b.properties?.count ?? 0) - Number(a.properties?.count ?? 0))
+    .slice(0, 100);
+  const territories = rows.some((f) => typeof f.properties?.territory === 'string');
+  return (
+    <details class="card places-table" data-testid="places-table">
+      <summary>{t('map_table', { n: formatNumber(rows.length, lang) })}</summary>
+      <table>
+        <thead>
+          <tr>
+            <th scope="col">{territories ? t('map_table_territory') : t('map_table_cell')}</th>
+            <th scope="col" class="num">{t('map_measure_count')}</th>
+            <th scope="col" class="num">{t('map_table_previous')}</th>
+            <th scope="col" class="num">{t('map_table_change')}</th>
+            {territories && <th scope="col" class="num">{t('map_measure_rate')}</th>}
+          </tr>
+        </thead>
+        <tbody>
+          {rows.map((f) => {
+            const p = f.properties ?? {};
+            const change = valueOf(p, 'change');
+            const rate = valueOf(p, 'per_1000');
+            return (
+              <tr key={placeKey(p)}>
+                <th scope="row">
+                  <button type="button" class="link" onClick={() => onChoose(f)}>
+                    {territories ? placeName(p, lang, t) : String(p.cell)}
+                  </button>
+                </th>
+                <td class="num">{formatNumber(Number(p.count ?? 0), lang)}</td>
+                <td class="num">{formatNumber(Number(p.previous ?? 0), lang)}</td>
+                <td class="num">{change === null ? '—' : measureText(change, 'change', lang)}</td>
+                {territories && <td class="num">{rate === null ? '—' : measureText(rate, 'per_1000', lang)}</td>}
+              </tr>
+            );
+          })}
+        </tbody>
+      </table>
+    </details>
+  );
+}
+
+/** The statuses a map's status filter stands for. */
+const STATUS_CLASSES: Record<string, string> = {
+  open: 'registered,routed,in_progress,intermediate_answer,answered,reopened',
+  closed: 'closed,rejected,duplicate',
+};
+
+function PlaceDetails(props: { selected: Selected; countQuery: Record<string, string>; staff: boolean; onClose: () => void }) {
   const { t, lang } = useT();
   const p = props.selected.properties;
-  const title = String(lang === 'ru' ? (p.name_ru ?? p.cell ?? '') : (p.name_en ?? p.cell ?? ''));
-  const bbox = bboxText(props.selected.feature);
+  const title = placeName(p, lang, t);
+  const place = typeof p.territory === 'string' ? { territory: p.territory } : { cell: String(p.cell) };
+  // The same requests the place's count counts: its cell or territory, the window, every filter.
   const requests = useLoad(async () => {
-    if (!props.staff || !bbox) return null;
+    if (!props.staff) return null;
     const q = props.countQuery;
-    const territory = typeof p.territory === 'string' ? p.territory : undefined;
     return get<RequestPage>(
       `/requests${query({
-        bbox: territory ? undefined : bbox,
-        territory,
+        ...place,
         created_from: `${q.from}T00:00:00+03:00`,
         created_to: `${q.to}T00:00:00+03:00`,
+        category: q.category,
         agency: q.agency,
         channel: q.channel,
+        status: STATUS_CLASSES[q.status],
         limit: 20,
       })}`,
     );
-  }, [bbox, props.staff, JSON.stringify(props.countQuery)]);
+  }, [placeKey(p), props.staff, JSON.stringify(props.countQuery)]);
   const rate = valueOf(p, 'per_1000');
   return (
     <section class="card place" aria-label={t('map_requests_here')} data-testid="place-details">
@@ -287,6 +413,7 @@ function PlaceDetails(props: { selected: Selected; countQuery: Record<string, st
         </button>
       </header>
       <p>{t('map_count', { count: formatNumber(Number(p.count ?? 0), lang) })}</p>
+      {valueOf(p, 'change') !== null && <p class="muted">{t('map_change', { change: measureText(valueOf(p, 'change') ?? 0, 'change', lang) })}</p>}
       <p class="muted">{t('map_previous', { count: formatNumber(Number(p.previous ?? 0), lang) })}</p>
       {rate !== null && <p class="muted">{t('map_per_1000', { rate: formatNumber(rate, lang, 2) })}</p>}
       {requests.data && (
@@ -305,7 +432,7 @@ function PlaceDetails(props: { selected: Selected; countQuery: Record<string, st
 
 function SeriesPanel({ countQuery }: { countQuery: Record<string, string> }) {
   const { t } = useT();
-  const series = useLoad(() => get<SeriesPoint[]>(`/analytics/series${query(countQuery)}`), [JSON.stringify(countQuery)]);
+  const series = useLoad(() => get<SeriesPoint[]>(`/analytics/series${query({ ...countQuery, compare: 'year' })}`), [JSON.stringify(countQuery)]);
   if (!series.data) return null;
   return (
     <section class="card" aria-label={t('map_series')}>

@@ -1,25 +1,49 @@
 // Building blocks shared by the screens: errors, form fields, status badges, tables.
 import { ComponentChildren } from 'preact';
-import { ApiError } from '../api';
-import { statusName, useT } from '../i18n';
+import { ApiError, FieldError } from '../api';
+import { actionName, errorCodeText, fieldName, Lang, statusName, useT } from '../i18n';
 
-/** An error as a reader understands it: the server's message, or a network failure. */
-export function ErrorMessage({ error }: { error: unknown }) {
-  const { t } = useT();
-  if (!error) return null;
-  let text: string;
-  if (error instanceof ApiError) {
-    if (error.status === 0) text = t('error_network');
-    else if (error.status === 401) text = t('need_login');
-    else if (error.status === 403) text = `${t('forbidden')}: ${error.detail}`;
-    else if (error.status === 404) text = error.detail || t('not_found');
-    else text = [error.detail || error.title, ...error.errors.map((e) => `${e.field}: ${e.message}`)].join(' — ');
-  } else {
-    text = String(error);
+/** An error as a reader understands it, in the chosen language: field errors and refusals
+ * worded from their codes, other failures by their status. */
+export function errorText(error: unknown, t: ReturnType<typeof useT>['t'], lang: Lang): string {
+  if (!(error instanceof ApiError)) return String(error);
+  const r = error.refusal;
+  if (r?.kind === 'not_permitted') return t('refusal_not_permitted', { action: actionName(r.action, lang) });
+  if (r?.kind === 'transition') return t('refusal_transition', { action: actionName(r.action, lang), status: statusName(r.status, lang) });
+  if (r?.kind === 'clock_not_stopped') return t('refusal_clock_not_stopped');
+  if (r?.kind === 'clock_already_stopped') return t('refusal_clock_already_stopped');
+  if (r?.kind === 'extensions_used') return t('refusal_extensions_used', { allowed: r.allowed });
+  if (error.errors.length > 0) return [t('error_invalid'), ...error.errors.map((e) => fieldErrorText(e, lang))].join(' — ');
+  switch (error.status) {
+    case 0:
+      return t('error_network');
+    case 401:
+      return t('need_login');
+    case 403:
+      return t('forbidden');
+    case 404:
+      return t('error_not_found_item');
+    case 409:
+      return t('error_conflict');
+    case 429:
+      return t('error_rate_limited');
+    default:
+      return error.status >= 500 ? t('error_internal') : t('error_bad_request');
   }
+}
+
+/** One field error as "Field: what is wrong". */
+export function fieldErrorText(e: FieldError, lang: Lang): string {
+  return `${fieldName(e.field, lang)}: ${errorCodeText(e.code, lang)}`;
+}
+
+/** An error shown to the reader (see [`errorText`]). */
+export function ErrorMessage({ error }: { error: unknown }) {
+  const { t, lang } = useT();
+  if (!error) return null;
   return (
     <p class="error" role="alert">
-      {text}
+      {errorText(error, t, lang)}
     </p>
   );
 }

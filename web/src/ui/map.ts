@@ -3,6 +3,7 @@
 // plain background, the outlines and the data, which is all a situation screen must show.
 import maplibregl, { GeoJSONSource, LngLatBoundsLike, Map as MapLibre, StyleSpecification } from 'maplibre-gl';
 import 'maplibre-gl/dist/maplibre-gl.css';
+import { lang, translate } from '../i18n';
 
 /** How a data layer is coloured. */
 export type Measure = 'count' | 'per_1000' | 'change';
@@ -14,10 +15,11 @@ const DIVERGING = ['#2166ac', '#67a9cf', '#d1e5f0', '#f7f7f7', '#fddbc7', '#ef8a
 /** Class limits of the relative change, for the diverging scale. */
 const CHANGE_BREAKS = [-0.5, -0.2, -0.05, 0.05, 0.2, 0.5];
 
-/** The colours and the class limits of a measure over some values (for the legend). */
+/** The colours of a measure and the values each stands for, lowest first (for the legend):
+ * class `i` covers `from[i]` up to (not including) `from[i + 1]`, the last one everything above. */
 export interface Legend {
   colours: string[];
-  breaks: number[];
+  from: number[];
 }
 
 const EMPTY: GeoJSON.FeatureCollection = { type: 'FeatureCollection', features: [] };
@@ -30,22 +32,35 @@ function plainStyle(): StyleSpecification {
   };
 }
 
-/** Class limits that split the values into up to seven groups of about equal size. */
-function quantileBreaks(values: number[], classes: number): number[] {
+/** Class limits that split the values into up to `classes` groups of about equal size; the
+ * first limit is the smallest value. */
+function quantileStarts(values: number[], classes: number): number[] {
   const sorted = values.filter((v) => Number.isFinite(v)).sort((a, b) => a - b);
-  if (sorted.length === 0) return [];
-  const breaks: number[] = [];
-  for (let i = 1; i < classes; i++) {
+  const starts: number[] = [];
+  for (let i = 0; i < classes && sorted.length > 0; i++) {
     const v = sorted[Math.min(sorted.length - 1, Math.floor((i * sorted.length) / classes))];
-    if (breaks.length === 0 || v > breaks[breaks.length - 1]) breaks.push(v);
+    if (starts.length === 0 || v > starts[starts.length - 1]) starts.push(v);
   }
-  return breaks;
+  return starts;
 }
 
-function classOf(value: number, breaks: number[]): number {
+/** The legend of `measure` over `values`. Counts and rates: places with nothing (0) are left
+ * uncoloured, the others split into classes spread over the whole palette, the palest for the
+ * fewest. Change: fixed classes of the relative change, falls blue and rises red. */
+export function legendOf(values: number[], measure: Measure): Legend {
+  if (measure === 'change') return { colours: DIVERGING, from: [-Infinity, ...CHANGE_BREAKS] };
+  const from = quantileStarts(values.filter((v) => v > 0), SEQUENTIAL.length);
+  // One class alone takes the middle colour: neither "least" nor "most".
+  const spread = (i: number) => (from.length <= 1 ? Math.floor(SEQUENTIAL.length / 2) : Math.round((i * (SEQUENTIAL.length - 1)) / (from.length - 1)));
+  return { colours: from.map((_, i) => SEQUENTIAL[spread(i)]), from };
+}
+
+/** The colour of `value` in `legend`, or null for a place with nothing to show. */
+export function colourOf(value: number, legend: Legend, measure: Measure): string | null {
+  if (measure !== 'change' && value <= 0) return null;
   let c = 0;
-  while (c < breaks.length && value >= breaks[c]) c++;
-  return c;
+  while (c + 1 < legend.from.length && value >= legend.from[c + 1]) c++;
+  return legend.colours[c] ?? null;
 }
 
 /** The number a feature is coloured by, or null when the measure does not apply to it. */
@@ -59,6 +74,7 @@ export class RegionMap {
   readonly map: MapLibre;
   private ready: Promise<void>;
   private fitted = false;
+  private labels: maplibregl.Marker[] = [];
 
   constructor(container: HTMLElement, styleUrl: string | null, ariaLabel: string) {
     this.map = new maplibregl.Map({
@@ -69,6 +85,8 @@ export class RegionMap {
       attributionControl: styleUrl ? undefined : false,
       dragRotate: false,
       pitchWithRotate: false,
+      // The zoom buttons' names in the language of the page when the map was made.
+      locale: { 'NavigationControl.ZoomIn': translate(lang.get(), 'map_zoom_in'), 'NavigationControl.ZoomOut': translate(lang.get(), 'map_zoom_out') },
     });
     this.map.getCanvas().setAttribute('aria-label', ariaLabel);
     this.map.addControl(new maplibregl.NavigationControl({ showCompass: false }), 'top-right');
@@ -81,6 +99,7 @@ export class RegionMap {
     m.addSource('data', { type: 'geojson', data: EMPTY });
     m.addSource('outlines', { type: 'geojson', data: EMPTY });
     m.addSource('pins', { type: 'geojson', data: EMPTY });
+    m.addSource('selected', { type: 'geojson', data: EMPTY });
     m.addLayer({
       id: 'data-fill',
       type: 'fill',
@@ -89,6 +108,7 @@ export class RegionMap {
     });
     m.addLayer({ id: 'data-line', type: 'line', source: 'data', paint: { 'line-color': '#ffffff', 'line-width': 0.6, 'line-opacity': 0.8 } });
     m.addLayer({ id: 'outlines', type: 'line', source: 'outlines', paint: { 'line-color': '#34495e', 'line-width': 1.4 } });
+    m.addLayer({ id: 'selected', type: 'line', source: 'selected', paint: { 'line-color': '#0b63c4', 'line-width': 3.5 } });
     m.addLayer({
       id: 'pins',
       type: 'circle',
@@ -154,16 +174,32 @@ export class RegionMap {
     await this.ready;
     const features = data.features.filter((f) => f.geometry !== null);
     const values = features.map((f) => valueOf(f.properties ?? {}, measure)).filter((v): v is number => v !== null);
-    const legend: Legend = measure === 'change' ? { colours: DIVERGING, breaks: CHANGE_BREAKS } : { colours: SEQUENTIAL, breaks: quantileBreaks(values, SEQUENTIAL.length) };
+    const legend = legendOf(values, measure);
     const coloured = features.map((f) => {
       const v = valueOf(f.properties ?? {}, measure);
-      const colour = v === null ? null : legend.colours[classOf(v, legend.breaks) + (measure === 'change' ? 0 : Math.max(0, SEQUENTIAL.length - 1 - legend.breaks.length))];
-      return { ...f, properties: { ...f.properties, colour } };
+      return { ...f, properties: { ...f.properties, colour: v === null ? null : colourOf(v, legend, measure) } };
     });
-    const source = this.map.getSource('data') as GeoJSONSource;
-    source.setData({ type: 'FeatureCollection', features: coloured });
+    (this.map.getSource('data') as GeoJSONSource).setData({ type: 'FeatureCollection', features: coloured });
     this.fitOnce({ type: 'FeatureCollection', features });
     return legend;
+  }
+
+  /** Outlines the chosen place, or no place. */
+  async select(feature: GeoJSON.Feature | null): Promise<void> {
+    await this.ready;
+    (this.map.getSource('selected') as GeoJSONSource).setData({ type: 'FeatureCollection', features: feature ? [feature] : [] });
+  }
+
+  /** Writes `labels` on the map at their points (HTML, so no font server is needed). */
+  async setLabels(labels: { lat: number; lon: number; text: string }[]): Promise<void> {
+    await this.ready;
+    this.labels.forEach((m) => m.remove());
+    this.labels = labels.map((l) => {
+      const element = document.createElement('span');
+      element.className = 'map-label';
+      element.textContent = l.text;
+      return new maplibregl.Marker({ element }).setLngLat([l.lon, l.lat]).addTo(this.map);
+    });
   }
 
   /** Shows pins (e.g. the place being reported). */
@@ -214,8 +250,8 @@ export function boundsOf(collection: GeoJSON.FeatureCollection): LngLatBoundsLik
   return Number.isFinite(w) ? [[w, s], [e, n]] : null;
 }
 
-/** The bounding box of one feature as `min_lon,min_lat,max_lon,max_lat`. */
-export function bboxText(feature: GeoJSON.Feature): string | null {
+/** The middle of a feature's bounding box, where its label goes. */
+export function middleOf(feature: GeoJSON.Feature): { lat: number; lon: number } | null {
   const b = boundsOf({ type: 'FeatureCollection', features: [feature] }) as [[number, number], [number, number]] | null;
-  return b ? [b[0][0], b[0][1], b[1][0], b[1][1]].map((v) => v.toFixed(6)).join(',') : null;
+  return b ? { lon: (b[0][0] + b[1][0]) / 2, lat: (b[0][1] + b[1][1]) / 2 } : null;
 }
