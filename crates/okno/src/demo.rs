@@ -3,7 +3,7 @@
 //! seed always gives the same data; the region and its people are fictional.
 
 use anyhow::{Context, Result};
-use chrono::{DateTime, Duration, TimeZone, Utc};
+use chrono::{DateTime, Duration, DurationRound, TimeZone, Utc};
 use okno_core::lifecycle::{transition, Action};
 use okno_core::clock::{replay, DeadlineRules, Fact};
 use okno_core::deadline::DeadlineConfig;
@@ -186,8 +186,15 @@ fn catalog() -> Vec<Service> {
         .collect()
 }
 
-/// The demo's "today": requests span the 540 days before it.
-pub fn demo_today() -> DateTime<Utc> {
+/// The demo's "today" for a demo made at `now`: the start of that hour. Its requests span the
+/// 540 days before it, so the demo lives on the day it is made (the default windows are full).
+fn demo_today(now: DateTime<Utc>) -> DateTime<Utc> {
+    now.duration_trunc(Duration::hours(1)).unwrap_or(now)
+}
+
+/// A fixed day to make the demo's requests for where only their texts matter (the topic
+/// model, which must be the same model whenever it is trained) and in tests.
+fn reference_day() -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2026, 11, 1, 9, 0, 0).single().expect("valid date")
 }
 
@@ -478,9 +485,9 @@ const ALERT_SCAN_DAYS: i64 = 60;
 
 /// Scans the demo's last weeks for spikes with the default rules, as `serve` does day by day,
 /// so that the alerts screens have something to show; returns how many were raised.
-async fn scan_demo_alerts(store: &dyn Store) -> Result<usize> {
+async fn scan_demo_alerts(store: &dyn Store, today: DateTime<Utc>) -> Result<usize> {
     let zone = DeadlineConfig::shipped().timezone;
-    let last = demo_today().with_timezone(&zone).date_naive();
+    let last = today.with_timezone(&zone).date_naive();
     let rules = okno_analytics::spikes::SpikeRules::default();
     let report = okno_app::alerts::scan_stored(store, zone, last - Duration::days(ALERT_SCAN_DAYS), last, &rules, chrono::Utc::now()).await?;
     Ok(report.raised)
@@ -501,7 +508,7 @@ pub async fn holds_demo(store: &dyn Store) -> Result<bool> {
 /// stronger L2 penalty and no temperature fitted on (equally templated) held-out texts keep it
 /// sure of texts like the templates and unsure of others, which then wait for triage.
 pub fn topic_model() -> Result<Model> {
-    let requests = requests(demo_today());
+    let requests = requests(reference_day());
     let examples: Vec<Example<'_>> =
         requests.iter().map(|r| Example { text: &r.request.text, extras: Vec::new(), label: &r.request.service_code }).collect();
     let spec = TrainSpec {
@@ -540,13 +547,14 @@ pub async fn ensure_demo(store: &dyn Store) -> Result<()> {
     for service in catalog() {
         store.upsert_service(&service).await?;
     }
-    let requests = requests(demo_today());
+    let today = demo_today(chrono::Utc::now());
+    let requests = requests(today);
     for chunk in requests.chunks(okno_app::imports::BATCH_SIZE) {
         store.import_batch(chunk).await?;
     }
-    let alerts = scan_demo_alerts(store).await?;
+    let alerts = scan_demo_alerts(store, today).await?;
     let zone = DeadlineConfig::shipped().timezone;
-    let problems = okno_app::problems::scan(store, &okno_core::problem::ProblemRules::default(), zone, demo_today()).await?;
+    let problems = okno_app::problems::scan(store, &okno_core::problem::ProblemRules::default(), zone, today).await?;
     for (login, password, role, agency) in DEMO_USERS {
         let form = CreateUser { login: login.into(), password: password.into(), role, agency: agency.map(AgencyCode::from) };
         create_user(store, form, "demo", chrono::Utc::now()).await.with_context(|| format!("creating demo user {login}"))?;
@@ -582,8 +590,8 @@ mod tests {
 
     #[test]
     fn the_demo_is_deterministic_and_plausible() {
-        let a = requests(demo_today());
-        let b = requests(demo_today());
+        let a = requests(reference_day());
+        let b = requests(reference_day());
         assert_eq!(a, b);
         assert_eq!(a.len(), DEMO_REQUESTS);
         let closed = a.iter().filter(|r| r.status == Status::Closed).count();
@@ -591,7 +599,17 @@ mod tests {
         assert!(a.iter().any(|r| r.status == Status::Registered || r.status == Status::InProgress));
         assert!(a.iter().all(|r| r.events.windows(2).all(|w| w[0].at <= w[1].at)), "timelines are ordered");
         let first = a.first().unwrap().request.created_at;
-        assert!(demo_today() - first > Duration::days(365), "more than a year of requests");
+        assert!(reference_day() - first > Duration::days(365), "more than a year of requests");
+    }
+
+    #[test]
+    fn the_demo_lives_on_the_day_it_is_made() {
+        let now = Utc::now();
+        let made = requests(demo_today(now));
+        let last = made.iter().map(|r| r.request.created_at).max().unwrap();
+        assert!(last <= now && now - last < Duration::days(1), "the newest request is from today: {last}");
+        let last_week = made.iter().filter(|r| r.request.created_at > now - Duration::days(7)).count();
+        assert!(last_week > 50, "the default windows are full: {last_week} requests in the last week");
     }
 
     #[test]
@@ -599,10 +617,10 @@ mod tests {
         use okno_core::duplicates::Trigrams;
         use okno_core::problem::{find, Member, ProblemRules};
         let rules = ProblemRules::default();
-        let members: Vec<Member> = requests(demo_today())
+        let members: Vec<Member> = requests(reference_day())
             .iter()
             .enumerate()
-            .filter(|(_, r)| r.request.created_at > demo_today() - Duration::days(rules.days))
+            .filter(|(_, r)| r.request.created_at > reference_day() - Duration::days(rules.days))
             .map(|(i, r)| Member {
                 id: okno_core::RequestId(i as i64), topic: r.request.category.clone().unwrap_or_default(), at: r.request.created_at,
                 point: r.request.coordinates.expect("demo requests have points"), grams: Trigrams::of(&r.request.text),
@@ -620,7 +638,7 @@ mod tests {
         let shapes = districts();
         let index = TerritoryIndex::new(shapes.iter().map(|(t, s)| (t.code.to_string(), s.clone())).collect());
         assert!(index.overlaps().is_empty(), "districts overlap: {:?}", index.overlaps());
-        for r in requests(demo_today()) {
+        for r in requests(reference_day()) {
             let request = &r.request;
             assert!(request.location.flag.is_none() && request.location.cell.is_some(), "{:?} placed as {:?}", request.source_id, request.location);
             let (district, shape) = shapes.iter().find(|(t, _)| Some(&t.code) == request.territory.as_ref()).expect("a district");
