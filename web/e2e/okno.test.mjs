@@ -64,7 +64,15 @@ describe('a request through its whole life', () => {
     const choices = (await mine.locator('.choices > li').allTextContents()).map((c) => c.replace(/\s+/g, ' '));
     const pothole = choices.findIndex((c) => c.includes('Яма на дороге → Комитет по дорожному хозяйству'));
     assert.ok(pothole >= 0, `the model suggests the pothole service among ${JSON.stringify(choices)}`);
+    // The words behind a choice are whole words of the request's text, not stems.
+    const text = await mine.locator('.clip').textContent();
+    const because = (await mine.locator('.choices > li').nth(pothole).locator('small').textContent()).replace(/^[^:]*:\s*/, '');
+    for (const word of because.split(', ')) assert.ok(text.includes(word), `«${word}» is a word of «${text}»`);
+    // A number key chooses; the same key again takes the choice.
+    await page.keyboard.press(String(pothole + 1));
+    await mine.getByRole('status').waitFor();
     await shoot(page, 'triage-desktop');
+    assert.equal(await mine.count(), 1, 'one key press alone routes nothing');
     await page.keyboard.press(String(pothole + 1));
     await mine.waitFor({ state: 'detached' });
     assertClean(page);
@@ -328,6 +336,34 @@ describe('the situation screen', () => {
     await mapDrawn(page);
     assert.equal(await page.getByTestId('alerts-panel').count(), 0);
     await shoot(page, 'map-phone');
+    assertClean(page);
+  });
+});
+
+describe('spike alerts', () => {
+  it('lead from the list to their place and days on the map and to their requests, and say where they went', async () => {
+    const page = await openPage(browser);
+    await signIn(page, USERS.operator);
+    await page.goto('/console/alerts');
+    // The situation screen's test acknowledged one: it is under "acknowledged" now.
+    await page.locator('.console select').first().selectOption('acknowledged');
+    const table = page.locator('table.alerts');
+    await table.getByRole('columnheader', { name: 'Тема' }).waitFor();
+    const row = table.locator('tbody > tr').first();
+    const topic = (await row.locator('th').textContent()).trim();
+    const place = (await row.locator('td').first().textContent()).trim();
+    await row.getByRole('button', { name: 'Обращения' }).click();
+    await table.locator('table.requests tbody tr').first().waitFor();
+    await shoot(page, 'alerts-desktop');
+    await row.getByRole('button', { name: 'Закрыть' }).click();
+    await page.getByRole('status').getByText(`Всплеск «${topic}» теперь в списке «Закрытые».`).waitFor();
+    await page.locator('.console select').first().selectOption('resolved');
+    const resolved = page.locator('table.alerts tbody > tr').filter({ has: page.getByRole('rowheader', { name: topic }) }).filter({ hasText: place }).first();
+    await resolved.getByRole('link', { name: 'На карте' }).click();
+    await mapDrawn(page);
+    if (place !== 'весь регион') await page.getByTestId('place-details').getByRole('heading', { name: place }).waitFor();
+    assert.notEqual(await page.locator('select[name=category]').inputValue(), '', 'the alert’s topic is the filter');
+    await shoot(page, 'alert-on-map-desktop');
     assertClean(page);
   });
 });

@@ -762,7 +762,7 @@ pub enum RequestOrder {
     NewestId,
     /// Newest first by submission time (Open311's `requested_datetime`), then by id.
     NewestCreated,
-    /// Soonest deadline first (queues), then by id.
+    /// Soonest deadline first (queues), then by id; requests without a deadline last.
     DueSoonest,
 }
 

@@ -126,6 +126,21 @@ pub struct ListQuery {
     pub limit: Option<u32>,
     /// Only the duplicates merged into this request.
     pub duplicate_of: Option<RequestId>,
+    /// `newest` first (the default, paged by `cursor`), or `due`: the soonest deadline first,
+    /// one page of up to `limit` (for a desk that works the oldest deadline first; no
+    /// `next_cursor`).
+    #[param(inline)]
+    pub order: Option<ListOrder>,
+}
+
+query_names! {
+    /// The order of a list of requests.
+    ListOrder {
+        /// Newest first.
+        Newest,
+        /// Soonest deadline first.
+        Due,
+    }
 }
 
 /// Which page of a list of requests.
@@ -167,6 +182,10 @@ impl ListQuery {
         let before_id = present(&self.cursor).and_then(|c| {
             c.parse::<RequestId>().map_err(|_| errors.add("cursor", ErrorCode::InvalidFormat, "is not a cursor returned by this API")).ok()
         });
+        let order = match self.order {
+            None | Some(ListOrder::Newest) => okno_core::request::RequestOrder::NewestId,
+            Some(ListOrder::Due) => okno_core::request::RequestOrder::DueSoonest,
+        };
         let limit = self.limit.unwrap_or(50);
         if !(1..=MAX_PAGE).contains(&limit) {
             errors.add("limit", ErrorCode::OutOfRange, format!("must be 1 to {MAX_PAGE}"));
@@ -188,6 +207,7 @@ impl ListQuery {
             before_id,
             limit,
             duplicate_of: self.duplicate_of,
+            order,
             ..RequestFilter::default()
         };
         Ok(errors.finish(filter)?)
@@ -208,7 +228,7 @@ pub async fn list_requests(
 /// A page of the requests `filter` finds, as `user` sees them, with the cursor of the next.
 pub(crate) async fn request_page(state: &AppState, user: &Principal, filter: RequestFilter) -> Result<RequestPage, ApiError> {
     let items = okno_app::requests::list_for(&state.app, user, &filter).await?;
-    let next_cursor = (items.len() == filter.limit as usize)
+    let next_cursor = (items.len() == filter.limit as usize && filter.order == okno_core::request::RequestOrder::NewestId)
         .then(|| items.last().map(|r| r.id.to_string()))
         .flatten();
     Ok(RequestPage { items, next_cursor })

@@ -367,7 +367,7 @@ pub fn list_requests(filter: &RequestFilter) -> (String, Vec<Bind>) {
     let order = match filter.order {
         RequestOrder::NewestId => " ORDER BY id DESC",
         RequestOrder::NewestCreated => " ORDER BY created_at DESC, id DESC",
-        RequestOrder::DueSoonest => " ORDER BY due_at, id",
+        RequestOrder::DueSoonest => " ORDER BY due_at IS NULL, due_at, id",
     };
     let (mut sql, mut binds) = c.finish(&format!("{order} LIMIT ?"), filter.limit);
     binds.push(Bind::Int(Some(i64::from(filter.offset))));

@@ -17,7 +17,7 @@ export function AgencyWorkspace() {
   const cat = useCatalog();
   const user = useObservable(me);
   const agency = user?.agency ?? '';
-  const open = useLoad(() => get<RequestPage>(`/requests${query({ status: OPEN, agency, limit: 100 })}`), [agency]);
+  const open = useLoad(() => get<RequestPage>(`/requests${query({ status: OPEN, agency, order: 'due', limit: 100 })}`), [agency]);
   const queues = useLoad(() => get<{ total: QueueCounts }>(`/queues${query({ agency })}`), [agency]);
   const scorecard = useLoad(() => get<{ rows: ScorecardRow[]; min_requests: number }>('/scorecards?by=agency'), []);
   const problems = useLoad(() => get<{ items: SystemicProblem[] }>(`/problems${query({ state: 'accepted' })}`), []);

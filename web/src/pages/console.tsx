@@ -1,9 +1,10 @@
 // The operator console: all requests with filters and full-text search, the request page with
 // its whole timeline, the audited contact reveal, its place on the map, likely duplicates and
 // the lifecycle actions; the triage queue with keyboard shortcuts; deadline queues; alerts.
+import { Fragment } from 'preact';
 import { useEffect, useRef, useState } from 'preact/hooks';
 import { Alert, Contact, Event as RequestEvent, Explained, FeatureName, get, post, query, QueueCounts, Request, RequestPage, TriageItem } from '../api';
-import { actorName, ALERT_STATES, alertStateName, channelName, eventName, formatNumber, formatTime, MessageKey, statusName, STATUSES, topicName, useT, Lang } from '../i18n';
+import { actorName, ALERT_STATES, alertStateName, channelName, eventName, formatDate, formatNumber, formatTime, MessageKey, statusName, STATUSES, topicName, useT, Lang } from '../i18n';
 import { navigate } from '../router';
 import { agencyChoices, agencyName, boundaries, Catalog, isCenterStaff, me, serviceChoices, serviceName, territoryName } from '../session';
 import { useObservable } from '../state';
@@ -324,11 +325,19 @@ function triageChoices(item: TriageItem, cat: Catalog | undefined, lang: Lang): 
   return p.agencies_explained.slice(0, 3).map((c) => ({ agency: c.code, label: agencyName(cat, c.code, lang), probability: c.probability, because: c.because }));
 }
 
-/** A feature as people read it: the stem, the two stems, «n-gram», or the field. */
-function featureText(feature: FeatureName): string {
-  if ('Stem' in feature) return feature.Stem;
-  if ('Bigram' in feature) return feature.Bigram.join(' ');
-  if ('Chars' in feature) return `«${feature.Chars.trim()}»`;
+/** What a feature stands for in `text`, as written there: the word a stem or a character
+ * n-gram is part of, the two words of two stems, or the field given beside the text. */
+function featureWords(feature: FeatureName, text: string): string {
+  const words = text.split(/[^\p{L}\p{N}-]+/u).filter(Boolean);
+  const folded = (w: string) => w.toLowerCase().replace(/ё/g, 'е');
+  const containing = (part: string) => words.find((w) => folded(w).includes(folded(part)));
+  if ('Stem' in feature) return containing(feature.Stem) ?? feature.Stem;
+  if ('Bigram' in feature) {
+    const [first, second] = feature.Bigram.map(folded);
+    const i = words.findIndex((w, k) => folded(w).startsWith(first) && k + 1 < words.length && folded(words[k + 1]).startsWith(second));
+    return i >= 0 ? `${words[i]} ${words[i + 1]}` : feature.Bigram.join(' ');
+  }
+  if ('Chars' in feature) return containing(feature.Chars.trim()) ?? `«${feature.Chars.trim()}»`;
   return feature.Extra;
 }
 
@@ -349,16 +358,17 @@ export function TriageQueue() {
   const unrouted = useLoad(() => get<RequestPage>(`/requests${query({ status: 'registered', limit: 50 })}`), []);
   const [index, setIndex] = useState(0);
   const [error, setError] = useState<unknown>(null);
+  /** A choice taken by its number key and waiting to be confirmed (the same key, or Enter). */
+  const [pending, setPending] = useState<{ id: number; choice: number } | null>(null);
   const list = items.data ?? [];
   useEffect(() => {
     const onKey = async (e: KeyboardEvent) => {
       if ((e.target as HTMLElement).closest('input, textarea, select') || list.length === 0) return;
       const current = list[Math.min(index, list.length - 1)];
-      if (e.key === 'j') setIndex((i) => Math.min(list.length - 1, i + 1));
-      else if (e.key === 'k') setIndex((i) => Math.max(0, i - 1));
-      else if (e.key === 'Enter') navigate(`/console/requests/${current.request.id}`);
-      else if (['1', '2', '3'].includes(e.key)) {
-        const choice = triageChoices(current, cat, lang)[Number(e.key) - 1];
+      const waiting = pending?.id === current.request.id ? pending.choice : null;
+      const apply = async (n: number) => {
+        const choice = triageChoices(current, cat, lang)[n];
+        setPending(null);
         if (!choice) return;
         try {
           setError(null);
@@ -368,32 +378,55 @@ export function TriageQueue() {
         } catch (err) {
           setError(err);
         }
+      };
+      if (e.key === 'j' || e.key === 'k') {
+        setPending(null);
+        setIndex((i) => (e.key === 'j' ? Math.min(list.length - 1, i + 1) : Math.max(0, i - 1)));
+      } else if (e.key === 'Escape') setPending(null);
+      else if (e.key === 'Enter') {
+        if (waiting !== null) await apply(waiting);
+        else navigate(`/console/requests/${current.request.id}`);
+      } else if (['1', '2', '3'].includes(e.key)) {
+        const n = Number(e.key) - 1;
+        if (!triageChoices(current, cat, lang)[n]) return;
+        if (waiting === n) await apply(n);
+        else setPending({ id: current.request.id, choice: n });
       }
     };
     document.addEventListener('keydown', onKey);
     return () => document.removeEventListener('keydown', onKey);
-  }, [list, index, cat, lang]);
-  const words = (because: Explained['because']) => because.slice(0, 4).map((b) => featureText(b.feature)).join(', ');
+  }, [list, index, cat, lang, pending]);
+  const words = (item: TriageItem, because: Explained['because']) =>
+    [...new Set(because.slice(0, 4).map((b) => featureWords(b.feature, item.request.text)))].join(', ');
   return (
     <div class="console">
       <ConsoleNav current="/console/triage" />
       <p class="muted">{t('console_triage_keys')}</p>
       <ErrorMessage error={items.error ?? error} />
-      {items.data && list.length === 0 && <p class="muted">{t('console_triage_empty')}</p>}
+      {items.data && list.length === 0 && (
+        <p class="muted">
+          {unrouted.data?.items.length ? t('console_triage_empty_unrouted', { n: formatNumber(unrouted.data.items.length, lang) }) : t('console_triage_empty')}
+        </p>
+      )}
       <ol class="triage" data-testid="triage">
         {list.map((item, i) => (
           <li key={item.request.id} class={i === index ? 'current' : ''} aria-current={i === index ? 'true' : undefined}>
             <a href={`/console/requests/${item.request.id}`}>№{item.request.id}</a> <span class="clip">{item.request.text}</span>
             <ul class="choices">
               {triageChoices(item, cat, lang).map((c, n) => (
-                <li key={c.label}>
+                <li key={c.label} class={pending?.id === item.request.id && pending.choice === n ? 'pending' : ''}>
                   <kbd>{n + 1}</kbd> {c.label} {formatNumber(c.probability * 100, lang)}%{' '}
                   <small class="muted">
-                    {t('console_because')}: {words(c.because)}
+                    {t('console_because')}: {words(item, c.because)}
                   </small>
                 </li>
               ))}
             </ul>
+            {pending?.id === item.request.id && (
+              <p class="notice" role="status">
+                {t('console_triage_confirm', { n: pending.choice + 1 })}
+              </p>
+            )}
           </li>
         ))}
       </ol>
@@ -451,13 +484,23 @@ export function QueuesPage() {
   );
 }
 
-/** Spike alerts with their state. */
+/** Where an alert's spike is on the situation screen: its topic, its territory (or the
+ * region) and the week ending on its last day. */
+export function alertMapLink(a: Alert): string {
+  return `/map${query({ end: a.last_day, window: 7, category: a.category, territory: a.territory })}`;
+}
+
+/** Spike alerts with their state: each with the way to its place and days on the map and to its
+ * requests; acknowledging or resolving says where the alert went. */
 export function AlertsPage() {
   const { t, lang } = useT();
   const [state, setState] = useState('new');
+  const [open, setOpen] = useState<number | null>(null);
+  const [moved, setMoved] = useState('');
   const alerts = useLoad(() => get<{ items: Alert[] }>(`/alerts${query({ state, limit: 100 })}`), [state]);
-  const change = async (id: number, next: string) => {
-    await post(`/alerts/${id}`, { state: next });
+  const change = async (a: Alert, next: string) => {
+    await post(`/alerts/${a.id}`, { state: next });
+    setMoved(t('alert_moved', { topic: topicName(a.category, lang), state: alertStateName(next, lang) }));
     alerts.reload();
   };
   return (
@@ -467,37 +510,76 @@ export function AlertsPage() {
         {t('col_status')}{' '}
         <Choice value={state} options={ALERT_STATES.map((s) => [s, alertStateName(s, lang)])} onChange={setState} />
       </label>
+      {moved && (
+        <p class="success" role="status">
+          {moved}
+        </p>
+      )}
       <ErrorMessage error={alerts.error} />
       {alerts.data?.items.length === 0 && <p class="muted">{t('panel_no_alerts')}</p>}
-      <table>
-        <tbody>
-          {alerts.data?.items.map((a) => (
-            <tr key={a.id}>
-              <td>{topicName(a.category, lang)}</td>
-              <td>{a.territory_name ?? t('alert_region')}</td>
-              <td>
-                {t(`alert_period_${a.period}` as MessageKey)} {a.first_day} – {a.last_day}
-              </td>
-              <td>{t('alert_line', { observed: a.observed, expected: formatNumber(a.expected, lang, 1) })}</td>
-              <td>{formatNumber(a.score, lang, 1)}</td>
-              <td>
-                {a.state === 'new' && (
-                  <button type="button" class="small" onClick={() => change(a.id, 'acknowledged')}>
-                    {t('alert_ack')}
-                  </button>
-                )}{' '}
-                {a.state !== 'resolved' && (
-                  <button type="button" class="small" onClick={() => change(a.id, 'resolved')}>
-                    {t('alert_resolve')}
-                  </button>
-                )}
-              </td>
+      {!!alerts.data?.items.length && (
+        <table class="alerts">
+          <thead>
+            <tr>
+              <th scope="col">{t('map_topic')}</th>
+              <th scope="col">{t('request_territory')}</th>
+              <th scope="col">{t('alert_days')}</th>
+              <th scope="col">{t('alert_counts')}</th>
+              <th scope="col" class="num">{t('alert_score')}</th>
+              <th scope="col">{t('request_actions')}</th>
             </tr>
-          ))}
-        </tbody>
-      </table>
+          </thead>
+          <tbody>
+            {alerts.data.items.map((a) => (
+              <Fragment key={a.id}>
+                <tr>
+                  <th scope="row">{topicName(a.category, lang)}</th>
+                  <td>{a.territory_name ?? t('alert_region')}</td>
+                  <td class="nowrap">
+                    {t(`alert_period_${a.period}` as MessageKey)}: {formatDate(a.first_day, lang)}
+                    {a.first_day !== a.last_day && ` – ${formatDate(a.last_day, lang)}`}
+                  </td>
+                  <td>{t('alert_line', { observed: a.observed, expected: formatNumber(a.expected, lang, 1) })}</td>
+                  <td class="num">{formatNumber(a.score, lang, 1)}</td>
+                  <td class="buttons">
+                    <a class="button small" href={alertMapLink(a)}>
+                      {t('alert_on_map')}
+                    </a>
+                    <button type="button" class="small" aria-expanded={open === a.id} onClick={() => setOpen(open === a.id ? null : a.id)}>
+                      {t('alert_requests')}
+                    </button>
+                    {a.state === 'new' && (
+                      <button type="button" class="small" onClick={() => change(a, 'acknowledged')}>
+                        {t('alert_ack')}
+                      </button>
+                    )}
+                    {a.state !== 'resolved' && (
+                      <button type="button" class="small" onClick={() => change(a, 'resolved')}>
+                        {t('alert_resolve')}
+                      </button>
+                    )}
+                  </td>
+                </tr>
+                {open === a.id && (
+                  <tr>
+                    <td colSpan={6}>
+                      <AlertRequests id={a.id} />
+                    </td>
+                  </tr>
+                )}
+              </Fragment>
+            ))}
+          </tbody>
+        </table>
+      )}
     </div>
   );
+}
+
+/** The requests an alert counts. */
+function AlertRequests({ id }: { id: number }) {
+  const page = useLoad(() => get<RequestPage>(`/alerts/${id}/requests${query({ limit: 50 })}`), [id]);
+  return page.data ? <RequestTable items={page.data.items} /> : <ErrorMessage error={page.error} />;
 }
 
 /** An event's text as a person reads it: an escalation's step and the deadline it passed

@@ -39,7 +39,9 @@ export function SituationScreen({ publicView }: { publicView: boolean }) {
   const cat = useCatalog();
   const container = useRef<HTMLDivElement>(null);
   const [map, setMap] = useState<RegionMap | null>(null);
-  const [mode, setMode] = useState<'cells' | 'territories'>('cells');
+  // A link may name a territory to choose (`?territory=`, e.g. from a spike alert).
+  const askedTerritory = useRef(new URLSearchParams(window.location.search).get('territory'));
+  const [mode, setMode] = useState<'cells' | 'territories'>(askedTerritory.current ? 'territories' : 'cells');
   const [measure, setMeasure] = useState<Measure>('count');
   const [windowDays, setWindowDays] = useState(() => {
     const asked = Number(new URLSearchParams(window.location.search).get('window'));
@@ -52,7 +54,12 @@ export function SituationScreen({ publicView }: { publicView: boolean }) {
   });
   const sliderDays = Math.max(SLIDER_DAYS, endOffset);
   const [playing, setPlaying] = useState(false);
-  const [filters, setFilters] = useState<Filters>({ category: '', agency: '', status: '', channel: '' });
+  const [filters, setFilters] = useState<Filters>(() => ({
+    category: new URLSearchParams(window.location.search).get('category') ?? '',
+    agency: '',
+    status: '',
+    channel: '',
+  }));
   const [zoom, setZoom] = useState(8);
   const [legend, setLegend] = useState<Legend | null>(null);
   const [selected, setSelected] = useState<Selected | null>(null);
@@ -99,8 +106,11 @@ export function SituationScreen({ publicView }: { publicView: boolean }) {
         setError(null);
         // The chosen place stays chosen with its counts of this window, or goes when the map
         // no longer shows it (another grouping or resolution).
+        const asked = askedTerritory.current;
+        askedTerritory.current = null;
         setSelected((chosen) => {
-          const again = chosen && data.features.find((f) => placeKey(f.properties ?? {}) === placeKey(chosen.properties));
+          const key = asked ?? (chosen && placeKey(chosen.properties));
+          const again = key ? data.features.find((f) => placeKey(f.properties ?? {}) === key) : undefined;
           map.select(again ?? null);
           return again ? { feature: again, properties: again.properties ?? {} } : null;
         });
