@@ -110,6 +110,18 @@ export async function bundleWireSize(path = '/') {
   return sizes;
 }
 
+/** The accessibility violations axe-core (from web/node_modules) finds on the page as it stands:
+ * [{id, impact, help, nodes}] — evaluated through the browser's debugging protocol, which the
+ * page's Content-Security-Policy does not govern. */
+export async function axeViolations(page) {
+  const source = readFileSync(join(dirname(fileURLToPath(import.meta.url)), '..', 'node_modules', 'axe-core', 'axe.min.js'), 'utf8');
+  await page.evaluate(source);
+  return page.evaluate(async () => {
+    const result = await window.axe.run(document, { resultTypes: ['violations'] });
+    return result.violations.map((v) => ({ id: v.id, impact: v.impact, help: v.help, nodes: v.nodes.slice(0, 3).map((n) => n.target.join(' ')) }));
+  });
+}
+
 /** Records a measured figure in artifacts/figures.json. */
 export function recordFigure(name, value) {
   const path = join(ARTIFACTS, 'figures.json');

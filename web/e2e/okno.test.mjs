@@ -4,7 +4,7 @@
 // screenshots of every main screen at desktop and phone sizes; the time to first render.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { bundleWireSize, cellCentre, fileRequest, launch, mapDrawn, openPage, recordFigure, shoot, signIn, USERS, VIEWPORTS } from './harness.mjs';
+import { axeViolations, bundleWireSize, cellCentre, fileRequest, launch, mapDrawn, openPage, recordFigure, shoot, signIn, USERS, VIEWPORTS } from './harness.mjs';
 
 let browser;
 before(async () => {
@@ -368,6 +368,39 @@ describe('spike alerts', () => {
   });
 });
 
+describe('deadline control and the request list', () => {
+  it('lead from an agency’s count to its requests, and keep the choice and the dates in the address', async () => {
+    const page = await openPage(browser);
+    await signIn(page, USERS.operator);
+    await page.goto('/console/queues');
+    const count = page.locator('table.queues').getByRole('button', { name: / — Просрочено: / }).first();
+    const agency = (await count.getAttribute('aria-label')).replace(/^.* — Просрочено: /, '');
+    const n = Number((await count.textContent()).replace(/\D/g, ''));
+    await count.click();
+    await page.getByRole('heading', { name: `Просрочено — ${agency}` }).waitFor();
+    assert.match(page.url(), /queue=overdue&agency=/);
+    const rows = page.locator('table.requests tbody tr');
+    await rows.first().waitFor();
+    assert.equal(await rows.count(), Math.min(n, 50), 'the list holds the requests the count counts');
+    for (const shown of await rows.locator('td:nth-child(5)').allTextContents()) assert.equal(shown.trim(), agency);
+    await page.reload();
+    await page.getByRole('heading', { name: `Просрочено — ${agency}` }).waitFor();
+    await shoot(page, 'queues-agency-desktop');
+    // The request list: filed between two days, kept in the address.
+    await page.goto('/console');
+    const to = new Date(Date.now() + 3 * 3_600_000).toISOString().slice(0, 10);
+    const from = new Date(Date.now() + 3 * 3_600_000 - 2 * 86_400_000).toISOString().slice(0, 10);
+    await page.getByLabel('Поданы с').fill(from);
+    await page.getByLabel('по', { exact: true }).fill(to);
+    await page.getByRole('button', { name: 'Применить' }).click();
+    await page.waitForFunction(() => window.location.search.includes('from='));
+    await page.reload();
+    assert.equal(await page.getByLabel('Поданы с').inputValue(), from);
+    await page.locator('table.requests tbody tr').first().waitFor();
+    assertClean(page);
+  });
+});
+
 describe('every screen', () => {
   it('switches between Russian and English and keeps the choice', async () => {
     const page = await openPage(browser);
@@ -380,6 +413,41 @@ describe('every screen', () => {
     await page.getByRole('heading', { name: 'Report a problem' }).waitFor();
     await shoot(page, 'portal-english-desktop');
     assertClean(page);
+  });
+
+  it('has no accessibility violations axe-core can find, on every main page', async () => {
+    const filed = await fileRequest({ service_code: 'pothole', text: `Яма у дома ${MARK}-axe`, lat: 59.93, lon: 30.31 });
+    const found = {};
+    const check = async (page, name, path, ready) => {
+      await page.goto(path);
+      await page.locator(ready).first().waitFor({ state: 'attached' });
+      if (path.startsWith('/map')) await mapDrawn(page);
+      found[name] = await axeViolations(page);
+    };
+    const citizen = await openPage(browser);
+    await check(citizen, 'portal', '/', 'form.report');
+    await check(citizen, 'track', `/track/${filed.token}`, 'h1');
+    await check(citizen, 'public map', '/map', '[data-testid=map-total]');
+    const operator = await openPage(browser);
+    await signIn(operator, USERS.operator);
+    for (const [name, path, ready] of [
+      ['situation screen', '/map', '[data-testid=map-total]'],
+      ['console', '/console', 'table.requests'],
+      ['request', `/console/requests/${filed.id}`, '[data-testid=request-text]'],
+      ['triage', '/console/triage', '[data-testid=triage]'],
+      ['queues', '/console/queues', 'table.queues'],
+      ['alerts', '/console/alerts', '.console select'],
+      ['problems', '/console/problems', '.console'],
+      ['dashboards', '/dashboards', 'table.scorecards'],
+    ]) await check(operator, name, path, ready);
+    const agency = await openPage(browser);
+    await signIn(agency, USERS.roads);
+    await check(agency, 'agency', '/agency', 'h1');
+    const counts = Object.fromEntries(Object.entries(found).map(([page, violations]) => [page, violations.length]));
+    recordFigure('axe_violations', counts);
+    const serious = Object.entries(found).flatMap(([page, violations]) => violations.filter((v) => ['serious', 'critical'].includes(v.impact)).map((v) => `${page}: ${v.id} ${v.nodes}`));
+    assert.deepEqual(serious, [], 'no serious or critical violation');
+    assert.deepEqual(Object.entries(found).filter(([, v]) => v.length > 0).map(([page, v]) => `${page}: ${v.map((x) => x.id)}`), [], 'no violation at all');
   });
 
   it('saves screenshots at desktop and phone sizes', async () => {

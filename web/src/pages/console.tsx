@@ -11,6 +11,7 @@ import { useObservable } from '../state';
 import { Choice, ErrorMessage, Field, Loading, Section, StatusBadge } from '../ui/common';
 import { useCatalog, useLoad } from '../ui/hooks';
 import { RegionMap } from '../ui/map';
+import { DAY, isoDate } from '../dates';
 import { ActionsPanel } from './actions';
 
 /** Sub-pages of the console. */
@@ -21,14 +22,18 @@ export function ConsoleNav({ current }: { current: string }) {
   if (isCenterStaff(user)) pages.push(['/console/triage', 'console_triage']);
   pages.push(['/console/queues', 'console_queues']);
   if (user?.role !== 'agency_staff') pages.push(['/console/alerts', 'console_alerts'], ['/console/problems', 'console_problems']);
+  const here = pages.find(([href]) => href === current);
   return (
-    <nav class="subnav" aria-label={t('nav_console')}>
-      {pages.map(([href, key]) => (
-        <a key={href} href={href} aria-current={current === href ? 'page' : undefined}>
-          {t(key)}
-        </a>
-      ))}
-    </nav>
+    <>
+      {here && <h1 class="visually-hidden">{`${t('nav_console')}: ${t(here[1])}`}</h1>}
+      <nav class="subnav" aria-label={t('nav_console')}>
+        {pages.map(([href, key]) => (
+          <a key={href} href={href} aria-current={current === href ? 'page' : undefined}>
+            {t(key)}
+          </a>
+        ))}
+      </nav>
+    </>
   );
 }
 
@@ -81,16 +86,29 @@ export function RequestTable({ items, showAgency = true }: { items: Request[]; s
   );
 }
 
+/** The console list's filters, as the address and the form name them (`from`, `to`: days,
+ * both included, in the region's time). */
+const LIST_FILTERS = ['q', 'status', 'service', 'agency', 'from', 'to'] as const;
+type ListFilters = Record<(typeof LIST_FILTERS)[number], string>;
+
 /** Every request the user may see, filtered and searched, a page at a time. */
 export function RequestList() {
   const { t, lang } = useT();
   const cat = useCatalog();
   const user = useObservable(me);
+  // The filters live in the address, so a filtered list can be bookmarked, shared and reloaded.
   const params = new URLSearchParams(window.location.search);
-  const [filters, setFilters] = useState({ q: params.get('q') ?? '', status: params.get('status') ?? '', service: params.get('service') ?? '', agency: params.get('agency') ?? '' });
+  const [filters, setFilters] = useState(() => Object.fromEntries(LIST_FILTERS.map((k) => [k, params.get(k) ?? ''])) as ListFilters);
   const [applied, setApplied] = useState(filters);
   const [cursors, setCursors] = useState<(string | null)[]>([null]);
-  const page = useLoad(() => get<RequestPage>(`/requests${query({ ...applied, cursor: cursors[cursors.length - 1], limit: 50 })}`), [applied, cursors]);
+  const asked = {
+    ...applied,
+    created_from: applied.from && `${applied.from}T00:00:00+03:00`,
+    created_to: applied.to && `${isoDate(Date.parse(`${applied.to}T00:00:00Z`) + DAY)}T00:00:00+03:00`,
+    from: undefined,
+    to: undefined,
+  };
+  const page = useLoad(() => get<RequestPage>(`/requests${query({ ...asked, cursor: cursors[cursors.length - 1], limit: 50 })}`), [applied, cursors]);
   const set = (key: keyof typeof filters) => (value: string) => setFilters({ ...filters, [key]: value });
   return (
     <div class="console">
@@ -102,6 +120,7 @@ export function RequestList() {
           e.preventDefault();
           setCursors([null]);
           setApplied(filters);
+          window.history.replaceState(null, '', `/console${query(filters)}`);
         }}
       >
         <Field id="q" label={t('console_filter_text')}>
@@ -118,6 +137,12 @@ export function RequestList() {
             <Choice id="f-agency" value={filters.agency} empty={t('all')} options={agencyChoices(cat, lang)} onChange={set('agency')} />
           </Field>
         )}
+        <Field id="f-from" label={t('console_filter_from')}>
+          <input id="f-from" type="date" value={filters.from} onInput={(e) => set('from')((e.target as HTMLInputElement).value)} />
+        </Field>
+        <Field id="f-to" label={t('console_filter_to')}>
+          <input id="f-to" type="date" value={filters.to} onInput={(e) => set('to')((e.target as HTMLInputElement).value)} />
+        </Field>
         <button type="submit">{t('apply')}</button>
       </form>
       <ErrorMessage error={page.error} />
@@ -142,6 +167,7 @@ export function RequestPageView({ id, templates = [] }: { id: string; templates?
   const r = request.data;
   return (
     <div class="request-page">
+      <h1 class="visually-hidden">{t('request_title', { id: r.id })}</h1>
       {user?.role !== 'agency_staff' && <ConsoleNav current="" />}
       <div class="columns">
         <div>
@@ -435,19 +461,31 @@ export function TriageQueue() {
   );
 }
 
-/** Deadline control: counts per agency and the requests of one queue. */
+/** Deadline control: counts per agency, each a way to that agency's requests in that queue,
+ * soonest deadline first, a page at a time. The queue and the agency live in the address. */
 export function QueuesPage() {
   const { t, lang } = useT();
   const cat = useCatalog();
-  const [queue, setQueue] = useState('overdue');
+  const params = new URLSearchParams(window.location.search);
+  const [chosen, setChosen] = useState({ queue: params.get('queue') ?? 'overdue', agency: params.get('agency') ?? '' });
+  const [page, setPage] = useState(1);
   const summary = useLoad(() => get<{ agencies: QueueCounts[] }>('/queues'), []);
-  const items = useLoad(() => get<RequestPage>(`/queues/${queue}${query({ limit: 50 })}`), [queue]);
+  const items = useLoad(
+    () => get<{ items: Request[]; page: number }>(`/queues/${chosen.queue}${query({ agency: chosen.agency, limit: QUEUE_PAGE, page })}`),
+    [chosen.queue, chosen.agency, page],
+  );
+  const choose = (queue: string, agency: string) => {
+    setChosen({ queue, agency });
+    setPage(1);
+    window.history.replaceState(null, '', `/console/queues${query({ queue, agency })}`);
+  };
   const columns: [keyof QueueCounts, MessageKey][] = [
     ['overdue', 'col_overdue'],
     ['due_today', 'col_due_today'],
     ['due_soon', 'col_due_soon'],
     ['no_first_reaction', 'col_no_reaction'],
   ];
+  const queueName = (queue: string) => t(columns.find(([key]) => key.replace(/_/g, '-') === queue)?.[1] ?? 'col_overdue');
   return (
     <div class="console">
       <ConsoleNav current="/console/queues" />
@@ -458,7 +496,7 @@ export function QueuesPage() {
             <th scope="col">{t('col_agency')}</th>
             {columns.map(([key, label]) => (
               <th scope="col" key={key}>
-                <button type="button" class={queue === key ? 'link on' : 'link'} onClick={() => setQueue(key.replace(/_/g, '-'))}>
+                <button type="button" class={chosen.queue === key.replace(/_/g, '-') && !chosen.agency ? 'link on' : 'link'} onClick={() => choose(key.replace(/_/g, '-'), '')}>
                   {t(label)}
                 </button>
               </th>
@@ -469,20 +507,49 @@ export function QueuesPage() {
           {summary.data?.agencies.map((q) => (
             <tr key={q.agency ?? '-'}>
               <th scope="row">{q.agency ? agencyName(cat, q.agency, lang) : t('console_unrouted')}</th>
-              {columns.map(([key]) => (
-                <td key={key} class={key === 'overdue' && (q[key] as number) > 0 ? 'overdue' : ''}>
-                  {q[key]}
-                </td>
-              ))}
+              {columns.map(([key, label]) => {
+                const queue = key.replace(/_/g, '-');
+                const on = chosen.queue === queue && chosen.agency === (q.agency ?? '');
+                return (
+                  <td key={key} class={`num ${key === 'overdue' && (q[key] as number) > 0 ? 'overdue' : ''}`}>
+                    {q.agency && (q[key] as number) > 0 ? (
+                      <button type="button" class={on ? 'link on' : 'link'} aria-label={`${formatNumber(q[key] as number, lang)} — ${t(label)}: ${agencyName(cat, q.agency, lang)}`} onClick={() => choose(queue, q.agency ?? '')}>
+                        {formatNumber(q[key] as number, lang)}
+                      </button>
+                    ) : (
+                      formatNumber(q[key] as number, lang)
+                    )}
+                  </td>
+                );
+              })}
             </tr>
           ))}
         </tbody>
       </table>
+      <h2>
+        {queueName(chosen.queue)}
+        {chosen.agency && ` — ${agencyName(cat, chosen.agency, lang)}`}
+      </h2>
       <ErrorMessage error={items.error} />
       {items.data && <RequestTable items={items.data.items} />}
+      <div class="buttons">
+        {page > 1 && (
+          <button type="button" onClick={() => setPage(page - 1)}>
+            {t('page_previous')}
+          </button>
+        )}
+        {items.data?.items.length === QUEUE_PAGE && (
+          <button type="button" onClick={() => setPage(page + 1)}>
+            {t('page_next')}
+          </button>
+        )}
+      </div>
     </div>
   );
 }
+
+/** Requests on one page of a queue. */
+const QUEUE_PAGE = 50;
 
 /** Where an alert's spike is on the situation screen: its topic, its territory (or the
  * region) and the week ending on its last day. */

@@ -179,6 +179,7 @@ export function SituationScreen({ publicView }: { publicView: boolean }) {
 
   return (
     <div class="situation">
+      <h1 class="visually-hidden">{t(publicView ? 'map_public_title' : 'map_title')}</h1>
       <form class="map-controls" aria-label={t('map_title')} onSubmit={(e) => e.preventDefault()}>
         <Segmented
           name="mode"
