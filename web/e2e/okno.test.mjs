@@ -3,6 +3,7 @@
 // the heat map; language; access control; escaping of citizens' text; form validation;
 // screenshots of every main screen at desktop and phone sizes; the time to first render.
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
 import { axeViolations, bundleWireSize, cellCentre, fileRequest, launch, mapDrawn, openPage, recordFigure, shoot, signIn, USERS, VIEWPORTS } from './harness.mjs';
 
@@ -358,6 +359,7 @@ describe('spike alerts', () => {
     await row.getByRole('button', { name: 'Закрыть' }).click();
     await page.getByRole('status').getByText(`Всплеск «${topic}» теперь в списке «Закрытые».`).waitFor();
     await page.locator('.console select').first().selectOption('resolved');
+    await shoot(page, 'alerts-resolved-desktop');
     const resolved = page.locator('table.alerts tbody > tr').filter({ has: page.getByRole('rowheader', { name: topic }) }).filter({ hasText: place }).first();
     await resolved.getByRole('link', { name: 'На карте' }).click();
     await mapDrawn(page);
@@ -380,12 +382,18 @@ describe('deadline control and the request list', () => {
     await page.getByRole('heading', { name: `Просрочено — ${agency}` }).waitFor();
     assert.match(page.url(), /queue=overdue&agency=/);
     const rows = page.locator('table.requests tbody tr');
-    await rows.first().waitFor();
-    assert.equal(await rows.count(), Math.min(n, 50), 'the list holds the requests the count counts');
+    // The list holds the requests the count counts (and only the agency's).
+    await page.waitForFunction((want) => document.querySelectorAll('table.requests tbody tr').length === want, Math.min(n, 50));
     for (const shown of await rows.locator('td:nth-child(5)').allTextContents()) assert.equal(shown.trim(), agency);
     await page.reload();
     await page.getByRole('heading', { name: `Просрочено — ${agency}` }).waitFor();
     await shoot(page, 'queues-agency-desktop');
+    // What is on the screen, saved as CSV: the header and one line per request.
+    const [download] = await Promise.all([page.waitForEvent('download'), page.getByRole('button', { name: 'Скачать CSV' }).last().click()]);
+    const csv = readFileSync(await download.path(), 'utf8');
+    assert.ok(csv.startsWith('\ufeff№,Создано,Тема,Текст,Ведомство,Статус,Срок\r\n'), csv.slice(0, 80));
+    assert.equal(csv.trim().split('\r\n').length, Math.min(n, 50) + 1);
+    assert.ok(csv.includes(agency));
     // The request list: filed between two days, kept in the address.
     await page.goto('/console');
     const to = new Date(Date.now() + 3 * 3_600_000).toISOString().slice(0, 10);
@@ -526,6 +534,13 @@ describe('access and safety', () => {
     await page.getByTestId('map').click();
     await page.getByTestId('place-details').getByText(`${MARK}xss`, { exact: false }).waitFor();
     assert.equal(await page.evaluate(() => window.__xss), undefined, 'no injected code ran');
+    // A text a spreadsheet would run as a formula is saved as text.
+    await fileRequest({ service_code: 'pothole', text: `=HYPERLINK("http://x.example";"яма") ${MARK}formula`, lat: 59.9352, lon: 30.3201 });
+    await page.goto(`/console?q=${MARK}formula`);
+    await page.locator('table.requests').getByText(`${MARK}formula`, { exact: false }).waitFor();
+    const [download] = await Promise.all([page.waitForEvent('download'), page.getByRole('button', { name: 'Скачать CSV' }).click()]);
+    const csv = readFileSync(await download.path(), 'utf8');
+    assert.ok(csv.includes(`"'=HYPERLINK(""http://x.example"";""яма"") ${MARK}formula"`), csv);
     assertClean(page);
   });
 

@@ -13,6 +13,7 @@ import { useCatalog, useLoad } from '../ui/hooks';
 import { RegionMap } from '../ui/map';
 import { DAY, isoDate } from '../dates';
 import { ActionsPanel } from './actions';
+import { CsvExport } from '../ui/export';
 
 /** Sub-pages of the console. */
 export function ConsoleNav({ current }: { current: string }) {
@@ -43,14 +44,17 @@ function isOverdue(r: Request): boolean {
 }
 
 /** A table of requests linking to their pages. */
-export function RequestTable({ items, showAgency = true }: { items: Request[]; showAgency?: boolean }) {
+export function RequestTable({ items, showAgency = true, name = 'requests' }: { items: Request[]; showAgency?: boolean; name?: string }) {
   const { t, lang } = useT();
   const cat = useCatalog();
   const user = useObservable(me);
+  const table = useRef<HTMLTableElement>(null);
   const base = user?.role === 'agency_staff' ? '/agency/requests' : '/console/requests';
   if (items.length === 0) return <p class="muted">{t('console_no_requests')}</p>;
   return (
-    <table class="requests">
+    <>
+    <CsvExport table={table} name={name} />
+    <table class="requests" ref={table}>
       <thead>
         <tr>
           <th scope="col">{t('col_id')}</th>
@@ -83,6 +87,7 @@ export function RequestTable({ items, showAgency = true }: { items: Request[]; s
         ))}
       </tbody>
     </table>
+    </>
   );
 }
 
@@ -469,6 +474,7 @@ export function QueuesPage() {
   const params = new URLSearchParams(window.location.search);
   const [chosen, setChosen] = useState({ queue: params.get('queue') ?? 'overdue', agency: params.get('agency') ?? '' });
   const [page, setPage] = useState(1);
+  const summaryTable = useRef<HTMLTableElement>(null);
   const summary = useLoad(() => get<{ agencies: QueueCounts[] }>('/queues'), []);
   const items = useLoad(
     () => get<{ items: Request[]; page: number }>(`/queues/${chosen.queue}${query({ agency: chosen.agency, limit: QUEUE_PAGE, page })}`),
@@ -490,7 +496,8 @@ export function QueuesPage() {
     <div class="console">
       <ConsoleNav current="/console/queues" />
       <ErrorMessage error={summary.error} />
-      <table class="queues">
+      <CsvExport table={summaryTable} name="queues" />
+      <table class="queues" ref={summaryTable}>
         <thead>
           <tr>
             <th scope="col">{t('col_agency')}</th>

@@ -1,7 +1,7 @@
 // Dashboards read at a glance: the league table of agencies or territories, daily dynamics per
 // topic with the year before, and the mix of channels requests arrive through — for the whole
 // region or one territory.
-import { useState } from 'preact/hooks';
+import { useRef, useState } from 'preact/hooks';
 import { get, query, ScorecardRow, SeriesPoint } from '../api';
 import { isoDate, regionToday, windowEnding } from '../dates';
 import { channelName, CHANNELS, formatDate, formatNumber, nameOf, topicName, useT } from '../i18n';
@@ -9,6 +9,7 @@ import { agencyName, territoryName } from '../session';
 import { Bars, SeriesChart } from '../ui/charts';
 import { Choice, ErrorMessage, Loading, Section, Segmented } from '../ui/common';
 import { useCatalog, useLoad } from '../ui/hooks';
+import { CsvExport } from '../ui/export';
 
 /** Days the dashboards cover, ending today. */
 const DASHBOARD_DAYS = 90;
@@ -22,8 +23,11 @@ export function ScorecardTable({ rows, by = 'agency' }: { rows: ScorecardRow[]; 
   const cat = useCatalog();
   const share = (v: number | null) => (v === null ? '—' : `${formatNumber(v * 100, lang)}%`);
   const num = (v: number | null, digits = 1) => (v === null ? '—' : formatNumber(v, lang, digits));
+  const table = useRef<HTMLTableElement>(null);
   return (
-    <table class="scorecards">
+    <>
+    <CsvExport table={table} name={`scorecards-${by}`} />
+    <table class="scorecards" ref={table}>
       <thead>
         <tr>
           <th scope="col">{t('sc_rank')}</th>
@@ -51,6 +55,7 @@ export function ScorecardTable({ rows, by = 'agency' }: { rows: ScorecardRow[]; 
         ))}
       </tbody>
     </table>
+    </>
   );
 }
 

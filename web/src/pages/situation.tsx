@@ -14,6 +14,7 @@ import { useCatalog, useLoad } from '../ui/hooks';
 import type { MapMouseEvent } from 'maplibre-gl';
 import { Legend, Measure, middleOf, RegionMap, valueOf } from '../ui/map';
 import { ProblemsPanel } from './problems';
+import { CsvExport } from '../ui/export';
 
 const WINDOWS = [7, 30, 90, 365];
 /** How far back the slider reaches. */
@@ -348,10 +349,12 @@ function PlacesTable({ heat, onChoose }: { heat: HeatMap; onChoose: (feature: Ge
     .sort((a, b) => Number(b.properties?.count ?? 0) - Number(a.properties?.count ?? 0))
     .slice(0, 100);
   const territories = rows.some((f) => typeof f.properties?.territory === 'string');
+  const table = useRef<HTMLTableElement>(null);
   return (
     <details class="card places-table" data-testid="places-table">
       <summary>{t('map_table', { n: formatNumber(rows.length, lang) })}</summary>
-      <table>
+      <CsvExport table={table} name={`map-${heat.okno.from}-${heat.okno.to}`} />
+      <table ref={table}>
         <thead>
           <tr>
             <th scope="col">{territories ? t('map_table_territory') : t('map_table_cell')}</th>
