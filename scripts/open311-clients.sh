@@ -24,7 +24,7 @@ key=$("$okno" --db "$db" apikey add --client open311-client-tests 2>/dev/null)
 trap 'stop_okno; rm -rf "$work"' EXIT
 serve_okno "$work/serve.log" --db "$db" serve
 filed=$(curl -fs -X POST "$url/api/v1/requests" -H 'content-type: application/json' \
-  -d '{"service_code": "pothole", "text": "Яма у дома 3", "lat": 59.93, "lon": 30.31}')
+  -d '{"service_code": "pothole", "text": "Яма у дома 3", "lat": 60.0324, "lon": 30.5813}')
 OKNO_KNOWN_TOKEN=$(printf '%s' "$filed" | "$venv/bin/python" -c 'import json,sys; print(json.load(sys.stdin)["token"])')
 OKNO_KNOWN_ID=$(printf '%s' "$filed" | "$venv/bin/python" -c 'import json,sys; print(json.load(sys.stdin)["id"])')
 OKNO_OPEN311="$url/open311/v2" OKNO_API_KEY="$key" OPEN311_DATA="$data" \

@@ -159,7 +159,7 @@ def _():
 def _():
     attribute = state["attribute"]
     value = attribute["values"][0]["key"] if attribute["values"] else "1"
-    posted = t.post(state["code_with_attributes"], lat="59.9343", long="30.3351", address="Невский проспект, 1",
+    posted = t.post(state["code_with_attributes"], lat="60.0367", long="30.6064", address="г. Всеволожск, Октябрьский пр., 1",
                     name="Ivan Petrov", email="ivan@example.org", description="Яма на дороге, опасно",
                     **{f"attribute[{attribute['code']}]": value})
     assert isinstance(posted, list) and set(posted[0]) >= {"service_request_id"}, posted
@@ -183,7 +183,7 @@ def _():
 @check("three: multipart post with a media file gives a media_url that serves the photo")
 def _():
     png = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
-    posted = t.post(state["code_with_attributes"], lat="59.95", long="30.31", description="Фото ямы",
+    posted = t.post(state["code_with_attributes"], lat="60.0524", long="30.5813", description="Фото ямы",
                     media=("yama.png", png, "image/png"))
     rid = posted[0]["service_request_id"]
     url = t.request(rid)[0]["media_url"]
@@ -221,7 +221,7 @@ def _():
 @check("open311 shapes: POST requests.xml with api_key in the query string")
 def _():
     response = requests.post(f"{BASE}/requests.xml", params={"api_key": KEY, "jurisdiction_id": ""},
-                             data={"service_code": state["code_with_attributes"], "lat": "59.9", "long": "30.3",
+                             data={"service_code": state["code_with_attributes"], "lat": "60.0024", "long": "30.5713",
                                    "description": "Test via open311 shape"}, timeout=30)
     assert response.status_code == 200, response.text
     root = ET.fromstring(response.content)
@@ -256,7 +256,7 @@ def post(**fields):
 
 @check("bad input: unknown service")
 def _():
-    assert "service_code" in error_list(post(service_code="no-such-service", lat="59.9", long="30.3"), 400)
+    assert "service_code" in error_list(post(service_code="no-such-service", lat="60.0024", long="30.5713"), 400)
     error_list(requests.get(f"{BASE}/services/no-such-service.json", timeout=30), 404)
 
 
@@ -267,27 +267,27 @@ def _():
 
 @check("bad input: bad coordinates")
 def _():
-    error_list(post(service_code=state["code_with_attributes"], lat="95", long="30.3"), 400)
-    error_list(post(service_code=state["code_with_attributes"], lat="north", long="30.3"), 400)
+    error_list(post(service_code=state["code_with_attributes"], lat="95", long="30.5713"), 400)
+    error_list(post(service_code=state["code_with_attributes"], lat="north", long="30.5713"), 400)
 
 
 @check("bad input: attribute not in the list, and an unknown attribute")
 def _():
     code = state["code_with_attributes"]
     attribute = state["attribute"]
-    text = error_list(post(service_code=code, lat="59.9", long="30.3", **{f"attribute[{attribute['code']}]": "not-a-key"}), 400)
+    text = error_list(post(service_code=code, lat="60.0024", long="30.5713", **{f"attribute[{attribute['code']}]": "not-a-key"}), 400)
     assert f"attribute[{attribute['code']}]" in text, text
-    error_list(post(service_code=code, lat="59.9", long="30.3", **{"attribute[no_such_field]": "1"}), 400)
+    error_list(post(service_code=code, lat="60.0024", long="30.5713", **{"attribute[no_such_field]": "1"}), 400)
 
 
 @check("bad input: over-long description")
 def _():
-    error_list(post(service_code=state["code_with_attributes"], lat="59.9", long="30.3", description="я" * 4001), 400)
+    error_list(post(service_code=state["code_with_attributes"], lat="60.0024", long="30.5713", description="я" * 4001), 400)
 
 
 @check("bad input: wrong and missing api_key")
 def _():
-    error_list(post(service_code=state["code_with_attributes"], lat="59.9", long="30.3", api_key="wrong"), 403)
+    error_list(post(service_code=state["code_with_attributes"], lat="60.0024", long="30.5713", api_key="wrong"), 403)
     error_list(requests.post(f"{BASE}/requests.json", data={"service_code": "x", "lat": "1", "long": "1"}, timeout=30), 403)
 
 

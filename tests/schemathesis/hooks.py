@@ -178,7 +178,7 @@ def map_case(ctx, case):
         if isinstance(body.get("attributes"), dict):
             body["attributes"] = {}
         # A point is a latitude and a longitude: both or neither.
-        for axis, other, value in (("lat", "lon", 30.31), ("lon", "lat", 59.93)):
+        for axis, other, value in (("lat", "lon", 30.5813), ("lon", "lat", 60.0324)):
             if isinstance(body.get(axis), (int, float)) and body.get(other) is None:
                 body[other] = value
     elif name == "POST /api/v1/classify" and body is not None:

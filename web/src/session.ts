@@ -74,6 +74,13 @@ export function territoryName(cat: Catalog | undefined, code: string, lang: Lang
 /** The agencies as choices ([code, name]). */
 export const agencyChoices = (cat: Catalog | undefined, lang: Lang): [string, string][] => (cat?.agencies ?? []).map((a) => [a.code, nameOf(a, lang)]);
 
+/** The region's territories below the region itself as choices ([code, name]), by name. */
+export const territoryChoices = (cat: Catalog | undefined, lang: Lang): [string, string][] =>
+  (cat?.territories ?? [])
+    .filter((x) => x.parent)
+    .map((x): [string, string] => [x.code, nameOf(x, lang)])
+    .sort((a, b) => a[1].localeCompare(b[1], lang));
+
 /** The services as choices ([code, name]). */
 export const serviceChoices = (services: Service[] | undefined, lang: Lang): [string, string][] => (services ?? []).map((s) => [s.code, nameOf(s, lang)]);
 

@@ -28,7 +28,7 @@ async fn suggestions(app: &App, service: &str, point: Coordinates, text: &str, r
 
 /// Open requests of `service` near the pin at `lat`, `lon`, filed in the last 30 days, most
 /// alike `text` first: what the citizens' form shows before they file, with the personal data
-/// typed into their texts masked.
+/// typed into their texts and addresses masked.
 pub async fn for_form(app: &App, service: &str, lat: f64, lon: f64, text: &str, now: DateTime<Utc>) -> Result<Vec<Suggestion>> {
     let point = Coordinates::new(lat, lon).ok_or_else(|| AppError::field("lat", ErrorCode::OutOfRange, "lat and lon must be a point on Earth (−90…90, −180…180)"))?;
     if app.store.service(service).await?.is_none() {
@@ -36,7 +36,7 @@ pub async fn for_form(app: &App, service: &str, lat: f64, lon: f64, text: &str, 
     }
     let mut found = suggestions(app, service, point, text, &DuplicateRules::default(), now).await?;
     for s in &mut found {
-        s.request.text = okno_core::privacy::mask_personal_data(&s.request.text).into_owned();
+        okno_core::privacy::mask_request(&mut s.request);
     }
     Ok(found)
 }

@@ -62,7 +62,13 @@ pub async fn submit(
     let (store, deadlines, classifier) = (app.store.as_ref(), app.deadlines.as_ref(), app.classifier.as_ref());
     let now = now.trunc_subsecs(6);
     let models = classifier.current();
-    let placement = draft.lat.zip(draft.lon).map(|(lat, lon)| app.places.current().index.place(lat, lon));
+    let boundaries = app.places.current();
+    // A point is placed where it is; an address alone, where the gazetteer knows it.
+    let placement = match (draft.lat.zip(draft.lon), draft.address.as_deref()) {
+        (Some((lat, lon)), _) => Some(boundaries.index.place(lat, lon)),
+        (None, Some(address)) => places::place_address(&boundaries, address),
+        (None, None) => None,
+    };
     if draft.territory.as_deref().is_none_or(|t| t.trim().is_empty()) {
         draft.territory = placement.as_ref().and_then(|p| p.territory.clone());
     }

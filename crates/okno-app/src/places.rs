@@ -7,8 +7,8 @@ use crate::in_force::InForce;
 use crate::App;
 use chrono::{DateTime, Utc};
 use okno_core::{Location, Principal, Request, RequestId, TerritoryCode};
-pub use okno_geo::stored_cells_within;
-use okno_geo::{LocationFlag, Placement, Shape, TerritoryIndex};
+pub use okno_geo::{stored_cells_within, Place, PlaceKind};
+use okno_geo::{Gazetteer, KnownAddress, LocationFlag, NamedTerritory, Placement, Shape, TerritoryIndex};
 use okno_store::{PlacementUpdate, Store};
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
@@ -27,11 +27,18 @@ pub struct Boundaries {
     pub index: TerritoryIndex,
     /// Each territory's boundary as a GeoJSON geometry, by code.
     pub geometry: HashMap<TerritoryCode, serde_json::Value>,
+    /// Whom the boundaries are owed to, each once.
+    pub attributions: Vec<String>,
+    /// The territories and the addresses of stored requests, to find places by name and to
+    /// place a request that has only an address.
+    pub gazetteer: Gazetteer,
 }
 
 impl Default for Places {
     fn default() -> Self {
-        Places { boundaries: InForce::new(Boundaries { index: TerritoryIndex::new(Vec::new()), geometry: HashMap::new() }) }
+        Places { boundaries: InForce::new(Boundaries {
+            index: TerritoryIndex::new(Vec::new()), geometry: HashMap::new(), attributions: Vec::new(), gazetteer: Gazetteer::default(),
+        }) }
     }
 }
 
@@ -55,16 +62,63 @@ impl Places {
 /// its territory.
 pub async fn load_boundaries(store: &dyn Store) -> Result<Boundaries> {
     let shapes = store.territory_shapes().await?;
+    let names: HashMap<TerritoryCode, okno_core::Territory> = store.territories().await?.into_iter().map(|t| (t.code.clone(), t)).collect();
+    let mut named = Vec::with_capacity(shapes.len());
     let mut territories = Vec::with_capacity(shapes.len());
     let mut geometries = HashMap::with_capacity(shapes.len());
+    let mut attributions: Vec<String> = shapes.iter().filter_map(|s| s.attribution.clone()).collect();
+    attributions.sort_unstable();
+    attributions.dedup();
     for stored in shapes {
         let corrupt = |e: String| AppError::Internal(format!("stored boundary of {}: {e}", stored.territory_code));
         let geometry: serde_json::Value = serde_json::from_str(&stored.geometry).map_err(|e| corrupt(e.to_string()))?;
         let shape = Shape::from_geojson(&geometry).map_err(|e| corrupt(e.to_string()))?;
+        if let Some(t) = names.get(&stored.territory_code) {
+            named.push(NamedTerritory { code: t.code.to_string(), name_ru: t.name_ru.clone(), name_en: t.name_en.clone(), point: shape.inner_point() });
+        }
         territories.push((stored.territory_code.to_string(), shape));
         geometries.insert(stored.territory_code, geometry);
     }
-    Ok(Boundaries { index: TerritoryIndex::new(territories), geometry: geometries })
+    let gazetteer = Gazetteer::new(named, known_addresses(store).await?);
+    Ok(Boundaries { index: TerritoryIndex::new(territories), geometry: geometries, attributions, gazetteer })
+}
+
+/// The most used addresses of stored requests the gazetteer holds.
+const GAZETTEER_ADDRESSES: u32 = 100_000;
+
+/// The addresses of stored requests, for the gazetteer; those with personal data typed into
+/// them (a flat's number, a phone) are left out, as the gazetteer's answers are public.
+async fn known_addresses(store: &dyn Store) -> Result<Vec<KnownAddress>> {
+    let used = store.known_addresses(GAZETTEER_ADDRESSES).await?;
+    Ok(used
+        .into_iter()
+        .filter(|a| matches!(okno_core::privacy::mask_personal_data(&a.address), std::borrow::Cow::Borrowed(_)))
+        .map(|a| KnownAddress {
+            address: a.address, lat: a.lat, lon: a.lon, territory: a.territory.map(|t| t.to_string()),
+            requests: u64::try_from(a.requests).unwrap_or(0),
+        })
+        .collect())
+}
+
+/// The places whose words begin with the words typed (territories, streets and addresses of
+/// stored requests), at most `limit` (1–50, default 10); public.
+pub fn search(app: &App, typed: &str, limit: Option<u32>) -> Result<Vec<Place>> {
+    let limit = crate::paging::within("limit", limit, 10, 1..=50)?;
+    Ok(app.places.current().gazetteer.search(typed, limit as usize).into_iter().cloned().collect())
+}
+
+/// Where a request that has an address but no point lies, when the gazetteer recognises the
+/// address: placed at the known address's or street's point (its territory and cell), or only
+/// in the territory the address names.
+pub fn place_address(boundaries: &Boundaries, address: &str) -> Option<Placement> {
+    let found = boundaries.gazetteer.locate(address)?;
+    match found.kind {
+        PlaceKind::Territory => Some(Placement { territory: found.territory.clone(), flag: None, cell: None }),
+        _ => {
+            let placed = boundaries.index.place(found.lat, found.lon);
+            Some(Placement { territory: placed.territory.or_else(|| found.territory.clone()), ..placed })
+        }
+    }
 }
 
 /// What a placement stores beside the territory: the flag and the H3 cell.

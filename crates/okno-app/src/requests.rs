@@ -114,7 +114,7 @@ pub async fn public(app: &App, id: RequestId) -> Result<PublicRequest> {
     view.token.clear();
     let mask = |text: &mut String| *text = mask_personal_data(text).into_owned();
     mask(&mut view.text);
-    view.last_answer.iter_mut().for_each(mask);
+    view.address.iter_mut().chain(view.last_answer.iter_mut()).for_each(mask);
     view.timeline.iter_mut().filter_map(|e| e.text.as_mut()).for_each(mask);
     Ok(view)
 }

@@ -98,7 +98,7 @@ async fn prepare(store: &dyn Store, source: &dyn Store, args: &AnalyticsArgs) ->
     }
     okno_app::imports::territories::import_territories(store, &okno_app::imports::territories::ImportTerritoriesArgs {
         file: args.boundaries.clone(), name_field: "name".into(), kind: "municipality".into(), code_field: None,
-        parent: None, population_field: None, repair: false,
+        parent: None, population_field: None, repair: false, attribution: None,
     }).await?;
     Ok(())
 }

@@ -219,13 +219,13 @@ pub async fn post_load(server: &ServerProcess, total: usize, concurrency: usize)
     http_load(total, concurrency, reqwest::StatusCode::CREATED, Arc::new(move |client, i| {
         client.post(&url).json(&json!({"service_code": "pothole", "channel": "web",
             "text": format!("Яма на дороге у дома {}, нагрузочный тест", i % 120),
-            "lat": 59.9 + (i % 100) as f64 * 0.001, "lon": 30.3, "address": "Садовая ул., 5",
+            "lat": 60.0 + (i % 100) as f64 * 0.001, "lon": 30.57, "address": "г. Всеволожск, Садовая ул., 5",
             "contact": {"name": "Тестовый Житель", "phone": "+7 900 000-00-00"}}))
     })).await
 }
 
 async fn post_figures(db: &str, args: &FoundationArgs) -> Result<Value> {
-    okno::demo::ensure_demo(&*okno_store::open(db).await?).await?;
+    okno::demo::ensure_demo(&*okno_store::open(db).await?, okno::demo::DemoRegion::default()).await?;
     let server = ServerProcess::start(&crate::okno_binary()?, db, &["--submit-per-minute", "0"])?;
     post_load(&server, args.posts, args.concurrency).await
 }

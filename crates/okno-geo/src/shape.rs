@@ -240,6 +240,34 @@ impl Shape {
         self.bbox.contains(lon, lat) && self.polygons.iter().any(|p| p.contains(lon, lat))
     }
 
+    /// A point inside the shape, where a label or a search result can stand: on the horizontal
+    /// line through the middle of its largest polygon, the middle of the widest stretch inside.
+    /// (latitude, longitude)
+    pub fn inner_point(&self) -> (f64, f64) {
+        let largest = self
+            .polygons
+            .iter()
+            .max_by(|a, b| a.exterior.area_degrees().total_cmp(&b.exterior.area_degrees()))
+            .expect("a shape has a polygon");
+        let lat = (largest.exterior.bbox.min_lat + largest.exterior.bbox.max_lat) / 2.0;
+        let mut crossings: Vec<f64> = std::iter::once(&largest.exterior)
+            .chain(&largest.holes)
+            .flat_map(|ring| ring.points.windows(2).filter_map(move |w| {
+                let ([x1, y1], [x2, y2]) = (w[0], w[1]);
+                ((y1 > lat) != (y2 > lat)).then(|| x1 + (lat - y1) * (x2 - x1) / (y2 - y1))
+            }))
+            .collect();
+        crossings.sort_by(f64::total_cmp);
+        let widest = crossings.chunks_exact(2).max_by(|a, b| (a[1] - a[0]).total_cmp(&(b[1] - b[0])));
+        match widest {
+            Some(stretch) => (lat, (stretch[0] + stretch[1]) / 2.0),
+            None => {
+                let [lon, lat] = largest.exterior.points[0];
+                (lat, lon)
+            }
+        }
+    }
+
     /// The first place where a ring of the shape crosses itself, as an error.
     pub fn check_rings(&self) -> Result<(), ShapeError> {
         let rings = self.polygons.iter().flat_map(|p| std::iter::once(&p.exterior).chain(&p.holes));

@@ -69,6 +69,7 @@ pub fn api_routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(api::list_agencies))
         .routes(routes!(api::list_territories))
         .routes(routes!(web::boundaries))
+        .routes(routes!(places::search))
         .routes(routes!(web::ui_config))
         .routes(routes!(api::list_requests, api::create_request))
         .routes(routes!(api::get_request))
@@ -205,6 +206,7 @@ pub const PUBLIC_OPERATIONS: &[(&str, &str)] = &[
     ("GET", "/api/v1/territories/boundaries"),
     ("GET", "/api/v1/ui-config"),
     ("GET", "/api/v1/duplicates"),
+    ("GET", "/api/v1/places/search"),
     ("POST", "/api/v1/classify"),
     ("POST", "/api/v1/requests"),
     ("GET", "/api/v1/track/{token}"),

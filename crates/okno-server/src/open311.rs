@@ -407,7 +407,7 @@ fn show(state: &AppState, names: &Names, r: &OknoRequest) -> Shown {
             ("requested_datetime", Some(datetime(state, r.created_at))),
             ("updated_datetime", Some(datetime(state, r.updated_at))),
             ("expected_datetime", r.due_at.map(|t| datetime(state, t))),
-            ("address", r.address.clone()),
+            ("address", r.address.as_deref().map(|a| mask_personal_data(a).into_owned())),
             ("address_id", None),
             ("zipcode", None),
             ("media_url", r.media_url.clone()),

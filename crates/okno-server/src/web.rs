@@ -140,7 +140,7 @@ pub async fn ui_config(State(state): State<AppState>) -> Result<Json<UiConfig>, 
 }
 
 /// The boundaries of all territories as GeoJSON, with their codes, names, kinds and
-/// populations: the outlines of the map (public).
+/// populations, and whom they are owed to (`attribution`, a list): the outlines of the map (public).
 #[utoipa::path(get, path = "/api/v1/territories/boundaries", tag = "catalog",
     responses((status = 200, description = "GeoJSON FeatureCollection of MultiPolygons", body = Object)))]
 pub async fn boundaries(State(state): State<AppState>) -> Result<Json<Value>, ApiError> {
@@ -156,7 +156,7 @@ pub async fn boundaries(State(state): State<AppState>) -> Result<Json<Value>, Ap
             })
         })
         .collect();
-    Ok(Json(json!({"type": "FeatureCollection", "features": features})))
+    Ok(Json(json!({"type": "FeatureCollection", "attribution": current.attributions, "features": features})))
 }
 
 #[cfg(test)]

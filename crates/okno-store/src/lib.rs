@@ -48,7 +48,7 @@ pub use reports::{CountBy, ReportStore, ScoreBy};
 pub use requests::{Created, ImportedRequest, Planner, RequestStore};
 pub use rollups::{RollupListener, RollupRebuild, RollupStore};
 pub use sqlite::{SqliteDialect, SqliteStore, WRITER_CACHE_KIB as SQLITE_WRITER_CACHE_KIB};
-pub use territories::{Located, PlacementUpdate, StoredShape, TerritoryStore};
+pub use territories::{AddressUse, Located, PlacementUpdate, StoredShape, TerritoryStore};
 pub use triage::TriageStore;
 
 /// The database URL used when none is configured: a file under `./data`.

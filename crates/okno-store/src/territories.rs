@@ -20,6 +20,8 @@ pub struct StoredShape {
     pub geometry: String,
     /// Its area in square kilometres.
     pub area_km2: f64,
+    /// Whom the boundary is owed to ("© OpenStreetMap contributors"), shown beside the map.
+    pub attribution: Option<String>,
 }
 
 /// Where a stored request's point lies.
@@ -64,6 +66,24 @@ pub trait TerritoryStore: Send + Sync {
     /// Requests whose point was flagged (only those with `flag` when given), by id after
     /// `after_id`, at most `limit`.
     async fn location_issues(&self, flag: Option<&str>, after_id: RequestId, limit: u32) -> Result<Vec<Request>>;
+    /// The addresses of requests placed in a territory, the most used first, at most `limit`:
+    /// each with the middle of its points, a territory and how many requests.
+    async fn known_addresses(&self, limit: u32) -> Result<Vec<AddressUse>>;
+}
+
+/// An address of stored requests, for the gazetteer.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AddressUse {
+    /// The address as typed.
+    pub address: String,
+    /// The mean latitude of its requests.
+    pub lat: f64,
+    /// The mean longitude of its requests.
+    pub lon: f64,
+    /// The territory of its requests (the greatest code when they differ).
+    pub territory: Option<TerritoryCode>,
+    /// How many requests.
+    pub requests: i64,
 }
 
 /// Inserts a territory or updates the stored one of its code.
@@ -103,10 +123,11 @@ impl<D: Dialect> TerritoryStore for SqlStore<D> {
         for (t, shape) in shapes {
             write_territory::<D>(&mut tx, t).await?;
             D::sql(
-                "INSERT INTO territory_shapes (territory_code, geometry, area_km2) VALUES ($1, $2, $3) \
-                 ON CONFLICT (territory_code) DO UPDATE SET geometry = excluded.geometry, area_km2 = excluded.area_km2",
+                "INSERT INTO territory_shapes (territory_code, geometry, area_km2, attribution) VALUES ($1, $2, $3, $4) \
+                 ON CONFLICT (territory_code) DO UPDATE SET geometry = excluded.geometry, area_km2 = excluded.area_km2, \
+                 attribution = excluded.attribution",
             )
-            .bind(&shape.territory_code).bind(&shape.geometry).bind(shape.area_km2)
+            .bind(&shape.territory_code).bind(&shape.geometry).bind(shape.area_km2).bind(&shape.attribution)
             .execute(&mut tx).await.map_err(classify)?;
         }
         tx.commit().await?;
@@ -114,10 +135,23 @@ impl<D: Dialect> TerritoryStore for SqlStore<D> {
     }
 
     async fn territory_shapes(&self) -> Result<Vec<StoredShape>> {
-        let rows = D::sql("SELECT territory_code, geometry, area_km2 FROM territory_shapes ORDER BY territory_code")
+        let rows = D::sql("SELECT territory_code, geometry, area_km2, attribution FROM territory_shapes ORDER BY territory_code")
             .fetch_all(&mut *self.read().await?).await?;
         rows.iter()
-            .map(|r| Ok(StoredShape { territory_code: D::get(r, 0)?, geometry: D::get(r, 1)?, area_km2: D::get(r, 2)? }))
+            .map(|r| Ok(StoredShape { territory_code: D::get(r, 0)?, geometry: D::get(r, 1)?, area_km2: D::get(r, 2)?, attribution: D::get(r, 3)? }))
+            .collect()
+    }
+
+    async fn known_addresses(&self, limit: u32) -> Result<Vec<AddressUse>> {
+        let rows = D::sql(
+            "SELECT address, AVG(lat), AVG(lon), MAX(territory_code), COUNT(*) FROM requests \
+             WHERE address IS NOT NULL AND lat IS NOT NULL AND lon IS NOT NULL AND territory_code IS NOT NULL \
+             GROUP BY address ORDER BY COUNT(*) DESC, address LIMIT $1",
+        )
+        .bind(i64::from(limit))
+        .fetch_all(&mut *self.read().await?).await?;
+        rows.iter()
+            .map(|r| Ok(AddressUse { address: D::get(r, 0)?, lat: D::get(r, 1)?, lon: D::get(r, 2)?, territory: D::get(r, 3)?, requests: D::get(r, 4)? }))
             .collect()
     }
 

@@ -32,11 +32,14 @@ pub struct Cli {
 pub enum Command {
     /// Serve the web API.
     Serve(ServeArgs),
-    /// Create a deterministic demo region on the database (if it is empty) and serve it.
+    /// Create a deterministic demo on a real region on the database (if it is empty) and serve it.
     Demo {
         /// Serving options.
         #[command(flatten)]
         serve: ServeArgs,
+        /// The region: its real districts, boundaries and populations, shipped in the binary.
+        #[arg(long, value_enum, default_value_t)]
+        region: crate::demo::DemoRegion,
         /// Only create the data, do not serve.
         #[arg(long)]
         no_serve: bool,
@@ -314,13 +317,17 @@ pub struct TerritoryFileArgs {
     /// of refusing the file.
     #[arg(long)]
     pub repair: bool,
+    /// Whom the boundaries are owed to, shown beside the map (e.g. "© OpenStreetMap
+    /// contributors"; default: the file's top-level `attribution` member).
+    #[arg(long)]
+    pub attribution: Option<String>,
 }
 
 impl From<TerritoryFileArgs> for okno_app::imports::territories::ImportTerritoriesArgs {
     fn from(a: TerritoryFileArgs) -> Self {
         okno_app::imports::territories::ImportTerritoriesArgs {
             file: a.file, name_field: a.name_field, kind: a.kind, code_field: a.code_field, parent: a.parent,
-            population_field: a.population_field, repair: a.repair,
+            population_field: a.population_field, repair: a.repair, attribution: a.attribution,
         }
     }
 }
@@ -416,9 +423,9 @@ fn write_demo_topic_model(db: &str) -> Result<PathBuf> {
 pub async fn run(cli: Cli) -> Result<()> {
     match cli.command {
         Command::Serve(args) => crate::serve::serve(open(&cli.db).await?, args).await,
-        Command::Demo { serve: mut args, no_serve } => {
+        Command::Demo { serve: mut args, region, no_serve } => {
             let store = open(&cli.db).await?;
-            crate::demo::ensure_demo(&*store).await?;
+            crate::demo::ensure_demo(&*store, region).await?;
             if no_serve {
                 return Ok(());
             }

@@ -37,7 +37,8 @@ const ROWS: &[Row] = &[
     ("GET", "/api/v1/territories/boundaries", None, "200 200 200 200 200 200 200"),
     ("GET", "/api/v1/ui-config", None, "200 200 200 200 200 200 200"),
     ("GET", "/api/v1/openapi.json", None, "200 200 200 200 200 200 200"),
-    ("GET", "/api/v1/duplicates?service=pothole&lat=59.94&lon=30.31", None, "200 200 200 200 200 200 200"),
+    ("GET", "/api/v1/duplicates?service=pothole&lat=60.0424&lon=30.5813", None, "200 200 200 200 200 200 200"),
+    ("GET", "/api/v1/places/search?q=%D0%B3%D0%B0%D1%82%D1%87", None, "200 200 200 200 200 200 200"),
     ("POST", "/api/v1/classify", Some(|_| json!({"text": "Яма на дороге"})), "200 200 200 200 200 200 200"),
     // Filing: anyone through the web; only the channels a caller's role may use.
     ("POST", "/api/v1/requests", Some(|_| citizen_request("pothole")), "201 201 201 201 201 201 201"),

@@ -80,6 +80,7 @@ async fn planted_personal_data_reaches_no_public_answer_no_analytics_no_export_a
     let mut body = citizen_request("pothole");
     body["text"] = json!(format!("Яма у подъезда. Звоните {}, пишите {}. Заявитель {}, соседка {}, {}.", in_text[0], in_text[1], in_text[2], in_text[3], in_text[4]));
     body["contact"] = json!({"name": in_contact[0], "phone": in_contact[1], "email": in_contact[2]});
+    body["address"] = json!(format!("г. Всеволожск, Садовая ул., 5, {}", in_text[4]));
     let filed: Value = anon.post(server.url("/api/v1/requests")).json(&body).send().await.unwrap().json().await.unwrap();
     let id = filed["id"].as_i64().unwrap();
     let token = filed["token"].as_str().unwrap().to_owned();
@@ -95,10 +96,16 @@ async fn planted_personal_data_reaches_no_public_answer_no_analytics_no_export_a
     // The citizen's own tracking page shows their text as they wrote it, and no contact.
     let tracked = anon.get(server.url(&format!("/api/v1/track/{token}"))).send().await.unwrap().text().await.unwrap();
     assert!(tracked.contains(in_text[0]) && !in_contact.iter().any(|m| tracked.contains(m)), "{tracked}");
-    // The public: the request page, duplicates, Open311, its bulk export, the public map.
+    // The gazetteer learns the stored addresses when the boundaries are put in force again.
+    let (admin_before, admin_csrf) = login(&server, "admin", "demo-admin-password").await;
+    let reloaded = admin_before.post(server.url("/api/v1/territories/reload")).header("x-csrf-token", &admin_csrf).send().await.unwrap();
+    assert_eq!(reloaded.status(), StatusCode::OK);
+    // The public: the request page, duplicates, Open311, its bulk export, the public map, the
+    // places the citizens' form suggests.
     let public = [
+        "/api/v1/places/search?q=%D0%B2%D1%81%D0%B5%D0%B2%D0%BE%D0%BB%D0%BE%D0%B6%D1%81%D0%BA%20%D1%81%D0%B0%D0%B4%D0%BE%D0%B2%D0%B0%D1%8F%205&limit=50".to_owned(),
         format!("/api/v1/public/requests/{id}"),
-        "/api/v1/duplicates?service=pothole&lat=59.94&lon=30.31&text=%D1%8F%D0%BC%D0%B0".to_owned(),
+        "/api/v1/duplicates?service=pothole&lat=60.0424&lon=30.5813&text=%D1%8F%D0%BC%D0%B0".to_owned(),
         format!("/open311/v2/requests/{id}.json"),
         format!("/open311/v2/requests/{id}.xml"),
         format!("/open311/v2/requests.json?service_request_id={id}"),

@@ -115,17 +115,17 @@ async fn the_api_serves_citizens_operators_agencies_and_analysts() {
 
         // Likely duplicates: the citizens' form sees the open request near the pin, without its
         // token or contact; a pin a kilometre away does not; staff see it beside a new twin.
-        let form = |lat: f64, text: &str| server.url(&format!("/api/v1/duplicates?service=pothole&lat={lat}&lon=30.3101&text={text}"));
-        let near: Value = anon.get(form(59.9401, "яма на дороге у дома")).send().await.unwrap().json().await.unwrap();
+        let form = |lat: f64, text: &str| server.url(&format!("/api/v1/duplicates?service=pothole&lat={lat}&lon=30.5814&text={text}"));
+        let near: Value = anon.get(form(60.0425, "яма на дороге у дома")).send().await.unwrap().json().await.unwrap();
         assert_eq!(near[0]["id"], id, "{near}");
         assert!(near[0]["text_similarity"].as_f64().unwrap() > 0.3 && near[0].get("token").is_none(), "{near}");
         assert!(!near.to_string().contains("Петрова") && !near.to_string().contains(&token));
-        let far: Value = anon.get(form(59.95, "яма")).send().await.unwrap().json().await.unwrap();
+        let far: Value = anon.get(form(60.0524, "яма")).send().await.unwrap().json().await.unwrap();
         assert!(far.as_array().unwrap().iter().all(|s| s["id"] != id), "{far}");
         let off_earth = anon.get(server.url("/api/v1/duplicates?service=pothole&lat=200&lon=30")).send().await.unwrap();
         assert_eq!(off_earth.status(), StatusCode::UNPROCESSABLE_ENTITY);
         let mut twin = citizen_request("pothole");
-        twin["lat"] = json!(59.9402);
+        twin["lat"] = json!(60.0426);
         let twin: Value = anon.post(server.url("/api/v1/requests")).json(&twin).send().await.unwrap().json().await.unwrap();
         let twin_id = twin["id"].as_i64().unwrap();
         let beside: Value = operator.get(server.url(&format!("/api/v1/requests/{twin_id}/duplicates"))).send().await.unwrap().json().await.unwrap();
@@ -174,7 +174,7 @@ async fn systemic_problems_are_proposed_accepted_grow_and_close() {
         let items = listed["items"].as_array().unwrap();
         assert_eq!(items.len(), 1, "{listed}");
         let (id, members) = (items[0]["id"].as_i64().unwrap(), items[0]["members"].as_i64().unwrap());
-        assert_eq!((items[0]["topic"].as_str(), items[0]["territory"].as_str(), members), (Some("housing"), Some("central"), 9));
+        assert_eq!((items[0]["topic"].as_str(), items[0]["territory"].as_str(), members), (Some("housing"), Some("41612000"), 9));
         let detail: Value = operator.get(server.url(&format!("/api/v1/problems/{id}"))).send().await.unwrap().json().await.unwrap();
         assert_eq!(detail["weeks"].as_array().unwrap().iter().map(|w| w["count"].as_i64().unwrap()).sum::<i64>(), 9, "{detail}");
         let page: Value = operator.get(server.url(&format!("/api/v1/problems/{id}/requests"))).send().await.unwrap().json().await.unwrap();
@@ -184,7 +184,7 @@ async fn systemic_problems_are_proposed_accepted_grow_and_close() {
         let change = |body: Value| operator.post(server.url(&format!("/api/v1/problems/{id}"))).header("x-csrf-token", &csrf).json(&body).send();
         assert_eq!(change(json!({"state": "accepted"})).await.unwrap().status(), StatusCode::UNPROCESSABLE_ENTITY);
         assert_eq!(change(json!({"state": "accepted", "title": "Кровля", "owner": "nobody"})).await.unwrap().status(), StatusCode::UNPROCESSABLE_ENTITY);
-        let accepted: Value = change(json!({"state": "accepted", "title": "Протекает кровля дома у Садовой", "owner": "housing"})).await.unwrap().json().await.unwrap();
+        let accepted: Value = change(json!({"state": "accepted", "title": "Протекает кровля дома в Всеволожске", "owner": "housing"})).await.unwrap().json().await.unwrap();
         assert_eq!((accepted["state"].as_str(), accepted["owner"].as_str(), accepted["handled_by"].as_str()), (Some("accepted"), Some("housing"), Some("operator")));
         let (roads, roads_csrf) = login(&server, "roads", "demo-roads-password").await;
         let theirs: Value = roads.get(server.url("/api/v1/problems")).send().await.unwrap().json().await.unwrap();
@@ -195,9 +195,9 @@ async fn systemic_problems_are_proposed_accepted_grow_and_close() {
 
         // A new request about the same roof attaches at intake; one about something else does not.
         let file = |text: &str, lat: f64| anon.post(server.url("/api/v1/requests"))
-            .json(&json!({"service_code": "roof", "text": text, "lat": lat, "lon": 30.3105, "channel": "web"})).send();
-        let same: Value = file("Опять протекает крыша в подъезде после дождя", 59.9403).await.unwrap().json().await.unwrap();
-        let other: Value = file("Сломан домофон в подъезде", 59.9403).await.unwrap().json().await.unwrap();
+            .json(&json!({"service_code": "roof", "text": text, "lat": lat, "lon": 30.5818, "channel": "web"})).send();
+        let same: Value = file("Опять протекает крыша в подъезде после дождя", 60.0427).await.unwrap().json().await.unwrap();
+        let other: Value = file("Сломан домофон в подъезде", 60.0427).await.unwrap().json().await.unwrap();
         let grown: Value = operator.get(server.url(&format!("/api/v1/problems/{id}"))).send().await.unwrap().json().await.unwrap();
         assert_eq!(grown["members"], members + 1, "{grown}");
         let page: Value = operator.get(server.url(&format!("/api/v1/problems/{id}/requests?limit=500"))).send().await.unwrap().json().await.unwrap();
@@ -207,8 +207,8 @@ async fn systemic_problems_are_proposed_accepted_grow_and_close() {
         // Once closed (the roof was fixed), new complaints no longer attach; a scan now proposes
         // nothing new from two requests.
         let closed: Value = change(json!({"state": "closed", "note": "Кровля отремонтирована"})).await.unwrap().json().await.unwrap();
-        assert_eq!((closed["state"].as_str(), closed["title"].as_str()), (Some("closed"), Some("Протекает кровля дома у Садовой")), "the name stays");
-        file("Снова течёт крыша в подъезде", 59.9402).await.unwrap();
+        assert_eq!((closed["state"].as_str(), closed["title"].as_str()), (Some("closed"), Some("Протекает кровля дома в Всеволожске")), "the name stays");
+        file("Снова течёт крыша в подъезде", 60.0426).await.unwrap();
         let after: Value = operator.get(server.url(&format!("/api/v1/problems/{id}"))).send().await.unwrap().json().await.unwrap();
         assert_eq!(after["members"], members + 1);
         let (admin, admin_csrf) = login(&server, "admin", "demo-admin-password").await;
@@ -486,7 +486,7 @@ async fn open311_files_through_the_same_intake_on_every_backend() {
 
         let post = |description: &'static str| client.post(format!("{base}/requests.json"))
             .form(&[("api_key", key.as_str()), ("jurisdiction_id", "demo.oblast"), ("service_code", "pothole"),
-                ("lat", "59.93"), ("long", "30.31"), ("description", description), ("attribute[size]", "large"),
+                ("lat", "60.0324"), ("long", "30.5813"), ("description", description), ("attribute[size]", "large"),
                 ("first_name", "Анна"), ("email", "anna@example.org")])
             .send();
         let control = post("Яма <b>&</b> \u{1}лужа").await.unwrap();
@@ -494,7 +494,7 @@ async fn open311_files_through_the_same_intake_on_every_backend() {
         let refusal: Value = control.json().await.unwrap();
         assert!(refusal[0]["description"].as_str().unwrap().contains("control characters"), "{refusal}");
         let not_utf8 = client.post(format!("{base}/requests.json")).header("content-type", "application/x-www-form-urlencoded")
-            .body(format!("api_key={key}&service_code=pothole&lat=59.93&long=30.31&description=%D0%AF%FF")).send().await.unwrap();
+            .body(format!("api_key={key}&service_code=pothole&lat=60.0324&long=30.5813&description=%D0%AF%FF")).send().await.unwrap();
         assert_eq!(not_utf8.status(), StatusCode::BAD_REQUEST, "text that is not UTF-8 is refused, not replaced");
         let filed = post("Яма <b>&</b> лужа").await.unwrap();
         assert_eq!(filed.status(), StatusCode::OK);
@@ -541,7 +541,7 @@ async fn open311_files_through_the_same_intake_on_every_backend() {
         let listed_keys = okno(&db, &["apikey", "list"]);
         let key_id = listed_keys.lines().next().unwrap().split('\t').next().unwrap().to_owned();
         okno(&db, &["apikey", "revoke", &key_id]);
-        let refused = client.post(format!("{base}/requests.xml")).form(&[("api_key", key.as_str()), ("service_code", "pothole"), ("lat", "59.9"), ("long", "30.3")])
+        let refused = client.post(format!("{base}/requests.xml")).form(&[("api_key", key.as_str()), ("service_code", "pothole"), ("lat", "60.0024"), ("long", "30.5713")])
             .send().await.unwrap();
         assert_eq!(refused.status(), StatusCode::FORBIDDEN);
         assert!(refused.text().await.unwrap().contains("<errors><error><code>403</code>"));

@@ -91,7 +91,7 @@ async fn misshapen_json_is_refused_naming_its_field() {
     let mut placed = citizen_request("pothole");
     placed.as_object_mut().unwrap().remove("lat");
     placed.as_object_mut().unwrap().remove("lon");
-    placed["coordinates"] = json!({"lat": 59.94, "lon": 30.31});
+    placed["coordinates"] = json!({"lat": 60.0424, "lon": 30.5813});
     let answer = post(placed).await.unwrap();
     assert_eq!(answer.status(), StatusCode::UNPROCESSABLE_ENTITY);
     let problem: Value = answer.json().await.unwrap();

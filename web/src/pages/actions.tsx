@@ -84,7 +84,7 @@ export function ActionsPanel({ request, templates, onDone }: { request: Request;
   const takes = (field: keyof Values) => !!chosen && (chosen.required.includes(field) || chosen.optional.includes(field));
   const label = (field: keyof Values, key: MessageKey) => `${t(key)}${chosen?.required.includes(field) ? ' *' : ''}`;
   return (
-    <Section title={t('request_actions')}>
+    <Section title={t('request_actions')} class="no-print">
       {actions.data.length === 0 && <p class="muted">{t('request_no_actions')}</p>}
       <div class="buttons" role="group" aria-label={t('request_actions')}>
         {actions.data.map((a) => (

@@ -6,7 +6,7 @@ import { useEffect, useRef, useState } from 'preact/hooks';
 import { Alert, Contact, Event as RequestEvent, Explained, FeatureName, get, post, query, QueueCounts, Request, RequestPage, TriageItem } from '../api';
 import { actorName, ALERT_STATES, alertStateName, channelName, eventName, formatDate, formatNumber, formatTime, MessageKey, statusName, STATUSES, topicName, useT, Lang } from '../i18n';
 import { navigate } from '../router';
-import { agencyChoices, agencyName, boundaries, Catalog, isCenterStaff, me, serviceChoices, serviceName, territoryName } from '../session';
+import { agencyChoices, agencyName, boundaries, Catalog, isCenterStaff, me, serviceChoices, serviceName, territoryChoices, territoryName } from '../session';
 import { useObservable } from '../state';
 import { Choice, ErrorMessage, Field, Loading, Section, StatusBadge } from '../ui/common';
 import { useCatalog, useLoad } from '../ui/hooks';
@@ -93,7 +93,7 @@ export function RequestTable({ items, showAgency = true, name = 'requests' }: { 
 
 /** The console list's filters, as the address and the form name them (`from`, `to`: days,
  * both included, in the region's time). */
-const LIST_FILTERS = ['q', 'status', 'service', 'agency', 'from', 'to'] as const;
+const LIST_FILTERS = ['q', 'status', 'service', 'agency', 'territory', 'from', 'to'] as const;
 type ListFilters = Record<(typeof LIST_FILTERS)[number], string>;
 
 /** Every request the user may see, filtered and searched, a page at a time. */
@@ -142,6 +142,9 @@ export function RequestList() {
             <Choice id="f-agency" value={filters.agency} empty={t('all')} options={agencyChoices(cat, lang)} onChange={set('agency')} />
           </Field>
         )}
+        <Field id="f-territory" label={t('col_territory')}>
+          <Choice id="f-territory" value={filters.territory} empty={t('all')} options={territoryChoices(cat, lang)} onChange={set('territory')} />
+        </Field>
         <Field id="f-from" label={t('console_filter_from')}>
           <input id="f-from" type="date" value={filters.from} onInput={(e) => set('from')((e.target as HTMLInputElement).value)} />
         </Field>
@@ -511,7 +514,8 @@ export function QueuesPage() {
           </tr>
         </thead>
         <tbody>
-          {summary.data?.agencies.map((q) => (
+          {/* Rows once the agencies' names are known too, never with their codes. */}
+          {cat && summary.data?.agencies.map((q) => (
             <tr key={q.agency ?? '-'}>
               <th scope="row">{q.agency ? agencyName(cat, q.agency, lang) : t('console_unrouted')}</th>
               {columns.map(([key, label]) => {

@@ -8,7 +8,8 @@ import { navigate } from '../router';
 import { boundaries, serviceChoices } from '../session';
 import { Choice, ErrorMessage, Field, StatusBadge } from '../ui/common';
 import { useCatalog } from '../ui/hooks';
-import { RegionMap } from '../ui/map';
+import { AddressSearch, KnownPlace } from '../ui/address';
+import { RegionMap, territoryLabels } from '../ui/map';
 
 const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
 /** The topic choice that leaves the service to Okno's topic model (offered when one is in force). */
@@ -79,15 +80,28 @@ export function Portal() {
   useEffect(() => {
     if (!mapBox.current || !cat) return;
     const view = new RegionMap(mapBox.current, cat.config.map_style_url, t('portal_place'));
-    boundaries().then((b) => view.setOutlines(b)).catch(setFailure);
+    boundaries()
+      .then((b) => {
+        view.setOutlines(b);
+        view.setLabels(territoryLabels(b.features, lang));
+      })
+      .catch(setFailure);
     view.map.on('click', (e) => setPin({ lat: Number(e.lngLat.lat.toFixed(6)), lon: Number(e.lngLat.lng.toFixed(6)) }));
     mapRef.current = view;
     return () => view.remove();
-  }, [cat]);
+  }, [cat, lang]);
 
   useEffect(() => {
     mapRef.current?.setPins(pin ? [pin] : []);
   }, [pin]);
+
+  // A place picked from the suggestions: a street or an address puts the pin there, a district
+  // shows itself; either way the map moves to it.
+  const pickPlace = (place: KnownPlace) => {
+    setField('address')(place.kind === 'territory' && lang === 'en' && place.label_en ? place.label_en : place.label);
+    if (place.kind !== 'territory') setPin({ lat: place.lat, lon: place.lon });
+    mapRef.current?.focus(place.lat, place.lon, place.kind === 'territory' ? 9 : 15);
+  };
 
   // Likely duplicates: asked again when the service, the pin or the words settle.
   useEffect(() => {
@@ -155,6 +169,9 @@ export function Portal() {
         <Field id="service" label={t('portal_service')} error={errors.service}>
           <Choice id="service" value={form.service} empty={t('portal_service_pick')} options={choices} onChange={setField('service')} invalid={!!errors.service} describedBy={describedBy('service')} />
         </Field>
+        <Field id="address" label={t('portal_address')} hint={t('portal_address_hint')} error={errors.address}>
+          <AddressSearch value={form.address} onInput={setField('address')} onPick={pickPlace} describedBy={describedBy('address', true)} />
+        </Field>
         <div class={errors.place ? 'field invalid' : 'field'}>
           <span class="label" id="place-label">
             {t('portal_place')}
@@ -165,9 +182,6 @@ export function Portal() {
             {pin && ` (${pin.lat.toFixed(5)}, ${pin.lon.toFixed(5)})`}
           </small>
         </div>
-        <Field id="address" label={t('portal_address')} error={errors.address}>
-          <input id="address" name="address" value={form.address} onInput={set('address')} autoComplete="street-address" aria-describedby={describedBy('address')} />
-        </Field>
         <Field id="text" label={t('portal_text')} hint={t('portal_text_hint')} error={errors.text}>
           <textarea id="text" name="text" rows={5} value={form.text} onInput={set('text')} required minLength={MIN_TEXT} aria-invalid={!!errors.text} aria-describedby={describedBy('text', true)} />
         </Field>

@@ -12,7 +12,7 @@ import { Bars, SeriesChart } from '../ui/charts';
 import { Choice, ErrorMessage, Segmented, StatusBadge } from '../ui/common';
 import { useCatalog, useLoad } from '../ui/hooks';
 import type { MapMouseEvent } from 'maplibre-gl';
-import { Legend, Measure, middleOf, RegionMap, valueOf } from '../ui/map';
+import { Legend, Measure, RegionMap, territoryLabels, valueOf } from '../ui/map';
 import { ProblemsPanel } from './problems';
 import { CsvExport } from '../ui/export';
 
@@ -295,29 +295,33 @@ function placeName(p: Record<string, unknown>, lang: Lang, t: (key: MessageKey) 
   return typeof name === 'string' && name ? name : t('map_cell');
 }
 
-/** The territories' names at the middle of their shapes. */
-function territoryLabels(features: GeoJSON.Feature[], lang: Lang): { lat: number; lon: number; text: string }[] {
-  return features.flatMap((f) => {
-    const middle = middleOf(f);
-    const name = (lang === 'ru' ? f.properties?.name_ru : f.properties?.name_en) as string | undefined;
-    return middle && name ? [{ ...middle, text: name }] : [];
-  });
+/** A measure's value as the legend and the table write it (rates with 2 decimals, or
+ * `digits`). */
+function measureText(value: number, measure: Measure, lang: Lang, digits?: number): string {
+  if (measure === 'change') return `${value > 0 ? '+' : ''}${formatNumber(value * 100, lang, digits ?? 0)} %`;
+  return formatNumber(value, lang, measure === 'count' ? 0 : (digits ?? 2));
 }
 
-/** A measure's value as the legend and the table write it. */
-function measureText(value: number, measure: Measure, lang: Lang): string {
-  if (measure === 'change') return `${value > 0 ? '+' : ''}${formatNumber(value * 100, lang)} %`;
-  return formatNumber(value, lang, measure === 'count' ? 0 : 2);
+/** The fewest decimals (up to 4) that write a legend's class breaks all differently. */
+function legendDigits(legend: Legend, measure: Measure, lang: Lang): number {
+  const breaks = legend.from.filter(Number.isFinite);
+  for (let digits = measure === 'per_1000' ? 2 : 0; digits < 4; digits++) {
+    const written = breaks.map((b) => measureText(b, measure, lang, digits));
+    if (new Set(written).size === written.length) return digits;
+  }
+  return 4;
 }
 
 function LegendBox({ legend, measure }: { legend: Legend; measure: Measure }) {
   const { t, lang } = useT();
+  const digits = legendDigits(legend, measure, lang);
+  const text = (value: number) => measureText(value, measure, lang, digits);
   const range = (i: number) => {
     const [low, high] = [legend.from[i], legend.from[i + 1]];
-    if (!Number.isFinite(low)) return `< ${measureText(high, measure, lang)}`;
-    if (high === undefined) return `≥ ${measureText(low, measure, lang)}`;
-    if (measure === 'count' && high - low === 1) return measureText(low, measure, lang);
-    return `${measureText(low, measure, lang)} – ${measureText(measure === 'count' ? high - 1 : high, measure, lang)}`;
+    if (!Number.isFinite(low)) return `< ${text(high)}`;
+    if (high === undefined) return `≥ ${text(low)}`;
+    if (measure === 'count' && high - low === 1) return text(low);
+    return `${text(low)} – ${text(measure === 'count' ? high - 1 : high)}`;
   };
   return (
     <figure class="legend" data-testid="legend">

@@ -24,6 +24,11 @@ export interface Legend {
 
 const EMPTY: GeoJSON.FeatureCollection = { type: 'FeatureCollection', features: [] };
 
+/** Text as HTML that shows it as typed (MapLibre's credits are HTML). */
+function escapeHtml(text: string): string {
+  return text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+}
+
 function plainStyle(): StyleSpecification {
   return {
     version: 8,
@@ -74,6 +79,8 @@ export class RegionMap {
   readonly map: MapLibre;
   private ready: Promise<void>;
   private fitted = false;
+  private credited = false;
+  private declutters = false;
   private labels: maplibregl.Marker[] = [];
 
   constructor(container: HTMLElement, styleUrl: string | null, ariaLabel: string) {
@@ -82,7 +89,8 @@ export class RegionMap {
       style: styleUrl ?? plainStyle(),
       center: [30.3, 59.95],
       zoom: 8,
-      attributionControl: styleUrl ? undefined : false,
+      // The credits (the base map's and the boundaries') come with the outlines.
+      attributionControl: false,
       dragRotate: false,
       pitchWithRotate: false,
       // The zoom buttons' names in the language of the page when the map was made.
@@ -153,10 +161,16 @@ export class RegionMap {
     return this.ready;
   }
 
-  /** Draws the territories' boundaries and, the first time, fits the view to them. */
-  async setOutlines(outlines: GeoJSON.FeatureCollection): Promise<void> {
+  /** Draws the territories' boundaries and, the first time, fits the view to them and credits
+   * whom the boundaries (and the base map's sources) are owed to. */
+  async setOutlines(outlines: GeoJSON.FeatureCollection & { attribution?: string[] }): Promise<void> {
     await this.ready;
     (this.map.getSource('outlines') as GeoJSONSource).setData(outlines);
+    if (!this.credited) {
+      const credits = (outlines.attribution ?? []).map((text) => `${escapeHtml(translate(lang.get(), 'map_boundaries_credit'))}: ${escapeHtml(text)}`);
+      this.map.addControl(new maplibregl.AttributionControl({ compact: false, customAttribution: credits }), 'bottom-right');
+      this.credited = true;
+    }
     this.fitOnce(outlines);
   }
 
@@ -190,7 +204,8 @@ export class RegionMap {
     (this.map.getSource('selected') as GeoJSONSource).setData({ type: 'FeatureCollection', features: feature ? [feature] : [] });
   }
 
-  /** Writes `labels` on the map at their points (HTML, so no font server is needed). */
+  /** Writes `labels` on the map at their points (HTML, so no font server is needed); where two
+   * would overlap at the current zoom, the one given first is shown. */
   async setLabels(labels: { lat: number; lon: number; text: string }[]): Promise<void> {
     await this.ready;
     this.labels.forEach((m) => m.remove());
@@ -198,8 +213,29 @@ export class RegionMap {
       const element = document.createElement('span');
       element.className = 'map-label';
       element.textContent = l.text;
-      return new maplibregl.Marker({ element }).setLngLat([l.lon, l.lat]).addTo(this.map);
+      const marker = new maplibregl.Marker({ element }).setLngLat([l.lon, l.lat]).addTo(this.map);
+      // Named as it reads (MapLibre names every marker "Map marker").
+      element.setAttribute('aria-label', l.text);
+      return marker;
     });
+    if (!this.declutters) {
+      this.map.on('moveend', () => this.declutter());
+      this.declutters = true;
+    }
+    this.declutter();
+  }
+
+  /** Hides each label that overlaps one shown before it. */
+  private declutter(): void {
+    const shown: DOMRect[] = [];
+    for (const marker of this.labels) {
+      const element = marker.getElement();
+      element.style.visibility = '';
+      const box = element.getBoundingClientRect();
+      const overlaps = shown.some((b) => box.left < b.right && b.left < box.right && box.top < b.bottom && b.top < box.bottom);
+      element.style.visibility = overlaps ? 'hidden' : '';
+      if (!overlaps) shown.push(box);
+    }
   }
 
   /** Shows pins (e.g. the place being reported). */
@@ -248,6 +284,17 @@ export function boundsOf(collection: GeoJSON.FeatureCollection): LngLatBoundsLik
   };
   for (const f of collection.features) if (f.geometry && 'coordinates' in f.geometry) visit(f.geometry.coordinates);
   return Number.isFinite(w) ? [[w, s], [e, n]] : null;
+}
+
+/** The territories' names at the middle of their shapes, in the language `lang`, the most
+ * populous first (they win where labels would overlap). */
+export function territoryLabels(features: GeoJSON.Feature[], lang: 'ru' | 'en'): { lat: number; lon: number; text: string }[] {
+  const people = (f: GeoJSON.Feature) => Number(f.properties?.population ?? 0);
+  return [...features].sort((a, b) => people(b) - people(a)).flatMap((f) => {
+    const middle = middleOf(f);
+    const name = (lang === 'ru' ? f.properties?.name_ru : f.properties?.name_en) as string | undefined;
+    return middle && name ? [{ ...middle, text: name }] : [];
+  });
 }
 
 /** The middle of a feature's bounding box, where its label goes. */

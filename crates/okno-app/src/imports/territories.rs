@@ -29,6 +29,9 @@ pub struct ImportTerritoriesArgs {
     /// Keep a boundary whose ring crosses itself under the even-odd rule (reported) instead
     /// of refusing the file.
     pub repair: bool,
+    /// Whom the boundaries are owed to, shown beside the map (default: the file's top-level
+    /// `attribution` member, if it has one).
+    pub attribution: Option<String>,
 }
 
 /// A territory name as compared across sources: lower case, `ё` as `е`, without the words for
@@ -45,8 +48,17 @@ pub fn name_key(name: &str) -> String {
 }
 
 /// A territory's boundary as the store keeps it.
-pub fn stored_shape(territory_code: &str, shape: &Shape) -> StoredShape {
-    StoredShape { territory_code: territory_code.into(), geometry: shape.to_geojson().to_string(), area_km2: shape.area_km2() }
+pub fn stored_shape(territory_code: &str, shape: &Shape, attribution: Option<&str>) -> StoredShape {
+    StoredShape {
+        territory_code: territory_code.into(), geometry: shape.to_geojson().to_string(), area_km2: shape.area_km2(),
+        attribution: attribution.map(str::to_owned),
+    }
+}
+
+/// The `attribution` member of a GeoJSON file, if it is a text.
+fn file_attribution(text: &str) -> Option<String> {
+    let file: serde_json::Value = serde_json::from_str(text).ok()?;
+    file.get("attribution")?.as_str().map(str::to_owned)
 }
 
 /// Reads, checks and stores territories with their boundaries, all or none; returns a report.
@@ -54,6 +66,7 @@ pub async fn import_territories(store: &dyn Store, args: &ImportTerritoriesArgs)
     let text = std::fs::read_to_string(&args.file).map_err(|e| AppError::Input(format!("reading {}: {e}", args.file.display())))?;
     let fields = FeatureFields { name: args.name_field.clone(), code: args.code_field.clone(), population: args.population_field.clone(), repair: args.repair };
     let features = read_features(&text, &fields).map_err(|e| AppError::Input(format!("{}: {e}", args.file.display())))?;
+    let attribution = args.attribution.clone().or_else(|| file_attribution(&text));
     let existing = store.territories().await?;
     if let Some(parent) = &args.parent
         && !existing.iter().any(|t| t.code == parent.as_str())
@@ -84,7 +97,7 @@ pub async fn import_territories(store: &dyn Store, args: &ImportTerritoriesArgs)
         if let Some(other) = codes.insert(territory.code.clone(), feature.number) {
             return Err(AppError::Input(format!("features {other} and {} ({}) would both be territory {:?}; give them distinct names or a --code-field", feature.number, feature.name, territory.code)));
         }
-        let shape = stored_shape(&territory.code, &feature.shape);
+        let shape = stored_shape(&territory.code, &feature.shape, attribution.as_deref());
         shapes.push((territory, shape));
     }
     let index = TerritoryIndex::new(features.iter().map(|f| (f.name.clone(), f.shape.clone())).collect());

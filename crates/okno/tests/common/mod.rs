@@ -79,7 +79,7 @@ pub fn citizen_request(service: &str) -> Value {
     json!({
         "service_code": service,
         "text": "Яма на дороге у дома 5, <script>alert(1)</script>",
-        "lat": 59.94, "lon": 30.31,
+        "lat": 60.0424, "lon": 30.5813,
         "address": "Садовая ул., 5",
         "channel": "web",
         "contact": {"name": "Петрова Анна", "phone": "+7 900 123-45-67", "email": "anna@example.org"}

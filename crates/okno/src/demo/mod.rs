@@ -1,6 +1,13 @@
-//! A deterministic demo region: territories, agencies, a bilingual catalog, a year and a half
-//! of requests with realistic Russian texts and lifecycles, and one user per role. The same
-//! seed always gives the same data; the region and its people are fictional.
+//! A deterministic demo on a real region (Leningrad oblast, or Ryazan oblast: [`DemoRegion`]):
+//! its districts with their real boundaries and populations, agencies, a bilingual catalog with
+//! the business services, a year and a half of requests ending on the day the demo is made (with
+//! realistic Russian texts and lifecycles, gathered around the districts' administrative
+//! centres in proportion to their people), and one user per role. The same seed and day always
+//! give the same data; the requests and their authors are fictional.
+
+mod region;
+
+pub use region::{DemoRegion, District, Region, Spot};
 
 use anyhow::{Context, Result};
 use chrono::{DateTime, Duration, DurationRound, TimeZone, Utc};
@@ -12,7 +19,7 @@ use okno_core::{
     Priority, Role, Service, Status, Territory, TerritoryCode,
 };
 use okno_classify::{train, Example, FeatureConfig, Model, TrainParams, TrainSpec};
-use okno_geo::{Shape, TerritoryIndex};
+use okno_geo::TerritoryIndex;
 use okno_app::access::{create_user, CreateUser};
 use okno_store::{ImportedRequest, Store, StoredShape};
 use rand::rngs::StdRng;
@@ -33,16 +40,6 @@ pub const DEMO_USERS: [(&str, &str, Role, Option<&str>); 4] = [
     ("operator", "demo-operator-password", Role::Operator, None),
     ("analyst", "demo-analyst-password", Role::Analyst, None),
     ("roads", "demo-roads-password", Role::AgencyStaff, Some("roads")),
-];
-
-/// (code, Russian name, English name, population, centre latitude, centre longitude)
-const DISTRICTS: [(&str, &str, &str, i64, f64, f64); 6] = [
-    ("central", "Центральный район", "Central district", 214_000, 59.935, 30.32),
-    ("north", "Северный район", "Northern district", 168_000, 60.05, 30.35),
-    ("lakeside", "Озёрный район", "Lakeside district", 96_000, 60.10, 30.75),
-    ("forest", "Лесной район", "Forest district", 71_000, 59.72, 30.60),
-    ("seaside", "Приморский район", "Seaside district", 133_000, 60.00, 29.80),
-    ("south", "Южный район", "Southern district", 152_000, 59.80, 30.30),
 ];
 
 const AGENCIES: [(&str, &str, &str); 10] = [
@@ -90,18 +87,18 @@ const SERVICES: &[DemoService] = &[
     DemoService { code: "yard", ru: "Благоустройство двора", en: "Courtyard upkeep", group: "housing", agency: "landscape", regime: "fz59",
         keywords: &["двор", "детская площадка", "скамейка", "газон"], weight: 9, winter: 1,
         texts: &["Во дворе дома {h} по {s} сломаны качели на детской площадке.",
-                 "Просим установить скамейки и урны во дворе дома {h}, {s}.",
+                 "Просим установить скамейки и урны во дворе дома {h} по {s}.",
                  "Газон у дома {h} по {s} разъезжен машинами, нужна ограда."] },
     DemoService { code: "garbage", ru: "Мусор и контейнерные площадки", en: "Litter and bin areas", group: "housing", agency: "housing", regime: "fz59",
         keywords: &["мусор", "контейнер", "свалка", "вывоз"], weight: 10, winter: 1,
         texts: &["Контейнеры у дома {h} по {s} переполнены, мусор не вывозят неделю.",
-                 "Несанкционированная свалка строительного мусора за домом {h}, {s}.",
+                 "Несанкционированная свалка строительного мусора за домом {h} по {s}.",
                  "Крупногабаритный мусор лежит у площадки дома {h} по {s} уже месяц."] },
     DemoService { code: "stairwell", ru: "Содержание подъезда", en: "Stairwell upkeep", group: "housing", agency: "housing", regime: "fz59",
         keywords: &["подъезд", "парадная", "лифт", "уборка"], weight: 7, winter: 1,
         texts: &["В парадной дома {h} по {s} не убирают, грязь и запах.",
                  "Не работает лифт в доме {h} по {s}, пожилые жильцы не могут выйти.",
-                 "Разбито окно на лестнице в доме {h}, {s}, дует."] },
+                 "Разбито окно на лестнице в доме {h} по {s}, дует."] },
     DemoService { code: "roof", ru: "Протечка кровли", en: "Roof leak", group: "housing", agency: "housing", regime: "fz59",
         keywords: &["крыша", "кровля", "протечка", "сосульки"], weight: 4, winter: 3,
         texts: &["Протекает крыша над последним этажом дома {h} по {s}, вода в квартире.",
@@ -109,11 +106,11 @@ const SERVICES: &[DemoService] = &[
     DemoService { code: "heating", ru: "Нет отопления", en: "No heating", group: "utilities", agency: "heating", regime: "fz59",
         keywords: &["отопление", "батареи", "холодно"], weight: 3, winter: 7,
         texts: &["В доме {h} по {s} холодные батареи, в квартирах +16.",
-                 "Отопление так и не дали в дом {h}, {s}, дети болеют."] },
+                 "Отопление так и не дали в дом {h} по {s}, дети болеют."] },
     DemoService { code: "water", ru: "Нет воды или плохое качество", en: "No water or poor quality", group: "utilities", agency: "water", regime: "fz59",
         keywords: &["вода", "водоснабжение", "ржавая", "напор"], weight: 5, winter: 1,
         texts: &["Третий день нет горячей воды в доме {h} по {s}.",
-                 "Из крана идёт ржавая вода, дом {h}, {s}.",
+                 "Из крана идёт ржавая вода, дом {h} по {s}.",
                  "Слабый напор холодной воды на верхних этажах дома {h} по {s}."] },
     DemoService { code: "bus", ru: "Работа общественного транспорта", en: "Public transport service", group: "transport", agency: "transport", regime: "fz59",
         keywords: &["автобус", "маршрут", "остановка", "интервал"], weight: 6, winter: 1,
@@ -140,10 +137,13 @@ const SERVICES: &[DemoService] = &[
         texts: &["Просим сопровождения инвестиционного проекта по строительству склада, подбор участка."] },
 ];
 
-const STREETS: [&str; 14] = [
-    "улице Ленина", "Садовой улице", "проспекту Мира", "Заводской улице", "улице Гагарина", "Набережной улице",
-    "Лесной улице", "Школьной улице", "улице Победы", "Октябрьскому проспекту", "Молодёжной улице",
-    "Советской улице", "Парковой улице", "Вокзальной улице",
+/// Streets as a text names them ("по улице Ленина") and as an address does ("ул. Ленина").
+const STREETS: [(&str, &str); 14] = [
+    ("улице Ленина", "ул. Ленина"), ("Садовой улице", "Садовая ул."), ("проспекту Мира", "пр. Мира"),
+    ("Заводской улице", "Заводская ул."), ("улице Гагарина", "ул. Гагарина"), ("Набережной улице", "Набережная ул."),
+    ("Лесной улице", "Лесная ул."), ("Школьной улице", "Школьная ул."), ("улице Победы", "ул. Победы"),
+    ("Октябрьскому проспекту", "Октябрьский пр."), ("Молодёжной улице", "Молодёжная ул."), ("Советской улице", "Советская ул."),
+    ("Парковой улице", "Парковая ул."), ("Вокзальной улице", "Вокзальная ул."),
 ];
 
 const SURNAMES: [&str; 8] = ["Смирнова", "Кузнецов", "Попова", "Васильев", "Новикова", "Морозов", "Волкова", "Соколов"];
@@ -198,30 +198,27 @@ fn reference_day() -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2026, 11, 1, 9, 0, 0).single().expect("valid date")
 }
 
-/// A burst of complaints the demo's spike alerts find: a heating main failing in one district.
+/// A burst of complaints the demo's spike alerts find: a heating main failing in the region's
+/// second most populous district.
 struct Incident {
     service: &'static str,
-    district: &'static str,
     requests: usize,
     days_before_today: i64,
 }
 
-const INCIDENT: Incident = Incident { service: "heating", district: "north", requests: 45, days_before_today: 4 };
+const INCIDENT: Incident = Incident { service: "heating", requests: 45, days_before_today: 4 };
 
 /// A cause that keeps coming back, which the demo's systemic-problem scan finds: the roof of one
-/// building in the central district leaking after every rain for six weeks.
+/// building in the region's most populous district (beside its administrative centre) leaking
+/// after every rain for six weeks.
 struct Recurring {
     service: &'static str,
-    district: &'static str,
-    point: (f64, f64),
     every_days: i64,
     texts: &'static [&'static str],
 }
 
 const RECURRING: Recurring = Recurring {
     service: "roof",
-    district: "central",
-    point: (59.9402, 30.3105),
     every_days: 5,
     texts: &[
         "Протекает крыша в подъезде, вода течёт по стенам на пятом этаже.",
@@ -236,42 +233,16 @@ const RECURRING: Recurring = Recurring {
     ],
 };
 
-/// Half-height and half-width (degrees) of the box a district's requests are scattered in.
-const SCATTER: (f64, f64) = (0.04, 0.07);
-
-/// A district's boundary: an octagon a little larger than the box its requests are scattered
-/// in, its edges bowed outwards by a deterministic wobble so the map reads like a map. The
-/// districts lie far enough apart that the wobble never makes two of them touch.
-fn district_shape(lat: f64, lon: f64, wobble_seed: u64) -> Shape {
-    let corners = [(0.047, 0.065), (0.037, 0.085), (-0.037, 0.085), (-0.047, 0.065), (-0.047, -0.065), (-0.037, -0.085), (0.037, -0.085), (0.047, -0.065)];
-    let mut rng = StdRng::seed_from_u64(wobble_seed);
-    let mut ring = Vec::new();
-    for (i, a) in corners.iter().enumerate() {
-        let b = corners[(i + 1) % corners.len()];
-        for step in 0..6 {
-            let t = f64::from(step) / 6.0;
-            let bulge = (t * std::f64::consts::PI).sin() * rng.gen_range(0.0..0.006);
-            let (dlat, dlon) = (a.0 + (b.0 - a.0) * t, a.1 + (b.1 - a.1) * t);
-            let norm = (dlat * dlat + dlon * dlon).sqrt();
-            ring.push([lon + dlon + bulge * dlon / norm, lat + dlat + bulge * dlat / norm]);
-        }
-    }
-    ring.push(ring[0]);
-    Shape::from_geojson(&serde_json::json!({"type": "Polygon", "coordinates": [ring]})).expect("a demo district is a valid polygon")
+/// Where the recurring roof leak is: the most populous district and the building's point
+/// (latitude, longitude), its administrative centre.
+pub fn recurring_place(region: &Region) -> (&District, (f64, f64)) {
+    let district = region.by_population()[0];
+    (district, district.hub)
 }
 
-/// The districts with their boundaries.
-fn districts() -> Vec<(Territory, Shape)> {
-    DISTRICTS
-        .iter()
-        .zip(0u64..)
-        .map(|(d, i)| {
-            let territory = Territory {
-                code: d.0.into(), name_ru: d.1.into(), name_en: d.2.into(), kind: "district".into(), parent: Some("demo".into()), population: Some(d.3),
-            };
-            (territory, district_shape(d.4, d.5, SEED + i))
-        })
-        .collect()
+/// The district of the heating failure: the second most populous.
+pub fn incident_district(region: &Region) -> &District {
+    region.by_population()[1]
 }
 
 fn is_winter(t: DateTime<Utc>) -> bool {
@@ -313,6 +284,12 @@ impl Life {
     }
 }
 
+/// Of the requests of the last [`STUCK_DAYS`] days, the share that stays with its agency
+/// unanswered, so that the demo has overdue work (some 60 requests, most past their deadline).
+const STUCK_SHARE: f64 = 0.08;
+/// See [`STUCK_SHARE`].
+const STUCK_DAYS: i64 = 90;
+
 fn simulate(rng: &mut StdRng, created: DateTime<Utc>, agency: &str, today: DateTime<Utc>) -> Life {
     let mut registered = NewEvent::new(created, EventKind::Registered, "web");
     registered.status = Some(Status::Registered);
@@ -335,6 +312,10 @@ fn simulate(rng: &mut StdRng, created: DateTime<Utc>, agency: &str, today: DateT
     }
     if !next(rng, &mut at, 72) { return life; }
     life.step(Action::Start, at, EventKind::Started, agency, None);
+    if created > today - Duration::days(STUCK_DAYS) && rng.gen_bool(STUCK_SHARE) {
+        // Stuck with the agency: the backlog the deadline queues are for.
+        return life;
+    }
     if rng.gen_bool(0.25) {
         if !next(rng, &mut at, 240) { return life; }
         let text = "Работы запланированы, срок выполнения уточняется.";
@@ -380,18 +361,18 @@ fn record_deadlines(rules: DeadlineRules<'_>, events: &mut [NewEvent]) -> Option
 }
 
 /// Builds the demo's requests (deterministic).
-pub fn requests(today: DateTime<Utc>) -> Vec<ImportedRequest> {
+pub fn requests(region: &Region, today: DateTime<Utc>) -> Vec<ImportedRequest> {
     let deadlines = DeadlineConfig::shipped();
     let mut rng = StdRng::seed_from_u64(SEED);
     let start = today - Duration::days(540);
     let channels = [(Channel::Web, 55), (Channel::Api, 5), (Channel::Phone, 20), (Channel::Email, 8), (Channel::Social, 12)];
-    let index = TerritoryIndex::new(districts().into_iter().map(|(t, shape)| (t.code.into(), shape)).collect());
+    let index = TerritoryIndex::new(region.districts.iter().map(|d| (d.territory.code.to_string(), d.shape.clone())).collect());
     let mut out = Vec::with_capacity(DEMO_REQUESTS);
     let incident_service = SERVICES.iter().find(|s| s.code == INCIDENT.service).expect("the incident's service is in the catalog");
-    let incident_district = DISTRICTS.iter().find(|d| d.0 == INCIDENT.district).expect("the incident's district exists");
+    let incident_district = incident_district(region);
     let incident_start = today - Duration::days(INCIDENT.days_before_today);
     let recurring_service = SERVICES.iter().find(|s| s.code == RECURRING.service).expect("the recurring cause's service is in the catalog");
-    let recurring_district = DISTRICTS.iter().find(|d| d.0 == RECURRING.district).expect("the recurring cause's district exists");
+    let (recurring_district, recurring_point) = recurring_place(region);
     let recurring_from = DEMO_REQUESTS - INCIDENT.requests - RECURRING.texts.len();
     for i in 0..DEMO_REQUESTS {
         let incident = i >= DEMO_REQUESTS - INCIDENT.requests;
@@ -411,20 +392,20 @@ pub fn requests(today: DateTime<Utc>) -> Vec<ImportedRequest> {
             let total: u32 = weights.iter().sum();
             let mut pick = rng.gen_range(0..total);
             let service = SERVICES.iter().zip(&weights).find(|(_, w)| if pick < **w { true } else { pick -= **w; false }).map(|(s, _)| s).expect("a service");
-            (created, service, &DISTRICTS[rng.gen_range(0..DISTRICTS.len())])
+            (created, service, region.pick(&mut rng))
         };
-        let street = STREETS[rng.gen_range(0..STREETS.len())];
+        let (street, street_in_address) = STREETS[rng.gen_range(0..STREETS.len())];
         let house = rng.gen_range(1..120);
         let template = service.texts[rng.gen_range(0..service.texts.len())];
         let mut text = template.replace("{s}", street).replace("{h}", &house.to_string());
-        let (mut lat, mut lon) = (district.4 + rng.gen_range(-SCATTER.0..SCATTER.0), district.5 + rng.gen_range(-SCATTER.1..SCATTER.1));
+        let mut spot = district.spot(&mut rng);
         if let Some(k) = recurring {
             // Within some 40 metres of the building, each worded differently.
             text = RECURRING.texts[k].to_owned();
-            (lat, lon) = (RECURRING.point.0 + rng.gen_range(-0.0003..0.0003), RECURRING.point.1 + rng.gen_range(-0.0005..0.0005));
+            spot = Spot { lat: recurring_point.0 + rng.gen_range(-0.0003..0.0003), lon: recurring_point.1 + rng.gen_range(-0.0005..0.0005), in_centre: true };
         }
-        let coordinates = Coordinates::new(lat, lon);
-        let placement = index.place(lat, lon);
+        let coordinates = Coordinates::new(spot.lat, spot.lon);
+        let placement = index.place(spot.lat, spot.lon);
         let mut pick = rng.gen_range(0..100);
         let channel = channels.iter().find(|(_, w)| if pick < *w { true } else { pick -= *w; false }).map_or(Channel::Web, |c| c.0);
         let contact = if rng.gen_bool(0.7) {
@@ -452,7 +433,7 @@ pub fn requests(today: DateTime<Utc>) -> Vec<ImportedRequest> {
         let mut request = NewRequest::recorded(service.code, channel, Some((SOURCE.into(), format!("demo-{i}"))), text, created)
             .expect("the demo's services and ids are not blank");
         request.coordinates = coordinates;
-        request.address = Some(format!("{}, {}", street.replace("улице", "ул.").replace("проспекту", "пр."), house));
+        request.address = Some(format!("{}, {}, {house}", district.settlement(&spot), street_in_address));
         request.territory = placement.territory.clone().map(TerritoryCode::from);
         request.agency = agency;
         request.priority = if service.code == "heating" { Priority::High } else { Priority::Normal };
@@ -508,7 +489,7 @@ pub async fn holds_demo(store: &dyn Store) -> Result<bool> {
 /// stronger L2 penalty and no temperature fitted on (equally templated) held-out texts keep it
 /// sure of texts like the templates and unsure of others, which then wait for triage.
 pub fn topic_model() -> Result<Model> {
-    let requests = requests(reference_day());
+    let requests = requests(&DemoRegion::default().load()?, reference_day());
     let examples: Vec<Example<'_>> =
         requests.iter().map(|r| Example { text: &r.request.text, extras: Vec::new(), label: &r.request.service_code }).collect();
     let spec = TrainSpec {
@@ -523,22 +504,18 @@ pub fn topic_model() -> Result<Model> {
 }
 
 /// Creates the demo region unless the database already holds requests or services.
-pub async fn ensure_demo(store: &dyn Store) -> Result<()> {
+pub async fn ensure_demo(store: &dyn Store, region: DemoRegion) -> Result<()> {
     if store.totals().await?.0 > 0 || !store.services().await?.is_empty() {
         eprintln!("the database already has data: not adding the demo region");
         return Ok(());
     }
-    eprintln!("creating the demo region…");
-    store.upsert_territory(&Territory {
-        code: "demo".into(), name_ru: "Демонстрационная область".into(), name_en: "Demo Oblast".into(),
-        kind: "region".into(), parent: None, population: Some(DISTRICTS.iter().map(|d| d.3).sum()),
-    }).await?;
-    let shapes: Vec<(Territory, StoredShape)> = districts()
-        .into_iter()
-        .map(|(t, shape)| {
-            let stored = okno_app::imports::territories::stored_shape(&t.code, &shape);
-            (t, stored)
-        })
+    let region = region.load()?;
+    eprintln!("creating the demo on {}…", region.territory.name_en);
+    store.upsert_territory(&region.territory).await?;
+    let shapes: Vec<(Territory, StoredShape)> = region
+        .districts
+        .iter()
+        .map(|d| (d.territory.clone(), okno_app::imports::territories::stored_shape(&d.territory.code, &d.shape, Some(&region.attribution))))
         .collect();
     store.put_territory_shapes(&shapes).await?;
     for (code, ru, en) in AGENCIES {
@@ -548,7 +525,7 @@ pub async fn ensure_demo(store: &dyn Store) -> Result<()> {
         store.upsert_service(&service).await?;
     }
     let today = demo_today(chrono::Utc::now());
-    let requests = requests(today);
+    let requests = requests(&region, today);
     for chunk in requests.chunks(okno_app::imports::BATCH_SIZE) {
         store.import_batch(chunk).await?;
     }
@@ -559,7 +536,7 @@ pub async fn ensure_demo(store: &dyn Store) -> Result<()> {
         let form = CreateUser { login: login.into(), password: password.into(), role, agency: agency.map(AgencyCode::from) };
         create_user(store, form, "demo", chrono::Utc::now()).await.with_context(|| format!("creating demo user {login}"))?;
     }
-    eprintln!("demo region created: {} requests, {alerts} spike alerts, {} systemic problems; sign in as (demo passwords):", requests.len(), problems.created);
+    eprintln!("demo created: {} districts, {} requests, {alerts} spike alerts, {} systemic problems; sign in as (demo passwords):", region.districts.len(), requests.len(), problems.created);
     for (login, password, role, _) in DEMO_USERS {
         eprintln!("  {login:<9} {password:<24} {}", role.as_str());
     }
@@ -588,10 +565,14 @@ mod tests {
         }
     }
 
+    fn leningrad() -> Region {
+        DemoRegion::Leningrad.load().unwrap()
+    }
+
     #[test]
     fn the_demo_is_deterministic_and_plausible() {
-        let a = requests(reference_day());
-        let b = requests(reference_day());
+        let a = requests(&leningrad(), reference_day());
+        let b = requests(&leningrad(), reference_day());
         assert_eq!(a, b);
         assert_eq!(a.len(), DEMO_REQUESTS);
         let closed = a.iter().filter(|r| r.status == Status::Closed).count();
@@ -605,7 +586,7 @@ mod tests {
     #[test]
     fn the_demo_lives_on_the_day_it_is_made() {
         let now = Utc::now();
-        let made = requests(demo_today(now));
+        let made = requests(&leningrad(), demo_today(now));
         let last = made.iter().map(|r| r.request.created_at).max().unwrap();
         assert!(last <= now && now - last < Duration::days(1), "the newest request is from today: {last}");
         let last_week = made.iter().filter(|r| r.request.created_at > now - Duration::days(7)).count();
@@ -617,33 +598,43 @@ mod tests {
         use okno_core::duplicates::Trigrams;
         use okno_core::problem::{find, Member, ProblemRules};
         let rules = ProblemRules::default();
-        let members: Vec<Member> = requests(reference_day())
-            .iter()
-            .enumerate()
-            .filter(|(_, r)| r.request.created_at > reference_day() - Duration::days(rules.days))
-            .map(|(i, r)| Member {
-                id: okno_core::RequestId(i as i64), topic: r.request.category.clone().unwrap_or_default(), at: r.request.created_at,
-                point: r.request.coordinates.expect("demo requests have points"), grams: Trigrams::of(&r.request.text),
-                text: r.request.text.clone(), territory: r.request.territory.clone(), agency: r.request.agency.clone(),
-            })
-            .collect();
-        let found = find(&members, &rules, DeadlineConfig::shipped().timezone);
-        assert_eq!(found.len(), 1, "{found:#?}");
-        let summary = &found[0].summary;
-        assert_eq!((summary.topic.as_str(), found[0].members.len(), summary.territory.as_deref()), ("housing", RECURRING.texts.len(), Some("central")));
+        for region in [DemoRegion::Leningrad, DemoRegion::Ryazan] {
+            let region = region.load().unwrap();
+            let members: Vec<Member> = requests(&region, reference_day())
+                .iter()
+                .enumerate()
+                .filter(|(_, r)| r.request.created_at > reference_day() - Duration::days(rules.days))
+                .map(|(i, r)| Member {
+                    id: okno_core::RequestId(i as i64), topic: r.request.category.clone().unwrap_or_default(), at: r.request.created_at,
+                    point: r.request.coordinates.expect("demo requests have points"), grams: Trigrams::of(&r.request.text),
+                    text: r.request.text.clone(), territory: r.request.territory.clone(), agency: r.request.agency.clone(),
+                })
+                .collect();
+            let found = find(&members, &rules, DeadlineConfig::shipped().timezone);
+            assert_eq!(found.len(), 1, "{}: {found:#?}", region.territory.name_en);
+            let summary = &found[0].summary;
+            let district = recurring_place(&region).0.territory.code.to_string();
+            assert_eq!((summary.topic.as_str(), found[0].members.len(), summary.territory.as_deref()), ("housing", RECURRING.texts.len(), Some(district.as_str())));
+        }
     }
 
     #[test]
-    fn every_demo_request_lies_in_a_district_and_has_a_cell() {
-        let shapes = districts();
-        let index = TerritoryIndex::new(shapes.iter().map(|(t, s)| (t.code.to_string(), s.clone())).collect());
-        assert!(index.overlaps().is_empty(), "districts overlap: {:?}", index.overlaps());
-        for r in requests(reference_day()) {
-            let request = &r.request;
-            assert!(request.location.flag.is_none() && request.location.cell.is_some(), "{:?} placed as {:?}", request.source_id, request.location);
-            let (district, shape) = shapes.iter().find(|(t, _)| Some(&t.code) == request.territory.as_ref()).expect("a district");
-            let point = request.coordinates.expect("a point");
-            assert!(shape.contains(point.lon, point.lat), "{:?} outside {}", request.source_id, district.code);
+    fn every_demo_request_lies_in_its_district_has_a_cell_and_the_districts_share_them_by_population() {
+        for region in [DemoRegion::Leningrad, DemoRegion::Ryazan] {
+            let region = region.load().unwrap();
+            let made = requests(&region, reference_day());
+            for r in &made {
+                let request = &r.request;
+                assert!(request.location.flag.is_none() && request.location.cell.is_some(), "{:?} placed as {:?}", request.source_id, request.location);
+                let district = region.districts.iter().find(|d| Some(&d.territory.code) == request.territory.as_ref()).expect("a district");
+                let point = request.coordinates.expect("a point");
+                assert!(district.shape.contains(point.lon, point.lat), "{:?} outside {}", request.source_id, district.territory.code);
+                assert!(request.address.as_deref().is_some_and(|a| a.starts_with(&district.centre) || a.starts_with(&district.territory.name_ru)), "{:?}", request.address);
+            }
+            let largest = region.by_population()[0];
+            let share = made.iter().filter(|r| r.request.territory.as_ref() == Some(&largest.territory.code)).count() as f64 / made.len() as f64;
+            let people = largest.territory.population.unwrap() as f64 / region.territory.population.unwrap() as f64;
+            assert!((share - people).abs() < 0.05, "{}: {share:.2} of the requests, {people:.2} of the people", largest.territory.name_en);
         }
     }
 }
