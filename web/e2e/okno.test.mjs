@@ -4,6 +4,7 @@
 // screenshots of every main screen at desktop and phone sizes; the time to first render.
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
+import { strFromU8, unzipSync } from 'fflate';
 import { after, before, describe, it } from 'node:test';
 import { axeViolations, bundleWireSize, cellCentre, fileRequest, launch, mapDrawn, openPage, recordFigure, shoot, signIn, USERS, VIEWPORTS } from './harness.mjs';
 
@@ -402,6 +403,14 @@ describe('deadline control and the request list', () => {
     assert.ok(csv.startsWith('\ufeff№,Создано,Тема,Текст,Ведомство,Статус,Срок\r\n'), csv.slice(0, 80));
     assert.equal(csv.trim().split('\r\n').length, Math.min(n, 50) + 1);
     assert.ok(csv.includes(agency));
+    // And as a workbook: the same rows, the request numbers as numbers.
+    const [workbook] = await Promise.all([page.waitForEvent('download'), page.getByRole('button', { name: 'Скачать XLSX' }).last().click()]);
+    assert.match(workbook.suggestedFilename(), /\.xlsx$/);
+    const files = unzipSync(readFileSync(await workbook.path()));
+    const sheet = strFromU8(files['xl/worksheets/sheet1.xml']);
+    assert.equal(sheet.match(/<row /g).length, Math.min(n, 50) + 1, 'a header and a row per request');
+    assert.match(sheet, /<c r="A2"(?![^>]*t="(s|inlineStr|str)")[^>]*><v>\d+<\/v><\/c>/, 'the request number is a number');
+    assert.ok(Object.entries(files).some(([name, bytes]) => name.startsWith('xl/') && strFromU8(bytes).includes(agency)), 'the agency is written');
     // The request list: filed between two days, kept in the address.
     await page.goto('/console');
     const to = new Date(Date.now() + 3 * 3_600_000).toISOString().slice(0, 10);
@@ -513,6 +522,12 @@ describe('dashboards', () => {
     }, received);
     await page.reload();
     assert.ok(await page.getByLabel('7 дн.').isChecked(), 'the period survives a reload');
+    // Printed: the content only.
+    await page.emulateMedia({ media: 'print' });
+    assert.ok(!(await page.locator('header.top').isVisible()) && !(await page.getByRole('button', { name: 'Скачать CSV' }).isVisible()), 'no navigation or buttons on paper');
+    assert.ok(await page.locator('table.scorecards').isVisible());
+    await shoot(page, 'dashboards-print');
+    await page.emulateMedia({ media: 'screen' });
     // From a row to its requests in the period.
     await page.locator('table.scorecards').getByRole('link', { name: 'Всеволожский район' }).click();
     await page.waitForURL(/\/console\?territory=41612000&from=/);

@@ -225,6 +225,7 @@ const messages = {
   console_because: ['Почему', 'Because of'],
   console_filter_from: ['Поданы с', 'Filed from'],
   export_csv: ['Скачать CSV', 'Download CSV'],
+  export_xlsx: ['Скачать XLSX', 'Download XLSX'],
   page_previous: ['← Предыдущая страница', '← Previous page'],
   page_next: ['Следующая страница →', 'Next page →'],
   console_filter_to: ['по', 'to'],

@@ -100,10 +100,17 @@ async fn known_addresses(store: &dyn Store) -> Result<Vec<KnownAddress>> {
         .collect())
 }
 
+/// The longest text a place search takes, in characters.
+pub const SEARCH_MAX_CHARS: usize = 200;
+
 /// The places whose words begin with the words typed (territories, streets and addresses of
-/// stored requests), at most `limit` (1–50, default 10); public.
+/// stored requests; at most [`SEARCH_MAX_CHARS`] typed), at most `limit` (1–50, default 10);
+/// public.
 pub fn search(app: &App, typed: &str, limit: Option<u32>) -> Result<Vec<Place>> {
     let limit = crate::paging::within("limit", limit, 10, 1..=50)?;
+    if typed.chars().count() > SEARCH_MAX_CHARS {
+        return Err(AppError::field("q", okno_core::ErrorCode::TooLong, format!("at most {SEARCH_MAX_CHARS} characters")));
+    }
     Ok(app.places.current().gazetteer.search(typed, limit as usize).into_iter().cloned().collect())
 }
 

@@ -39,6 +39,8 @@ async fn a_request_with_only_an_address_is_placed_where_the_region_knows_it() {
         assert!(streets[0]["requests"].as_i64().unwrap() > 0);
         assert_eq!(search("").await.unwrap().json::<Value>().await.unwrap(), json!([]));
         assert_eq!(anon.get(server.url("/api/v1/places/search?q=x&limit=51")).send().await.unwrap().status(), StatusCode::UNPROCESSABLE_ENTITY);
+        let long = anon.get(server.url("/api/v1/places/search")).query(&[("q", "я".repeat(201))]).send().await.unwrap();
+        assert_eq!(long.status(), StatusCode::UNPROCESSABLE_ENTITY, "as long as the document allows, no longer");
 
         // Filed with an address only, written another way: placed in its district, on the map.
         let before = heat(&server, "41618000").await;

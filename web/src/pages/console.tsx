@@ -10,10 +10,10 @@ import { agencyChoices, agencyName, boundaries, Catalog, isCenterStaff, me, serv
 import { useObservable } from '../state';
 import { Choice, ErrorMessage, Field, Loading, Section, StatusBadge } from '../ui/common';
 import { useCatalog, useLoad } from '../ui/hooks';
-import { RegionMap } from '../ui/map';
+import { useRegionMap } from '../ui/lazymap';
 import { DAY, isoDate } from '../dates';
 import { ActionsPanel } from './actions';
-import { CsvExport } from '../ui/export';
+import { TableExport } from '../ui/export';
 
 /** Sub-pages of the console. */
 export function ConsoleNav({ current }: { current: string }) {
@@ -53,7 +53,7 @@ export function RequestTable({ items, showAgency = true, name = 'requests' }: { 
   if (items.length === 0) return <p class="muted">{t('console_no_requests')}</p>;
   return (
     <>
-    <CsvExport table={table} name={name} />
+    <TableExport table={table} name={name} />
     <table class="requests" ref={table}>
       <thead>
         <tr>
@@ -255,13 +255,10 @@ export function RequestPageView({ id, templates = [] }: { id: string; templates?
 function RequestMap({ lat, lon }: { lat: number; lon: number }) {
   const cat = useCatalog();
   const box = useRef<HTMLDivElement>(null);
-  useEffect(() => {
-    if (!box.current || !cat) return;
-    const view = new RegionMap(box.current, cat.config.map_style_url, `${lat}, ${lon}`);
+  useRegionMap(box, { ready: !!cat, styleUrl: cat?.config.map_style_url, label: `${lat}, ${lon}` }, (view) => {
     view.focus(lat, lon, 13);
     view.setPins([{ lat, lon }]);
     boundaries().then((b) => view.setOutlines(b), () => undefined);
-    return () => view.remove();
   }, [cat, lat, lon]);
   return <div ref={box} class="map small-map card" />;
 }
@@ -271,7 +268,7 @@ function ContactReveal({ id }: { id: number }) {
   const [contact, setContact] = useState<Contact | null>(null);
   const [error, setError] = useState<unknown>(null);
   return (
-    <Section title={t('request_contact')}>
+    <Section title={t('request_contact')} class="no-print">
       {contact ? (
         <dl class="facts" data-testid="contact">
           <dt>{t('portal_name')}</dt>
@@ -499,7 +496,7 @@ export function QueuesPage() {
     <div class="console">
       <ConsoleNav current="/console/queues" />
       <ErrorMessage error={summary.error} />
-      <CsvExport table={summaryTable} name="queues" />
+      <TableExport table={summaryTable} name="queues" />
       <table class="queues" ref={summaryTable}>
         <thead>
           <tr>

@@ -10,7 +10,7 @@ import { agencyName, territoryChoices, territoryName } from '../session';
 import { Bars, SeriesChart } from '../ui/charts';
 import { Choice, ErrorMessage, Loading, Section, Segmented } from '../ui/common';
 import { useCatalog, useLoad } from '../ui/hooks';
-import { CsvExport } from '../ui/export';
+import { TableExport } from '../ui/export';
 
 /** The periods the dashboards offer, in days ending today; the third is the default. */
 const PERIODS = [7, 30, 90, 365] as const;
@@ -37,7 +37,7 @@ export function ScorecardTable({ rows, by = 'agency', span }: { rows: ScorecardR
   const table = useRef<HTMLTableElement>(null);
   return (
     <>
-    <CsvExport table={table} name={`scorecards-${by}`} />
+    <TableExport table={table} name={`scorecards-${by}`} />
     <table class="scorecards" ref={table}>
       <thead>
         <tr>

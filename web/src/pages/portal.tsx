@@ -9,7 +9,9 @@ import { boundaries, serviceChoices } from '../session';
 import { Choice, ErrorMessage, Field, StatusBadge } from '../ui/common';
 import { useCatalog } from '../ui/hooks';
 import { AddressSearch, KnownPlace } from '../ui/address';
-import { RegionMap, territoryLabels } from '../ui/map';
+import { useRegionMap } from '../ui/lazymap';
+import type { RegionMap } from '../ui/map';
+import { territoryLabels } from '../ui/mapdata';
 
 const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
 /** The topic choice that leaves the service to Okno's topic model (offered when one is in force). */
@@ -76,10 +78,10 @@ export function Portal() {
   const [duplicates, setDuplicates] = useState<Suggestion[]>([]);
   const mapBox = useRef<HTMLDivElement>(null);
   const mapRef = useRef<RegionMap | null>(null);
+  const pinRef = useRef(pin);
+  pinRef.current = pin;
 
-  useEffect(() => {
-    if (!mapBox.current || !cat) return;
-    const view = new RegionMap(mapBox.current, cat.config.map_style_url, t('portal_place'));
+  useRegionMap(mapBox, { ready: !!cat, styleUrl: cat?.config.map_style_url, label: t('portal_place') }, (view) => {
     boundaries()
       .then((b) => {
         view.setOutlines(b);
@@ -88,7 +90,8 @@ export function Portal() {
       .catch(setFailure);
     view.map.on('click', (e) => setPin({ lat: Number(e.lngLat.lat.toFixed(6)), lon: Number(e.lngLat.lng.toFixed(6)) }));
     mapRef.current = view;
-    return () => view.remove();
+    // Where a pin was placed before the map was drawn (a known address chosen at once).
+    if (pinRef.current) view.setPins([pinRef.current]);
   }, [cat, lang]);
 
   useEffect(() => {

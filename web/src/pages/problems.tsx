@@ -2,7 +2,7 @@
 // its requests on the map, its weekly trend and the decision (accept with a name and an owner,
 // dismiss, close when the cause is fixed), and the short lists the situation screen and the
 // agency workspace show.
-import { useEffect, useRef, useState } from 'preact/hooks';
+import { useRef, useState } from 'preact/hooks';
 import { get, post, query, RequestPage, SystemicProblem } from '../api';
 import { formatDate, formatNumber, MessageKey, PROBLEM_STATES, problemStateName, topicName, useT } from '../i18n';
 import { agencyChoices, agencyName, boundaries, isCenterStaff, me } from '../session';
@@ -10,7 +10,7 @@ import { useObservable } from '../state';
 import { Bars } from '../ui/charts';
 import { Choice, ErrorMessage, Field, Loading, Section } from '../ui/common';
 import { useCatalog, useLoad } from '../ui/hooks';
-import { RegionMap } from '../ui/map';
+import { useRegionMap } from '../ui/lazymap';
 import { ConsoleNav, RequestTable } from './console';
 
 /** What a problem is called: its name once accepted, else what its requests say. */
@@ -220,15 +220,12 @@ function ProblemMap({ requests }: { requests: { coordinates: { lat: number; lon:
   const box = useRef<HTMLDivElement>(null);
   const points = requests.flatMap((r) => (r.coordinates ? [r.coordinates] : []));
   const key = points.map((c) => `${c.lat},${c.lon}`).join(';');
-  useEffect(() => {
-    if (!box.current || !cat || points.length === 0) return;
-    const view = new RegionMap(box.current, cat.config.map_style_url, t('problems_map'));
+  useRegionMap(box, { ready: !!cat && points.length > 0, styleUrl: cat?.config.map_style_url, label: t('problems_map') }, (view) => {
     const lat = points.reduce((a, c) => a + c.lat, 0) / points.length;
     const lon = points.reduce((a, c) => a + c.lon, 0) / points.length;
     view.focus(lat, lon, 15);
     view.setPins(points);
     boundaries().then((b) => view.setOutlines(b), () => undefined);
-    return () => view.remove();
   }, [cat, key]);
   return <div ref={box} class="map small-map card" data-testid="problem-map" />;
 }

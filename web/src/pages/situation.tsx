@@ -12,9 +12,11 @@ import { Bars, SeriesChart } from '../ui/charts';
 import { Choice, ErrorMessage, Segmented, StatusBadge } from '../ui/common';
 import { useCatalog, useLoad } from '../ui/hooks';
 import type { MapMouseEvent } from 'maplibre-gl';
-import { Legend, Measure, RegionMap, territoryLabels, valueOf } from '../ui/map';
+import { useRegionMap } from '../ui/lazymap';
+import type { RegionMap } from '../ui/map';
+import { Legend, Measure, territoryLabels, valueOf } from '../ui/mapdata';
 import { ProblemsPanel } from './problems';
-import { CsvExport } from '../ui/export';
+import { TableExport } from '../ui/export';
 
 const WINDOWS = [7, 30, 90, 365];
 /** How far back the slider reaches. */
@@ -74,9 +76,7 @@ export function SituationScreen({ publicView }: { publicView: boolean }) {
   const countQuery = { ...span, ...filters };
 
   // The map is made once; its outlines come from the territories' boundaries.
-  useEffect(() => {
-    if (!container.current || !cat) return;
-    const view = new RegionMap(container.current, cat.config.map_style_url, t('map_title'));
+  useRegionMap(container, { ready: !!cat, styleUrl: cat?.config.map_style_url, label: t('map_title') }, (view) => {
     view.map.on('zoomend', () => setZoom(Math.round(view.map.getZoom())));
     view.enableHoverLabels();
     // A link may name the place to look at (`?lat=…&lon=…&zoom=…`); otherwise the view is
@@ -91,7 +91,6 @@ export function SituationScreen({ publicView }: { publicView: boolean }) {
         setZoom(Math.round(view.map.getZoom()));
         setMap(view);
       });
-    return () => view.remove();
   }, [cat]);
 
   // The data layer follows the window, the filters, the grouping and the zoom.
@@ -357,7 +356,7 @@ function PlacesTable({ heat, onChoose }: { heat: HeatMap; onChoose: (feature: Ge
   return (
     <details class="card places-table" data-testid="places-table">
       <summary>{t('map_table', { n: formatNumber(rows.length, lang) })}</summary>
-      <CsvExport table={table} name={`map-${heat.okno.from}-${heat.okno.to}`} />
+      <TableExport table={table} name={`map-${heat.okno.from}-${heat.okno.to}`} />
       <table ref={table}>
         <thead>
           <tr>
