@@ -84,9 +84,9 @@ export async function cellCentre(page, id, lat, lon) {
   throw new Error(`no cell near ${lat}, ${lon} counts request ${id}`);
 }
 
-/** The bytes of a page's bundle as sent over the wire with gzip: the page, its scripts and
- * its styles, as {file: bytes}. */
-export async function bundleWireSize(path = '/') {
+/** The bytes of a page's bundle as sent over the wire with gzip: the page, the scripts and
+ * styles it names and the asset files in `loaded` (those it asked for later), as {file: bytes}. */
+export async function bundleWireSize(path = '/', loaded = []) {
   const wire = (url) =>
     new Promise((resolve, reject) => {
       httpGet(new URL(url, BASE), { headers: { 'accept-encoding': 'gzip' } }, (res) => {
@@ -100,7 +100,7 @@ export async function bundleWireSize(path = '/') {
       }).on('error', reject);
     });
   const page = await (await fetch(new URL(path, BASE))).text();
-  const files = [...page.matchAll(/(?:src|href)="(\/assets\/[^"]+)"/g)].map((m) => m[1]);
+  const files = [...new Set([...page.matchAll(/(?:src|href)="(\/assets\/[^"]+)"/g)].map((m) => m[1]).concat(loaded))];
   const sizes = { [path]: (await wire(path)).bytes };
   for (const file of files) {
     const { bytes, encoding } = await wire(file);

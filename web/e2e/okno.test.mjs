@@ -239,7 +239,9 @@ describe('the situation screen', () => {
     assert.ok(count > 0, 'the demo region has requests in the last 30 days');
     assert.ok(drawnAt > 0, 'the data layer was drawn');
     recordFigure('situation_first_render_ms', { navigation_to_data_drawn_ms: Math.round(drawnAt), wall_ms: wall, requests_in_window: count });
-    const bundle = await bundleWireSize('/map');
+    // What the page loaded: its own files and those it asked for (the map's).
+    const loaded = await page.evaluate(() => performance.getEntriesByType('resource').map((e) => new URL(e.name).pathname).filter((p) => p.startsWith('/assets/')));
+    const bundle = await bundleWireSize('/map', loaded);
     const total = Object.values(bundle).reduce((a, b) => a + b, 0);
     assert.ok(Object.keys(bundle).some((f) => f.endsWith('.js')) && Object.keys(bundle).some((f) => f.endsWith('.css')), 'the page loads its script and style');
     recordFigure('bundle_gzip_bytes', { total, files: bundle });

@@ -12,6 +12,8 @@ export function useRegionMap(
   setup: (view: RegionMap) => void,
   deps: unknown[],
 ): void {
+  // Fetched at once, while the page still waits for what the map needs.
+  useEffect(() => void import('./map'), []);
   useEffect(() => {
     if (!box.current || !options.ready) return;
     let view: RegionMap | null = null;
