@@ -28,6 +28,14 @@ export class RegionMap {
   private fitted = false;
   private credited = false;
   private declutters = false;
+  private gone = false;
+
+  /** Waits until the map can take data; false once it was removed meanwhile (a page left, or
+   * the map made again in another language), when there is nothing to draw on. */
+  private async live(): Promise<boolean> {
+    await this.ready;
+    return !this.gone;
+  }
   private labels: maplibregl.Marker[] = [];
 
   constructor(container: HTMLElement, styleUrl: string | null, ariaLabel: string) {
@@ -111,7 +119,7 @@ export class RegionMap {
   /** Draws the territories' boundaries and, the first time, fits the view to them and credits
    * whom the boundaries (and the base map's sources) are owed to. */
   async setOutlines(outlines: GeoJSON.FeatureCollection & { attribution?: string[] }): Promise<void> {
-    await this.ready;
+    if (!(await this.live())) return;
     (this.map.getSource('outlines') as GeoJSONSource).setData(outlines);
     if (!this.credited) {
       const credits = (outlines.attribution ?? []).map((text) => `${escapeHtml(translate(lang.get(), 'map_boundaries_credit'))}: ${escapeHtml(text)}`);
@@ -132,10 +140,11 @@ export class RegionMap {
 
   /** Shows data features coloured by `measure`; returns the legend. */
   async setData(data: GeoJSON.FeatureCollection, measure: Measure): Promise<Legend> {
-    await this.ready;
+    const live = await this.live();
     const features = data.features.filter((f) => f.geometry !== null);
     const values = features.map((f) => valueOf(f.properties ?? {}, measure)).filter((v): v is number => v !== null);
     const legend = legendOf(values, measure);
+    if (!live) return legend;
     const coloured = features.map((f) => {
       const v = valueOf(f.properties ?? {}, measure);
       return { ...f, properties: { ...f.properties, colour: v === null ? null : colourOf(v, legend, measure) } };
@@ -147,14 +156,14 @@ export class RegionMap {
 
   /** Outlines the chosen place, or no place. */
   async select(feature: GeoJSON.Feature | null): Promise<void> {
-    await this.ready;
+    if (!(await this.live())) return;
     (this.map.getSource('selected') as GeoJSONSource).setData({ type: 'FeatureCollection', features: feature ? [feature] : [] });
   }
 
   /** Writes `labels` on the map at their points (HTML, so no font server is needed); where two
    * would overlap at the current zoom, the one given first is shown. */
   async setLabels(labels: { lat: number; lon: number; text: string }[]): Promise<void> {
-    await this.ready;
+    if (!(await this.live())) return;
     this.labels.forEach((m) => m.remove());
     this.labels = labels.map((l) => {
       const element = document.createElement('span');
@@ -187,7 +196,7 @@ export class RegionMap {
 
   /** Shows pins (e.g. the place being reported). */
   async setPins(points: { lat: number; lon: number }[]): Promise<void> {
-    await this.ready;
+    if (!(await this.live())) return;
     (this.map.getSource('pins') as GeoJSONSource).setData({
       type: 'FeatureCollection',
       features: points.map((p) => ({ type: 'Feature', geometry: { type: 'Point', coordinates: [p.lon, p.lat] }, properties: {} })),
@@ -214,6 +223,7 @@ export class RegionMap {
 
   /** Removes the map. */
   remove(): void {
+    this.gone = true;
     this.map.remove();
   }
 }
