@@ -51,16 +51,23 @@ impl Places {
     /// Reads the stored boundaries and puts them in force; returns how many there are. On an
     /// error the boundaries in force stay.
     pub async fn reload(&self, store: &dyn Store) -> Result<usize> {
-        let boundaries = load_boundaries(store).await?;
+        let boundaries = load(store, true).await?;
         let count = boundaries.index.len();
         self.boundaries.replace(boundaries);
         Ok(count)
     }
 }
 
-/// The stored boundaries, indexed; a stored boundary that no longer reads is an error naming
-/// its territory.
+/// The stored boundaries, indexed, with a gazetteer of the territories alone (the addresses of
+/// stored requests are read only for the boundaries put in force); a stored boundary that no
+/// longer reads is an error naming its territory.
 pub async fn load_boundaries(store: &dyn Store) -> Result<Boundaries> {
+    load(store, false).await
+}
+
+/// The stored boundaries, their gazetteer holding the stored requests' addresses too when
+/// `addresses`.
+async fn load(store: &dyn Store, addresses: bool) -> Result<Boundaries> {
     let shapes = store.territory_shapes().await?;
     let names: HashMap<TerritoryCode, okno_core::Territory> = store.territories().await?.into_iter().map(|t| (t.code.clone(), t)).collect();
     let mut named = Vec::with_capacity(shapes.len());
@@ -79,7 +86,7 @@ pub async fn load_boundaries(store: &dyn Store) -> Result<Boundaries> {
         territories.push((stored.territory_code.to_string(), shape));
         geometries.insert(stored.territory_code, geometry);
     }
-    let gazetteer = Gazetteer::new(named, known_addresses(store).await?);
+    let gazetteer = Gazetteer::new(named, if addresses { known_addresses(store).await? } else { Vec::new() });
     Ok(Boundaries { index: TerritoryIndex::new(territories), geometry: geometries, attributions, gazetteer })
 }
 
